@@ -1,1 +1,1 @@
-export const version = 'x86';
+export {};

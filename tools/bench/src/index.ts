@@ -1,1 +1,8 @@
-export {};
+/** A benchmark run by `plex86 bench NAME`; it prints its own figures. */
+export interface Benchmark {
+  readonly description: string;
+  run(args: string[], print: (line: string) => void): Promise<void>;
+}
+
+/** Every benchmark, by name. */
+export const benchmarks: Record<string, Benchmark> = {};
