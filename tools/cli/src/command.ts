@@ -22,6 +22,8 @@ export interface Command {
   /** Option and argument descriptions shown by `--help`. */
   readonly details: string;
   readonly options: OptionSpecs;
+  /** Hands every argument after the command name to `run` as positionals, unparsed. */
+  readonly passThrough?: boolean;
   /** Runs the command and returns the process exit status. */
   run(values: OptionValues, positionals: string[], io: CommandIo): Promise<number>;
 }
@@ -35,6 +37,9 @@ export function helpText(command: Command): string {
 
 /** Parses argv for one command and runs it; `--help` prints its help. */
 export async function runCommand(command: Command, argv: string[], io: CommandIo): Promise<number> {
+  if (command.passThrough && argv[0] !== '--help' && argv[0] !== '-h') {
+    return runParsed(command, {}, argv, io);
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -51,8 +56,17 @@ export async function runCommand(command: Command, argv: string[], io: CommandIo
     io.out(helpText(command));
     return 0;
   }
+  return runParsed(command, parsed.values as OptionValues, parsed.positionals, io);
+}
+
+async function runParsed(
+  command: Command,
+  values: OptionValues,
+  positionals: string[],
+  io: CommandIo,
+): Promise<number> {
   try {
-    return await command.run(parsed.values as OptionValues, parsed.positionals, io);
+    return await command.run(values, positionals, io);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`plex86 ${command.name}: ${e.message}\n${helpText(command)}`);
