@@ -11,5 +11,6 @@ export default defineConfig({
     environment: 'node',
     include: ['{src,test}/**/*.{test,spec}.ts'],
     reporters: ['default'],
+    globalSetup: ['./src/nats-global-setup.ts'],
   },
 });

@@ -1,1 +1,7 @@
-export {};
+export {
+  DEFAULT_NATS_SERVER_BIN,
+  resolveNatsServerBin,
+  startNatsServer,
+  type NatsServer,
+  type NatsServerOptions,
+} from './nats-server.js';
