@@ -13,8 +13,9 @@ export PLEX86_TEST_RUN_ID=${PLEX86_TEST_RUN_ID:-test-$$}
 step() { printf '\n== %s\n' "$*"; }
 
 # 1. System packages the tests use: nats-server (bus tests), docker.io (container
-#    tests), busybox-static (the shell in the Node image).
-PACKAGES=(nats-server:nats-server docker.io:dockerd busybox-static:busybox)
+#    tests), busybox-static (the shell in the Node image), qemu-utils (qemu-img
+#    checks our disk images), nasm (assembles the CPU test programs).
+PACKAGES=(nats-server:nats-server docker.io:dockerd busybox-static:busybox qemu-utils:qemu-img nasm:nasm)
 missing=()
 for entry in "${PACKAGES[@]}"; do
   command -v "${entry#*:}" >/dev/null 2>&1 || [ -x "/usr/sbin/${entry#*:}" ] || missing+=("${entry%%:*}")
