@@ -1,0 +1,157 @@
+import { CodeAttr, FlowControl } from './attributes.js';
+import { MemorySize } from './memory-size.js';
+import { OpKind } from './op-kind.js';
+import { Prefix } from './prefixes.js';
+import { Register } from './register.js';
+
+/**
+ * One decoded instruction. The caller owns it and passes it to every decode call, which overwrites all
+ * fields; nothing is allocated per instruction. Every field is a number and is initialised here, so all
+ * records share one hidden class.
+ *
+ * Operands are described by `opNKind` (an {@link OpKind}); the kind says which fields hold the value:
+ * registers in `opNRegister`, the one ModRM/moffs/string memory operand in the `mem*` fields,
+ * immediates in `immediate`/`immediate2`, branches in `branchTarget`/`farSelector`.
+ */
+export class Instruction {
+  /** Address (offset in CS) of the first byte, as passed to decode. */
+  ip = 0;
+  /** Length in bytes (1..15). For Invalid/NeedMoreBytes/TooLong: the bytes examined. */
+  length = 0;
+  /** Code size the instruction was decoded in (16 or 32). */
+  bitness = 32;
+  /** Opcode identity, a `Code` (0 = Code.Invalid). */
+  code = 0;
+  /** A `Mnemonic` (0 = Mnemonic.Invalid). */
+  mnemonic = 0;
+  /** The table's {@link CodeAttr} word for `code`. */
+  attributes = 0;
+  /** Effective operand size in bits: 16 or 32. */
+  operandSize = 32;
+  /** Effective address size in bits: 16 or 32. */
+  addressSize = 32;
+  /** {@link Prefix} bits. */
+  prefixes = 0;
+  /** Last segment override prefix, or Register.None. */
+  segmentPrefix: Register = Register.None;
+  /** Number of explicit operands (0..4). */
+  opCount = 0;
+  op0Kind: OpKind = OpKind.None;
+  op1Kind: OpKind = OpKind.None;
+  op2Kind: OpKind = OpKind.None;
+  op3Kind: OpKind = OpKind.None;
+  op0Register: Register = Register.None;
+  op1Register: Register = Register.None;
+  op2Register: Register = Register.None;
+  op3Register: Register = Register.None;
+  /** Base register of the memory operand, or Register.None. */
+  memBase: Register = Register.None;
+  /** Index register of the memory operand, or Register.None. */
+  memIndex: Register = Register.None;
+  /** Scale of the index: 1, 2, 4 or 8. */
+  memScale = 1;
+  /** Signed displacement, sign-extended from its encoded size (0 when absent). */
+  memDisplacement = 0;
+  /** Encoded displacement size in bytes (0, 1, 2 or 4). */
+  memDisplSize = 0;
+  /** Segment the memory operand is accessed through, after defaults and overrides. */
+  memSegment: Register = Register.None;
+  /** Size of the memory operand. */
+  memSize: MemorySize = MemorySize.Unknown;
+  /** First immediate, zero-extended from the operand's width (sign extension already applied for Immediate8toN). */
+  immediate = 0;
+  /** Second immediate (ENTER's nesting level). */
+  immediate2 = 0;
+  /** Near branch target, or the offset of a far pointer. */
+  branchTarget = 0;
+  /** Selector of a far pointer. */
+  farSelector = 0;
+
+  /** Address of the next instruction, wrapped like IP (16-bit code) or EIP. */
+  get nextIp(): number {
+    const next = this.ip + this.length;
+    return this.bitness === 16 ? next & 0xffff : next >>> 0;
+  }
+
+  get flowControl(): FlowControl {
+    return (this.attributes & CodeAttr.FLOW_MASK) as FlowControl;
+  }
+
+  get hasLock(): boolean {
+    return (this.prefixes & Prefix.Lock) !== 0;
+  }
+
+  get hasRep(): boolean {
+    return (this.prefixes & Prefix.Rep) !== 0;
+  }
+
+  get hasRepne(): boolean {
+    return (this.prefixes & Prefix.Repne) !== 0;
+  }
+
+  /** Kind of operand `n` (0..3). */
+  opKind(n: number): OpKind {
+    switch (n) {
+      case 0:
+        return this.op0Kind;
+      case 1:
+        return this.op1Kind;
+      case 2:
+        return this.op2Kind;
+      case 3:
+        return this.op3Kind;
+      default:
+        return OpKind.None;
+    }
+  }
+
+  /** Register of operand `n` when its kind is {@link OpKind.Register}. */
+  opRegister(n: number): Register {
+    switch (n) {
+      case 0:
+        return this.op0Register;
+      case 1:
+        return this.op1Register;
+      case 2:
+        return this.op2Register;
+      case 3:
+        return this.op3Register;
+      default:
+        return Register.None;
+    }
+  }
+
+  /** Copies every field of `other` into this record. */
+  copyFrom(other: Instruction): void {
+    this.ip = other.ip;
+    this.length = other.length;
+    this.bitness = other.bitness;
+    this.code = other.code;
+    this.mnemonic = other.mnemonic;
+    this.attributes = other.attributes;
+    this.operandSize = other.operandSize;
+    this.addressSize = other.addressSize;
+    this.prefixes = other.prefixes;
+    this.segmentPrefix = other.segmentPrefix;
+    this.opCount = other.opCount;
+    this.op0Kind = other.op0Kind;
+    this.op1Kind = other.op1Kind;
+    this.op2Kind = other.op2Kind;
+    this.op3Kind = other.op3Kind;
+    this.op0Register = other.op0Register;
+    this.op1Register = other.op1Register;
+    this.op2Register = other.op2Register;
+    this.op3Register = other.op3Register;
+    this.memBase = other.memBase;
+    this.memIndex = other.memIndex;
+    this.memScale = other.memScale;
+    this.memDisplacement = other.memDisplacement;
+    this.memDisplSize = other.memDisplSize;
+    this.memSegment = other.memSegment;
+    this.memSize = other.memSize;
+    this.immediate = other.immediate;
+    this.immediate2 = other.immediate2;
+    this.branchTarget = other.branchTarget;
+    this.farSelector = other.farSelector;
+  }
+}
