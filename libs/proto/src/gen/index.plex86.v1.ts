@@ -5,4 +5,12 @@
 
 /* eslint-disable */
 
+export * from "./plex86/v1/block.js";
+export * from "./plex86/v1/console.js";
+export * from "./plex86/v1/cpu.js";
+export * from "./plex86/v1/storage.js";
+export * from "./plex86/v1/vm.js";
+export * from "./plex86/v1/debug.js";
 export * from "./plex86/v1/error.js";
+export * from "./plex86/v1/net.js";
+export * from "./plex86/v1/snapshot.js";
