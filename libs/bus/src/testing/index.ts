@@ -1,0 +1,1 @@
+export { describeBusConformance, type BusFactory } from './conformance.js';
