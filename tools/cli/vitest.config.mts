@@ -11,5 +11,7 @@ export default defineConfig({
     environment: 'node',
     include: ['{src,test}/**/*.{test,spec}.ts'],
     reporters: ['default'],
+    // One nats-server for the run; tests get its URL through inject('natsUrl').
+    globalSetup: ['../../tools/testing/src/nats-global-setup.ts'],
   },
 });
