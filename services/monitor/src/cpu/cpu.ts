@@ -1,0 +1,743 @@
+/**
+ * The architectural state of one IA-32 processor and the memory paths every instruction uses:
+ * segment checks, the software TLB, lazy flags and exceptions. The interpreter and the run loop
+ * build on this; nothing here decodes instructions.
+ *
+ * Values of 32-bit quantities are kept as int32 (the bit pattern), 8- and 16-bit ones as
+ * non-negative numbers.
+ */
+
+import { PortSpace } from '../io/port-space.js';
+import { PAGE_MASK, PhysicalMemory } from '../memory/physical-memory.js';
+import { CPU_FAULT, Vector } from './fault.js';
+import { lazyAf, lazyCf, lazyFlags, lazyOf, lazySf, lazyZf, PARITY } from './flags.js';
+import { Mmu, TlbBit } from './paging.js';
+import { ARITH_FLAGS, Cr0, Cr4, Flag, Seg } from './registers.js';
+
+/** Indices into `Cpu.st`. */
+const EIP = 0;
+const FLAGS = 1;
+const LAZY = 2;
+const RES = 3;
+const OPA = 4;
+const OPB = 5;
+const CPL = 6;
+const CR0 = 7;
+const CR2 = 8;
+const CR3 = 9;
+const CR4 = 10;
+const GDT_BASE = 11;
+const GDT_LIMIT = 12;
+const IDT_BASE = 13;
+const IDT_LIMIT = 14;
+const STATE_WORDS = 16;
+
+/** Segment access bits in `segAccess`. */
+export const enum SegAccess {
+  READ = 0x1,
+  WRITE = 0x2,
+  /** Base 0..4 GiB-1 without limit: offsets need no check. */
+  FLAT = 0x4,
+}
+
+/** Descriptor attribute bits as kept in `segAttr` (descriptor bits 40-47 and 52-55, shifted down by 8). */
+export const enum Attr {
+  ACCESSED = 0x1,
+  /** Data: writable; code: readable. */
+  RW = 0x2,
+  /** Data: expand-down; code: conforming. */
+  DC = 0x4,
+  CODE = 0x8,
+  /** Code/data segment (clear for system descriptors). */
+  S = 0x10,
+  DPL = 0x60,
+  P = 0x80,
+  AVL = 0x1000,
+  /** Default operand/stack size is 32 bits. */
+  DB = 0x4000,
+  G = 0x8000,
+}
+
+/** Processor signature in EDX after reset and CPUID.1:EAX: family 6, model 1, stepping 9 (a Pentium Pro). */
+export const CPU_SIGNATURE = 0x619;
+
+export class Cpu {
+  readonly mem: PhysicalMemory;
+  readonly io: PortSpace;
+  readonly mmu: Mmu;
+  readonly tlb: Int32Array;
+  readonly ram: Uint8Array;
+  readonly ram16: Uint16Array;
+  readonly ram32: Int32Array;
+  readonly codePages: Uint8Array;
+
+  /** General registers: one buffer, three views (EAX..EDI, AX..DI at even indices, AL/AH at 4n/4n+1). */
+  readonly r32 = new Int32Array(8);
+  readonly r16 = new Uint16Array(this.r32.buffer);
+  readonly r8 = new Uint8Array(this.r32.buffer);
+  /** Scalar state (EIP, EFLAGS, lazy flags, CPL, control registers, descriptor-table registers). */
+  readonly st = new Int32Array(STATE_WORDS);
+  /** Debug registers DR0-DR7. */
+  readonly dr = new Int32Array(8);
+
+  /** Segment registers ES CS SS DS FS GS LDTR TR with their descriptor caches. */
+  readonly segSel = new Uint16Array(8);
+  readonly segBase = new Int32Array(8);
+  /** Byte-granular limit (after G scaling). */
+  readonly segLimit = new Int32Array(8);
+  readonly segAttr = new Uint16Array(8);
+  /** Lowest and highest valid offsets, derived from limit and expand direction. */
+  readonly segMin = new Int32Array(8);
+  readonly segMax = new Int32Array(8);
+  /** SegAccess bits; 0 for a null or unusable segment. */
+  readonly segAccess = new Uint8Array(8);
+
+  /** TLB masks for the current privilege: a word passes when `(word & mask) === want`. */
+  readMask = TlbBit.READ | TlbBit.READ_SLOW;
+  readWant = TlbBit.READ;
+  writeMask = TlbBit.WRITE | TlbBit.WRITE_SLOW;
+  writeWant = TlbBit.WRITE;
+
+  /** The exception being raised (valid after CPU_FAULT is thrown). */
+  faultVector = 0;
+  faultCode = 0;
+  faultHasCode = false;
+
+  /** Executed instructions since reset: the virtual clock. */
+  instructions = 0;
+
+  constructor(mem: PhysicalMemory, io: PortSpace) {
+    this.mem = mem;
+    this.io = io;
+    this.mmu = new Mmu(mem);
+    this.tlb = this.mmu.tlb;
+    this.ram = mem.ram;
+    this.ram16 = mem.ram16;
+    this.ram32 = mem.ram32;
+    this.codePages = mem.codePages;
+    mem.onLayoutChange = () => this.mmu.flushAll();
+    this.reset();
+  }
+
+  // ---- scalar state -------------------------------------------------------------------------
+
+  get eip(): number {
+    return this.st[EIP];
+  }
+  set eip(v: number) {
+    this.st[EIP] = v;
+  }
+  get cpl(): number {
+    return this.st[CPL];
+  }
+  get cr0(): number {
+    return this.st[CR0];
+  }
+  get cr2(): number {
+    return this.st[CR2];
+  }
+  set cr2(v: number) {
+    this.st[CR2] = v;
+  }
+  get cr3(): number {
+    return this.st[CR3];
+  }
+  get cr4(): number {
+    return this.st[CR4];
+  }
+  get gdtBase(): number {
+    return this.st[GDT_BASE];
+  }
+  get gdtLimit(): number {
+    return this.st[GDT_LIMIT];
+  }
+  get idtBase(): number {
+    return this.st[IDT_BASE];
+  }
+  get idtLimit(): number {
+    return this.st[IDT_LIMIT];
+  }
+  setGdt(base: number, limit: number): void {
+    this.st[GDT_BASE] = base;
+    this.st[GDT_LIMIT] = limit & 0xffff;
+  }
+  setIdt(base: number, limit: number): void {
+    this.st[IDT_BASE] = base;
+    this.st[IDT_LIMIT] = limit & 0xffff;
+  }
+
+  get protectedMode(): boolean {
+    return (this.st[CR0] & Cr0.PE) !== 0;
+  }
+  get v86(): boolean {
+    return (this.st[FLAGS] & Flag.VM) !== 0;
+  }
+  /** Real mode or virtual-8086 mode: selectors are paragraph numbers. */
+  get realAddressing(): boolean {
+    return (this.st[CR0] & Cr0.PE) === 0 || (this.st[FLAGS] & Flag.VM) !== 0;
+  }
+  /** Code-segment default size in bits. */
+  get codeBits(): 16 | 32 {
+    return (this.segAttr[Seg.CS] & Attr.DB) !== 0 ? 32 : 16;
+  }
+  /** True when SS is a 32-bit stack (ESP rather than SP). */
+  get stack32(): boolean {
+    return (this.segAttr[Seg.SS] & Attr.DB) !== 0;
+  }
+  get iopl(): number {
+    return (this.st[FLAGS] >>> 12) & 3;
+  }
+
+  setCpl(cpl: number): void {
+    this.st[CPL] = cpl;
+    if (cpl === 3) {
+      this.readMask = TlbBit.USER_READ | TlbBit.READ_SLOW;
+      this.readWant = TlbBit.USER_READ;
+      this.writeMask = TlbBit.USER_WRITE | TlbBit.WRITE_SLOW;
+      this.writeWant = TlbBit.USER_WRITE;
+    } else {
+      this.readMask = TlbBit.READ | TlbBit.READ_SLOW;
+      this.readWant = TlbBit.READ;
+      this.writeMask = TlbBit.WRITE | TlbBit.WRITE_SLOW;
+      this.writeWant = TlbBit.WRITE;
+    }
+  }
+
+  /** Writes CR0 (no checks; MOV CR0 checks before calling) and reconfigures paging. */
+  setCr0(value: number): void {
+    this.st[CR0] = value | Cr0.ET;
+    this.syncPaging();
+  }
+  setCr3(value: number): void {
+    this.st[CR3] = value;
+    this.mmu.setCr3(value);
+  }
+  setCr4(value: number): void {
+    this.st[CR4] = value;
+    this.syncPaging();
+  }
+
+  private syncPaging(): void {
+    const cr0 = this.st[CR0];
+    const cr4 = this.st[CR4];
+    this.mmu.configure({
+      paging: (cr0 & Cr0.PG) !== 0 && (cr0 & Cr0.PE) !== 0,
+      writeProtect: (cr0 & Cr0.WP) !== 0,
+      pse: (cr4 & Cr4.PSE) !== 0,
+      pge: (cr4 & Cr4.PGE) !== 0,
+      cr3: this.st[CR3],
+    });
+  }
+
+  /** Power-on / RESET state (SDM vol. 3, table 9-1). */
+  reset(): void {
+    this.r32.fill(0);
+    this.r32[2] = CPU_SIGNATURE;
+    this.st.fill(0);
+    this.dr.fill(0);
+    this.dr[6] = 0xffff0ff0 | 0;
+    this.dr[7] = 0x400;
+    this.st[FLAGS] = Flag.FIXED1;
+    this.st[CR0] = Cr0.CD | Cr0.NW | Cr0.ET;
+    this.st[EIP] = 0xfff0;
+    this.st[GDT_LIMIT] = 0xffff;
+    this.st[IDT_LIMIT] = 0xffff;
+    this.setCpl(0);
+    for (let s = 0; s < 6; s++) this.loadSegmentCache(s, 0, 0, 0xffff, Attr.P | Attr.S | Attr.RW | Attr.ACCESSED);
+    this.loadSegmentCache(
+      Seg.CS,
+      0xf000,
+      0xffff0000 | 0,
+      0xffff,
+      Attr.P | Attr.S | Attr.CODE | Attr.RW | Attr.ACCESSED,
+    );
+    this.loadSegmentCache(Seg.LDTR, 0, 0, 0xffff, Attr.P | 0x2);
+    this.loadSegmentCache(Seg.TR, 0, 0, 0xffff, Attr.P | 0x3);
+    this.syncPaging();
+    this.mmu.flushAll();
+    this.instructions = 0;
+  }
+
+  // ---- segments -----------------------------------------------------------------------------
+
+  /** Fills a descriptor cache and recomputes its access checks. */
+  loadSegmentCache(seg: number, selector: number, base: number, limit: number, attr: number): void {
+    this.segSel[seg] = selector;
+    this.segBase[seg] = base;
+    this.segLimit[seg] = limit;
+    this.segAttr[seg] = attr;
+    this.updateSegmentChecks(seg);
+  }
+
+  /** Marks a data segment register as holding a null selector: any access through it is #GP(0). */
+  loadNullSegment(seg: number, selector: number): void {
+    this.segSel[seg] = selector;
+    this.segBase[seg] = 0;
+    this.segLimit[seg] = 0;
+    this.segAttr[seg] = 0;
+    this.segAccess[seg] = 0;
+  }
+
+  /** Real-mode (and virtual-8086) segment load: only selector and base change, as on a P6. */
+  loadRealSegment(seg: number, selector: number): void {
+    this.segSel[seg] = selector;
+    this.segBase[seg] = selector << 4;
+    if (this.v86) {
+      this.segLimit[seg] = 0xffff;
+      this.segAttr[seg] = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DPL | (seg === Seg.CS ? Attr.CODE : 0);
+    } else if (this.segAttr[seg] === 0) {
+      this.segAttr[seg] = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED;
+    }
+    this.updateSegmentChecks(seg);
+  }
+
+  updateSegmentChecks(seg: number): void {
+    const attr = this.segAttr[seg];
+    const limit = this.segLimit[seg] >>> 0;
+    let access: number;
+    let min = 0;
+    let max = limit;
+    if (this.realAddressing) {
+      access = SegAccess.READ | SegAccess.WRITE;
+      if ((attr & (Attr.CODE | Attr.DC)) === Attr.DC) {
+        min = limit + 1;
+        max = (attr & Attr.DB) !== 0 ? 0xffffffff : 0xffff;
+      }
+    } else if ((attr & Attr.P) === 0 || (attr & Attr.S) === 0) {
+      access = 0;
+    } else if ((attr & Attr.CODE) !== 0) {
+      access = (attr & Attr.RW) !== 0 ? SegAccess.READ : 0;
+    } else {
+      access = SegAccess.READ | ((attr & Attr.RW) !== 0 ? SegAccess.WRITE : 0);
+      if ((attr & Attr.DC) !== 0) {
+        min = limit + 1;
+        max = (attr & Attr.DB) !== 0 ? 0xffffffff : 0xffff;
+      }
+    }
+    if (min === 0 && max === 0xffffffff && access !== 0) access |= SegAccess.FLAT;
+    this.segMin[seg] = min;
+    this.segMax[seg] = max;
+    this.segAccess[seg] = access;
+  }
+
+  /** Recomputes every segment's checks after a mode change (PE or VM toggled). */
+  refreshSegments(): void {
+    for (let s = 0; s < 6; s++) if (this.segAttr[s] !== 0 || this.realAddressing) this.updateSegmentChecks(s);
+  }
+
+  /** Offset check for an access of `size` bytes through `seg`; returns the linear address. */
+  linearRead(seg: number, offset: number, size: number): number {
+    if ((this.segAccess[seg] & (SegAccess.READ | SegAccess.FLAT)) === (SegAccess.READ | SegAccess.FLAT)) {
+      return (this.segBase[seg] + offset) | 0;
+    }
+    return this.checkSegment(seg, offset, size, SegAccess.READ);
+  }
+
+  linearWrite(seg: number, offset: number, size: number): number {
+    if ((this.segAccess[seg] & (SegAccess.WRITE | SegAccess.FLAT)) === (SegAccess.WRITE | SegAccess.FLAT)) {
+      return (this.segBase[seg] + offset) | 0;
+    }
+    return this.checkSegment(seg, offset, size, SegAccess.WRITE);
+  }
+
+  private checkSegment(seg: number, offset: number, size: number, need: number): number {
+    const vector = seg === Seg.SS ? Vector.SS : Vector.GP;
+    if ((this.segAccess[seg] & need) === 0) this.raise(vector, 0);
+    const off = offset >>> 0;
+    if (off < this.segMin[seg] >>> 0 || off + size - 1 > this.segMax[seg] >>> 0) this.raise(vector, 0);
+    return (this.segBase[seg] + offset) | 0;
+  }
+
+  // ---- memory through segments --------------------------------------------------------------
+
+  read8(seg: number, offset: number): number {
+    return this.readLin8(this.linearRead(seg, offset, 1));
+  }
+  read16(seg: number, offset: number): number {
+    return this.readLin16(this.linearRead(seg, offset, 2));
+  }
+  read32(seg: number, offset: number): number {
+    return this.readLin32(this.linearRead(seg, offset, 4));
+  }
+  write8(seg: number, offset: number, value: number): void {
+    this.writeLin8(this.linearWrite(seg, offset, 1), value);
+  }
+  write16(seg: number, offset: number, value: number): void {
+    this.writeLin16(this.linearWrite(seg, offset, 2), value);
+  }
+  write32(seg: number, offset: number, value: number): void {
+    this.writeLin32(this.linearWrite(seg, offset, 4), value);
+  }
+
+  /**
+   * For read-modify-write operands: checks the segment for writing and makes sure every page the
+   * access touches is writable, so the later write cannot fault after the read. Returns the linear address.
+   */
+  prepareWrite(seg: number, offset: number, size: number): number {
+    const lin = this.linearWrite(seg, offset, size);
+    this.prepareWriteLinear(lin, size);
+    return lin;
+  }
+
+  prepareWriteLinear(lin: number, size: number): void {
+    if ((this.tlb[lin >>> 12] & this.writeMask) !== this.writeWant) this.translateOrFault(lin, true);
+    const last = (lin + size - 1) | 0;
+    if (((last ^ lin) & ~PAGE_MASK) !== 0 && (this.tlb[last >>> 12] & this.writeMask) !== this.writeWant) {
+      this.translateOrFault(nextPage(lin), true);
+    }
+  }
+
+  // ---- memory through the TLB ---------------------------------------------------------------
+
+  readLin8(lin: number): number {
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.readMask) === this.readWant) return this.ram[(e & ~PAGE_MASK) | (lin & PAGE_MASK)];
+    return this.mem.read8(this.translateOrFault(lin, false));
+  }
+
+  readLin16(lin: number): number {
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.readMask) === this.readWant && (lin & PAGE_MASK) !== PAGE_MASK) {
+      const p = (e & ~PAGE_MASK) | (lin & PAGE_MASK);
+      return (p & 1) === 0 ? this.ram16[p >>> 1] : this.ram[p] | (this.ram[p + 1] << 8);
+    }
+    return this.readLin16Slow(lin);
+  }
+
+  readLin32(lin: number): number {
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.readMask) === this.readWant && (lin & PAGE_MASK) <= PAGE_MASK - 3) {
+      const p = (e & ~PAGE_MASK) | (lin & PAGE_MASK);
+      if ((p & 3) === 0) return this.ram32[p >>> 2];
+      const ram = this.ram;
+      return ram[p] | (ram[p + 1] << 8) | (ram[p + 2] << 16) | (ram[p + 3] << 24);
+    }
+    return this.readLin32Slow(lin);
+  }
+
+  writeLin8(lin: number, value: number): void {
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.writeMask) === this.writeWant) {
+      const p = (e & ~PAGE_MASK) | (lin & PAGE_MASK);
+      this.ram[p] = value;
+      if (this.codePages[p >>> 12] !== 0) this.mem.codeWritten(p, 1);
+      return;
+    }
+    this.mem.write8(this.translateOrFault(lin, true), value);
+  }
+
+  writeLin16(lin: number, value: number): void {
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.writeMask) === this.writeWant && (lin & PAGE_MASK) !== PAGE_MASK) {
+      const p = (e & ~PAGE_MASK) | (lin & PAGE_MASK);
+      if ((p & 1) === 0) this.ram16[p >>> 1] = value;
+      else {
+        this.ram[p] = value;
+        this.ram[p + 1] = value >>> 8;
+      }
+      if (this.codePages[p >>> 12] !== 0) this.mem.codeWritten(p, 2);
+      return;
+    }
+    this.writeLin16Slow(lin, value);
+  }
+
+  writeLin32(lin: number, value: number): void {
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.writeMask) === this.writeWant && (lin & PAGE_MASK) <= PAGE_MASK - 3) {
+      const p = (e & ~PAGE_MASK) | (lin & PAGE_MASK);
+      if ((p & 3) === 0) this.ram32[p >>> 2] = value;
+      else {
+        const ram = this.ram;
+        ram[p] = value;
+        ram[p + 1] = value >>> 8;
+        ram[p + 2] = value >>> 16;
+        ram[p + 3] = value >>> 24;
+      }
+      if (this.codePages[p >>> 12] !== 0) this.mem.codeWritten(p, 4);
+      return;
+    }
+    this.writeLin32Slow(lin, value);
+  }
+
+  private readLin16Slow(lin: number): number {
+    if ((lin & PAGE_MASK) === PAGE_MASK) {
+      const lo = this.mem.read8(this.translateOrFault(lin, false));
+      return lo | (this.mem.read8(this.translateOrFault((lin + 1) | 0, false)) << 8);
+    }
+    return this.mem.read16(this.translateOrFault(lin, false));
+  }
+
+  private readLin32Slow(lin: number): number {
+    if ((lin & PAGE_MASK) > PAGE_MASK - 3) {
+      const p0 = this.translateOrFault(lin, false);
+      const p1 = this.translateOrFault(nextPage(lin), false);
+      const split = PAGE_SIZE_BYTES - (lin & PAGE_MASK);
+      let v = 0;
+      for (let i = 0; i < 4; i++) {
+        const b = i < split ? this.mem.read8(p0 + i) : this.mem.read8(p1 + i - split);
+        v |= b << (8 * i);
+      }
+      return v;
+    }
+    return this.mem.read32(this.translateOrFault(lin, false));
+  }
+
+  private writeLin16Slow(lin: number, value: number): void {
+    if ((lin & PAGE_MASK) === PAGE_MASK) {
+      const p0 = this.translateOrFault(lin, true);
+      const p1 = this.translateOrFault((lin + 1) | 0, true);
+      this.mem.write8(p0, value & 0xff);
+      this.mem.write8(p1, (value >>> 8) & 0xff);
+      return;
+    }
+    this.mem.write16(this.translateOrFault(lin, true), value & 0xffff);
+  }
+
+  private writeLin32Slow(lin: number, value: number): void {
+    if ((lin & PAGE_MASK) > PAGE_MASK - 3) {
+      const p0 = this.translateOrFault(lin, true);
+      const p1 = this.translateOrFault(nextPage(lin), true);
+      const split = PAGE_SIZE_BYTES - (lin & PAGE_MASK);
+      for (let i = 0; i < 4; i++) {
+        const b = (value >>> (8 * i)) & 0xff;
+        if (i < split) this.mem.write8(p0 + i, b);
+        else this.mem.write8(p1 + i - split, b);
+      }
+      return;
+    }
+    this.mem.write32(this.translateOrFault(lin, true), value);
+  }
+
+  /** Walks the page tables for the current privilege; raises #PF on failure. Returns the physical address. */
+  translateOrFault(lin: number, write: boolean): number {
+    const phys = this.mmu.translate(lin, write, this.st[CPL] === 3);
+    if (phys < 0) {
+      this.st[CR2] = lin;
+      this.raise(Vector.PF, this.mmu.faultCode);
+    }
+    return phys;
+  }
+
+  /**
+   * Supervisor-privilege access to system structures (descriptor tables, TSS, IDT): paging applies
+   * but the user/supervisor check is made as for CPL 0.
+   */
+  systemTranslate(lin: number, write: boolean): number {
+    const phys = this.mmu.translate(lin, write, false);
+    if (phys < 0) {
+      this.st[CR2] = lin;
+      this.raise(Vector.PF, this.mmu.faultCode);
+    }
+    return phys;
+  }
+
+  systemRead32(lin: number): number {
+    if ((lin & PAGE_MASK) > PAGE_MASK - 3) {
+      return this.systemRead16(lin) | (this.systemRead16((lin + 2) | 0) << 16);
+    }
+    return this.mem.read32(this.systemTranslate(lin, false));
+  }
+  systemRead16(lin: number): number {
+    if ((lin & PAGE_MASK) === PAGE_MASK) {
+      return this.systemRead8(lin) | (this.systemRead8((lin + 1) | 0) << 8);
+    }
+    return this.mem.read16(this.systemTranslate(lin, false));
+  }
+  systemRead8(lin: number): number {
+    return this.mem.read8(this.systemTranslate(lin, false));
+  }
+  systemWrite32(lin: number, value: number): void {
+    if ((lin & PAGE_MASK) > PAGE_MASK - 3) {
+      const p0 = this.systemTranslate(lin, true);
+      const p1 = this.systemTranslate(nextPage(lin), true);
+      const split = PAGE_SIZE_BYTES - (lin & PAGE_MASK);
+      for (let i = 0; i < 4; i++) {
+        const b = (value >>> (8 * i)) & 0xff;
+        if (i < split) this.mem.write8(p0 + i, b);
+        else this.mem.write8(p1 + i - split, b);
+      }
+      return;
+    }
+    this.mem.write32(this.systemTranslate(lin, true), value);
+  }
+  systemWrite16(lin: number, value: number): void {
+    if ((lin & PAGE_MASK) === PAGE_MASK) {
+      const p0 = this.systemTranslate(lin, true);
+      const p1 = this.systemTranslate((lin + 1) | 0, true);
+      this.mem.write8(p0, value & 0xff);
+      this.mem.write8(p1, (value >>> 8) & 0xff);
+      return;
+    }
+    this.mem.write16(this.systemTranslate(lin, true), value & 0xffff);
+  }
+  systemWrite8(lin: number, value: number): void {
+    this.mem.write8(this.systemTranslate(lin, true), value & 0xff);
+  }
+
+  // ---- flags --------------------------------------------------------------------------------
+
+  /** Records an arithmetic result for lazy flag evaluation (see flags.ts for the lazy word). */
+  setLazy(lazy: number, res: number, a: number, b: number): void {
+    const st = this.st;
+    st[LAZY] = lazy;
+    st[RES] = res;
+    st[OPA] = a;
+    st[OPB] = b;
+  }
+
+  /** Like setLazy for INC/DEC, which keep CF: CF is first made concrete. */
+  setLazyKeepCf(lazy: number, res: number, a: number, b: number): void {
+    const st = this.st;
+    st[FLAGS] = (st[FLAGS] & ~Flag.CF) | this.getCf();
+    st[LAZY] = lazy;
+    st[RES] = res;
+    st[OPA] = a;
+    st[OPB] = b;
+  }
+
+  /** Sets status flags explicitly, leaving the others as they are; `mask` says which ones. */
+  setFlagBits(mask: number, values: number): void {
+    const st = this.st;
+    if (st[LAZY] !== 0) this.materializeFlags();
+    st[FLAGS] = (st[FLAGS] & ~mask) | (values & mask);
+  }
+
+  /** Folds the lazy flags into the EFLAGS word. */
+  materializeFlags(): void {
+    const st = this.st;
+    const lazy = st[LAZY];
+    if (lazy === 0) return;
+    const mask = lazy >>> 16;
+    const computed = lazyFlags(lazy, st[RES], st[OPA], st[OPB]);
+    st[FLAGS] = (st[FLAGS] & ~mask) | (computed & mask);
+    st[LAZY] = 0;
+  }
+
+  getCf(): number {
+    const st = this.st;
+    const lazy = st[LAZY];
+    if ((lazy & (Flag.CF << 16)) === 0) return st[FLAGS] & Flag.CF;
+    return lazyCf(lazy, st[RES], st[OPA], st[OPB]);
+  }
+  getPf(): boolean {
+    const st = this.st;
+    if ((st[LAZY] & (Flag.PF << 16)) === 0) return (st[FLAGS] & Flag.PF) !== 0;
+    return PARITY[st[RES] & 0xff] !== 0;
+  }
+  getAf(): boolean {
+    const st = this.st;
+    const lazy = st[LAZY];
+    if ((lazy & (Flag.AF << 16)) === 0) return (st[FLAGS] & Flag.AF) !== 0;
+    return lazyAf(lazy, st[RES], st[OPA], st[OPB]) !== 0;
+  }
+  getZf(): boolean {
+    const st = this.st;
+    const lazy = st[LAZY];
+    if ((lazy & (Flag.ZF << 16)) === 0) return (st[FLAGS] & Flag.ZF) !== 0;
+    return lazyZf(lazy, st[RES]) !== 0;
+  }
+  getSf(): boolean {
+    const st = this.st;
+    const lazy = st[LAZY];
+    if ((lazy & (Flag.SF << 16)) === 0) return (st[FLAGS] & Flag.SF) !== 0;
+    return lazySf(lazy, st[RES]) !== 0;
+  }
+  getOf(): boolean {
+    const st = this.st;
+    const lazy = st[LAZY];
+    if ((lazy & (Flag.OF << 16)) === 0) return (st[FLAGS] & Flag.OF) !== 0;
+    return lazyOf(lazy, st[RES], st[OPA], st[OPB]) !== 0;
+  }
+
+  /** Condition code test for Jcc/SETcc/CMOVcc (the low nibble of the opcode). */
+  condition(cc: number): boolean {
+    let r: boolean;
+    switch (cc >>> 1) {
+      case 0:
+        r = this.getOf();
+        break;
+      case 1:
+        r = this.getCf() !== 0;
+        break;
+      case 2:
+        r = this.getZf();
+        break;
+      case 3:
+        r = this.getCf() !== 0 || this.getZf();
+        break;
+      case 4:
+        r = this.getSf();
+        break;
+      case 5:
+        r = this.getPf();
+        break;
+      case 6:
+        r = this.getSf() !== this.getOf();
+        break;
+      default:
+        r = this.getZf() || this.getSf() !== this.getOf();
+        break;
+    }
+    return (cc & 1) === 0 ? r : !r;
+  }
+
+  /** The full EFLAGS value. */
+  get eflags(): number {
+    const st = this.st;
+    const lazy = st[LAZY];
+    if (lazy === 0) return st[FLAGS];
+    const mask = lazy >>> 16;
+    return (st[FLAGS] & ~mask) | (lazyFlags(lazy, st[RES], st[OPA], st[OPB]) & mask);
+  }
+
+  /**
+   * Replaces EFLAGS as a whole (no privilege filtering; POPF/IRET filter first). Bit 1 is forced on,
+   * reserved bits off. A change of VM re-evaluates segment checks.
+   */
+  set eflags(value: number) {
+    const st = this.st;
+    const old = st[FLAGS];
+    st[FLAGS] = (value & 0x3f7fd5) | Flag.FIXED1;
+    st[LAZY] = 0;
+    if (((old ^ value) & Flag.VM) !== 0) this.refreshSegments();
+  }
+
+  /** The status flags only (for LAHF/PUSHF-like readers that do not need the rest). */
+  get statusFlags(): number {
+    return this.eflags & ARITH_FLAGS;
+  }
+
+  // ---- exceptions ---------------------------------------------------------------------------
+
+  /** Raises an exception with an error code: records it and unwinds the instruction. */
+  raise(vector: number, errorCode: number): never {
+    this.faultVector = vector;
+    this.faultCode = errorCode & 0xffff;
+    this.faultHasCode = true;
+    throw CPU_FAULT;
+  }
+
+  /** Raises an exception that has no error code (#DE, #UD, #NM, #BR, ...). */
+  raiseNoCode(vector: number): never {
+    this.faultVector = vector;
+    this.faultCode = 0;
+    this.faultHasCode = false;
+    throw CPU_FAULT;
+  }
+
+  /** #PF keeps the full error code; the 16-bit truncation in raise() is for selector codes. */
+  raisePageFault(lin: number, code: number): never {
+    this.st[CR2] = lin;
+    this.faultVector = Vector.PF;
+    this.faultCode = code;
+    this.faultHasCode = true;
+    throw CPU_FAULT;
+  }
+}
+
+const PAGE_SIZE_BYTES = PAGE_MASK + 1;
+
+/** Linear address of the first byte of the page after the one holding `lin`. */
+function nextPage(lin: number): number {
+  return ((lin | PAGE_MASK) + 1) | 0;
+}
