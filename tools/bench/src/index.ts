@@ -1,3 +1,5 @@
+import { busBenchmark } from './bus.js';
+
 /** A benchmark run by `plex86 bench NAME`; it prints its own figures. */
 export interface Benchmark {
   readonly description: string;
@@ -5,4 +7,6 @@ export interface Benchmark {
 }
 
 /** Every benchmark, by name. */
-export const benchmarks: Record<string, Benchmark> = {};
+export const benchmarks: Record<string, Benchmark> = {
+  bus: busBenchmark,
+};
