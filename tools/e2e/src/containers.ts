@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 
@@ -32,7 +33,10 @@ export interface NatsContainer {
   stop(): Promise<void>;
 }
 
-/** Starts nats-server (with JetStream) in a container listening on 127.0.0.1. */
+/** The deployment's nats-server settings (docker/nats/nats-server.conf). */
+const NATS_CONFIG = readFileSync(new URL('../../../docker/nats/nats-server.conf', import.meta.url), 'utf8');
+
+/** Starts nats-server (with JetStream) in a container listening on 127.0.0.1, with the deployment's settings. */
 export async function startNatsContainer(image = 'plex86/nats:local'): Promise<NatsContainer> {
   const port = await freePort();
   let container: StartedTestContainer;
@@ -40,7 +44,8 @@ export async function startNatsContainer(image = 'plex86/nats:local'): Promise<N
     container = await new GenericContainer(image)
       .withNetworkMode('host')
       .withLabels({ [TEST_RUN_LABEL]: testRunId() })
-      .withCommand(['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', '/data'])
+      .withCopyContentToContainer([{ content: NATS_CONFIG, target: '/etc/nats-server.conf' }])
+      .withCommand(['-c', '/etc/nats-server.conf', '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', '/data'])
       // Under host networking there are no port bindings to wait for; the log says when it is ready.
       .withWaitStrategy(Wait.forLogMessage(/Server is ready/))
       .withStartupTimeout(30_000)
