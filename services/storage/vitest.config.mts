@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  root: import.meta.dirname,
+  cacheDir: '../../node_modules/.vite/services/storage',
+  // Workspace packages resolve to their TypeScript sources, so tests need no prior build.
+  ssr: { resolve: { conditions: ['@plex86/source'] } },
+  test: {
+    name: 'storage',
+    watch: false,
+    environment: 'node',
+    include: ['{src,test}/**/*.{test,spec}.ts'],
+    reporters: ['default'],
+    // Tests drive real files, qemu-img and child processes on a shared, busy machine.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
