@@ -1,1 +1,2 @@
 export * from './decoder/index.js';
+export * from './generated/index.js';

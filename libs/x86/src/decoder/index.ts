@@ -4,5 +4,7 @@ export type { InstructionDecoder } from './decoder-api.js';
 export { Instruction } from './instruction.js';
 export { MemorySize, memorySizeBytes } from './memory-size.js';
 export { OpKind, isMemoryKind } from './op-kind.js';
+export { Feature } from './feature.js';
 export { Prefix } from './prefixes.js';
 export { Register, REGISTER_COUNT, registerBits, registerName } from './register.js';
+export { Decoder, decodeInstruction } from './decoder.js';

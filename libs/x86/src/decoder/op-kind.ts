@@ -16,7 +16,7 @@ export enum OpKind {
   /** `immediate`, an 8-bit value sign-extended to 32 bits (stored as 0..0xffffffff). */
   Immediate8to32,
   /** `immediate2`, the second immediate of ENTER. */
-  Immediate8_2nd,
+  Immediate8Second,
   /** `branchTarget`, already masked to 16 bits. */
   NearBranch16,
   /** `branchTarget`. */
