@@ -38,5 +38,10 @@ export async function invokeEndpoint(
     logger.error(message);
     return new BusError(ErrorCode.ERROR_CODE_INTERNAL, request.subject, `internal error: ${message}`);
   }
+  if (reply.type !== undefined && /[\r\n]/.test(reply.type)) {
+    const message = `${where}: handler returned a reply type with a line break`;
+    logger.error(message);
+    return new BusError(ErrorCode.ERROR_CODE_INTERNAL, request.subject, `internal error: ${message}`);
+  }
   return reply;
 }

@@ -14,6 +14,7 @@ import {
   type ServiceConfig,
   type SubscribeOptions,
 } from './bus.js';
+import { checkPayload, checkQueue, checkTimeout, checkType } from './checks.js';
 import { EndpointCounters, invokeEndpoint } from './endpoint.js';
 import { BusError, decodeErrorReply, encodeErrorReply, serviceStatusOf } from './errors.js';
 import { describeError, stderrLogger, type BusLogger } from './logger.js';
@@ -169,19 +170,16 @@ export class InProcessBus implements Bus {
   }
 
   request(subject: string, data: Uint8Array, options?: RequestOptions): Promise<BusMessage> {
+    const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
     let match: Match;
     try {
       this.assertOpen(subject);
       checkPayload(subject, data);
+      checkType(subject, options?.type);
+      checkTimeout(subject, timeoutMs);
       match = this.match(subject);
     } catch (err) {
       return Promise.reject(err);
-    }
-    const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
-    if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
-      return Promise.reject(
-        new BusError(ErrorCode.ERROR_CODE_BAD_REQUEST, subject, `invalid timeout ${timeoutMs} ms for ${subject}`),
-      );
     }
     if (match.plain.length === 0 && match.groups.length === 0) {
       return Promise.reject(noResponders(subject));
@@ -194,6 +192,7 @@ export class InProcessBus implements Bus {
   publish(subject: string, data: Uint8Array, options?: PublishOptions): void {
     this.assertOpen(subject);
     checkPayload(subject, data);
+    checkType(subject, options?.type);
     const match = this.match(subject);
     if (match.plain.length === 0 && match.groups.length === 0) return;
     this.dispatch(match, new Message(subject, data, options?.type ?? ''), null);
@@ -391,22 +390,6 @@ export class InProcessBus implements Bus {
       return;
     }
     pending?.resolve(new Message(request.subject, outcome.data, outcome.type ?? ''));
-  }
-}
-
-function checkPayload(subject: string, data: Uint8Array): void {
-  if (!(data instanceof Uint8Array)) {
-    throw new BusError(ErrorCode.ERROR_CODE_BAD_REQUEST, subject, `payload for ${subject} must be a Uint8Array`);
-  }
-}
-
-function checkQueue(subject: string, queue: string): void {
-  if (/\s/.test(queue)) {
-    throw new BusError(
-      ErrorCode.ERROR_CODE_BAD_REQUEST,
-      subject,
-      `invalid queue group ${JSON.stringify(queue)} on ${subject}: whitespace is not allowed`,
-    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { Svcm } from '@nats-io/services';
 import { connect } from '@nats-io/transport-node';
 import { Error as ProtoError, ErrorCode } from '@plex86/proto';
+import { startNatsServer } from '@plex86/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Bus } from './bus.js';
 import { BusError } from './errors.js';
@@ -84,6 +85,17 @@ describe('NATS bus interoperability', () => {
       await foreign.stop();
     } finally {
       await nc.close();
+    }
+  });
+
+  it('discovers nothing, promptly, on a server without services', async () => {
+    const server = await startNatsServer();
+    const lonely = await createNatsBus({ servers: server.url });
+    try {
+      expect(await lonely.discover()).toEqual([]);
+    } finally {
+      await lonely.close();
+      await server.stop();
     }
   });
 

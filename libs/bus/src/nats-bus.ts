@@ -38,6 +38,7 @@ import {
   type ServiceConfig,
   type SubscribeOptions,
 } from './bus.js';
+import { checkPayload, checkQueue, checkTimeout, checkType } from './checks.js';
 import { invokeEndpoint } from './endpoint.js';
 import { BusError, decodeErrorReply, encodeErrorReply, ERROR_TYPE_NAME, serviceStatusOf } from './errors.js';
 import { describeError, stderrLogger, type BusLogger } from './logger.js';
@@ -158,11 +159,9 @@ class NatsBus implements Bus {
   }
 
   async request(subject: string, data: Uint8Array, options?: RequestOptions): Promise<BusMessage> {
-    this.checkSend(subject, data);
+    this.checkSend(subject, data, options?.type);
     const timeout = options?.timeoutMs ?? this.timeoutMs;
-    if (!(timeout > 0 && Number.isFinite(timeout))) {
-      throw new BusError(ErrorCode.ERROR_CODE_BAD_REQUEST, subject, `invalid timeout ${timeout} ms for ${subject}`);
-    }
+    checkTimeout(subject, timeout);
     if (!this.connected) throw this.downError(subject);
     let reply: Msg | null;
     try {
@@ -182,7 +181,7 @@ class NatsBus implements Bus {
   }
 
   publish(subject: string, data: Uint8Array, options?: PublishOptions): void {
-    this.checkSend(subject, data);
+    this.checkSend(subject, data, options?.type);
     try {
       this.nc.publish(subject, data, { headers: typeHeaders(options?.type) });
     } catch (err) {
@@ -194,6 +193,7 @@ class NatsBus implements Bus {
     if (this.closed) throw closedError(subject);
     validateSubject(subject, 'listen');
     const queue = options?.queue ?? '';
+    checkQueue(subject, queue);
     const logger = this.logger;
     const fail = (err: unknown): void => logger.error(`subscriber on ${subject} failed: ${describeError(err)}`);
     let sub: Subscription;
@@ -375,12 +375,11 @@ class NatsBus implements Bus {
     this.signalDown();
   }
 
-  private checkSend(subject: string, data: Uint8Array): void {
+  private checkSend(subject: string, data: Uint8Array, type: string | undefined): void {
     if (this.closed) throw closedError(subject);
     validateSubject(subject, 'send');
-    if (!(data instanceof Uint8Array)) {
-      throw new BusError(ErrorCode.ERROR_CODE_BAD_REQUEST, subject, `payload for ${subject} must be a Uint8Array`);
-    }
+    checkPayload(subject, data);
+    checkType(subject, type);
   }
 
   private downError(subject: string): BusError {
