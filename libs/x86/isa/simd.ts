@@ -122,10 +122,10 @@ F3 0F 5E /r | DIVSS Vss,Wss    |
 NP 0F 5F /r | MAXPS Vps,Wps    |
 F3 0F 5F /r | MAXSS Vss,Wss    |
 NP 0F 70 /r | PSHUFW Pq,Qq,Ib  |
-0F AE /0 mem | FXSAVE Mfx      | w
-0F AE /1 mem | FXRSTOR Mfx     | r
-0F AE /2 mem | LDMXCSR Md      | r sse
-0F AE /3 mem | STMXCSR Md      | w sse
+NP 0F AE /0 mem | FXSAVE Mfx   | w
+NP 0F AE /1 mem | FXRSTOR Mfx  | r
+NP 0F AE /2 mem | LDMXCSR Md   | r sse
+NP 0F AE /3 mem | STMXCSR Md   | w sse
 NP 0F AE F8+i | SFENCE         |
 NP 0F C2 /r | CMPPS Vps,Wps,Ib |
 F3 0F C2 /r | CMPSS Vss,Wss,Ib |
@@ -234,7 +234,7 @@ F3 0F 7E /r | MOVQ Vdq,Wq      |
 F3 0F 7F /r | MOVDQU Wdq,Vdq   | w
 NP 0F AE E8+i | LFENCE         |
 NP 0F AE F0+i | MFENCE         |
-0F AE /7 mem | CLFLUSH Mb      | r
+NP 0F AE /7 mem | CLFLUSH Mb   | r
 66 0F C2 /r | CMPPD Vpd,Wpd,Ib |
 F2 0F C2 /r | CMPSD Vsd,Wsd,Ib |
 NP 0F C3 mem | MOVNTI Md,Gd    | w

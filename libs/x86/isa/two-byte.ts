@@ -12,16 +12,16 @@ export const TWO_BYTE: readonly IsaSection[] = [
     rows: `
 0F 00 /0  | SLDT Rv/Mw       | w sens
 0F 00 /1  | STR Rv/Mw        | w sens
-0F 00 /2  | LLDT Ew          | r priv serial
-0F 00 /3  | LTR Ew           | r priv serial
-0F 00 /4  | VERR Ew          | r sens
-0F 00 /5  | VERW Ew          | r sens
+0F 00 /2  | LLDT Rv/Mw        | r priv serial
+0F 00 /3  | LTR Rv/Mw         | r priv serial
+0F 00 /4  | VERR Rv/Mw        | r sens
+0F 00 /5  | VERW Rv/Mw        | r sens
 0F 01 /0 mem | SGDT Ms       | w sens osz
 0F 01 /1 mem | SIDT Ms       | w sens osz
 0F 01 /2 mem | LGDT Ms       | r priv serial osz
 0F 01 /3 mem | LIDT Ms       | r priv serial osz
 0F 01 /4  | SMSW Rv/Mw       | w sens
-0F 01 /6  | LMSW Ew          | r priv
+0F 01 /6  | LMSW Rv/Mw        | r priv
 0F 02 /r  | LAR Gv,Rv/Mw     | r sens
 0F 03 /r  | LSL Gv,Rv/Mw     | r sens
 0F 06     | CLTS             | priv
@@ -153,6 +153,8 @@ export const TWO_BYTE: readonly IsaSection[] = [
 0F B9 /r  | UD1 Gv,Ev        | exc nomem
 0F FF /r  | UD0 Gv,Ev        | exc nomem
 # The hint-NOP space: 0F 1F /0 is the documented long NOP, the rest is reserved for hints and runs as NOP.
+# 0F 0D is AMD's PREFETCH/PREFETCHW; P6-family CPUs execute it as a hint NOP too.
+0F 0D /r  | NOP Ev,Gv        | nomem
 0F 18 /4  | NOP Ev,Gv        | nomem
 0F 18 /5  | NOP Ev,Gv        | nomem
 0F 18 /6  | NOP Ev,Gv        | nomem

@@ -41,6 +41,14 @@ export const NODE_FLAG = {
   PAYLOAD_SHIFT: 7,
 } as const;
 
+const IMMEDIATE_KINDS: ReadonlySet<number> = new Set([
+  OPERAND_KIND.IMM8,
+  OPERAND_KIND.IMM16,
+  OPERAND_KIND.IMM32,
+  OPERAND_KIND.IMM8S16,
+  OPERAND_KIND.IMM8S32,
+]);
+
 export interface CodeDef {
   readonly id: number;
   name: string;
@@ -84,12 +92,20 @@ export function buildTables(rows: readonly ParsedRow[], enums: RuntimeEnums): Bu
       throw new IsaError(`a row selected by 66 cannot depend on the operand size: "${row.source}"`);
     const sizes: (16 | 32 | null)[] = row.osize ? [row.osize] : sizeDependent ? [16, 32] : [null];
     for (const osize of sizes) {
+      let immediates = 0;
       const templates = row.operands.map((op) => {
+        let t: OperandTemplate;
         try {
-          return resolveOperand(op, osize ?? 32, enums);
+          t = resolveOperand(op, osize ?? 32, enums);
         } catch (e) {
           throw new IsaError(`${(e as Error).message} in "${row.source}"`);
         }
+        if (IMMEDIATE_KINDS.has(t.kind) && immediates++ > 0) {
+          // A second immediate (ENTER's nesting level) has a slot of its own.
+          if (t.kind !== OPERAND_KIND.IMM8) throw new IsaError(`only a second Ib is supported: "${row.source}"`);
+          t = { ...t, kind: OPERAND_KIND.IMM8_2ND };
+        }
+        return t;
       });
       const mnemonic = pascal(osize === 16 ? row.mnemonic16 : row.mnemonic32);
       const attributes = attributesOf(row, templates, enums);

@@ -1171,1127 +1171,1137 @@ export enum Code {
   Str_rm16 = 582,
   /** 0F 00 /1 | STR Rv/Mw | w sens (o32) */
   Str_r32m16 = 583,
-  /** 0F 00 /2 | LLDT Ew | r priv serial */
+  /** 0F 00 /2 | LLDT Rv/Mw | r priv serial (o16) */
   Lldt_rm16 = 584,
-  /** 0F 00 /3 | LTR Ew | r priv serial */
-  Ltr_rm16 = 585,
-  /** 0F 00 /4 | VERR Ew | r sens */
-  Verr_rm16 = 586,
-  /** 0F 00 /5 | VERW Ew | r sens */
-  Verw_rm16 = 587,
+  /** 0F 00 /2 | LLDT Rv/Mw | r priv serial (o32) */
+  Lldt_r32m16 = 585,
+  /** 0F 00 /3 | LTR Rv/Mw | r priv serial (o16) */
+  Ltr_rm16 = 586,
+  /** 0F 00 /3 | LTR Rv/Mw | r priv serial (o32) */
+  Ltr_r32m16 = 587,
+  /** 0F 00 /4 | VERR Rv/Mw | r sens (o16) */
+  Verr_rm16 = 588,
+  /** 0F 00 /4 | VERR Rv/Mw | r sens (o32) */
+  Verr_r32m16 = 589,
+  /** 0F 00 /5 | VERW Rv/Mw | r sens (o16) */
+  Verw_rm16 = 590,
+  /** 0F 00 /5 | VERW Rv/Mw | r sens (o32) */
+  Verw_r32m16 = 591,
   /** 0F 01 /0 mem | SGDT Ms | w sens osz (o16) */
-  Sgdt_m1632_16 = 588,
+  Sgdt_m1632_16 = 592,
   /** 0F 01 /0 mem | SGDT Ms | w sens osz (o32) */
-  Sgdt_m1632_32 = 589,
+  Sgdt_m1632_32 = 593,
   /** 0F 01 /1 mem | SIDT Ms | w sens osz (o16) */
-  Sidt_m1632_16 = 590,
+  Sidt_m1632_16 = 594,
   /** 0F 01 /1 mem | SIDT Ms | w sens osz (o32) */
-  Sidt_m1632_32 = 591,
+  Sidt_m1632_32 = 595,
   /** 0F 01 /2 mem | LGDT Ms | r priv serial osz (o16) */
-  Lgdt_m1632_16 = 592,
+  Lgdt_m1632_16 = 596,
   /** 0F 01 /2 mem | LGDT Ms | r priv serial osz (o32) */
-  Lgdt_m1632_32 = 593,
+  Lgdt_m1632_32 = 597,
   /** 0F 01 /3 mem | LIDT Ms | r priv serial osz (o16) */
-  Lidt_m1632_16 = 594,
+  Lidt_m1632_16 = 598,
   /** 0F 01 /3 mem | LIDT Ms | r priv serial osz (o32) */
-  Lidt_m1632_32 = 595,
+  Lidt_m1632_32 = 599,
   /** 0F 01 /4 | SMSW Rv/Mw | w sens (o16) */
-  Smsw_rm16 = 596,
+  Smsw_rm16 = 600,
   /** 0F 01 /4 | SMSW Rv/Mw | w sens (o32) */
-  Smsw_r32m16 = 597,
-  /** 0F 01 /6 | LMSW Ew | r priv */
-  Lmsw_rm16 = 598,
+  Smsw_r32m16 = 601,
+  /** 0F 01 /6 | LMSW Rv/Mw | r priv (o16) */
+  Lmsw_rm16 = 602,
+  /** 0F 01 /6 | LMSW Rv/Mw | r priv (o32) */
+  Lmsw_r32m16 = 603,
   /** 0F 02 /r | LAR Gv,Rv/Mw | r sens (o16) */
-  Lar_r16_rm16 = 599,
+  Lar_r16_rm16 = 604,
   /** 0F 02 /r | LAR Gv,Rv/Mw | r sens (o32) */
-  Lar_r32_r32m16 = 600,
+  Lar_r32_r32m16 = 605,
   /** 0F 03 /r | LSL Gv,Rv/Mw | r sens (o16) */
-  Lsl_r16_rm16 = 601,
+  Lsl_r16_rm16 = 606,
   /** 0F 03 /r | LSL Gv,Rv/Mw | r sens (o32) */
-  Lsl_r32_r32m16 = 602,
+  Lsl_r32_r32m16 = 607,
   /** 0F 06 | CLTS | priv */
-  Clts = 603,
+  Clts = 608,
   /** 0F 20 /0 | MOV Rd,Cd | priv nomod; 0F 20 /2 | MOV Rd,Cd | priv nomod; 0F 20 /3 | MOV Rd,Cd | priv nomod; 0F 20 /4 | MOV Rd,Cd | priv nomod */
-  Mov_r32_cr = 604,
+  Mov_r32_cr = 609,
   /** 0F 21 /r | MOV Rd,Dd | priv nomod */
-  Mov_r32_dr = 605,
+  Mov_r32_dr = 610,
   /** 0F 22 /0 | MOV Cd,Rd | priv serial nomod; 0F 22 /2 | MOV Cd,Rd | priv serial nomod; 0F 22 /3 | MOV Cd,Rd | priv serial nomod; 0F 22 /4 | MOV Cd,Rd | priv serial nomod */
-  Mov_cr_r32 = 606,
+  Mov_cr_r32 = 611,
   /** 0F 23 /r | MOV Dd,Rd | priv serial nomod */
-  Mov_dr_r32 = 607,
+  Mov_dr_r32 = 612,
   /** 0F 80 | JO Jz | jcc (o16) */
-  Jo_rel16 = 608,
+  Jo_rel16 = 613,
   /** 0F 80 | JO Jz | jcc (o32) */
-  Jo_rel32 = 609,
+  Jo_rel32 = 614,
   /** 0F 81 | JNO Jz | jcc (o16) */
-  Jno_rel16 = 610,
+  Jno_rel16 = 615,
   /** 0F 81 | JNO Jz | jcc (o32) */
-  Jno_rel32 = 611,
+  Jno_rel32 = 616,
   /** 0F 82 | JB Jz | jcc (o16) */
-  Jb_rel16 = 612,
+  Jb_rel16 = 617,
   /** 0F 82 | JB Jz | jcc (o32) */
-  Jb_rel32 = 613,
+  Jb_rel32 = 618,
   /** 0F 83 | JAE Jz | jcc (o16) */
-  Jae_rel16 = 614,
+  Jae_rel16 = 619,
   /** 0F 83 | JAE Jz | jcc (o32) */
-  Jae_rel32 = 615,
+  Jae_rel32 = 620,
   /** 0F 84 | JE Jz | jcc (o16) */
-  Je_rel16 = 616,
+  Je_rel16 = 621,
   /** 0F 84 | JE Jz | jcc (o32) */
-  Je_rel32 = 617,
+  Je_rel32 = 622,
   /** 0F 85 | JNE Jz | jcc (o16) */
-  Jne_rel16 = 618,
+  Jne_rel16 = 623,
   /** 0F 85 | JNE Jz | jcc (o32) */
-  Jne_rel32 = 619,
+  Jne_rel32 = 624,
   /** 0F 86 | JBE Jz | jcc (o16) */
-  Jbe_rel16 = 620,
+  Jbe_rel16 = 625,
   /** 0F 86 | JBE Jz | jcc (o32) */
-  Jbe_rel32 = 621,
+  Jbe_rel32 = 626,
   /** 0F 87 | JA Jz | jcc (o16) */
-  Ja_rel16 = 622,
+  Ja_rel16 = 627,
   /** 0F 87 | JA Jz | jcc (o32) */
-  Ja_rel32 = 623,
+  Ja_rel32 = 628,
   /** 0F 88 | JS Jz | jcc (o16) */
-  Js_rel16 = 624,
+  Js_rel16 = 629,
   /** 0F 88 | JS Jz | jcc (o32) */
-  Js_rel32 = 625,
+  Js_rel32 = 630,
   /** 0F 89 | JNS Jz | jcc (o16) */
-  Jns_rel16 = 626,
+  Jns_rel16 = 631,
   /** 0F 89 | JNS Jz | jcc (o32) */
-  Jns_rel32 = 627,
+  Jns_rel32 = 632,
   /** 0F 8A | JP Jz | jcc (o16) */
-  Jp_rel16 = 628,
+  Jp_rel16 = 633,
   /** 0F 8A | JP Jz | jcc (o32) */
-  Jp_rel32 = 629,
+  Jp_rel32 = 634,
   /** 0F 8B | JNP Jz | jcc (o16) */
-  Jnp_rel16 = 630,
+  Jnp_rel16 = 635,
   /** 0F 8B | JNP Jz | jcc (o32) */
-  Jnp_rel32 = 631,
+  Jnp_rel32 = 636,
   /** 0F 8C | JL Jz | jcc (o16) */
-  Jl_rel16 = 632,
+  Jl_rel16 = 637,
   /** 0F 8C | JL Jz | jcc (o32) */
-  Jl_rel32 = 633,
+  Jl_rel32 = 638,
   /** 0F 8D | JGE Jz | jcc (o16) */
-  Jge_rel16 = 634,
+  Jge_rel16 = 639,
   /** 0F 8D | JGE Jz | jcc (o32) */
-  Jge_rel32 = 635,
+  Jge_rel32 = 640,
   /** 0F 8E | JLE Jz | jcc (o16) */
-  Jle_rel16 = 636,
+  Jle_rel16 = 641,
   /** 0F 8E | JLE Jz | jcc (o32) */
-  Jle_rel32 = 637,
+  Jle_rel32 = 642,
   /** 0F 8F | JG Jz | jcc (o16) */
-  Jg_rel16 = 638,
+  Jg_rel16 = 643,
   /** 0F 8F | JG Jz | jcc (o32) */
-  Jg_rel32 = 639,
+  Jg_rel32 = 644,
   /** 0F 90 /r | SETO Eb | w */
-  Seto_rm8 = 640,
+  Seto_rm8 = 645,
   /** 0F 91 /r | SETNO Eb | w */
-  Setno_rm8 = 641,
+  Setno_rm8 = 646,
   /** 0F 92 /r | SETB Eb | w */
-  Setb_rm8 = 642,
+  Setb_rm8 = 647,
   /** 0F 93 /r | SETAE Eb | w */
-  Setae_rm8 = 643,
+  Setae_rm8 = 648,
   /** 0F 94 /r | SETE Eb | w */
-  Sete_rm8 = 644,
+  Sete_rm8 = 649,
   /** 0F 95 /r | SETNE Eb | w */
-  Setne_rm8 = 645,
+  Setne_rm8 = 650,
   /** 0F 96 /r | SETBE Eb | w */
-  Setbe_rm8 = 646,
+  Setbe_rm8 = 651,
   /** 0F 97 /r | SETA Eb | w */
-  Seta_rm8 = 647,
+  Seta_rm8 = 652,
   /** 0F 98 /r | SETS Eb | w */
-  Sets_rm8 = 648,
+  Sets_rm8 = 653,
   /** 0F 99 /r | SETNS Eb | w */
-  Setns_rm8 = 649,
+  Setns_rm8 = 654,
   /** 0F 9A /r | SETP Eb | w */
-  Setp_rm8 = 650,
+  Setp_rm8 = 655,
   /** 0F 9B /r | SETNP Eb | w */
-  Setnp_rm8 = 651,
+  Setnp_rm8 = 656,
   /** 0F 9C /r | SETL Eb | w */
-  Setl_rm8 = 652,
+  Setl_rm8 = 657,
   /** 0F 9D /r | SETGE Eb | w */
-  Setge_rm8 = 653,
+  Setge_rm8 = 658,
   /** 0F 9E /r | SETLE Eb | w */
-  Setle_rm8 = 654,
+  Setle_rm8 = 659,
   /** 0F 9F /r | SETG Eb | w */
-  Setg_rm8 = 655,
+  Setg_rm8 = 660,
   /** 0F A0 | PUSH FS | osz sw sens (o16) */
-  Push_FS_16 = 656,
+  Push_FS_16 = 661,
   /** 0F A0 | PUSH FS | osz sw sens (o32) */
-  Push_FS_32 = 657,
+  Push_FS_32 = 662,
   /** 0F A1 | POP FS | osz sr sens segload (o16) */
-  Pop_FS_16 = 658,
+  Pop_FS_16 = 663,
   /** 0F A1 | POP FS | osz sr sens segload (o32) */
-  Pop_FS_32 = 659,
+  Pop_FS_32 = 664,
   /** 0F A3 /r | BT Ev,Gv | r (o16) */
-  Bt_rm16_r16 = 660,
+  Bt_rm16_r16 = 665,
   /** 0F A3 /r | BT Ev,Gv | r (o32) */
-  Bt_rm32_r32 = 661,
+  Bt_rm32_r32 = 666,
   /** 0F A4 /r | SHLD Ev,Gv,Ib |  (o16) */
-  Shld_rm16_r16_imm8 = 662,
+  Shld_rm16_r16_imm8 = 667,
   /** 0F A4 /r | SHLD Ev,Gv,Ib |  (o32) */
-  Shld_rm32_r32_imm8 = 663,
+  Shld_rm32_r32_imm8 = 668,
   /** 0F A5 /r | SHLD Ev,Gv,CL |  (o16) */
-  Shld_rm16_r16_CL = 664,
+  Shld_rm16_r16_CL = 669,
   /** 0F A5 /r | SHLD Ev,Gv,CL |  (o32) */
-  Shld_rm32_r32_CL = 665,
+  Shld_rm32_r32_CL = 670,
   /** 0F A8 | PUSH GS | osz sw sens (o16) */
-  Push_GS_16 = 666,
+  Push_GS_16 = 671,
   /** 0F A8 | PUSH GS | osz sw sens (o32) */
-  Push_GS_32 = 667,
+  Push_GS_32 = 672,
   /** 0F A9 | POP GS | osz sr sens segload (o16) */
-  Pop_GS_16 = 668,
+  Pop_GS_16 = 673,
   /** 0F A9 | POP GS | osz sr sens segload (o32) */
-  Pop_GS_32 = 669,
+  Pop_GS_32 = 674,
   /** 0F AB /r | BTS Ev,Gv | lock (o16) */
-  Bts_rm16_r16 = 670,
+  Bts_rm16_r16 = 675,
   /** 0F AB /r | BTS Ev,Gv | lock (o32) */
-  Bts_rm32_r32 = 671,
+  Bts_rm32_r32 = 676,
   /** 0F AC /r | SHRD Ev,Gv,Ib |  (o16) */
-  Shrd_rm16_r16_imm8 = 672,
+  Shrd_rm16_r16_imm8 = 677,
   /** 0F AC /r | SHRD Ev,Gv,Ib |  (o32) */
-  Shrd_rm32_r32_imm8 = 673,
+  Shrd_rm32_r32_imm8 = 678,
   /** 0F AD /r | SHRD Ev,Gv,CL |  (o16) */
-  Shrd_rm16_r16_CL = 674,
+  Shrd_rm16_r16_CL = 679,
   /** 0F AD /r | SHRD Ev,Gv,CL |  (o32) */
-  Shrd_rm32_r32_CL = 675,
+  Shrd_rm32_r32_CL = 680,
   /** 0F AF /r | IMUL Gv,Ev |  (o16) */
-  Imul_r16_rm16 = 676,
+  Imul_r16_rm16 = 681,
   /** 0F AF /r | IMUL Gv,Ev |  (o32) */
-  Imul_r32_rm32 = 677,
+  Imul_r32_rm32 = 682,
   /** 0F B2 /r | LSS Gv,Mp | sens segload (o16) */
-  Lss_r16_m1616 = 678,
+  Lss_r16_m1616 = 683,
   /** 0F B2 /r | LSS Gv,Mp | sens segload (o32) */
-  Lss_r32_m1632 = 679,
+  Lss_r32_m1632 = 684,
   /** 0F B3 /r | BTR Ev,Gv | lock (o16) */
-  Btr_rm16_r16 = 680,
+  Btr_rm16_r16 = 685,
   /** 0F B3 /r | BTR Ev,Gv | lock (o32) */
-  Btr_rm32_r32 = 681,
+  Btr_rm32_r32 = 686,
   /** 0F B4 /r | LFS Gv,Mp | sens segload (o16) */
-  Lfs_r16_m1616 = 682,
+  Lfs_r16_m1616 = 687,
   /** 0F B4 /r | LFS Gv,Mp | sens segload (o32) */
-  Lfs_r32_m1632 = 683,
+  Lfs_r32_m1632 = 688,
   /** 0F B5 /r | LGS Gv,Mp | sens segload (o16) */
-  Lgs_r16_m1616 = 684,
+  Lgs_r16_m1616 = 689,
   /** 0F B5 /r | LGS Gv,Mp | sens segload (o32) */
-  Lgs_r32_m1632 = 685,
+  Lgs_r32_m1632 = 690,
   /** 0F B6 /r | MOVZX Gv,Eb |  (o16) */
-  Movzx_r16_rm8 = 686,
+  Movzx_r16_rm8 = 691,
   /** 0F B6 /r | MOVZX Gv,Eb |  (o32) */
-  Movzx_r32_rm8 = 687,
+  Movzx_r32_rm8 = 692,
   /** 0F B7 /r | MOVZX Gv,Ew |  (o16) */
-  Movzx_r16_rm16 = 688,
+  Movzx_r16_rm16 = 693,
   /** 0F B7 /r | MOVZX Gv,Ew |  (o32) */
-  Movzx_r32_rm16 = 689,
+  Movzx_r32_rm16 = 694,
   /** 0F BA /4 | BT Ev,Ib | r (o16) */
-  Bt_rm16_imm8 = 690,
+  Bt_rm16_imm8 = 695,
   /** 0F BA /4 | BT Ev,Ib | r (o32) */
-  Bt_rm32_imm8 = 691,
+  Bt_rm32_imm8 = 696,
   /** 0F BA /5 | BTS Ev,Ib | lock (o16) */
-  Bts_rm16_imm8 = 692,
+  Bts_rm16_imm8 = 697,
   /** 0F BA /5 | BTS Ev,Ib | lock (o32) */
-  Bts_rm32_imm8 = 693,
+  Bts_rm32_imm8 = 698,
   /** 0F BA /6 | BTR Ev,Ib | lock (o16) */
-  Btr_rm16_imm8 = 694,
+  Btr_rm16_imm8 = 699,
   /** 0F BA /6 | BTR Ev,Ib | lock (o32) */
-  Btr_rm32_imm8 = 695,
+  Btr_rm32_imm8 = 700,
   /** 0F BA /7 | BTC Ev,Ib | lock (o16) */
-  Btc_rm16_imm8 = 696,
+  Btc_rm16_imm8 = 701,
   /** 0F BA /7 | BTC Ev,Ib | lock (o32) */
-  Btc_rm32_imm8 = 697,
+  Btc_rm32_imm8 = 702,
   /** 0F BB /r | BTC Ev,Gv | lock (o16) */
-  Btc_rm16_r16 = 698,
+  Btc_rm16_r16 = 703,
   /** 0F BB /r | BTC Ev,Gv | lock (o32) */
-  Btc_rm32_r32 = 699,
+  Btc_rm32_r32 = 704,
   /** 0F BC /r | BSF Gv,Ev |  (o16) */
-  Bsf_r16_rm16 = 700,
+  Bsf_r16_rm16 = 705,
   /** 0F BC /r | BSF Gv,Ev |  (o32) */
-  Bsf_r32_rm32 = 701,
+  Bsf_r32_rm32 = 706,
   /** 0F BD /r | BSR Gv,Ev |  (o16) */
-  Bsr_r16_rm16 = 702,
+  Bsr_r16_rm16 = 707,
   /** 0F BD /r | BSR Gv,Ev |  (o32) */
-  Bsr_r32_rm32 = 703,
+  Bsr_r32_rm32 = 708,
   /** 0F BE /r | MOVSX Gv,Eb |  (o16) */
-  Movsx_r16_rm8 = 704,
+  Movsx_r16_rm8 = 709,
   /** 0F BE /r | MOVSX Gv,Eb |  (o32) */
-  Movsx_r32_rm8 = 705,
+  Movsx_r32_rm8 = 710,
   /** 0F BF /r | MOVSX Gv,Ew |  (o16) */
-  Movsx_r16_rm16 = 706,
+  Movsx_r16_rm16 = 711,
   /** 0F BF /r | MOVSX Gv,Ew |  (o32) */
-  Movsx_r32_rm16 = 707,
+  Movsx_r32_rm16 = 712,
   /** 0F 01 /7 mem | INVLPG M | priv serial nomem */
-  Invlpg_m = 708,
+  Invlpg_m = 713,
   /** 0F 08 | INVD | priv serial */
-  Invd = 709,
+  Invd = 714,
   /** 0F 09 | WBINVD | priv serial */
-  Wbinvd = 710,
+  Wbinvd = 715,
   /** 0F B0 /r | CMPXCHG Eb,Gb | lock */
-  Cmpxchg_rm8_r8 = 711,
+  Cmpxchg_rm8_r8 = 716,
   /** 0F B1 /r | CMPXCHG Ev,Gv | lock (o16) */
-  Cmpxchg_rm16_r16 = 712,
+  Cmpxchg_rm16_r16 = 717,
   /** 0F B1 /r | CMPXCHG Ev,Gv | lock (o32) */
-  Cmpxchg_rm32_r32 = 713,
+  Cmpxchg_rm32_r32 = 718,
   /** 0F C0 /r | XADD Eb,Gb | lock */
-  Xadd_rm8_r8 = 714,
+  Xadd_rm8_r8 = 719,
   /** 0F C1 /r | XADD Ev,Gv | lock (o16) */
-  Xadd_rm16_r16 = 715,
+  Xadd_rm16_r16 = 720,
   /** 0F C1 /r | XADD Ev,Gv | lock (o32) */
-  Xadd_rm32_r32 = 716,
+  Xadd_rm32_r32 = 721,
   /** 0F C8+r | BSWAP Zv |  (o16) */
-  Bswap_r16 = 717,
+  Bswap_r16 = 722,
   /** 0F C8+r | BSWAP Zv |  (o32) */
-  Bswap_r32 = 718,
+  Bswap_r32 = 723,
   /** 0F 30 | WRMSR | priv serial */
-  Wrmsr = 719,
+  Wrmsr = 724,
   /** 0F 31 | RDTSC | sens */
-  Rdtsc = 720,
+  Rdtsc = 725,
   /** 0F 32 | RDMSR | priv */
-  Rdmsr = 721,
+  Rdmsr = 726,
   /** 0F A2 | CPUID | sens serial */
-  Cpuid = 722,
+  Cpuid = 727,
   /** 0F AA | RSM | sens serial exc */
-  Rsm = 723,
+  Rsm = 728,
   /** 0F C7 /1 mem | CMPXCHG8B Mq | lock */
-  Cmpxchg8b_m64 = 724,
+  Cmpxchg8b_m64 = 729,
   /** 0F 0B | UD2 | exc */
-  Ud2 = 725,
+  Ud2 = 730,
   /** 0F 33 | RDPMC | sens */
-  Rdpmc = 726,
+  Rdpmc = 731,
   /** 0F 34 | SYSENTER | int sens */
-  Sysenter = 727,
+  Sysenter = 732,
   /** 0F 35 | SYSEXIT | ret priv */
-  Sysexit = 728,
+  Sysexit = 733,
   /** 0F 40 /r | CMOVO Gv,Ev |  (o16) */
-  Cmovo_r16_rm16 = 729,
+  Cmovo_r16_rm16 = 734,
   /** 0F 40 /r | CMOVO Gv,Ev |  (o32) */
-  Cmovo_r32_rm32 = 730,
+  Cmovo_r32_rm32 = 735,
   /** 0F 41 /r | CMOVNO Gv,Ev |  (o16) */
-  Cmovno_r16_rm16 = 731,
+  Cmovno_r16_rm16 = 736,
   /** 0F 41 /r | CMOVNO Gv,Ev |  (o32) */
-  Cmovno_r32_rm32 = 732,
+  Cmovno_r32_rm32 = 737,
   /** 0F 42 /r | CMOVB Gv,Ev |  (o16) */
-  Cmovb_r16_rm16 = 733,
+  Cmovb_r16_rm16 = 738,
   /** 0F 42 /r | CMOVB Gv,Ev |  (o32) */
-  Cmovb_r32_rm32 = 734,
+  Cmovb_r32_rm32 = 739,
   /** 0F 43 /r | CMOVAE Gv,Ev |  (o16) */
-  Cmovae_r16_rm16 = 735,
+  Cmovae_r16_rm16 = 740,
   /** 0F 43 /r | CMOVAE Gv,Ev |  (o32) */
-  Cmovae_r32_rm32 = 736,
+  Cmovae_r32_rm32 = 741,
   /** 0F 44 /r | CMOVE Gv,Ev |  (o16) */
-  Cmove_r16_rm16 = 737,
+  Cmove_r16_rm16 = 742,
   /** 0F 44 /r | CMOVE Gv,Ev |  (o32) */
-  Cmove_r32_rm32 = 738,
+  Cmove_r32_rm32 = 743,
   /** 0F 45 /r | CMOVNE Gv,Ev |  (o16) */
-  Cmovne_r16_rm16 = 739,
+  Cmovne_r16_rm16 = 744,
   /** 0F 45 /r | CMOVNE Gv,Ev |  (o32) */
-  Cmovne_r32_rm32 = 740,
+  Cmovne_r32_rm32 = 745,
   /** 0F 46 /r | CMOVBE Gv,Ev |  (o16) */
-  Cmovbe_r16_rm16 = 741,
+  Cmovbe_r16_rm16 = 746,
   /** 0F 46 /r | CMOVBE Gv,Ev |  (o32) */
-  Cmovbe_r32_rm32 = 742,
+  Cmovbe_r32_rm32 = 747,
   /** 0F 47 /r | CMOVA Gv,Ev |  (o16) */
-  Cmova_r16_rm16 = 743,
+  Cmova_r16_rm16 = 748,
   /** 0F 47 /r | CMOVA Gv,Ev |  (o32) */
-  Cmova_r32_rm32 = 744,
+  Cmova_r32_rm32 = 749,
   /** 0F 48 /r | CMOVS Gv,Ev |  (o16) */
-  Cmovs_r16_rm16 = 745,
+  Cmovs_r16_rm16 = 750,
   /** 0F 48 /r | CMOVS Gv,Ev |  (o32) */
-  Cmovs_r32_rm32 = 746,
+  Cmovs_r32_rm32 = 751,
   /** 0F 49 /r | CMOVNS Gv,Ev |  (o16) */
-  Cmovns_r16_rm16 = 747,
+  Cmovns_r16_rm16 = 752,
   /** 0F 49 /r | CMOVNS Gv,Ev |  (o32) */
-  Cmovns_r32_rm32 = 748,
+  Cmovns_r32_rm32 = 753,
   /** 0F 4A /r | CMOVP Gv,Ev |  (o16) */
-  Cmovp_r16_rm16 = 749,
+  Cmovp_r16_rm16 = 754,
   /** 0F 4A /r | CMOVP Gv,Ev |  (o32) */
-  Cmovp_r32_rm32 = 750,
+  Cmovp_r32_rm32 = 755,
   /** 0F 4B /r | CMOVNP Gv,Ev |  (o16) */
-  Cmovnp_r16_rm16 = 751,
+  Cmovnp_r16_rm16 = 756,
   /** 0F 4B /r | CMOVNP Gv,Ev |  (o32) */
-  Cmovnp_r32_rm32 = 752,
+  Cmovnp_r32_rm32 = 757,
   /** 0F 4C /r | CMOVL Gv,Ev |  (o16) */
-  Cmovl_r16_rm16 = 753,
+  Cmovl_r16_rm16 = 758,
   /** 0F 4C /r | CMOVL Gv,Ev |  (o32) */
-  Cmovl_r32_rm32 = 754,
+  Cmovl_r32_rm32 = 759,
   /** 0F 4D /r | CMOVGE Gv,Ev |  (o16) */
-  Cmovge_r16_rm16 = 755,
+  Cmovge_r16_rm16 = 760,
   /** 0F 4D /r | CMOVGE Gv,Ev |  (o32) */
-  Cmovge_r32_rm32 = 756,
+  Cmovge_r32_rm32 = 761,
   /** 0F 4E /r | CMOVLE Gv,Ev |  (o16) */
-  Cmovle_r16_rm16 = 757,
+  Cmovle_r16_rm16 = 762,
   /** 0F 4E /r | CMOVLE Gv,Ev |  (o32) */
-  Cmovle_r32_rm32 = 758,
+  Cmovle_r32_rm32 = 763,
   /** 0F 4F /r | CMOVG Gv,Ev |  (o16) */
-  Cmovg_r16_rm16 = 759,
+  Cmovg_r16_rm16 = 764,
   /** 0F 4F /r | CMOVG Gv,Ev |  (o32) */
-  Cmovg_r32_rm32 = 760,
+  Cmovg_r32_rm32 = 765,
   /** 0F B9 /r | UD1 Gv,Ev | exc nomem (o16) */
-  Ud1_r16_rm16 = 761,
+  Ud1_r16_rm16 = 766,
   /** 0F B9 /r | UD1 Gv,Ev | exc nomem (o32) */
-  Ud1_r32_rm32 = 762,
+  Ud1_r32_rm32 = 767,
   /** 0F FF /r | UD0 Gv,Ev | exc nomem (o16) */
-  Ud0_r16_rm16 = 763,
+  Ud0_r16_rm16 = 768,
   /** 0F FF /r | UD0 Gv,Ev | exc nomem (o32) */
-  Ud0_r32_rm32 = 764,
-  /** 0F 18 /4 | NOP Ev,Gv | nomem; 0F 18 /5 | NOP Ev,Gv | nomem; 0F 18 /6 | NOP Ev,Gv | nomem; 0F 18 /7 | NOP Ev,Gv | nomem; 0F 18 reg | NOP Ev,Gv | nomem; 0F 19 /r | NOP Ev,Gv | nomem; 0F 1A /r | NOP Ev,Gv | nomem; 0F 1B /r | NOP Ev,Gv | nomem; 0F 1C /r | NOP Ev,Gv | nomem; 0F 1D /r | NOP Ev,Gv | nomem; 0F 1E /r | NOP Ev,Gv | nomem; 0F 1F /1 | NOP Ev,Gv | nomem; 0F 1F /2 | NOP Ev,Gv | nomem; 0F 1F /3 | NOP Ev,Gv | nomem; 0F 1F /4 | NOP Ev,Gv | nomem; 0F 1F /5 | NOP Ev,Gv | nomem; 0F 1F /6 | NOP Ev,Gv | nomem; 0F 1F /7 | NOP Ev,Gv | nomem (o16) */
-  Nop_rm16_r16 = 765,
-  /** 0F 18 /4 | NOP Ev,Gv | nomem; 0F 18 /5 | NOP Ev,Gv | nomem; 0F 18 /6 | NOP Ev,Gv | nomem; 0F 18 /7 | NOP Ev,Gv | nomem; 0F 18 reg | NOP Ev,Gv | nomem; 0F 19 /r | NOP Ev,Gv | nomem; 0F 1A /r | NOP Ev,Gv | nomem; 0F 1B /r | NOP Ev,Gv | nomem; 0F 1C /r | NOP Ev,Gv | nomem; 0F 1D /r | NOP Ev,Gv | nomem; 0F 1E /r | NOP Ev,Gv | nomem; 0F 1F /1 | NOP Ev,Gv | nomem; 0F 1F /2 | NOP Ev,Gv | nomem; 0F 1F /3 | NOP Ev,Gv | nomem; 0F 1F /4 | NOP Ev,Gv | nomem; 0F 1F /5 | NOP Ev,Gv | nomem; 0F 1F /6 | NOP Ev,Gv | nomem; 0F 1F /7 | NOP Ev,Gv | nomem (o32) */
-  Nop_rm32_r32 = 766,
+  Ud0_r32_rm32 = 769,
+  /** 0F 0D /r | NOP Ev,Gv | nomem; 0F 18 /4 | NOP Ev,Gv | nomem; 0F 18 /5 | NOP Ev,Gv | nomem; 0F 18 /6 | NOP Ev,Gv | nomem; 0F 18 /7 | NOP Ev,Gv | nomem; 0F 18 reg | NOP Ev,Gv | nomem; 0F 19 /r | NOP Ev,Gv | nomem; 0F 1A /r | NOP Ev,Gv | nomem; 0F 1B /r | NOP Ev,Gv | nomem; 0F 1C /r | NOP Ev,Gv | nomem; 0F 1D /r | NOP Ev,Gv | nomem; 0F 1E /r | NOP Ev,Gv | nomem; 0F 1F /1 | NOP Ev,Gv | nomem; 0F 1F /2 | NOP Ev,Gv | nomem; 0F 1F /3 | NOP Ev,Gv | nomem; 0F 1F /4 | NOP Ev,Gv | nomem; 0F 1F /5 | NOP Ev,Gv | nomem; 0F 1F /6 | NOP Ev,Gv | nomem; 0F 1F /7 | NOP Ev,Gv | nomem (o16) */
+  Nop_rm16_r16 = 770,
+  /** 0F 0D /r | NOP Ev,Gv | nomem; 0F 18 /4 | NOP Ev,Gv | nomem; 0F 18 /5 | NOP Ev,Gv | nomem; 0F 18 /6 | NOP Ev,Gv | nomem; 0F 18 /7 | NOP Ev,Gv | nomem; 0F 18 reg | NOP Ev,Gv | nomem; 0F 19 /r | NOP Ev,Gv | nomem; 0F 1A /r | NOP Ev,Gv | nomem; 0F 1B /r | NOP Ev,Gv | nomem; 0F 1C /r | NOP Ev,Gv | nomem; 0F 1D /r | NOP Ev,Gv | nomem; 0F 1E /r | NOP Ev,Gv | nomem; 0F 1F /1 | NOP Ev,Gv | nomem; 0F 1F /2 | NOP Ev,Gv | nomem; 0F 1F /3 | NOP Ev,Gv | nomem; 0F 1F /4 | NOP Ev,Gv | nomem; 0F 1F /5 | NOP Ev,Gv | nomem; 0F 1F /6 | NOP Ev,Gv | nomem; 0F 1F /7 | NOP Ev,Gv | nomem (o32) */
+  Nop_rm32_r32 = 771,
   /** 0F 1F /0 | NOP Ev | nomem (o16) */
-  Nop_rm16 = 767,
+  Nop_rm16 = 772,
   /** 0F 1F /0 | NOP Ev | nomem (o32) */
-  Nop_rm32 = 768,
+  Nop_rm32 = 773,
   /** F3 0F B8 /r | POPCNT Gv,Ev |  (o16) */
-  Popcnt_r16_rm16 = 769,
+  Popcnt_r16_rm16 = 774,
   /** F3 0F B8 /r | POPCNT Gv,Ev |  (o32) */
-  Popcnt_r32_rm32 = 770,
+  Popcnt_r32_rm32 = 775,
   /** NP 0F 60 /r | PUNPCKLBW Pq,Qd |  */
-  Punpcklbw_mm_mmm32 = 771,
+  Punpcklbw_mm_mmm32 = 776,
   /** NP 0F 61 /r | PUNPCKLWD Pq,Qd |  */
-  Punpcklwd_mm_mmm32 = 772,
+  Punpcklwd_mm_mmm32 = 777,
   /** NP 0F 62 /r | PUNPCKLDQ Pq,Qd |  */
-  Punpckldq_mm_mmm32 = 773,
+  Punpckldq_mm_mmm32 = 778,
   /** NP 0F 63 /r | PACKSSWB Pq,Qq |  */
-  Packsswb_mm_mmm64 = 774,
+  Packsswb_mm_mmm64 = 779,
   /** NP 0F 64 /r | PCMPGTB Pq,Qq |  */
-  Pcmpgtb_mm_mmm64 = 775,
+  Pcmpgtb_mm_mmm64 = 780,
   /** NP 0F 65 /r | PCMPGTW Pq,Qq |  */
-  Pcmpgtw_mm_mmm64 = 776,
+  Pcmpgtw_mm_mmm64 = 781,
   /** NP 0F 66 /r | PCMPGTD Pq,Qq |  */
-  Pcmpgtd_mm_mmm64 = 777,
+  Pcmpgtd_mm_mmm64 = 782,
   /** NP 0F 67 /r | PACKUSWB Pq,Qq |  */
-  Packuswb_mm_mmm64 = 778,
+  Packuswb_mm_mmm64 = 783,
   /** NP 0F 68 /r | PUNPCKHBW Pq,Qq |  */
-  Punpckhbw_mm_mmm64 = 779,
+  Punpckhbw_mm_mmm64 = 784,
   /** NP 0F 69 /r | PUNPCKHWD Pq,Qq |  */
-  Punpckhwd_mm_mmm64 = 780,
+  Punpckhwd_mm_mmm64 = 785,
   /** NP 0F 6A /r | PUNPCKHDQ Pq,Qq |  */
-  Punpckhdq_mm_mmm64 = 781,
+  Punpckhdq_mm_mmm64 = 786,
   /** NP 0F 6B /r | PACKSSDW Pq,Qq |  */
-  Packssdw_mm_mmm64 = 782,
+  Packssdw_mm_mmm64 = 787,
   /** NP 0F 6E /r | MOVD Pq,Ed |  */
-  Movd_mm_rm32 = 783,
+  Movd_mm_rm32 = 788,
   /** NP 0F 6F /r | MOVQ Pq,Qq |  */
-  Movq_mm_mmm64 = 784,
+  Movq_mm_mmm64 = 789,
   /** NP 0F 71 /2 reg | PSRLW Nq,Ib |  */
-  Psrlw_mm_imm8 = 785,
+  Psrlw_mm_imm8 = 790,
   /** NP 0F 71 /4 reg | PSRAW Nq,Ib |  */
-  Psraw_mm_imm8 = 786,
+  Psraw_mm_imm8 = 791,
   /** NP 0F 71 /6 reg | PSLLW Nq,Ib |  */
-  Psllw_mm_imm8 = 787,
+  Psllw_mm_imm8 = 792,
   /** NP 0F 72 /2 reg | PSRLD Nq,Ib |  */
-  Psrld_mm_imm8 = 788,
+  Psrld_mm_imm8 = 793,
   /** NP 0F 72 /4 reg | PSRAD Nq,Ib |  */
-  Psrad_mm_imm8 = 789,
+  Psrad_mm_imm8 = 794,
   /** NP 0F 72 /6 reg | PSLLD Nq,Ib |  */
-  Pslld_mm_imm8 = 790,
+  Pslld_mm_imm8 = 795,
   /** NP 0F 73 /2 reg | PSRLQ Nq,Ib |  */
-  Psrlq_mm_imm8 = 791,
+  Psrlq_mm_imm8 = 796,
   /** NP 0F 73 /6 reg | PSLLQ Nq,Ib |  */
-  Psllq_mm_imm8 = 792,
+  Psllq_mm_imm8 = 797,
   /** NP 0F 74 /r | PCMPEQB Pq,Qq |  */
-  Pcmpeqb_mm_mmm64 = 793,
+  Pcmpeqb_mm_mmm64 = 798,
   /** NP 0F 75 /r | PCMPEQW Pq,Qq |  */
-  Pcmpeqw_mm_mmm64 = 794,
+  Pcmpeqw_mm_mmm64 = 799,
   /** NP 0F 76 /r | PCMPEQD Pq,Qq |  */
-  Pcmpeqd_mm_mmm64 = 795,
+  Pcmpeqd_mm_mmm64 = 800,
   /** NP 0F 77 | EMMS | mmx */
-  Emms = 796,
+  Emms = 801,
   /** NP 0F 7E /r | MOVD Ed,Pq | w */
-  Movd_rm32_mm = 797,
+  Movd_rm32_mm = 802,
   /** NP 0F 7F /r | MOVQ Qq,Pq | w */
-  Movq_mmm64_mm = 798,
+  Movq_mmm64_mm = 803,
   /** NP 0F D1 /r | PSRLW Pq,Qq |  */
-  Psrlw_mm_mmm64 = 799,
+  Psrlw_mm_mmm64 = 804,
   /** NP 0F D2 /r | PSRLD Pq,Qq |  */
-  Psrld_mm_mmm64 = 800,
+  Psrld_mm_mmm64 = 805,
   /** NP 0F D3 /r | PSRLQ Pq,Qq |  */
-  Psrlq_mm_mmm64 = 801,
+  Psrlq_mm_mmm64 = 806,
   /** NP 0F D5 /r | PMULLW Pq,Qq |  */
-  Pmullw_mm_mmm64 = 802,
+  Pmullw_mm_mmm64 = 807,
   /** NP 0F D8 /r | PSUBUSB Pq,Qq |  */
-  Psubusb_mm_mmm64 = 803,
+  Psubusb_mm_mmm64 = 808,
   /** NP 0F D9 /r | PSUBUSW Pq,Qq |  */
-  Psubusw_mm_mmm64 = 804,
+  Psubusw_mm_mmm64 = 809,
   /** NP 0F DB /r | PAND Pq,Qq |  */
-  Pand_mm_mmm64 = 805,
+  Pand_mm_mmm64 = 810,
   /** NP 0F DC /r | PADDUSB Pq,Qq |  */
-  Paddusb_mm_mmm64 = 806,
+  Paddusb_mm_mmm64 = 811,
   /** NP 0F DD /r | PADDUSW Pq,Qq |  */
-  Paddusw_mm_mmm64 = 807,
+  Paddusw_mm_mmm64 = 812,
   /** NP 0F DF /r | PANDN Pq,Qq |  */
-  Pandn_mm_mmm64 = 808,
+  Pandn_mm_mmm64 = 813,
   /** NP 0F E1 /r | PSRAW Pq,Qq |  */
-  Psraw_mm_mmm64 = 809,
+  Psraw_mm_mmm64 = 814,
   /** NP 0F E2 /r | PSRAD Pq,Qq |  */
-  Psrad_mm_mmm64 = 810,
+  Psrad_mm_mmm64 = 815,
   /** NP 0F E5 /r | PMULHW Pq,Qq |  */
-  Pmulhw_mm_mmm64 = 811,
+  Pmulhw_mm_mmm64 = 816,
   /** NP 0F E8 /r | PSUBSB Pq,Qq |  */
-  Psubsb_mm_mmm64 = 812,
+  Psubsb_mm_mmm64 = 817,
   /** NP 0F E9 /r | PSUBSW Pq,Qq |  */
-  Psubsw_mm_mmm64 = 813,
+  Psubsw_mm_mmm64 = 818,
   /** NP 0F EB /r | POR Pq,Qq |  */
-  Por_mm_mmm64 = 814,
+  Por_mm_mmm64 = 819,
   /** NP 0F EC /r | PADDSB Pq,Qq |  */
-  Paddsb_mm_mmm64 = 815,
+  Paddsb_mm_mmm64 = 820,
   /** NP 0F ED /r | PADDSW Pq,Qq |  */
-  Paddsw_mm_mmm64 = 816,
+  Paddsw_mm_mmm64 = 821,
   /** NP 0F EF /r | PXOR Pq,Qq |  */
-  Pxor_mm_mmm64 = 817,
+  Pxor_mm_mmm64 = 822,
   /** NP 0F F1 /r | PSLLW Pq,Qq |  */
-  Psllw_mm_mmm64 = 818,
+  Psllw_mm_mmm64 = 823,
   /** NP 0F F2 /r | PSLLD Pq,Qq |  */
-  Pslld_mm_mmm64 = 819,
+  Pslld_mm_mmm64 = 824,
   /** NP 0F F3 /r | PSLLQ Pq,Qq |  */
-  Psllq_mm_mmm64 = 820,
+  Psllq_mm_mmm64 = 825,
   /** NP 0F F5 /r | PMADDWD Pq,Qq |  */
-  Pmaddwd_mm_mmm64 = 821,
+  Pmaddwd_mm_mmm64 = 826,
   /** NP 0F F8 /r | PSUBB Pq,Qq |  */
-  Psubb_mm_mmm64 = 822,
+  Psubb_mm_mmm64 = 827,
   /** NP 0F F9 /r | PSUBW Pq,Qq |  */
-  Psubw_mm_mmm64 = 823,
+  Psubw_mm_mmm64 = 828,
   /** NP 0F FA /r | PSUBD Pq,Qq |  */
-  Psubd_mm_mmm64 = 824,
+  Psubd_mm_mmm64 = 829,
   /** NP 0F FC /r | PADDB Pq,Qq |  */
-  Paddb_mm_mmm64 = 825,
+  Paddb_mm_mmm64 = 830,
   /** NP 0F FD /r | PADDW Pq,Qq |  */
-  Paddw_mm_mmm64 = 826,
+  Paddw_mm_mmm64 = 831,
   /** NP 0F FE /r | PADDD Pq,Qq |  */
-  Paddd_mm_mmm64 = 827,
+  Paddd_mm_mmm64 = 832,
   /** NP 0F 10 /r | MOVUPS Vps,Wps |  */
-  Movups_xmm_xmmm128 = 828,
+  Movups_xmm_xmmm128 = 833,
   /** F3 0F 10 /r | MOVSS Vss,Wss |  */
-  Movss_xmm_xmmm32 = 829,
+  Movss_xmm_xmmm32 = 834,
   /** NP 0F 11 /r | MOVUPS Wps,Vps | w */
-  Movups_xmmm128_xmm = 830,
+  Movups_xmmm128_xmm = 835,
   /** F3 0F 11 /r | MOVSS Wss,Vss | w */
-  Movss_xmmm32_xmm = 831,
+  Movss_xmmm32_xmm = 836,
   /** NP 0F 12 mem | MOVLPS Vq,Mq |  */
-  Movlps_xmm_m64 = 832,
+  Movlps_xmm_m64 = 837,
   /** NP 0F 12 reg | MOVHLPS Vq,Uq |  */
-  Movhlps_xmm_xmm = 833,
+  Movhlps_xmm_xmm = 838,
   /** NP 0F 13 mem | MOVLPS Mq,Vq | w */
-  Movlps_m64_xmm = 834,
+  Movlps_m64_xmm = 839,
   /** NP 0F 14 /r | UNPCKLPS Vps,Wps |  */
-  Unpcklps_xmm_xmmm128 = 835,
+  Unpcklps_xmm_xmmm128 = 840,
   /** NP 0F 15 /r | UNPCKHPS Vps,Wps |  */
-  Unpckhps_xmm_xmmm128 = 836,
+  Unpckhps_xmm_xmmm128 = 841,
   /** NP 0F 16 mem | MOVHPS Vq,Mq |  */
-  Movhps_xmm_m64 = 837,
+  Movhps_xmm_m64 = 842,
   /** NP 0F 16 reg | MOVLHPS Vq,Uq |  */
-  Movlhps_xmm_xmm = 838,
+  Movlhps_xmm_xmm = 843,
   /** NP 0F 17 mem | MOVHPS Mq,Vq | w */
-  Movhps_m64_xmm = 839,
+  Movhps_m64_xmm = 844,
   /** 0F 18 /0 mem | PREFETCHNTA Mb | nomem */
-  Prefetchnta_m8 = 840,
+  Prefetchnta_m8 = 845,
   /** 0F 18 /1 mem | PREFETCHT0 Mb | nomem */
-  Prefetcht0_m8 = 841,
+  Prefetcht0_m8 = 846,
   /** 0F 18 /2 mem | PREFETCHT1 Mb | nomem */
-  Prefetcht1_m8 = 842,
+  Prefetcht1_m8 = 847,
   /** 0F 18 /3 mem | PREFETCHT2 Mb | nomem */
-  Prefetcht2_m8 = 843,
+  Prefetcht2_m8 = 848,
   /** NP 0F 28 /r | MOVAPS Vps,Wps |  */
-  Movaps_xmm_xmmm128 = 844,
+  Movaps_xmm_xmmm128 = 849,
   /** NP 0F 29 /r | MOVAPS Wps,Vps | w */
-  Movaps_xmmm128_xmm = 845,
+  Movaps_xmmm128_xmm = 850,
   /** NP 0F 2A /r | CVTPI2PS Vps,Qq |  */
-  Cvtpi2ps_xmm_mmm64 = 846,
+  Cvtpi2ps_xmm_mmm64 = 851,
   /** F3 0F 2A /r | CVTSI2SS Vss,Ed |  */
-  Cvtsi2ss_xmm_rm32 = 847,
+  Cvtsi2ss_xmm_rm32 = 852,
   /** NP 0F 2B mem | MOVNTPS Mps,Vps | w */
-  Movntps_m128_xmm = 848,
+  Movntps_m128_xmm = 853,
   /** NP 0F 2C /r | CVTTPS2PI Pq,Wq |  */
-  Cvttps2pi_mm_xmmm64 = 849,
+  Cvttps2pi_mm_xmmm64 = 854,
   /** F3 0F 2C /r | CVTTSS2SI Gd,Wss |  */
-  Cvttss2si_r32_xmmm32 = 850,
+  Cvttss2si_r32_xmmm32 = 855,
   /** NP 0F 2D /r | CVTPS2PI Pq,Wq |  */
-  Cvtps2pi_mm_xmmm64 = 851,
+  Cvtps2pi_mm_xmmm64 = 856,
   /** F3 0F 2D /r | CVTSS2SI Gd,Wss |  */
-  Cvtss2si_r32_xmmm32 = 852,
+  Cvtss2si_r32_xmmm32 = 857,
   /** NP 0F 2E /r | UCOMISS Vss,Wss |  */
-  Ucomiss_xmm_xmmm32 = 853,
+  Ucomiss_xmm_xmmm32 = 858,
   /** NP 0F 2F /r | COMISS Vss,Wss |  */
-  Comiss_xmm_xmmm32 = 854,
+  Comiss_xmm_xmmm32 = 859,
   /** NP 0F 50 reg | MOVMSKPS Gd,Ups |  */
-  Movmskps_r32_xmm = 855,
+  Movmskps_r32_xmm = 860,
   /** NP 0F 51 /r | SQRTPS Vps,Wps |  */
-  Sqrtps_xmm_xmmm128 = 856,
+  Sqrtps_xmm_xmmm128 = 861,
   /** F3 0F 51 /r | SQRTSS Vss,Wss |  */
-  Sqrtss_xmm_xmmm32 = 857,
+  Sqrtss_xmm_xmmm32 = 862,
   /** NP 0F 52 /r | RSQRTPS Vps,Wps |  */
-  Rsqrtps_xmm_xmmm128 = 858,
+  Rsqrtps_xmm_xmmm128 = 863,
   /** F3 0F 52 /r | RSQRTSS Vss,Wss |  */
-  Rsqrtss_xmm_xmmm32 = 859,
+  Rsqrtss_xmm_xmmm32 = 864,
   /** NP 0F 53 /r | RCPPS Vps,Wps |  */
-  Rcpps_xmm_xmmm128 = 860,
+  Rcpps_xmm_xmmm128 = 865,
   /** F3 0F 53 /r | RCPSS Vss,Wss |  */
-  Rcpss_xmm_xmmm32 = 861,
+  Rcpss_xmm_xmmm32 = 866,
   /** NP 0F 54 /r | ANDPS Vps,Wps |  */
-  Andps_xmm_xmmm128 = 862,
+  Andps_xmm_xmmm128 = 867,
   /** NP 0F 55 /r | ANDNPS Vps,Wps |  */
-  Andnps_xmm_xmmm128 = 863,
+  Andnps_xmm_xmmm128 = 868,
   /** NP 0F 56 /r | ORPS Vps,Wps |  */
-  Orps_xmm_xmmm128 = 864,
+  Orps_xmm_xmmm128 = 869,
   /** NP 0F 57 /r | XORPS Vps,Wps |  */
-  Xorps_xmm_xmmm128 = 865,
+  Xorps_xmm_xmmm128 = 870,
   /** NP 0F 58 /r | ADDPS Vps,Wps |  */
-  Addps_xmm_xmmm128 = 866,
+  Addps_xmm_xmmm128 = 871,
   /** F3 0F 58 /r | ADDSS Vss,Wss |  */
-  Addss_xmm_xmmm32 = 867,
+  Addss_xmm_xmmm32 = 872,
   /** NP 0F 59 /r | MULPS Vps,Wps |  */
-  Mulps_xmm_xmmm128 = 868,
+  Mulps_xmm_xmmm128 = 873,
   /** F3 0F 59 /r | MULSS Vss,Wss |  */
-  Mulss_xmm_xmmm32 = 869,
+  Mulss_xmm_xmmm32 = 874,
   /** NP 0F 5C /r | SUBPS Vps,Wps |  */
-  Subps_xmm_xmmm128 = 870,
+  Subps_xmm_xmmm128 = 875,
   /** F3 0F 5C /r | SUBSS Vss,Wss |  */
-  Subss_xmm_xmmm32 = 871,
+  Subss_xmm_xmmm32 = 876,
   /** NP 0F 5D /r | MINPS Vps,Wps |  */
-  Minps_xmm_xmmm128 = 872,
+  Minps_xmm_xmmm128 = 877,
   /** F3 0F 5D /r | MINSS Vss,Wss |  */
-  Minss_xmm_xmmm32 = 873,
+  Minss_xmm_xmmm32 = 878,
   /** NP 0F 5E /r | DIVPS Vps,Wps |  */
-  Divps_xmm_xmmm128 = 874,
+  Divps_xmm_xmmm128 = 879,
   /** F3 0F 5E /r | DIVSS Vss,Wss |  */
-  Divss_xmm_xmmm32 = 875,
+  Divss_xmm_xmmm32 = 880,
   /** NP 0F 5F /r | MAXPS Vps,Wps |  */
-  Maxps_xmm_xmmm128 = 876,
+  Maxps_xmm_xmmm128 = 881,
   /** F3 0F 5F /r | MAXSS Vss,Wss |  */
-  Maxss_xmm_xmmm32 = 877,
+  Maxss_xmm_xmmm32 = 882,
   /** NP 0F 70 /r | PSHUFW Pq,Qq,Ib |  */
-  Pshufw_mm_mmm64_imm8 = 878,
-  /** 0F AE /0 mem | FXSAVE Mfx | w */
-  Fxsave_m512byte = 879,
-  /** 0F AE /1 mem | FXRSTOR Mfx | r */
-  Fxrstor_m512byte = 880,
-  /** 0F AE /2 mem | LDMXCSR Md | r sse */
-  Ldmxcsr_m32 = 881,
-  /** 0F AE /3 mem | STMXCSR Md | w sse */
-  Stmxcsr_m32 = 882,
+  Pshufw_mm_mmm64_imm8 = 883,
+  /** NP 0F AE /0 mem | FXSAVE Mfx | w */
+  Fxsave_m512byte = 884,
+  /** NP 0F AE /1 mem | FXRSTOR Mfx | r */
+  Fxrstor_m512byte = 885,
+  /** NP 0F AE /2 mem | LDMXCSR Md | r sse */
+  Ldmxcsr_m32 = 886,
+  /** NP 0F AE /3 mem | STMXCSR Md | w sse */
+  Stmxcsr_m32 = 887,
   /** NP 0F AE F8+i | SFENCE |  */
-  Sfence = 883,
+  Sfence = 888,
   /** NP 0F C2 /r | CMPPS Vps,Wps,Ib |  */
-  Cmpps_xmm_xmmm128_imm8 = 884,
+  Cmpps_xmm_xmmm128_imm8 = 889,
   /** F3 0F C2 /r | CMPSS Vss,Wss,Ib |  */
-  Cmpss_xmm_xmmm32_imm8 = 885,
+  Cmpss_xmm_xmmm32_imm8 = 890,
   /** NP 0F C4 /r | PINSRW Pq,Rd/Mw,Ib |  */
-  Pinsrw_mm_r32m16_imm8 = 886,
+  Pinsrw_mm_r32m16_imm8 = 891,
   /** NP 0F C5 reg | PEXTRW Gd,Nq,Ib |  */
-  Pextrw_r32_mm_imm8 = 887,
+  Pextrw_r32_mm_imm8 = 892,
   /** NP 0F C6 /r | SHUFPS Vps,Wps,Ib |  */
-  Shufps_xmm_xmmm128_imm8 = 888,
+  Shufps_xmm_xmmm128_imm8 = 893,
   /** NP 0F D7 reg | PMOVMSKB Gd,Nq |  */
-  Pmovmskb_r32_mm = 889,
+  Pmovmskb_r32_mm = 894,
   /** NP 0F DA /r | PMINUB Pq,Qq |  */
-  Pminub_mm_mmm64 = 890,
+  Pminub_mm_mmm64 = 895,
   /** NP 0F DE /r | PMAXUB Pq,Qq |  */
-  Pmaxub_mm_mmm64 = 891,
+  Pmaxub_mm_mmm64 = 896,
   /** NP 0F E0 /r | PAVGB Pq,Qq |  */
-  Pavgb_mm_mmm64 = 892,
+  Pavgb_mm_mmm64 = 897,
   /** NP 0F E3 /r | PAVGW Pq,Qq |  */
-  Pavgw_mm_mmm64 = 893,
+  Pavgw_mm_mmm64 = 898,
   /** NP 0F E4 /r | PMULHUW Pq,Qq |  */
-  Pmulhuw_mm_mmm64 = 894,
+  Pmulhuw_mm_mmm64 = 899,
   /** NP 0F E7 mem | MOVNTQ Mq,Pq | w */
-  Movntq_m64_mm = 895,
+  Movntq_m64_mm = 900,
   /** NP 0F EA /r | PMINSW Pq,Qq |  */
-  Pminsw_mm_mmm64 = 896,
+  Pminsw_mm_mmm64 = 901,
   /** NP 0F EE /r | PMAXSW Pq,Qq |  */
-  Pmaxsw_mm_mmm64 = 897,
+  Pmaxsw_mm_mmm64 = 902,
   /** NP 0F F6 /r | PSADBW Pq,Qq |  */
-  Psadbw_mm_mmm64 = 898,
+  Psadbw_mm_mmm64 = 903,
   /** NP 0F F7 reg | MASKMOVQ Ymaskq,Pq,Nq |  */
-  Maskmovq_m64_mm_mm = 899,
+  Maskmovq_m64_mm_mm = 904,
   /** 66 0F 10 /r | MOVUPD Vpd,Wpd |  */
-  Movupd_xmm_xmmm128 = 900,
+  Movupd_xmm_xmmm128 = 905,
   /** F2 0F 10 /r | MOVSD Vsd,Wsd |  */
-  Movsd_xmm_xmmm64 = 901,
+  Movsd_xmm_xmmm64 = 906,
   /** 66 0F 11 /r | MOVUPD Wpd,Vpd | w */
-  Movupd_xmmm128_xmm = 902,
+  Movupd_xmmm128_xmm = 907,
   /** F2 0F 11 /r | MOVSD Wsd,Vsd | w */
-  Movsd_xmmm64_xmm = 903,
+  Movsd_xmmm64_xmm = 908,
   /** 66 0F 12 mem | MOVLPD Vq,Mq |  */
-  Movlpd_xmm_m64 = 904,
+  Movlpd_xmm_m64 = 909,
   /** 66 0F 13 mem | MOVLPD Mq,Vq | w */
-  Movlpd_m64_xmm = 905,
+  Movlpd_m64_xmm = 910,
   /** 66 0F 14 /r | UNPCKLPD Vpd,Wpd |  */
-  Unpcklpd_xmm_xmmm128 = 906,
+  Unpcklpd_xmm_xmmm128 = 911,
   /** 66 0F 15 /r | UNPCKHPD Vpd,Wpd |  */
-  Unpckhpd_xmm_xmmm128 = 907,
+  Unpckhpd_xmm_xmmm128 = 912,
   /** 66 0F 16 mem | MOVHPD Vq,Mq |  */
-  Movhpd_xmm_m64 = 908,
+  Movhpd_xmm_m64 = 913,
   /** 66 0F 17 mem | MOVHPD Mq,Vq | w */
-  Movhpd_m64_xmm = 909,
+  Movhpd_m64_xmm = 914,
   /** 66 0F 28 /r | MOVAPD Vpd,Wpd |  */
-  Movapd_xmm_xmmm128 = 910,
+  Movapd_xmm_xmmm128 = 915,
   /** 66 0F 29 /r | MOVAPD Wpd,Vpd | w */
-  Movapd_xmmm128_xmm = 911,
+  Movapd_xmmm128_xmm = 916,
   /** 66 0F 2A /r | CVTPI2PD Vpd,Qq |  */
-  Cvtpi2pd_xmm_mmm64 = 912,
+  Cvtpi2pd_xmm_mmm64 = 917,
   /** F2 0F 2A /r | CVTSI2SD Vsd,Ed |  */
-  Cvtsi2sd_xmm_rm32 = 913,
+  Cvtsi2sd_xmm_rm32 = 918,
   /** 66 0F 2B mem | MOVNTPD Mpd,Vpd | w */
-  Movntpd_m128_xmm = 914,
+  Movntpd_m128_xmm = 919,
   /** 66 0F 2C /r | CVTTPD2PI Pq,Wpd |  */
-  Cvttpd2pi_mm_xmmm128 = 915,
+  Cvttpd2pi_mm_xmmm128 = 920,
   /** F2 0F 2C /r | CVTTSD2SI Gd,Wsd |  */
-  Cvttsd2si_r32_xmmm64 = 916,
+  Cvttsd2si_r32_xmmm64 = 921,
   /** 66 0F 2D /r | CVTPD2PI Pq,Wpd |  */
-  Cvtpd2pi_mm_xmmm128 = 917,
+  Cvtpd2pi_mm_xmmm128 = 922,
   /** F2 0F 2D /r | CVTSD2SI Gd,Wsd |  */
-  Cvtsd2si_r32_xmmm64 = 918,
+  Cvtsd2si_r32_xmmm64 = 923,
   /** 66 0F 2E /r | UCOMISD Vsd,Wsd |  */
-  Ucomisd_xmm_xmmm64 = 919,
+  Ucomisd_xmm_xmmm64 = 924,
   /** 66 0F 2F /r | COMISD Vsd,Wsd |  */
-  Comisd_xmm_xmmm64 = 920,
+  Comisd_xmm_xmmm64 = 925,
   /** 66 0F 50 reg | MOVMSKPD Gd,Upd |  */
-  Movmskpd_r32_xmm = 921,
+  Movmskpd_r32_xmm = 926,
   /** 66 0F 51 /r | SQRTPD Vpd,Wpd |  */
-  Sqrtpd_xmm_xmmm128 = 922,
+  Sqrtpd_xmm_xmmm128 = 927,
   /** F2 0F 51 /r | SQRTSD Vsd,Wsd |  */
-  Sqrtsd_xmm_xmmm64 = 923,
+  Sqrtsd_xmm_xmmm64 = 928,
   /** 66 0F 54 /r | ANDPD Vpd,Wpd |  */
-  Andpd_xmm_xmmm128 = 924,
+  Andpd_xmm_xmmm128 = 929,
   /** 66 0F 55 /r | ANDNPD Vpd,Wpd |  */
-  Andnpd_xmm_xmmm128 = 925,
+  Andnpd_xmm_xmmm128 = 930,
   /** 66 0F 56 /r | ORPD Vpd,Wpd |  */
-  Orpd_xmm_xmmm128 = 926,
+  Orpd_xmm_xmmm128 = 931,
   /** 66 0F 57 /r | XORPD Vpd,Wpd |  */
-  Xorpd_xmm_xmmm128 = 927,
+  Xorpd_xmm_xmmm128 = 932,
   /** 66 0F 58 /r | ADDPD Vpd,Wpd |  */
-  Addpd_xmm_xmmm128 = 928,
+  Addpd_xmm_xmmm128 = 933,
   /** F2 0F 58 /r | ADDSD Vsd,Wsd |  */
-  Addsd_xmm_xmmm64 = 929,
+  Addsd_xmm_xmmm64 = 934,
   /** 66 0F 59 /r | MULPD Vpd,Wpd |  */
-  Mulpd_xmm_xmmm128 = 930,
+  Mulpd_xmm_xmmm128 = 935,
   /** F2 0F 59 /r | MULSD Vsd,Wsd |  */
-  Mulsd_xmm_xmmm64 = 931,
+  Mulsd_xmm_xmmm64 = 936,
   /** NP 0F 5A /r | CVTPS2PD Vpd,Wq |  */
-  Cvtps2pd_xmm_xmmm64 = 932,
+  Cvtps2pd_xmm_xmmm64 = 937,
   /** 66 0F 5A /r | CVTPD2PS Vps,Wpd |  */
-  Cvtpd2ps_xmm_xmmm128 = 933,
+  Cvtpd2ps_xmm_xmmm128 = 938,
   /** F3 0F 5A /r | CVTSS2SD Vsd,Wss |  */
-  Cvtss2sd_xmm_xmmm32 = 934,
+  Cvtss2sd_xmm_xmmm32 = 939,
   /** F2 0F 5A /r | CVTSD2SS Vss,Wsd |  */
-  Cvtsd2ss_xmm_xmmm64 = 935,
+  Cvtsd2ss_xmm_xmmm64 = 940,
   /** NP 0F 5B /r | CVTDQ2PS Vps,Wdq |  */
-  Cvtdq2ps_xmm_xmmm128 = 936,
+  Cvtdq2ps_xmm_xmmm128 = 941,
   /** 66 0F 5B /r | CVTPS2DQ Vdq,Wps |  */
-  Cvtps2dq_xmm_xmmm128 = 937,
+  Cvtps2dq_xmm_xmmm128 = 942,
   /** F3 0F 5B /r | CVTTPS2DQ Vdq,Wps |  */
-  Cvttps2dq_xmm_xmmm128 = 938,
+  Cvttps2dq_xmm_xmmm128 = 943,
   /** 66 0F 5C /r | SUBPD Vpd,Wpd |  */
-  Subpd_xmm_xmmm128 = 939,
+  Subpd_xmm_xmmm128 = 944,
   /** F2 0F 5C /r | SUBSD Vsd,Wsd |  */
-  Subsd_xmm_xmmm64 = 940,
+  Subsd_xmm_xmmm64 = 945,
   /** 66 0F 5D /r | MINPD Vpd,Wpd |  */
-  Minpd_xmm_xmmm128 = 941,
+  Minpd_xmm_xmmm128 = 946,
   /** F2 0F 5D /r | MINSD Vsd,Wsd |  */
-  Minsd_xmm_xmmm64 = 942,
+  Minsd_xmm_xmmm64 = 947,
   /** 66 0F 5E /r | DIVPD Vpd,Wpd |  */
-  Divpd_xmm_xmmm128 = 943,
+  Divpd_xmm_xmmm128 = 948,
   /** F2 0F 5E /r | DIVSD Vsd,Wsd |  */
-  Divsd_xmm_xmmm64 = 944,
+  Divsd_xmm_xmmm64 = 949,
   /** 66 0F 5F /r | MAXPD Vpd,Wpd |  */
-  Maxpd_xmm_xmmm128 = 945,
+  Maxpd_xmm_xmmm128 = 950,
   /** F2 0F 5F /r | MAXSD Vsd,Wsd |  */
-  Maxsd_xmm_xmmm64 = 946,
+  Maxsd_xmm_xmmm64 = 951,
   /** 66 0F 60 /r | PUNPCKLBW Vdq,Wdq |  */
-  Punpcklbw_xmm_xmmm128 = 947,
+  Punpcklbw_xmm_xmmm128 = 952,
   /** 66 0F 61 /r | PUNPCKLWD Vdq,Wdq |  */
-  Punpcklwd_xmm_xmmm128 = 948,
+  Punpcklwd_xmm_xmmm128 = 953,
   /** 66 0F 62 /r | PUNPCKLDQ Vdq,Wdq |  */
-  Punpckldq_xmm_xmmm128 = 949,
+  Punpckldq_xmm_xmmm128 = 954,
   /** 66 0F 63 /r | PACKSSWB Vdq,Wdq |  */
-  Packsswb_xmm_xmmm128 = 950,
+  Packsswb_xmm_xmmm128 = 955,
   /** 66 0F 64 /r | PCMPGTB Vdq,Wdq |  */
-  Pcmpgtb_xmm_xmmm128 = 951,
+  Pcmpgtb_xmm_xmmm128 = 956,
   /** 66 0F 65 /r | PCMPGTW Vdq,Wdq |  */
-  Pcmpgtw_xmm_xmmm128 = 952,
+  Pcmpgtw_xmm_xmmm128 = 957,
   /** 66 0F 66 /r | PCMPGTD Vdq,Wdq |  */
-  Pcmpgtd_xmm_xmmm128 = 953,
+  Pcmpgtd_xmm_xmmm128 = 958,
   /** 66 0F 67 /r | PACKUSWB Vdq,Wdq |  */
-  Packuswb_xmm_xmmm128 = 954,
+  Packuswb_xmm_xmmm128 = 959,
   /** 66 0F 68 /r | PUNPCKHBW Vdq,Wdq |  */
-  Punpckhbw_xmm_xmmm128 = 955,
+  Punpckhbw_xmm_xmmm128 = 960,
   /** 66 0F 69 /r | PUNPCKHWD Vdq,Wdq |  */
-  Punpckhwd_xmm_xmmm128 = 956,
+  Punpckhwd_xmm_xmmm128 = 961,
   /** 66 0F 6A /r | PUNPCKHDQ Vdq,Wdq |  */
-  Punpckhdq_xmm_xmmm128 = 957,
+  Punpckhdq_xmm_xmmm128 = 962,
   /** 66 0F 6B /r | PACKSSDW Vdq,Wdq |  */
-  Packssdw_xmm_xmmm128 = 958,
+  Packssdw_xmm_xmmm128 = 963,
   /** 66 0F 6C /r | PUNPCKLQDQ Vdq,Wdq |  */
-  Punpcklqdq_xmm_xmmm128 = 959,
+  Punpcklqdq_xmm_xmmm128 = 964,
   /** 66 0F 6D /r | PUNPCKHQDQ Vdq,Wdq |  */
-  Punpckhqdq_xmm_xmmm128 = 960,
+  Punpckhqdq_xmm_xmmm128 = 965,
   /** 66 0F 6E /r | MOVD Vdq,Ed |  */
-  Movd_xmm_rm32 = 961,
+  Movd_xmm_rm32 = 966,
   /** 66 0F 6F /r | MOVDQA Vdq,Wdq |  */
-  Movdqa_xmm_xmmm128 = 962,
+  Movdqa_xmm_xmmm128 = 967,
   /** F3 0F 6F /r | MOVDQU Vdq,Wdq |  */
-  Movdqu_xmm_xmmm128 = 963,
+  Movdqu_xmm_xmmm128 = 968,
   /** 66 0F 70 /r | PSHUFD Vdq,Wdq,Ib |  */
-  Pshufd_xmm_xmmm128_imm8 = 964,
+  Pshufd_xmm_xmmm128_imm8 = 969,
   /** F3 0F 70 /r | PSHUFHW Vdq,Wdq,Ib |  */
-  Pshufhw_xmm_xmmm128_imm8 = 965,
+  Pshufhw_xmm_xmmm128_imm8 = 970,
   /** F2 0F 70 /r | PSHUFLW Vdq,Wdq,Ib |  */
-  Pshuflw_xmm_xmmm128_imm8 = 966,
+  Pshuflw_xmm_xmmm128_imm8 = 971,
   /** 66 0F 71 /2 reg | PSRLW Udq,Ib |  */
-  Psrlw_xmm_imm8 = 967,
+  Psrlw_xmm_imm8 = 972,
   /** 66 0F 71 /4 reg | PSRAW Udq,Ib |  */
-  Psraw_xmm_imm8 = 968,
+  Psraw_xmm_imm8 = 973,
   /** 66 0F 71 /6 reg | PSLLW Udq,Ib |  */
-  Psllw_xmm_imm8 = 969,
+  Psllw_xmm_imm8 = 974,
   /** 66 0F 72 /2 reg | PSRLD Udq,Ib |  */
-  Psrld_xmm_imm8 = 970,
+  Psrld_xmm_imm8 = 975,
   /** 66 0F 72 /4 reg | PSRAD Udq,Ib |  */
-  Psrad_xmm_imm8 = 971,
+  Psrad_xmm_imm8 = 976,
   /** 66 0F 72 /6 reg | PSLLD Udq,Ib |  */
-  Pslld_xmm_imm8 = 972,
+  Pslld_xmm_imm8 = 977,
   /** 66 0F 73 /2 reg | PSRLQ Udq,Ib |  */
-  Psrlq_xmm_imm8 = 973,
+  Psrlq_xmm_imm8 = 978,
   /** 66 0F 73 /3 reg | PSRLDQ Udq,Ib |  */
-  Psrldq_xmm_imm8 = 974,
+  Psrldq_xmm_imm8 = 979,
   /** 66 0F 73 /6 reg | PSLLQ Udq,Ib |  */
-  Psllq_xmm_imm8 = 975,
+  Psllq_xmm_imm8 = 980,
   /** 66 0F 73 /7 reg | PSLLDQ Udq,Ib |  */
-  Pslldq_xmm_imm8 = 976,
+  Pslldq_xmm_imm8 = 981,
   /** 66 0F 74 /r | PCMPEQB Vdq,Wdq |  */
-  Pcmpeqb_xmm_xmmm128 = 977,
+  Pcmpeqb_xmm_xmmm128 = 982,
   /** 66 0F 75 /r | PCMPEQW Vdq,Wdq |  */
-  Pcmpeqw_xmm_xmmm128 = 978,
+  Pcmpeqw_xmm_xmmm128 = 983,
   /** 66 0F 76 /r | PCMPEQD Vdq,Wdq |  */
-  Pcmpeqd_xmm_xmmm128 = 979,
+  Pcmpeqd_xmm_xmmm128 = 984,
   /** 66 0F 7E /r | MOVD Ed,Vdq | w */
-  Movd_rm32_xmm = 980,
+  Movd_rm32_xmm = 985,
   /** F3 0F 7E /r | MOVQ Vdq,Wq |  */
-  Movq_xmm_xmmm64 = 981,
+  Movq_xmm_xmmm64 = 986,
   /** 66 0F 7F /r | MOVDQA Wdq,Vdq | w */
-  Movdqa_xmmm128_xmm = 982,
+  Movdqa_xmmm128_xmm = 987,
   /** F3 0F 7F /r | MOVDQU Wdq,Vdq | w */
-  Movdqu_xmmm128_xmm = 983,
+  Movdqu_xmmm128_xmm = 988,
   /** NP 0F AE E8+i | LFENCE |  */
-  Lfence = 984,
+  Lfence = 989,
   /** NP 0F AE F0+i | MFENCE |  */
-  Mfence = 985,
-  /** 0F AE /7 mem | CLFLUSH Mb | r */
-  Clflush_m8 = 986,
+  Mfence = 990,
+  /** NP 0F AE /7 mem | CLFLUSH Mb | r */
+  Clflush_m8 = 991,
   /** 66 0F C2 /r | CMPPD Vpd,Wpd,Ib |  */
-  Cmppd_xmm_xmmm128_imm8 = 987,
+  Cmppd_xmm_xmmm128_imm8 = 992,
   /** F2 0F C2 /r | CMPSD Vsd,Wsd,Ib |  */
-  Cmpsd_xmm_xmmm64_imm8 = 988,
+  Cmpsd_xmm_xmmm64_imm8 = 993,
   /** NP 0F C3 mem | MOVNTI Md,Gd | w */
-  Movnti_m32_r32 = 989,
+  Movnti_m32_r32 = 994,
   /** 66 0F C4 /r | PINSRW Vdq,Rd/Mw,Ib |  */
-  Pinsrw_xmm_r32m16_imm8 = 990,
+  Pinsrw_xmm_r32m16_imm8 = 995,
   /** 66 0F C5 reg | PEXTRW Gd,Udq,Ib |  */
-  Pextrw_r32_xmm_imm8 = 991,
+  Pextrw_r32_xmm_imm8 = 996,
   /** 66 0F C6 /r | SHUFPD Vpd,Wpd,Ib |  */
-  Shufpd_xmm_xmmm128_imm8 = 992,
+  Shufpd_xmm_xmmm128_imm8 = 997,
   /** 66 0F D1 /r | PSRLW Vdq,Wdq |  */
-  Psrlw_xmm_xmmm128 = 993,
+  Psrlw_xmm_xmmm128 = 998,
   /** 66 0F D2 /r | PSRLD Vdq,Wdq |  */
-  Psrld_xmm_xmmm128 = 994,
+  Psrld_xmm_xmmm128 = 999,
   /** 66 0F D3 /r | PSRLQ Vdq,Wdq |  */
-  Psrlq_xmm_xmmm128 = 995,
+  Psrlq_xmm_xmmm128 = 1000,
   /** NP 0F D4 /r | PADDQ Pq,Qq |  */
-  Paddq_mm_mmm64 = 996,
+  Paddq_mm_mmm64 = 1001,
   /** 66 0F D4 /r | PADDQ Vdq,Wdq |  */
-  Paddq_xmm_xmmm128 = 997,
+  Paddq_xmm_xmmm128 = 1002,
   /** 66 0F D5 /r | PMULLW Vdq,Wdq |  */
-  Pmullw_xmm_xmmm128 = 998,
+  Pmullw_xmm_xmmm128 = 1003,
   /** 66 0F D6 /r | MOVQ Wq,Vdq | w */
-  Movq_xmmm64_xmm = 999,
+  Movq_xmmm64_xmm = 1004,
   /** F3 0F D6 reg | MOVQ2DQ Vdq,Nq |  */
-  Movq2dq_xmm_mm = 1000,
+  Movq2dq_xmm_mm = 1005,
   /** F2 0F D6 reg | MOVDQ2Q Pq,Udq |  */
-  Movdq2q_mm_xmm = 1001,
+  Movdq2q_mm_xmm = 1006,
   /** 66 0F D7 reg | PMOVMSKB Gd,Udq |  */
-  Pmovmskb_r32_xmm = 1002,
+  Pmovmskb_r32_xmm = 1007,
   /** 66 0F D8 /r | PSUBUSB Vdq,Wdq |  */
-  Psubusb_xmm_xmmm128 = 1003,
+  Psubusb_xmm_xmmm128 = 1008,
   /** 66 0F D9 /r | PSUBUSW Vdq,Wdq |  */
-  Psubusw_xmm_xmmm128 = 1004,
+  Psubusw_xmm_xmmm128 = 1009,
   /** 66 0F DA /r | PMINUB Vdq,Wdq |  */
-  Pminub_xmm_xmmm128 = 1005,
+  Pminub_xmm_xmmm128 = 1010,
   /** 66 0F DB /r | PAND Vdq,Wdq |  */
-  Pand_xmm_xmmm128 = 1006,
+  Pand_xmm_xmmm128 = 1011,
   /** 66 0F DC /r | PADDUSB Vdq,Wdq |  */
-  Paddusb_xmm_xmmm128 = 1007,
+  Paddusb_xmm_xmmm128 = 1012,
   /** 66 0F DD /r | PADDUSW Vdq,Wdq |  */
-  Paddusw_xmm_xmmm128 = 1008,
+  Paddusw_xmm_xmmm128 = 1013,
   /** 66 0F DE /r | PMAXUB Vdq,Wdq |  */
-  Pmaxub_xmm_xmmm128 = 1009,
+  Pmaxub_xmm_xmmm128 = 1014,
   /** 66 0F DF /r | PANDN Vdq,Wdq |  */
-  Pandn_xmm_xmmm128 = 1010,
+  Pandn_xmm_xmmm128 = 1015,
   /** 66 0F E0 /r | PAVGB Vdq,Wdq |  */
-  Pavgb_xmm_xmmm128 = 1011,
+  Pavgb_xmm_xmmm128 = 1016,
   /** 66 0F E1 /r | PSRAW Vdq,Wdq |  */
-  Psraw_xmm_xmmm128 = 1012,
+  Psraw_xmm_xmmm128 = 1017,
   /** 66 0F E2 /r | PSRAD Vdq,Wdq |  */
-  Psrad_xmm_xmmm128 = 1013,
+  Psrad_xmm_xmmm128 = 1018,
   /** 66 0F E3 /r | PAVGW Vdq,Wdq |  */
-  Pavgw_xmm_xmmm128 = 1014,
+  Pavgw_xmm_xmmm128 = 1019,
   /** 66 0F E4 /r | PMULHUW Vdq,Wdq |  */
-  Pmulhuw_xmm_xmmm128 = 1015,
+  Pmulhuw_xmm_xmmm128 = 1020,
   /** 66 0F E5 /r | PMULHW Vdq,Wdq |  */
-  Pmulhw_xmm_xmmm128 = 1016,
+  Pmulhw_xmm_xmmm128 = 1021,
   /** 66 0F E6 /r | CVTTPD2DQ Vdq,Wpd |  */
-  Cvttpd2dq_xmm_xmmm128 = 1017,
+  Cvttpd2dq_xmm_xmmm128 = 1022,
   /** F3 0F E6 /r | CVTDQ2PD Vpd,Wq |  */
-  Cvtdq2pd_xmm_xmmm64 = 1018,
+  Cvtdq2pd_xmm_xmmm64 = 1023,
   /** F2 0F E6 /r | CVTPD2DQ Vdq,Wpd |  */
-  Cvtpd2dq_xmm_xmmm128 = 1019,
+  Cvtpd2dq_xmm_xmmm128 = 1024,
   /** 66 0F E7 mem | MOVNTDQ Mdq,Vdq | w */
-  Movntdq_m128_xmm = 1020,
+  Movntdq_m128_xmm = 1025,
   /** 66 0F E8 /r | PSUBSB Vdq,Wdq |  */
-  Psubsb_xmm_xmmm128 = 1021,
+  Psubsb_xmm_xmmm128 = 1026,
   /** 66 0F E9 /r | PSUBSW Vdq,Wdq |  */
-  Psubsw_xmm_xmmm128 = 1022,
+  Psubsw_xmm_xmmm128 = 1027,
   /** 66 0F EA /r | PMINSW Vdq,Wdq |  */
-  Pminsw_xmm_xmmm128 = 1023,
+  Pminsw_xmm_xmmm128 = 1028,
   /** 66 0F EB /r | POR Vdq,Wdq |  */
-  Por_xmm_xmmm128 = 1024,
+  Por_xmm_xmmm128 = 1029,
   /** 66 0F EC /r | PADDSB Vdq,Wdq |  */
-  Paddsb_xmm_xmmm128 = 1025,
+  Paddsb_xmm_xmmm128 = 1030,
   /** 66 0F ED /r | PADDSW Vdq,Wdq |  */
-  Paddsw_xmm_xmmm128 = 1026,
+  Paddsw_xmm_xmmm128 = 1031,
   /** 66 0F EE /r | PMAXSW Vdq,Wdq |  */
-  Pmaxsw_xmm_xmmm128 = 1027,
+  Pmaxsw_xmm_xmmm128 = 1032,
   /** 66 0F EF /r | PXOR Vdq,Wdq |  */
-  Pxor_xmm_xmmm128 = 1028,
+  Pxor_xmm_xmmm128 = 1033,
   /** 66 0F F1 /r | PSLLW Vdq,Wdq |  */
-  Psllw_xmm_xmmm128 = 1029,
+  Psllw_xmm_xmmm128 = 1034,
   /** 66 0F F2 /r | PSLLD Vdq,Wdq |  */
-  Pslld_xmm_xmmm128 = 1030,
+  Pslld_xmm_xmmm128 = 1035,
   /** 66 0F F3 /r | PSLLQ Vdq,Wdq |  */
-  Psllq_xmm_xmmm128 = 1031,
+  Psllq_xmm_xmmm128 = 1036,
   /** NP 0F F4 /r | PMULUDQ Pq,Qq |  */
-  Pmuludq_mm_mmm64 = 1032,
+  Pmuludq_mm_mmm64 = 1037,
   /** 66 0F F4 /r | PMULUDQ Vdq,Wdq |  */
-  Pmuludq_xmm_xmmm128 = 1033,
+  Pmuludq_xmm_xmmm128 = 1038,
   /** 66 0F F5 /r | PMADDWD Vdq,Wdq |  */
-  Pmaddwd_xmm_xmmm128 = 1034,
+  Pmaddwd_xmm_xmmm128 = 1039,
   /** 66 0F F6 /r | PSADBW Vdq,Wdq |  */
-  Psadbw_xmm_xmmm128 = 1035,
+  Psadbw_xmm_xmmm128 = 1040,
   /** 66 0F F7 reg | MASKMOVDQU Ymaskdq,Vdq,Udq |  */
-  Maskmovdqu_m128_xmm_xmm = 1036,
+  Maskmovdqu_m128_xmm_xmm = 1041,
   /** 66 0F F8 /r | PSUBB Vdq,Wdq |  */
-  Psubb_xmm_xmmm128 = 1037,
+  Psubb_xmm_xmmm128 = 1042,
   /** 66 0F F9 /r | PSUBW Vdq,Wdq |  */
-  Psubw_xmm_xmmm128 = 1038,
+  Psubw_xmm_xmmm128 = 1043,
   /** 66 0F FA /r | PSUBD Vdq,Wdq |  */
-  Psubd_xmm_xmmm128 = 1039,
+  Psubd_xmm_xmmm128 = 1044,
   /** NP 0F FB /r | PSUBQ Pq,Qq |  */
-  Psubq_mm_mmm64 = 1040,
+  Psubq_mm_mmm64 = 1045,
   /** 66 0F FB /r | PSUBQ Vdq,Wdq |  */
-  Psubq_xmm_xmmm128 = 1041,
+  Psubq_xmm_xmmm128 = 1046,
   /** 66 0F FC /r | PADDB Vdq,Wdq |  */
-  Paddb_xmm_xmmm128 = 1042,
+  Paddb_xmm_xmmm128 = 1047,
   /** 66 0F FD /r | PADDW Vdq,Wdq |  */
-  Paddw_xmm_xmmm128 = 1043,
+  Paddw_xmm_xmmm128 = 1048,
   /** 66 0F FE /r | PADDD Vdq,Wdq |  */
-  Paddd_xmm_xmmm128 = 1044,
+  Paddd_xmm_xmmm128 = 1049,
   /** F3 0F 12 /r | MOVSLDUP Vps,Wps |  */
-  Movsldup_xmm_xmmm128 = 1045,
+  Movsldup_xmm_xmmm128 = 1050,
   /** F2 0F 12 /r | MOVDDUP Vpd,Wq |  */
-  Movddup_xmm_xmmm64 = 1046,
+  Movddup_xmm_xmmm64 = 1051,
   /** F3 0F 16 /r | MOVSHDUP Vps,Wps |  */
-  Movshdup_xmm_xmmm128 = 1047,
+  Movshdup_xmm_xmmm128 = 1052,
   /** 66 0F 7C /r | HADDPD Vpd,Wpd |  */
-  Haddpd_xmm_xmmm128 = 1048,
+  Haddpd_xmm_xmmm128 = 1053,
   /** F2 0F 7C /r | HADDPS Vps,Wps |  */
-  Haddps_xmm_xmmm128 = 1049,
+  Haddps_xmm_xmmm128 = 1054,
   /** 66 0F 7D /r | HSUBPD Vpd,Wpd |  */
-  Hsubpd_xmm_xmmm128 = 1050,
+  Hsubpd_xmm_xmmm128 = 1055,
   /** F2 0F 7D /r | HSUBPS Vps,Wps |  */
-  Hsubps_xmm_xmmm128 = 1051,
+  Hsubps_xmm_xmmm128 = 1056,
   /** 66 0F D0 /r | ADDSUBPD Vpd,Wpd |  */
-  Addsubpd_xmm_xmmm128 = 1052,
+  Addsubpd_xmm_xmmm128 = 1057,
   /** F2 0F D0 /r | ADDSUBPS Vps,Wps |  */
-  Addsubps_xmm_xmmm128 = 1053,
+  Addsubps_xmm_xmmm128 = 1058,
   /** F2 0F F0 mem | LDDQU Vdq,Mdq |  */
-  Lddqu_xmm_m128 = 1054,
+  Lddqu_xmm_m128 = 1059,
   /** 0F 01 C8 | MONITOR | priv */
-  Monitor = 1055,
+  Monitor = 1060,
   /** 0F 01 C9 | MWAIT | priv */
-  Mwait = 1056,
+  Mwait = 1061,
   /** NP 0F 38 00 /r | PSHUFB Pq,Qq |  */
-  Pshufb_mm_mmm64 = 1057,
+  Pshufb_mm_mmm64 = 1062,
   /** 66 0F 38 00 /r | PSHUFB Vdq,Wdq |  */
-  Pshufb_xmm_xmmm128 = 1058,
+  Pshufb_xmm_xmmm128 = 1063,
   /** NP 0F 38 01 /r | PHADDW Pq,Qq |  */
-  Phaddw_mm_mmm64 = 1059,
+  Phaddw_mm_mmm64 = 1064,
   /** 66 0F 38 01 /r | PHADDW Vdq,Wdq |  */
-  Phaddw_xmm_xmmm128 = 1060,
+  Phaddw_xmm_xmmm128 = 1065,
   /** NP 0F 38 02 /r | PHADDD Pq,Qq |  */
-  Phaddd_mm_mmm64 = 1061,
+  Phaddd_mm_mmm64 = 1066,
   /** 66 0F 38 02 /r | PHADDD Vdq,Wdq |  */
-  Phaddd_xmm_xmmm128 = 1062,
+  Phaddd_xmm_xmmm128 = 1067,
   /** NP 0F 38 03 /r | PHADDSW Pq,Qq |  */
-  Phaddsw_mm_mmm64 = 1063,
+  Phaddsw_mm_mmm64 = 1068,
   /** 66 0F 38 03 /r | PHADDSW Vdq,Wdq |  */
-  Phaddsw_xmm_xmmm128 = 1064,
+  Phaddsw_xmm_xmmm128 = 1069,
   /** NP 0F 38 04 /r | PMADDUBSW Pq,Qq |  */
-  Pmaddubsw_mm_mmm64 = 1065,
+  Pmaddubsw_mm_mmm64 = 1070,
   /** 66 0F 38 04 /r | PMADDUBSW Vdq,Wdq |  */
-  Pmaddubsw_xmm_xmmm128 = 1066,
+  Pmaddubsw_xmm_xmmm128 = 1071,
   /** NP 0F 38 05 /r | PHSUBW Pq,Qq |  */
-  Phsubw_mm_mmm64 = 1067,
+  Phsubw_mm_mmm64 = 1072,
   /** 66 0F 38 05 /r | PHSUBW Vdq,Wdq |  */
-  Phsubw_xmm_xmmm128 = 1068,
+  Phsubw_xmm_xmmm128 = 1073,
   /** NP 0F 38 06 /r | PHSUBD Pq,Qq |  */
-  Phsubd_mm_mmm64 = 1069,
+  Phsubd_mm_mmm64 = 1074,
   /** 66 0F 38 06 /r | PHSUBD Vdq,Wdq |  */
-  Phsubd_xmm_xmmm128 = 1070,
+  Phsubd_xmm_xmmm128 = 1075,
   /** NP 0F 38 07 /r | PHSUBSW Pq,Qq |  */
-  Phsubsw_mm_mmm64 = 1071,
+  Phsubsw_mm_mmm64 = 1076,
   /** 66 0F 38 07 /r | PHSUBSW Vdq,Wdq |  */
-  Phsubsw_xmm_xmmm128 = 1072,
+  Phsubsw_xmm_xmmm128 = 1077,
   /** NP 0F 38 08 /r | PSIGNB Pq,Qq |  */
-  Psignb_mm_mmm64 = 1073,
+  Psignb_mm_mmm64 = 1078,
   /** 66 0F 38 08 /r | PSIGNB Vdq,Wdq |  */
-  Psignb_xmm_xmmm128 = 1074,
+  Psignb_xmm_xmmm128 = 1079,
   /** NP 0F 38 09 /r | PSIGNW Pq,Qq |  */
-  Psignw_mm_mmm64 = 1075,
+  Psignw_mm_mmm64 = 1080,
   /** 66 0F 38 09 /r | PSIGNW Vdq,Wdq |  */
-  Psignw_xmm_xmmm128 = 1076,
+  Psignw_xmm_xmmm128 = 1081,
   /** NP 0F 38 0A /r | PSIGND Pq,Qq |  */
-  Psignd_mm_mmm64 = 1077,
+  Psignd_mm_mmm64 = 1082,
   /** 66 0F 38 0A /r | PSIGND Vdq,Wdq |  */
-  Psignd_xmm_xmmm128 = 1078,
+  Psignd_xmm_xmmm128 = 1083,
   /** NP 0F 38 0B /r | PMULHRSW Pq,Qq |  */
-  Pmulhrsw_mm_mmm64 = 1079,
+  Pmulhrsw_mm_mmm64 = 1084,
   /** 66 0F 38 0B /r | PMULHRSW Vdq,Wdq |  */
-  Pmulhrsw_xmm_xmmm128 = 1080,
+  Pmulhrsw_xmm_xmmm128 = 1085,
   /** NP 0F 38 1C /r | PABSB Pq,Qq |  */
-  Pabsb_mm_mmm64 = 1081,
+  Pabsb_mm_mmm64 = 1086,
   /** 66 0F 38 1C /r | PABSB Vdq,Wdq |  */
-  Pabsb_xmm_xmmm128 = 1082,
+  Pabsb_xmm_xmmm128 = 1087,
   /** NP 0F 38 1D /r | PABSW Pq,Qq |  */
-  Pabsw_mm_mmm64 = 1083,
+  Pabsw_mm_mmm64 = 1088,
   /** 66 0F 38 1D /r | PABSW Vdq,Wdq |  */
-  Pabsw_xmm_xmmm128 = 1084,
+  Pabsw_xmm_xmmm128 = 1089,
   /** NP 0F 38 1E /r | PABSD Pq,Qq |  */
-  Pabsd_mm_mmm64 = 1085,
+  Pabsd_mm_mmm64 = 1090,
   /** 66 0F 38 1E /r | PABSD Vdq,Wdq |  */
-  Pabsd_xmm_xmmm128 = 1086,
+  Pabsd_xmm_xmmm128 = 1091,
   /** NP 0F 3A 0F /r | PALIGNR Pq,Qq,Ib |  */
-  Palignr_mm_mmm64_imm8 = 1087,
+  Palignr_mm_mmm64_imm8 = 1092,
   /** 66 0F 3A 0F /r | PALIGNR Vdq,Wdq,Ib |  */
-  Palignr_xmm_xmmm128_imm8 = 1088,
+  Palignr_xmm_xmmm128_imm8 = 1093,
   /** 66 0F 38 10 /r | PBLENDVB Vdq,Wdq |  */
-  Pblendvb_xmm_xmmm128 = 1089,
+  Pblendvb_xmm_xmmm128 = 1094,
   /** 66 0F 38 14 /r | BLENDVPS Vps,Wps |  */
-  Blendvps_xmm_xmmm128 = 1090,
+  Blendvps_xmm_xmmm128 = 1095,
   /** 66 0F 38 15 /r | BLENDVPD Vpd,Wpd |  */
-  Blendvpd_xmm_xmmm128 = 1091,
+  Blendvpd_xmm_xmmm128 = 1096,
   /** 66 0F 38 17 /r | PTEST Vdq,Wdq |  */
-  Ptest_xmm_xmmm128 = 1092,
+  Ptest_xmm_xmmm128 = 1097,
   /** 66 0F 38 20 /r | PMOVSXBW Vdq,Udq/Mq |  */
-  Pmovsxbw_xmm_xmmm64 = 1093,
+  Pmovsxbw_xmm_xmmm64 = 1098,
   /** 66 0F 38 21 /r | PMOVSXBD Vdq,Udq/Md |  */
-  Pmovsxbd_xmm_xmmm32 = 1094,
+  Pmovsxbd_xmm_xmmm32 = 1099,
   /** 66 0F 38 22 /r | PMOVSXBQ Vdq,Udq/Mw |  */
-  Pmovsxbq_xmm_xmmm16 = 1095,
+  Pmovsxbq_xmm_xmmm16 = 1100,
   /** 66 0F 38 23 /r | PMOVSXWD Vdq,Udq/Mq |  */
-  Pmovsxwd_xmm_xmmm64 = 1096,
+  Pmovsxwd_xmm_xmmm64 = 1101,
   /** 66 0F 38 24 /r | PMOVSXWQ Vdq,Udq/Md |  */
-  Pmovsxwq_xmm_xmmm32 = 1097,
+  Pmovsxwq_xmm_xmmm32 = 1102,
   /** 66 0F 38 25 /r | PMOVSXDQ Vdq,Udq/Mq |  */
-  Pmovsxdq_xmm_xmmm64 = 1098,
+  Pmovsxdq_xmm_xmmm64 = 1103,
   /** 66 0F 38 28 /r | PMULDQ Vdq,Wdq |  */
-  Pmuldq_xmm_xmmm128 = 1099,
+  Pmuldq_xmm_xmmm128 = 1104,
   /** 66 0F 38 29 /r | PCMPEQQ Vdq,Wdq |  */
-  Pcmpeqq_xmm_xmmm128 = 1100,
+  Pcmpeqq_xmm_xmmm128 = 1105,
   /** 66 0F 38 2A mem | MOVNTDQA Vdq,Mdq |  */
-  Movntdqa_xmm_m128 = 1101,
+  Movntdqa_xmm_m128 = 1106,
   /** 66 0F 38 2B /r | PACKUSDW Vdq,Wdq |  */
-  Packusdw_xmm_xmmm128 = 1102,
+  Packusdw_xmm_xmmm128 = 1107,
   /** 66 0F 38 30 /r | PMOVZXBW Vdq,Udq/Mq |  */
-  Pmovzxbw_xmm_xmmm64 = 1103,
+  Pmovzxbw_xmm_xmmm64 = 1108,
   /** 66 0F 38 31 /r | PMOVZXBD Vdq,Udq/Md |  */
-  Pmovzxbd_xmm_xmmm32 = 1104,
+  Pmovzxbd_xmm_xmmm32 = 1109,
   /** 66 0F 38 32 /r | PMOVZXBQ Vdq,Udq/Mw |  */
-  Pmovzxbq_xmm_xmmm16 = 1105,
+  Pmovzxbq_xmm_xmmm16 = 1110,
   /** 66 0F 38 33 /r | PMOVZXWD Vdq,Udq/Mq |  */
-  Pmovzxwd_xmm_xmmm64 = 1106,
+  Pmovzxwd_xmm_xmmm64 = 1111,
   /** 66 0F 38 34 /r | PMOVZXWQ Vdq,Udq/Md |  */
-  Pmovzxwq_xmm_xmmm32 = 1107,
+  Pmovzxwq_xmm_xmmm32 = 1112,
   /** 66 0F 38 35 /r | PMOVZXDQ Vdq,Udq/Mq |  */
-  Pmovzxdq_xmm_xmmm64 = 1108,
+  Pmovzxdq_xmm_xmmm64 = 1113,
   /** 66 0F 38 38 /r | PMINSB Vdq,Wdq |  */
-  Pminsb_xmm_xmmm128 = 1109,
+  Pminsb_xmm_xmmm128 = 1114,
   /** 66 0F 38 39 /r | PMINSD Vdq,Wdq |  */
-  Pminsd_xmm_xmmm128 = 1110,
+  Pminsd_xmm_xmmm128 = 1115,
   /** 66 0F 38 3A /r | PMINUW Vdq,Wdq |  */
-  Pminuw_xmm_xmmm128 = 1111,
+  Pminuw_xmm_xmmm128 = 1116,
   /** 66 0F 38 3B /r | PMINUD Vdq,Wdq |  */
-  Pminud_xmm_xmmm128 = 1112,
+  Pminud_xmm_xmmm128 = 1117,
   /** 66 0F 38 3C /r | PMAXSB Vdq,Wdq |  */
-  Pmaxsb_xmm_xmmm128 = 1113,
+  Pmaxsb_xmm_xmmm128 = 1118,
   /** 66 0F 38 3D /r | PMAXSD Vdq,Wdq |  */
-  Pmaxsd_xmm_xmmm128 = 1114,
+  Pmaxsd_xmm_xmmm128 = 1119,
   /** 66 0F 38 3E /r | PMAXUW Vdq,Wdq |  */
-  Pmaxuw_xmm_xmmm128 = 1115,
+  Pmaxuw_xmm_xmmm128 = 1120,
   /** 66 0F 38 3F /r | PMAXUD Vdq,Wdq |  */
-  Pmaxud_xmm_xmmm128 = 1116,
+  Pmaxud_xmm_xmmm128 = 1121,
   /** 66 0F 38 40 /r | PMULLD Vdq,Wdq |  */
-  Pmulld_xmm_xmmm128 = 1117,
+  Pmulld_xmm_xmmm128 = 1122,
   /** 66 0F 38 41 /r | PHMINPOSUW Vdq,Wdq |  */
-  Phminposuw_xmm_xmmm128 = 1118,
+  Phminposuw_xmm_xmmm128 = 1123,
   /** 66 0F 3A 08 /r | ROUNDPS Vps,Wps,Ib |  */
-  Roundps_xmm_xmmm128_imm8 = 1119,
+  Roundps_xmm_xmmm128_imm8 = 1124,
   /** 66 0F 3A 09 /r | ROUNDPD Vpd,Wpd,Ib |  */
-  Roundpd_xmm_xmmm128_imm8 = 1120,
+  Roundpd_xmm_xmmm128_imm8 = 1125,
   /** 66 0F 3A 0A /r | ROUNDSS Vss,Wss,Ib |  */
-  Roundss_xmm_xmmm32_imm8 = 1121,
+  Roundss_xmm_xmmm32_imm8 = 1126,
   /** 66 0F 3A 0B /r | ROUNDSD Vsd,Wsd,Ib |  */
-  Roundsd_xmm_xmmm64_imm8 = 1122,
+  Roundsd_xmm_xmmm64_imm8 = 1127,
   /** 66 0F 3A 0C /r | BLENDPS Vps,Wps,Ib |  */
-  Blendps_xmm_xmmm128_imm8 = 1123,
+  Blendps_xmm_xmmm128_imm8 = 1128,
   /** 66 0F 3A 0D /r | BLENDPD Vpd,Wpd,Ib |  */
-  Blendpd_xmm_xmmm128_imm8 = 1124,
+  Blendpd_xmm_xmmm128_imm8 = 1129,
   /** 66 0F 3A 0E /r | PBLENDW Vdq,Wdq,Ib |  */
-  Pblendw_xmm_xmmm128_imm8 = 1125,
+  Pblendw_xmm_xmmm128_imm8 = 1130,
   /** 66 0F 3A 14 /r | PEXTRB Rd/Mb,Vdq,Ib | w */
-  Pextrb_r32m8_xmm_imm8 = 1126,
+  Pextrb_r32m8_xmm_imm8 = 1131,
   /** 66 0F 3A 15 /r | PEXTRW Rd/Mw,Vdq,Ib | w */
-  Pextrw_r32m16_xmm_imm8 = 1127,
+  Pextrw_r32m16_xmm_imm8 = 1132,
   /** 66 0F 3A 16 /r | PEXTRD Ed,Vdq,Ib | w */
-  Pextrd_rm32_xmm_imm8 = 1128,
+  Pextrd_rm32_xmm_imm8 = 1133,
   /** 66 0F 3A 17 /r | EXTRACTPS Ed,Vdq,Ib | w */
-  Extractps_rm32_xmm_imm8 = 1129,
+  Extractps_rm32_xmm_imm8 = 1134,
   /** 66 0F 3A 20 /r | PINSRB Vdq,Rd/Mb,Ib |  */
-  Pinsrb_xmm_r32m8_imm8 = 1130,
+  Pinsrb_xmm_r32m8_imm8 = 1135,
   /** 66 0F 3A 21 /r | INSERTPS Vdq,Udq/Md,Ib |  */
-  Insertps_xmm_xmmm32_imm8 = 1131,
+  Insertps_xmm_xmmm32_imm8 = 1136,
   /** 66 0F 3A 22 /r | PINSRD Vdq,Ed,Ib |  */
-  Pinsrd_xmm_rm32_imm8 = 1132,
+  Pinsrd_xmm_rm32_imm8 = 1137,
   /** 66 0F 3A 40 /r | DPPS Vps,Wps,Ib |  */
-  Dpps_xmm_xmmm128_imm8 = 1133,
+  Dpps_xmm_xmmm128_imm8 = 1138,
   /** 66 0F 3A 41 /r | DPPD Vpd,Wpd,Ib |  */
-  Dppd_xmm_xmmm128_imm8 = 1134,
+  Dppd_xmm_xmmm128_imm8 = 1139,
   /** 66 0F 3A 42 /r | MPSADBW Vdq,Wdq,Ib |  */
-  Mpsadbw_xmm_xmmm128_imm8 = 1135,
+  Mpsadbw_xmm_xmmm128_imm8 = 1140,
   /** 66 0F 38 37 /r | PCMPGTQ Vdq,Wdq |  */
-  Pcmpgtq_xmm_xmmm128 = 1136,
+  Pcmpgtq_xmm_xmmm128 = 1141,
   /** F2 0F 38 F0 /r | CRC32 Gd,Eb |  */
-  Crc32_r32_rm8 = 1137,
+  Crc32_r32_rm8 = 1142,
   /** F2 0F 38 F1 /r | CRC32 Gd,Ev |  (o16) */
-  Crc32_r32_rm16 = 1138,
+  Crc32_r32_rm16 = 1143,
   /** F2 0F 38 F1 /r | CRC32 Gd,Ev |  (o32) */
-  Crc32_r32_rm32 = 1139,
+  Crc32_r32_rm32 = 1144,
   /** 66 0F 3A 60 /r | PCMPESTRM Vdq,Wdq,Ib |  */
-  Pcmpestrm_xmm_xmmm128_imm8 = 1140,
+  Pcmpestrm_xmm_xmmm128_imm8 = 1145,
   /** 66 0F 3A 61 /r | PCMPESTRI Vdq,Wdq,Ib |  */
-  Pcmpestri_xmm_xmmm128_imm8 = 1141,
+  Pcmpestri_xmm_xmmm128_imm8 = 1146,
   /** 66 0F 3A 62 /r | PCMPISTRM Vdq,Wdq,Ib |  */
-  Pcmpistrm_xmm_xmmm128_imm8 = 1142,
+  Pcmpistrm_xmm_xmmm128_imm8 = 1147,
   /** 66 0F 3A 63 /r | PCMPISTRI Vdq,Wdq,Ib |  */
-  Pcmpistri_xmm_xmmm128_imm8 = 1143,
+  Pcmpistri_xmm_xmmm128_imm8 = 1148,
 }
 
 /** Number of Code values, Invalid included. */
-export const CODE_COUNT = 1144;
+export const CODE_COUNT = 1149;
