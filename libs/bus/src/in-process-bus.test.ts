@@ -7,6 +7,8 @@ import { describeBusConformance } from './testing/conformance.js';
 
 describeBusConformance('in-process', () => createInProcessBus());
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 function recordingLogger(): BusLogger & { lines: string[] } {
   const lines: string[] = [];
   return { lines, warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
@@ -84,6 +86,26 @@ describe('in-process bus', () => {
       'error service buggy endpoint e: handler failed on p.bug: index 9 out of range',
       'error service buggy endpoint nothing: handler returned no reply payload (expected { data: Uint8Array })',
     ]);
+    await bus.close();
+  });
+
+  it('runs its timeout ticker only while requests are pending, so an idle bus lets the process exit', async () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const bus = createInProcessBus();
+    await bus.addService({ name: 'idle', version: '1.0.0' }, [
+      { name: 'e', subject: 'p.idle', handler: (r) => ({ data: r.data }) },
+    ]);
+    bus.subscribe('p.never', () => undefined);
+    // Counts are compared within one synchronous step; the test runner's own timers come and go.
+    let before = timers();
+    const slow = bus.request('p.never', new Uint8Array(1), { timeoutMs: 20 }).catch((e: unknown) => e);
+    expect(timers()).toBe(before + 1);
+    expect(await slow).toBeInstanceOf(BusError);
+    await sleep(50);
+    before = timers();
+    const quick = bus.request('p.idle', new Uint8Array(1));
+    expect(timers(), 'the ticker stopped when nothing was pending and starts again').toBe(before + 1);
+    await quick;
     await bus.close();
   });
 

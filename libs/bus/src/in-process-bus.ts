@@ -29,6 +29,11 @@ export interface InProcessBusOptions {
 
 /** Deliveries run per microtask turn before yielding to I/O and timers, so a busy bus cannot starve them. */
 const DELIVERY_BATCH = 1024;
+/**
+ * Timeouts are checked on a ticker that runs while requests are pending, instead of one timer per
+ * request (which would cost more than the rest of a request); a timeout fires up to this much late.
+ */
+const TIMEOUT_TICK_MS = 5;
 /** Distinct subjects whose subscriber sets are cached; the cache is rebuilt when it grows past this. */
 const MATCH_CACHE_LIMIT = 4096;
 
@@ -43,25 +48,21 @@ class Message implements BusMessage {
 /** A request waiting for its reply. */
 class PendingRequest {
   readonly promise: Promise<BusMessage>;
+  readonly deadline: number;
   private resolveFn!: (message: BusMessage) => void;
   private rejectFn!: (error: BusError) => void;
-  private readonly timer: NodeJS.Timeout;
   settled = false;
 
   constructor(
     readonly subject: string,
-    timeoutMs: number,
+    readonly timeoutMs: number,
     private readonly owner: Set<PendingRequest>,
   ) {
     this.promise = new Promise<BusMessage>((resolve, reject) => {
       this.resolveFn = resolve;
       this.rejectFn = reject;
     });
-    this.timer = setTimeout(() => {
-      this.reject(
-        new BusError(ErrorCode.ERROR_CODE_TIMEOUT, subject, `request to ${subject} timed out after ${timeoutMs} ms`),
-      );
-    }, timeoutMs);
+    this.deadline = performance.now() + timeoutMs;
     owner.add(this);
   }
 
@@ -76,7 +77,6 @@ class PendingRequest {
   private settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
-    clearTimeout(this.timer);
     this.owner.delete(this);
     return true;
   }
@@ -155,6 +155,7 @@ export class InProcessBus implements Bus {
   private readonly services = new Set<InProcessService>();
   private readonly pending = new Set<PendingRequest>();
   private closed = false;
+  private ticker: NodeJS.Timeout | null = null;
 
   // The delivery queue, as parallel arrays so queueing a delivery allocates nothing.
   private readonly queueSubs: Subscription[] = [];
@@ -185,6 +186,7 @@ export class InProcessBus implements Bus {
       return Promise.reject(noResponders(subject));
     }
     const pending = new PendingRequest(subject, timeoutMs, this.pending);
+    if (this.ticker === null) this.ticker = setInterval(this.expire, TIMEOUT_TICK_MS);
     this.dispatch(match, new Message(subject, data, options?.type ?? ''), pending);
     return pending.promise;
   }
@@ -275,6 +277,7 @@ export class InProcessBus implements Bus {
     this.subs.clear();
     this.cache.clear();
     for (const pending of [...this.pending]) pending.reject(closedError(pending.subject));
+    this.stopTicker();
     this.releaseFlushWaiters();
   }
 
@@ -364,6 +367,27 @@ export class InProcessBus implements Bus {
     this.scheduled = false;
     this.releaseFlushWaiters();
   };
+
+  private readonly expire = (): void => {
+    if (this.pending.size === 0) {
+      this.stopTicker();
+      return;
+    }
+    const now = performance.now();
+    for (const pending of this.pending) {
+      if (pending.deadline > now) continue;
+      const { subject, timeoutMs } = pending;
+      pending.reject(
+        new BusError(ErrorCode.ERROR_CODE_TIMEOUT, subject, `request to ${subject} timed out after ${timeoutMs} ms`),
+      );
+    }
+  };
+
+  private stopTicker(): void {
+    if (this.ticker === null) return;
+    clearInterval(this.ticker);
+    this.ticker = null;
+  }
 
   private releaseFlushWaiters(): void {
     if (this.flushWaiters.length === 0) return;
