@@ -1,2 +1,3 @@
 export * from './decoder/index.js';
 export * from './generated/index.js';
+export * from './sbe/index.js';
