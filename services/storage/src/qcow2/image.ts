@@ -472,10 +472,12 @@ export class Qcow2Image implements BlockImage {
         if (op.kind === OpKind.Zero && !readsZero) {
           if (full && this.header.version >= 3) await this.setEntry(guest, this.backing ? LO_ZERO : 0, true);
           else await this.writeCluster(guest - inCluster, inCluster, this.zeros.subarray(0, n));
-        } else if (op.kind === OpKind.Discard && full && kind !== ClusterKind.Unallocated && !readsZero) {
-          // With a backing file, a dropped cluster must not expose older data: v3 marks it zero.
-          if (!this.backing) await this.setEntry(guest, 0, true);
+        } else if (op.kind === OpKind.Discard && full && !readsZero) {
+          // Like QEMU: with a backing file a discarded cluster reads as zero (v3 zero flag) rather
+          // than exposing older data; v2 cannot say so and lets it fall through.
+          if (!this.backing) await this.setEntry(guest, 0, false);
           else if (this.header.version >= 3) await this.setEntry(guest, LO_ZERO, true);
+          else if (kind !== ClusterKind.Unallocated) await this.setEntry(guest, 0, false);
         }
       }
       pos += n;
