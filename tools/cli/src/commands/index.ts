@@ -1,8 +1,9 @@
 import type { Command } from '../command.js';
 import { benchCommand } from './bench.js';
 import { inspectCommand } from './inspect.js';
+import { runCommand } from './run.js';
 import { servicesCommand } from './services.js';
 import { versionCommand } from './version.js';
 
 /** Every `plex86` subcommand, in the order `plex86 --help` lists them. */
-export const commands: Command[] = [servicesCommand, inspectCommand, benchCommand, versionCommand];
+export const commands: Command[] = [runCommand, servicesCommand, inspectCommand, benchCommand, versionCommand];
