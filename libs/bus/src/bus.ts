@@ -116,7 +116,10 @@ export interface Bus {
   /** Sends a message to every subscriber (one member per queue group); nothing comes back. */
   publish(subject: string, data: Uint8Array, options?: PublishOptions): void;
   subscribe(subject: string, handler: MessageHandler, options?: SubscribeOptions): BusSubscription;
-  /** Registers a service whose endpoints answer requests and report themselves to discovery. */
+  /**
+   * Registers a service whose endpoints answer requests and report themselves to discovery; resolves
+   * once the endpoints can be reached.
+   */
   addService(config: ServiceConfig, endpoints: readonly EndpointConfig[]): Promise<BusService>;
   /** Every reachable service with its endpoints and request/error counts. */
   discover(): Promise<DiscoveredService[]>;

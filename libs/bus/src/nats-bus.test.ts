@@ -88,6 +88,22 @@ describe('NATS bus interoperability', () => {
     }
   });
 
+  it('serves clients on other connections as soon as addService resolves', async () => {
+    const other = await createNatsBus({ servers: natsUrl, name: 'interop-other' });
+    try {
+      const service = await other.addService({ name: 'interop-remote', version: '1.0.0' }, [
+        { name: 'echo', subject: 'interop.remote', handler: (r) => ({ data: r.data, type: r.type }) },
+      ]);
+      const reply = await bus.request('interop.remote', Uint8Array.of(5), { type: 'plex86.v1.Ping' });
+      expect([...reply.data]).toEqual([5]);
+      expect(reply.type).toBe('plex86.v1.Ping');
+      const found = (await bus.discover()).find((s) => s.id === service.id);
+      expect(found?.endpoints[0]).toMatchObject({ subject: 'interop.remote', requests: 1, errors: 0 });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('discovers nothing, promptly, on a server without services', async () => {
     const server = await startNatsServer();
     const lonely = await createNatsBus({ servers: server.url });

@@ -258,6 +258,8 @@ class NatsBus implements Bus {
       stats = endpointStats(service, endpoint.name);
     }
     this.services.add(service);
+    // Resolve once the server knows the endpoints, so clients on other connections can reach them.
+    if (this.connected) await this.flush();
     const services = this.services;
     return {
       id: service.info().id,
