@@ -14,3 +14,4 @@ export {
   type ImageInfo,
 } from './images.js';
 export { commitOverlay, undoOverlay, type CommitProgress, type CommitResult } from './diff-disk.js';
+export { parseDiskSpec, openDisk, DISK_SPEC_SYNTAX, type DiskSpec, type OpenedDisk } from './disk-spec.js';
