@@ -69,7 +69,7 @@ describe('subjectMatches', () => {
   });
 });
 
-describe('subject helpers', () => {
+describe('subject builders', () => {
   it('builds plex86.<vm>.<area>.<name> subjects', () => {
     expect(vmSubject('vm1', 'console', '0', 'out')).toBe('plex86.vm1.console.0.out');
     expect(vmSubject('vm-7', 'block', 'vda', 'req')).toBe('plex86.vm-7.block.vda.req');
