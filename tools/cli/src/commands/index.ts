@@ -1,9 +1,17 @@
 import type { Command } from '../command.js';
 import { benchCommand } from './bench.js';
+import { diskCommand } from './disk.js';
 import { inspectCommand } from './inspect.js';
 import { runCommand } from './run.js';
 import { servicesCommand } from './services.js';
 import { versionCommand } from './version.js';
 
 /** Every `plex86` subcommand, in the order `plex86 --help` lists them. */
-export const commands: Command[] = [runCommand, servicesCommand, inspectCommand, benchCommand, versionCommand];
+export const commands: Command[] = [
+  runCommand,
+  servicesCommand,
+  inspectCommand,
+  diskCommand,
+  benchCommand,
+  versionCommand,
+];
