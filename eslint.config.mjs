@@ -66,4 +66,22 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // Each package.json lists exactly what its code imports.
+    files: ['**/package.json'],
+    languageOptions: { parser: await import('jsonc-eslint-parser') },
+    rules: {
+      '@nx/dependency-checks': [
+        'error',
+        {
+          ignoredFiles: [
+            '{projectRoot}/eslint.config.{js,cjs,mjs,ts,cts,mts}',
+            '{projectRoot}/vitest.config.{js,ts,mjs,mts}',
+            '{projectRoot}/vitest.e2e.config.{js,ts,mjs,mts}',
+          ],
+          includeTransitiveDependencies: false,
+        },
+      ],
+    },
+  },
 ];
