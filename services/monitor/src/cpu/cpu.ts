@@ -81,16 +81,16 @@ export class Cpu {
   readonly dr = new Int32Array(8);
 
   /** Segment registers ES CS SS DS FS GS LDTR TR with their descriptor caches. */
-  readonly segSel = new Uint16Array(8);
-  readonly segBase = new Int32Array(8);
+  readonly segSel = new Uint16Array(9);
+  readonly segBase = new Int32Array(9);
   /** Byte-granular limit (after G scaling). */
-  readonly segLimit = new Int32Array(8);
-  readonly segAttr = new Uint16Array(8);
+  readonly segLimit = new Int32Array(9);
+  readonly segAttr = new Uint16Array(9);
   /** Lowest and highest valid offsets, derived from limit and expand direction. */
-  readonly segMin = new Int32Array(8);
-  readonly segMax = new Int32Array(8);
+  readonly segMin = new Int32Array(9);
+  readonly segMax = new Int32Array(9);
   /** SegAccess bits; 0 for a null or unusable segment. */
-  readonly segAccess = new Uint8Array(8);
+  readonly segAccess = new Uint8Array(9);
 
   /** TLB masks for the current privilege: a word passes when `(word & mask) === want`. */
   readMask = TlbBit.READ | TlbBit.READ_SLOW;
@@ -105,6 +105,22 @@ export class Cpu {
 
   /** Executed instructions since reset: the virtual clock. */
   instructions = 0;
+  /** Added to `instructions` to give the time-stamp counter (WRMSR to the TSC sets it). */
+  tscOffset = 0;
+
+  /** EIP of the instruction being executed (faults roll back to it). */
+  insEip = 0;
+  /** Set by an instruction after which the current block must stop (mode, CS or IF changes). */
+  exitBlock = false;
+  /** Set by STI, MOV SS and POP SS: interrupts wait until one more instruction has completed. */
+  interruptShadow = false;
+  /** HLT executed; the run loop waits for an interrupt. */
+  halted = false;
+
+  /** The descriptor last read by readDescriptor() (segments.ts): its two dwords and linear address. */
+  descLo = 0;
+  descHi = 0;
+  descAddr = 0;
 
   constructor(mem: PhysicalMemory, io: PortSpace) {
     this.mem = mem;
@@ -256,6 +272,21 @@ export class Cpu {
     this.syncPaging();
     this.mmu.flushAll();
     this.instructions = 0;
+    this.tscOffset = 0;
+    this.halted = false;
+    this.interruptShadow = false;
+    this.exitBlock = false;
+  }
+
+  /** Ends the current block after this instruction. */
+  requestExit(): void {
+    this.exitBlock = true;
+  }
+
+  /** Holds off external interrupts until after the next instruction (STI, MOV SS, POP SS). */
+  inhibitInterrupts(): void {
+    this.interruptShadow = true;
+    this.exitBlock = true;
   }
 
   // ---- segments -----------------------------------------------------------------------------

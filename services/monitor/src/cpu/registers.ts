@@ -16,7 +16,7 @@ export const enum Reg {
 }
 
 /**
- * Segment registers in their encoding order, then the two system segments,
+ * Segment registers in their encoding order, then the two system segments and a scratch slot,
  * which share the descriptor-cache arrays.
  */
 export const enum Seg {
@@ -28,6 +28,8 @@ export const enum Seg {
   GS = 5,
   LDTR = 6,
   TR = 7,
+  /** Scratch cache for a stack segment being switched to (inter-privilege calls and interrupts). */
+  TMP = 8,
 }
 
 export const SEG_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs', 'ldtr', 'tr'] as const;

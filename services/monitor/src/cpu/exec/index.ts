@@ -1,0 +1,9 @@
+// Importing the handler modules fills the dispatch table.
+import './arith.js';
+import './stack.js';
+import './control.js';
+import './string.js';
+import './io.js';
+import './system.js';
+
+export { HANDLERS, isImplemented, type Handler } from './table.js';

@@ -1,0 +1,162 @@
+/**
+ * String instructions with REP/REPE/REPNE. The address size picks SI/DI/CX or ESI/EDI/ECX. A long
+ * repeat runs in slices: after a slice the instruction restarts itself (EIP stays on it), so
+ * interrupts are taken between iterations as on hardware and a fault mid-way leaves the registers
+ * describing the iterations already done.
+ */
+
+import type { Instruction } from '@plex86/x86';
+import type { Cpu } from '../cpu.js';
+import { Flag, Seg } from '../registers.js';
+import { alu, AluOp } from './alu.js';
+import { checkIoPermission } from './io.js';
+import { R_ES } from './operands.js';
+import { on } from './table.js';
+
+/** Iterations per slice of a repeated string instruction. */
+const SLICE = 4096;
+
+const enum Rep {
+  NONE = 0,
+  REP = 1,
+  REPNE = 2,
+}
+
+function repKind(ins: Instruction): number {
+  if ((ins.prefixes & 2) !== 0) return Rep.REP;
+  if ((ins.prefixes & 4) !== 0) return Rep.REPNE;
+  return Rep.NONE;
+}
+
+const enum StrOp {
+  MOVS = 0,
+  CMPS = 1,
+  STOS = 2,
+  LODS = 3,
+  SCAS = 4,
+  INS = 5,
+  OUTS = 6,
+}
+
+function readSized(cpu: Cpu, seg: number, off: number, size: number): number {
+  return size === 32 ? cpu.read32(seg, off) : size === 16 ? cpu.read16(seg, off) : cpu.read8(seg, off);
+}
+
+function writeSized(cpu: Cpu, seg: number, off: number, size: number, v: number): void {
+  if (size === 32) cpu.write32(seg, off, v);
+  else if (size === 16) cpu.write16(seg, off, v);
+  else cpu.write8(seg, off, v);
+}
+
+function accumulator(cpu: Cpu, size: number): number {
+  return size === 32 ? cpu.r32[0] : size === 16 ? cpu.r16[0] : cpu.r8[0];
+}
+
+function stringOp(op: number, size: number): (cpu: Cpu, ins: Instruction) => void {
+  const bytes = size >>> 3;
+  return (cpu, ins) => {
+    const a32 = ins.addressSize === 32;
+    const rep = repKind(ins);
+    const srcSeg = ins.memSegment - R_ES;
+    const step = (cpu.eflags & Flag.DF) !== 0 ? -bytes : bytes;
+    const usesSi = op === StrOp.MOVS || op === StrOp.CMPS || op === StrOp.LODS || op === StrOp.OUTS;
+    const usesDi = op !== StrOp.LODS && op !== StrOp.OUTS;
+    if (op === StrOp.INS || op === StrOp.OUTS) checkIoPermission(cpu, cpu.r16[4], bytes);
+    let count = rep === Rep.NONE ? 1 : a32 ? cpu.r32[1] >>> 0 : cpu.r16[2];
+    if (count === 0) return;
+    let iterations = 0;
+    for (;;) {
+      const si = a32 ? cpu.r32[6] : cpu.r16[12];
+      const di = a32 ? cpu.r32[7] : cpu.r16[14];
+      let stop = false;
+      switch (op) {
+        case StrOp.MOVS:
+          writeSized(cpu, Seg.ES, di, size, readSized(cpu, srcSeg, si, size));
+          break;
+        case StrOp.CMPS: {
+          const a = readSized(cpu, srcSeg, si, size);
+          const b = readSized(cpu, Seg.ES, di, size);
+          alu(cpu, AluOp.CMP, size, a, b);
+          stop = rep === Rep.REP ? !cpu.getZf() : rep === Rep.REPNE ? cpu.getZf() : false;
+          break;
+        }
+        case StrOp.STOS:
+          writeSized(cpu, Seg.ES, di, size, accumulator(cpu, size));
+          break;
+        case StrOp.LODS: {
+          const v = readSized(cpu, srcSeg, si, size);
+          if (size === 32) cpu.r32[0] = v;
+          else if (size === 16) cpu.r16[0] = v;
+          else cpu.r8[0] = v;
+          break;
+        }
+        case StrOp.SCAS: {
+          const b = readSized(cpu, Seg.ES, di, size);
+          alu(cpu, AluOp.CMP, size, accumulator(cpu, size), b);
+          stop = rep === Rep.REP ? !cpu.getZf() : rep === Rep.REPNE ? cpu.getZf() : false;
+          break;
+        }
+        case StrOp.INS: {
+          const port = cpu.r16[4];
+          // The destination is checked before the port is read, so a fault does not lose input.
+          cpu.prepareWrite(Seg.ES, di, bytes);
+          const v = size === 32 ? cpu.io.read32(port) : size === 16 ? cpu.io.read16(port) : cpu.io.read8(port);
+          writeSized(cpu, Seg.ES, di, size, v);
+          break;
+        }
+        default: {
+          const port = cpu.r16[4];
+          const v = readSized(cpu, srcSeg, si, size);
+          if (size === 32) cpu.io.write32(port, v);
+          else if (size === 16) cpu.io.write16(port, v);
+          else cpu.io.write8(port, v);
+          break;
+        }
+      }
+      if (usesSi) {
+        if (a32) cpu.r32[6] = (si + step) | 0;
+        else cpu.r16[12] = (si + step) & 0xffff;
+      }
+      if (usesDi) {
+        if (a32) cpu.r32[7] = (di + step) | 0;
+        else cpu.r16[14] = (di + step) & 0xffff;
+      }
+      if (rep === Rep.NONE) return;
+      count--;
+      if (a32) cpu.r32[1] = count;
+      else cpu.r16[2] = count;
+      if (count === 0 || stop) return;
+      if (++iterations === SLICE) {
+        // Come back for the rest after the run loop had a chance to take interrupts.
+        cpu.eip = cpu.insEip;
+        cpu.requestExit();
+        return;
+      }
+    }
+  };
+}
+
+const NAMES: [string, number, number][] = [
+  ['Movsb_m8_m8', StrOp.MOVS, 8],
+  ['Movsw_m16_m16', StrOp.MOVS, 16],
+  ['Movsd_m32_m32', StrOp.MOVS, 32],
+  ['Cmpsb_m8_m8', StrOp.CMPS, 8],
+  ['Cmpsw_m16_m16', StrOp.CMPS, 16],
+  ['Cmpsd_m32_m32', StrOp.CMPS, 32],
+  ['Stosb_m8_AL', StrOp.STOS, 8],
+  ['Stosw_m16_AX', StrOp.STOS, 16],
+  ['Stosd_m32_EAX', StrOp.STOS, 32],
+  ['Lodsb_AL_m8', StrOp.LODS, 8],
+  ['Lodsw_AX_m16', StrOp.LODS, 16],
+  ['Lodsd_EAX_m32', StrOp.LODS, 32],
+  ['Scasb_AL_m8', StrOp.SCAS, 8],
+  ['Scasw_AX_m16', StrOp.SCAS, 16],
+  ['Scasd_EAX_m32', StrOp.SCAS, 32],
+  ['Insb_m8_DX', StrOp.INS, 8],
+  ['Insw_m16_DX', StrOp.INS, 16],
+  ['Insd_m32_DX', StrOp.INS, 32],
+  ['Outsb_DX_m8', StrOp.OUTS, 8],
+  ['Outsw_DX_m16', StrOp.OUTS, 16],
+  ['Outsd_DX_m32', StrOp.OUTS, 32],
+];
+for (const [name, op, size] of NAMES) on(name, stringOp(op, size));

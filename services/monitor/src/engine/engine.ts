@@ -1,0 +1,225 @@
+/**
+ * The dispatcher: runs blocks of pre-decoded instructions through the interpreter's handler table,
+ * takes faults (rolling EIP back to the faulting instruction) and external interrupts at block
+ * boundaries, and stops on HLT, on request or when its instruction budget is spent.
+ */
+
+import { decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
+import type { Cpu } from '../cpu/cpu.js';
+import { CPU_FAULT, CpuShutdown, hasErrorCode, Vector } from '../cpu/fault.js';
+import { deliverException, deliverInterrupt, IntSource } from '../cpu/interrupts.js';
+import { Flag, Seg } from '../cpu/registers.js';
+import { HANDLERS } from '../cpu/exec/table.js';
+import '../cpu/exec/index.js';
+import type { BlockSource } from './block-source.js';
+
+/** Why `run` returned. */
+export const enum StopReason {
+  /** The instruction budget is spent. */
+  BUDGET = 0,
+  /** HLT with nothing to wake the CPU (IF clear, or no interrupt pending). */
+  HALTED = 1,
+  /** stop() was called (e.g. by a device handler). */
+  STOPPED = 2,
+  /** Triple fault: the processor shut down; `shutdownMessage` says why. */
+  SHUTDOWN = 3,
+}
+
+/** The interrupt controller as the CPU sees it: an INTR line and the acknowledge cycle. */
+export interface InterruptLine {
+  /** True while an interrupt request is pending. */
+  pending(): boolean;
+  /** Acknowledges the highest-priority request and returns its vector. */
+  acknowledge(): number;
+}
+
+export interface EngineStats {
+  blocks: number;
+  slowFetches: number;
+  faults: number;
+  interrupts: number;
+  /** Exceptions delivered, by vector. */
+  exceptionsByVector: number[];
+}
+
+export class Engine {
+  readonly stats: EngineStats = {
+    blocks: 0,
+    slowFetches: 0,
+    faults: 0,
+    interrupts: 0,
+    exceptionsByVector: new Array<number>(32).fill(0),
+  };
+  shutdownMessage = '';
+  private stopRequested = false;
+  private readonly slowIns = new Instruction();
+  private readonly fetchBuffer = new Uint8Array(16);
+
+  constructor(
+    readonly cpu: Cpu,
+    readonly blocks: BlockSource,
+    readonly intr: InterruptLine | undefined = undefined,
+  ) {}
+
+  /** Makes `run` return at the next instruction boundary (the current instruction completes). */
+  stop(): void {
+    this.stopRequested = true;
+    this.cpu.requestExit();
+  }
+
+  /**
+   * Executes up to `budget` instructions (a block may overrun it by a few) and says why it stopped.
+   * Triple faults end the run with SHUTDOWN rather than an exception.
+   */
+  run(budget: number): StopReason {
+    const cpu = this.cpu;
+    const end = cpu.instructions + budget;
+    this.stopRequested = false;
+    while (cpu.instructions < end) {
+      if (this.stopRequested) return StopReason.STOPPED;
+      if (cpu.halted) {
+        if (!this.interruptReady()) return StopReason.HALTED;
+      }
+      try {
+        if (cpu.interruptShadow) {
+          cpu.interruptShadow = false;
+          this.runBlock(1);
+        } else {
+          if (this.intr !== undefined && this.interruptReady()) this.takeInterrupt();
+          this.runBlock(0x7fffffff);
+        }
+      } catch (e) {
+        if (e !== CPU_FAULT) {
+          if (e instanceof CpuShutdown) {
+            this.shutdownMessage = e.message;
+            return StopReason.SHUTDOWN;
+          }
+          throw e;
+        }
+        try {
+          this.handleFault();
+        } catch (e2) {
+          if (e2 instanceof CpuShutdown) {
+            this.shutdownMessage = e2.message;
+            return StopReason.SHUTDOWN;
+          }
+          throw e2;
+        }
+      }
+    }
+    return this.stopRequested ? StopReason.STOPPED : StopReason.BUDGET;
+  }
+
+  private interruptReady(): boolean {
+    return this.intr !== undefined && (this.cpu.eflags & Flag.IF) !== 0 && this.intr.pending();
+  }
+
+  private takeInterrupt(): void {
+    if (this.intr === undefined) return;
+    const vector = this.intr.acknowledge();
+    this.stats.interrupts++;
+    this.cpu.halted = false;
+    deliverExternal(this.cpu, vector);
+  }
+
+  private handleFault(): void {
+    const cpu = this.cpu;
+    const vector = cpu.faultVector;
+    this.stats.faults++;
+    this.stats.exceptionsByVector[vector & 31]++;
+    cpu.eip = cpu.insEip;
+    cpu.exitBlock = false;
+    deliverException(cpu, vector, hasErrorCode(vector), cpu.faultCode);
+  }
+
+  /** Runs the block at CS:EIP, at most `limit` instructions of it. */
+  private runBlock(limit: number): void {
+    const cpu = this.cpu;
+    const eip = cpu.eip;
+    const bits = cpu.codeBits;
+    const csLimit = cpu.segLimit[Seg.CS] >>> 0;
+    cpu.insEip = eip;
+    if (eip >>> 0 > csLimit) cpu.raise(Vector.GP, 0);
+    let maxBytes = csLimit - (eip >>> 0) + 1;
+    if (bits === 16 && 0x10000 - eip < maxBytes) maxBytes = 0x10000 - eip;
+    const lin = (cpu.segBase[Seg.CS] + eip) | 0;
+    const e = cpu.tlb[lin >>> 12];
+    const phys =
+      (e & cpu.readMask) === cpu.readWant ? ((e & ~0xfff) | (lin & 0xfff)) >>> 0 : cpu.translateOrFault(lin, false);
+    const pageLeft = 0x1000 - (lin & 0xfff);
+    const block = this.blocks.lookup(phys, bits, eip, maxBytes < pageLeft ? maxBytes : pageLeft);
+    this.stats.blocks++;
+    const count = block.count;
+    if (count === 0) {
+      this.runSlow(eip, bits, maxBytes);
+      return;
+    }
+    const n = count < limit ? count : limit;
+    const records = block.instructions;
+    const delta = eip - block.startIp;
+    const mask = bits === 16 ? 0xffff : -1;
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const ins = records[i];
+        const start = (ins.ip + delta) & mask;
+        cpu.insEip = start;
+        cpu.eip = (start + ins.length) & mask;
+        if (i === count - 1 && block.endStatus !== DecodeStatus.Ok) badInstruction(cpu, block.endStatus);
+        HANDLERS[ins.code](cpu, ins);
+        if (cpu.exitBlock) {
+          i++;
+          break;
+        }
+      }
+    } finally {
+      cpu.instructions += i;
+    }
+    cpu.exitBlock = false;
+  }
+
+  /**
+   * Fetches and runs one instruction that the block source could not hold: it crosses into the next
+   * page (fetched through the TLB, so a fault names the right address) or runs past the CS limit.
+   */
+  private runSlow(eip: number, bits: 16 | 32, maxBytes: number): void {
+    const cpu = this.cpu;
+    this.stats.slowFetches++;
+    const buf = this.fetchBuffer;
+    const base = cpu.segBase[Seg.CS];
+    const avail = maxBytes < 15 ? maxBytes : 15;
+    let have = 0;
+    const ins = this.slowIns;
+    let status: DecodeStatus = DecodeStatus.NeedMoreBytes;
+    // Fetch byte by byte, so that only bytes the instruction really needs are touched.
+    while (status === DecodeStatus.NeedMoreBytes && have < avail) {
+      buf[have] = cpu.readLin8((base + eip + have) | 0);
+      have++;
+      status = decodeInstruction(buf, 0, have, eip, bits, ins);
+    }
+    if (status === DecodeStatus.NeedMoreBytes) cpu.raise(Vector.GP, 0);
+    cpu.insEip = eip;
+    cpu.eip = bits === 16 ? (eip + ins.length) & 0xffff : (eip + ins.length) | 0;
+    if (status !== DecodeStatus.Ok) badInstruction(cpu, status);
+    HANDLERS[ins.code](cpu, ins);
+    cpu.instructions++;
+    cpu.exitBlock = false;
+  }
+}
+
+/** #UD for an undefined encoding, #GP(0) for one longer than 15 bytes. */
+function badInstruction(cpu: Cpu, status: DecodeStatus): void {
+  if (status === DecodeStatus.TooLong) cpu.raise(Vector.GP, 0);
+  cpu.raiseNoCode(Vector.UD);
+}
+
+/** Delivers an external interrupt; a fault during delivery follows the exception rules. */
+function deliverExternal(cpu: Cpu, vector: number): void {
+  try {
+    deliverInterrupt(cpu, vector, IntSource.EXTERNAL, false, 0);
+  } catch (e) {
+    if (e !== CPU_FAULT) throw e;
+    const second = cpu.faultVector;
+    deliverException(cpu, second, hasErrorCode(second), cpu.faultCode);
+  }
+}
