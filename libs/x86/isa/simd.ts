@@ -308,8 +308,8 @@ F2 0F 7D /r | HSUBPS Vps,Wps   |
 66 0F D0 /r | ADDSUBPD Vpd,Wpd |
 F2 0F D0 /r | ADDSUBPS Vps,Wps |
 F2 0F F0 mem | LDDQU Vdq,Mdq   |
-0F 01 C8    | MONITOR          | priv
-0F 01 C9    | MWAIT            | priv
+NP 0F 01 C8 | MONITOR          | priv
+NP 0F 01 C9 | MWAIT            | priv
 `,
   },
 ];

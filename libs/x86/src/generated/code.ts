@@ -2123,9 +2123,9 @@ export enum Code {
   Addsubps_xmm_xmmm128 = 1058,
   /** F2 0F F0 mem | LDDQU Vdq,Mdq |  */
   Lddqu_xmm_m128 = 1059,
-  /** 0F 01 C8 | MONITOR | priv */
+  /** NP 0F 01 C8 | MONITOR | priv */
   Monitor = 1060,
-  /** 0F 01 C9 | MWAIT | priv */
+  /** NP 0F 01 C9 | MWAIT | priv */
   Mwait = 1061,
   /** NP 0F 38 00 /r | PSHUFB Pq,Qq |  */
   Pshufb_mm_mmm64 = 1062,

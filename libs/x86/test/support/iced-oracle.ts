@@ -8,6 +8,7 @@ import {
   Decoder as IcedDecoder,
   DecoderOptions,
   Instruction as IcedInstruction,
+  MemorySize as IcedMemorySize,
   MemorySizeExt,
   Mnemonic as IcedMnemonic,
   OpKind as IcedOpKind,
@@ -102,7 +103,8 @@ function icedMemory(ins: IcedInstruction, addressSize: number): string {
 
 /** iced names the "no base" register None; ours prints 'None' too. Address size is inferred from registers. */
 export function describeIced(ins: IcedInstruction, bitness: 16 | 32, addressSize32: boolean): Described {
-  if (ins.code === IcedCode.INVALID) return { valid: false, length: ins.length, mnemonic: '', operands: [], prefixes: '' };
+  if (ins.code === IcedCode.INVALID)
+    return { valid: false, length: ins.length, mnemonic: '', operands: [], prefixes: '' };
   const operands: string[] = [];
   for (let i = 0; i < ins.opCount; i++) {
     const kind = ins.opKind(i);
@@ -157,7 +159,8 @@ export function describeIced(ins: IcedInstruction, bitness: 16 | 32, addressSize
     .filter(Boolean)
     .join(' ');
   void bitness;
-  return { valid: true, length: ins.length, mnemonic: (IcedMnemonic[ins.mnemonic] as string).toLowerCase(), operands, prefixes };
+  const mnemonic = (IcedMnemonic[ins.mnemonic] as string).toLowerCase();
+  return { valid: true, length: ins.length, mnemonic: MNEMONIC_ALIASES[mnemonic] ?? mnemonic, operands, prefixes };
 }
 
 /** CPUID feature names of an iced instruction. */
@@ -208,7 +211,136 @@ export const MODEL_FEATURES: ReadonlySet<string> = new Set([
   'MULTIBYTENOP',
 ]);
 
-/** Features of an iced instruction that are outside {@link MODEL_FEATURES}. */
-export function outsideModel(ins: IcedInstruction): string[] {
-  return icedFeatures(ins).filter((f) => !MODEL_FEATURES.has(f));
+const outsideByCode = new Map<number, readonly string[]>();
+
+/** Features of an iced instruction that are outside {@link MODEL_FEATURES} (cached per iced Code). */
+export function outsideModel(ins: IcedInstruction): readonly string[] {
+  const code = ins.code;
+  let outside = outsideByCode.get(code);
+  if (outside === undefined) {
+    outside = code === IcedCode.INVALID ? [] : icedFeatures(ins).filter((f) => !MODEL_FEATURES.has(f));
+    outsideByCode.set(code, outside);
+  }
+  return outside;
+}
+
+/** iced spells some mnemonics differently; these are names only, not different instructions. */
+export const MNEMONIC_ALIASES: Readonly<Record<string, string>> = {
+  // The 0F 0D/0F 18-0F 1F hint space: the SDM calls these NOP.
+  reservednop: 'nop',
+};
+
+/**
+ * Compares a plex86 decode with an iced decode without building strings (fast path of the differential
+ * tests); when it reports a difference, describe both with describeOurs/describeIced.
+ */
+export class FastComparer {
+  private readonly mnemonicMap: Int32Array;
+  private readonly registerMap: Int32Array;
+  private readonly kindMap: Int32Array;
+  private readonly memoryBytes: Int32Array;
+
+  constructor() {
+    const ourMnemonics = new Map(MNEMONIC_NAMES.map((name, i) => [name, i]));
+    const icedMnemonicNames = Object.keys(IcedMnemonic).filter((k) => Number.isNaN(Number(k)));
+    this.mnemonicMap = new Int32Array(icedMnemonicNames.length + 1).fill(-1);
+    for (const name of icedMnemonicNames) {
+      const lower = name.toLowerCase();
+      const ours = ourMnemonics.get(MNEMONIC_ALIASES[lower] ?? lower);
+      if (ours !== undefined)
+        this.mnemonicMap[(IcedMnemonic as unknown as Record<string, number>)[name] as number] = ours;
+    }
+    const icedRegisters = Object.keys(IcedRegister).filter((k) => Number.isNaN(Number(k)));
+    this.registerMap = new Int32Array(icedRegisters.length + 1).fill(-2);
+    for (const name of icedRegisters) {
+      const ours = (Register as unknown as Record<string, number>)[name];
+      if (ours !== undefined)
+        this.registerMap[(IcedRegister as unknown as Record<string, number>)[name] as number] = ours;
+    }
+    const icedKinds = Object.keys(IcedOpKind).filter((k) => Number.isNaN(Number(k)));
+    this.kindMap = new Int32Array(icedKinds.length + 1).fill(-3);
+    for (const name of icedKinds) {
+      const ours = (OpKind as unknown as Record<string, number>)[name === 'Immediate8_2nd' ? 'Immediate8Second' : name];
+      if (ours !== undefined) this.kindMap[(IcedOpKind as unknown as Record<string, number>)[name] as number] = ours;
+    }
+    const sizes = Object.keys(IcedMemorySize).filter((k) => Number.isNaN(Number(k)));
+    this.memoryBytes = new Int32Array(sizes.length + 1);
+    for (const name of sizes) {
+      const value = (IcedMemorySize as unknown as Record<string, number>)[name] as number;
+      this.memoryBytes[value] = MemorySizeExt.size(value);
+    }
+  }
+
+  /** True when both decoders agree on validity and, for valid instructions, on every compared field. */
+  same(ours: Instruction, ok: boolean, iced: IcedInstruction): boolean {
+    const icedValid = iced.code !== IcedCode.INVALID;
+    if (ok !== icedValid) return false;
+    if (!ok) return true;
+    if (ours.length !== iced.length) return false;
+    if (this.mnemonicMap[iced.mnemonic] !== ours.mnemonic) return false;
+    const count = iced.opCount;
+    if (count !== ours.opCount) return false;
+    for (let i = 0; i < count; i++) {
+      const kind = this.kindMap[iced.opKind(i)] as number;
+      if (kind !== ours.opKind(i)) return false;
+      switch (kind) {
+        case OpKind.Register:
+          if (this.registerMap[iced.opRegister(i)] !== ours.opRegister(i)) return false;
+          break;
+        case OpKind.Memory: {
+          if (this.registerMap[iced.memorySegment] !== ours.memSegment) return false;
+          if (this.registerMap[iced.memoryBase] !== ours.memBase) return false;
+          const index = this.registerMap[iced.memoryIndex] as number;
+          if (index !== ours.memIndex) return false;
+          if (index !== Register.None && iced.memoryIndexScale !== ours.memScale) return false;
+          const mask = ours.addressSize === 16 ? 0xffffn : 0xffffffffn;
+          if (Number(iced.memoryDisplacement & mask) !== (ours.memDisplacement & Number(mask)) >>> 0) return false;
+          if (this.memoryBytes[iced.memorySize] !== memorySizeBytes(ours.memSize)) return false;
+          break;
+        }
+        case OpKind.Immediate8:
+          if (iced.immediate8 !== ours.immediate) return false;
+          break;
+        case OpKind.Immediate16:
+          if (iced.immediate16 !== ours.immediate) return false;
+          break;
+        case OpKind.Immediate32:
+          if (iced.immediate32 >>> 0 !== ours.immediate) return false;
+          break;
+        case OpKind.Immediate8to16:
+          if ((iced.immediate8to16 & 0xffff) !== ours.immediate) return false;
+          break;
+        case OpKind.Immediate8to32:
+          if (iced.immediate8to32 >>> 0 !== ours.immediate) return false;
+          break;
+        case OpKind.Immediate8Second:
+          if (iced.immediate8_2nd !== ours.immediate2) return false;
+          break;
+        case OpKind.NearBranch16:
+          if (iced.nearBranch16 !== ours.branchTarget) return false;
+          break;
+        case OpKind.NearBranch32:
+          if (iced.nearBranch32 >>> 0 !== ours.branchTarget) return false;
+          break;
+        case OpKind.FarBranch16:
+          if (iced.farBranch16 !== ours.branchTarget || iced.farBranchSelector !== ours.farSelector) return false;
+          break;
+        case OpKind.FarBranch32:
+          if (iced.farBranch32 >>> 0 !== ours.branchTarget || iced.farBranchSelector !== ours.farSelector) return false;
+          break;
+        case OpKind.MemorySegSI:
+        case OpKind.MemorySegESI:
+        case OpKind.MemorySegDI:
+        case OpKind.MemorySegEDI:
+          if (this.registerMap[iced.memorySegment] !== ours.memSegment) return false;
+          break;
+      }
+    }
+    const p = ours.prefixes;
+    if (iced.hasLockPrefix !== ((p & Prefix.Lock) !== 0)) return false;
+    if (iced.hasRepePrefix !== ((p & Prefix.Rep) !== 0)) return false;
+    if (iced.hasRepnePrefix !== ((p & Prefix.Repne) !== 0)) return false;
+    if (this.registerMap[iced.segmentPrefix] !== ours.segmentPrefix) return false;
+    return true;
+  }
 }
