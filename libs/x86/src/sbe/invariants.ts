@@ -4,7 +4,7 @@ import { Instruction } from '../decoder/instruction.js';
 import { ByteAttr, markBlock } from './attribute-page.js';
 import { type Block, BlockEnd } from './block.js';
 import { chunkMask } from './code-write-tracker.js';
-import { bitnessOf, MODE_COUNT, PAGE_OFFSET_MASK, PAGE_SHIFT, PAGE_SIZE } from './constants.js';
+import { bitnessOf, CodeMode, MODE_COUNT, PAGE_OFFSET_MASK, PAGE_SHIFT, PAGE_SIZE } from './constants.js';
 import { CrossPageWindow } from './cross-page.js';
 import type { ScannedPage } from './scanned-page.js';
 import type { ScannedPageCache } from './scanned-page-cache.js';
@@ -69,14 +69,8 @@ export function checkSbeInvariants(cache: ScannedPageCache): void {
     if (records !== sp.instructionCount) fail(`${where}: instructionCount ${sp.instructionCount} but ${records}`);
     blocks += live;
     instructions += records;
-    for (let off = 0; off < PAGE_SIZE; off++) {
-      const e = sp.entries[off] as number;
-      if (e === 0) continue;
-      const b = sp.blocks[e - 1];
-      if (b === null || b === undefined || (b.physAddr & PAGE_OFFSET_MASK) !== off) {
-        fail(`${where}: entry at ${hex(off)} points at the wrong block`);
-      }
-    }
+    const badEntry = firstBadEntry(sp);
+    if (badEntry >= 0) fail(`${where}: entry at ${hex(badEntry)} points at the wrong block`);
     for (const b of sp.crossIn) {
       if (!b.valid || b.crossPage !== sp.page || b.mode !== sp.mode) fail(`${where}: stale cross-in block`);
       const home = cache.scannedPage(b.physAddr >>> PAGE_SHIFT, b.mode);
@@ -89,12 +83,11 @@ export function checkSbeInvariants(cache: ScannedPageCache): void {
     if (bps !== undefined) for (const off of bps) expected[off] = ByteAttr.BREAKPOINT;
     for (const b of sp.blocks) if (b !== null) markBlock(expected, sp.page, b, 0, PAGE_SIZE);
     for (const b of sp.crossIn) markBlock(expected, sp.page, b, 0, PAGE_SIZE);
-    for (let off = 0; off < PAGE_SIZE; off++) {
-      if (expected[off] !== sp.attrs[off]) {
-        fail(
-          `${where}: attribute byte at ${hex(off)} is ${hex(sp.attrs[off] as number)}, expected ${hex(expected[off] as number)}`,
-        );
-      }
+    const off = firstDifference(expected, sp.attrs);
+    if (off >= 0) {
+      fail(
+        `${where}: attribute byte at ${hex(off)} is ${hex(sp.attrs[off] as number)}, expected ${hex(expected[off] as number)}`,
+      );
     }
   }
   if (blocks !== cache.blockCount) fail(`blockCount ${cache.blockCount} but ${blocks} live blocks`);
@@ -137,7 +130,7 @@ function checkBlock(
   if (b.count > cache.maxBlockInstructions) fail(`${where}: ${b.count} instructions exceed the block limit`);
   if (b.count === 0 && b.endReason !== BlockEnd.Breakpoint) fail(`${where}: empty without a breakpoint`);
   const bps = cache.breakpointOffsets(sp.page);
-  const ipTop = b.mode === 0 ? 0x10000 : 0x100000000;
+  const ipTop = b.mode === CodeMode.Bits16 ? 0x10000 : 0x100000000;
   let length = 0;
   let writes = false;
   for (let i = 0; i < b.count; i++) {
@@ -173,7 +166,7 @@ function checkBlock(
 const scratch = new Instruction();
 const window = new CrossPageWindow();
 
-/** Decodes each instruction of the block again from memory and compares identity and length. */
+/** Decodes each instruction of the block again from memory and compares identity, length and operand values. */
 function checkDecodesFromMemory(cache: ScannedPageCache, b: Block, where: string, fail: (msg: string) => never): void {
   const memory = cache.memory;
   const bitness = bitnessOf(b.mode);
@@ -191,13 +184,47 @@ function checkDecodesFromMemory(cache: ScannedPageCache, b: Block, where: string
       status === DecodeStatus.Ok ||
       (isLast && status === DecodeStatus.Invalid && b.endReason === BlockEnd.Invalid) ||
       (isLast && status === DecodeStatus.TooLong && b.endReason === BlockEnd.TooLong);
-    if (!okStatus || scratch.length !== ins.length || scratch.code !== ins.code) {
+    if (
+      !okStatus ||
+      scratch.length !== ins.length ||
+      scratch.code !== ins.code ||
+      (status === DecodeStatus.Ok &&
+        (scratch.immediate !== ins.immediate ||
+          scratch.memDisplacement !== ins.memDisplacement ||
+          scratch.branchTarget !== ins.branchTarget))
+    ) {
       fail(
         `${where}: instruction ${i} at ${hex(pos)} no longer decodes as scanned (memory written without notifyWrite?)`,
       );
     }
     pos += ins.length;
   }
+}
+
+/** Offset of the first entry that does not name a block starting there, or -1. Skips empty words fast. */
+function firstBadEntry(sp: ScannedPage): number {
+  const words = new Uint32Array(sp.entries.buffer, sp.entries.byteOffset, PAGE_SIZE / 2);
+  for (let w = 0; w < words.length; w++) {
+    if (words[w] === 0) continue;
+    for (let off = 2 * w; off < 2 * w + 2; off++) {
+      const e = sp.entries[off] as number;
+      if (e === 0) continue;
+      const b = sp.blocks[e - 1];
+      if (b === null || b === undefined || (b.physAddr & PAGE_OFFSET_MASK) !== off) return off;
+    }
+  }
+  return -1;
+}
+
+/** Offset of the first byte where two attribute pages differ, or -1; compares four bytes at a time. */
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const wa = new Uint32Array(a.buffer, a.byteOffset, PAGE_SIZE / 4);
+  const wb = new Uint32Array(b.buffer, b.byteOffset, PAGE_SIZE / 4);
+  for (let w = 0; w < wa.length; w++) {
+    if (wa[w] === wb[w]) continue;
+    for (let off = 4 * w; off < 4 * w + 4; off++) if (a[off] !== b[off]) return off;
+  }
+  return -1;
 }
 
 function hex(n: number): string {

@@ -445,8 +445,13 @@ describe('breakpoints', () => {
     put(memory, 0x1000, [0x40, 0x40, 0x40, 0xc3]);
     cache.setBreakpoint(0x1001);
     cache.setBreakpoint(0x1001);
-    expect(lookup32(cache, 0x1000).count).toBe(1);
+    const head = lookup32(cache, 0x1000);
+    expect(head.count).toBe(1);
     expect((cache.lookup(0x1000, CodeMode.Bits16, 0) as Block).count).toBe(1);
+    // Clearing must drop the block that stopped in front of it, even with no block starting there.
+    cache.clearBreakpoint(0x1001);
+    expect(head.valid).toBe(false);
+    expect(lookup32(cache, 0x1000).count).toBe(4);
   });
 
   it('inside an instruction do not split it', () => {

@@ -31,6 +31,12 @@ const DEFAULT_MAX_PAGES = 1024;
 const DEFAULT_MAX_INSTRUCTIONS = 1 << 18;
 const DEFAULT_MAX_BLOCK_INSTRUCTIONS = 64;
 
+// Module-local copies for the hot paths: constants whatever a module loader does to imported bindings.
+const SHIFT = PAGE_SHIFT;
+const SIZE = PAGE_SIZE;
+const OFFSET_MASK = PAGE_OFFSET_MASK;
+const MODES = MODE_COUNT;
+
 /** Writes up to this many bytes are first checked against the attribute bytes before blocks are searched. */
 const SMALL_WRITE = 16;
 
@@ -124,14 +130,12 @@ export class ScannedPageCache {
    * breakpoint, an instruction crossing into an unfetchable page, or the top of the IP range.
    */
   lookup(physAddr: number, mode: CodeMode, ip: number): Block | null {
-    const page = physAddr >>> PAGE_SHIFT;
-    if (page >= this.pageCount || (mode !== CodeMode.Bits16 && mode !== CodeMode.Bits32)) {
-      return this.outside(mode);
-    }
-    const slot = this.slotOf[page * MODE_COUNT + mode] as number;
+    const page = physAddr >>> SHIFT;
+    if (page >= this.pageCount || (mode !== 0 && mode !== 1)) return this.outside(mode);
+    const slot = this.slotOf[page * MODES + mode] as number;
     if (slot !== 0) {
       const sp = this.resident[slot - 1] as ScannedPage;
-      const entry = sp.entries[physAddr & PAGE_OFFSET_MASK] as number;
+      const entry = sp.entries[physAddr & OFFSET_MASK] as number;
       if (entry !== 0) {
         const block = sp.blocks[entry - 1] as Block;
         block.hits++;
@@ -157,7 +161,7 @@ export class ScannedPageCache {
    * bytes are dropped (their `valid` turns false) and the rest of the page's code stays.
    */
   notifyWrite(physAddr: number, length: number): void {
-    if (this.masks[physAddr >>> PAGE_SHIFT] === 0 && (physAddr & PAGE_OFFSET_MASK) + length <= PAGE_SIZE) return;
+    if (this.masks[physAddr >>> SHIFT] === 0 && (physAddr & OFFSET_MASK) + length <= SIZE) return;
     this.writeSlow(physAddr, length);
   }
 
