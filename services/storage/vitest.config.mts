@@ -14,5 +14,7 @@ export default defineConfig({
     // Tests drive real files, qemu-img and child processes on a shared, busy machine.
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // One nats-server for the run; tests get its URL through inject('natsUrl').
+    globalSetup: ['../../tools/testing/src/nats-global-setup.ts'],
   },
 });

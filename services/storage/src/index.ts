@@ -15,3 +15,17 @@ export {
 } from './images.js';
 export { commitOverlay, undoOverlay, type CommitProgress, type CommitResult } from './diff-disk.js';
 export { parseDiskSpec, openDisk, DISK_SPEC_SYNTAX, type DiskSpec, type OpenedDisk } from './disk-spec.js';
+export { BlockDevice, MalformedRequest, MAX_TRANSFER_SECTORS, type BlockDeviceOptions } from './device.js';
+export { BlockMetrics } from './metrics.js';
+export {
+  startStorageService,
+  serveDisk,
+  toBusError,
+  STORAGE_SERVICE_NAME,
+  BLOCK_SERVICE_NAME,
+  STORAGE_SUBJECT_PREFIX,
+  type StorageServiceOptions,
+  type StorageServiceHandle,
+  type ServeDiskOptions,
+  type ServedDisk,
+} from './service.js';
