@@ -1,0 +1,1 @@
+export { ElfError, elfSection, elfSections, type ElfSection } from './elf.js';
