@@ -94,7 +94,24 @@ export function checkSbeInvariants(cache: ScannedPageCache): void {
   if (instructions !== cache.instructionCount) fail(`instructionCount ${cache.instructionCount} but ${instructions}`);
   if (instructions > cache.maxInstructions) fail(`${instructions} records exceed the bound ${cache.maxInstructions}`);
 
-  // Write masks: the union of the chunks every live block covers, per physical page; zero elsewhere.
+  // Chunk counts of each scanned page, and the write masks: the union of the chunks every live block
+  // covers, per physical page; zero elsewhere.
+  for (const sp of resident) {
+    const refs = new Uint16Array(32);
+    const count = (mask: number) => {
+      for (let bit = 0; bit < 32; bit++) if ((mask >>> bit) & 1) refs[bit]++;
+    };
+    for (const b of sp.blocks) if (b !== null) count(b.startMask);
+    for (const b of sp.crossIn) count(b.crossMask);
+    let mask = 0;
+    for (let bit = 0; bit < 32; bit++) {
+      if (refs[bit] !== sp.chunkRefs[bit])
+        fail(`page ${sp.page} mode ${sp.mode}: chunk ${bit} counted ${sp.chunkRefs[bit]}, covered by ${refs[bit]}`);
+      if (refs[bit] !== 0) mask |= 1 << bit;
+    }
+    if (sp.codeMask !== mask >>> 0) fail(`page ${sp.page} mode ${sp.mode}: code mask ${hex(sp.codeMask)}`);
+  }
+
   const masks = cache.tracker.masks;
   const want = new Uint32Array(cache.pageCount);
   for (const sp of resident) {

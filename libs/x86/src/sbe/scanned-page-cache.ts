@@ -308,6 +308,7 @@ export class ScannedPageCache {
     const startEnd = Math.min(offset + r.byteLength, PAGE_SIZE);
     block.startMask = r.byteLength > 0 ? chunkMask(offset, startEnd) : 0;
     block.slot = sp.addBlock(block, offset);
+    sp.addChunks(block.startMask);
     markBlock(sp.attrs, page, block, offset, Math.max(startEnd, offset + 1));
     this.masks[page] = ((this.masks[page] as number) | block.startMask) >>> 0;
     if (r.crossPage >= 0) {
@@ -315,6 +316,7 @@ export class ScannedPageCache {
       const spill = r.byteLength - (PAGE_SIZE - offset);
       block.crossMask = chunkMask(0, spill);
       cp.crossIn.push(block);
+      cp.addChunks(block.crossMask);
       cp.referenced = true;
       markBlock(cp.attrs, cp.page, block, 0, spill);
       this.masks[cp.page] = ((this.masks[cp.page] as number) | block.crossMask) >>> 0;
@@ -389,10 +391,12 @@ export class ScannedPageCache {
     const off = b.physAddr & PAGE_OFFSET_MASK;
     const sp = this.scannedPage(b.physAddr >>> PAGE_SHIFT, b.mode) as ScannedPage;
     sp.removeBlock(b, off);
+    sp.removeChunks(b.startMask);
     this.touch(sp, off, Math.max(Math.min(off + b.byteLength, PAGE_SIZE), off + 1));
     if (b.crossPage >= 0) {
       const cp = this.scannedPage(b.crossPage, b.mode) as ScannedPage;
       cp.removeCrossIn(b);
+      cp.removeChunks(b.crossMask);
       this.touch(cp, 0, b.byteLength - (PAGE_SIZE - off));
     }
     this.liveBlocks--;
@@ -425,7 +429,12 @@ export class ScannedPageCache {
         this.release(sp);
       } else {
         clearBlockBits(sp.attrs, lo, hi);
-        for (const b of sp.blocks) if (b !== null) markBlock(sp.attrs, page, b, lo, hi);
+        for (const b of sp.blocks) {
+          if (b === null) continue;
+          // Only blocks whose start-page bytes (or entry) meet the range can leave marks in it.
+          const off = b.physAddr & OFFSET_MASK;
+          if (off < hi && off + (b.byteLength > 0 ? b.byteLength : 1) > lo) markBlock(sp.attrs, page, b, lo, hi);
+        }
         for (const b of sp.crossIn) markBlock(sp.attrs, page, b, lo, hi);
       }
       this.recomputeMask(page);
@@ -433,13 +442,12 @@ export class ScannedPageCache {
     dirty.length = 0;
   }
 
+  /** The physical page's write mask: the union of what its scanned pages (both modes) cover. */
   private recomputeMask(page: number): void {
     let m = 0;
     for (let mode = 0; mode < MODE_COUNT; mode++) {
       const sp = this.scannedPage(page, mode);
-      if (sp === undefined) continue;
-      for (const b of sp.blocks) if (b !== null) m |= b.startMask;
-      for (const b of sp.crossIn) m |= b.crossMask;
+      if (sp !== undefined) m |= sp.codeMask;
     }
     this.masks[page] = m >>> 0;
   }

@@ -23,6 +23,10 @@ export class ScannedPage {
   instructionCount = 0;
   /** Live blocks that start elsewhere and cover bytes of this page. */
   readonly crossIn: Block[] = [];
+  /** Per 128-byte chunk: how many live blocks (own or cross-in) cover it. */
+  readonly chunkRefs = new Uint16Array(32);
+  /** Chunks with a non-zero count: this page's share of the physical page's write mask. */
+  codeMask = 0;
   /** Used since the eviction hand last passed (the CLOCK "second chance" bit). */
   referenced = false;
   /** Index in the cache's resident list. */
@@ -35,6 +39,24 @@ export class ScannedPage {
   touch(lo: number, hi: number): void {
     if (lo < this.dirtyLo) this.dirtyLo = lo;
     if (hi > this.dirtyHi) this.dirtyHi = hi;
+  }
+
+  /** Counts a block's cover of the chunks in `mask`. */
+  addChunks(mask: number): void {
+    this.codeMask = (this.codeMask | mask) >>> 0;
+    const refs = this.chunkRefs;
+    for (let m = mask; m !== 0; m &= m - 1) refs[31 - Math.clz32(m & -m)]++;
+  }
+
+  /** Uncounts a block's cover of the chunks in `mask`. */
+  removeChunks(mask: number): void {
+    const refs = this.chunkRefs;
+    for (let m = mask; m !== 0; m &= m - 1) {
+      const bit = 31 - Math.clz32(m & -m);
+      const n = (refs[bit] as number) - 1;
+      refs[bit] = n;
+      if (n === 0) this.codeMask = (this.codeMask & ~(1 << bit)) >>> 0;
+    }
   }
 
   /** Puts a block in a free slot and indexes its entry offset; returns the slot. */
@@ -75,6 +97,8 @@ export class ScannedPage {
     this.blockCount = 0;
     this.instructionCount = 0;
     this.crossIn.length = 0;
+    this.chunkRefs.fill(0);
+    this.codeMask = 0;
     this.referenced = false;
     this.residentIndex = -1;
     this.dirtyLo = PAGE_SIZE;
