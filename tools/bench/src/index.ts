@@ -1,4 +1,5 @@
 import { busBenchmark } from './bus.js';
+import { sbeBenchmark } from './sbe.js';
 
 /** A benchmark run by `plex86 bench NAME`; it prints its own figures. */
 export interface Benchmark {
@@ -9,4 +10,5 @@ export interface Benchmark {
 /** Every benchmark, by name. */
 export const benchmarks: Record<string, Benchmark> = {
   bus: busBenchmark,
+  sbe: sbeBenchmark,
 };
