@@ -110,16 +110,20 @@ on('Sgdt_m1632_32', storeTable(false, 32));
 on('Sidt_m1632_16', storeTable(true, 16));
 on('Sidt_m1632_32', storeTable(true, 32));
 
-on('Lldt_rm16', (cpu, ins) => {
+const lldt = (cpu: Cpu, ins: Instruction): void => {
   requireProtected(cpu);
   requireCpl0(cpu);
   loadLdt(cpu, readRm(cpu, ins, ins.op0Kind, ins.op0Register, 16));
-});
-on('Ltr_rm16', (cpu, ins) => {
+};
+const ltr = (cpu: Cpu, ins: Instruction): void => {
   requireProtected(cpu);
   requireCpl0(cpu);
   loadTaskRegister(cpu, readRm(cpu, ins, ins.op0Kind, ins.op0Register, 16));
-});
+};
+on('Lldt_rm16', lldt);
+on('Lldt_r32m16', lldt);
+on('Ltr_rm16', ltr);
+on('Ltr_r32m16', ltr);
 function storeSystemSelector(seg: number): (cpu: Cpu, ins: Instruction) => void {
   return (cpu, ins) => {
     requireProtected(cpu);
@@ -194,7 +198,9 @@ function verify(write: boolean): (cpu: Cpu, ins: Instruction) => void {
   };
 }
 on('Verr_rm16', verify(false));
+on('Verr_r32m16', verify(false));
 on('Verw_rm16', verify(true));
+on('Verw_r32m16', verify(true));
 
 function arpl(cpu: Cpu, ins: Instruction): void {
   requireProtected(cpu);
@@ -224,13 +230,15 @@ on('Smsw_r32m16', (cpu, ins) => {
   if (ins.op0Kind === K_REG) setReg(cpu, ins.op0Register, cpu.cr0);
   else cpu.write16(memSeg(ins), ea(cpu, ins), cpu.cr0 & 0xffff);
 });
-on('Lmsw_rm16', (cpu, ins) => {
+const lmsw = (cpu: Cpu, ins: Instruction): void => {
   requireCpl0(cpu);
   const v = readRm(cpu, ins, ins.op0Kind, ins.op0Register, 16);
   // LMSW sets PE but cannot clear it; it changes only PE, MP, EM and TS.
   const cr0 = cpu.cr0;
   writeCr0(cpu, (cr0 & ~0xe) | (v & 0xf) | (cr0 & Cr0.PE));
-});
+};
+on('Lmsw_rm16', lmsw);
+on('Lmsw_r32m16', lmsw);
 on('Clts', (cpu) => {
   requireCpl0(cpu);
   cpu.setCr0(cpu.cr0 & ~Cr0.TS);

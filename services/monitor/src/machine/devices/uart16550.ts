@@ -1,0 +1,180 @@
+/**
+ * A 16550A UART (the PC's COM ports): divisor latch, FIFO control, line status, modem control with
+ * loopback, scratch register, and the interrupt identification the 8250 drivers probe. Transmission
+ * is immediate, so the transmitter always reads as empty.
+ */
+
+import type { PortSpace } from '../../io/port-space.js';
+import type { ByteSink } from './debugcon.js';
+
+const enum Lsr {
+  DR = 0x01,
+  OE = 0x02,
+  THRE = 0x20,
+  TEMT = 0x40,
+}
+const enum Ier {
+  RDA = 0x01,
+  THRE = 0x02,
+  RLS = 0x04,
+  MS = 0x08,
+}
+const enum Mcr {
+  DTR = 0x01,
+  RTS = 0x02,
+  OUT1 = 0x04,
+  OUT2 = 0x08,
+  LOOP = 0x10,
+}
+
+const FIFO_SIZE = 16;
+
+export class Uart16550 {
+  private ier = 0;
+  private lcr = 0x03;
+  private mcr = 0;
+  private scr = 0;
+  private dll = 0x0c;
+  private dlm = 0;
+  private fifoEnabled = false;
+  private threPending = true;
+  private overrun = false;
+  private readonly rx: number[] = [];
+  private irqLevel = false;
+  /** Bytes the guest transmitted. */
+  transmitted = 0;
+
+  constructor(
+    private readonly sink: ByteSink,
+    /** Drives the UART's interrupt line (IRQ 4 for COM1); called on every change. */
+    private readonly irq: (level: boolean) => void = () => undefined,
+  ) {}
+
+  attach(io: PortSpace, base: number): void {
+    io.register(base, 8, `uart@${base.toString(16)}`, {
+      read8: (port) => this.read(port - base),
+      write8: (port, value) => this.write(port - base, value),
+    });
+  }
+
+  /** Bytes arriving on the serial line (from the host). Bytes beyond the FIFO set the overrun flag. */
+  receive(bytes: Uint8Array): void {
+    for (const b of bytes) {
+      if (this.rx.length < (this.fifoEnabled ? FIFO_SIZE : 1)) this.rx.push(b);
+      else this.overrun = true;
+    }
+    this.updateIrq();
+  }
+
+  read(reg: number): number {
+    const dlab = (this.lcr & 0x80) !== 0;
+    switch (reg) {
+      case 0: {
+        if (dlab) return this.dll;
+        const v = this.rx.shift() ?? 0;
+        this.updateIrq();
+        return v;
+      }
+      case 1:
+        return dlab ? this.dlm : this.ier;
+      case 2: {
+        const id = this.interruptId();
+        // Reading IIR while it reports THRE acknowledges that interrupt.
+        if (id === 0x02) {
+          this.threPending = false;
+          this.updateIrq();
+        }
+        return id | (this.fifoEnabled ? 0xc0 : 0);
+      }
+      case 3:
+        return this.lcr;
+      case 4:
+        return this.mcr;
+      case 5: {
+        let v = Lsr.THRE | Lsr.TEMT;
+        if (this.rx.length > 0) v |= Lsr.DR;
+        if (this.overrun) v |= Lsr.OE;
+        this.overrun = false;
+        return v;
+      }
+      case 6:
+        if ((this.mcr & Mcr.LOOP) !== 0) {
+          // Loopback: CTS=RTS, DSR=DTR, RI=OUT1, DCD=OUT2.
+          const m = this.mcr;
+          return (
+            ((m & Mcr.RTS) !== 0 ? 0x10 : 0) |
+            ((m & Mcr.DTR) !== 0 ? 0x20 : 0) |
+            ((m & Mcr.OUT1) !== 0 ? 0x40 : 0) |
+            ((m & Mcr.OUT2) !== 0 ? 0x80 : 0)
+          );
+        }
+        // Carrier, data set ready and clear to send: a connected terminal.
+        return 0xb0;
+      default:
+        return this.scr;
+    }
+  }
+
+  write(reg: number, value: number): void {
+    const dlab = (this.lcr & 0x80) !== 0;
+    switch (reg) {
+      case 0:
+        if (dlab) {
+          this.dll = value;
+          return;
+        }
+        if ((this.mcr & Mcr.LOOP) !== 0) this.receive(Uint8Array.of(value));
+        else {
+          this.transmitted++;
+          this.sink(value);
+        }
+        this.threPending = true;
+        this.updateIrq();
+        return;
+      case 1:
+        if (dlab) this.dlm = value;
+        else {
+          const enablingThre = (value & Ier.THRE) !== 0 && (this.ier & Ier.THRE) === 0;
+          this.ier = value & 0x0f;
+          if (enablingThre) this.threPending = true;
+          this.updateIrq();
+        }
+        return;
+      case 2:
+        this.fifoEnabled = (value & 0x01) !== 0;
+        if ((value & 0x02) !== 0) this.rx.length = 0;
+        this.updateIrq();
+        return;
+      case 3:
+        this.lcr = value;
+        return;
+      case 4:
+        this.mcr = value & 0x1f;
+        this.updateIrq();
+        return;
+      case 7:
+        this.scr = value;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private interruptId(): number {
+    if ((this.ier & Ier.RLS) !== 0 && this.overrun) return 0x06;
+    if ((this.ier & Ier.RDA) !== 0 && this.rx.length > 0) return 0x04;
+    if ((this.ier & Ier.THRE) !== 0 && this.threPending) return 0x02;
+    return 0x01;
+  }
+
+  private updateIrq(): void {
+    // OUT2 gates the interrupt line on PC serial ports.
+    const level = this.interruptId() !== 0x01 && (this.mcr & Mcr.OUT2) !== 0;
+    if (level !== this.irqLevel) {
+      this.irqLevel = level;
+      this.irq(level);
+    }
+  }
+}
+
+export const COM1_BASE = 0x3f8;

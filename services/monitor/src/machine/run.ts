@@ -1,0 +1,166 @@
+/**
+ * `plex86 run` for test programs, with QEMU's conventions: --rom, --kernel (Multiboot), --memory,
+ * --debugcon [PORT:]TARGET, --exit-port, --serial, --max-instructions and --stats. The CLI command
+ * parses argv into RunOptions and calls runTestProgram.
+ */
+
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { DecodingBlockSource } from '../engine/block-source.js';
+import { VECTOR_NAMES } from '../cpu/fault.js';
+import { DEFAULT_DEBUGCON_PORT, type ByteSink } from './devices/debugcon.js';
+import { Machine } from './machine.js';
+
+export interface RunOptions {
+  /** BIOS image (64 KiB, 128 KiB or any multiple of 4 KiB), mapped to end at 0xFFFFF and 4 GiB. */
+  rom?: string;
+  /** Multiboot v1 kernel (ELF32, or a flat image with the header's address fields). */
+  kernel?: string;
+  /** Kernel command line passed in the Multiboot information. */
+  append?: string;
+  /** RAM size: a number with an optional K, M or G suffix (MiB when bare). Default 128M. */
+  memory?: string;
+  /** Debug consoles, each `[PORT:]TARGET` with TARGET `stdio`, `stderr` or a file; port 0xE9 by default. */
+  debugcon?: string[];
+  /** Writing v to this port ends the run with status (v << 1) | 1. */
+  exitPort?: string;
+  /** COM1 16550A output: `stdio` or a file. */
+  serial?: string;
+  /** Stop after this many instructions with status 124. */
+  maxInstructions?: string;
+  /** Print run statistics to stderr at the end. */
+  stats?: boolean;
+}
+
+export interface RunIo {
+  /** Program output (debug console or serial bound to stdio). */
+  stdout(data: Uint8Array): void;
+  /** Messages for the user. */
+  stderr(text: string): void;
+}
+
+/** A mistake in the options: the CLI prints it with the usage. */
+export class RunOptionError extends Error {
+  override readonly name = 'RunOptionError';
+}
+
+/** Parses a size such as 128M, 64K, 1G or 256 (MiB). */
+export function parseMemorySize(text: string): number {
+  const m = /^(\d+)([KMG]?)(i?B)?$/i.exec(text.trim());
+  if (m === null) throw new RunOptionError(`--memory needs a size like 128M, got "${text}"`);
+  const unit = (m[2] ?? '').toUpperCase();
+  const scale = unit === 'K' ? 1024 : unit === 'G' ? 1024 ** 3 : 1024 ** 2;
+  const bytes = Number(m[1]) * scale;
+  if (bytes < 1 << 20 || bytes > 0x7ffff000)
+    throw new RunOptionError(`--memory must be between 1M and 2047M, got "${text}"`);
+  if (bytes % 4096 !== 0) throw new RunOptionError(`--memory must be a multiple of 4K, got "${text}"`);
+  return bytes;
+}
+
+/** Parses a port number: 0x-prefixed hex or decimal, 0..0xFFFF. */
+export function parsePort(text: string, option: string): number {
+  const t = text.trim();
+  const v = /^0x[0-9a-f]+$/i.test(t) ? parseInt(t, 16) : /^\d+$/.test(t) ? parseInt(t, 10) : NaN;
+  if (!(v >= 0 && v <= 0xffff)) throw new RunOptionError(`${option} needs a port number (e.g. 0xf4), got "${text}"`);
+  return v;
+}
+
+/** Collects output bytes and writes them out in chunks. */
+class Output {
+  private buf = new Uint8Array(4096);
+  private len = 0;
+  constructor(private readonly write: (data: Uint8Array) => void) {}
+  readonly sink: ByteSink = (b) => {
+    if (this.len === this.buf.length) this.flush();
+    this.buf[this.len++] = b;
+  };
+  flush(): void {
+    if (this.len === 0) return;
+    this.write(this.buf.slice(0, this.len));
+    this.len = 0;
+  }
+}
+
+/** Runs a test program; returns the process exit status. Option errors throw RunOptionError. */
+export async function runTestProgram(options: RunOptions, io: RunIo): Promise<number> {
+  if (options.rom === undefined && options.kernel === undefined) {
+    throw new RunOptionError('give a program to run: --rom FILE or --kernel FILE');
+  }
+  const memory = parseMemorySize(options.memory ?? '128M');
+  const maxInstructions =
+    options.maxInstructions === undefined ? Infinity : Number.parseInt(options.maxInstructions, 10);
+  if (options.maxInstructions !== undefined && !(maxInstructions > 0 && /^\d+$/.test(options.maxInstructions))) {
+    throw new RunOptionError(`--max-instructions needs a positive number, got "${options.maxInstructions}"`);
+  }
+  const machine = new Machine({ memory });
+  const outputs: Output[] = [];
+  const files: number[] = [];
+  const target = (spec: string): Output => {
+    let out: Output;
+    if (spec === 'stdio') out = new Output((d) => io.stdout(d));
+    else if (spec === 'stderr') out = new Output((d) => io.stderr(new TextDecoder().decode(d)));
+    else {
+      let fd: number;
+      try {
+        fd = openSync(spec, 'w');
+      } catch (e) {
+        throw new RunOptionError(`cannot open ${spec} for output: ${(e as Error).message}`);
+      }
+      files.push(fd);
+      out = new Output((d) => writeSync(fd, d));
+    }
+    outputs.push(out);
+    return out;
+  };
+  try {
+    for (const spec of options.debugcon ?? []) {
+      const m = /^([^:]+):(.+)$/.exec(spec);
+      const port =
+        m !== null && /^(0x[0-9a-f]+|\d+)$/i.test(m[1]) ? parsePort(m[1], '--debugcon') : DEFAULT_DEBUGCON_PORT;
+      const dest = m !== null && /^(0x[0-9a-f]+|\d+)$/i.test(m[1]) ? m[2] : spec;
+      machine.addDebugcon(port, target(dest).sink);
+    }
+    if (options.exitPort !== undefined) machine.setExitPort(parsePort(options.exitPort, '--exit-port'));
+    if (options.serial !== undefined) machine.addSerial(target(options.serial).sink);
+    else machine.addSerial(() => undefined);
+
+    if (options.rom !== undefined) machine.loadBios(readProgram(options.rom));
+    if (options.kernel !== undefined) machine.loadKernel(readProgram(options.kernel), options.append ?? '');
+    machine.onSlice = () => {
+      for (const o of outputs) o.flush();
+    };
+    const result = await machine.run(maxInstructions);
+    for (const o of outputs) o.flush();
+    if (result.message !== '') io.stderr(`${result.message}\n`);
+    if (options.stats === true) io.stderr(statsText(machine, result.instructions, result.seconds));
+    return result.status;
+  } finally {
+    for (const fd of files) closeSync(fd);
+  }
+}
+
+function readProgram(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new RunOptionError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+function statsText(machine: Machine, instructions: number, seconds: number): string {
+  const e = machine.engine.stats;
+  const b = (machine.blocks as DecodingBlockSource).stats;
+  const fast = instructions - e.slowFetches;
+  const exits = e.exceptionsByVector
+    .map((n, v) => (n > 0 ? `${VECTOR_NAMES[v] ?? `vector ${v}`} ${n}` : ''))
+    .filter((s) => s !== '')
+    .join(', ');
+  const lines = [
+    `instructions     ${instructions}`,
+    `fast path        ${instructions > 0 ? ((100 * fast) / instructions).toFixed(2) : '0.00'}% (from pre-decoded blocks; ${e.slowFetches} fetched one by one)`,
+    `monitor exits    exceptions: ${exits || 'none'}; external interrupts: ${e.interrupts}`,
+    `blocks           ${e.blocks} run, ${b.decodedBlocks} decoded (${b.decodedInstructions} instructions), cache hits ${b.lookups > 0 ? ((100 * b.hits) / b.lookups).toFixed(2) : '0.00'}%, ${b.invalidations} pages invalidated by writes`,
+    `port I/O         ${machine.io.unmappedWrites} writes to unclaimed ports dropped, ${machine.io.unmappedReads} reads of unclaimed ports`,
+    `time             ${seconds.toFixed(3)} s, ${(instructions / Math.max(seconds, 1e-9) / 1e6).toFixed(2)} MIPS`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
