@@ -24,6 +24,7 @@ export {
   STORAGE_SERVICE_NAME,
   BLOCK_SERVICE_NAME,
   STORAGE_SUBJECT_PREFIX,
+  STORAGE_VERSION,
   type StorageServiceOptions,
   type StorageServiceHandle,
   type ServeDiskOptions,

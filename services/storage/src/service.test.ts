@@ -1,10 +1,10 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BusError, createInProcessBus, createNatsBus, methodClient, type Bus } from '@plex86/bus';
 import { BlockServiceDefinition, BlockStatus, ErrorCode, ImageFormat, StorageServiceDefinition } from '@plex86/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openImage } from './images.js';
-import { serveDisk, startStorageService, type StorageServiceHandle } from './service.js';
+import { serveDisk, startStorageService, STORAGE_VERSION, type StorageServiceHandle } from './service.js';
 import { fillPattern, qemuCheck, tempDir } from './testing.js';
 
 const MIB = 1 << 20;
@@ -303,3 +303,18 @@ describeStorageService(
 
 const natsUrl = inject('natsUrl');
 describeStorageService('nats', () => createNatsBus({ servers: natsUrl, name: 'storage-test' }));
+
+describe('storage service metadata', () => {
+  it('reports the package version', async () => {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(STORAGE_VERSION).toBe(pkg.version);
+    const bus = createInProcessBus();
+    const { dir, cleanup } = await tempDir();
+    const handle = await startStorageService(bus, { imageDir: dir, logger: quiet });
+    const [info] = await bus.discover();
+    expect(info).toMatchObject({ name: 'plex-storage', version: pkg.version, metadata: { image_dir: dir } });
+    await handle.stop();
+    await bus.close();
+    await cleanup();
+  });
+});

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import {
@@ -23,8 +22,8 @@ import { commitOverlay, undoOverlay } from './diff-disk.js';
 import { StorageError, StorageErrorKind } from './errors.js';
 import { createImage, createOverlay, imageInfo, openImage, type ImageInfo } from './images.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version;
+/** The package version, reported to discovery (a test keeps it equal to package.json's). */
+export const STORAGE_VERSION = '0.1.0';
 /** Name of the image-management service in discovery. */
 export const STORAGE_SERVICE_NAME = 'plex-storage';
 /** Name of each served disk in discovery. */
@@ -96,7 +95,7 @@ export async function serveDisk(
     bus,
     {
       name: BLOCK_SERVICE_NAME,
-      version: VERSION,
+      version: STORAGE_VERSION,
       description: `disk ${disk} of VM ${vm}: ${image.path}`,
       metadata: { vm, disk, image: image.path, read_only: String(image.readOnly) },
       queue: image.readOnly ? 'q' : '',
@@ -246,7 +245,7 @@ export async function startStorageService(bus: Bus, options: StorageServiceOptio
     bus,
     {
       name: STORAGE_SERVICE_NAME,
-      version: VERSION,
+      version: STORAGE_VERSION,
       description: `disk images, overlays, commit and undo in ${root}`,
       metadata: { image_dir: root },
       // Opened disks live in this instance, so every request must reach the same one.

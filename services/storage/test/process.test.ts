@@ -1,0 +1,121 @@
+/**
+ * The storage service as its own process, talking to a real nats-server: what
+ * `plex86 service storage --nats URL` runs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createNatsBus, methodClient, type Bus } from '@plex86/bus';
+import { BlockServiceDefinition, BlockStatus, ImageFormat, StorageServiceDefinition } from '@plex86/proto';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { main } from '../src/main.js';
+import { qemuCheck, tempDir } from '../src/testing.js';
+
+const natsUrl = inject('natsUrl');
+let dir: string;
+let cleanup: () => Promise<void>;
+let bundle: string;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir('plex86-storage-proc-'));
+  bundle = join(dir, 'storage-main.mjs');
+  await build({
+    entryPoints: [join(import.meta.dirname, '../src/main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@plex86/source'],
+    outfile: bundle,
+    logLevel: 'silent',
+    // Bundled CommonJS dependencies need a require of their own in an ES module.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+});
+afterAll(async () => cleanup());
+
+function waitFor(child: ChildProcess, text: string, output: () => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output().includes(text)) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 5);
+    child.once('exit', (code) => {
+      clearInterval(timer);
+      if (!output().includes(text)) reject(new Error(`exited with ${code} before "${text}":\n${output()}`));
+    });
+  });
+}
+
+describe('storage service process', () => {
+  it('serves images over NATS and closes its disks on SIGTERM', async () => {
+    const child = spawn(process.execPath, [bundle, '--nats', natsUrl, '--images', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    await waitFor(child, 'plex86 storage service ready', () => out);
+
+    let bus: Bus | null = null;
+    try {
+      bus = await createNatsBus({ servers: natsUrl, name: 'storage-process-test' });
+      const storage = methodClient(bus, 'plex86.storage', StorageServiceDefinition);
+      await storage.createImage({
+        requestId: 'p1',
+        path: 'disk.qcow2',
+        format: ImageFormat.IMAGE_FORMAT_QCOW2,
+        virtualSize: 1n << 20n,
+        clusterSize: 4096,
+      });
+      const opened = await storage.openImage({
+        requestId: 'p2',
+        path: 'disk.qcow2',
+        format: ImageFormat.IMAGE_FORMAT_UNSPECIFIED,
+        readOnly: false,
+        vmId: 'vmp',
+        diskId: 'vda',
+      });
+      const block = methodClient(bus, opened.blockSubject, BlockServiceDefinition);
+      const data = new Uint8Array(4096).fill(0x42);
+      expect((await block.writeSectors({ requestId: 'w1', sector: 8n, data })).status).toBe(
+        BlockStatus.BLOCK_STATUS_OK,
+      );
+      const back = await block.readSectors({ requestId: 'r1', sector: 8n, count: 8 });
+      expect(Buffer.compare(back.data, data)).toBe(0);
+      const services = (await bus.discover()).map((s) => s.name).sort();
+      expect(services).toEqual(expect.arrayContaining(['plex-block', 'plex-storage']));
+    } finally {
+      await bus?.close();
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(out).toContain('plex86 storage service stopped');
+    expect((await qemuCheck(join(dir, 'disk.qcow2'))).code).toBe(0);
+  });
+
+  it('explains missing options and unreachable servers', async () => {
+    const io = { text: '', out: (t: string) => void (io.text += t), err: (t: string) => void (io.text += t) };
+    expect(await main([], io)).toBe(2);
+    expect(io.text).toContain('--nats URL is required');
+    io.text = '';
+    expect(await main(['--bogus'], io)).toBe(2);
+    expect(io.text).toContain("Unknown option '--bogus'");
+    io.text = '';
+    expect(await main(['--nats', 'nats://127.0.0.1:1'], io)).toBe(1);
+    expect(io.text).toContain('cannot connect to NATS at nats://127.0.0.1:1');
+  });
+
+  it('stops in process when asked', async () => {
+    const io = { text: '', out: (t: string) => void (io.text += t), err: (t: string) => void (io.text += t) };
+    const stop = new AbortController();
+    const running = main(['--nats', natsUrl, '--images', dir], io, stop.signal);
+    while (!io.text.includes('ready')) await new Promise((r) => setTimeout(r, 5));
+    stop.abort();
+    expect(await running).toBe(0);
+    expect(io.text).toContain('stopped');
+  });
+});
