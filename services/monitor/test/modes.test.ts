@@ -38,3 +38,29 @@ describe('protected-mode programs', () => {
     expect(run.status).toBe(1);
   });
 });
+
+describe('paging programs', () => {
+  it('translates 4K and 4M pages, sets A/D bits and faults with CR2 and error codes', async () => {
+    const run = await runKernel(assemble('paging'));
+    expect(run.message).toBe('');
+    expect(lines(run.output)).toEqual([
+      'alias=12345678',
+      'A/D after read=00000020',
+      'A/D after write=00000060',
+      'A/D of 4M page=00000060',
+      'PF read v=0000000e e=00000000 cr2=00300004',
+      'PF write v=0000000e e=00000002 cr2=00300ffc',
+      'PF pde v=0000000e e=00000000 cr2=00c00000',
+      'WP off write=000000aa',
+      'PF WP on v=0000000e e=00000003 cr2=00301000',
+      'WP on value=000000aa',
+      'PF cross v=0000000e e=00000002 cr2=00300000',
+      'cross value=11111111',
+      'map before=33333333',
+      'map after invlpg=55555555',
+      'map after cr3=33333333',
+      'faults=00000005',
+    ]);
+    expect(run.status).toBe(1);
+  });
+});

@@ -1,5 +1,5 @@
 ; Exceptions in 32-bit protected mode at ring 0: vector, error code and the saved EIP.
-%include "mb32.inc"
+%include "mb32-head.asm"
 
 %macro EXPECT_FAULT 1
     mov dword [resume_eip], %1
@@ -167,4 +167,4 @@ t_count: db "faults", 0
 align 4
 bounds: dd 0, 5
 
-%include "mb32-end.inc"
+%include "mb32-tail.asm"
