@@ -64,3 +64,37 @@ describe('paging programs', () => {
     expect(run.status).toBe(1);
   });
 });
+
+describe('privilege programs', () => {
+  it('enters ring 3, switches stacks through gates and enforces CPL, IOPL and the I/O bitmap', async () => {
+    const run = await runKernel(assemble('rings'));
+    expect(run.message).toBe('');
+    expect(lines(run.output)).toEqual([
+      'ds after iret=00000000',
+      'cs=0000001b',
+      'int80 eax=0000002a',
+      'int80 caller cs=0000001b',
+      'int80 esp=ffffffe8',
+      'GP int 0d v=0000000d e=0000006a cr2=00000000',
+      'GP hlt v=0000000d e=00000000 cr2=00000000',
+      'GP cli v=0000000d e=00000000 cr2=00000000',
+      'GP mov cr0 v=0000000d e=00000000 cr2=00000000',
+      'iopl after popf=00000000',
+      'GP in 81 v=0000000d e=00000000 cr2=00000000',
+      'GP in 7f word v=0000000d e=00000000 cr2=00000000',
+      'GP fs dpl0 v=0000000d e=00000010 cr2=00000000',
+      'GP ss dpl0 v=0000000d e=00000010 cr2=00000000',
+      'after gate cs=0000001b',
+      'after gate ss=00000023',
+      'after gate esp=00000000',
+      'gate cs=00000008',
+      'gate ss=00000010',
+      'gate param=1234abcd',
+      'gate old cs=0000001b',
+      'gate old ss=00000023',
+      'back in ring 0 cs=00000008',
+      'faults=00000008',
+    ]);
+    expect(run.status).toBe(1);
+  });
+});

@@ -92,8 +92,11 @@ setup_tss:
     mov eax, 0xffffffff
     rep stosd
     mov byte [iomap + 8192], 0xff
-    btr dword [iomap], DEBUGCON
-    btr dword [iomap], 0x80
+    ; BTR with a register offset reaches past the first dword (an immediate offset wraps at 32).
+    mov eax, DEBUGCON
+    btr dword [iomap], eax
+    mov eax, 0x80
+    btr dword [iomap], eax
     mov edi, gdt + SEL_TSS
     mov eax, tss
     mov ebx, iomap + 8192 - tss
