@@ -30,3 +30,4 @@ export {
   type ServeDiskOptions,
   type ServedDisk,
 } from './service.js';
+export { RemoteDisk, storageClient, type RemoteDiskOptions } from './client.js';

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { BusError, createInProcessBus, createNatsBus, methodClient, type Bus } from '@plex86/bus';
 import { BlockServiceDefinition, BlockStatus, ErrorCode, ImageFormat, StorageServiceDefinition } from '@plex86/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RemoteDisk } from './client.js';
+import { StorageErrorKind } from './errors.js';
 import { openImage } from './images.js';
 import { serveDisk, startStorageService, STORAGE_VERSION, type StorageServiceHandle } from './service.js';
 import { fillPattern, qemuCheck, tempDir } from './testing.js';
@@ -263,6 +265,55 @@ function describeStorageService(transport: string, makeBus: () => Promise<Bus>):
         ErrorCode.ERROR_CODE_UNIMPLEMENTED,
       );
       await storage.closeImage({ requestId: id(), vmId: 'vm4', diskId: 'vda' });
+    });
+
+    it('RemoteDisk uses a served disk like a local image', async () => {
+      await storage.createImage({
+        requestId: id(),
+        path: 'remote.qcow2',
+        format: ImageFormat.IMAGE_FORMAT_QCOW2,
+        virtualSize: BigInt(MIB),
+        clusterSize: 0,
+      });
+      const opened = await storage.openImage({
+        requestId: id(),
+        path: 'remote.qcow2',
+        format: 0,
+        readOnly: false,
+        vmId: 'vm6',
+        diskId: 'vda',
+      });
+      const disk = await RemoteDisk.connect(bus, opened.blockSubject);
+      expect(disk).toMatchObject({ virtualSize: MIB, readOnly: false, path: 'plex86.vm6.block.vda' });
+      const data = fillPattern(new Uint8Array(3 * 512), 6);
+      await disk.write(512, data);
+      await disk.writeZeroes(1024, 512);
+      await disk.flush();
+      const back = new Uint8Array(4 * 512);
+      await disk.read(0, back);
+      const expected = new Uint8Array(4 * 512);
+      expected.set(data, 512);
+      expected.fill(0, 1024, 1536);
+      expect(Buffer.compare(back, expected)).toBe(0);
+      await expect(disk.read(MIB - 512, new Uint8Array(1024))).rejects.toThrow(/past the end/);
+      await storage.closeImage({ requestId: id(), vmId: 'vm6', diskId: 'vda' });
+      await expectBusError(RemoteDisk.connect(bus, opened.blockSubject), ErrorCode.ERROR_CODE_NO_RESPONDERS);
+
+      const ro = await storage.openImage({
+        requestId: id(),
+        path: 'remote.qcow2',
+        format: 0,
+        readOnly: true,
+        vmId: 'vm6',
+        diskId: 'vdb',
+      });
+      const roDisk = await RemoteDisk.connect(bus, ro.blockSubject);
+      expect(roDisk.readOnly).toBe(true);
+      await expect(roDisk.write(0, new Uint8Array(512))).rejects.toMatchObject({
+        kind: StorageErrorKind.Io,
+        message: 'plex86.vm6.block.vdb: the disk is read-only',
+      });
+      await storage.closeImage({ requestId: id(), vmId: 'vm6', diskId: 'vdb' });
     });
 
     it('spreads reads of a read-only base over instances in a queue group', async () => {

@@ -1,5 +1,6 @@
 import { busBenchmark } from './bus.js';
 import { sbeBenchmark } from './sbe.js';
+import { storageBenchmark } from './storage.js';
 
 /** A benchmark run by `plex86 bench NAME`; it prints its own figures. */
 export interface Benchmark {
@@ -11,4 +12,5 @@ export interface Benchmark {
 export const benchmarks: Record<string, Benchmark> = {
   bus: busBenchmark,
   sbe: sbeBenchmark,
+  storage: storageBenchmark,
 };
