@@ -73,8 +73,21 @@ function emitCodeTables(tables: BuiltTables): string {
       operands[code.id * 4 + i] = (t.kind | (t.reg << 8) | (t.mem << 16)) >>> 0;
     });
   }
+  const info = new Array<number>(count * 8).fill(0);
+  for (let c = 0; c < count; c++) {
+    info[c * 8] = attributes[c] as number;
+    info[c * 8 + 1] = ((mnemonic[c] as number) | ((opCount[c] as number) << 16)) >>> 0;
+    for (let i = 0; i < 4; i++) info[c * 8 + 2 + i] = operands[c * 4 + i] as number;
+    info[c * 8 + 6] = feature[c] as number;
+  }
   return [
     BANNER,
+    '/**',
+    ' * Everything the decoder needs about a Code in one place, eight words per Code: attributes, mnemonic |',
+    ' * operand count << 16, four operand templates (as CODE_OPERANDS), feature, unused.',
+    ' */',
+    `export const CODE_INFO = new Uint32Array([${info.map(hex).join(', ')}]);`,
+    '',
     '/** Mnemonic of each Code. */',
     `export const CODE_MNEMONIC = new Uint16Array([${mnemonic.join(', ')}]);`,
     '',

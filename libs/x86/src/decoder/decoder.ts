@@ -1,44 +1,5 @@
-import { CODE_ATTRIBUTES, CODE_MNEMONIC, CODE_OP_COUNT, CODE_OPERANDS } from '../generated/code-tables.js';
-import {
-  NODES,
-  NODE_ADDRSIZE,
-  NODE_CONSUME,
-  NODE_ESCAPE,
-  NODE_LEAF,
-  NODE_MOD,
-  NODE_MODRM,
-  NODE_NOMOD,
-  NODE_OPSIZE,
-  NODE_PREFIX,
-  NODE_PREFIX_BYTE,
-  NODE_REG,
-  NODE_RM,
-  OPCODE_MAP,
-  OT_FAR16,
-  OT_FAR32,
-  OT_FIXED,
-  OT_IMM16,
-  OT_IMM32,
-  OT_IMM8,
-  OT_IMM8S16,
-  OT_IMM8S32,
-  OT_IMM8_2ND,
-  OT_MASKMOV,
-  OT_MEM,
-  OT_MOFFS,
-  OT_ONE,
-  OT_OPREG,
-  OT_REG,
-  OT_REL16,
-  OT_REL32,
-  OT_REL8_16,
-  OT_REL8_32,
-  OT_RM,
-  OT_RMREG,
-  OT_STR_DST,
-  OT_STR_SRC,
-  OT_XLAT,
-} from '../generated/decoder-tables.js';
+import { CODE_INFO } from '../generated/code-tables.js';
+import * as tables from '../generated/decoder-tables.js';
 import { CodeAttr } from './attributes.js';
 import { DecodeStatus, MAX_INSTRUCTION_LENGTH, type Bitness } from './decode-status.js';
 import type { InstructionDecoder } from './decoder-api.js';
@@ -47,35 +8,204 @@ import { OpKind } from './op-kind.js';
 import { Prefix } from './prefixes.js';
 import { Register } from './register.js';
 
-// Hot-path constants as plain numbers (enum member loads are property reads).
-const OK = DecodeStatus.Ok;
-const INVALID = DecodeStatus.Invalid;
-const NEED_MORE = DecodeStatus.NeedMoreBytes;
-const TOO_LONG = DecodeStatus.TooLong;
-const LOCKABLE = CodeAttr.LOCKABLE;
-const P_LOCK = Prefix.Lock;
-const P_REP = Prefix.Rep;
-const P_REPNE = Prefix.Repne;
-const P_OSIZE = Prefix.OperandSize;
-const P_ASIZE = Prefix.AddressSize;
-const P_SEG = Prefix.Segment;
-const R_NONE = Register.None;
-const R_AL = Register.AL;
-const R_BX = Register.BX;
-const R_SI = Register.SI;
-const R_DI = Register.DI;
-const R_BP = Register.BP;
-const R_EAX = Register.EAX;
-const R_EBX = Register.EBX;
-const R_ESP = Register.ESP;
-const R_EBP = Register.EBP;
-const R_ESI = Register.ESI;
-const R_EDI = Register.EDI;
-const R_ES = Register.ES;
-const R_SS = Register.SS;
-const R_DS = Register.DS;
-const K_REGISTER = OpKind.Register;
-const K_MEMORY = OpKind.Memory;
+const OPCODE_MAP = tables.OPCODE_MAP;
+const NODES = tables.NODES;
+
+// The hot path compares against these as literals (same-file const enums are inlined); the values are
+// checked against the generated tables and the public enums when the module loads.
+
+/** Table word kinds and flags (decoder-tables.ts NODE_*). */
+const enum N {
+  LEAF = 1,
+  PREFIX = 2,
+  MOD = 3,
+  REG = 4,
+  RM = 5,
+  OPSIZE = 6,
+  ADDRSIZE = 7,
+  ESCAPE = 8,
+  PREFIX_BYTE = 9,
+  CONSUME = 16,
+  MODRM = 32,
+  NOMOD = 64,
+  SHIFT = 7,
+}
+
+/** Operand template kinds (decoder-tables.ts OT_*). */
+const enum T {
+  RM = 1,
+  REG = 2,
+  MEM = 3,
+  RMREG = 4,
+  OPREG = 5,
+  FIXED = 6,
+  IMM8 = 7,
+  IMM16 = 8,
+  IMM32 = 9,
+  IMM8S16 = 10,
+  IMM8S32 = 11,
+  IMM8_2ND = 12,
+  REL8_16 = 13,
+  REL8_32 = 14,
+  REL16 = 15,
+  REL32 = 16,
+  FAR16 = 17,
+  FAR32 = 18,
+  MOFFS = 19,
+  STR_SRC = 20,
+  STR_DST = 21,
+  ONE = 22,
+  XLAT = 23,
+  MASKMOV = 24,
+}
+
+/** OpKind values. */
+const enum K {
+  None = 0,
+  Register = 1,
+  Memory = 2,
+  Immediate8 = 3,
+  Immediate16 = 4,
+  Immediate32 = 5,
+  Immediate8to16 = 6,
+  Immediate8to32 = 7,
+  Immediate8Second = 8,
+  NearBranch16 = 9,
+  NearBranch32 = 10,
+  FarBranch16 = 11,
+  FarBranch32 = 12,
+  MemorySegSI = 13,
+  MemorySegESI = 14,
+  MemoryESDI = 15,
+  MemoryESEDI = 16,
+  MemorySegDI = 17,
+  MemorySegEDI = 18,
+}
+
+/** Register values. */
+const enum R {
+  None = 0,
+  AL = 1,
+  BX = 12,
+  BP = 14,
+  SI = 15,
+  DI = 16,
+  EAX = 17,
+  EBX = 20,
+  ESP = 21,
+  EBP = 22,
+  ESI = 23,
+  EDI = 24,
+  ES = 25,
+  SS = 27,
+  DS = 28,
+}
+
+/** Status, prefix and attribute values. */
+const enum V {
+  OK = 0,
+  INVALID = 1,
+  NEED_MORE = 2,
+  TOO_LONG = 3,
+  P_LOCK = 1,
+  P_REP = 2,
+  P_REPNE = 4,
+  P_OSIZE = 8,
+  P_ASIZE = 16,
+  P_SEG = 32,
+  LOCKABLE = 512,
+}
+
+function mirrorsMatch(): boolean {
+  const t = tables;
+  const pairs: [number, number][] = [
+    [N.LEAF, t.NODE_LEAF],
+    [N.PREFIX, t.NODE_PREFIX],
+    [N.MOD, t.NODE_MOD],
+    [N.REG, t.NODE_REG],
+    [N.RM, t.NODE_RM],
+    [N.OPSIZE, t.NODE_OPSIZE],
+    [N.ADDRSIZE, t.NODE_ADDRSIZE],
+    [N.ESCAPE, t.NODE_ESCAPE],
+    [N.PREFIX_BYTE, t.NODE_PREFIX_BYTE],
+    [N.CONSUME, t.NODE_CONSUME],
+    [N.MODRM, t.NODE_MODRM],
+    [N.NOMOD, t.NODE_NOMOD],
+    [N.SHIFT, t.NODE_PAYLOAD_SHIFT],
+    [T.RM, t.OT_RM],
+    [T.REG, t.OT_REG],
+    [T.MEM, t.OT_MEM],
+    [T.RMREG, t.OT_RMREG],
+    [T.OPREG, t.OT_OPREG],
+    [T.FIXED, t.OT_FIXED],
+    [T.IMM8, t.OT_IMM8],
+    [T.IMM16, t.OT_IMM16],
+    [T.IMM32, t.OT_IMM32],
+    [T.IMM8S16, t.OT_IMM8S16],
+    [T.IMM8S32, t.OT_IMM8S32],
+    [T.IMM8_2ND, t.OT_IMM8_2ND],
+    [T.REL8_16, t.OT_REL8_16],
+    [T.REL8_32, t.OT_REL8_32],
+    [T.REL16, t.OT_REL16],
+    [T.REL32, t.OT_REL32],
+    [T.FAR16, t.OT_FAR16],
+    [T.FAR32, t.OT_FAR32],
+    [T.MOFFS, t.OT_MOFFS],
+    [T.STR_SRC, t.OT_STR_SRC],
+    [T.STR_DST, t.OT_STR_DST],
+    [T.ONE, t.OT_ONE],
+    [T.XLAT, t.OT_XLAT],
+    [T.MASKMOV, t.OT_MASKMOV],
+    [K.Register, OpKind.Register],
+    [K.Memory, OpKind.Memory],
+    [K.Immediate8, OpKind.Immediate8],
+    [K.Immediate16, OpKind.Immediate16],
+    [K.Immediate32, OpKind.Immediate32],
+    [K.Immediate8to16, OpKind.Immediate8to16],
+    [K.Immediate8to32, OpKind.Immediate8to32],
+    [K.Immediate8Second, OpKind.Immediate8Second],
+    [K.NearBranch16, OpKind.NearBranch16],
+    [K.NearBranch32, OpKind.NearBranch32],
+    [K.FarBranch16, OpKind.FarBranch16],
+    [K.FarBranch32, OpKind.FarBranch32],
+    [K.MemorySegSI, OpKind.MemorySegSI],
+    [K.MemorySegESI, OpKind.MemorySegESI],
+    [K.MemoryESDI, OpKind.MemoryESDI],
+    [K.MemoryESEDI, OpKind.MemoryESEDI],
+    [K.MemorySegDI, OpKind.MemorySegDI],
+    [K.MemorySegEDI, OpKind.MemorySegEDI],
+    [R.AL, Register.AL],
+    [R.BX, Register.BX],
+    [R.BP, Register.BP],
+    [R.SI, Register.SI],
+    [R.DI, Register.DI],
+    [R.EAX, Register.EAX],
+    [R.EBX, Register.EBX],
+    [R.ESP, Register.ESP],
+    [R.EBP, Register.EBP],
+    [R.ESI, Register.ESI],
+    [R.EDI, Register.EDI],
+    [R.ES, Register.ES],
+    [R.SS, Register.SS],
+    [R.DS, Register.DS],
+    [V.OK, DecodeStatus.Ok],
+    [V.INVALID, DecodeStatus.Invalid],
+    [V.NEED_MORE, DecodeStatus.NeedMoreBytes],
+    [V.TOO_LONG, DecodeStatus.TooLong],
+    [V.P_LOCK, Prefix.Lock],
+    [V.P_REP, Prefix.Rep],
+    [V.P_REPNE, Prefix.Repne],
+    [V.P_OSIZE, Prefix.OperandSize],
+    [V.P_ASIZE, Prefix.AddressSize],
+    [V.P_SEG, Prefix.Segment],
+    [V.LOCKABLE, CodeAttr.LOCKABLE],
+  ];
+  return pairs.every(([mirror, value]) => mirror === value);
+}
+
+if (!mirrorsMatch()) {
+  throw new Error('libs/x86 decoder constants disagree with src/generated; regenerate with nx run gen-x86:generate');
+}
 
 /** Segment register selected by each override prefix byte (0 for other bytes). */
 const SEGMENT_OF_PREFIX = new Uint8Array(256);
@@ -87,8 +217,8 @@ SEGMENT_OF_PREFIX[0x64] = Register.FS;
 SEGMENT_OF_PREFIX[0x65] = Register.GS;
 
 /** 16-bit addressing (SDM vol. 2 Table 2-1): base and index register by ModRM.rm. */
-const BASE16 = Uint8Array.of(R_BX, R_BX, R_BP, R_BP, R_NONE, R_NONE, R_BP, R_BX);
-const INDEX16 = Uint8Array.of(R_SI, R_DI, R_SI, R_DI, R_SI, R_DI, R_NONE, R_NONE);
+const BASE16 = Uint8Array.of(R.BX, R.BX, R.BP, R.BP, R.None, R.None, R.BP, R.BX);
+const INDEX16 = Uint8Array.of(R.SI, R.DI, R.SI, R.DI, R.SI, R.DI, R.None, R.None);
 
 /**
  * Table-driven IA-32 decoder for 16- and 32-bit code. One instance can be shared; it keeps no state
@@ -119,7 +249,7 @@ export function decodeInstruction(
   const is32 = bitness !== 16;
   let pos = offset;
   let prefixes = 0;
-  let segment = R_NONE;
+  let segment: number = R.None;
   let rep = 0; // last of F3 (2) / F2 (3): the mandatory-prefix index used by PREFIX nodes
   let b = 0;
   let entry = 0;
@@ -129,16 +259,16 @@ export function decodeInstruction(
     if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
     b = bytes[pos++] as number;
     entry = OPCODE_MAP[b] as number;
-    if ((entry & 15) !== NODE_PREFIX_BYTE) break;
+    if ((entry & 15) !== N.PREFIX_BYTE) break;
     switch (b) {
       case 0x66:
-        prefixes |= P_OSIZE;
+        prefixes |= V.P_OSIZE;
         break;
       case 0x67:
-        prefixes |= P_ASIZE;
+        prefixes |= V.P_ASIZE;
         break;
       case 0xf0:
-        prefixes |= P_LOCK;
+        prefixes |= V.P_LOCK;
         break;
       case 0xf2:
         rep = 3;
@@ -147,27 +277,27 @@ export function decodeInstruction(
         rep = 2;
         break;
       default:
-        prefixes |= P_SEG;
+        prefixes |= V.P_SEG;
         segment = SEGMENT_OF_PREFIX[b] as number;
     }
   }
   // 0F, 0F 38, 0F 3A escapes.
-  while ((entry & 15) === NODE_ESCAPE) {
+  while ((entry & 15) === N.ESCAPE) {
     if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
     b = bytes[pos++] as number;
-    entry = OPCODE_MAP[((entry >>> 7) << 8) | b] as number;
+    entry = OPCODE_MAP[((entry >>> N.SHIFT) << 8) | b] as number;
   }
   const opcode = b;
-  let osize32 = is32 !== ((prefixes & P_OSIZE) !== 0);
-  const asize32 = is32 !== ((prefixes & P_ASIZE) !== 0);
+  let osize32 = is32 !== ((prefixes & V.P_OSIZE) !== 0);
+  const asize32 = is32 !== ((prefixes & V.P_ASIZE) !== 0);
 
   let mod = 3;
   let reg = 0;
   let rm = 0;
-  if ((entry & NODE_MODRM) !== 0) {
+  if ((entry & N.MODRM) !== 0) {
     if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
     const modrm = bytes[pos++] as number;
-    mod = (entry & NODE_NOMOD) !== 0 ? 3 : modrm >>> 6;
+    mod = (entry & N.NOMOD) !== 0 ? 3 : modrm >>> 6;
     reg = (modrm >>> 3) & 7;
     rm = modrm & 7;
   }
@@ -175,64 +305,65 @@ export function decodeInstruction(
   // Walk the decision tree to a Code.
   let node = entry;
   let kind = node & 15;
-  while (kind !== NODE_LEAF) {
+  while (kind !== N.LEAF) {
     let index: number;
     switch (kind) {
-      case NODE_PREFIX:
-        index = rep !== 0 ? rep : (prefixes & P_OSIZE) !== 0 ? 1 : 0;
+      case N.PREFIX:
+        index = rep !== 0 ? rep : (prefixes & V.P_OSIZE) !== 0 ? 1 : 0;
         break;
-      case NODE_MOD:
+      case N.MOD:
         index = mod === 3 ? 1 : 0;
         break;
-      case NODE_REG:
+      case N.REG:
         index = reg;
         break;
-      case NODE_RM:
+      case N.RM:
         index = rm;
         break;
-      case NODE_OPSIZE:
+      case N.OPSIZE:
         index = osize32 ? 1 : 0;
         break;
-      case NODE_ADDRSIZE:
+      case N.ADDRSIZE:
         index = asize32 ? 1 : 0;
         break;
       default:
         return invalid(out, offset, pos, ip, bitness);
     }
-    node = NODES[(node >>> 7) + index] as number;
+    node = NODES[(node >>> N.SHIFT) + index] as number;
     kind = node & 15;
   }
-  const code = node >>> 7;
-  if ((node & NODE_CONSUME) !== 0) {
+  const code = node >>> N.SHIFT;
+  if ((node & N.CONSUME) !== 0) {
     // The selecting prefix is part of the opcode: 66 no longer sets the operand size, F2/F3 are no REP.
     if (rep === 0) osize32 = is32;
     else rep = 0;
   }
-  const attributes = CODE_ATTRIBUTES[code] as number;
-  if ((prefixes & P_LOCK) !== 0 && ((attributes & LOCKABLE) === 0 || mod === 3)) {
+  const info = code << 3;
+  const attributes = CODE_INFO[info] as number;
+  if ((prefixes & V.P_LOCK) !== 0 && ((attributes & V.LOCKABLE) === 0 || mod === 3)) {
     return invalid(out, offset, pos, ip, bitness);
   }
-  if (rep === 2) prefixes |= P_REP;
-  else if (rep === 3) prefixes |= P_REPNE;
+  if (rep === 2) prefixes |= V.P_REP;
+  else if (rep === 3) prefixes |= V.P_REPNE;
 
   // ModRM memory operand (SDM vol. 2 §2.1.5).
-  let memBase = R_NONE;
-  let memIndex = R_NONE;
+  let memBase: number = R.None;
+  let memIndex: number = R.None;
   let memScale = 1;
   let disp = 0;
   let dispSize = 0;
-  let memSegment = R_NONE;
+  let memSegment: number = R.None;
   if (mod !== 3) {
     if (!asize32) {
       if (mod === 0 && rm === 6) {
         dispSize = 2;
       } else {
         memBase = BASE16[rm] as number;
-        memIndex = rm < 4 ? (INDEX16[rm] as number) : R_NONE;
+        memIndex = rm < 4 ? (INDEX16[rm] as number) : R.None;
         if (rm === 4 || rm === 5) memBase = INDEX16[rm] as number;
         dispSize = mod === 1 ? 1 : mod === 2 ? 2 : 0;
       }
-      memSegment = memBase === R_BP ? R_SS : R_DS;
+      memSegment = memBase === R.BP ? R.SS : R.DS;
     } else {
       let base = rm;
       if (rm === 4) {
@@ -241,16 +372,16 @@ export function decodeInstruction(
         const index = (sib >>> 3) & 7;
         base = sib & 7;
         if (index !== 4) {
-          memIndex = R_EAX + index;
+          memIndex = R.EAX + index;
           memScale = 1 << (sib >>> 6);
         }
         if (base === 5 && mod === 0) base = -1;
       } else if (rm === 5 && mod === 0) {
         base = -1;
       }
-      if (base >= 0) memBase = R_EAX + base;
+      if (base >= 0) memBase = R.EAX + base;
       dispSize = mod === 1 ? 1 : mod === 2 || base < 0 ? 4 : 0;
-      memSegment = memBase === R_ESP || memBase === R_EBP ? R_SS : R_DS;
+      memSegment = memBase === R.ESP || memBase === R.EBP ? R.SS : R.DS;
     }
     if (dispSize !== 0) {
       if (pos + dispSize > stop) return truncated(out, offset, pos + dispSize, end, limit, ip, bitness);
@@ -258,18 +389,18 @@ export function decodeInstruction(
         disp = ((bytes[pos] as number) << 24) >> 24;
       } else if (dispSize === 2) {
         disp = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
-        if (memBase !== R_NONE) disp = (disp << 16) >> 16;
+        if (memBase !== R.None) disp = (disp << 16) >> 16;
       } else {
         disp =
           (bytes[pos] as number) |
           ((bytes[pos + 1] as number) << 8) |
           ((bytes[pos + 2] as number) << 16) |
           ((bytes[pos + 3] as number) << 24);
-        if (memBase === R_NONE && memIndex === R_NONE) disp >>>= 0;
+        if (memBase === R.None && memIndex === R.None) disp >>>= 0;
       }
       pos += dispSize;
     }
-    if (segment !== R_NONE) memSegment = segment;
+    if (segment !== R.None) memSegment = segment;
   }
 
   // Operands, in encoding order (immediates follow the ModRM bytes).
@@ -279,68 +410,88 @@ export function decodeInstruction(
   let branchTarget = 0;
   let farSelector = 0;
   let haveStringSource = false;
-  const opCount = CODE_OP_COUNT[code] as number;
-  const base4 = code << 2;
+  const mnemonicAndCount = CODE_INFO[info + 1] as number;
+  const opCount = mnemonicAndCount >>> 16;
+  let k0 = 0;
+  let k1 = 0;
+  let k2 = 0;
+  let k3 = 0;
+  let r0 = 0;
+  let r1 = 0;
+  let r2 = 0;
+  let r3 = 0;
+  // Which optional fields this instruction sets (others keep their previous values).
+  let hasMemory = mod !== 3;
+  let hasImmediate = false;
+  let hasImmediate2 = false;
+  let hasBranch = false;
   for (let i = 0; i < opCount; i++) {
-    const t = CODE_OPERANDS[base4 + i] as number;
-    let opKind = K_REGISTER;
-    let opReg = R_NONE;
+    const t = CODE_INFO[info + 2 + i] as number;
+    let opKind: number = K.Register;
+    let opReg: number = R.None;
     switch (t & 0xff) {
-      case OT_RM:
+      case T.RM:
         if (mod === 3) {
           opReg = ((t >>> 8) & 0xff) + rm;
         } else {
-          opKind = K_MEMORY;
+          opKind = K.Memory;
           memSize = t >>> 16;
         }
         break;
-      case OT_REG:
+      case T.REG:
         opReg = ((t >>> 8) & 0xff) + reg;
         break;
-      case OT_MEM:
-        opKind = K_MEMORY;
+      case T.MEM:
+        opKind = K.Memory;
         memSize = t >>> 16;
         break;
-      case OT_RMREG:
+      case T.RMREG:
         opReg = ((t >>> 8) & 0xff) + rm;
         break;
-      case OT_OPREG:
+      case T.OPREG:
         opReg = ((t >>> 8) & 0xff) + (opcode & 7);
         break;
-      case OT_FIXED:
+      case T.FIXED:
         opReg = (t >>> 8) & 0xff;
         break;
-      case OT_IMM8:
-      case OT_IMM8S16:
-      case OT_IMM8S32:
-      case OT_IMM8_2ND: {
+      case T.IMM8:
+      case T.IMM8S16:
+      case T.IMM8S32:
+      case T.IMM8_2ND: {
         if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
         const v = bytes[pos++] as number;
         const ot = t & 0xff;
-        if (ot === OT_IMM8) {
-          opKind = OpKind.Immediate8;
+        if (ot === T.IMM8) {
+          opKind = K.Immediate8;
           immediate = v;
-        } else if (ot === OT_IMM8_2ND) {
-          opKind = OpKind.Immediate8Second;
+          hasImmediate = true;
+        } else if (ot === T.IMM8_2ND) {
+          opKind = K.Immediate8Second;
           immediate2 = v;
-        } else if (ot === OT_IMM8S16) {
-          opKind = OpKind.Immediate8to16;
-          immediate = ((v << 24) >> 24) & 0xffff;
+          hasImmediate2 = true;
         } else {
-          opKind = OpKind.Immediate8to32;
-          immediate = ((v << 24) >> 24) >>> 0;
+          hasImmediate = true;
+          if (ot === T.IMM8S16) {
+            opKind = K.Immediate8to16;
+            immediate = ((v << 24) >> 24) & 0xffff;
+          } else {
+            opKind = K.Immediate8to32;
+            immediate = ((v << 24) >> 24) >>> 0;
+          }
         }
         break;
       }
-      case OT_IMM16:
+      case T.IMM16:
+        hasImmediate = true;
         if (pos + 2 > stop) return truncated(out, offset, pos + 2, end, limit, ip, bitness);
-        opKind = OpKind.Immediate16;
+        opKind = K.Immediate16;
         immediate = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
         pos += 2;
         break;
-      case OT_IMM32:
+      case T.IMM32:
+        hasImmediate = true;
         if (pos + 4 > stop) return truncated(out, offset, pos + 4, end, limit, ip, bitness);
-        opKind = OpKind.Immediate32;
+        opKind = K.Immediate32;
         immediate =
           ((bytes[pos] as number) |
             ((bytes[pos + 1] as number) << 8) |
@@ -349,29 +500,32 @@ export function decodeInstruction(
           0;
         pos += 4;
         break;
-      case OT_REL8_16:
-      case OT_REL8_32: {
+      case T.REL8_16:
+      case T.REL8_32: {
+        hasBranch = true;
         if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
         const rel = ((bytes[pos++] as number) << 24) >> 24;
         const target = ip + (pos - offset) + rel;
-        if ((t & 0xff) === OT_REL8_16) {
-          opKind = OpKind.NearBranch16;
+        if ((t & 0xff) === T.REL8_16) {
+          opKind = K.NearBranch16;
           branchTarget = target & 0xffff;
         } else {
-          opKind = OpKind.NearBranch32;
+          opKind = K.NearBranch32;
           branchTarget = target >>> 0;
         }
         break;
       }
-      case OT_REL16: {
+      case T.REL16: {
+        hasBranch = true;
         if (pos + 2 > stop) return truncated(out, offset, pos + 2, end, limit, ip, bitness);
         const rel = (((bytes[pos] as number) | ((bytes[pos + 1] as number) << 8)) << 16) >> 16;
         pos += 2;
-        opKind = OpKind.NearBranch16;
+        opKind = K.NearBranch16;
         branchTarget = (ip + (pos - offset) + rel) & 0xffff;
         break;
       }
-      case OT_REL32: {
+      case T.REL32: {
+        hasBranch = true;
         if (pos + 4 > stop) return truncated(out, offset, pos + 4, end, limit, ip, bitness);
         const rel =
           (bytes[pos] as number) |
@@ -379,20 +533,22 @@ export function decodeInstruction(
           ((bytes[pos + 2] as number) << 16) |
           ((bytes[pos + 3] as number) << 24);
         pos += 4;
-        opKind = OpKind.NearBranch32;
+        opKind = K.NearBranch32;
         branchTarget = (ip + (pos - offset) + rel) >>> 0;
         break;
       }
-      case OT_FAR16:
+      case T.FAR16:
+        hasBranch = true;
         if (pos + 4 > stop) return truncated(out, offset, pos + 4, end, limit, ip, bitness);
-        opKind = OpKind.FarBranch16;
+        opKind = K.FarBranch16;
         branchTarget = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
         farSelector = (bytes[pos + 2] as number) | ((bytes[pos + 3] as number) << 8);
         pos += 4;
         break;
-      case OT_FAR32:
+      case T.FAR32:
+        hasBranch = true;
         if (pos + 6 > stop) return truncated(out, offset, pos + 6, end, limit, ip, bitness);
-        opKind = OpKind.FarBranch32;
+        opKind = K.FarBranch32;
         branchTarget =
           ((bytes[pos] as number) |
             ((bytes[pos + 1] as number) << 8) |
@@ -402,86 +558,69 @@ export function decodeInstruction(
         farSelector = (bytes[pos + 4] as number) | ((bytes[pos + 5] as number) << 8);
         pos += 6;
         break;
-      case OT_MOFFS: {
+      case T.MOFFS: {
+        hasMemory = true;
         const n = asize32 ? 4 : 2;
         if (pos + n > stop) return truncated(out, offset, pos + n, end, limit, ip, bitness);
         disp = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
         if (asize32) disp = (disp | ((bytes[pos + 2] as number) << 16) | ((bytes[pos + 3] as number) << 24)) >>> 0;
         pos += n;
         dispSize = n;
-        opKind = K_MEMORY;
+        opKind = K.Memory;
         memSize = t >>> 16;
-        memSegment = segment !== R_NONE ? segment : R_DS;
+        memSegment = segment !== R.None ? segment : R.DS;
         break;
       }
-      case OT_STR_SRC:
-        opKind = asize32 ? OpKind.MemorySegESI : OpKind.MemorySegSI;
+      case T.STR_SRC:
+        hasMemory = true;
+        opKind = asize32 ? K.MemorySegESI : K.MemorySegSI;
         memSize = t >>> 16;
-        memBase = asize32 ? R_ESI : R_SI;
-        memSegment = segment !== R_NONE ? segment : R_DS;
+        memBase = asize32 ? R.ESI : R.SI;
+        memSegment = segment !== R.None ? segment : R.DS;
         haveStringSource = true;
         break;
-      case OT_STR_DST:
-        opKind = asize32 ? OpKind.MemoryESEDI : OpKind.MemoryESDI;
+      case T.STR_DST:
+        hasMemory = true;
+        opKind = asize32 ? K.MemoryESEDI : K.MemoryESDI;
         memSize = t >>> 16;
         if (!haveStringSource) {
-          memBase = asize32 ? R_EDI : R_DI;
-          memSegment = R_ES;
+          memBase = asize32 ? R.EDI : R.DI;
+          memSegment = R.ES;
         }
         break;
-      case OT_ONE:
-        opKind = OpKind.Immediate8;
+      case T.ONE:
+        hasImmediate = true;
+        opKind = K.Immediate8;
         immediate = 1;
         break;
-      case OT_XLAT:
-        opKind = K_MEMORY;
+      case T.XLAT:
+        hasMemory = true;
+        opKind = K.Memory;
         memSize = t >>> 16;
-        memBase = asize32 ? R_EBX : R_BX;
-        memIndex = R_AL;
-        memSegment = segment !== R_NONE ? segment : R_DS;
+        memBase = asize32 ? R.EBX : R.BX;
+        memIndex = R.AL;
+        memSegment = segment !== R.None ? segment : R.DS;
         break;
-      case OT_MASKMOV:
-        opKind = asize32 ? OpKind.MemorySegEDI : OpKind.MemorySegDI;
+      case T.MASKMOV:
+        hasMemory = true;
+        opKind = asize32 ? K.MemorySegEDI : K.MemorySegDI;
         memSize = t >>> 16;
-        memBase = asize32 ? R_EDI : R_DI;
-        memSegment = segment !== R_NONE ? segment : R_DS;
+        memBase = asize32 ? R.EDI : R.DI;
+        memSegment = segment !== R.None ? segment : R.DS;
         break;
     }
-    switch (i) {
-      case 0:
-        out.op0Kind = opKind;
-        out.op0Register = opReg;
-        break;
-      case 1:
-        out.op1Kind = opKind;
-        out.op1Register = opReg;
-        break;
-      case 2:
-        out.op2Kind = opKind;
-        out.op2Register = opReg;
-        break;
-      default:
-        out.op3Kind = opKind;
-        out.op3Register = opReg;
-    }
-  }
-  for (let i = opCount; i < 4; i++) {
-    switch (i) {
-      case 0:
-        out.op0Kind = OpKind.None;
-        out.op0Register = R_NONE;
-        break;
-      case 1:
-        out.op1Kind = OpKind.None;
-        out.op1Register = R_NONE;
-        break;
-      case 2:
-        out.op2Kind = OpKind.None;
-        out.op2Register = R_NONE;
-        break;
-      default:
-        out.op3Kind = OpKind.None;
-        out.op3Register = R_NONE;
+    if (i === 0) {
+      k0 = opKind;
+      r0 = opReg;
+    } else if (i === 1) {
+      k1 = opKind;
+      r1 = opReg;
+    } else if (i === 2) {
+      k2 = opKind;
+      r2 = opReg;
+    } else {
+      k3 = opKind;
+      r3 = opReg;
     }
   }
 
@@ -489,25 +628,37 @@ export function decodeInstruction(
   out.length = pos - offset;
   out.bitness = bitness;
   out.code = code;
-  out.mnemonic = CODE_MNEMONIC[code] as number;
+  out.mnemonic = mnemonicAndCount & 0xffff;
   out.attributes = attributes;
   out.operandSize = osize32 ? 32 : 16;
   out.addressSize = asize32 ? 32 : 16;
   out.prefixes = prefixes;
   out.segmentPrefix = segment;
   out.opCount = opCount;
-  out.memBase = memBase;
-  out.memIndex = memIndex;
-  out.memScale = memScale;
-  out.memDisplacement = disp;
-  out.memDisplSize = dispSize;
-  out.memSegment = memSegment;
-  out.memSize = memSize;
-  out.immediate = immediate;
-  out.immediate2 = immediate2;
-  out.branchTarget = branchTarget;
-  out.farSelector = farSelector;
-  return OK;
+  out.op0Kind = k0;
+  out.op1Kind = k1;
+  out.op2Kind = k2;
+  out.op3Kind = k3;
+  out.op0Register = r0;
+  out.op1Register = r1;
+  out.op2Register = r2;
+  out.op3Register = r3;
+  if (hasMemory) {
+    out.memBase = memBase;
+    out.memIndex = memIndex;
+    out.memScale = memScale;
+    out.memDisplacement = disp;
+    out.memDisplSize = dispSize;
+    out.memSegment = memSegment;
+    out.memSize = memSize;
+  }
+  if (hasImmediate) out.immediate = immediate;
+  if (hasImmediate2) out.immediate2 = immediate2;
+  if (hasBranch) {
+    out.branchTarget = branchTarget;
+    out.farSelector = farSelector;
+  }
+  return V.OK as number;
 }
 
 /**
@@ -525,12 +676,12 @@ function truncated(
 ): DecodeStatus {
   const tooLong = want > limit;
   fail(out, offset, (tooLong ? limit : end) - offset, ip, bitness);
-  return tooLong ? TOO_LONG : NEED_MORE;
+  return tooLong ? (V.TOO_LONG as number) : (V.NEED_MORE as number);
 }
 
 function invalid(out: Instruction, offset: number, pos: number, ip: number, bitness: Bitness): DecodeStatus {
   fail(out, offset, pos - offset, ip, bitness);
-  return INVALID;
+  return V.INVALID as number;
 }
 
 function fail(out: Instruction, _offset: number, length: number, ip: number, bitness: Bitness): void {
@@ -541,17 +692,17 @@ function fail(out: Instruction, _offset: number, length: number, ip: number, bit
   out.mnemonic = 0;
   out.attributes = 0;
   out.opCount = 0;
-  out.op0Kind = OpKind.None;
-  out.op1Kind = OpKind.None;
-  out.op2Kind = OpKind.None;
-  out.op3Kind = OpKind.None;
-  out.op0Register = R_NONE;
-  out.op1Register = R_NONE;
-  out.op2Register = R_NONE;
-  out.op3Register = R_NONE;
-  out.memBase = R_NONE;
-  out.memIndex = R_NONE;
+  out.op0Kind = K.None as number;
+  out.op1Kind = K.None as number;
+  out.op2Kind = K.None as number;
+  out.op3Kind = K.None as number;
+  out.op0Register = R.None as number;
+  out.op1Register = R.None as number;
+  out.op2Register = R.None as number;
+  out.op3Register = R.None as number;
+  out.memBase = R.None as number;
+  out.memIndex = R.None as number;
   out.memSize = 0;
   out.prefixes = 0;
-  out.segmentPrefix = R_NONE;
+  out.segmentPrefix = R.None as number;
 }

@@ -12,6 +12,10 @@ import { Register } from './register.js';
  * Operands are described by `opNKind` (an {@link OpKind}); the kind says which fields hold the value:
  * registers in `opNRegister`, the one ModRM/moffs/string memory operand in the `mem*` fields,
  * immediates in `immediate`/`immediate2`, branches in `branchTarget`/`farSelector`.
+ *
+ * A decode always writes the header fields (ip .. opCount) and the four operand kinds and registers. The
+ * `mem*`, `immediate`, `immediate2`, `branchTarget` and `farSelector` fields are written only when an
+ * operand uses them and otherwise keep their previous values, so read them through the operand kinds.
  */
 export class Instruction {
   /** Address (offset in CS) of the first byte, as passed to decode. */
