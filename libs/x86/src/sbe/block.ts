@@ -13,6 +13,8 @@ export enum BlockEnd {
   Sensitive,
   /** The last instruction is privileged (CPL 0 only); the monitor emulates it or raises #GP. */
   Privileged,
+  /** The last instruction is serializing: what follows may depend on state it changes. */
+  Serializing,
   /** The last record is an undefined encoding: executing it raises #UD. */
   Invalid,
   /** The last record is longer than 15 bytes: executing it raises #GP(0). */
@@ -23,7 +25,10 @@ export enum BlockEnd {
   Limit,
   /** The next instruction has a debugger breakpoint. A block that starts at one is empty. */
   Breakpoint = 100,
-  /** The next instruction crosses into a page that cannot be fetched (outside memory or unmapped). */
+  /**
+   * The next instruction crosses into a page that cannot be fetched (outside memory, unmapped, or the
+   * cache was made without a next-page resolver).
+   */
   NextPageUnavailable,
   /** The next instruction would run past the top of the IP range (64 KiB for 16-bit code). */
   IpWrap,

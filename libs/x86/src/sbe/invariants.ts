@@ -1,6 +1,7 @@
 import { CodeAttr } from '../decoder/attributes.js';
 import { DecodeStatus } from '../decoder/decode-status.js';
 import { Instruction } from '../decoder/instruction.js';
+import { OpKind } from '../decoder/op-kind.js';
 import { ByteAttr, markBlock } from './attribute-page.js';
 import { type Block, BlockEnd } from './block.js';
 import { chunkMask } from './code-write-tracker.js';
@@ -205,10 +206,7 @@ function checkDecodesFromMemory(cache: ScannedPageCache, b: Block, where: string
       !okStatus ||
       scratch.length !== ins.length ||
       scratch.code !== ins.code ||
-      (status === DecodeStatus.Ok &&
-        (scratch.immediate !== ins.immediate ||
-          scratch.memDisplacement !== ins.memDisplacement ||
-          scratch.branchTarget !== ins.branchTarget))
+      (status === DecodeStatus.Ok && !sameOperands(scratch, ins))
     ) {
       fail(
         `${where}: instruction ${i} at ${hex(pos)} no longer decodes as scanned (memory written without notifyWrite?)`,
@@ -216,6 +214,54 @@ function checkDecodesFromMemory(cache: ScannedPageCache, b: Block, where: string
     }
     pos += ins.length;
   }
+}
+
+/**
+ * True when two records of the same instruction form have the same operand values. Only the fields the
+ * operand kinds describe are compared: the decoder leaves the others unspecified.
+ */
+export function sameOperands(a: Instruction, b: Instruction): boolean {
+  for (let n = 0; n < 4; n++) {
+    const kind = a.opKind(n);
+    if (kind !== b.opKind(n)) return false;
+    switch (kind) {
+      case OpKind.Register:
+        if (a.opRegister(n) !== b.opRegister(n)) return false;
+        break;
+      case OpKind.Memory:
+        if (
+          a.memBase !== b.memBase ||
+          a.memIndex !== b.memIndex ||
+          a.memScale !== b.memScale ||
+          a.memDisplacement !== b.memDisplacement ||
+          a.memSegment !== b.memSegment
+        ) {
+          return false;
+        }
+        break;
+      case OpKind.Immediate8:
+      case OpKind.Immediate16:
+      case OpKind.Immediate32:
+      case OpKind.Immediate8to16:
+      case OpKind.Immediate8to32:
+        if (a.immediate !== b.immediate) return false;
+        break;
+      case OpKind.Immediate8_2nd:
+        if (a.immediate2 !== b.immediate2) return false;
+        break;
+      case OpKind.NearBranch16:
+      case OpKind.NearBranch32:
+        if (a.branchTarget !== b.branchTarget) return false;
+        break;
+      case OpKind.FarBranch16:
+      case OpKind.FarBranch32:
+        if (a.branchTarget !== b.branchTarget || a.farSelector !== b.farSelector) return false;
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
 }
 
 /** Offset of the first entry that does not name a block starting there, or -1. Skips empty words fast. */

@@ -16,6 +16,7 @@ const FLOW_MASK = CodeAttr.FLOW_MASK;
 const SENSITIVE = CodeAttr.SENSITIVE;
 const PRIVILEGED = CodeAttr.PRIVILEGED;
 const WRITES_MEMORY = CodeAttr.WRITES_MEMORY;
+const SERIALIZING = CodeAttr.SERIALIZING;
 const BREAKPOINT = ByteAttr.BREAKPOINT;
 
 /** What one scan found; reused from scan to scan (only the first `count` records are meaningful). */
@@ -31,7 +32,8 @@ export class ScanResult {
 
 /**
  * The dynamic scanner: from an entry point in a physical page it decodes forward until the first
- * control transfer, sensitive or privileged instruction, invalid encoding, breakpoint or page end, and
+ * control transfer, sensitive, privileged or serializing instruction, invalid encoding, breakpoint or
+ * page end, and
  * reports the run as one block. Other entry points are scanned when execution reaches them, so a jump
  * into the middle of an earlier instruction simply gets a block of its own.
  */
@@ -43,7 +45,7 @@ export class PageScanner {
     private readonly decoder: InstructionDecoder,
     private readonly memory: Uint8Array,
     private readonly pool: InstructionPool,
-    private readonly nextPage: NextPageResolver,
+    private readonly nextPage: NextPageResolver | null,
     /** Most instructions in one block. */
     readonly maxInstructions: number,
   ) {
@@ -112,13 +114,15 @@ export class PageScanner {
       }
       const a = rec.attributes;
       if ((a & WRITES_MEMORY) !== 0) writes = true;
-      if ((a & (PRIVILEGED | SENSITIVE | FLOW_MASK)) !== 0) {
+      if ((a & (PRIVILEGED | SENSITIVE | FLOW_MASK | SERIALIZING)) !== 0) {
         reason =
           (a & PRIVILEGED) !== 0
             ? BlockEnd.Privileged
             : (a & SENSITIVE) !== 0
               ? BlockEnd.Sensitive
-              : BlockEnd.ControlTransfer;
+              : (a & FLOW_MASK) !== 0
+                ? BlockEnd.ControlTransfer
+                : BlockEnd.Serializing;
         break;
       }
       if (pos >= pageEnd) {
@@ -138,6 +142,7 @@ export class PageScanner {
   }
 
   private resolveNext(page: number): number {
+    if (this.nextPage === null) return -1;
     const next = this.nextPage(page);
     return Number.isInteger(next) && next >= 0 && next < this.pageCount ? next : -1;
   }

@@ -298,6 +298,20 @@ describe('instructions crossing a page boundary', () => {
     expect(lookup32(cache, 0x1ffc).endReason).toBe(BlockEnd.NextPageUnavailable);
   });
 
+  it('stops before a crossing instruction when made without a resolver, allocating nothing for it', () => {
+    const { memory, cache } = setup(8, { nextPage: null });
+    crossing(memory, 2);
+    const b = lookup32(cache, 0x1ffc);
+    expect(b.count).toBe(2);
+    expect(b.endReason).toBe(BlockEnd.NextPageUnavailable);
+    expect(b.crossPage).toBe(-1);
+    const e = lookup32(cache, 0x1ffe);
+    expect(e.count).toBe(0);
+    expect(e.endReason).toBe(BlockEnd.NextPageUnavailable);
+    expect(lookup32(cache, 0x1ffe)).toBe(e);
+    expect(cache.scannedPage(2, CodeMode.Bits32)).toBeUndefined();
+  });
+
   it('handles code whose next page maps back onto the same physical page', () => {
     const { memory, cache } = setup(8, { nextPage: (page) => page });
     put(memory, 0x1ffe, [0xb8, 0x11]);

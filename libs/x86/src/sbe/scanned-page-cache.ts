@@ -21,8 +21,11 @@ export interface ScannedPageCacheOptions {
   readonly maxInstructions?: number;
   /** Most instructions in one block (bounds the time between interrupt checks). Default 64. */
   readonly maxBlockInstructions?: number;
-  /** Where the code continues after a page; default: the next physical page. */
-  readonly nextPage?: NextPageResolver;
+  /**
+   * Where the code continues after a page; default: the next physical page. With null, no block holds
+   * an instruction that crosses a page: blocks stop before it and the CPU fetches it itself.
+   */
+  readonly nextPage?: NextPageResolver | null;
   /** Check every invariant after each change (slow: for tests and debugging). */
   readonly debug?: boolean;
 }
@@ -57,7 +60,7 @@ export class ScannedPageCache {
   readonly maxPages: number;
   readonly maxInstructions: number;
   readonly maxBlockInstructions: number;
-  readonly nextPage: NextPageResolver;
+  readonly nextPage: NextPageResolver | null;
   /** Which 128-byte chunks of each physical page hold code. */
   readonly tracker: CodeWriteTracker;
   readonly stats = new SbeStats();
@@ -73,6 +76,8 @@ export class ScannedPageCache {
   private readonly masks: Uint32Array;
   private readonly scanner: PageScanner;
   private readonly result = new ScanResult();
+  /** Handed out for empty blocks that are not cached; refilled by each such lookup. */
+  private readonly uncached = new Block();
   private readonly spare: ScannedPage[] = [];
   private readonly breakpointsByPage = new Map<number, Set<number>>();
   /** Pages whose attribute bytes need rebuilding, each at most once. */
@@ -103,7 +108,7 @@ export class ScannedPageCache {
       options.maxInstructions ?? DEFAULT_MAX_INSTRUCTIONS,
       this.maxBlockInstructions,
     );
-    this.nextPage = options.nextPage ?? flatNextPage(this.pageCount);
+    this.nextPage = options.nextPage === undefined ? flatNextPage(this.pageCount) : options.nextPage;
     this.debug = options.debug ?? false;
     this.tracker = new CodeWriteTracker(this.pageCount);
     this.masks = this.tracker.masks;
@@ -127,7 +132,8 @@ export class ScannedPageCache {
    * costs two typed-array loads and allocates nothing.
    *
    * A block with no instructions asks the CPU to fetch one instruction the slow way: it stands before a
-   * breakpoint, an instruction crossing into an unfetchable page, or the top of the IP range.
+   * breakpoint, an instruction crossing into an unfetchable page, or the top of the IP range. Only the
+   * breakpoint kind is cached; the others are one shared record, overwritten by the next such lookup.
    */
   lookup(physAddr: number, mode: CodeMode, ip: number): Block | null {
     const page = physAddr >>> SHIFT;
@@ -285,17 +291,23 @@ export class ScannedPageCache {
     sp.referenced = true;
     const r = this.result;
     this.scanner.scan(physAddr, mode, scanIp, sp.attrs, r);
+    if (r.count === 0 && r.endReason !== BlockEnd.Breakpoint) {
+      // What stopped the scan depends on the page mapping or the IP, not on these bytes: not cached,
+      // and answered with one reused record so that a hot path through here allocates nothing.
+      this.releaseIfEmpty(sp);
+      const empty = this.uncached;
+      empty.physAddr = physAddr;
+      empty.mode = mode;
+      empty.startIp = scanIp;
+      empty.endReason = r.endReason;
+      if (this.debug) checkSbeInvariants(this);
+      return empty;
+    }
     const block = new Block();
     block.physAddr = physAddr;
     block.mode = mode;
     block.startIp = scanIp;
     block.endReason = r.endReason;
-    if (r.count === 0 && r.endReason !== BlockEnd.Breakpoint) {
-      // What stopped the scan depends on the page mapping or the IP, not on these bytes: not cached.
-      this.releaseIfEmpty(sp);
-      if (this.debug) checkSbeInvariants(this);
-      return block;
-    }
     if (this.liveInstructions + r.count > this.maxInstructions) this.makeRoom(r.count, sp);
     this.stats.blocksScanned++;
     this.stats.instructionsScanned += r.count;
