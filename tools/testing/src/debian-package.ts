@@ -104,23 +104,9 @@ async function download(
 ): Promise<void> {
   const aptGet = options.aptGet ?? 'apt-get';
   const dpkg = options.dpkg ?? 'dpkg';
-  const state = join(cacheDir, `apt-${arch}`);
   const debs = join(cacheDir, 'debs');
-  await mkdir(join(state, 'lists', 'partial'), { recursive: true });
-  await mkdir(join(state, 'cache', 'archives', 'partial'), { recursive: true });
   await mkdir(debs, { recursive: true });
-  const status = join(state, 'status');
-  if (!existsSync(status)) await writeFile(status, '');
-  const aptOptions = [
-    `-oAPT::Architecture=${arch}`,
-    `-oAPT::Architectures=${arch}`,
-    `-oDir::State::Lists=${join(state, 'lists')}`,
-    `-oDir::Cache=${join(state, 'cache')}`,
-    `-oDir::State::status=${status}`,
-    '-oDebug::NoLocking=1',
-    ...(process.getuid?.() === 0 ? ['-oAPT::Sandbox::User=root'] : []),
-    '-q',
-  ];
+  const aptOptions = await privateAptOptions(arch, cacheDir);
   // A mirror in mid-sync can fail one index (e.g. security) while the one holding the package is fine:
   // keep going and report the update error only if the download fails too.
   const updateError = await run(aptGet, [...aptOptions, 'update'], cacheDir, 'apt-get').then(
@@ -149,11 +135,56 @@ async function download(
   await rename(staging, root);
 }
 
+/** apt options that keep apt's lists, cache and status in a private directory for `arch`. */
+async function privateAptOptions(arch: string, cacheDir: string): Promise<string[]> {
+  const state = join(cacheDir, `apt-${arch}`);
+  await mkdir(join(state, 'lists', 'partial'), { recursive: true });
+  await mkdir(join(state, 'cache', 'archives', 'partial'), { recursive: true });
+  const status = join(state, 'status');
+  if (!existsSync(status)) await writeFile(status, '');
+  return [
+    `-oAPT::Architecture=${arch}`,
+    `-oAPT::Architectures=${arch}`,
+    `-oDir::State::Lists=${join(state, 'lists')}`,
+    `-oDir::Cache=${join(state, 'cache')}`,
+    `-oDir::State::status=${status}`,
+    '-oDebug::NoLocking=1',
+    ...(process.getuid?.() === 0 ? ['-oAPT::Sandbox::User=root'] : []),
+    '-q',
+  ];
+}
+
+/**
+ * The packages a Debian package depends on directly, as apt's lists for `arch` name them (e.g.
+ * `linux-image-686` depends on the versioned `linux-image-6.1.0-50-686`). Updates the lists first.
+ */
+export async function debianPackageDepends(
+  name: string,
+  arch: string,
+  options: DebianPackageOptions = {},
+): Promise<string[]> {
+  if (!/^[a-z0-9][a-z0-9+.-]+$/.test(name)) throw new DebianPackageError(`bad package name "${name}"`);
+  if (!/^[a-z0-9-]+$/.test(arch)) throw new DebianPackageError(`bad architecture "${arch}"`);
+  const cacheDir = options.cacheDir ?? debianCacheDir();
+  await mkdir(cacheDir, { recursive: true });
+  const aptOptions = await privateAptOptions(arch, cacheDir);
+  await run(options.aptGet ?? 'apt-get', [...aptOptions, 'update'], cacheDir, 'apt-get').catch(() => undefined);
+  const aptCache = options.aptGet ? join(options.aptGet, '..', 'apt-cache') : 'apt-cache';
+  const out = await capture(aptCache, [...aptOptions, 'depends', `${name}:${arch}`], cacheDir, 'apt-cache');
+  const depends = [...out.matchAll(/^\s+Depends: ([a-z0-9][a-z0-9+.-]+)/gm)].map((m) => m[1] as string);
+  if (depends.length === 0) throw new DebianPackageError(`apt-cache knows no dependencies of ${name}:${arch}`);
+  return depends;
+}
+
 function run(file: string, args: string[], cwd: string, tool: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
+  return capture(file, args, cwd, tool).then(() => undefined);
+}
+
+function capture(file: string, args: string[], cwd: string, tool: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    execFile(file, args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (!error) {
-        resolve();
+        resolve(String(stdout));
         return;
       }
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {

@@ -5,3 +5,10 @@ export {
   type NatsServer,
   type NatsServerOptions,
 } from './nats-server.js';
+export {
+  DebianPackageError,
+  debianCacheDir,
+  debianPackageDepends,
+  fetchDebianPackage,
+  type DebianPackageOptions,
+} from './debian-package.js';
