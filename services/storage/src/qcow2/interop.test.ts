@@ -70,32 +70,36 @@ async function expectQemuAgrees(image: string, model: DiskModel, name: string): 
 
 describe('qcow2 images we write, read by qemu', () => {
   it.each([
-    { clusterSize: 512, refcountBits: 16 },
-    { clusterSize: 4096, refcountBits: 1 },
-    { clusterSize: 65536, refcountBits: 16 },
-    { clusterSize: 65536, refcountBits: 64 },
-    { clusterSize: 2 * MIB, refcountBits: 8 },
-  ])('cluster $clusterSize, refcount bits $refcountBits', async ({ clusterSize, refcountBits }) => {
-    const path = join(dir, `ours-${clusterSize}-${refcountBits}.qcow2`);
-    // qemu-img creates the image so that refcount widths other than 16 are covered too.
-    const created = await qemuImg(
-      'create',
-      '-q',
-      '-f',
-      'qcow2',
-      '-o',
-      `cluster_size=${clusterSize},refcount_bits=${refcountBits}`,
-      path,
-      String(8 * MIB),
-    );
-    expect(created.code).toBe(0);
-    const model = new DiskModel(8 * MIB, clusterSize);
-    const img = await openImage(path);
-    await scribble(img, model, clusterSize + refcountBits, 60);
-    expectSame(await readAll(img), model.bytes);
-    await img.close();
-    await expectQemuAgrees(path, model, `ours-${clusterSize}-${refcountBits}`);
-  });
+    { clusterSize: 512, refcountBits: 16, compat: '1.1' },
+    { clusterSize: 4096, refcountBits: 1, compat: '1.1' },
+    { clusterSize: 65536, refcountBits: 16, compat: '1.1' },
+    { clusterSize: 65536, refcountBits: 16, compat: '0.10' },
+    { clusterSize: 65536, refcountBits: 64, compat: '1.1' },
+    { clusterSize: 2 * MIB, refcountBits: 8, compat: '1.1' },
+  ])(
+    'cluster $clusterSize, refcount bits $refcountBits, compat $compat',
+    async ({ clusterSize, refcountBits, compat }) => {
+      const path = join(dir, `ours-${clusterSize}-${refcountBits}-${compat}.qcow2`);
+      // qemu-img creates the image so that refcount widths other than 16 are covered too.
+      const created = await qemuImg(
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '-o',
+        `cluster_size=${clusterSize},refcount_bits=${refcountBits},compat=${compat}`,
+        path,
+        String(8 * MIB),
+      );
+      expect(created.code).toBe(0);
+      const model = new DiskModel(8 * MIB, clusterSize);
+      const img = await openImage(path);
+      await scribble(img, model, clusterSize + refcountBits, 60);
+      expectSame(await readAll(img), model.bytes);
+      await img.close();
+      await expectQemuAgrees(path, model, `ours-${clusterSize}-${refcountBits}-${compat}`);
+    },
+  );
 
   it('keeps an image made by createImage consistent under concurrent writes', async () => {
     const path = join(dir, 'concurrent.qcow2');
