@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { assemble, runKernel } from './support/programs.js';
+import { assemble, runKernel, runRom } from './support/programs.js';
 
 function lines(text: string): string[] {
   return text.split('\n').filter((l) => l.length > 0);
@@ -96,5 +96,89 @@ describe('privilege programs', () => {
       'faults=00000008',
     ]);
     expect(run.status).toBe(1);
+  });
+});
+
+describe('task switching programs', () => {
+  it('switches tasks through CALL, IRET, task gates and exceptions', async () => {
+    const run = await runKernel(assemble('tasks'));
+    expect(run.message).toBe('');
+    expect(lines(run.output)).toEqual([
+      'B via call',
+      'nt=00004000',
+      'back link=00000028',
+      'str=00000048',
+      'cr0.ts=00000008',
+      'type A=0000000b',
+      'A after call',
+      'str=00000028',
+      'nt=00000000',
+      'cr0.ts=00000008',
+      'type B=00000009',
+      'type A=0000000b',
+      'B saved eip delta=00000000',
+      'B via task gate',
+      'nt=00000000',
+      'type A=00000009',
+      'A after jmp',
+      'nt=00000000',
+      'type B=00000009',
+      'A after GP task',
+      'GP error code=000001f8',
+      'type C=00000009',
+    ]);
+    expect(run.status).toBe(1);
+  });
+});
+
+describe('virtual-8086 programs', () => {
+  it('runs V86 code under a ring-0 monitor with IOPL and I/O bitmap checks', async () => {
+    const run = await runKernel(assemble('v86'));
+    expect(run.message).toBe('');
+    const gp = (op: string): string[] => [
+      `GP opcode=000000${op}`,
+      '  vm=00020000',
+      '  saved ds=00000040',
+      '  handler ds=00000000',
+    ];
+    expect(lines(run.output)).toEqual([
+      ...gp('cd'),
+      ...gp('e6'),
+      ...gp('9c'),
+      ...gp('f4'),
+      '53',
+      ...gp('f4'),
+      'faults=00000005',
+    ]);
+    expect(run.status).toBe(1);
+  });
+});
+
+describe('double and triple faults', () => {
+  it('turns a fault during delivery into #DF and a fault during #DF into a shutdown', async () => {
+    const run = await runKernel(assemble('double-fault'));
+    expect(lines(run.output)).toEqual(['DF v=00000008 e=00000000 cr2=00000000', 'going for a triple fault']);
+    expect(run.end).toBe('shutdown');
+    expect(run.status).toBe(126);
+    expect(run.message).toMatch(
+      /^plex86: triple fault: #GP while delivering a double fault at 0008:[0-9a-f]{8}; the machine shut down$/,
+    );
+  });
+});
+
+describe('BIOS image from the reset vector', () => {
+  it('switches real -> 32-bit -> 16-bit protected -> real mode and keeps a 4 GiB limit (unreal mode)', async () => {
+    const run = await runRom(assemble('rom-modes'));
+    expect(run.message).toBe('');
+    expect(lines(run.output)).toEqual([
+      'real mode, signature',
+      '00000619',
+      '32-bit protected mode',
+      '16-bit protected mode',
+      'real mode again, unreal read',
+      'cafef00d',
+      '00000000',
+    ]);
+    expect(run.status).toBe(0x21);
   });
 });

@@ -109,7 +109,8 @@ export function taskSwitch(
   cpu.setCr0(cpu.cr0 | Cr0.TS);
 
   // Load the incoming task's registers; descriptor checks follow and fault in the new task.
-  if (new32 && (cpu.cr0 & Cr0.PG) !== 0 && st[0] !== cpu.cr3) cpu.setCr3(st[0]);
+  // A 32-bit TSS always supplies CR3 (the load flushes the TLB as a MOV to CR3 does).
+  if (new32) cpu.setCr3(st[0] & ~0xfe7);
   cpu.eip = new32 ? st[1] : st[1] & 0xffff;
   cpu.eflags = flags;
   // A 16-bit TSS loads only the low words of the general registers.

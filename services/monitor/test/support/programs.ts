@@ -16,9 +16,13 @@ export function assemble(name: string): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), 'plex86-nasm-'));
   const out = join(dir, `${name}.bin`);
   try {
-    execFileSync('nasm', ['-f', 'bin', '-I', `${PROGRAMS_DIR}/`, '-o', out, join(PROGRAMS_DIR, `${name}.asm`)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    execFileSync(
+      'nasm',
+      ['-Werror', '-f', 'bin', '-I', `${PROGRAMS_DIR}/`, '-o', out, join(PROGRAMS_DIR, `${name}.asm`)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     return new Uint8Array(readFileSync(out));
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
