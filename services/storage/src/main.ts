@@ -2,16 +2,27 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createNatsBus } from '@plex86/bus';
-import { startStorageService } from './service.js';
+import { openImage } from './images.js';
+import { serveDisk, startStorageService, type ServedDisk, type StorageServiceHandle } from './service.js';
 
-export const USAGE = 'plex86 service storage --nats URL [--images DIR]';
+export const USAGE = 'plex86 service storage --nats URL [--images DIR] [--serve VM/DISK=IMAGE ...]';
 export const HELP =
   `Usage: ${USAGE}\n\n` +
   'Runs the storage service as its own process: disk images, overlays, commit and undo\n' +
   '(plex86.storage.*) and a block device for every image opened through it\n' +
   '(plex86.<vm>.block.<disk>.*). Stops on SIGINT or SIGTERM, closing every open disk.\n\n' +
-  '  --nats URL     NATS server, e.g. nats://127.0.0.1:4222 (required)\n' +
-  '  --images DIR   directory that image paths in requests are relative to (default: .)\n';
+  '  --nats URL               NATS server, e.g. nats://127.0.0.1:4222 (required)\n' +
+  '  --images DIR             manage the images in DIR: paths in requests are relative to it\n' +
+  '                           (default: . unless --serve is given)\n' +
+  '  --serve VM/DISK=IMAGE    serve IMAGE read-only as disk DISK of VM; may repeat. Several\n' +
+  '                           processes serving the same disk share its requests (queue group).\n';
+
+/** `vm1/vda=/images/base.raw` -> its parts. */
+export function parseServe(text: string): { vm: string; disk: string; path: string } {
+  const m = /^([^/=\s]+)\/([^/=\s]+)=(.+)$/.exec(text);
+  if (!m) throw new Error(`--serve wants VM/DISK=IMAGE, got "${text}"`);
+  return { vm: m[1] as string, disk: m[2] as string, path: m[3] as string };
+}
 
 export interface MainIo {
   out(text: string): void;
@@ -28,13 +39,20 @@ const processIo: MainIo = {
  * `stop` aborts (by default on SIGINT/SIGTERM). Returns the exit status.
  */
 export async function main(argv: string[], io: MainIo = processIo, stop?: AbortSignal): Promise<number> {
-  let values: { nats?: string; images?: string; help?: boolean };
+  let values: { nats?: string; images?: string; serve?: string[]; help?: boolean };
+  let serve: { vm: string; disk: string; path: string }[];
   try {
     values = parseArgs({
       args: argv,
-      options: { nats: { type: 'string' }, images: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        nats: { type: 'string' },
+        images: { type: 'string' },
+        serve: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     }).values;
+    serve = (values.serve ?? []).map(parseServe);
   } catch (e) {
     io.err(`plex86 service storage: ${(e as Error).message}\n${HELP}`);
     return 2;
@@ -47,7 +65,7 @@ export async function main(argv: string[], io: MainIo = processIo, stop?: AbortS
     io.err(`plex86 service storage: --nats URL is required\n${HELP}`);
     return 2;
   }
-  const imageDir = resolve(values.images ?? '.');
+  const imageDir = values.images !== undefined || serve.length === 0 ? resolve(values.images ?? '.') : null;
   let bus;
   try {
     bus = await createNatsBus({ servers: values.nats, name: 'plex86-storage', connectTimeoutMs: 5000 });
@@ -56,8 +74,29 @@ export async function main(argv: string[], io: MainIo = processIo, stop?: AbortS
     return 1;
   }
   const logger = { warn: (m: string) => io.err(`warn: ${m}\n`), error: (m: string) => io.err(`error: ${m}\n`) };
-  const service = await startStorageService(bus, { imageDir, logger });
-  io.out(`plex86 storage service ready: images in ${imageDir}, NATS ${values.nats}\n`);
+  const disks: ServedDisk[] = [];
+  let service: StorageServiceHandle | null = null;
+  try {
+    for (const s of serve) {
+      const image = await openImage(s.path, { readOnly: true });
+      try {
+        disks.push(await serveDisk(bus, s.vm, s.disk, image, { logger }));
+      } catch (e) {
+        await image.close();
+        throw e;
+      }
+      io.out(`serving ${s.path} read-only as ${s.vm}/${s.disk}\n`);
+    }
+    if (imageDir !== null) service = await startStorageService(bus, { imageDir, logger });
+  } catch (e) {
+    for (const d of disks) await d.close();
+    await bus.close();
+    io.err(`plex86 service storage: ${(e as Error).message}\n`);
+    return 1;
+  }
+  io.out(
+    `plex86 storage service ready: ${imageDir === null ? 'no image directory' : `images in ${imageDir}`}, NATS ${values.nats}\n`,
+  );
   await new Promise<void>((done) => {
     if (stop) {
       if (stop.aborted) done();
@@ -67,7 +106,8 @@ export async function main(argv: string[], io: MainIo = processIo, stop?: AbortS
     process.once('SIGINT', () => done());
     process.once('SIGTERM', () => done());
   });
-  await service.stop();
+  await service?.stop();
+  for (const d of disks) await d.close();
   await bus.close();
   io.out('plex86 storage service stopped\n');
   return 0;

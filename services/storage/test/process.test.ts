@@ -3,6 +3,7 @@
  * `plex86 service storage --nats URL` runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNatsBus, methodClient, type Bus } from '@plex86/bus';
 import { BlockServiceDefinition, BlockStatus, ImageFormat, StorageServiceDefinition } from '@plex86/proto';
@@ -107,6 +108,50 @@ describe('storage service process', () => {
     io.text = '';
     expect(await main(['--nats', 'nats://127.0.0.1:1'], io)).toBe(1);
     expect(io.text).toContain('cannot connect to NATS at nats://127.0.0.1:1');
+  });
+
+  it('lets several processes serve one read-only base in a queue group', async () => {
+    const base = join(dir, 'shared.raw');
+    await writeFile(base, new Uint8Array(1 << 20).fill(0x61));
+    const stops = [new AbortController(), new AbortController()];
+    const ios = stops.map(() => ({
+      text: '',
+      out(t: string) {
+        this.text += t;
+      },
+      err(t: string) {
+        this.text += t;
+      },
+    }));
+    const running = stops.map((stop, i) =>
+      main(['--nats', natsUrl, '--serve', `vmq/vda=${base}`], ios[i], stop.signal),
+    );
+    while (!ios.every((io) => io.text.includes('ready'))) await new Promise((r) => setTimeout(r, 5));
+    expect(ios[0]?.text).toContain(`serving ${base} read-only as vmq/vda`);
+    const bus = await createNatsBus({ servers: natsUrl, name: 'queue-test' });
+    try {
+      const found = (await bus.discover()).filter((s) => s.metadata['vm'] === 'vmq');
+      expect(found).toHaveLength(2);
+      expect((await bus.discover()).some((s) => s.name === 'plex-storage' && s.metadata['image_dir'] === dir)).toBe(
+        false,
+      );
+      const block = methodClient(bus, 'plex86.vmq.block.vda', BlockServiceDefinition);
+      const reads = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => block.readSectors({ requestId: `q${i}`, sector: BigInt(i), count: 1 })),
+      );
+      expect(reads.every((r) => r.status === BlockStatus.BLOCK_STATUS_OK && r.data[0] === 0x61)).toBe(true);
+      const counts = (await bus.discover())
+        .filter((s) => s.metadata['vm'] === 'vmq')
+        .map((s) => s.endpoints.find((e) => e.name === 'read-sectors')?.requests ?? 0);
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(40);
+      expect(Math.min(...counts)).toBeGreaterThan(0);
+    } finally {
+      await bus.close();
+      for (const s of stops) s.abort();
+    }
+    expect(await Promise.all(running)).toEqual([0, 0]);
+    expect(await main(['--nats', natsUrl, '--serve', 'nonsense'], ios[0])).toBe(2);
+    expect(ios[0]?.text).toContain('--serve wants VM/DISK=IMAGE');
   });
 
   it('stops in process when asked', async () => {
