@@ -35,6 +35,31 @@ export function assemble(name: string): Uint8Array {
   }
 }
 
+/** Assembles test/programs/<name>.asm as an ELF object and links it at 1 MiB (nasm + GNU ld). */
+export function assembleElf(name: string): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), 'plex86-nasm-'));
+  const obj = join(dir, `${name}.o`);
+  const out = join(dir, `${name}.elf`);
+  try {
+    run('nasm', ['-Werror', '-f', 'elf32', '-o', obj, join(PROGRAMS_DIR, `${name}.asm`)], 'nasm');
+    run('ld', ['-m', 'elf_i386', '-Ttext=0x100000', '-e', '_start', '-o', out, obj], 'binutils');
+    return new Uint8Array(readFileSync(out));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function run(tool: string, args: string[], pkg: string): void {
+  try {
+    execFileSync(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
+    if (err.code === 'ENOENT')
+      throw new Error(`${tool} is not installed: these tests need it (apt-get install ${pkg})`);
+    throw new Error(`${tool} failed:\n${err.stderr?.toString() ?? err.message}`);
+  }
+}
+
 export interface ProgramRun extends RunResult {
   /** Debug-console output (port 0xE9). */
   output: string;
