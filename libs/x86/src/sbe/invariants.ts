@@ -95,24 +95,26 @@ export function checkSbeInvariants(cache: ScannedPageCache): void {
   if (instructions !== cache.instructionCount) fail(`instructionCount ${cache.instructionCount} but ${instructions}`);
   if (instructions > cache.maxInstructions) fail(`${instructions} records exceed the bound ${cache.maxInstructions}`);
 
-  // Chunk counts of each scanned page, and the write masks: the union of the chunks every live block
+  // Chunk lists of each scanned page, and the write masks: the union of the chunks every live block
   // covers, per physical page; zero elsewhere.
   for (const sp of resident) {
-    const refs = new Uint16Array(32);
-    const count = (mask: number) => {
-      for (let bit = 0; bit < 32; bit++) if ((mask >>> bit) & 1) refs[bit]++;
+    const covering: Block[][] = Array.from({ length: 32 }, () => []);
+    const file = (b: Block, mask: number) => {
+      for (let bit = 0; bit < 32; bit++) if ((mask >>> bit) & 1) covering[bit]?.push(b);
     };
-    for (const b of sp.blocks) if (b !== null) count(b.startMask);
-    for (const b of sp.crossIn) count(b.crossMask);
+    for (const b of sp.blocks) if (b !== null) file(b, b.startMask);
+    for (const b of sp.crossIn) file(b, b.crossMask);
     let mask = 0;
     for (let bit = 0; bit < 32; bit++) {
-      if (refs[bit] !== sp.chunkRefs[bit])
-        fail(`page ${sp.page} mode ${sp.mode}: chunk ${bit} counted ${sp.chunkRefs[bit]}, covered by ${refs[bit]}`);
-      if (refs[bit] !== 0) mask |= 1 << bit;
+      const want = covering[bit] as Block[];
+      const have = sp.chunkBlocks[bit] as Block[];
+      if (have.length !== want.length || want.some((b) => !have.includes(b))) {
+        fail(`page ${sp.page} mode ${sp.mode}: chunk ${bit} lists ${have.length} blocks, ${want.length} cover it`);
+      }
+      if (want.length !== 0) mask |= 1 << bit;
     }
     if (sp.codeMask !== mask >>> 0) fail(`page ${sp.page} mode ${sp.mode}: code mask ${hex(sp.codeMask)}`);
   }
-
   const masks = cache.tracker.masks;
   const want = new Uint32Array(cache.pageCount);
   for (const sp of resident) {
@@ -246,7 +248,7 @@ export function sameOperands(a: Instruction, b: Instruction): boolean {
       case OpKind.Immediate8to32:
         if (a.immediate !== b.immediate) return false;
         break;
-      case OpKind.Immediate8_2nd:
+      case OpKind.Immediate8Second:
         if (a.immediate2 !== b.immediate2) return false;
         break;
       case OpKind.NearBranch16:

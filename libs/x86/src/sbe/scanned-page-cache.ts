@@ -3,7 +3,7 @@ import type { Instruction } from '../decoder/instruction.js';
 import { anyMarked, ByteAttr, clearBlockBits, markBlock } from './attribute-page.js';
 import { Block, BlockEnd } from './block.js';
 import { chunkMask, CodeWriteTracker } from './code-write-tracker.js';
-import { CodeMode, MODE_COUNT, PAGE_OFFSET_MASK, PAGE_SHIFT, PAGE_SIZE } from './constants.js';
+import { CHUNK_SHIFT, CodeMode, MODE_COUNT, PAGE_OFFSET_MASK, PAGE_SHIFT, PAGE_SIZE } from './constants.js';
 import { flatNextPage, type NextPageResolver } from './cross-page.js';
 import { InstructionPool } from './instruction-pool.js';
 import { checkSbeInvariants } from './invariants.js';
@@ -320,7 +320,7 @@ export class ScannedPageCache {
     const startEnd = Math.min(offset + r.byteLength, PAGE_SIZE);
     block.startMask = r.byteLength > 0 ? chunkMask(offset, startEnd) : 0;
     block.slot = sp.addBlock(block, offset);
-    sp.addChunks(block.startMask);
+    sp.addChunks(block, block.startMask);
     markBlock(sp.attrs, page, block, offset, Math.max(startEnd, offset + 1));
     this.masks[page] = ((this.masks[page] as number) | block.startMask) >>> 0;
     if (r.crossPage >= 0) {
@@ -328,7 +328,7 @@ export class ScannedPageCache {
       const spill = r.byteLength - (PAGE_SIZE - offset);
       block.crossMask = chunkMask(0, spill);
       cp.crossIn.push(block);
-      cp.addChunks(block.crossMask);
+      cp.addChunks(block, block.crossMask);
       cp.referenced = true;
       markBlock(cp.attrs, cp.page, block, 0, spill);
       this.masks[cp.page] = ((this.masks[cp.page] as number) | block.crossMask) >>> 0;
@@ -368,23 +368,33 @@ export class ScannedPageCache {
     for (let mode = 0; mode < MODE_COUNT; mode++) {
       const sp = this.scannedPage(page, mode);
       if (sp === undefined) continue;
-      if (!entries && hi - lo <= SMALL_WRITE && !anyMarked(sp.attrs, ByteAttr.CODE, lo, hi)) continue;
-      for (const b of sp.blocks) {
-        if (b === null) continue;
-        const off = b.physAddr & PAGE_OFFSET_MASK;
-        const startEnd = off + b.byteLength;
-        if (
-          (off < hi && startEnd > lo) ||
-          (entries && ((off >= lo && off < hi) || (b.endReason === BlockEnd.Breakpoint && startEnd === lo)))
-        ) {
-          this.doomed.push(b);
-        }
+      if (entries) {
+        this.collectEntries(sp, lo, hi);
+        continue;
       }
-      for (const b of sp.crossIn) {
-        const spill = b.byteLength - (PAGE_SIZE - (b.physAddr & PAGE_OFFSET_MASK));
-        if (lo < spill) this.doomed.push(b);
+      if (hi - lo <= SMALL_WRITE && !anyMarked(sp.attrs, ByteAttr.CODE, lo, hi)) continue;
+      const last = (hi - 1) >>> CHUNK_SHIFT;
+      for (let chunk = lo >>> CHUNK_SHIFT; chunk <= last; chunk++) {
+        for (const b of sp.chunkBlocks[chunk] as Block[]) if (overlaps(b, page, lo, hi)) this.doomed.push(b);
       }
     }
+  }
+
+  /** Queues what `collect` does with `entries` on one scanned page (breakpoint changes; not hot). */
+  private collectEntries(sp: ScannedPage, lo: number, hi: number): void {
+    for (const b of sp.blocks) {
+      if (b === null) continue;
+      const off = b.physAddr & OFFSET_MASK;
+      const startEnd = off + b.byteLength;
+      if (
+        (off < hi && startEnd > lo) ||
+        (off >= lo && off < hi) ||
+        (b.endReason === BlockEnd.Breakpoint && startEnd === lo)
+      ) {
+        this.doomed.push(b);
+      }
+    }
+    for (const b of sp.crossIn) if (overlaps(b, sp.page, lo, hi)) this.doomed.push(b);
   }
 
   /** Drops the queued blocks; returns how many were live. */
@@ -403,12 +413,12 @@ export class ScannedPageCache {
     const off = b.physAddr & PAGE_OFFSET_MASK;
     const sp = this.scannedPage(b.physAddr >>> PAGE_SHIFT, b.mode) as ScannedPage;
     sp.removeBlock(b, off);
-    sp.removeChunks(b.startMask);
+    sp.removeChunks(b, b.startMask);
     this.touch(sp, off, Math.max(Math.min(off + b.byteLength, PAGE_SIZE), off + 1));
     if (b.crossPage >= 0) {
       const cp = this.scannedPage(b.crossPage, b.mode) as ScannedPage;
       cp.removeCrossIn(b);
-      cp.removeChunks(b.crossMask);
+      cp.removeChunks(b, b.crossMask);
       this.touch(cp, 0, b.byteLength - (PAGE_SIZE - off));
     }
     this.liveBlocks--;
@@ -440,14 +450,18 @@ export class ScannedPageCache {
       if (sp.blockCount === 0 && sp.crossIn.length === 0 && sp !== pin) {
         this.release(sp);
       } else {
+        // Blocks with bytes in the range are filed under its chunks; empty ones only mark their entry.
         clearBlockBits(sp.attrs, lo, hi);
-        for (const b of sp.blocks) {
-          if (b === null) continue;
-          // Only blocks whose start-page bytes (or entry) meet the range can leave marks in it.
-          const off = b.physAddr & OFFSET_MASK;
-          if (off < hi && off + (b.byteLength > 0 ? b.byteLength : 1) > lo) markBlock(sp.attrs, page, b, lo, hi);
+        const last = (hi - 1) >>> CHUNK_SHIFT;
+        for (let chunk = lo >>> CHUNK_SHIFT; chunk <= last; chunk++) {
+          for (const b of sp.chunkBlocks[chunk] as Block[]) markBlock(sp.attrs, page, b, lo, hi);
         }
-        for (const b of sp.crossIn) markBlock(sp.attrs, page, b, lo, hi);
+        for (let off = lo; off < hi; off++) {
+          const e = sp.entries[off] as number;
+          if (e !== 0 && (sp.blocks[e - 1] as Block).byteLength === 0) {
+            markBlock(sp.attrs, page, sp.blocks[e - 1] as Block, lo, hi);
+          }
+        }
       }
       this.recomputeMask(page);
     }
@@ -552,6 +566,13 @@ export class ScannedPageCache {
       throw new RangeError(`physical address ${physAddr} is outside guest memory (${this.memory.length} bytes)`);
     }
   }
+}
+
+/** True when the bytes of `b` on physical page `page` overlap offsets `lo .. hi-1`. */
+function overlaps(b: Block, page: number, lo: number, hi: number): boolean {
+  const off = b.physAddr & OFFSET_MASK;
+  if (b.physAddr >>> SHIFT === page && off < hi && off + b.byteLength > lo) return true;
+  return b.crossPage === page && lo < b.byteLength - (SIZE - off);
 }
 
 function positiveInteger(name: string, value: number, min: number): number {

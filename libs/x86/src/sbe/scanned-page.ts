@@ -23,9 +23,12 @@ export class ScannedPage {
   instructionCount = 0;
   /** Live blocks that start elsewhere and cover bytes of this page. */
   readonly crossIn: Block[] = [];
-  /** Per 128-byte chunk: how many live blocks (own or cross-in) cover it. */
-  readonly chunkRefs = new Uint16Array(32);
-  /** Chunks with a non-zero count: this page's share of the physical page's write mask. */
+  /**
+   * Per 128-byte chunk: the live blocks (own or cross-in) with bytes in it, so a write looks only at the
+   * blocks of the chunks it touches.
+   */
+  readonly chunkBlocks: Block[][] = Array.from({ length: 32 }, () => []);
+  /** Chunks with blocks: this page's share of the physical page's write mask. */
   codeMask = 0;
   /** Used since the eviction hand last passed (the CLOCK "second chance" bit). */
   referenced = false;
@@ -41,21 +44,24 @@ export class ScannedPage {
     if (hi > this.dirtyHi) this.dirtyHi = hi;
   }
 
-  /** Counts a block's cover of the chunks in `mask`. */
-  addChunks(mask: number): void {
+  /** Files a block under the chunks in `mask`. */
+  addChunks(block: Block, mask: number): void {
     this.codeMask = (this.codeMask | mask) >>> 0;
-    const refs = this.chunkRefs;
-    for (let m = mask; m !== 0; m &= m - 1) refs[31 - Math.clz32(m & -m)]++;
+    const lists = this.chunkBlocks;
+    for (let m = mask; m !== 0; m &= m - 1) (lists[31 - Math.clz32(m & -m)] as Block[]).push(block);
   }
 
-  /** Uncounts a block's cover of the chunks in `mask`. */
-  removeChunks(mask: number): void {
-    const refs = this.chunkRefs;
+  /** Takes a block out of the chunks in `mask`. */
+  removeChunks(block: Block, mask: number): void {
+    const lists = this.chunkBlocks;
     for (let m = mask; m !== 0; m &= m - 1) {
       const bit = 31 - Math.clz32(m & -m);
-      const n = (refs[bit] as number) - 1;
-      refs[bit] = n;
-      if (n === 0) this.codeMask = (this.codeMask & ~(1 << bit)) >>> 0;
+      const list = lists[bit] as Block[];
+      const i = list.lastIndexOf(block);
+      if (i < 0) continue;
+      list[i] = list[list.length - 1] as Block;
+      list.pop();
+      if (list.length === 0) this.codeMask = (this.codeMask & ~(1 << bit)) >>> 0;
     }
   }
 
@@ -97,7 +103,7 @@ export class ScannedPage {
     this.blockCount = 0;
     this.instructionCount = 0;
     this.crossIn.length = 0;
-    this.chunkRefs.fill(0);
+    for (const list of this.chunkBlocks) list.length = 0;
     this.codeMask = 0;
     this.referenced = false;
     this.residentIndex = -1;
