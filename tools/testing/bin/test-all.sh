@@ -14,8 +14,9 @@ step() { printf '\n== %s\n' "$*"; }
 
 # 1. System packages the tests use: nats-server (bus tests), docker.io (container
 #    tests), busybox-static (the shell in the Node image), qemu-utils (qemu-img
-#    checks our disk images), nasm (assembles the CPU test programs).
-PACKAGES=(nats-server:nats-server docker.io:dockerd busybox-static:busybox qemu-utils:qemu-img nasm:nasm)
+#    checks our disk images), qemu-system-x86 (the reference PC the default guest
+#    is checked on), nasm (assembles the CPU test programs).
+PACKAGES=(nats-server:nats-server docker.io:dockerd busybox-static:busybox qemu-utils:qemu-img qemu-system-x86:qemu-system-i386 nasm:nasm)
 missing=()
 for entry in "${PACKAGES[@]}"; do
   command -v "${entry#*:}" >/dev/null 2>&1 || [ -x "/usr/sbin/${entry#*:}" ] || missing+=("${entry%%:*}")

@@ -168,12 +168,26 @@ export async function debianPackageDepends(
   const cacheDir = options.cacheDir ?? debianCacheDir();
   await mkdir(cacheDir, { recursive: true });
   const aptOptions = await privateAptOptions(arch, cacheDir);
-  await run(options.aptGet ?? 'apt-get', [...aptOptions, 'update'], cacheDir, 'apt-get').catch(() => undefined);
+  const updated = join(cacheDir, `apt-${arch}`, 'lists', '.plex86-updated');
+  if (await isStale(updated)) {
+    await run(options.aptGet ?? 'apt-get', [...aptOptions, 'update'], cacheDir, 'apt-get').then(
+      () => writeFile(updated, ''),
+      () => undefined,
+    );
+  }
   const aptCache = options.aptGet ? join(options.aptGet, '..', 'apt-cache') : 'apt-cache';
   const out = await capture(aptCache, [...aptOptions, 'depends', `${name}:${arch}`], cacheDir, 'apt-cache');
   const depends = [...out.matchAll(/^\s+Depends: ([a-z0-9][a-z0-9+.-]+)/gm)].map((m) => m[1] as string);
   if (depends.length === 0) throw new DebianPackageError(`apt-cache knows no dependencies of ${name}:${arch}`);
   return depends;
+}
+
+/** True when the marker of the last successful `apt-get update` is missing or older than a day. */
+function isStale(marker: string): Promise<boolean> {
+  return stat(marker).then(
+    (s) => Date.now() - s.mtimeMs > 24 * 60 * 60 * 1000,
+    () => true,
+  );
 }
 
 function run(file: string, args: string[], cwd: string, tool: string): Promise<void> {

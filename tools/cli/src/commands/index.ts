@@ -1,6 +1,8 @@
 import type { Command } from '../command.js';
 import { benchCommand } from './bench.js';
+import { disasmCommand } from './disasm.js';
 import { diskCommand } from './disk.js';
+import { guestCommand } from './guest.js';
 import { inspectCommand } from './inspect.js';
 import { runCommand } from './run.js';
 import { servicesCommand } from './services.js';
@@ -12,6 +14,8 @@ export const commands: Command[] = [
   servicesCommand,
   inspectCommand,
   diskCommand,
+  guestCommand,
+  disasmCommand,
   benchCommand,
   versionCommand,
 ];
