@@ -5,12 +5,14 @@ import { diskCommand } from './disk.js';
 import { guestCommand } from './guest.js';
 import { inspectCommand } from './inspect.js';
 import { runCommand } from './run.js';
+import { serviceCommand } from './service.js';
 import { servicesCommand } from './services.js';
 import { versionCommand } from './version.js';
 
 /** Every `plex86` subcommand, in the order `plex86 --help` lists them. */
 export const commands: Command[] = [
   runCommand,
+  serviceCommand,
   servicesCommand,
   inspectCommand,
   diskCommand,

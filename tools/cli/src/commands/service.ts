@@ -1,0 +1,45 @@
+import { STORAGE_SERVICE_HELP, storageServiceMain } from '@plex86/storage';
+import { UsageError, type Command, type CommandIo } from '../command.js';
+
+/** A service that can run as its own process, connected to NATS. */
+interface ServiceEntry {
+  readonly summary: string;
+  readonly help: string;
+  main(argv: string[], io: CommandIo): Promise<number>;
+}
+
+const SERVICES: Record<string, ServiceEntry> = {
+  storage: {
+    summary: 'disk images, qcow2 diff overlays (commit, undo) and the block devices of VMs',
+    help: STORAGE_SERVICE_HELP,
+    main: (argv, io) => storageServiceMain(argv, io),
+  },
+};
+
+function serviceList(): string {
+  const names = Object.keys(SERVICES).sort();
+  const width = Math.max(...names.map((n) => n.length));
+  return names.map((n) => `  ${n.padEnd(width)}  ${SERVICES[n]?.summary ?? ''}`).join('\n');
+}
+
+export const serviceCommand: Command = {
+  name: 'service',
+  summary: 'Run one plex86 service as its own process on a NATS deployment.',
+  usage: 'plex86 service NAME --nats URL [OPTIONS]',
+  get details() {
+    return (
+      `Services:\n${serviceList()}\n\n` +
+      '`plex86 service NAME --help` lists the options of a service. A service runs until SIGINT or\n' +
+      'SIGTERM and registers with the NATS service API, so `plex86 services --nats URL` finds it.'
+    );
+  },
+  options: {},
+  passThrough: true,
+  async run(_values, positionals, io) {
+    const [name, ...argv] = positionals;
+    if (name === undefined) throw new UsageError('which service? Give its NAME');
+    const service = SERVICES[name];
+    if (!service) throw new UsageError(`no service named "${name}"`);
+    return service.main(argv, io);
+  },
+};
