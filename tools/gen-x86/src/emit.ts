@@ -48,9 +48,9 @@ function emitMnemonic(tables: BuiltTables): string {
     '}',
     '',
     '/** Lower-case mnemonic text by Mnemonic value (`(bad)` for Invalid). */',
-    `export const MNEMONIC_NAMES: readonly string[] = Object.freeze([${tables.mnemonics
-      .map((m, i) => JSON.stringify(i === 0 ? '(bad)' : m.toLowerCase()))
-      .join(', ')}]);`,
+    `export const MNEMONIC_NAMES: readonly string[] = Object.freeze(${list(
+      tables.mnemonics.map((m, i) => `'${i === 0 ? '(bad)' : m.toLowerCase()}'`),
+    )});`,
     '',
   );
   return lines.join('\n');
@@ -86,25 +86,25 @@ function emitCodeTables(tables: BuiltTables): string {
     ' * Everything the decoder needs about a Code in one place, eight words per Code: attributes, mnemonic |',
     ' * operand count << 16, four operand templates (as CODE_OPERANDS), feature, unused.',
     ' */',
-    `export const CODE_INFO = new Uint32Array([${info.map(hex).join(', ')}]);`,
+    `export const CODE_INFO = new Uint32Array(${list(info.map(hex))});`,
     '',
     '/** Mnemonic of each Code. */',
-    `export const CODE_MNEMONIC = new Uint16Array([${mnemonic.join(', ')}]);`,
+    `export const CODE_MNEMONIC = new Uint16Array(${list(mnemonic.map(String))});`,
     '',
     '/** CodeAttr word of each Code: flow control, privilege, sensitivity, I/O, memory access, ... */',
-    `export const CODE_ATTRIBUTES = new Uint32Array([${attributes.map(hex).join(', ')}]);`,
+    `export const CODE_ATTRIBUTES = new Uint32Array(${list(attributes.map(hex))});`,
     '',
     '/** Feature (CPU generation or extension) of each Code. */',
-    `export const CODE_FEATURE = new Uint8Array([${feature.join(', ')}]);`,
+    `export const CODE_FEATURE = new Uint8Array(${list(feature.map(String))});`,
     '',
     '/** Number of explicit operands of each Code. */',
-    `export const CODE_OP_COUNT = new Uint8Array([${opCount.join(', ')}]);`,
+    `export const CODE_OP_COUNT = new Uint8Array(${list(opCount.map(String))});`,
     '',
     '/**',
     ' * Operand templates, four per Code: bits 0-7 template kind (OT_* in decoder-tables.ts), bits 8-15 a',
     ' * Register (fixed register or class base), bits 16-23 a MemorySize.',
     ' */',
-    `export const CODE_OPERANDS = new Uint32Array([${operands.map(hex).join(', ')}]);`,
+    `export const CODE_OPERANDS = new Uint32Array(${list(operands.map(hex))});`,
     '',
   ].join('\n');
 }
@@ -129,11 +129,28 @@ function emitDecoderTables(tables: BuiltTables): string {
   lines.push('/** Operand template kinds (bits 0-7 of a CODE_OPERANDS word). */');
   for (const [name, value] of Object.entries(OPERAND_KIND)) lines.push(`export const OT_${name} = ${value};`);
   lines.push('');
-  lines.push(`export const OPCODE_MAP = new Uint32Array([${Array.from(tables.opcodeMap, hex).join(', ')}]);`);
+  lines.push(`export const OPCODE_MAP = new Uint32Array(${list(Array.from(tables.opcodeMap, hex))});`);
   lines.push('');
-  lines.push(`export const NODES = new Uint32Array([${Array.from(tables.nodes, hex).join(', ')}]);`);
+  lines.push(`export const NODES = new Uint32Array(${list(Array.from(tables.nodes, hex))});`);
   lines.push('');
   return lines.join('\n');
+}
+
+/** `[a, b, ...]` wrapped greedily at 120 columns (the generated files are exempt from prettier). */
+function list(items: readonly string[], indent = '  '): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const item of items) {
+    const piece = `${item},`;
+    if (line && indent.length + line.length + 1 + piece.length > 120) {
+      lines.push(indent + line);
+      line = piece;
+    } else {
+      line = line ? `${line} ${piece}` : piece;
+    }
+  }
+  if (line) lines.push(indent + line);
+  return `[\n${lines.join('\n')}\n]`;
 }
 
 function hex(n: number): string {

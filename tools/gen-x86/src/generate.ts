@@ -2,7 +2,6 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { format, resolveConfig } from 'prettier';
 import { buildTables, type BuiltTables } from './build.js';
 import { emitSources } from './emit.js';
 import type { RuntimeEnums } from './operands.js';
@@ -60,17 +59,10 @@ export async function buildFromIsa(paths: GeneratorPaths): Promise<BuiltTables> 
   return buildTables(rows, enums);
 }
 
-/** Generated file name → formatted contents. Deterministic for a given table. */
+/** Generated file name → contents. Deterministic for a given table. */
 export async function generateSources(paths: GeneratorPaths): Promise<Map<string, string>> {
-  const tables = await buildFromIsa(paths);
-  const sources = emitSources(tables);
-  const formatted = new Map<string, string>();
-  for (const [name, source] of [...sources].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const file = join(paths.outputDir, name);
-    const options = (await resolveConfig(file)) ?? {};
-    formatted.set(name, await format(source, { ...options, filepath: file }));
-  }
-  return formatted;
+  const sources = emitSources(await buildFromIsa(paths));
+  return new Map([...sources].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 /** Writes the generated files; returns their names. */

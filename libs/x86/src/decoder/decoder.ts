@@ -25,10 +25,16 @@ const enum N {
   ADDRSIZE = 7,
   ESCAPE = 8,
   PREFIX_BYTE = 9,
+}
+
+/** Table word flags and the payload position. */
+const enum F {
   CONSUME = 16,
   MODRM = 32,
   NOMOD = 64,
-  SHIFT = 7,
+}
+const enum Shift {
+  PAYLOAD = 7,
 }
 
 /** Operand template kinds (decoder-tables.ts OT_*). */
@@ -101,18 +107,26 @@ const enum R {
   DS = 28,
 }
 
-/** Status, prefix and attribute values. */
-const enum V {
+/** DecodeStatus values. */
+const enum S {
   OK = 0,
   INVALID = 1,
   NEED_MORE = 2,
   TOO_LONG = 3,
-  P_LOCK = 1,
-  P_REP = 2,
-  P_REPNE = 4,
-  P_OSIZE = 8,
-  P_ASIZE = 16,
-  P_SEG = 32,
+}
+
+/** Prefix bits. */
+const enum P {
+  LOCK = 1,
+  REP = 2,
+  REPNE = 4,
+  OSIZE = 8,
+  ASIZE = 16,
+  SEG = 32,
+}
+
+/** CodeAttr bits. */
+const enum A {
   LOCKABLE = 512,
 }
 
@@ -128,10 +142,10 @@ function mirrorsMatch(): boolean {
     [N.ADDRSIZE, t.NODE_ADDRSIZE],
     [N.ESCAPE, t.NODE_ESCAPE],
     [N.PREFIX_BYTE, t.NODE_PREFIX_BYTE],
-    [N.CONSUME, t.NODE_CONSUME],
-    [N.MODRM, t.NODE_MODRM],
-    [N.NOMOD, t.NODE_NOMOD],
-    [N.SHIFT, t.NODE_PAYLOAD_SHIFT],
+    [F.CONSUME, t.NODE_CONSUME],
+    [F.MODRM, t.NODE_MODRM],
+    [F.NOMOD, t.NODE_NOMOD],
+    [Shift.PAYLOAD, t.NODE_PAYLOAD_SHIFT],
     [T.RM, t.OT_RM],
     [T.REG, t.OT_REG],
     [T.MEM, t.OT_MEM],
@@ -188,17 +202,17 @@ function mirrorsMatch(): boolean {
     [R.ES, Register.ES],
     [R.SS, Register.SS],
     [R.DS, Register.DS],
-    [V.OK, DecodeStatus.Ok],
-    [V.INVALID, DecodeStatus.Invalid],
-    [V.NEED_MORE, DecodeStatus.NeedMoreBytes],
-    [V.TOO_LONG, DecodeStatus.TooLong],
-    [V.P_LOCK, Prefix.Lock],
-    [V.P_REP, Prefix.Rep],
-    [V.P_REPNE, Prefix.Repne],
-    [V.P_OSIZE, Prefix.OperandSize],
-    [V.P_ASIZE, Prefix.AddressSize],
-    [V.P_SEG, Prefix.Segment],
-    [V.LOCKABLE, CodeAttr.LOCKABLE],
+    [S.OK, DecodeStatus.Ok],
+    [S.INVALID, DecodeStatus.Invalid],
+    [S.NEED_MORE, DecodeStatus.NeedMoreBytes],
+    [S.TOO_LONG, DecodeStatus.TooLong],
+    [P.LOCK, Prefix.Lock],
+    [P.REP, Prefix.Rep],
+    [P.REPNE, Prefix.Repne],
+    [P.OSIZE, Prefix.OperandSize],
+    [P.ASIZE, Prefix.AddressSize],
+    [P.SEG, Prefix.Segment],
+    [A.LOCKABLE, CodeAttr.LOCKABLE],
   ];
   return pairs.every(([mirror, value]) => mirror === value);
 }
@@ -262,13 +276,13 @@ export function decodeInstruction(
     if ((entry & 15) !== N.PREFIX_BYTE) break;
     switch (b) {
       case 0x66:
-        prefixes |= V.P_OSIZE;
+        prefixes |= P.OSIZE;
         break;
       case 0x67:
-        prefixes |= V.P_ASIZE;
+        prefixes |= P.ASIZE;
         break;
       case 0xf0:
-        prefixes |= V.P_LOCK;
+        prefixes |= P.LOCK;
         break;
       case 0xf2:
         rep = 3;
@@ -277,7 +291,7 @@ export function decodeInstruction(
         rep = 2;
         break;
       default:
-        prefixes |= V.P_SEG;
+        prefixes |= P.SEG;
         segment = SEGMENT_OF_PREFIX[b] as number;
     }
   }
@@ -285,19 +299,19 @@ export function decodeInstruction(
   while ((entry & 15) === N.ESCAPE) {
     if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
     b = bytes[pos++] as number;
-    entry = OPCODE_MAP[((entry >>> N.SHIFT) << 8) | b] as number;
+    entry = OPCODE_MAP[((entry >>> Shift.PAYLOAD) << 8) | b] as number;
   }
   const opcode = b;
-  let osize32 = is32 !== ((prefixes & V.P_OSIZE) !== 0);
-  const asize32 = is32 !== ((prefixes & V.P_ASIZE) !== 0);
+  let osize32 = is32 !== ((prefixes & P.OSIZE) !== 0);
+  const asize32 = is32 !== ((prefixes & P.ASIZE) !== 0);
 
   let mod = 3;
   let reg = 0;
   let rm = 0;
-  if ((entry & N.MODRM) !== 0) {
+  if ((entry & F.MODRM) !== 0) {
     if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
     const modrm = bytes[pos++] as number;
-    mod = (entry & N.NOMOD) !== 0 ? 3 : modrm >>> 6;
+    mod = (entry & F.NOMOD) !== 0 ? 3 : modrm >>> 6;
     reg = (modrm >>> 3) & 7;
     rm = modrm & 7;
   }
@@ -309,7 +323,7 @@ export function decodeInstruction(
     let index: number;
     switch (kind) {
       case N.PREFIX:
-        index = rep !== 0 ? rep : (prefixes & V.P_OSIZE) !== 0 ? 1 : 0;
+        index = rep !== 0 ? rep : (prefixes & P.OSIZE) !== 0 ? 1 : 0;
         break;
       case N.MOD:
         index = mod === 3 ? 1 : 0;
@@ -329,22 +343,22 @@ export function decodeInstruction(
       default:
         return invalid(out, offset, pos, ip, bitness);
     }
-    node = NODES[(node >>> N.SHIFT) + index] as number;
+    node = NODES[(node >>> Shift.PAYLOAD) + index] as number;
     kind = node & 15;
   }
-  const code = node >>> N.SHIFT;
-  if ((node & N.CONSUME) !== 0) {
+  const code = node >>> Shift.PAYLOAD;
+  if ((node & F.CONSUME) !== 0) {
     // The selecting prefix is part of the opcode: 66 no longer sets the operand size, F2/F3 are no REP.
     if (rep === 0) osize32 = is32;
     else rep = 0;
   }
   const info = code << 3;
   const attributes = CODE_INFO[info] as number;
-  if ((prefixes & V.P_LOCK) !== 0 && ((attributes & V.LOCKABLE) === 0 || mod === 3)) {
+  if ((prefixes & P.LOCK) !== 0 && ((attributes & A.LOCKABLE) === 0 || mod === 3)) {
     return invalid(out, offset, pos, ip, bitness);
   }
-  if (rep === 2) prefixes |= V.P_REP;
-  else if (rep === 3) prefixes |= V.P_REPNE;
+  if (rep === 2) prefixes |= P.REP;
+  else if (rep === 3) prefixes |= P.REPNE;
 
   // ModRM memory operand (SDM vol. 2 §2.1.5).
   let memBase: number = R.None;
@@ -658,7 +672,7 @@ export function decodeInstruction(
     out.branchTarget = branchTarget;
     out.farSelector = farSelector;
   }
-  return V.OK as number;
+  return S.OK as number;
 }
 
 /**
@@ -676,12 +690,12 @@ function truncated(
 ): DecodeStatus {
   const tooLong = want > limit;
   fail(out, offset, (tooLong ? limit : end) - offset, ip, bitness);
-  return tooLong ? (V.TOO_LONG as number) : (V.NEED_MORE as number);
+  return tooLong ? (S.TOO_LONG as number) : (S.NEED_MORE as number);
 }
 
 function invalid(out: Instruction, offset: number, pos: number, ip: number, bitness: Bitness): DecodeStatus {
   fail(out, offset, pos - offset, ip, bitness);
-  return V.INVALID as number;
+  return S.INVALID as number;
 }
 
 function fail(out: Instruction, _offset: number, length: number, ip: number, bitness: Bitness): void {
