@@ -1,4 +1,5 @@
 import { busBenchmark } from './bus.js';
+import { cpuBenchmark } from './cpu.js';
 import { sbeBenchmark } from './sbe.js';
 import { storageBenchmark } from './storage.js';
 
@@ -11,6 +12,7 @@ export interface Benchmark {
 /** Every benchmark, by name. */
 export const benchmarks: Record<string, Benchmark> = {
   bus: busBenchmark,
+  cpu: cpuBenchmark,
   sbe: sbeBenchmark,
   storage: storageBenchmark,
 };

@@ -200,6 +200,10 @@ export class Cpu {
   get stack32(): boolean {
     return (this.segAttr[Seg.SS] & Attr.DB) !== 0;
   }
+  /** EFLAGS.IF (never lazy, so no flag evaluation is needed). */
+  get interruptsEnabled(): boolean {
+    return (this.st[FLAGS] & Flag.IF) !== 0;
+  }
   get iopl(): number {
     return (this.st[FLAGS] >>> 12) & 3;
   }

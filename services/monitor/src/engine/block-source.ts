@@ -6,6 +6,7 @@
  */
 
 import { CodeAttr, decodeInstruction, DecodeStatus, FlowControl, Instruction } from '@plex86/x86';
+import type { Handler } from '../cpu/exec/table.js';
 import { PageKind, PAGE_SIZE, type PhysicalMemory } from '../memory/physical-memory.js';
 
 /** What the run loop executes. */
@@ -19,6 +20,8 @@ export interface ExecBlock {
   readonly byteLength: number;
   /** Status of the last record: Ok, or Invalid/TooLong for a record that must raise #UD/#GP. */
   readonly endStatus: DecodeStatus;
+  /** The interpreter routine for each record, chosen once when the block is decoded. */
+  readonly handlers: readonly Handler[];
   /** Cleared when guest writes hit the block's bytes. */
   valid: boolean;
 }
@@ -50,8 +53,17 @@ const MAX_CACHED_BLOCKS = 1 << 16;
 /** Instructions after which a block ends even though control falls through. */
 const ENDS_BLOCK = CodeAttr.PRIVILEGED | CodeAttr.SENSITIVE | CodeAttr.SERIALIZING | CodeAttr.FAR;
 
+/** Picks the routine that executes a decoded record (`status` is its decode status). */
+export type HandlerResolver = (ins: Instruction, status: DecodeStatus) => Handler;
+
+/** Direct-mapped lookup in front of the map, so that a hot block costs one array read to find. */
+const FAST_SLOTS = 1 << 13;
+
 class DecodedBlock implements ExecBlock {
   instructions: Instruction[] = [];
+  handlers: Handler[] = [];
+  phys = -1;
+  bits = 0;
   count = 0;
   startIp = 0;
   byteLength = 0;
@@ -76,26 +88,33 @@ export class DecodingBlockSource implements BlockSource {
   private readonly pages = new Map<number, DecodedBlock[]>();
   private readonly scratchPage = new Uint8Array(PAGE_SIZE);
   private readonly uncached = new DecodedBlock();
+  private readonly fast: (DecodedBlock | undefined)[] = new Array<DecodedBlock | undefined>(FAST_SLOTS).fill(undefined);
 
   /** Called after a guest write dropped blocks, so the CPU stops running a block that may be stale. */
   onInvalidate: (() => void) | undefined;
 
-  constructor(private readonly mem: PhysicalMemory) {
+  constructor(
+    private readonly mem: PhysicalMemory,
+    private readonly resolve: HandlerResolver,
+  ) {
     mem.setCodeWriteListener((phys) => this.invalidatePage(phys >>> 12));
   }
 
   lookup(phys: number, bits: 16 | 32, ip: number, maxBytes: number): ExecBlock {
     this.stats.lookups++;
+    const slot = (phys ^ (phys >>> 12)) & (FAST_SLOTS - 1);
+    const hot = this.fast[slot];
+    if (hot !== undefined && hot.phys === phys && hot.bits === bits && hot.valid && hot.byteLength <= maxBytes) {
+      this.stats.hits++;
+      return hot;
+    }
     const key = bits === 32 ? phys + 0x100000000 : phys;
     const cached = this.cache.get(key);
-    if (cached !== undefined && cached.startIp === ip && cached.byteLength <= maxBytes) {
-      this.stats.hits++;
-      return cached;
-    }
     if (cached !== undefined && cached.byteLength <= maxBytes) {
-      // Same bytes entered at another IP (another CS base or a wrapped alias): records are
+      // Entered at another IP (another CS base or a wrapped alias), records stay valid: they are
       // relative to startIp, which the run loop accounts for.
       this.stats.hits++;
+      this.fast[slot] = cached;
       return cached;
     }
     const page = phys >>> 12;
@@ -116,6 +135,8 @@ export class DecodingBlockSource implements BlockSource {
     const block = !cacheable ? this.uncached : (cached ?? new DecodedBlock());
     this.decode(block, bytes, offset, offset + limit, ip, bits);
     block.key = key;
+    block.phys = phys;
+    block.bits = bits;
     if (cacheable && block.count > 0 && cached === undefined) {
       if (this.cache.size >= MAX_CACHED_BLOCKS) this.flush();
       this.cache.set(key, block);
@@ -126,6 +147,7 @@ export class DecodingBlockSource implements BlockSource {
         this.mem.markCode(page);
       }
       list.push(block);
+      this.fast[slot] = block;
     }
     return block;
   }
@@ -137,6 +159,7 @@ export class DecodingBlockSource implements BlockSource {
     }
     this.pages.clear();
     this.cache.clear();
+    this.fast.fill(undefined);
   }
 
   /** Drops every block that starts on a physical page. */
@@ -155,6 +178,7 @@ export class DecodingBlockSource implements BlockSource {
 
   private decode(block: DecodedBlock, bytes: Uint8Array, offset: number, end: number, ip: number, bits: 16 | 32): void {
     const records = block.instructions;
+    const handlers = block.handlers;
     let count = 0;
     let off = offset;
     let at = ip;
@@ -170,6 +194,7 @@ export class DecodingBlockSource implements BlockSource {
         status = DecodeStatus.Ok;
         break;
       }
+      handlers[count] = this.resolve(ins, status);
       count++;
       off += ins.length;
       at += ins.length;

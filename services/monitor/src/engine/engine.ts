@@ -8,10 +8,10 @@ import { decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
 import { CPU_FAULT, CpuShutdown, hasErrorCode, Vector } from '../cpu/fault.js';
 import { deliverException, deliverInterrupt, IntSource } from '../cpu/interrupts.js';
-import { Flag, Seg } from '../cpu/registers.js';
-import { HANDLERS } from '../cpu/exec/table.js';
+import { Seg } from '../cpu/registers.js';
+import { HANDLERS, undefinedOpcode, type Handler } from '../cpu/exec/table.js';
 import '../cpu/exec/index.js';
-import type { BlockSource } from './block-source.js';
+import type { BlockSource, HandlerResolver } from './block-source.js';
 
 /** Why `run` returned. */
 export const enum StopReason {
@@ -77,17 +77,9 @@ export class Engine {
     this.stopRequested = false;
     while (cpu.instructions < end) {
       if (this.stopRequested) return StopReason.STOPPED;
-      if (cpu.halted) {
-        if (!this.interruptReady()) return StopReason.HALTED;
-      }
+      if (cpu.halted && !this.interruptReady()) return StopReason.HALTED;
       try {
-        if (cpu.interruptShadow) {
-          cpu.interruptShadow = false;
-          this.runBlock(1);
-        } else {
-          if (this.intr !== undefined && this.interruptReady()) this.takeInterrupt();
-          this.runBlock(0x7fffffff);
-        }
+        this.runBlocks(end);
       } catch (e) {
         if (e !== CPU_FAULT) {
           if (e instanceof CpuShutdown) {
@@ -110,8 +102,24 @@ export class Engine {
     return this.stopRequested ? StopReason.STOPPED : StopReason.BUDGET;
   }
 
+  /** The hot loop: block after block until the budget is spent or something needs the outer loop. */
+  private runBlocks(end: number): void {
+    const cpu = this.cpu;
+    const intr = this.intr;
+    while (cpu.instructions < end) {
+      if (this.stopRequested || cpu.halted) return;
+      if (cpu.interruptShadow) {
+        cpu.interruptShadow = false;
+        this.runBlock(1);
+        continue;
+      }
+      if (intr !== undefined && cpu.interruptsEnabled && intr.pending()) this.takeInterrupt();
+      this.runBlock(0x7fffffff);
+    }
+  }
+
   private interruptReady(): boolean {
-    return this.intr !== undefined && (this.cpu.eflags & Flag.IF) !== 0 && this.intr.pending();
+    return this.intr !== undefined && this.cpu.interruptsEnabled && this.intr.pending();
   }
 
   private takeInterrupt(): void {
@@ -156,6 +164,7 @@ export class Engine {
     }
     const n = count < limit ? count : limit;
     const records = block.instructions;
+    const handlers = block.handlers;
     const delta = eip - block.startIp;
     const mask = bits === 16 ? 0xffff : -1;
     let i = 0;
@@ -165,8 +174,7 @@ export class Engine {
         const start = (ins.ip + delta) & mask;
         cpu.insEip = start;
         cpu.eip = (start + ins.length) & mask;
-        if (i === count - 1 && block.endStatus !== DecodeStatus.Ok) badInstruction(cpu, block.endStatus);
-        HANDLERS[ins.code](cpu, ins);
+        handlers[i](cpu, ins);
         if (cpu.exitBlock) {
           i++;
           break;
@@ -212,6 +220,15 @@ function badInstruction(cpu: Cpu, status: DecodeStatus): void {
   if (status === DecodeStatus.TooLong) cpu.raise(Vector.GP, 0);
   cpu.raiseNoCode(Vector.UD);
 }
+
+const tooLong: Handler = (cpu) => cpu.raise(Vector.GP, 0);
+
+/** The handler for a decoded record: the table's, or #UD/#GP(0) for a record that did not decode. */
+export const resolveHandler: HandlerResolver = (ins, status) => {
+  if (status === DecodeStatus.TooLong) return tooLong;
+  if (status !== DecodeStatus.Ok) return undefinedOpcode;
+  return HANDLERS[ins.code];
+};
 
 /** Delivers an external interrupt; a fault during delivery follows the exception rules. */
 function deliverExternal(cpu: Cpu, vector: number): void {

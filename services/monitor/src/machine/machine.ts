@@ -7,7 +7,7 @@
 import { Cpu } from '../cpu/cpu.js';
 import { Seg } from '../cpu/registers.js';
 import { DecodingBlockSource, type BlockSource } from '../engine/block-source.js';
-import { Engine, StopReason } from '../engine/engine.js';
+import { Engine, resolveHandler, StopReason } from '../engine/engine.js';
 import { PortSpace } from '../io/port-space.js';
 import { PhysicalMemory } from '../memory/physical-memory.js';
 import { attachDebugcon, type ByteSink } from './devices/debugcon.js';
@@ -54,7 +54,7 @@ export class Machine {
     this.mem = new PhysicalMemory({ ramSize: config.memory });
     this.io = new PortSpace();
     this.cpu = new Cpu(this.mem, this.io);
-    const blocks = new DecodingBlockSource(this.mem);
+    const blocks = new DecodingBlockSource(this.mem, resolveHandler);
     blocks.onInvalidate = () => this.cpu.requestExit();
     this.blocks = blocks;
     this.engine = new Engine(this.cpu, blocks);

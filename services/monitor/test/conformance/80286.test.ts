@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Cpu } from '../../src/cpu/cpu.js';
 import { Seg } from '../../src/cpu/registers.js';
 import { DecodingBlockSource } from '../../src/engine/block-source.js';
-import { Engine, StopReason } from '../../src/engine/engine.js';
+import { Engine, resolveHandler, StopReason } from '../../src/engine/engine.js';
 import { PortSpace } from '../../src/io/port-space.js';
 import { PhysicalMemory } from '../../src/memory/physical-memory.js';
 
@@ -120,7 +120,7 @@ class Rig {
   readonly mem = new PhysicalMemory({ ramSize: 0x120000 });
   readonly io = new PortSpace();
   readonly cpu = new Cpu(this.mem, this.io);
-  readonly blocks = new DecodingBlockSource(this.mem);
+  readonly blocks = new DecodingBlockSource(this.mem, resolveHandler);
   readonly engine = new Engine(this.cpu, this.blocks);
 
   constructor() {
