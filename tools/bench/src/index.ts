@@ -1,5 +1,6 @@
 import { busBenchmark } from './bus.js';
 import { cpuBenchmark } from './cpu.js';
+import { decoderBenchmark } from './decoder.js';
 import { sbeBenchmark } from './sbe.js';
 import { storageBenchmark } from './storage.js';
 
@@ -13,6 +14,7 @@ export interface Benchmark {
 export const benchmarks: Record<string, Benchmark> = {
   bus: busBenchmark,
   cpu: cpuBenchmark,
+  decoder: decoderBenchmark,
   sbe: sbeBenchmark,
   storage: storageBenchmark,
 };
