@@ -1,0 +1,11 @@
+export type { DebugTarget, MonitorCapabilities, SbePageView } from './target.js';
+export { PacketParser, framePacket, escapeBinary, toHex, fromHex, type PacketEvents } from './rsp/packet.js';
+export { REGISTERS, REGISTER_FILE_SIZE, targetDescription, encodeRegisterFile } from './rsp/registers.js';
+export {
+  RspSession,
+  refuseClient,
+  DEFAULT_PACKET_SIZE,
+  type RspConnection,
+  type RspSessionOptions,
+} from './rsp/session.js';
+export { runMonitorCommand, hexDump, type MonitorResult } from './rsp/monitor.js';

@@ -1,0 +1,20 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  root: import.meta.dirname,
+  cacheDir: '../../node_modules/.vite/services/debugger',
+  // Workspace packages resolve to their TypeScript sources, so tests need no prior build.
+  ssr: { resolve: { conditions: ['@plex86/source'] } },
+  test: {
+    name: 'debugger',
+    watch: false,
+    environment: 'node',
+    include: ['{src,test}/**/*.{test,spec}.ts'],
+    reporters: ['default'],
+    // Tests talk over real sockets and nats-server on a shared, busy machine.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // One nats-server for the run; tests get its URL through inject('natsUrl').
+    globalSetup: ['../../tools/testing/src/nats-global-setup.ts'],
+  },
+});
