@@ -14,13 +14,19 @@ import { lazyAf, lazyCf, lazyFlags, lazyOf, lazySf, lazyZf, PARITY } from './fla
 import { Mmu, TlbBit } from './paging.js';
 import { ARITH_FLAGS, Cr0, Cr4, Flag, Seg } from './registers.js';
 
-/** Indices into `Cpu.st`. */
-const EIP = 0;
-const FLAGS = 1;
-const LAZY = 2;
-const RES = 3;
-const OPA = 4;
-const OPB = 5;
+/** Indices into `Cpu.st` (the generated fast handlers use the exported ones as literals). */
+export const ST_EIP = 0;
+export const ST_FLAGS = 1;
+export const ST_LAZY = 2;
+export const ST_RES = 3;
+export const ST_OPA = 4;
+export const ST_OPB = 5;
+const EIP = ST_EIP;
+const FLAGS = ST_FLAGS;
+const LAZY = ST_LAZY;
+const RES = ST_RES;
+const OPA = ST_OPA;
+const OPB = ST_OPB;
 const CPL = 6;
 const CR0 = 7;
 const CR2 = 8;

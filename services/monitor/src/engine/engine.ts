@@ -11,6 +11,7 @@ import { deliverException, deliverInterrupt, IntSource } from '../cpu/interrupts
 import { Seg } from '../cpu/registers.js';
 import { HANDLERS, undefinedOpcode, type Handler } from '../cpu/exec/table.js';
 import '../cpu/exec/index.js';
+import { fastHandler } from '../cpu/exec/fast.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
 
 /** Why `run` returned. */
@@ -225,6 +226,13 @@ const tooLong: Handler = (cpu) => cpu.raise(Vector.GP, 0);
 
 /** The handler for a decoded record: the table's, or #UD/#GP(0) for a record that did not decode. */
 export const resolveHandler: HandlerResolver = (ins, status) => {
+  if (status === DecodeStatus.TooLong) return tooLong;
+  if (status !== DecodeStatus.Ok) return undefinedOpcode;
+  return fastHandler(ins) ?? HANDLERS[ins.code];
+};
+
+/** Like resolveHandler but never picks a specialised handler (for differential tests). */
+export const resolveGenericHandler: HandlerResolver = (ins, status) => {
   if (status === DecodeStatus.TooLong) return tooLong;
   if (status !== DecodeStatus.Ok) return undefinedOpcode;
   return HANDLERS[ins.code];
