@@ -9,3 +9,12 @@ export {
   type RspSessionOptions,
 } from './rsp/session.js';
 export { runMonitorCommand, hexDump, type MonitorResult } from './rsp/monitor.js';
+export { busDebugTarget, type BusDebugTarget, type BusDebugTargetOptions } from './bus-target.js';
+export {
+  startDebugger,
+  parseListenAddress,
+  ListenAddressError,
+  type DebuggerOptions,
+  type DebuggerServer,
+  type ListenAddress,
+} from './server.js';

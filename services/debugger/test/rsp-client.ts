@@ -12,6 +12,8 @@ export function frame(text: string): Uint8Array {
 /** Splits what the server sent into acknowledgements and packets, checking every checksum. */
 export class ReplyReader {
   readonly replies: Reply[] = [];
+  /** Everything ever received, in order. */
+  readonly history: Reply[] = [];
   private pending = '';
   private waiters: (() => void)[] = [];
 
@@ -22,6 +24,7 @@ export class ReplyReader {
       if (c === undefined) break;
       if (c === '+' || c === '-') {
         this.replies.push({ kind: c });
+        this.history.push({ kind: c });
         this.pending = this.pending.slice(1);
         continue;
       }
@@ -34,6 +37,7 @@ export class ReplyReader {
       const given = parseInt(this.pending.slice(hash + 1, hash + 3), 16);
       if (given !== sum) throw new Error(`server checksum ${given} for ${JSON.stringify(text)}, expected ${sum}`);
       this.replies.push({ kind: 'packet', text });
+      this.history.push({ kind: 'packet', text });
       this.pending = this.pending.slice(hash + 3);
     }
     const waiters = this.waiters;

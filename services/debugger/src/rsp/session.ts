@@ -246,7 +246,7 @@ export class RspSession {
         return this.targetError('halt', err);
       }
     }
-    return this.lastStop === undefined ? `S05` : this.stopReply(this.lastStop);
+    return this.lastStop === undefined ? `T05${THREAD}` : this.stopReply(this.lastStop);
   }
 
   private async resume(step: boolean, addressText: string): Promise<void> {

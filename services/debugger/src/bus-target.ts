@@ -1,0 +1,145 @@
+/**
+ * A DebugTarget backed by a VM's monitor over the bus: DebugService on plex86.<vm>.debug.<method>,
+ * stop events from plex86.<vm>.debug.stopped, and VmControlService for kill and stats.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { SUBJECT_ROOT, validateSubject, vmSubject, methodClient, type Bus, type CallOptions } from '@plex86/bus';
+import {
+  AddressSpace,
+  DebugServiceDefinition,
+  StopEvent,
+  VmControlServiceDefinition,
+  vmStateToJSON,
+  type BreakpointKind,
+  type WatchKind,
+} from '@plex86/proto';
+import type { DebugTarget, MonitorCapabilities } from './target.js';
+
+export interface BusDebugTargetOptions {
+  /** Per-request timeout; steps and halts may take a moment on a busy host. */
+  readonly timeoutMs?: number;
+  /** One line per stop event that does not decode. */
+  readonly log?: (line: string) => void;
+}
+
+export interface BusDebugTarget extends DebugTarget {
+  /** Stops listening for stop events. */
+  close(): void;
+}
+
+/** Largest ReadMemory/WriteMemory the wire contract allows. */
+const MEMORY_LIMIT = 0x10000;
+
+export function busDebugTarget(bus: Bus, vmId: string, options: BusDebugTargetOptions = {}): BusDebugTarget {
+  const debugPrefix = `${SUBJECT_ROOT}.${vmId}.debug`;
+  const controlPrefix = `${SUBJECT_ROOT}.${vmId}.control`;
+  validateSubject(debugPrefix, 'send');
+  const debug = methodClient(bus, debugPrefix, DebugServiceDefinition);
+  const control = methodClient(bus, controlPrefix, VmControlServiceDefinition);
+  const call: CallOptions = { timeoutMs: options.timeoutMs };
+  const log = options.log ?? (() => undefined);
+  const idBase = randomUUID();
+  let counter = 0;
+  const requestId = () => `${idBase}-${++counter}`;
+
+  const listeners = new Set<(stop: StopEvent) => void>();
+  const subscription = bus.subscribe(vmSubject(vmId, 'debug', 'stopped'), (message) => {
+    let stop: StopEvent;
+    try {
+      stop = StopEvent.decode(message.data);
+    } catch (err) {
+      log(`undecodable stop event on ${message.subject}: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    for (const listener of listeners) listener(stop);
+  });
+
+  const readMemory = async (space: AddressSpace, address: number, length: number) => {
+    const reply = await debug.readMemory(
+      { requestId: requestId(), space, address: BigInt(address), length: Math.min(length, MEMORY_LIMIT) },
+      call,
+    );
+    return reply.data;
+  };
+
+  const monitor: MonitorCapabilities = {
+    readPhysical: (address, length) => readMemory(AddressSpace.ADDRESS_SPACE_PHYSICAL, address, length),
+    stats: async () => {
+      const { status } = await control.getVmStatus({ requestId: requestId() }, call);
+      if (status === undefined) return [];
+      return [
+        ['vm', status.vmId],
+        ['vm state', vmStateToJSON(status.state)],
+        ['vm instructions', String(status.instructionsRetired)],
+        ['virtual time', `${Number(status.virtualTimeNs) / 1e9} s`],
+      ];
+    },
+  };
+
+  return {
+    monitor,
+    async readRegisters() {
+      const reply = await debug.readRegisters({ requestId: requestId() }, call);
+      if (reply.registers === undefined) throw new Error('the monitor sent no registers');
+      return reply.registers;
+    },
+    async writeRegisters(registers) {
+      await debug.writeRegisters({ requestId: requestId(), registers }, call);
+    },
+    readMemory: (address, length) => readMemory(AddressSpace.ADDRESS_SPACE_LINEAR, address, length),
+    async writeMemory(address, data) {
+      const reply = await debug.writeMemory(
+        {
+          requestId: requestId(),
+          space: AddressSpace.ADDRESS_SPACE_LINEAR,
+          address: BigInt(address),
+          data: data.subarray(0, MEMORY_LIMIT),
+        },
+        call,
+      );
+      return reply.writtenBytes;
+    },
+    async insertBreakpoint(kind: BreakpointKind, address: number) {
+      await debug.insertBreakpoint({ requestId: requestId(), kind, address: BigInt(address) }, call);
+    },
+    async removeBreakpoint(kind: BreakpointKind, address: number) {
+      await debug.removeBreakpoint({ requestId: requestId(), kind, address: BigInt(address) }, call);
+    },
+    async insertWatchpoint(kind: WatchKind, address: number, length: number) {
+      await debug.insertWatchpoint({ requestId: requestId(), kind, address: BigInt(address), length }, call);
+    },
+    async removeWatchpoint(kind: WatchKind, address: number, length: number) {
+      await debug.removeWatchpoint({ requestId: requestId(), kind, address: BigInt(address), length }, call);
+    },
+    async step() {
+      const reply = await debug.stepInstructions({ requestId: requestId(), count: 1 }, call);
+      if (reply.stop === undefined) throw new Error('the monitor sent no stop event for the step');
+      return reply.stop;
+    },
+    async resume() {
+      await debug.continueExecution({ requestId: requestId() }, call);
+    },
+    async halt() {
+      const reply = await debug.haltExecution({ requestId: requestId() }, call);
+      if (reply.stop === undefined) throw new Error('the monitor sent no stop event for the halt');
+      return reply.stop;
+    },
+    status: () => debug.getDebugStatus({ requestId: requestId() }, call),
+    async detach(resume) {
+      await debug.detachDebugger({ requestId: requestId(), resume }, call);
+    },
+    async kill() {
+      await debug.detachDebugger({ requestId: requestId(), resume: false }, call);
+      await control.stopVm({ requestId: requestId() }, call);
+    },
+    onStop(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      listeners.clear();
+      subscription.unsubscribe();
+    },
+  };
+}
