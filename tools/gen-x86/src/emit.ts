@@ -56,6 +56,18 @@ function emitMnemonic(tables: BuiltTables): string {
   return lines.join('\n');
 }
 
+/**
+ * An operand template word: bits 0-7 the kind (OT_*), 8-15 a Register (fixed register or class base),
+ * 16-23 a MemorySize, 24-27 which 4-bit field of the decoder's (rm | reg << 4 | opcode & 7 << 8) word
+ * numbers the register (as a shift: 0, 4, 8, or 12 for none), bit 28 set when ModRM can make it memory.
+ */
+function templateWord(kind: number, reg: number, mem: number): number {
+  const K = OPERAND_KIND;
+  const shift = kind === K.RM || kind === K.RMREG ? 0 : kind === K.REG ? 4 : kind === K.OPREG ? 8 : 12;
+  const memoryCapable = kind === K.RM || kind === K.MEM ? 1 << 28 : 0;
+  return (kind | (reg << 8) | (mem << 16) | (shift << 24) | memoryCapable) >>> 0;
+}
+
 function emitCodeTables(tables: BuiltTables): string {
   const mnemonicIndex = new Map(tables.mnemonics.map((m, i) => [m, i]));
   const count = tables.codes.length + 1;
@@ -70,7 +82,7 @@ function emitCodeTables(tables: BuiltTables): string {
     feature[code.id] = code.feature;
     opCount[code.id] = code.templates.length;
     code.templates.forEach((t, i) => {
-      operands[code.id * 4 + i] = (t.kind | (t.reg << 8) | (t.mem << 16)) >>> 0;
+      operands[code.id * 4 + i] = templateWord(t.kind, t.reg, t.mem);
     });
   }
   const info = new Array<number>(count * 8).fill(0);
@@ -102,7 +114,8 @@ function emitCodeTables(tables: BuiltTables): string {
     '',
     '/**',
     ' * Operand templates, four per Code: bits 0-7 template kind (OT_* in decoder-tables.ts), bits 8-15 a',
-    ' * Register (fixed register or class base), bits 16-23 a MemorySize.',
+    ' * Register (fixed register or class base), bits 16-23 a MemorySize, bits 24-27 the register field',
+    ' * selector, bit 28 set when the ModRM byte can make the operand memory.',
     ' */',
     `export const CODE_OPERANDS = new Uint32Array(${list(operands.map(hex))});`,
     '',

@@ -221,6 +221,9 @@ if (!mirrorsMatch()) {
   throw new Error('libs/x86 decoder constants disagree with src/generated; regenerate with nx run gen-x86:generate');
 }
 
+/** Template bit: ModRM can make the operand memory (RM, MEM). */
+const MEMORY_CAPABLE = 1 << 28;
+
 /** Segment register selected by each override prefix byte (0 for other bytes). */
 const SEGMENT_OF_PREFIX = new Uint8Array(256);
 SEGMENT_OF_PREFIX[0x26] = Register.ES;
@@ -257,6 +260,11 @@ export function decodeInstruction(
   out: Instruction,
 ): DecodeStatus {
   if (end > bytes.length) end = bytes.length;
+  if (!(offset >= 0 && offset < end)) {
+    // Nothing to read at offset (including an offset outside the array).
+    fail(out, offset, 0, ip, bitness);
+    return S.NEED_MORE as number;
+  }
   const limit = offset + MAX_INSTRUCTION_LENGTH;
   // Bytes at or past `stop` cannot be read; which status that gives is decided by `truncated`.
   const stop = end < limit ? end : limit;
@@ -439,190 +447,178 @@ export function decodeInstruction(
   let hasImmediate = false;
   let hasImmediate2 = false;
   let hasBranch = false;
+  // rm | reg << 4 | opcode register << 8; bits 12-15 stay zero for fixed registers.
+  const fields = rm | (reg << 4) | ((opcode & 7) << 8);
   for (let i = 0; i < opCount; i++) {
     const t = CODE_INFO[info + 2 + i] as number;
     let opKind: number = K.Register;
     let opReg: number = R.None;
-    switch (t & 0xff) {
-      case T.RM:
-        if (mod === 3) {
-          opReg = ((t >>> 8) & 0xff) + rm;
-        } else {
-          opKind = K.Memory;
-          memSize = t >>> 16;
-        }
-        break;
-      case T.REG:
-        opReg = ((t >>> 8) & 0xff) + reg;
-        break;
-      case T.MEM:
+    const kind = t & 0xff;
+    if (kind <= T.FIXED) {
+      // ModRM/opcode register or memory operands: no dispatch, the template says which field numbers it.
+      if ((t & MEMORY_CAPABLE) !== 0 && mod !== 3) {
         opKind = K.Memory;
-        memSize = t >>> 16;
-        break;
-      case T.RMREG:
-        opReg = ((t >>> 8) & 0xff) + rm;
-        break;
-      case T.OPREG:
-        opReg = ((t >>> 8) & 0xff) + (opcode & 7);
-        break;
-      case T.FIXED:
-        opReg = (t >>> 8) & 0xff;
-        break;
-      case T.IMM8:
-      case T.IMM8S16:
-      case T.IMM8S32:
-      case T.IMM8_2ND: {
-        if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
-        const v = bytes[pos++] as number;
-        const ot = t & 0xff;
-        if (ot === T.IMM8) {
-          opKind = K.Immediate8;
-          immediate = v;
-          hasImmediate = true;
-        } else if (ot === T.IMM8_2ND) {
-          opKind = K.Immediate8Second;
-          immediate2 = v;
-          hasImmediate2 = true;
-        } else {
-          hasImmediate = true;
-          if (ot === T.IMM8S16) {
-            opKind = K.Immediate8to16;
-            immediate = ((v << 24) >> 24) & 0xffff;
+        memSize = (t >>> 16) & 0xff;
+      } else {
+        opReg = ((t >>> 8) & 0xff) + ((fields >>> ((t >>> 24) & 15)) & 15);
+      }
+    } else
+      switch (kind) {
+        case T.IMM8:
+        case T.IMM8S16:
+        case T.IMM8S32:
+        case T.IMM8_2ND: {
+          if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
+          const v = bytes[pos++] as number;
+          const ot = t & 0xff;
+          if (ot === T.IMM8) {
+            opKind = K.Immediate8;
+            immediate = v;
+            hasImmediate = true;
+          } else if (ot === T.IMM8_2ND) {
+            opKind = K.Immediate8Second;
+            immediate2 = v;
+            hasImmediate2 = true;
           } else {
-            opKind = K.Immediate8to32;
-            immediate = ((v << 24) >> 24) >>> 0;
+            hasImmediate = true;
+            if (ot === T.IMM8S16) {
+              opKind = K.Immediate8to16;
+              immediate = ((v << 24) >> 24) & 0xffff;
+            } else {
+              opKind = K.Immediate8to32;
+              immediate = ((v << 24) >> 24) >>> 0;
+            }
           }
+          break;
         }
-        break;
-      }
-      case T.IMM16:
-        hasImmediate = true;
-        if (pos + 2 > stop) return truncated(out, offset, pos + 2, end, limit, ip, bitness);
-        opKind = K.Immediate16;
-        immediate = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
-        pos += 2;
-        break;
-      case T.IMM32:
-        hasImmediate = true;
-        if (pos + 4 > stop) return truncated(out, offset, pos + 4, end, limit, ip, bitness);
-        opKind = K.Immediate32;
-        immediate =
-          ((bytes[pos] as number) |
-            ((bytes[pos + 1] as number) << 8) |
-            ((bytes[pos + 2] as number) << 16) |
-            ((bytes[pos + 3] as number) << 24)) >>>
-          0;
-        pos += 4;
-        break;
-      case T.REL8_16:
-      case T.REL8_32: {
-        hasBranch = true;
-        if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
-        const rel = ((bytes[pos++] as number) << 24) >> 24;
-        const target = ip + (pos - offset) + rel;
-        if ((t & 0xff) === T.REL8_16) {
+        case T.IMM16:
+          hasImmediate = true;
+          if (pos + 2 > stop) return truncated(out, offset, pos + 2, end, limit, ip, bitness);
+          opKind = K.Immediate16;
+          immediate = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
+          pos += 2;
+          break;
+        case T.IMM32:
+          hasImmediate = true;
+          if (pos + 4 > stop) return truncated(out, offset, pos + 4, end, limit, ip, bitness);
+          opKind = K.Immediate32;
+          immediate =
+            ((bytes[pos] as number) |
+              ((bytes[pos + 1] as number) << 8) |
+              ((bytes[pos + 2] as number) << 16) |
+              ((bytes[pos + 3] as number) << 24)) >>>
+            0;
+          pos += 4;
+          break;
+        case T.REL8_16:
+        case T.REL8_32: {
+          hasBranch = true;
+          if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
+          const rel = ((bytes[pos++] as number) << 24) >> 24;
+          const target = ip + (pos - offset) + rel;
+          if ((t & 0xff) === T.REL8_16) {
+            opKind = K.NearBranch16;
+            branchTarget = target & 0xffff;
+          } else {
+            opKind = K.NearBranch32;
+            branchTarget = target >>> 0;
+          }
+          break;
+        }
+        case T.REL16: {
+          hasBranch = true;
+          if (pos + 2 > stop) return truncated(out, offset, pos + 2, end, limit, ip, bitness);
+          const rel = (((bytes[pos] as number) | ((bytes[pos + 1] as number) << 8)) << 16) >> 16;
+          pos += 2;
           opKind = K.NearBranch16;
-          branchTarget = target & 0xffff;
-        } else {
-          opKind = K.NearBranch32;
-          branchTarget = target >>> 0;
+          branchTarget = (ip + (pos - offset) + rel) & 0xffff;
+          break;
         }
-        break;
-      }
-      case T.REL16: {
-        hasBranch = true;
-        if (pos + 2 > stop) return truncated(out, offset, pos + 2, end, limit, ip, bitness);
-        const rel = (((bytes[pos] as number) | ((bytes[pos + 1] as number) << 8)) << 16) >> 16;
-        pos += 2;
-        opKind = K.NearBranch16;
-        branchTarget = (ip + (pos - offset) + rel) & 0xffff;
-        break;
-      }
-      case T.REL32: {
-        hasBranch = true;
-        if (pos + 4 > stop) return truncated(out, offset, pos + 4, end, limit, ip, bitness);
-        const rel =
-          (bytes[pos] as number) |
-          ((bytes[pos + 1] as number) << 8) |
-          ((bytes[pos + 2] as number) << 16) |
-          ((bytes[pos + 3] as number) << 24);
-        pos += 4;
-        opKind = K.NearBranch32;
-        branchTarget = (ip + (pos - offset) + rel) >>> 0;
-        break;
-      }
-      case T.FAR16:
-        hasBranch = true;
-        if (pos + 4 > stop) return truncated(out, offset, pos + 4, end, limit, ip, bitness);
-        opKind = K.FarBranch16;
-        branchTarget = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
-        farSelector = (bytes[pos + 2] as number) | ((bytes[pos + 3] as number) << 8);
-        pos += 4;
-        break;
-      case T.FAR32:
-        hasBranch = true;
-        if (pos + 6 > stop) return truncated(out, offset, pos + 6, end, limit, ip, bitness);
-        opKind = K.FarBranch32;
-        branchTarget =
-          ((bytes[pos] as number) |
+        case T.REL32: {
+          hasBranch = true;
+          if (pos + 4 > stop) return truncated(out, offset, pos + 4, end, limit, ip, bitness);
+          const rel =
+            (bytes[pos] as number) |
             ((bytes[pos + 1] as number) << 8) |
             ((bytes[pos + 2] as number) << 16) |
-            ((bytes[pos + 3] as number) << 24)) >>>
-          0;
-        farSelector = (bytes[pos + 4] as number) | ((bytes[pos + 5] as number) << 8);
-        pos += 6;
-        break;
-      case T.MOFFS: {
-        hasMemory = true;
-        const n = asize32 ? 4 : 2;
-        if (pos + n > stop) return truncated(out, offset, pos + n, end, limit, ip, bitness);
-        disp = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
-        if (asize32) disp = (disp | ((bytes[pos + 2] as number) << 16) | ((bytes[pos + 3] as number) << 24)) >>> 0;
-        pos += n;
-        dispSize = n;
-        opKind = K.Memory;
-        memSize = t >>> 16;
-        memSegment = segment !== R.None ? segment : R.DS;
-        break;
-      }
-      case T.STR_SRC:
-        hasMemory = true;
-        opKind = asize32 ? K.MemorySegESI : K.MemorySegSI;
-        memSize = t >>> 16;
-        memBase = asize32 ? R.ESI : R.SI;
-        memSegment = segment !== R.None ? segment : R.DS;
-        haveStringSource = true;
-        break;
-      case T.STR_DST:
-        hasMemory = true;
-        opKind = asize32 ? K.MemoryESEDI : K.MemoryESDI;
-        memSize = t >>> 16;
-        if (!haveStringSource) {
-          memBase = asize32 ? R.EDI : R.DI;
-          memSegment = R.ES;
+            ((bytes[pos + 3] as number) << 24);
+          pos += 4;
+          opKind = K.NearBranch32;
+          branchTarget = (ip + (pos - offset) + rel) >>> 0;
+          break;
         }
-        break;
-      case T.ONE:
-        hasImmediate = true;
-        opKind = K.Immediate8;
-        immediate = 1;
-        break;
-      case T.XLAT:
-        hasMemory = true;
-        opKind = K.Memory;
-        memSize = t >>> 16;
-        memBase = asize32 ? R.EBX : R.BX;
-        memIndex = R.AL;
-        memSegment = segment !== R.None ? segment : R.DS;
-        break;
-      case T.MASKMOV:
-        hasMemory = true;
-        opKind = asize32 ? K.MemorySegEDI : K.MemorySegDI;
-        memSize = t >>> 16;
-        memBase = asize32 ? R.EDI : R.DI;
-        memSegment = segment !== R.None ? segment : R.DS;
-        break;
-    }
+        case T.FAR16:
+          hasBranch = true;
+          if (pos + 4 > stop) return truncated(out, offset, pos + 4, end, limit, ip, bitness);
+          opKind = K.FarBranch16;
+          branchTarget = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
+          farSelector = (bytes[pos + 2] as number) | ((bytes[pos + 3] as number) << 8);
+          pos += 4;
+          break;
+        case T.FAR32:
+          hasBranch = true;
+          if (pos + 6 > stop) return truncated(out, offset, pos + 6, end, limit, ip, bitness);
+          opKind = K.FarBranch32;
+          branchTarget =
+            ((bytes[pos] as number) |
+              ((bytes[pos + 1] as number) << 8) |
+              ((bytes[pos + 2] as number) << 16) |
+              ((bytes[pos + 3] as number) << 24)) >>>
+            0;
+          farSelector = (bytes[pos + 4] as number) | ((bytes[pos + 5] as number) << 8);
+          pos += 6;
+          break;
+        case T.MOFFS: {
+          hasMemory = true;
+          const n = asize32 ? 4 : 2;
+          if (pos + n > stop) return truncated(out, offset, pos + n, end, limit, ip, bitness);
+          disp = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
+          if (asize32) disp = (disp | ((bytes[pos + 2] as number) << 16) | ((bytes[pos + 3] as number) << 24)) >>> 0;
+          pos += n;
+          dispSize = n;
+          opKind = K.Memory;
+          memSize = (t >>> 16) & 0xff;
+          memSegment = segment !== R.None ? segment : R.DS;
+          break;
+        }
+        case T.STR_SRC:
+          hasMemory = true;
+          opKind = asize32 ? K.MemorySegESI : K.MemorySegSI;
+          memSize = (t >>> 16) & 0xff;
+          memBase = asize32 ? R.ESI : R.SI;
+          memSegment = segment !== R.None ? segment : R.DS;
+          haveStringSource = true;
+          break;
+        case T.STR_DST:
+          hasMemory = true;
+          opKind = asize32 ? K.MemoryESEDI : K.MemoryESDI;
+          memSize = (t >>> 16) & 0xff;
+          if (!haveStringSource) {
+            memBase = asize32 ? R.EDI : R.DI;
+            memSegment = R.ES;
+          }
+          break;
+        case T.ONE:
+          hasImmediate = true;
+          opKind = K.Immediate8;
+          immediate = 1;
+          break;
+        case T.XLAT:
+          hasMemory = true;
+          opKind = K.Memory;
+          memSize = (t >>> 16) & 0xff;
+          memBase = asize32 ? R.EBX : R.BX;
+          memIndex = R.AL;
+          memSegment = segment !== R.None ? segment : R.DS;
+          break;
+        case T.MASKMOV:
+          hasMemory = true;
+          opKind = asize32 ? K.MemorySegEDI : K.MemorySegDI;
+          memSize = (t >>> 16) & 0xff;
+          memBase = asize32 ? R.EDI : R.DI;
+          memSegment = segment !== R.None ? segment : R.DS;
+          break;
+      }
     if (i === 0) {
       k0 = opKind;
       r0 = opReg;

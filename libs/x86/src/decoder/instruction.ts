@@ -17,9 +17,12 @@ import { Register } from './register.js';
  * `mem*`, `immediate`, `immediate2`, `branchTarget` and `farSelector` fields are written only when an
  * operand uses them and otherwise keep their previous values, so read them through the operand kinds.
  */
+/** A zero that is not a small integer (-0 is stored as a double). */
+const DOUBLE = -0;
+
 export class Instruction {
   /** Address (offset in CS) of the first byte, as passed to decode. */
-  ip = 0;
+  ip = DOUBLE;
   /** Length in bytes (1..15). For Invalid/NeedMoreBytes/TooLong: the bytes examined. */
   length = 0;
   /** Code size the instruction was decoded in (16 or 32). */
@@ -55,7 +58,7 @@ export class Instruction {
   /** Scale of the index: 1, 2, 4 or 8. */
   memScale = 1;
   /** Signed displacement, sign-extended from its encoded size (0 when absent). */
-  memDisplacement = 0;
+  memDisplacement = DOUBLE;
   /** Encoded displacement size in bytes (0, 1, 2 or 4). */
   memDisplSize = 0;
   /** Segment the memory operand is accessed through, after defaults and overrides. */
@@ -63,13 +66,23 @@ export class Instruction {
   /** Size of the memory operand. */
   memSize: MemorySize = MemorySize.Unknown;
   /** First immediate, zero-extended from the operand's width (sign extension already applied for Immediate8toN). */
-  immediate = 0;
+  immediate = DOUBLE;
   /** Second immediate (ENTER's nesting level). */
   immediate2 = 0;
   /** Near branch target, or the offset of a far pointer. */
-  branchTarget = 0;
+  branchTarget = DOUBLE;
   /** Selector of a far pointer. */
   farSelector = 0;
+
+  constructor() {
+    // These fields hold 32-bit unsigned values; starting them as doubles (above) gives them a
+    // double field representation from the first record on, so a value of 2^31 or more never changes
+    // the record's hidden class. Their initial value is 0.
+    this.ip = 0;
+    this.memDisplacement = 0;
+    this.immediate = 0;
+    this.branchTarget = 0;
+  }
 
   /** Address of the next instruction, wrapped like IP (16-bit code) or EIP. */
   get nextIp(): number {
