@@ -18,3 +18,4 @@ export {
   type DebuggerServer,
   type ListenAddress,
 } from './server.js';
+export { main as debuggerServiceMain, HELP as DEBUGGER_SERVICE_HELP, USAGE as DEBUGGER_SERVICE_USAGE } from './main.js';
