@@ -47,14 +47,20 @@ function immOf(ins: Instruction, size: number): number {
   return size === 32 ? ins.immediate | 0 : ins.immediate & sizeMask(size);
 }
 
-/** Applies `fn(old)` to op0 (register or memory, read-modify-write); `fn` sets the flags. */
-function modifyOp0(cpu: Cpu, ins: Instruction, size: number, fn: (cpu: Cpu, v: number) => number): void {
-  if (ins.op0Kind === K_REG) {
-    setReg(cpu, ins.op0Register, fn(cpu, getReg(cpu, ins.op0Register)));
-    return;
-  }
-  const lin = rmwLinear(cpu, ins, size >>> 3);
-  writeLin(cpu, lin, size, fn(cpu, readLin(cpu, lin, size)));
+/** Linear address of the memory operand between rmwRead and rmwWrite (no handler nests them). */
+let rmwLin = 0;
+
+/** Reads op0 (register or memory) for a read-modify-write; memory is checked for writing first. */
+function rmwRead(cpu: Cpu, ins: Instruction, size: number): number {
+  if (ins.op0Kind === K_REG) return getReg(cpu, ins.op0Register);
+  rmwLin = rmwLinear(cpu, ins, size >>> 3);
+  return readLin(cpu, rmwLin, size);
+}
+
+/** Writes the result of a read-modify-write back to op0. */
+function rmwWrite(cpu: Cpu, ins: Instruction, size: number, v: number): void {
+  if (ins.op0Kind === K_REG) setReg(cpu, ins.op0Register, v);
+  else writeLin(cpu, rmwLin, size, v);
 }
 
 // ---- group 1 ALU operations ----
@@ -140,10 +146,10 @@ for (const size of [16, 32]) {
 }
 for (const size of SIZES) {
   const mask = sizeMask(size);
-  on(`Inc_rm${size}`, (cpu, ins) => modifyOp0(cpu, ins, size, (c, v) => inc(c, size, v)));
-  on(`Dec_rm${size}`, (cpu, ins) => modifyOp0(cpu, ins, size, (c, v) => dec(c, size, v)));
-  on(`Not_rm${size}`, (cpu, ins) => modifyOp0(cpu, ins, size, (_c, v) => ~v & mask));
-  on(`Neg_rm${size}`, (cpu, ins) => modifyOp0(cpu, ins, size, (c, v) => neg(c, size, v)));
+  on(`Inc_rm${size}`, (cpu, ins) => rmwWrite(cpu, ins, size, inc(cpu, size, rmwRead(cpu, ins, size))));
+  on(`Dec_rm${size}`, (cpu, ins) => rmwWrite(cpu, ins, size, dec(cpu, size, rmwRead(cpu, ins, size))));
+  on(`Not_rm${size}`, (cpu, ins) => rmwWrite(cpu, ins, size, ~rmwRead(cpu, ins, size) & mask));
+  on(`Neg_rm${size}`, (cpu, ins) => rmwWrite(cpu, ins, size, neg(cpu, size, rmwRead(cpu, ins, size))));
 }
 
 // ---- MUL, IMUL, DIV, IDIV ----
@@ -265,14 +271,14 @@ const SHIFT_NAMES = ['Rol', 'Ror', 'Rcl', 'Rcr', 'Shl', 'Shr', 'Sal', 'Sar'];
 for (let op = 0; op < 8; op++) {
   for (const size of SIZES) {
     const n = `${SHIFT_NAMES[op]}_rm${size}`;
-    on(`${n}_1`, (cpu, ins) => modifyOp0(cpu, ins, size, (c, v) => shift(c, op, size, v, 1)));
+    on(`${n}_1`, (cpu, ins) => rmwWrite(cpu, ins, size, shift(cpu, op, size, rmwRead(cpu, ins, size), 1)));
     on(`${n}_CL`, (cpu, ins) => {
       const count = cpu.r8[4] & 0x1f;
-      modifyOp0(cpu, ins, size, (c, v) => shift(c, op, size, v, count));
+      rmwWrite(cpu, ins, size, shift(cpu, op, size, rmwRead(cpu, ins, size), count));
     });
     on(`${n}_imm8`, (cpu, ins) => {
       const count = ins.immediate & 0x1f;
-      modifyOp0(cpu, ins, size, (c, v) => shift(c, op, size, v, count));
+      rmwWrite(cpu, ins, size, shift(cpu, op, size, rmwRead(cpu, ins, size), count));
     });
   }
 }
@@ -282,13 +288,11 @@ for (const size of [16, 32]) {
     const n = `${left ? 'Shld' : 'Shrd'}_rm${size}_r${size}`;
     on(`${n}_imm8`, (cpu, ins) => {
       const b = getReg(cpu, ins.op1Register);
-      const count = ins.immediate;
-      modifyOp0(cpu, ins, size, (c, v) => doubleShift(c, left, size, v, b, count));
+      rmwWrite(cpu, ins, size, doubleShift(cpu, left, size, rmwRead(cpu, ins, size), b, ins.immediate));
     });
     on(`${n}_CL`, (cpu, ins) => {
       const b = getReg(cpu, ins.op1Register);
-      const count = cpu.r8[4];
-      modifyOp0(cpu, ins, size, (c, v) => doubleShift(c, left, size, v, b, count));
+      rmwWrite(cpu, ins, size, doubleShift(cpu, left, size, rmwRead(cpu, ins, size), b, cpu.r8[4]));
     });
   }
 }

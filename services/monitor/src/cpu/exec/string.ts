@@ -6,7 +6,7 @@
  */
 
 import type { Instruction } from '@plex86/x86';
-import type { Cpu } from '../cpu.js';
+import { SegAccess, type Cpu } from '../cpu.js';
 import { Flag, Seg } from '../registers.js';
 import { alu, AluOp } from './alu.js';
 import { checkIoPermission } from './io.js';
@@ -38,6 +38,141 @@ const enum StrOp {
   OUTS = 6,
 }
 
+/**
+ * Physical address of linear `lin` when the page is plain RAM for this access (translating it,
+ * with any page fault, if the TLB does not hold it), or -1 when it is not (ROM, MMIO, unmapped).
+ */
+function ramAddress(cpu: Cpu, lin: number, write: boolean): number {
+  const mask = write ? cpu.writeMask : cpu.readMask;
+  const want = write ? cpu.writeWant : cpu.readWant;
+  let e = cpu.tlb[lin >>> 12];
+  if ((e & mask) !== want) {
+    cpu.translateOrFault(lin, write);
+    e = cpu.tlb[lin >>> 12];
+    if ((e & mask) !== want) return -1;
+  }
+  return (e & ~0xfff) | (lin & 0xfff);
+}
+
+/**
+ * How many `bytes`-sized elements from offset `off` upward stay inside the segment's limit (and the
+ * 64 KiB offset range for 16-bit addressing) and inside the page of linear `lin`, at most `max`.
+ * 0 when the first element is not entirely inside (the element loop then raises what is due).
+ */
+function forwardRun(
+  cpu: Cpu,
+  seg: number,
+  off: number,
+  bytes: number,
+  max: number,
+  a32: boolean,
+  need: number,
+): number {
+  if ((cpu.segAccess[seg] & need) === 0) return 0;
+  const lin = (cpu.segBase[seg] + off) | 0;
+  let n = ((0x1000 - (lin & 0xfff)) / bytes) | 0;
+  if (n > max) n = max;
+  const u = a32 ? off >>> 0 : off & 0xffff;
+  if (!a32) {
+    const left = ((0x10000 - u) / bytes) | 0;
+    if (left < n) n = left;
+  }
+  if ((cpu.segAccess[seg] & SegAccess.FLAT) === 0) {
+    if (u < cpu.segMin[seg] >>> 0) return 0;
+    const room = Math.floor(((cpu.segMax[seg] >>> 0) - u + 1) / bytes);
+    if (room < n) n = room;
+  }
+  return n < 0 ? 0 : n;
+}
+
+/**
+ * The forward (DF = 0) repeated string operations on plain RAM, a page-bounded run at a time:
+ * MOVS copies, STOS fills, byte SCAS/CMPS scan. Returns the elements done (0: not applicable, the
+ * element loop takes over); `bulkStop` says a SCAS/CMPS met its condition on the last one.
+ */
+let bulkStop = false;
+let bulkEnabled = true;
+
+/** Turns the RAM fast path off (tests compare it with the element loop). */
+export function setStringFastPath(enabled: boolean): void {
+  bulkEnabled = enabled;
+}
+
+function bulk(
+  cpu: Cpu,
+  op: number,
+  bytes: number,
+  srcSeg: number,
+  si: number,
+  di: number,
+  max: number,
+  a32: boolean,
+  rep: number,
+): number {
+  bulkStop = false;
+  const usesSrc = op === StrOp.MOVS || op === StrOp.CMPS;
+  let n = forwardRun(
+    cpu,
+    Seg.ES,
+    di,
+    bytes,
+    max,
+    a32,
+    op === StrOp.MOVS || op === StrOp.STOS ? SegAccess.WRITE : SegAccess.READ,
+  );
+  if (usesSrc) {
+    const m = forwardRun(cpu, srcSeg, si, bytes, n, a32, SegAccess.READ);
+    if (m < n) n = m;
+  }
+  if (n < 2) return 0;
+  const ram = cpu.ram;
+  const len = n * bytes;
+  const sp = usesSrc ? ramAddress(cpu, (cpu.segBase[srcSeg] + si) | 0, false) : 0;
+  const write = op === StrOp.MOVS || op === StrOp.STOS;
+  const dp = ramAddress(cpu, (cpu.segBase[Seg.ES] + di) | 0, write);
+  if (sp < 0 || dp < 0) return 0;
+  switch (op) {
+    case StrOp.MOVS:
+      // An overlap with the destination ahead of the source repeats bytes element by element.
+      if (dp > sp && dp < sp + len) return 0;
+      ram.copyWithin(dp, sp, sp + len);
+      break;
+    case StrOp.STOS: {
+      const v = accumulator(cpu, bytes << 3);
+      if (bytes === 1) ram.fill(v, dp, dp + len);
+      else if (bytes === 2 && (dp & 1) === 0) cpu.ram16.fill(v, dp >>> 1, (dp + len) >>> 1);
+      else if (bytes === 4 && (dp & 3) === 0) cpu.ram32.fill(v, dp >>> 2, (dp + len) >>> 2);
+      else return 0;
+      break;
+    }
+    case StrOp.SCAS: {
+      if (bytes !== 1) return 0;
+      const al = cpu.r8[0];
+      const equalStops = rep === Rep.REPNE;
+      let i = 0;
+      while (i < n && (ram[dp + i] === al) !== equalStops) i++;
+      const done = i < n ? i + 1 : n;
+      alu(cpu, AluOp.CMP, 8, al, ram[dp + done - 1]);
+      bulkStop = i < n;
+      return done;
+    }
+    case StrOp.CMPS: {
+      if (bytes !== 1) return 0;
+      const equalStops = rep === Rep.REPNE;
+      let i = 0;
+      while (i < n && (ram[sp + i] === ram[dp + i]) !== equalStops) i++;
+      const done = i < n ? i + 1 : n;
+      alu(cpu, AluOp.CMP, 8, ram[sp + done - 1], ram[dp + done - 1]);
+      bulkStop = i < n;
+      return done;
+    }
+    default:
+      return 0;
+  }
+  if (cpu.codePages[dp >>> 12] !== 0) cpu.mem.codeWritten(dp, len);
+  return n;
+}
+
 function readSized(cpu: Cpu, seg: number, off: number, size: number): number {
   return size === 32 ? cpu.read32(seg, off) : size === 16 ? cpu.read16(seg, off) : cpu.read8(seg, off);
 }
@@ -65,9 +200,33 @@ function stringOp(op: number, size: number): (cpu: Cpu, ins: Instruction) => voi
     let count = rep === Rep.NONE ? 1 : a32 ? cpu.r32[1] >>> 0 : cpu.r16[2];
     if (count === 0) return;
     let iterations = 0;
+    const bulkable = bulkEnabled && rep !== Rep.NONE && step > 0 && op <= StrOp.SCAS && op !== StrOp.LODS;
     for (;;) {
       const si = a32 ? cpu.r32[6] : cpu.r16[12];
       const di = a32 ? cpu.r32[7] : cpu.r16[14];
+      if (bulkable && count > 1) {
+        const done = bulk(cpu, op, bytes, srcSeg, si, di, Math.min(count, SLICE - iterations), a32, rep);
+        if (done > 0) {
+          const adv = done * bytes;
+          if (usesSi) {
+            if (a32) cpu.r32[6] = (si + adv) | 0;
+            else cpu.r16[12] = (si + adv) & 0xffff;
+          }
+          if (a32) cpu.r32[7] = (di + adv) | 0;
+          else cpu.r16[14] = (di + adv) & 0xffff;
+          count -= done;
+          if (a32) cpu.r32[1] = count;
+          else cpu.r16[2] = count;
+          if (count === 0 || bulkStop) return;
+          iterations += done;
+          if (iterations >= SLICE) {
+            cpu.eip = cpu.insEip;
+            cpu.requestExit();
+            return;
+          }
+          continue;
+        }
+      }
       let stop = false;
       switch (op) {
         case StrOp.MOVS:
@@ -126,7 +285,7 @@ function stringOp(op: number, size: number): (cpu: Cpu, ins: Instruction) => voi
       if (a32) cpu.r32[1] = count;
       else cpu.r16[2] = count;
       if (count === 0 || stop) return;
-      if (++iterations === SLICE) {
+      if (++iterations >= SLICE) {
         // Come back for the rest after the run loop had a chance to take interrupts.
         cpu.eip = cpu.insEip;
         cpu.requestExit();
