@@ -34,7 +34,7 @@ async function load<T>(file: string): Promise<T> {
 }
 
 /** Enum objects of the runtime library, as plain name → value records. */
-async function loadEnums(decoderDir: string): Promise<RuntimeEnums> {
+export async function loadEnums(decoderDir: string): Promise<RuntimeEnums> {
   const numeric = (e: Record<string, unknown>): Record<string, number> =>
     Object.fromEntries(Object.entries(e).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
   const register = await load<{ Register: Record<string, unknown> }>(join(decoderDir, 'register.ts'));

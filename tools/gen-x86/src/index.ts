@@ -5,6 +5,7 @@ export {
   checkGenerated,
   defaultPaths,
   generateSources,
+  loadEnums,
   writeGenerated,
   type GeneratorPaths,
 } from './generate.js';
