@@ -182,3 +182,20 @@ describe('BIOS image from the reset vector', () => {
     expect(run.status).toBe(0x21);
   });
 });
+
+describe('single-step', () => {
+  it('traps after each instruction while TF is set, except where the SDM says not to', async () => {
+    const image = assemble('single-step');
+    const run = await runKernel(image);
+    expect(run.message).toBe('');
+    // Trap EIPs are the instructions after NOP, MOV, the instruction after INT 0x80's return... as addresses.
+    const out = lines(run.output);
+    expect(out[0]).toBe('traps=00000004');
+    const eips = out.slice(1, 5).map((l) => parseInt(l.split('=')[1], 16));
+    // step2 (after nop), step3 (after mov), step5 (after add: INT and its handler do not trap), step6.
+    const deltas = eips.map((e) => e - eips[0]);
+    expect(deltas).toEqual([0, 5, 5 + 2 + 3, 5 + 2 + 3 + 1]);
+    expect(out.slice(5)).toEqual(['dr6.bs=00004000', 'tf=00000000']);
+    expect(run.status).toBe(1);
+  });
+});

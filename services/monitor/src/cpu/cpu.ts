@@ -122,6 +122,8 @@ export class Cpu {
   interruptShadow = false;
   /** HLT executed; the run loop waits for an interrupt. */
   halted = false;
+  /** Interrupts and exceptions delivered so far (the single-step logic compares it). */
+  deliveries = 0;
 
   /** The descriptor last read by readDescriptor() (segments.ts): its two dwords and linear address. */
   descLo = 0;
@@ -205,6 +207,10 @@ export class Cpu {
   /** True when SS is a 32-bit stack (ESP rather than SP). */
   get stack32(): boolean {
     return (this.segAttr[Seg.SS] & Attr.DB) !== 0;
+  }
+  /** EFLAGS.TF (single-step). */
+  get trapFlag(): boolean {
+    return (this.st[FLAGS] & Flag.TF) !== 0;
   }
   /** EFLAGS.IF (never lazy, so no flag evaluation is needed). */
   get interruptsEnabled(): boolean {

@@ -42,6 +42,7 @@ export function deliverInterrupt(
   errorCode: number,
 ): void {
   cpu.halted = false;
+  cpu.deliveries++;
   if (!cpu.protectedMode) {
     realModeInterrupt(cpu, vector);
     return;

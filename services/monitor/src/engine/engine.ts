@@ -114,9 +114,27 @@ export class Engine {
         this.runBlock(1);
         continue;
       }
+      if (cpu.trapFlag) {
+        this.singleStep();
+        continue;
+      }
       if (intr !== undefined && cpu.interruptsEnabled && intr.pending()) this.takeInterrupt();
       this.runBlock(0x7fffffff);
     }
+  }
+
+  /**
+   * EFLAGS.TF: one instruction, then a #DB trap (DR6.BS) with EIP on the next instruction, unless the
+   * instruction faulted, delivered an interrupt (which clears TF for the handler) or opened an
+   * interrupt shadow (MOV SS/POP SS hold the trap off for one more instruction).
+   */
+  private singleStep(): void {
+    const cpu = this.cpu;
+    const deliveries = cpu.deliveries;
+    this.runBlock(1);
+    if (cpu.interruptShadow || cpu.deliveries !== deliveries) return;
+    cpu.dr[6] |= 0x4000;
+    deliverException(cpu, Vector.DB, false, 0);
   }
 
   private interruptReady(): boolean {
