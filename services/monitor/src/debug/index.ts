@@ -1,0 +1,5 @@
+export { MachineDebugger, DebugError, type MachineDebuggerOptions } from './machine-debugger.js';
+export { debugServiceHandlers, DEBUG_STOP_SUBJECT, type DebugServiceHandlers } from './service.js';
+export { readCpuRegisters, writeCpuRegisters, RegisterWriteError } from './registers.js';
+export { debugTranslate, readDebugMemory, writeDebugMemory } from './memory.js';
+export * from './wire.js';

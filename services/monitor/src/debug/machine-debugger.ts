@@ -1,0 +1,525 @@
+/**
+ * The monitor side of debugging: one Machine held, stepped and run under a debugger's control.
+ *
+ * Breakpoints never touch guest memory. While the debugger needs to see instruction boundaries it
+ * stands in front of the machine's block source: a block is cut before the first instruction at a
+ * breakpoint, a lookup at a breakpoint returns a one-record block whose routine stops the engine
+ * before anything executes, and in single-step or watch mode every block is one instruction long.
+ * With no breakpoints, watchpoints or step pending, the block source is the machine's own and the
+ * run loop pays nothing.
+ *
+ * Watchpoints compare the watched bytes at every instruction boundary, so a write watchpoint fires
+ * after an instruction that changed them; reads cannot be seen this way, so read and access
+ * watchpoints are refused.
+ */
+
+import { Instruction } from '@plex86/x86';
+import type { Cpu } from '../cpu/cpu.js';
+import { Seg } from '../cpu/registers.js';
+import type { BlockSource } from '../engine/block-source.js';
+import { StopReason as EngineStop } from '../engine/engine.js';
+import type { Machine } from '../machine/machine.js';
+import { readDebugMemory, writeDebugMemory } from './memory.js';
+import { readCpuRegisters, RegisterWriteError, writeCpuRegisters } from './registers.js';
+import {
+  WireAddressSpace,
+  WireBreakpointKind,
+  WireExitReason,
+  WireStopReason,
+  WireWatchKind,
+  type WireCpuRegisters,
+  type WireDebugStatus,
+  type WireStopEvent,
+} from './wire.js';
+
+/** Why a request was refused; `code` names the plex86.v1.ErrorCode without its prefix. */
+export class DebugError extends Error {
+  override readonly name = 'DebugError';
+  constructor(
+    readonly code: 'BAD_REQUEST' | 'FAILED_PRECONDITION' | 'NOT_FOUND' | 'UNIMPLEMENTED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface MachineDebuggerOptions {
+  /** Instructions per run slice between yields to the event loop. */
+  readonly sliceInstructions?: number;
+  /** Called when a debugger detaches; the VM's owner takes execution back (running when `resume`). */
+  readonly onDetach?: (resume: boolean) => void;
+}
+
+const enum Trap {
+  NONE,
+  BREAKPOINT,
+  WATCHPOINT,
+  STEP,
+}
+
+type DebugState = 'detached' | 'halted' | 'running' | 'exited';
+
+interface Watch {
+  readonly kind: WireWatchKind;
+  readonly address: number;
+  readonly length: number;
+  /** The bytes at the last instruction boundary. */
+  last: Uint8Array;
+}
+
+/** Steps and memory transfers the wire contract allows. */
+const MAX_STEP = 1_000_000;
+const MAX_TRANSFER = 0x10000;
+const MAX_WATCH = 4096;
+const GDB_SIGTRAP = 5;
+const GDB_SIGINT = 2;
+
+/** Whatever the machine's block source returns; the debugger only reads the fields every block has. */
+type SourceBlock = ReturnType<BlockSource['lookup']>;
+
+/**
+ * The one-record block that stops the engine before an instruction. It carries its routine under both
+ * names block sources have used for it, so it does not depend on which source the machine runs.
+ */
+interface TrapBlock {
+  instructions: Instruction[];
+  handlers: ((cpu: Cpu) => void)[];
+  compiled: ((cpu: Cpu) => void)[];
+  count: number;
+  startIp: number;
+  byteLength: number;
+  valid: boolean;
+}
+
+export class MachineDebugger {
+  private state: DebugState = 'detached';
+  private sequence = 0n;
+  private lastStop: WireStopEvent | undefined;
+  private readonly listeners = new Set<(stop: WireStopEvent) => void>();
+  private readonly breakpoints = new Map<number, Set<WireBreakpointKind>>();
+  private readonly watches: Watch[] = [];
+  private readonly slice: number;
+
+  // Engine-facing state, read by the lookup wrapper.
+  private readonly inner: BlockSource;
+  private readonly innerLookup: BlockSource['lookup'];
+  private readonly trapBlock: TrapBlock;
+  private installed = false;
+  private stepsLeft = -1;
+  private skipLinear = -1;
+  private trap = Trap.NONE;
+  private trapAddress = 0;
+  private trapKind = 0;
+  private trapWatch: Watch | undefined;
+  private haltRequested = false;
+  private running: Promise<void> | undefined;
+  private stepWaiter: ((stop: WireStopEvent) => void) | undefined;
+
+  constructor(
+    readonly machine: Machine,
+    private readonly options: MachineDebuggerOptions = {},
+  ) {
+    this.slice = options.sliceInstructions ?? 200_000;
+    this.inner = machine.blocks;
+    this.innerLookup = machine.blocks.lookup;
+    const trapIns = new Instruction();
+    trapIns.length = 0;
+    const trap = (cpu: Cpu) => {
+      // Nothing executed: the engine counts the record, so take it back, and stop before it.
+      cpu.instructions--;
+      cpu.exitBlock = true;
+      this.machine.engine.stop();
+    };
+    this.trapBlock = {
+      instructions: [trapIns],
+      handlers: [trap],
+      compiled: [trap],
+      count: 1,
+      startIp: 0,
+      byteLength: 0,
+      valid: true,
+    };
+  }
+
+  // ---- queries ---------------------------------------------------------------------------------
+
+  get halted(): boolean {
+    return this.state === 'halted';
+  }
+
+  status(): WireDebugStatus {
+    let count = 0;
+    for (const kinds of this.breakpoints.values()) count += kinds.size;
+    return {
+      halted: this.state === 'halted' || this.state === 'exited',
+      lastStop: this.lastStop,
+      breakpointCount: count,
+      watchpointCount: this.watches.length,
+    };
+  }
+
+  /** Registers a stop listener (the bus publishes stops with it); returns its remover. */
+  onStop(listener: (stop: WireStopEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private requireHalted(what: string): void {
+    if (this.state !== 'halted') {
+      throw new DebugError('FAILED_PRECONDITION', `${what} needs the VM halted by the debugger (it is ${this.state})`);
+    }
+  }
+
+  private requireLive(what: string): void {
+    if (this.state === 'exited') throw new DebugError('FAILED_PRECONDITION', `${what}: the VM has exited`);
+  }
+
+  readRegisters(): WireCpuRegisters {
+    this.requireHalted('ReadRegisters');
+    return readCpuRegisters(this.machine.cpu);
+  }
+
+  writeRegisters(registers: WireCpuRegisters | undefined): void {
+    this.requireHalted('WriteRegisters');
+    if (registers === undefined) throw new DebugError('BAD_REQUEST', 'WriteRegisters without registers');
+    try {
+      writeCpuRegisters(this.machine.cpu, registers);
+    } catch (e) {
+      if (e instanceof RegisterWriteError) throw new DebugError('BAD_REQUEST', e.message);
+      throw e;
+    }
+  }
+
+  private checkTransfer(space: number, address: bigint, length: number): boolean {
+    if (space !== WireAddressSpace.LINEAR && space !== WireAddressSpace.PHYSICAL) {
+      throw new DebugError('BAD_REQUEST', 'the address space must be LINEAR or PHYSICAL');
+    }
+    if (length < 1 || length > MAX_TRANSFER) {
+      throw new DebugError('BAD_REQUEST', `length ${length} is outside 1 to ${MAX_TRANSFER}`);
+    }
+    if (address > 0xffffffffn) throw new DebugError('BAD_REQUEST', `address ${address.toString(16)} is above 4 GiB`);
+    return space === WireAddressSpace.LINEAR;
+  }
+
+  readMemory(space: number, address: bigint, length: number): Uint8Array {
+    this.requireHalted('ReadMemory');
+    const linear = this.checkTransfer(space, address, length);
+    return readDebugMemory(this.machine.cpu, Number(address), length, linear);
+  }
+
+  writeMemory(space: number, address: bigint, data: Uint8Array): number {
+    this.requireHalted('WriteMemory');
+    const linear = this.checkTransfer(space, address, data.length);
+    const written = writeDebugMemory(this.machine.cpu, Number(address), data, linear);
+    this.resnapshotWatches();
+    return written;
+  }
+
+  // ---- breakpoints and watchpoints -------------------------------------------------------------
+
+  insertBreakpoint(kind: number, address: bigint): void {
+    this.requireLive('InsertBreakpoint');
+    if (kind !== WireBreakpointKind.SOFTWARE && kind !== WireBreakpointKind.HARDWARE) {
+      throw new DebugError('BAD_REQUEST', 'the breakpoint kind must be SOFTWARE or HARDWARE');
+    }
+    if (address > 0xffffffffn) throw new DebugError('BAD_REQUEST', 'breakpoint address above 4 GiB');
+    const lin = Number(address);
+    let kinds = this.breakpoints.get(lin);
+    if (kinds === undefined) this.breakpoints.set(lin, (kinds = new Set()));
+    kinds.add(kind);
+    this.updateHook();
+  }
+
+  removeBreakpoint(kind: number, address: bigint): void {
+    this.requireLive('RemoveBreakpoint');
+    const lin = Number(address);
+    const kinds = this.breakpoints.get(lin);
+    if (kinds === undefined || !kinds.delete(kind)) {
+      throw new DebugError('NOT_FOUND', `no breakpoint of kind ${kind} at ${lin.toString(16)}`);
+    }
+    if (kinds.size === 0) this.breakpoints.delete(lin);
+    this.updateHook();
+  }
+
+  insertWatchpoint(kind: number, address: bigint, length: number): void {
+    this.requireLive('InsertWatchpoint');
+    if (kind === WireWatchKind.READ || kind === WireWatchKind.ACCESS) {
+      throw new DebugError('UNIMPLEMENTED', 'read and access watchpoints are not supported; write watchpoints are');
+    }
+    if (kind !== WireWatchKind.WRITE)
+      throw new DebugError('BAD_REQUEST', 'the watch kind must be WRITE, READ or ACCESS');
+    if (length < 1 || length > MAX_WATCH)
+      throw new DebugError('BAD_REQUEST', `watch length ${length} is outside 1 to 4096`);
+    if (address + BigInt(length) > 0x100000000n) throw new DebugError('BAD_REQUEST', 'watched range above 4 GiB');
+    const lin = Number(address);
+    if (this.watches.some((w) => w.kind === kind && w.address === lin && w.length === length)) return;
+    this.watches.push({ kind, address: lin, length, last: this.watchedBytes(lin, length) });
+    this.updateHook();
+  }
+
+  removeWatchpoint(kind: number, address: bigint, length: number): void {
+    this.requireLive('RemoveWatchpoint');
+    const lin = Number(address);
+    const index = this.watches.findIndex((w) => w.kind === kind && w.address === lin && w.length === length);
+    if (index < 0) throw new DebugError('NOT_FOUND', `no watchpoint of ${length} bytes at ${lin.toString(16)}`);
+    this.watches.splice(index, 1);
+    this.updateHook();
+  }
+
+  /** Unmapped bytes read as absent, so mapping or unmapping the page counts as a change too. */
+  private watchedBytes(address: number, length: number): Uint8Array {
+    return readDebugMemory(this.machine.cpu, address, length, true);
+  }
+
+  private resnapshotWatches(): void {
+    for (const w of this.watches) w.last = this.watchedBytes(w.address, w.length);
+  }
+
+  // ---- the block source hook -------------------------------------------------------------------
+
+  private updateHook(): void {
+    const wanted = this.breakpoints.size > 0 || this.watches.length > 0 || this.stepsLeft >= 0;
+    if (wanted === this.installed) return;
+    const source = this.inner as { lookup: BlockSource['lookup'] };
+    // An own property shadows the class method while the debugger needs instruction boundaries; it
+    // is set back to the class method (not deleted, which would slow every later lookup).
+    source.lookup = wanted
+      ? (phys, bits, ip, maxBytes) => this.lookup(this.innerLookup.call(this.inner, phys, bits, ip, maxBytes), ip)
+      : this.innerLookup;
+    this.installed = wanted;
+  }
+
+  private trapAt(ip: number, trap: Trap): SourceBlock {
+    this.trap = trap;
+    const block = this.trapBlock;
+    block.startIp = ip;
+    block.instructions[0].ip = ip;
+    return block as unknown as SourceBlock;
+  }
+
+  private lookup(block: SourceBlock, ip: number): SourceBlock {
+    const cpu = this.machine.cpu;
+    const csBase = cpu.segBase[Seg.CS];
+    const lin = (csBase + ip) >>> 0;
+    const skip = this.skipLinear === lin;
+    this.skipLinear = -1;
+    if (this.watches.length > 0) {
+      for (const w of this.watches) {
+        const now = this.watchedBytes(w.address, w.length);
+        if (!sameBytes(now, w.last)) {
+          w.last = now;
+          this.trapWatch = w;
+          return this.trapAt(ip, Trap.WATCHPOINT);
+        }
+      }
+    }
+    if (this.stepsLeft === 0) return this.trapAt(ip, Trap.STEP);
+    if (!skip && this.breakpoints.has(lin)) {
+      this.trapAddress = lin;
+      this.trapKind = firstKind(this.breakpoints.get(lin));
+      return this.trapAt(ip, Trap.BREAKPOINT);
+    }
+    let limit = block.count;
+    if (this.stepsLeft > 0) {
+      this.stepsLeft--;
+      if (limit > 1) limit = 1;
+    } else if (this.watches.length > 0 && limit > 1) {
+      limit = 1;
+    }
+    if (this.breakpoints.size > 0 && limit > 1) {
+      const mask = cpu.codeBits === 16 ? 0xffff : -1;
+      const delta = ip - block.startIp;
+      for (let i = 1; i < limit; i++) {
+        const at = (csBase + ((block.instructions[i].ip + delta) & mask)) >>> 0;
+        if (this.breakpoints.has(at)) {
+          limit = i;
+          break;
+        }
+      }
+    }
+    if (limit === block.count) return block;
+    // A shortened copy; only while debugging, so the allocation stays off normal runs.
+    const view = Object.create(block) as { count: number };
+    view.count = limit;
+    return view as SourceBlock;
+  }
+
+  // ---- execution -------------------------------------------------------------------------------
+
+  private makeStop(reason: WireStopReason, detail: WireStopEvent['detail']): WireStopEvent {
+    const cpu = this.machine.cpu;
+    this.sequence++;
+    const stop: WireStopEvent = {
+      sequence: this.sequence,
+      reason,
+      address: BigInt((cpu.segBase[Seg.CS] + cpu.eip) >>> 0),
+      signal: reason === WireStopReason.HALT_REQUEST ? GDB_SIGINT : reason === WireStopReason.EXITED ? 0 : GDB_SIGTRAP,
+      instructionsRetired: BigInt(cpu.instructions),
+      detail,
+    };
+    this.lastStop = stop;
+    return stop;
+  }
+
+  private publish(stop: WireStopEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(stop);
+      } catch {
+        // A failing listener (a closed bus) must not stop the machine's bookkeeping.
+      }
+    }
+  }
+
+  /** Takes the VM: it stops where it is (a no-op stop when it is already halted). */
+  async halt(): Promise<WireStopEvent> {
+    if (this.state === 'halted' || this.state === 'exited') {
+      return this.lastStop ?? this.stopHere(WireStopReason.HALT_REQUEST, undefined);
+    }
+    if (this.state === 'detached') {
+      // The VM's owner must not run the machine while a debugger holds it; see the module comment.
+      this.machine.engine.stop();
+      this.state = 'halted';
+      return this.stopHere(WireStopReason.HALT_REQUEST, undefined);
+    }
+    const stopped = new Promise<WireStopEvent>((resolve) => (this.stepWaiter = resolve));
+    this.haltRequested = true;
+    this.machine.engine.stop();
+    return stopped;
+  }
+
+  private stopHere(reason: WireStopReason, detail: WireStopEvent['detail']): WireStopEvent {
+    const stop = this.makeStop(reason, detail);
+    this.publish(stop);
+    return stop;
+  }
+
+  /** Executes `count` instructions (1 for 0) and resolves with the stop that ends the step. */
+  async step(count: number): Promise<WireStopEvent> {
+    this.requireHalted('StepInstructions');
+    if (count > MAX_STEP) throw new DebugError('BAD_REQUEST', `step count ${count} is above ${MAX_STEP}`);
+    this.stepsLeft = count === 0 ? 1 : count;
+    const stopped = new Promise<WireStopEvent>((resolve) => (this.stepWaiter = resolve));
+    this.start();
+    return stopped;
+  }
+
+  /** Lets the guest run until a breakpoint, watchpoint, halt request or exit. */
+  continue(): void {
+    this.requireHalted('ContinueExecution');
+    this.start();
+  }
+
+  private start(): void {
+    const cpu = this.machine.cpu;
+    // The instruction at a breakpoint we are stopped on runs once before the breakpoint counts again.
+    this.skipLinear = (cpu.segBase[Seg.CS] + cpu.eip) >>> 0;
+    this.state = 'running';
+    this.haltRequested = false;
+    this.trap = Trap.NONE;
+    this.updateHook();
+    this.running = this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    const engine = this.machine.engine;
+    let stop: WireStopEvent;
+    for (;;) {
+      let reason: EngineStop;
+      try {
+        reason = engine.run(this.slice);
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        stop = this.exitStop(WireExitReason.ENGINE_ERROR, `engine error: ${message}`);
+        break;
+      }
+      if (this.trap !== Trap.NONE) {
+        stop = this.trapStop();
+        break;
+      }
+      if (reason === EngineStop.HALTED) {
+        stop = this.exitStop(WireExitReason.GUEST_SHUTDOWN, 'the CPU halted with nothing to wake it');
+        break;
+      }
+      if (reason === EngineStop.SHUTDOWN) {
+        stop = this.exitStop(WireExitReason.TRIPLE_FAULT, engine.shutdownMessage);
+        break;
+      }
+      if (this.haltRequested) {
+        stop = this.makeStop(WireStopReason.HALT_REQUEST, undefined);
+        break;
+      }
+      if (reason === EngineStop.STOPPED) {
+        // Nobody here asked for it: a device ended the run (the exit port).
+        stop = this.exitStop(WireExitReason.GUEST_SHUTDOWN, 'the guest ended the run');
+        break;
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.haltRequested) {
+        stop = this.makeStop(WireStopReason.HALT_REQUEST, undefined);
+        break;
+      }
+    }
+    this.stepsLeft = -1;
+    this.trap = Trap.NONE;
+    this.haltRequested = false;
+    this.updateHook();
+    if (this.state === 'running') this.state = stop.reason === WireStopReason.EXITED ? 'exited' : 'halted';
+    this.running = undefined;
+    const waiter = this.stepWaiter;
+    this.stepWaiter = undefined;
+    this.publish(stop);
+    waiter?.(stop);
+  }
+
+  private trapStop(): WireStopEvent {
+    switch (this.trap) {
+      case Trap.BREAKPOINT:
+        return this.makeStop(WireStopReason.BREAKPOINT, {
+          $case: 'breakpoint',
+          value: { kind: this.trapKind, address: BigInt(this.trapAddress) },
+        });
+      case Trap.WATCHPOINT: {
+        const w = this.trapWatch as Watch;
+        return this.makeStop(WireStopReason.WATCHPOINT, {
+          $case: 'watchpoint',
+          value: { kind: w.kind, address: BigInt(w.address), length: w.length },
+        });
+      }
+      default:
+        return this.makeStop(WireStopReason.STEP, undefined);
+    }
+  }
+
+  private exitStop(reason: WireExitReason, message: string): WireStopEvent {
+    const cpu = this.machine.cpu;
+    return this.makeStop(WireStopReason.EXITED, {
+      $case: 'exit',
+      value: { reason, message, instructionAddress: BigInt((cpu.segBase[Seg.CS] + cpu.insEip) >>> 0) },
+    });
+  }
+
+  /** Drops every breakpoint and watchpoint and hands the VM back to its owner. */
+  async detach(resume: boolean): Promise<void> {
+    if (this.state === 'running') await this.halt();
+    await this.running;
+    this.breakpoints.clear();
+    this.watches.length = 0;
+    this.stepsLeft = -1;
+    this.updateHook();
+    const exited = this.state === 'exited';
+    if (!exited) this.state = 'detached';
+    this.options.onDetach?.(resume && !exited);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function firstKind(kinds: Set<WireBreakpointKind> | undefined): WireBreakpointKind {
+  if (kinds === undefined) return WireBreakpointKind.SOFTWARE;
+  return kinds.has(WireBreakpointKind.SOFTWARE) ? WireBreakpointKind.SOFTWARE : WireBreakpointKind.HARDWARE;
+}
