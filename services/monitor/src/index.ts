@@ -3,8 +3,15 @@ export { PortSpace, type PortDevice } from './io/port-space.js';
 export { Cpu, CPU_SIGNATURE } from './cpu/cpu.js';
 export { Mmu } from './cpu/paging.js';
 export { Vector, CpuFault, CpuShutdown } from './cpu/fault.js';
-export { DecodingBlockSource, type BlockSource, type ExecBlock } from './engine/block-source.js';
-export { Engine, StopReason, type InterruptLine } from './engine/engine.js';
+export {
+  DecodingBlockSource,
+  blockHandlers,
+  type BlockSource,
+  type ExecBlock,
+  type HandlerResolver,
+} from './engine/block-source.js';
+export { SbeBlockSource } from './engine/sbe-source.js';
+export { Engine, StopReason, resolveHandler, type InterruptLine } from './engine/engine.js';
 export { Machine, ExitStatus, type RunResult, type MachineConfig } from './machine/machine.js';
 export { Uart16550 } from './machine/devices/uart16550.js';
 export { loadMultiboot, MultibootError } from './machine/multiboot.js';

@@ -75,7 +75,7 @@ export class Cpu {
   readonly ram: Uint8Array;
   readonly ram16: Uint16Array;
   readonly ram32: Int32Array;
-  readonly codePages: Uint8Array;
+  codePages: Uint32Array;
 
   /** General registers: one buffer, three views (EAX..EDI, AX..DI at even indices, AL/AH at 4n/4n+1). */
   readonly r32 = new Int32Array(8);
@@ -140,6 +140,7 @@ export class Cpu {
     this.ram32 = mem.ram32;
     this.codePages = mem.codePages;
     mem.onLayoutChange = () => this.mmu.flushAll();
+    mem.onCodeMapChange = () => (this.codePages = mem.codePages);
     this.reset();
   }
 

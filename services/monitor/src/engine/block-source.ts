@@ -1,43 +1,68 @@
 /**
- * Where the run loop gets pre-decoded code from. A block is a straight run of instructions from one
- * physical address, within one page, ending at the first instruction that transfers control or that
- * the monitor must see with fresh state (privileged, sensitive, serializing). The interface is narrow
- * so that the Scan-Before-Execute cache of libs/x86 can stand in for the simple decoding cache here.
+ * Where the run loop gets pre-decoded code from. A block (libs/x86's `Block`) is a straight run of
+ * instructions from one physical address, within one page, ending at the first instruction that
+ * transfers control or that the monitor must see with fresh state (privileged, sensitive,
+ * serializing). The interpreter routine of each record is kept in the block's `compiled` slot.
+ *
+ * Two sources implement the interface: the Scan-Before-Execute cache of libs/x86 (sbe-source.ts),
+ * and the simple decoding cache here, which also serves code outside RAM (the BIOS mirror below
+ * 4 GiB, device memory) and blocks that a CS limit cuts short.
  */
 
-import { CodeAttr, decodeInstruction, DecodeStatus, FlowControl, Instruction } from '@plex86/x86';
+import {
+  Block,
+  BlockEnd,
+  CodeAttr,
+  CodeMode,
+  decodeInstruction,
+  DecodeStatus,
+  FlowControl,
+  Instruction,
+} from '@plex86/x86';
 import type { Handler } from '../cpu/exec/table.js';
 import { PageKind, PAGE_SIZE, type PhysicalMemory } from '../memory/physical-memory.js';
 
-/** What the run loop executes. */
-export interface ExecBlock {
-  /** Pre-decoded instructions; the first `count` belong to the block. */
-  readonly instructions: readonly Instruction[];
-  readonly count: number;
-  /** IP the block was decoded at; records hold absolute IPs relative to it. */
-  readonly startIp: number;
-  /** Bytes covered from the start address. */
-  readonly byteLength: number;
-  /** Status of the last record: Ok, or Invalid/TooLong for a record that must raise #UD/#GP. */
-  readonly endStatus: DecodeStatus;
-  /** The interpreter routine for each record, chosen once when the block is decoded. */
-  readonly handlers: readonly Handler[];
-  /** Cleared when guest writes hit the block's bytes. */
-  valid: boolean;
-}
+/** What the run loop executes: libs/x86's Block, with the handlers in `compiled`. */
+export type ExecBlock = Block;
 
 export interface BlockSource {
   /**
    * The block of `bits`-bit code at physical address `phys`, whose first instruction is at `ip`,
    * using at most `maxBytes` bytes (the page end, the CS limit and the 64 KiB IP range bound it).
-   * A block with `count` 0 means the first instruction does not fit in `maxBytes`.
+   * A block with `count` 0 means the first instruction does not fit: the run loop fetches it itself.
+   * `compiled` holds the block's handlers (see blockHandlers).
    */
-  lookup(phys: number, bits: 16 | 32, ip: number, maxBytes: number): ExecBlock;
+  lookup(phys: number, bits: 16 | 32, ip: number, maxBytes: number): Block;
   /** Drops every block (e.g. after a reset). */
   flush(): void;
+  /** Called after a guest write dropped blocks, so the CPU stops running a block that may be stale. */
+  onInvalidate: (() => void) | undefined;
+  /** One line of figures for --stats. */
+  describe(): string;
 }
 
-export interface BlockSourceStats {
+/** Picks the routine that executes a decoded record (`status` is its decode status). */
+export type HandlerResolver = (ins: Instruction, status: DecodeStatus) => Handler;
+
+/** The block's handlers, resolving them the first time the block runs. */
+export function blockHandlers(block: Block, resolve: HandlerResolver): Handler[] {
+  let handlers = block.compiled as Handler[] | null;
+  if (handlers !== null) return handlers;
+  const count = block.count;
+  handlers = new Array<Handler>(count);
+  const last =
+    block.endReason === BlockEnd.Invalid
+      ? DecodeStatus.Invalid
+      : block.endReason === BlockEnd.TooLong
+        ? DecodeStatus.TooLong
+        : DecodeStatus.Ok;
+  for (let i = 0; i < count; i++)
+    handlers[i] = resolve(block.instructions[i], i === count - 1 ? last : DecodeStatus.Ok);
+  block.compiled = handlers;
+  return handlers;
+}
+
+export interface DecodingStats {
   lookups: number;
   hits: number;
   decodedBlocks: number;
@@ -49,62 +74,41 @@ export interface BlockSourceStats {
 const MAX_BLOCK_INSTRUCTIONS = 64;
 /** Cached blocks before the cache is emptied and refilled. */
 const MAX_CACHED_BLOCKS = 1 << 16;
+/** Direct-mapped lookup in front of the map, so that a hot block costs one array read to find. */
+const FAST_SLOTS = 1 << 13;
 
 /** Instructions after which a block ends even though control falls through. */
 const ENDS_BLOCK = CodeAttr.PRIVILEGED | CodeAttr.SENSITIVE | CodeAttr.SERIALIZING | CodeAttr.FAR;
 
-/** Picks the routine that executes a decoded record (`status` is its decode status). */
-export type HandlerResolver = (ins: Instruction, status: DecodeStatus) => Handler;
-
-/** Direct-mapped lookup in front of the map, so that a hot block costs one array read to find. */
-const FAST_SLOTS = 1 << 13;
-
-class DecodedBlock implements ExecBlock {
-  instructions: Instruction[] = [];
-  handlers: Handler[] = [];
-  phys = -1;
-  bits = 0;
-  count = 0;
-  startIp = 0;
-  byteLength = 0;
-  endStatus: DecodeStatus = DecodeStatus.Ok;
-  valid = true;
-  key = 0;
-}
-
 /**
- * Decodes blocks on first use and caches them by physical address and code size. Writes to a page
- * that holds cached code drop every block of that page (PhysicalMemory reports them).
+ * Decodes blocks on first use and caches them by physical address and code size. With `cacheRam`,
+ * RAM pages are cached and writes to them drop their blocks (PhysicalMemory reports them); without
+ * it only code outside RAM is cached and RAM blocks are decoded afresh each time (another source
+ * owns RAM).
  */
 export class DecodingBlockSource implements BlockSource {
-  readonly stats: BlockSourceStats = {
-    lookups: 0,
-    hits: 0,
-    decodedBlocks: 0,
-    decodedInstructions: 0,
-    invalidations: 0,
-  };
-  private readonly cache = new Map<number, DecodedBlock>();
-  private readonly pages = new Map<number, DecodedBlock[]>();
-  private readonly scratchPage = new Uint8Array(PAGE_SIZE);
-  private readonly uncached = new DecodedBlock();
-  private readonly fast: (DecodedBlock | undefined)[] = new Array<DecodedBlock | undefined>(FAST_SLOTS).fill(undefined);
-
-  /** Called after a guest write dropped blocks, so the CPU stops running a block that may be stale. */
+  readonly stats: DecodingStats = { lookups: 0, hits: 0, decodedBlocks: 0, decodedInstructions: 0, invalidations: 0 };
   onInvalidate: (() => void) | undefined;
+  private readonly cache = new Map<number, Block>();
+  private readonly pages = new Map<number, Block[]>();
+  private readonly scratchPage = new Uint8Array(PAGE_SIZE);
+  private readonly uncached = new Block();
+  private readonly fast: (Block | undefined)[] = new Array<Block | undefined>(FAST_SLOTS).fill(undefined);
 
   constructor(
     private readonly mem: PhysicalMemory,
     private readonly resolve: HandlerResolver,
+    private readonly cacheRam = true,
   ) {
-    mem.setCodeWriteListener((phys) => this.invalidatePage(phys >>> 12));
+    if (cacheRam) mem.setCodeWriteListener((phys) => this.invalidatePage(phys >>> 12));
   }
 
-  lookup(phys: number, bits: 16 | 32, ip: number, maxBytes: number): ExecBlock {
+  lookup(phys: number, bits: 16 | 32, ip: number, maxBytes: number): Block {
     this.stats.lookups++;
+    const mode = bits === 32 ? CodeMode.Bits32 : CodeMode.Bits16;
     const slot = (phys ^ (phys >>> 12)) & (FAST_SLOTS - 1);
     const hot = this.fast[slot];
-    if (hot !== undefined && hot.phys === phys && hot.bits === bits && hot.valid && hot.byteLength <= maxBytes) {
+    if (hot !== undefined && hot.physAddr === phys && hot.mode === mode && hot.valid && hot.byteLength <= maxBytes) {
       this.stats.hits++;
       return hot;
     }
@@ -117,14 +121,14 @@ export class DecodingBlockSource implements BlockSource {
       this.fast[slot] = cached;
       return cached;
     }
-    const page = phys >>> 12;
-    const kind = this.mem.pageKind[(phys & this.mem.a20Mask) >>> 12];
-    const cacheable = kind === PageKind.RAM || kind === PageKind.ROM || kind === PageKind.HIGH_ROM;
+    const kind = this.mem.pageKind[phys >>> 12];
+    const inRam = kind === PageKind.RAM || kind === PageKind.ROM;
+    const cacheable = (inRam && this.cacheRam) || kind === PageKind.HIGH_ROM;
     let bytes: Uint8Array;
     let offset: number;
-    if (kind === PageKind.RAM || kind === PageKind.ROM) {
+    if (inRam) {
       bytes = this.mem.ram;
-      offset = (phys & this.mem.a20Mask) >>> 0;
+      offset = phys;
     } else {
       const base = (phys & ~(PAGE_SIZE - 1)) >>> 0;
       for (let i = 0; i < PAGE_SIZE; i++) this.scratchPage[i] = this.mem.read8(base + i);
@@ -132,19 +136,19 @@ export class DecodingBlockSource implements BlockSource {
       offset = phys & (PAGE_SIZE - 1);
     }
     const limit = Math.min(maxBytes, PAGE_SIZE - (phys & (PAGE_SIZE - 1)));
-    const block = !cacheable ? this.uncached : (cached ?? new DecodedBlock());
+    const block = !cacheable ? this.uncached : (cached ?? new Block());
     this.decode(block, bytes, offset, offset + limit, ip, bits);
-    block.key = key;
-    block.phys = phys;
-    block.bits = bits;
+    block.physAddr = phys;
+    block.mode = mode;
     if (cacheable && block.count > 0 && cached === undefined) {
       if (this.cache.size >= MAX_CACHED_BLOCKS) this.flush();
       this.cache.set(key, block);
+      const page = phys >>> 12;
       let list = this.pages.get(page);
       if (list === undefined) {
         list = [];
         this.pages.set(page, list);
-        this.mem.markCode(page);
+        if (inRam) this.mem.markCode(page);
       }
       list.push(block);
       this.fast[slot] = block;
@@ -155,7 +159,7 @@ export class DecodingBlockSource implements BlockSource {
   flush(): void {
     for (const [page, list] of this.pages) {
       for (const b of list) b.valid = false;
-      this.mem.unmarkCode(page);
+      if (this.cacheRam) this.mem.unmarkCode(page);
     }
     this.pages.clear();
     this.cache.clear();
@@ -168,7 +172,8 @@ export class DecodingBlockSource implements BlockSource {
     if (list === undefined) return;
     for (const b of list) {
       b.valid = false;
-      if (this.cache.get(b.key) === b) this.cache.delete(b.key);
+      const key = b.mode === CodeMode.Bits32 ? b.physAddr + 0x100000000 : b.physAddr;
+      if (this.cache.get(key) === b) this.cache.delete(key);
     }
     this.pages.delete(page);
     this.mem.unmarkCode(page);
@@ -176,38 +181,51 @@ export class DecodingBlockSource implements BlockSource {
     this.onInvalidate?.();
   }
 
-  private decode(block: DecodedBlock, bytes: Uint8Array, offset: number, end: number, ip: number, bits: 16 | 32): void {
+  describe(): string {
+    const s = this.stats;
+    return `${s.decodedBlocks} blocks decoded (${s.decodedInstructions} instructions), ${pct(s.hits, s.lookups)} of lookups hit, ${s.invalidations} pages invalidated by writes`;
+  }
+
+  private decode(block: Block, bytes: Uint8Array, offset: number, end: number, ip: number, bits: 16 | 32): void {
     const records = block.instructions;
-    const handlers = block.handlers;
     let count = 0;
     let off = offset;
     let at = ip;
-    let status: DecodeStatus = DecodeStatus.Ok;
+    let reason = BlockEnd.PageEnd;
     while (count < MAX_BLOCK_INSTRUCTIONS) {
       let ins = records[count];
       if (ins === undefined) {
         ins = new Instruction();
         records.push(ins);
       }
-      status = decodeInstruction(bytes, off, end, at, bits, ins);
-      if (status === DecodeStatus.NeedMoreBytes) {
-        status = DecodeStatus.Ok;
-        break;
-      }
-      handlers[count] = this.resolve(ins, status);
+      const status = decodeInstruction(bytes, off, end, at, bits, ins);
+      if (status === DecodeStatus.NeedMoreBytes) break;
       count++;
       off += ins.length;
       at += ins.length;
-      if (status !== DecodeStatus.Ok) break;
+      if (status !== DecodeStatus.Ok) {
+        reason = status === DecodeStatus.TooLong ? BlockEnd.TooLong : BlockEnd.Invalid;
+        break;
+      }
       const attrs = ins.attributes;
-      if ((attrs & CodeAttr.FLOW_MASK) !== FlowControl.Next || (attrs & ENDS_BLOCK) !== 0) break;
+      if ((attrs & CodeAttr.FLOW_MASK) !== FlowControl.Next || (attrs & ENDS_BLOCK) !== 0) {
+        reason = BlockEnd.ControlTransfer;
+        break;
+      }
+      if (count === MAX_BLOCK_INSTRUCTIONS) reason = BlockEnd.Limit;
     }
     block.count = count;
     block.startIp = ip;
     block.byteLength = off - offset;
-    block.endStatus = status;
+    block.endReason = reason;
     block.valid = true;
+    block.compiled = null;
+    blockHandlers(block, this.resolve);
     this.stats.decodedBlocks++;
     this.stats.decodedInstructions += count;
   }
+}
+
+export function pct(part: number, whole: number): string {
+  return `${whole > 0 ? ((100 * part) / whole).toFixed(2) : '0.00'}%`;
 }

@@ -183,7 +183,7 @@ export class Engine {
     }
     const n = count < limit ? count : limit;
     const records = block.instructions;
-    const handlers = block.handlers;
+    const handlers = block.compiled as Handler[];
     const delta = eip - block.startIp;
     const mask = bits === 16 ? 0xffff : -1;
     let i = 0;

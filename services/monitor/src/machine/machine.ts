@@ -7,6 +7,7 @@
 import { Cpu } from '../cpu/cpu.js';
 import { Seg } from '../cpu/registers.js';
 import { DecodingBlockSource, type BlockSource } from '../engine/block-source.js';
+import { SbeBlockSource } from '../engine/sbe-source.js';
 import { Engine, resolveHandler, StopReason } from '../engine/engine.js';
 import { PortSpace } from '../io/port-space.js';
 import { PhysicalMemory } from '../memory/physical-memory.js';
@@ -39,13 +40,15 @@ export interface RunResult {
 export interface MachineConfig {
   /** RAM in bytes. */
   memory: number;
+  /** Where pre-decoded blocks come from: the Scan-Before-Execute cache (default) or a simple decoding cache. */
+  blocks?: 'sbe' | 'decode';
 }
 
 export class Machine {
   readonly mem: PhysicalMemory;
   readonly io: PortSpace;
   readonly cpu: Cpu;
-  readonly blocks: BlockSource & { readonly stats?: unknown };
+  readonly blocks: BlockSource;
   readonly engine: Engine;
   uart: Uart16550 | undefined;
   private exitStatus: number | undefined;
@@ -53,8 +56,12 @@ export class Machine {
   constructor(config: MachineConfig) {
     this.mem = new PhysicalMemory({ ramSize: config.memory });
     this.io = new PortSpace();
+    // The block source may install its code map in memory, so it comes before the CPU.
+    const blocks =
+      config.blocks === 'decode'
+        ? new DecodingBlockSource(this.mem, resolveHandler)
+        : new SbeBlockSource(this.mem, resolveHandler);
     this.cpu = new Cpu(this.mem, this.io);
-    const blocks = new DecodingBlockSource(this.mem, resolveHandler);
     blocks.onInvalidate = () => this.cpu.requestExit();
     this.blocks = blocks;
     this.engine = new Engine(this.cpu, blocks);

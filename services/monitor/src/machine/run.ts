@@ -5,7 +5,6 @@
  */
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import type { DecodingBlockSource } from '../engine/block-source.js';
 import { VECTOR_NAMES } from '../cpu/fault.js';
 import { DEFAULT_DEBUGCON_PORT, type ByteSink } from './devices/debugcon.js';
 import { Machine } from './machine.js';
@@ -148,7 +147,6 @@ function readProgram(path: string): Uint8Array {
 
 function statsText(machine: Machine, instructions: number, seconds: number): string {
   const e = machine.engine.stats;
-  const b = (machine.blocks as DecodingBlockSource).stats;
   const fast = instructions - e.slowFetches;
   const exits = e.exceptionsByVector
     .map((n, v) => (n > 0 ? `${VECTOR_NAMES[v] ?? `vector ${v}`} ${n}` : ''))
@@ -158,7 +156,7 @@ function statsText(machine: Machine, instructions: number, seconds: number): str
     `instructions     ${instructions}`,
     `fast path        ${instructions > 0 ? ((100 * fast) / instructions).toFixed(2) : '0.00'}% (from pre-decoded blocks; ${e.slowFetches} fetched one by one)`,
     `monitor exits    exceptions: ${exits || 'none'}; external interrupts: ${e.interrupts}`,
-    `blocks           ${e.blocks} run, ${b.decodedBlocks} decoded (${b.decodedInstructions} instructions), cache hits ${b.lookups > 0 ? ((100 * b.hits) / b.lookups).toFixed(2) : '0.00'}%, ${b.invalidations} pages invalidated by writes`,
+    `blocks           ${e.blocks} run; ${machine.blocks.describe()}`,
     `port I/O         ${machine.io.unmappedWrites} writes to unclaimed ports dropped, ${machine.io.unmappedReads} reads of unclaimed ports`,
     `time             ${seconds.toFixed(3)} s, ${(instructions / Math.max(seconds, 1e-9) / 1e6).toFixed(2)} MIPS`,
   ];

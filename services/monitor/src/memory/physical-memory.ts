@@ -51,8 +51,13 @@ export class PhysicalMemory {
   readonly ram32: Int32Array;
   /** PageKind of every physical page of the 4 GiB space. */
   readonly pageKind: Uint8Array;
-  /** Non-zero for pages that hold scanned code; writes to them are reported. */
-  readonly codePages: Uint8Array;
+  /**
+   * Non-zero for pages that hold scanned code; writes to them are reported. A block source may
+   * install its own map (setCodeMap), e.g. the SBE cache's per-page chunk masks.
+   */
+  codePages: Uint32Array;
+  /** Called when setCodeMap replaces the map, so holders of the old reference can update. */
+  onCodeMapChange: (() => void) | undefined;
   /** 0xFFFFFFFF with A20 enabled, bit 20 cleared otherwise. */
   a20Mask = -1;
   /** Writes dropped because nothing (or a ROM) is mapped there. */
@@ -79,7 +84,7 @@ export class PhysicalMemory {
     this.ram32 = new Int32Array(buffer);
     this.pageKind = new Uint8Array(PHYS_PAGES).fill(PageKind.UNMAPPED);
     this.pageKind.fill(PageKind.RAM, 0, size >>> PAGE_SHIFT);
-    this.codePages = new Uint8Array(PHYS_PAGES);
+    this.codePages = new Uint32Array(PHYS_PAGES);
     this.mmioIndex = new Uint8Array(PHYS_PAGES);
     this.mmioBase = new Int32Array(256);
   }
@@ -136,6 +141,15 @@ export class PhysicalMemory {
 
   setCodeWriteListener(listener: CodeWriteListener | undefined): void {
     this.codeWriteListener = listener;
+  }
+
+  /**
+   * Uses `map` as the code map: a write to RAM page p is reported when map[p] is not 0. Pages past
+   * the end of `map` never report.
+   */
+  setCodeMap(map: Uint32Array): void {
+    this.codePages = map;
+    this.onCodeMapChange?.();
   }
 
   /** Marks a physical page as holding scanned code (writes to it are then reported). */

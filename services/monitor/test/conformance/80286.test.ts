@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cpu } from '../../src/cpu/cpu.js';
 import { Seg } from '../../src/cpu/registers.js';
-import { DecodingBlockSource } from '../../src/engine/block-source.js';
+import { SbeBlockSource } from '../../src/engine/sbe-source.js';
 import { Engine, resolveHandler, StopReason } from '../../src/engine/engine.js';
 import { PortSpace } from '../../src/io/port-space.js';
 import { PhysicalMemory } from '../../src/memory/physical-memory.js';
@@ -119,8 +119,8 @@ const SEG_ORDER: [keyof Regs, number][] = [
 class Rig {
   readonly mem = new PhysicalMemory({ ramSize: 0x120000 });
   readonly io = new PortSpace();
+  readonly blocks = new SbeBlockSource(this.mem, resolveHandler);
   readonly cpu = new Cpu(this.mem, this.io);
-  readonly blocks = new DecodingBlockSource(this.mem, resolveHandler);
   readonly engine = new Engine(this.cpu, this.blocks);
 
   constructor() {

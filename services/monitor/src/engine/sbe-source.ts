@@ -1,0 +1,59 @@
+/**
+ * The Scan-Before-Execute cache of libs/x86 as the run loop's block source for RAM. Code outside RAM
+ * (the BIOS mirror below 4 GiB) and blocks a CS limit cuts short come from a decoding source that
+ * caches nothing in RAM. Guest writes reach the cache through the code map: PhysicalMemory reports
+ * a write to a RAM page whose chunk mask is non-zero, and the cache drops exactly the blocks hit.
+ */
+
+import { Block, CodeMode, Decoder, ScannedPageCache } from '@plex86/x86';
+import type { PhysicalMemory } from '../memory/physical-memory.js';
+import { blockHandlers, DecodingBlockSource, pct, type BlockSource, type HandlerResolver } from './block-source.js';
+
+export class SbeBlockSource implements BlockSource {
+  readonly cache: ScannedPageCache;
+  onInvalidate: (() => void) | undefined;
+  private readonly outside: DecodingBlockSource;
+  private readonly ramSize: number;
+
+  constructor(
+    mem: PhysicalMemory,
+    private readonly resolve: HandlerResolver,
+  ) {
+    this.ramSize = mem.ramSize;
+    // No block holds an instruction that crosses a page: the run loop fetches those through the TLB,
+    // so a page fault on the second page is raised with the right CR2.
+    this.cache = new ScannedPageCache({ memory: mem.ram, decoder: new Decoder(), nextPage: null });
+    this.outside = new DecodingBlockSource(mem, resolve, false);
+    mem.setCodeMap(this.cache.tracker.masks);
+    mem.setCodeWriteListener((phys, length) => {
+      const before = this.cache.stats.invalidations;
+      this.cache.notifyWrite(phys, length);
+      if (this.cache.stats.invalidations !== before) this.onInvalidate?.();
+    });
+  }
+
+  lookup(phys: number, bits: 16 | 32, ip: number, maxBytes: number): Block {
+    if (phys < this.ramSize) {
+      const block = this.cache.lookup(phys, bits === 32 ? CodeMode.Bits32 : CodeMode.Bits16, ip);
+      if (block !== null && block.byteLength <= maxBytes) {
+        if (block.compiled === null) blockHandlers(block, this.resolve);
+        return block;
+      }
+    }
+    return this.outside.lookup(phys, bits, ip, maxBytes);
+  }
+
+  flush(): void {
+    this.cache.flush();
+    this.outside.flush();
+  }
+
+  describe(): string {
+    const s = this.cache.stats;
+    return (
+      `SBE: ${s.blocksScanned} blocks scanned (${s.instructionsScanned} instructions, ${s.pagesScanned} pages), ` +
+      `${pct(s.hits, s.hits + s.misses)} of lookups hit, ${s.invalidations} blocks dropped by writes, ${s.evictions} pages evicted; ` +
+      `outside RAM: ${this.outside.describe()}`
+    );
+  }
+}
