@@ -18,25 +18,8 @@ wall-clock time and from the process's CPU time (which a loaded machine disturbs
   --rounds N   measured rounds per decoder; best and median are reported (default 7)
   --no-iced    skip the iced-x86 comparison`;
 
-/** iced-x86 is a workspace devDependency, loaded only for the comparison. */
-const ICED_MODULE = 'iced-x86';
-
-interface IcedModule {
-  Decoder: new (bitness: number, data: Uint8Array, options: number) => IcedDecoder;
-  Instruction: new () => IcedInstruction;
-  DecoderOptions: { None: number };
-}
-interface IcedDecoder {
-  ip: bigint;
-  position: number;
-  readonly canDecode: boolean;
-  decodeOut(instruction: IcedInstruction): void;
-  free(): void;
-}
-interface IcedInstruction {
-  readonly length: number;
-  free(): void;
-}
+/** iced-x86 is loaded only for the comparison, so other commands do not pay for its WebAssembly. */
+type IcedModule = typeof import('iced-x86');
 
 interface Round {
   readonly instructions: number;
@@ -151,13 +134,7 @@ export const decoderBenchmark: Benchmark = {
       run(() => sweepPlex86(code.bytes, code.address, bitness)),
     );
     if (values['no-iced']) return;
-    let iced: IcedModule;
-    try {
-      iced = (await import(ICED_MODULE)) as IcedModule;
-    } catch {
-      print('  iced-x86 is not installed (npm devDependency iced-x86 1.21.0); no comparison');
-      return;
-    }
+    const iced: IcedModule = await import('iced-x86');
     const theirs = report(
       'iced-x86',
       run(() => sweepIced(iced, code.bytes, code.address, bitness)),
