@@ -4,17 +4,26 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { SUBJECT_ROOT, validateSubject, vmSubject, methodClient, type Bus, type CallOptions } from '@plex86/bus';
+import {
+  BusError,
+  SUBJECT_ROOT,
+  validateSubject,
+  vmSubject,
+  methodClient,
+  type Bus,
+  type CallOptions,
+} from '@plex86/bus';
 import {
   AddressSpace,
   DebugServiceDefinition,
+  ErrorCode,
   StopEvent,
   VmControlServiceDefinition,
   vmStateToJSON,
   type BreakpointKind,
   type WatchKind,
 } from '@plex86/proto';
-import type { DebugTarget, MonitorCapabilities } from './target.js';
+import { TargetUnsupportedError, type DebugTarget, type MonitorCapabilities } from './target.js';
 
 export interface BusDebugTargetOptions {
   /** Per-request timeout; steps and halts may take a moment on a busy host. */
@@ -26,6 +35,18 @@ export interface BusDebugTargetOptions {
 export interface BusDebugTarget extends DebugTarget {
   /** Stops listening for stop events. */
   close(): void;
+}
+
+/** A monitor that cannot do a kind of breakpoint or watchpoint says UNIMPLEMENTED. */
+async function unsupportedIfUnimplemented(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (err) {
+    if (err instanceof BusError && err.code === ErrorCode.ERROR_CODE_UNIMPLEMENTED) {
+      throw new TargetUnsupportedError(err.message);
+    }
+    throw err;
+  }
 }
 
 /** Largest ReadMemory/WriteMemory the wire contract allows. */
@@ -101,16 +122,24 @@ export function busDebugTarget(bus: Bus, vmId: string, options: BusDebugTargetOp
       return reply.writtenBytes;
     },
     async insertBreakpoint(kind: BreakpointKind, address: number) {
-      await debug.insertBreakpoint({ requestId: requestId(), kind, address: BigInt(address) }, call);
+      await unsupportedIfUnimplemented(
+        debug.insertBreakpoint({ requestId: requestId(), kind, address: BigInt(address) }, call),
+      );
     },
     async removeBreakpoint(kind: BreakpointKind, address: number) {
-      await debug.removeBreakpoint({ requestId: requestId(), kind, address: BigInt(address) }, call);
+      await unsupportedIfUnimplemented(
+        debug.removeBreakpoint({ requestId: requestId(), kind, address: BigInt(address) }, call),
+      );
     },
     async insertWatchpoint(kind: WatchKind, address: number, length: number) {
-      await debug.insertWatchpoint({ requestId: requestId(), kind, address: BigInt(address), length }, call);
+      await unsupportedIfUnimplemented(
+        debug.insertWatchpoint({ requestId: requestId(), kind, address: BigInt(address), length }, call),
+      );
     },
     async removeWatchpoint(kind: WatchKind, address: number, length: number) {
-      await debug.removeWatchpoint({ requestId: requestId(), kind, address: BigInt(address), length }, call);
+      await unsupportedIfUnimplemented(
+        debug.removeWatchpoint({ requestId: requestId(), kind, address: BigInt(address), length }, call),
+      );
     },
     async step() {
       const reply = await debug.stepInstructions({ requestId: requestId(), count: 1 }, call);

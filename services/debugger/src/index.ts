@@ -1,4 +1,4 @@
-export type { DebugTarget, MonitorCapabilities, SbePageView } from './target.js';
+export { TargetUnsupportedError, type DebugTarget, type MonitorCapabilities, type SbePageView } from './target.js';
 export { PacketParser, framePacket, escapeBinary, toHex, fromHex, type PacketEvents } from './rsp/packet.js';
 export { REGISTERS, REGISTER_FILE_SIZE, targetDescription, encodeRegisterFile } from './rsp/registers.js';
 export {

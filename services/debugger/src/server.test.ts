@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { createInProcessBus, createNatsBus, type Bus } from '@plex86/bus';
-import { BreakpointKind, StopReason } from '@plex86/proto';
+import { BreakpointKind, StopReason, WatchKind } from '@plex86/proto';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { serveFakeMonitor } from '../test/fake-monitor.js';
 import { FakeTarget } from '../test/fake-target.js';
@@ -174,6 +174,8 @@ function describeDebuggerOverBus(name: string, makeBus: () => Promise<Bus> | Bus
     it('reports monitor errors from the bus as error replies', async () => {
       const gdb = await open();
       expect(await gdb.ask('z0,1234,1')).toBe('E05');
+      fake.unsupportedWatchKinds.add(WatchKind.WATCH_KIND_ACCESS);
+      expect(await gdb.ask('Z4,40,4')).toBe('');
       expect(log.some((l) => l.includes('no such breakpoint'))).toBe(true);
     });
   });

@@ -35,6 +35,11 @@ export interface DebugTarget {
   readonly monitor?: MonitorCapabilities;
 }
 
+/** Thrown by a target for a request kind it does not support (the protocol answers "unsupported"). */
+export class TargetUnsupportedError extends Error {
+  override readonly name = 'TargetUnsupportedError';
+}
+
 /** The attribute page the SBE scanner keeps for one guest code page. */
 export interface SbePageView {
   /** Physical address of the page. */

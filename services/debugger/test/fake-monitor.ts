@@ -1,12 +1,14 @@
-import { serveMethods, vmSubject, type Bus, type BusService } from '@plex86/bus';
+import { BusError, serveMethods, vmSubject, type Bus, type BusService } from '@plex86/bus';
 import {
   AddressSpace,
   DebugServiceDefinition,
+  ErrorCode,
   StopEvent,
   VmControlServiceDefinition,
   VmState,
   type VmStatus,
 } from '@plex86/proto';
+import { TargetUnsupportedError } from '../src/target.js';
 import type { FakeTarget } from './fake-target.js';
 
 /**
@@ -47,7 +49,15 @@ export async function serveFakeMonitor(bus: Bus, vmId: string, fake: FakeTarget)
         writeMemory: async (r) => ({ writtenBytes: await fake.writeMemory(Number(r.address), r.data) }),
         insertBreakpoint: async (r) => (await fake.insertBreakpoint(r.kind, Number(r.address)), {}),
         removeBreakpoint: async (r) => (await fake.removeBreakpoint(r.kind, Number(r.address)), {}),
-        insertWatchpoint: async (r) => (await fake.insertWatchpoint(r.kind, Number(r.address), r.length), {}),
+        insertWatchpoint: async (r) => {
+          try {
+            await fake.insertWatchpoint(r.kind, Number(r.address), r.length);
+          } catch (err) {
+            if (!(err instanceof TargetUnsupportedError)) throw err;
+            throw new BusError(ErrorCode.ERROR_CODE_UNIMPLEMENTED, '', err.message);
+          }
+          return {};
+        },
         removeWatchpoint: async (r) => (await fake.removeWatchpoint(r.kind, Number(r.address), r.length), {}),
         stepInstructions: async () => ({ stop: await fake.step() }),
         continueExecution: async () => (await fake.resume(), {}),

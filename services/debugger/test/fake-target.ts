@@ -6,7 +6,7 @@ import {
   type GetDebugStatusResponse,
   type StopEvent,
 } from '@plex86/proto';
-import type { DebugTarget, MonitorCapabilities } from '../src/target.js';
+import { TargetUnsupportedError, type DebugTarget, type MonitorCapabilities } from '../src/target.js';
 
 /** Mapped linear memory of the fake: [0, MEMORY_SIZE); anything above faults. */
 export const MEMORY_SIZE = 0x2000;
@@ -71,6 +71,8 @@ export class FakeTarget implements DebugTarget {
   readonly calls: string[] = [];
   readonly breakpoints = new Set<string>();
   readonly watchpoints = new Set<string>();
+  /** Watch kinds refused as unsupported. */
+  readonly unsupportedWatchKinds = new Set<WatchKind>();
   /** Makes the next call of this method throw. */
   failNext = '';
   private sequence = 0n;
@@ -149,6 +151,7 @@ export class FakeTarget implements DebugTarget {
   }
   async insertWatchpoint(kind: WatchKind, address: number, length: number): Promise<void> {
     this.check('insertWatchpoint');
+    if (this.unsupportedWatchKinds.has(kind)) throw new TargetUnsupportedError(`watch kind ${kind} is not supported`);
     this.watchpoints.add(`${kind}:${address.toString(16)}:${length}`);
   }
   async removeWatchpoint(kind: WatchKind, address: number, length: number): Promise<void> {

@@ -224,6 +224,8 @@ describe('RspSession breakpoints and execution', () => {
     expect(await ask('z0,1000,1')).toBe('E05');
     expect(target.breakpoints.size).toBe(1);
     expect(target.watchpoints.size).toBe(2);
+    target.unsupportedWatchKinds.add(WatchKind.WATCH_KIND_READ);
+    expect(await ask('Z3,3000,4')).toBe('');
   });
 
   it('steps and reports a SIGTRAP stop; ? repeats the last stop', async () => {

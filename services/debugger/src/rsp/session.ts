@@ -12,7 +12,7 @@ import {
   type GetDebugStatusResponse,
   type StopEvent,
 } from '@plex86/proto';
-import type { DebugTarget } from '../target.js';
+import { TargetUnsupportedError, type DebugTarget } from '../target.js';
 import { runMonitorCommand } from './monitor.js';
 import { Ch, escapeBinary, framePacket, fromHex, PacketParser, parseHexNumber, toHex } from './packet.js';
 import {
@@ -480,6 +480,8 @@ export class RspSession {
           return '';
       }
     } catch (err) {
+      // An empty reply tells GDB this kind is not supported, so it falls back or says so.
+      if (err instanceof TargetUnsupportedError) return '';
       return this.targetError(insert ? 'insert breakpoint' : 'remove breakpoint', err);
     }
   }
