@@ -1,3 +1,4 @@
+import { ByteAttr } from '@plex86/x86';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Attr } from '../cpu/cpu.js';
 import { Cr0, Cr4, Seg } from '../cpu/registers.js';
@@ -30,8 +31,8 @@ const PROGRAM = [
 const FLAT_CODE = Attr.P | Attr.S | Attr.CODE | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
 const FLAT_DATA = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
 
-function flatMachine(): Machine {
-  const m = new Machine({ memory: 1 << 20 });
+function flatMachine(blocks: 'sbe' | 'decode' = 'sbe'): Machine {
+  const m = new Machine({ memory: 1 << 20, blocks });
   const cpu = m.cpu;
   m.mem.writeBytes(CODE, new Uint8Array(PROGRAM));
   // GDT: null, flat code (08), flat data (10), a not-present data segment (18).
@@ -58,9 +59,10 @@ let machine: Machine;
 let dbg: MachineDebugger;
 let stops: WireStopEvent[];
 let detached: boolean[];
+let source: 'sbe' | 'decode' = 'sbe';
 
 beforeEach(() => {
-  machine = flatMachine();
+  machine = flatMachine(source);
   detached = [];
   dbg = new MachineDebugger(machine, { sliceInstructions: 10_000, onDetach: (resume) => detached.push(resume) });
   stops = [];
@@ -80,7 +82,14 @@ function code(e: unknown): string {
   return e instanceof DebugError ? e.code : `not a DebugError: ${String(e)}`;
 }
 
-describe('MachineDebugger', () => {
+describe.each(['sbe', 'decode'] as const)('MachineDebugger with the %s block source', (blocks) => {
+  beforeEach(() => {
+    source = blocks;
+    machine = flatMachine(source);
+    dbg = new MachineDebugger(machine, { sliceInstructions: 10_000, onDetach: (resume) => detached.push(resume) });
+    dbg.onStop((s) => stops.push(s));
+  });
+
   it('takes the machine with a halt and reads the register file', async () => {
     expect(() => dbg.readRegisters()).toThrow(/needs the VM halted/);
     const stop = await dbg.halt();
@@ -282,6 +291,26 @@ describe('MachineDebugger', () => {
     expect(() => dbg.writeRegisters({ ...now, cs: { selector: 0x10, base: 0, limit: 0, attributes: 0 } })).toThrow(
       /CS can be changed only/,
     );
+  });
+
+  it('keeps breakpoints as SBE attribute marks, never in guest memory', async () => {
+    await dbg.halt();
+    dbg.insertBreakpoint(WireBreakpointKind.SOFTWARE, BigInt(CODE + 0xd));
+    await continueToStop();
+    expect(machine.mem.read8(CODE + 0xd)).toBe(0x43);
+    expect([...dbg.readMemory(WireAddressSpace.LINEAR, BigInt(CODE + 0xd), 1)]).toEqual([0x43]);
+    const page = dbg.sbePage(CODE + 0xd);
+    expect(page.physicalPage).toBe(CODE);
+    if (blocks === 'sbe') {
+      expect(page.attributes[0xd] & ByteAttr.BREAKPOINT).toBe(ByteAttr.BREAKPOINT);
+      expect(page.attributes[0x5] & ByteAttr.BREAKPOINT).toBe(0);
+    } else {
+      expect(page.attributes).toHaveLength(0);
+    }
+    dbg.removeBreakpoint(WireBreakpointKind.SOFTWARE, BigInt(CODE + 0xd));
+    await dbg.step(1);
+    if (blocks === 'sbe') expect(dbg.sbePage(CODE).attributes[0xd] & ByteAttr.BREAKPOINT).toBe(0);
+    expect(dbg.sbePage(0x400000).attributes).toHaveLength(0);
   });
 
   it('detaches: clears everything, gives the block source back, tells the owner', async () => {

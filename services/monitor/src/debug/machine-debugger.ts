@@ -1,7 +1,8 @@
 /**
  * The monitor side of debugging: one Machine held, stepped and run under a debugger's control.
  *
- * Breakpoints never touch guest memory. While the debugger needs to see instruction boundaries it
+ * Breakpoints never touch guest memory: they are marks in the SBE attribute pages (so scanned blocks
+ * end before them) and linear addresses the debugger checks. While the debugger needs to see instruction boundaries it
  * stands in front of the machine's block source: a block is cut before the first instruction at a
  * breakpoint, a lookup at a breakpoint returns a one-record block whose routine stops the engine
  * before anything executes, and in single-step or watch mode every block is one instruction long.
@@ -13,13 +14,14 @@
  * watchpoints are refused.
  */
 
-import { Instruction } from '@plex86/x86';
+import { CodeMode, Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
 import { Seg } from '../cpu/registers.js';
 import type { BlockSource } from '../engine/block-source.js';
 import { StopReason as EngineStop } from '../engine/engine.js';
+import { SbeBlockSource } from '../engine/sbe-source.js';
 import type { Machine } from '../machine/machine.js';
-import { readDebugMemory, writeDebugMemory } from './memory.js';
+import { debugTranslate, readDebugMemory, writeDebugMemory } from './memory.js';
 import { readCpuRegisters, RegisterWriteError, writeCpuRegisters } from './registers.js';
 import {
   WireAddressSpace,
@@ -97,6 +99,9 @@ export class MachineDebugger {
   private lastStop: WireStopEvent | undefined;
   private readonly listeners = new Set<(stop: WireStopEvent) => void>();
   private readonly breakpoints = new Map<number, Set<WireBreakpointKind>>();
+  /** Physical address of the SBE mark set for each breakpoint's linear address, and marks per address. */
+  private readonly marks = new Map<number, number>();
+  private readonly markCounts = new Map<number, number>();
   private readonly watches: Watch[] = [];
   private readonly slice: number;
 
@@ -227,6 +232,7 @@ export class MachineDebugger {
     let kinds = this.breakpoints.get(lin);
     if (kinds === undefined) this.breakpoints.set(lin, (kinds = new Set()));
     kinds.add(kind);
+    this.mark(lin);
     this.updateHook();
   }
 
@@ -237,8 +243,52 @@ export class MachineDebugger {
     if (kinds === undefined || !kinds.delete(kind)) {
       throw new DebugError('NOT_FOUND', `no breakpoint of kind ${kind} at ${lin.toString(16)}`);
     }
-    if (kinds.size === 0) this.breakpoints.delete(lin);
+    if (kinds.size === 0) {
+      this.breakpoints.delete(lin);
+      this.unmark(lin);
+    }
     this.updateHook();
+  }
+
+  /** Marks the breakpoint in the SBE attribute page of the physical page it maps to now. */
+  private mark(lin: number): void {
+    const blocks = this.machine.blocks;
+    if (!(blocks instanceof SbeBlockSource) || this.marks.has(lin)) return;
+    const phys = debugTranslate(this.machine.cpu, lin);
+    if (phys < 0 || phys >= this.machine.mem.ramSize) return;
+    const n = this.markCounts.get(phys) ?? 0;
+    if (n === 0) blocks.cache.setBreakpoint(phys);
+    this.markCounts.set(phys, n + 1);
+    this.marks.set(lin, phys);
+  }
+
+  private unmark(lin: number): void {
+    const phys = this.marks.get(lin);
+    const blocks = this.machine.blocks;
+    if (phys === undefined || !(blocks instanceof SbeBlockSource)) return;
+    this.marks.delete(lin);
+    const n = (this.markCounts.get(phys) ?? 1) - 1;
+    if (n === 0) {
+      this.markCounts.delete(phys);
+      blocks.cache.clearBreakpoint(phys);
+    } else {
+      this.markCounts.set(phys, n);
+    }
+  }
+
+  /**
+   * The SBE attribute page of the page that holds a linear address, for the current code size; the
+   * attributes are empty when the page is not mapped, not scanned, or the machine does not use SBE.
+   */
+  sbePage(address: number): { physicalPage: number; attributes: Uint8Array } {
+    const cpu = this.machine.cpu;
+    const phys = debugTranslate(cpu, address >>> 0);
+    const blocks = this.machine.blocks;
+    if (phys < 0) return { physicalPage: -1, attributes: new Uint8Array(0) };
+    const page = phys >>> 12;
+    const mode = cpu.codeBits === 32 ? CodeMode.Bits32 : CodeMode.Bits16;
+    const scanned = blocks instanceof SbeBlockSource ? blocks.cache.scannedPage(page, mode) : undefined;
+    return { physicalPage: page * 4096, attributes: scanned === undefined ? new Uint8Array(0) : scanned.attrs.slice() };
   }
 
   insertWatchpoint(kind: number, address: bigint, length: number): void {
@@ -503,6 +553,7 @@ export class MachineDebugger {
   async detach(resume: boolean): Promise<void> {
     if (this.state === 'running') await this.halt();
     await this.running;
+    for (const lin of [...this.marks.keys()]) this.unmark(lin);
     this.breakpoints.clear();
     this.watches.length = 0;
     this.stepsLeft = -1;
