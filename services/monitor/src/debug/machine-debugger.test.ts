@@ -325,6 +325,22 @@ describe.each(['sbe', 'decode'] as const)('MachineDebugger with the %s block sou
     expect(machine.blocks.lookup).toBe(lookup);
     expect(detached).toEqual([true]);
   });
+
+  it('holds the machine from the first halt until detach, for the VM run loop to wait on', async () => {
+    expect(dbg.holding).toBe(false);
+    expect(await dbg.whenReleased()).toBe(true);
+    await dbg.halt();
+    expect(dbg.holding).toBe(true);
+    let released: boolean | undefined;
+    void dbg.whenReleased().then((r) => (released = r));
+    await dbg.step(1);
+    await new Promise((r) => setImmediate(r));
+    expect(released).toBeUndefined();
+    await dbg.detach(false);
+    await new Promise((r) => setImmediate(r));
+    expect(released).toBe(false);
+    expect(dbg.holding).toBe(false);
+  });
 });
 
 describe('debugServiceHandlers', () => {

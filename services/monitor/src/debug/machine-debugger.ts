@@ -119,6 +119,7 @@ export class MachineDebugger {
   private haltRequested = false;
   private running: Promise<void> | undefined;
   private stepWaiter: ((stop: WireStopEvent) => void) | undefined;
+  private releaseWaiters: ((resume: boolean) => void)[] = [];
 
   constructor(
     readonly machine: Machine,
@@ -150,6 +151,21 @@ export class MachineDebugger {
 
   get halted(): boolean {
     return this.state === 'halted';
+  }
+
+  /**
+   * True from the first halt until detach: the debugger owns execution and the VM's own run loop must
+   * not run the machine (it waits for `whenReleased`). `plex86 run --gdb-wait` halts before the first
+   * instruction, so gdb finds the CPU there.
+   */
+  get holding(): boolean {
+    return this.state !== 'detached';
+  }
+
+  /** Resolves when the debugger detaches: true when the VM should run on, false to stay paused. */
+  whenReleased(): Promise<boolean> {
+    if (this.state === 'detached') return Promise.resolve(true);
+    return new Promise((resolve) => this.releaseWaiters.push(resolve));
   }
 
   status(): WireDebugStatus {
@@ -561,6 +577,9 @@ export class MachineDebugger {
     const exited = this.state === 'exited';
     if (!exited) this.state = 'detached';
     this.options.onDetach?.(resume && !exited);
+    const waiters = this.releaseWaiters;
+    this.releaseWaiters = [];
+    for (const w of waiters) w(resume && !exited);
   }
 }
 
