@@ -30,6 +30,11 @@ export interface BusDebugTargetOptions {
   readonly timeoutMs?: number;
   /** One line per stop event that does not decode. */
   readonly log?: (line: string) => void;
+  /**
+   * Monitor commands served without the bus, e.g. by `plex86 run` in one process, where the SBE
+   * attribute pages and snapshots are at hand; they take precedence over the bus-backed ones.
+   */
+  readonly monitor?: MonitorCapabilities;
 }
 
 export interface BusDebugTarget extends DebugTarget {
@@ -85,11 +90,16 @@ export function busDebugTarget(bus: Bus, vmId: string, options: BusDebugTargetOp
   };
 
   const monitor: MonitorCapabilities = {
-    readPhysical: (address, length) => readMemory(AddressSpace.ADDRESS_SPACE_PHYSICAL, address, length),
+    ...options.monitor,
+    readPhysical:
+      options.monitor?.readPhysical ??
+      ((address, length) => readMemory(AddressSpace.ADDRESS_SPACE_PHYSICAL, address, length)),
     stats: async () => {
+      const extra = (await options.monitor?.stats?.()) ?? [];
       const { status } = await control.getVmStatus({ requestId: requestId() }, call);
-      if (status === undefined) return [];
+      if (status === undefined) return extra;
       return [
+        ...extra,
         ['vm', status.vmId],
         ['vm state', vmStateToJSON(status.state)],
         ['vm instructions', String(status.instructionsRetired)],

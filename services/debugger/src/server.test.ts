@@ -184,3 +184,44 @@ function describeDebuggerOverBus(name: string, makeBus: () => Promise<Bus> | Bus
 describeDebuggerOverBus('in-process', () => createInProcessBus());
 const natsUrl = inject('natsUrl');
 describeDebuggerOverBus('nats', () => createNatsBus({ servers: natsUrl, name: 'debugger-test' }));
+
+describe('busDebugTarget with monitor capabilities of its own', () => {
+  it('serves monitor sbe and snapshot from them and merges their stats with the VM status', async () => {
+    const bus = createInProcessBus();
+    const fake = new FakeTarget();
+    const stopMonitor = await serveFakeMonitor(bus, 'vmcaps', fake);
+    const saved: string[] = [];
+    const target = busDebugTarget(bus, 'vmcaps', {
+      monitor: {
+        sbePage: async (address) => {
+          const attributes = new Uint8Array(4096);
+          attributes[address & 0xfff] = 0x40;
+          return { physicalPage: address & ~0xfff, attributes };
+        },
+        saveSnapshot: async (path) => void saved.push(path),
+        stats: async () => [['sbe blocks', '7']],
+      },
+    });
+    const server = await startDebugger({ listen: 'tcp:127.0.0.1:0', target });
+    const gdb = await Client.open(server.address.port);
+    try {
+      const monitor = async (command: string) => {
+        const out = await gdb.ask(`qRcmd,${hexText(command)}`);
+        expect(await gdb.reader.nextPacket()).toBe('OK');
+        return Buffer.from(out.slice(1), 'hex').toString();
+      };
+      expect(await monitor('sbe 0x1234')).toContain('00001230  00 00 00 00 40');
+      expect(await monitor('snapshot save /tmp/x.snap')).toContain('saved');
+      expect(saved).toEqual(['/tmp/x.snap']);
+      const stats = await monitor('stats');
+      expect(stats).toMatch(/sbe blocks\s+7/);
+      expect(stats).toMatch(/vm instructions\s+1234/);
+    } finally {
+      gdb.socket.destroy();
+      await server.close();
+      target.close();
+      await stopMonitor();
+      await bus.close();
+    }
+  });
+});
