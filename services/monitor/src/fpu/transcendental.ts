@@ -1,0 +1,709 @@
+// The x87 transcendental instructions and constants.
+//
+// Results are computed with about 200 significant bits and then rounded once to the 64-bit
+// significand per the rounding control, so they come out correctly rounded. These instructions
+// take tens to hundreds of cycles on the hardware and are rare in guest code, so the big-number
+// arithmetic here uses BigInt; the hot arithmetic (ext80.ts) does not.
+
+import {
+  BIAS,
+  CLS_DENORMAL,
+  CLS_INF,
+  CLS_QNAN,
+  CLS_SNAN,
+  CLS_UNSUPPORTED,
+  CLS_ZERO,
+  DE,
+  IE,
+  PE,
+  ZE,
+} from './constants.js';
+import { R, classify, roundExternal, setIndefinite } from './ext80.js';
+
+export const TR_F2XM1 = 0;
+export const TR_FYL2X = 1;
+export const TR_FPTAN = 2;
+export const TR_FPATAN = 3;
+export const TR_FSIN = 4;
+export const TR_FCOS = 5;
+export const TR_FSINCOS = 6;
+export const TR_FYL2XP1 = 7;
+
+/** Significant bits carried through the big-number computations. */
+const PREC = 200;
+const PREC_N = BigInt(PREC);
+
+/** A big binary float: value = m * 2^e, with |m| normalized to PREC bits (or m = 0). */
+class Big {
+  constructor(
+    readonly m: bigint,
+    readonly e: number,
+  ) {}
+}
+
+const ZERO_BIG = new Big(0n, 0);
+
+function bitLength(a: bigint): number {
+  const s = a.toString(16);
+  return (s.length - 1) * 4 + (32 - Math.clz32(parseInt(s[0], 16)));
+}
+
+function big(m: bigint, e: number): Big {
+  if (m === 0n) return ZERO_BIG;
+  const neg = m < 0n;
+  let a = neg ? -m : m;
+  const l = bitLength(a);
+  if (l > PREC) {
+    // Round to odd: a dropped non-zero bit sets the last kept bit, so the final rounding to 64
+    // bits still sees that the value is not exact, and on which side it lies.
+    const sh = BigInt(l - PREC);
+    const lost = (a & ((1n << sh) - 1n)) !== 0n;
+    a >>= sh;
+    if (lost) a |= 1n;
+    e += l - PREC;
+  } else if (l < PREC) {
+    a <<= BigInt(PREC - l);
+    e -= PREC - l;
+  }
+  return new Big(neg ? -a : a, e);
+}
+
+function bmul(a: Big, b: Big): Big {
+  return big(a.m * b.m, a.e + b.e);
+}
+
+function bdiv(a: Big, b: Big): Big {
+  const neg = a.m < 0n !== b.m < 0n;
+  const x = (a.m < 0n ? -a.m : a.m) << (PREC_N + 2n);
+  const y = b.m < 0n ? -b.m : b.m;
+  let q = x / y;
+  if (q * y !== x) q |= 1n;
+  return big(neg ? -q : q, a.e - b.e - PREC - 2);
+}
+
+function badd(a: Big, b: Big): Big {
+  if (a.m === 0n) return b;
+  if (b.m === 0n) return a;
+  if (a.e < b.e) {
+    const t = a;
+    a = b;
+    b = t;
+  }
+  const d = a.e - b.e;
+  if (d > 2 * PREC + 4) {
+    // b is far below a's last bit: only its sign can matter (as a sticky borrow).
+    return big((a.m << 2n) + (b.m < 0n ? -1n : 1n), a.e - 2);
+  }
+  return big((a.m << BigInt(d)) + b.m, b.e);
+}
+
+function bneg(a: Big): Big {
+  return new Big(-a.m, a.e);
+}
+
+function bsub(a: Big, b: Big): Big {
+  return badd(a, bneg(b));
+}
+
+function babs(a: Big): Big {
+  return a.m < 0n ? bneg(a) : a;
+}
+
+function bint(n: number): Big {
+  return big(BigInt(n), 0);
+}
+
+/** Magnitude comparison |a| vs |b|. */
+function bcmpAbs(a: Big, b: Big): number {
+  if (a.m === 0n || b.m === 0n) return a.m === 0n ? (b.m === 0n ? 0 : -1) : 1;
+  if (a.e !== b.e) return a.e > b.e ? 1 : -1;
+  const x = a.m < 0n ? -a.m : a.m;
+  const y = b.m < 0n ? -b.m : b.m;
+  return x === y ? 0 : x > y ? 1 : -1;
+}
+
+/** Exponent of the leading bit (value in [2^k, 2^(k+1))). */
+function bexp(a: Big): number {
+  return a.e + PREC - 1;
+}
+
+function bsqrt(a: Big): Big {
+  // a > 0. Make the exponent even and take the integer root of m << PREC (about PREC bits).
+  let m = a.m;
+  let e = a.e;
+  if ((e & 1) !== 0) {
+    m <<= 1n;
+    e -= 1;
+  }
+  m <<= PREC_N;
+  e -= PREC;
+  // Newton's iteration from a start above the root decreases monotonically to floor(sqrt(m)).
+  let s = Math.max(0, bitLength(m) - 52);
+  s += s & 1;
+  let x = (BigInt(Math.floor(Math.sqrt(Number(m >> BigInt(s))))) + 1n) << BigInt(s >> 1);
+  for (;;) {
+    const y = (x + m / x) >> 1n;
+    if (y >= x) break;
+    x = y;
+  }
+  while (x * x > m) x -= 1n;
+  return big(x, e / 2);
+}
+
+/** An 80-bit register value as a Big (finite, non-zero). */
+function fromExt(se: number, hi: number, lo: number): Big {
+  const e = se & 0x7fff;
+  const m = (BigInt(hi) << 32n) | BigInt(lo);
+  const v = big(m, (e === 0 ? 1 : e) - BIAS - 63);
+  return (se & 0x8000) !== 0 ? bneg(v) : v;
+}
+
+/** Rounds a Big to the register format per the rounding control; returns the flags. */
+function toExt(v: Big, cw: number): number {
+  if (v.m === 0n) {
+    R.se = 0;
+    R.hi = 0;
+    R.lo = 0;
+    R.up = 0;
+    return 0;
+  }
+  const sign = v.m < 0n ? 1 : 0;
+  const a = sign !== 0 ? -v.m : v.m;
+  const shift = BigInt(PREC - 96);
+  const top = a >> shift;
+  const sticky = (a & ((1n << shift) - 1n)) !== 0n ? 1 : 0;
+  const hi = Number((top >> 64n) & 0xffffffffn);
+  const lo = Number((top >> 32n) & 0xffffffffn);
+  const x = Number(top & 0xffffffffn);
+  return roundExternal(sign, bexp(v) + BIAS, hi, lo, x, sticky, cw);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constants, computed once in fixed point with 512 fraction bits.
+
+const FIX = 512n;
+const ONE_FIX = 1n << FIX;
+
+/** atan(1/n) in fixed point, for Machin's formula. */
+function atanInvFix(n: bigint): bigint {
+  let term = ONE_FIX / n;
+  const n2 = n * n;
+  let sum = term;
+  for (let k = 3n; term !== 0n; k += 2n) {
+    term /= n2;
+    const t = term / k;
+    sum += (k & 2n) !== 0n ? -t : t;
+  }
+  return sum;
+}
+
+/** atanh(1/n) in fixed point. */
+function atanhInvFix(n: bigint): bigint {
+  let term = ONE_FIX / n;
+  const n2 = n * n;
+  let sum = term;
+  for (let k = 3n; term !== 0n; k += 2n) {
+    term /= n2;
+    sum += term / k;
+  }
+  return sum;
+}
+
+const PI_FIX = 16n * atanInvFix(5n) - 4n * atanInvFix(239n);
+const LN2_FIX = 2n * atanhInvFix(3n);
+const LN10_FIX = 3n * LN2_FIX + 2n * atanhInvFix(9n);
+
+/**
+ * FSIN, FCOS, FSINCOS and FPTAN reduce their argument with the processor's 66-bit value of pi
+ * (0xC90FDAA2_2168C234_C / 2^66), not with pi itself; results near multiples of pi show it.
+ */
+const REDUCE_PI_BITS = 66;
+const REDUCE_PI = (PI_FIX >> BigInt(512 - REDUCE_PI_BITS + 2)) << BigInt(512 - REDUCE_PI_BITS + 2);
+const PI = big(PI_FIX, -512);
+const HALF_PI = big(PI_FIX, -513);
+const QUARTER_PI = big(PI_FIX, -514);
+const LN2 = big(LN2_FIX, -512);
+const LOG2E = bdiv(bint(1), LN2);
+const LOG2_10 = big((LN10_FIX << FIX) / LN2_FIX, -512);
+const LOG10_2 = big((LN2_FIX << FIX) / LN10_FIX, -512);
+
+/** FLD1, FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2, FLDZ (index 0-6) into R, rounded per RC. */
+export function loadConstant(i: number, cw: number): void {
+  // Only the rounding control applies: the precision control does not, nor is PE raised.
+  const rcOnly = cw | 0x3f;
+  switch (i) {
+    case 0:
+      R.se = BIAS;
+      R.hi = 0x80000000;
+      R.lo = 0;
+      return;
+    case 1:
+      toExt(LOG2_10, rcOnly);
+      return;
+    case 2:
+      toExt(LOG2E, rcOnly);
+      return;
+    case 3:
+      toExt(PI, rcOnly);
+      return;
+    case 4:
+      toExt(LOG10_2, rcOnly);
+      return;
+    case 5:
+      toExt(LN2, rcOnly);
+      return;
+    default:
+      R.se = 0;
+      R.hi = 0;
+      R.lo = 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels on Big values
+
+/** True once `term` no longer changes `sum` at PREC bits. */
+function negligible(term: Big, sum: Big): boolean {
+  return term.m === 0n || bexp(term) < bexp(sum) - PREC - 2;
+}
+
+/** e^t - 1 for |t| <= 1. */
+function expm1(t: Big): Big {
+  let term = t;
+  let sum = t;
+  for (let k = 2; ; k++) {
+    term = bdiv(bmul(term, t), bint(k));
+    sum = badd(sum, term);
+    if (negligible(term, sum)) return sum;
+  }
+}
+
+/** 2 * atanh(z) = ln((1 + z) / (1 - z)) for |z| < 0.2. */
+function twoAtanh(z: Big): Big {
+  const z2 = bmul(z, z);
+  let p = z;
+  let sum = z;
+  for (let k = 3; ; k += 2) {
+    p = bmul(p, z2);
+    const term = bdiv(p, bint(k));
+    sum = badd(sum, term);
+    if (negligible(term, sum)) break;
+  }
+  return badd(sum, sum);
+}
+
+/** log2(x) for x > 0. */
+function log2(x: Big): Big {
+  let k = bexp(x);
+  let mant = new Big(x.m, -(PREC - 1)); // in [1, 2)
+  // Keep the mantissa within [sqrt(1/2), sqrt(2)] so the series converges fast.
+  if (bcmpAbs(mant, SQRT2) > 0) {
+    mant = new Big(mant.m, mant.e - 1);
+    k += 1;
+  }
+  const z = bdiv(bsub(mant, ONE), badd(mant, ONE));
+  const ln = twoAtanh(z);
+  return badd(bint(k), bmul(ln, LOG2E));
+}
+
+/** log2(1 + x) for small |x|, with full relative precision. */
+function log2p1(x: Big): Big {
+  const z = bdiv(x, badd(TWO, x));
+  return bmul(twoAtanh(z), LOG2E);
+}
+
+/** sin(r) and cos(r) for |r| <= pi/4. */
+function sinCosKernel(r: Big): void {
+  const r2 = bmul(r, r);
+  let term = r;
+  let s = r;
+  for (let k = 2; ; k += 2) {
+    term = bneg(bdiv(bmul(term, r2), bint(k * (k + 1))));
+    s = badd(s, term);
+    if (negligible(term, s)) break;
+  }
+  term = ONE;
+  let c = ONE;
+  for (let k = 1; ; k += 2) {
+    term = bneg(bdiv(bmul(term, r2), bint(k * (k + 1))));
+    c = badd(c, term);
+    if (negligible(term, c)) break;
+  }
+  kSin = s;
+  kCos = c;
+}
+
+let kSin: Big = ZERO_BIG;
+let kCos: Big = ZERO_BIG;
+
+/** Reduces x modulo pi/2: kSin/kCos receive sin and cos of x. */
+function sinCos(x: Big): void {
+  if (bexp(x) < -2) {
+    sinCosKernel(x);
+    return;
+  }
+  // Fixed point with enough bits for |x| < 2^63 and PREC bits left after cancellation.
+  const fix = 512 + 0;
+  const xf = x.e + fix >= 0 ? x.m << BigInt(x.e + fix) : x.m >> BigInt(-(x.e + fix));
+  const halfPi = REDUCE_PI >> 1n; // pi/2 at 2^-512
+  let q = (xf + (halfPi >> 1n)) / halfPi;
+  if (xf + (halfPi >> 1n) < 0n && (xf + (halfPi >> 1n)) % halfPi !== 0n) q -= 1n;
+  const r = big(xf - q * halfPi, -fix);
+  sinCosKernel(r);
+  const s = kSin;
+  const c = kCos;
+  switch (Number(((q % 4n) + 4n) % 4n)) {
+    case 0:
+      break;
+    case 1:
+      kSin = c;
+      kCos = bneg(s);
+      break;
+    case 2:
+      kSin = bneg(s);
+      kCos = bneg(c);
+      break;
+    default:
+      kSin = bneg(c);
+      kCos = s;
+      break;
+  }
+}
+
+/** atan(z) for z >= 0. */
+function atan(z: Big): Big {
+  if (z.m === 0n) return z;
+  let invert = false;
+  if (bcmpAbs(z, ONE) > 0) {
+    z = bdiv(ONE, z);
+    invert = true;
+  }
+  // Two argument halvings: atan(z) = 2 atan(z / (1 + sqrt(1 + z^2))).
+  for (let i = 0; i < 2; i++) z = bdiv(z, badd(ONE, bsqrt(badd(ONE, bmul(z, z)))));
+  const z2 = bmul(z, z);
+  let p = z;
+  let sum = z;
+  for (let k = 3; ; k += 2) {
+    p = bneg(bmul(p, z2));
+    const term = bdiv(p, bint(k));
+    sum = badd(sum, term);
+    if (negligible(term, sum)) break;
+  }
+  const a = new Big(sum.m, sum.e + 2);
+  return invert ? bsub(HALF_PI, a) : a;
+}
+
+const ONE = bint(1);
+const TWO = bint(2);
+const SQRT2 = bsqrt(TWO);
+
+// ---------------------------------------------------------------------------------------------
+// Instructions
+
+function nan1(se: number, hi: number, lo: number, cls: number): number {
+  R.se = se;
+  R.hi = (hi | 0x40000000) >>> 0;
+  R.lo = lo;
+  return cls === CLS_SNAN ? IE : 0;
+}
+
+function nan2(
+  aSe: number,
+  aH: number,
+  aL: number,
+  aCls: number,
+  bSe: number,
+  bH: number,
+  bL: number,
+  bCls: number,
+): number {
+  const aNaN = aCls === CLS_QNAN || aCls === CLS_SNAN;
+  const bNaN = bCls === CLS_QNAN || bCls === CLS_SNAN;
+  let pickA: boolean;
+  if (aNaN && bNaN) {
+    if (aCls !== bCls) pickA = aCls === CLS_QNAN;
+    else if (aH !== bH) pickA = aH > bH;
+    else if (aL !== bL) pickA = aL > bL;
+    else pickA = (aSe & 0x8000) === 0 || (bSe & 0x8000) !== 0;
+  } else pickA = aNaN;
+  if (pickA) nan1(aSe, aH, aL, aCls);
+  else nan1(bSe, bH, bL, bCls);
+  return aCls === CLS_SNAN || bCls === CLS_SNAN ? IE : 0;
+}
+
+function setExact(se: number, hi: number, lo: number): void {
+  R.se = se;
+  R.hi = hi;
+  R.lo = lo;
+  R.up = 0;
+}
+
+/** Exact pi-multiples (pi, pi/2, pi/4, 3pi/4) rounded per RC, with their sign. */
+function setBig(v: Big, cw: number): number {
+  return toExt(v, cw);
+}
+
+/**
+ * Runs one transcendental instruction on a = ST(0) (and b = ST(1) for FYL2X, FYL2XP1, FPATAN).
+ * Results go to R (and R.se2/hi2/lo2 for the pushed value of FPTAN/FSINCOS); R.q = 1 reports an
+ * operand out of range (C2 set, nothing changed). Returns the exception flags.
+ */
+export function transcendental(
+  kind: number,
+  aSe: number,
+  aH: number,
+  aL: number,
+  bSe: number,
+  bH: number,
+  bL: number,
+  cw: number,
+): number {
+  R.q = 0;
+  R.up = 0;
+  const aCls = classify(aSe, aH, aL);
+  switch (kind) {
+    case TR_FYL2X:
+    case TR_FYL2XP1:
+    case TR_FPATAN:
+      return twoOperand(kind, aSe, aH, aL, aCls, bSe, bH, bL, classify(bSe, bH, bL), cw);
+  }
+  if (aCls === CLS_UNSUPPORTED) {
+    setIndefinite();
+    dupResult(kind);
+    return IE;
+  }
+  if (aCls === CLS_QNAN || aCls === CLS_SNAN) {
+    const f = nan1(aSe, aH, aL, aCls);
+    dupResult(kind);
+    return f;
+  }
+  const sign = aSe >>> 15;
+  if (kind === TR_F2XM1) {
+    if (aCls === CLS_ZERO) {
+      setExact(aSe, 0, 0);
+      return 0;
+    }
+    if (aCls === CLS_INF) {
+      if (sign !== 0) setExact(0x8000 | BIAS, 0x80000000, 0);
+      else setExact(aSe, aH, aL);
+      return 0;
+    }
+    const flags = aCls === CLS_DENORMAL ? DE : 0;
+    const e = aSe & 0x7fff;
+    if (e >= BIAS) {
+      if (e === BIAS && aH === 0x80000000 && aL === 0) {
+        // 2^1 - 1 and 2^-1 - 1 are exact, yet reported inexact (with C1 as the hardware rounds).
+        setExact(aSe ^ (sign !== 0 ? 1 : 0), 0x80000000, 0);
+        R.up = sign !== 0 ? 0 : 1;
+        return flags | PE;
+      }
+      // Outside the defined range -1..+1 the operand is returned unchanged.
+      setExact(aSe, aH, aL);
+      return flags | PE;
+    }
+    return flags | toExt(expm1(bmul(fromExt(aSe, aH, aL), LN2)), cw);
+  }
+  // FSIN, FCOS, FSINCOS, FPTAN
+  if (aCls === CLS_INF) {
+    setIndefinite();
+    dupResult(kind);
+    return IE;
+  }
+  if (aCls !== CLS_ZERO && (aSe & 0x7fff) >= BIAS + 63) {
+    R.q = 1;
+    return 0;
+  }
+  let flags = aCls === CLS_DENORMAL ? DE : 0;
+  if (aCls === CLS_ZERO) {
+    switch (kind) {
+      case TR_FSIN:
+        setExact(aSe, 0, 0);
+        return 0;
+      case TR_FCOS:
+        setExact(BIAS, 0x80000000, 0);
+        return 0;
+      case TR_FPTAN:
+        setExact(aSe, 0, 0);
+        R.se2 = BIAS;
+        R.hi2 = 0x80000000;
+        R.lo2 = 0;
+        return 0;
+      default:
+        setExact(aSe, 0, 0);
+        R.se2 = BIAS;
+        R.hi2 = 0x80000000;
+        R.lo2 = 0;
+        return 0;
+    }
+  }
+  sinCos(fromExt(aSe, aH, aL));
+  switch (kind) {
+    case TR_FSIN:
+      return flags | toExt(kSin, cw);
+    case TR_FCOS:
+      return flags | toExt(kCos, cw);
+    case TR_FPTAN: {
+      flags |= toExt(bdiv(kSin, kCos), cw);
+      R.se2 = BIAS;
+      R.hi2 = 0x80000000;
+      R.lo2 = 0;
+      return flags;
+    }
+    default: {
+      // FSINCOS: ST(0) := sine, then push the cosine.
+      const c = kCos;
+      flags |= toExt(kSin, cw);
+      const se = R.se;
+      const hi = R.hi;
+      const lo = R.lo;
+      const up = R.up;
+      flags |= toExt(c, cw);
+      R.se2 = R.se;
+      R.hi2 = R.hi;
+      R.lo2 = R.lo;
+      R.se = se;
+      R.hi = hi;
+      R.lo = lo;
+      R.up = up;
+      return flags;
+    }
+  }
+}
+
+/** FPTAN/FSINCOS push a second result; with a NaN or invalid operand both are the same. */
+function dupResult(kind: number): void {
+  if (kind === TR_FPTAN || kind === TR_FSINCOS) {
+    R.se2 = R.se;
+    R.hi2 = R.hi;
+    R.lo2 = R.lo;
+  }
+}
+
+/** FYL2X (y * log2 x), FYL2XP1 (y * log2(x + 1)), FPATAN (atan2(y, x)); x = ST(0), y = ST(1). */
+function twoOperand(
+  kind: number,
+  xSe: number,
+  xH: number,
+  xL: number,
+  xCls: number,
+  ySe: number,
+  yH: number,
+  yL: number,
+  yCls: number,
+  cw: number,
+): number {
+  if (xCls === CLS_UNSUPPORTED || yCls === CLS_UNSUPPORTED) {
+    setIndefinite();
+    return IE;
+  }
+  if (xCls >= CLS_QNAN || yCls >= CLS_QNAN) return nan2(xSe, xH, xL, xCls, ySe, yH, yL, yCls);
+  const xs = xSe >>> 15;
+  const ys = ySe >>> 15;
+  const flags = xCls === CLS_DENORMAL || yCls === CLS_DENORMAL ? DE : 0;
+  if (kind === TR_FPATAN) return flags | fpatan(xSe, xH, xL, xCls, xs, ySe, yH, yL, yCls, ys, cw);
+  if (kind === TR_FYL2X) {
+    if (xs !== 0 && xCls !== CLS_ZERO) {
+      setIndefinite();
+      return IE;
+    }
+    if (xCls === CLS_ZERO) {
+      if (yCls === CLS_ZERO) {
+        setIndefinite();
+        return IE;
+      }
+      // log2(0) = -inf: the result is an infinity of the opposite sign of y.
+      setExact(((ys ^ 1) << 15) | 0x7fff, 0x80000000, 0);
+      return yCls === CLS_INF ? flags : flags | ZE;
+    }
+    if (xCls === CLS_INF) {
+      if (yCls === CLS_ZERO) {
+        setIndefinite();
+        return IE;
+      }
+      setExact((ys << 15) | 0x7fff, 0x80000000, 0);
+      return flags;
+    }
+    const lx = log2(fromExt(xSe, xH, xL));
+    if (yCls === CLS_INF) {
+      if (lx.m === 0n) {
+        setIndefinite();
+        return IE;
+      }
+      setExact(((ys ^ (lx.m < 0n ? 1 : 0)) << 15) | 0x7fff, 0x80000000, 0);
+      return flags;
+    }
+    if (yCls === CLS_ZERO || lx.m === 0n) {
+      setExact(((ys ^ (lx.m < 0n ? 1 : 0)) << 15) | 0, 0, 0);
+      return flags;
+    }
+    return flags | toExt(bmul(fromExt(ySe, yH, yL), lx), cw);
+  }
+  // FYL2XP1
+  if (xCls === CLS_INF) {
+    // Outside the defined range; treat like log2 of infinity.
+    if (xs !== 0 || yCls === CLS_ZERO) {
+      setIndefinite();
+      return IE;
+    }
+    setExact((ys << 15) | 0x7fff, 0x80000000, 0);
+    return flags;
+  }
+  if (xCls === CLS_ZERO) {
+    if (yCls === CLS_INF) {
+      setIndefinite();
+      return IE;
+    }
+    setExact(((ys ^ xs) << 15) | 0, 0, 0);
+    return flags;
+  }
+  const x = fromExt(xSe, xH, xL);
+  if (yCls === CLS_INF) {
+    setExact(((ys ^ xs) << 15) | 0x7fff, 0x80000000, 0);
+    return flags;
+  }
+  if (yCls === CLS_ZERO) {
+    setExact(((ys ^ xs) << 15) | 0, 0, 0);
+    return flags;
+  }
+  if (bcmpAbs(x, ONE) >= 0 && xs !== 0) {
+    setIndefinite();
+    return IE;
+  }
+  return flags | toExt(bmul(fromExt(ySe, yH, yL), log2p1(x)), cw);
+}
+
+function fpatan(
+  xSe: number,
+  xH: number,
+  xL: number,
+  xCls: number,
+  xs: number,
+  ySe: number,
+  yH: number,
+  yL: number,
+  yCls: number,
+  ys: number,
+  cw: number,
+): number {
+  const signed = (v: Big): Big => (ys !== 0 ? bneg(v) : v);
+  if (yCls === CLS_ZERO) {
+    if (xs !== 0) return setBig(signed(PI), cw);
+    setExact(ys << 15, 0, 0);
+    return 0;
+  }
+  if (yCls === CLS_INF) {
+    if (xCls === CLS_INF) return setBig(signed(xs !== 0 ? badd(HALF_PI, QUARTER_PI) : QUARTER_PI), cw);
+    return setBig(signed(HALF_PI), cw);
+  }
+  if (xCls === CLS_ZERO) return setBig(signed(HALF_PI), cw);
+  if (xCls === CLS_INF) {
+    if (xs !== 0) return setBig(signed(PI), cw);
+    setExact(ys << 15, 0, 0);
+    return 0;
+  }
+  const x = babs(fromExt(xSe, xH, xL));
+  const y = babs(fromExt(ySe, yH, yL));
+  let a = atan(bdiv(y, x));
+  if (xs !== 0) a = bsub(PI, a);
+  return toExt(signed(a), cw);
+}
