@@ -204,6 +204,17 @@ describe.each(['sbe', 'decode'] as const)('MachineDebugger with the %s block sou
     expect(BigInt(regs.eip)).toBe(stop.address);
   });
 
+  it('ends a long step early on a halt request, answering both', async () => {
+    await dbg.halt();
+    const step = dbg.step(1_000_000);
+    const halt = dbg.halt();
+    const [stepStop, haltStop] = await Promise.all([step, halt]);
+    expect(stepStop).toBe(haltStop);
+    expect(haltStop.reason).toBe(WireStopReason.HALT_REQUEST);
+    expect(haltStop.instructionsRetired).toBeLessThan(1_000_000n);
+    expect(dbg.halted).toBe(true);
+  });
+
   it('reports a halted CPU as an exit, after which only status and detach remain', async () => {
     await dbg.halt();
     const regs = dbg.readRegisters();

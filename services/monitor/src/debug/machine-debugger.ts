@@ -118,7 +118,8 @@ export class MachineDebugger {
   private trapWatch: Watch | undefined;
   private haltRequested = false;
   private running: Promise<void> | undefined;
-  private stepWaiter: ((stop: WireStopEvent) => void) | undefined;
+  /** Resolved with the stop that ends the current run (steps and halts wait on it). */
+  private stopWaiters: ((stop: WireStopEvent) => void)[] = [];
   private releaseWaiters: ((resume: boolean) => void)[] = [];
 
   constructor(
@@ -448,7 +449,7 @@ export class MachineDebugger {
       this.state = 'halted';
       return this.stopHere(WireStopReason.HALT_REQUEST, undefined);
     }
-    const stopped = new Promise<WireStopEvent>((resolve) => (this.stepWaiter = resolve));
+    const stopped = new Promise<WireStopEvent>((resolve) => this.stopWaiters.push(resolve));
     this.haltRequested = true;
     this.machine.engine.stop();
     return stopped;
@@ -465,7 +466,7 @@ export class MachineDebugger {
     this.requireHalted('StepInstructions');
     if (count > MAX_STEP) throw new DebugError('BAD_REQUEST', `step count ${count} is above ${MAX_STEP}`);
     this.stepsLeft = count === 0 ? 1 : count;
-    const stopped = new Promise<WireStopEvent>((resolve) => (this.stepWaiter = resolve));
+    const stopped = new Promise<WireStopEvent>((resolve) => this.stopWaiters.push(resolve));
     this.start();
     return stopped;
   }
@@ -532,10 +533,10 @@ export class MachineDebugger {
     this.updateHook();
     if (this.state === 'running') this.state = stop.reason === WireStopReason.EXITED ? 'exited' : 'halted';
     this.running = undefined;
-    const waiter = this.stepWaiter;
-    this.stepWaiter = undefined;
+    const waiters = this.stopWaiters;
+    this.stopWaiters = [];
     this.publish(stop);
-    waiter?.(stop);
+    for (const w of waiters) w(stop);
   }
 
   private trapStop(): WireStopEvent {
