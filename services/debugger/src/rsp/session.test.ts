@@ -290,6 +290,16 @@ describe('RspSession breakpoints and execution', () => {
     expect(reader.take()).toEqual([]);
   });
 
+  it('ends the continue with an error when the interrupt fails', async () => {
+    session.receive(frame('c'));
+    await new Promise((r) => setTimeout(r, 10));
+    target.failNext = 'halt';
+    session.receive(Buffer.from([0x03]));
+    expect(await reader.nextPacket()).toBe('E05');
+    expect(log.some((l) => l.includes('interrupt failed: halt failed on purpose'))).toBe(true);
+    expect(await ask('qC')).toBe('QC1');
+  });
+
   it('ignores Ctrl-C while halted', async () => {
     session.receive(Buffer.from([0x03]));
     await session.idle();

@@ -87,6 +87,7 @@ export class RspSession {
   private lastSequence = 0n;
   private lastStop: StopEvent | undefined;
   private stopWaiter: ((stop: StopEvent | undefined) => void) | undefined;
+  private interruptError = '';
   private clientSwBreak = false;
   private clientHwBreak = false;
   private clientErrorMessages = false;
@@ -168,7 +169,15 @@ export class RspSession {
     if (!this.running || this.ended) return;
     this.target.halt().then(
       (stop) => this.noteStop(stop),
-      (err: unknown) => this.log(`interrupt failed: ${describe(err)}`),
+      (err: unknown) => {
+        // The target cannot be stopped (the monitor is gone): end the continue with an error rather
+        // than leave GDB waiting for a stop that will never come.
+        this.log(`interrupt failed: ${describe(err)}`);
+        const waiter = this.stopWaiter;
+        this.stopWaiter = undefined;
+        this.interruptError = this.error(ERR_TARGET, `interrupt failed: ${describe(err)}`);
+        waiter?.(undefined);
+      },
     );
   }
 
@@ -281,6 +290,8 @@ export class RspSession {
     const stop = await next;
     this.running = false;
     if (stop !== undefined) this.send(this.stopReply(stop));
+    else if (this.interruptError !== '') this.send(this.interruptError);
+    this.interruptError = '';
   }
 
   // ---- packets --------------------------------------------------------------------------------
