@@ -3,6 +3,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 /** Where a command writes; tests pass their own to capture output. */
 export interface CommandIo {
   out(text: string): void;
+  /** Raw bytes for standard output (guest output is not always text). */
+  outBytes(data: Uint8Array): void;
   err(text: string): void;
 }
 

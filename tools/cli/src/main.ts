@@ -3,6 +3,7 @@ import { commands } from './commands/index.js';
 
 const processIo: CommandIo = {
   out: (text) => process.stdout.write(text),
+  outBytes: (data) => process.stdout.write(data),
   err: (text) => process.stderr.write(text),
 };
 

@@ -6,6 +6,7 @@ export function captureIo(): CommandIo & { stdout: () => string; stderr: () => s
   let err = '';
   return {
     out: (text) => void (out += text),
+    outBytes: (data) => void (out += new TextDecoder('latin1').decode(data)),
     err: (text) => void (err += text),
     stdout: () => out,
     stderr: () => err,

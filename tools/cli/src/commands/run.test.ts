@@ -1,0 +1,74 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../main.js';
+import { captureIo } from '../testing.js';
+
+// A 64 KiB BIOS-style image: from the reset vector it prints to the debug console, then reports 0x15
+// to the exit port, so the run ends with status (0x15 << 1) | 1 = 43.
+const ROM_SOURCE = `
+bits 16
+org 0
+start:
+  mov si, message
+  mov dx, 0xe9
+.next:
+  cs lodsb
+  test al, al
+  jz .done
+  out dx, al
+  jmp .next
+.done:
+  mov al, 0x15
+  out 0xf4, al
+  hlt
+message: db 'plex86 rom ok', 10, 0
+times 0xfff0 - ($ - $$) db 0
+  jmp 0xf000:start
+times 0x10000 - ($ - $$) db 0
+`;
+
+describe('plex86 run', () => {
+  let dir: string;
+  let rom: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'plex86-run-'));
+    writeFileSync(join(dir, 'rom.asm'), ROM_SOURCE);
+    rom = join(dir, 'rom.bin');
+    try {
+      execFileSync('nasm', ['-f', 'bin', '-o', rom, join(dir, 'rom.asm')]);
+    } catch (e) {
+      throw new Error(`assembling the test ROM needs nasm (apt-get install nasm): ${(e as Error).message}`);
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs a ROM with a debug console and an exit port', async () => {
+    const io = captureIo();
+    const status = await main(['run', '--rom', rom, '--debugcon', 'stdio', '--exit-port', '0xf4'], io);
+    expect(io.stdout()).toBe('plex86 rom ok\n');
+    expect(status).toBe(43);
+  });
+
+  it('stops after --max-instructions with its own status', async () => {
+    const io = captureIo();
+    const status = await main(['run', '--rom', rom, '--max-instructions', '3', '--exit-port', '0xf4'], io);
+    expect(status).toBe(124);
+  });
+
+  it('turns a bad option value into a usage error', async () => {
+    const io = captureIo();
+    expect(await main(['run', '--rom', rom, '--memory', 'lots'], io)).toBe(2);
+    expect(io.stderr()).toContain('--memory needs a size');
+  });
+
+  it('without a program, starts the embedded stack and says what it can run', async () => {
+    const io = captureIo();
+    expect(await main(['run'], io)).toBe(0);
+    expect(io.stdout()).toContain('embedded stack started');
+    expect(io.stdout()).toContain('--rom FILE or --kernel FILE');
+  });
+});
