@@ -85,8 +85,9 @@ type SourceBlock = ReturnType<BlockSource['lookup']>;
  */
 interface TrapBlock {
   instructions: Instruction[];
-  handlers: ((cpu: Cpu) => void)[];
-  compiled: ((cpu: Cpu) => void)[];
+  handlers: (((cpu: Cpu) => void) | undefined)[];
+  compiled: (((cpu: Cpu) => void) | undefined)[];
+  hits: number;
   count: number;
   startIp: number;
   byteLength: number;
@@ -139,8 +140,10 @@ export class MachineDebugger {
     };
     this.trapBlock = {
       instructions: [trapIns],
-      handlers: [trap],
-      compiled: [trap],
+      // One slot more than records, so no whole-block function is looked for or compiled.
+      handlers: [trap, undefined],
+      compiled: [trap, undefined],
+      hits: 0,
       count: 1,
       startIp: 0,
       byteLength: 0,
@@ -405,10 +408,7 @@ export class MachineDebugger {
       }
     }
     if (limit === block.count) return block;
-    // A shortened copy; only while debugging, so the allocation stays off normal runs.
-    const view = Object.create(block) as { count: number };
-    view.count = limit;
-    return view as SourceBlock;
+    return shortened(block, limit);
   }
 
   // ---- execution -------------------------------------------------------------------------------
@@ -582,6 +582,23 @@ export class MachineDebugger {
     this.releaseWaiters = [];
     for (const w of waiters) w(resume && !exited);
   }
+}
+
+/**
+ * A copy of `block` that ends after `count` records; only while debugging, so the allocation stays off
+ * normal runs. Its routine list is its own and one longer than the records (the slot after the last
+ * routine is where the run loop may keep a whole-block function), so nothing compiled for the full
+ * block runs in its place and nothing is compiled for the shortened one.
+ */
+function shortened(block: SourceBlock, count: number): SourceBlock {
+  const full = block as unknown as { compiled?: unknown[] | null; handlers?: unknown[] };
+  const routines = [...((full.compiled ?? full.handlers ?? []) as unknown[]).slice(0, count), undefined];
+  const view = Object.create(block) as { count: number; compiled: unknown[]; handlers: unknown[]; hits: number };
+  view.count = count;
+  view.compiled = routines;
+  view.handlers = routines;
+  view.hits = 0;
+  return view as unknown as SourceBlock;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
