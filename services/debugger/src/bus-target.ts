@@ -21,6 +21,7 @@ import {
   VmControlServiceDefinition,
   vmStateToJSON,
   type BreakpointKind,
+  type VmStatus,
   type WatchKind,
 } from '@plex86/proto';
 import { TargetUnsupportedError, type DebugTarget, type MonitorCapabilities } from './target.js';
@@ -96,7 +97,13 @@ export function busDebugTarget(bus: Bus, vmId: string, options: BusDebugTargetOp
       ((address, length) => readMemory(AddressSpace.ADDRESS_SPACE_PHYSICAL, address, length)),
     stats: async () => {
       const extra = (await options.monitor?.stats?.()) ?? [];
-      const { status } = await control.getVmStatus({ requestId: requestId() }, call);
+      let status: VmStatus | undefined;
+      try {
+        ({ status } = await control.getVmStatus({ requestId: requestId() }, call));
+      } catch (err) {
+        // The debugger's own figures still count when the VM's control service does not answer.
+        return [...extra, ['vm status', `unavailable: ${err instanceof Error ? err.message : String(err)}`]];
+      }
       if (status === undefined) return extra;
       return [
         ...extra,

@@ -185,6 +185,24 @@ describeDebuggerOverBus('in-process', () => createInProcessBus());
 const natsUrl = inject('natsUrl');
 describeDebuggerOverBus('nats', () => createNatsBus({ servers: natsUrl, name: 'debugger-test' }));
 
+describe('busDebugTarget without a VM control service', () => {
+  it('still answers monitor stats, saying the VM status is unavailable', async () => {
+    const bus = createInProcessBus();
+    const fake = new FakeTarget();
+    const stopMonitor = await serveFakeMonitor(bus, 'vmnoctl', fake, { control: false });
+    const target = busDebugTarget(bus, 'vmnoctl');
+    try {
+      const stats = await target.monitor?.stats?.();
+      expect(stats?.[0]?.[0]).toBe('vm status');
+      expect(stats?.[0]?.[1]).toMatch(/^unavailable: .*no responders/i);
+    } finally {
+      target.close();
+      await stopMonitor();
+      await bus.close();
+    }
+  });
+});
+
 describe('busDebugTarget with monitor capabilities of its own', () => {
   it('serves monitor sbe and snapshot from them and merges their stats with the VM status', async () => {
     const bus = createInProcessBus();

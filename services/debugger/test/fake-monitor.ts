@@ -15,7 +15,12 @@ import type { FakeTarget } from './fake-target.js';
  * Serves DebugService and VmControlService for a FakeTarget on the bus, as a monitor would, and
  * publishes its stops; the debugger's bus client is tested against it.
  */
-export async function serveFakeMonitor(bus: Bus, vmId: string, fake: FakeTarget): Promise<() => Promise<void>> {
+export async function serveFakeMonitor(
+  bus: Bus,
+  vmId: string,
+  fake: FakeTarget,
+  options: { control?: boolean } = {},
+): Promise<() => Promise<void>> {
   const requests: string[] = [];
   const status = (): VmStatus => ({
     vmId,
@@ -67,22 +72,23 @@ export async function serveFakeMonitor(bus: Bus, vmId: string, fake: FakeTarget)
       },
     ),
   );
-  services.push(
-    await serveMethods(
-      bus,
-      { name: 'fake-monitor-control', version: '0.0.1' },
-      `plex86.${vmId}.control`,
-      VmControlServiceDefinition,
-      {
-        createVm: () => ({ status: status() }),
-        startVm: () => ({ status: status() }),
-        pauseVm: () => ({ status: status() }),
-        resumeVm: () => ({ status: status() }),
-        stopVm: () => (fake.calls.push('stopVm'), { status: status() }),
-        getVmStatus: () => ({ status: status() }),
-      },
-    ),
-  );
+  if (options.control !== false)
+    services.push(
+      await serveMethods(
+        bus,
+        { name: 'fake-monitor-control', version: '0.0.1' },
+        `plex86.${vmId}.control`,
+        VmControlServiceDefinition,
+        {
+          createVm: () => ({ status: status() }),
+          startVm: () => ({ status: status() }),
+          pauseVm: () => ({ status: status() }),
+          resumeVm: () => ({ status: status() }),
+          stopVm: () => (fake.calls.push('stopVm'), { status: status() }),
+          getVmStatus: () => ({ status: status() }),
+        },
+      ),
+    );
   const remove = fake.onStop((stop) =>
     bus.publish(vmSubject(vmId, 'debug', 'stopped'), StopEvent.encode(stop).finish(), { type: 'plex86.v1.StopEvent' }),
   );
