@@ -60,6 +60,11 @@ export interface WireX87State {
   st: Uint8Array[];
 }
 
+export interface WireSseState {
+  xmm: Uint8Array[];
+  mxcsr: number;
+}
+
 export interface WireCpuRegisters {
   eax: number;
   ecx: number;
@@ -92,7 +97,7 @@ export interface WireCpuRegisters {
   dr6: number;
   dr7: number;
   x87: WireX87State | undefined;
-  sse: undefined;
+  sse: WireSseState | undefined;
 }
 
 export interface WireVmExit {
