@@ -3,3 +3,4 @@ export { debugServiceHandlers, DEBUG_STOP_SUBJECT, type DebugServiceHandlers } f
 export { readCpuRegisters, writeCpuRegisters, RegisterWriteError } from './registers.js';
 export { debugTranslate, readDebugMemory, writeDebugMemory } from './memory.js';
 export * from './wire.js';
+export { readX87, writeX87, cpuFpu } from './x87.js';

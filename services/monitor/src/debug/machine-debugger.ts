@@ -19,10 +19,12 @@ import type { Cpu } from '../cpu/cpu.js';
 import { Seg } from '../cpu/registers.js';
 import type { BlockSource } from '../engine/block-source.js';
 import { StopReason as EngineStop } from '../engine/engine.js';
+import type { Fpu } from '../fpu/fpu.js';
 import { SbeBlockSource } from '../engine/sbe-source.js';
 import type { Machine } from '../machine/machine.js';
 import { debugTranslate, readDebugMemory, writeDebugMemory } from './memory.js';
 import { readCpuRegisters, RegisterWriteError, writeCpuRegisters } from './registers.js';
+import { cpuFpu } from './x87.js';
 import {
   WireAddressSpace,
   WireBreakpointKind,
@@ -48,6 +50,8 @@ export class DebugError extends Error {
 export interface MachineDebuggerOptions {
   /** Instructions per run slice between yields to the event loop. */
   readonly sliceInstructions?: number;
+  /** The machine's x87 unit, when it is not attached to the CPU as `cpu.fpu`. */
+  readonly fpu?: Fpu;
   /** Called when a debugger detaches; the VM's owner takes execution back (running when `resume`). */
   readonly onDetach?: (resume: boolean) => void;
 }
@@ -201,14 +205,14 @@ export class MachineDebugger {
 
   readRegisters(): WireCpuRegisters {
     this.requireHalted('ReadRegisters');
-    return readCpuRegisters(this.machine.cpu);
+    return readCpuRegisters(this.machine.cpu, this.options.fpu ?? cpuFpu(this.machine.cpu));
   }
 
   writeRegisters(registers: WireCpuRegisters | undefined): void {
     this.requireHalted('WriteRegisters');
     if (registers === undefined) throw new DebugError('BAD_REQUEST', 'WriteRegisters without registers');
     try {
-      writeCpuRegisters(this.machine.cpu, registers);
+      writeCpuRegisters(this.machine.cpu, registers, this.options.fpu ?? cpuFpu(this.machine.cpu));
     } catch (e) {
       if (e instanceof RegisterWriteError) throw new DebugError('BAD_REQUEST', e.message);
       throw e;

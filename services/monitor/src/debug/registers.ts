@@ -5,6 +5,7 @@ import { CPU_FAULT, Vector, VECTOR_NAMES } from '../cpu/fault.js';
 import { Seg } from '../cpu/registers.js';
 import { loadFromDescriptor, loadSegment, readDescriptor } from '../cpu/segments.js';
 import type { WireCpuRegisters, WireSegmentRegister } from './wire.js';
+import { cpuFpu, readX87, writeX87 } from './x87.js';
 
 /** Bit 16 of the access-rights layout: the register holds a null selector in protected mode. */
 const UNUSABLE = 0x10000;
@@ -22,7 +23,8 @@ function segment(cpu: Cpu, seg: number): WireSegmentRegister {
   };
 }
 
-export function readCpuRegisters(cpu: Cpu): WireCpuRegisters {
+/** The register file; the x87 part comes from `fpu` (by default the CPU's own, when it has one). */
+export function readCpuRegisters(cpu: Cpu, fpu = cpuFpu(cpu)): WireCpuRegisters {
   const r = cpu.r32;
   return {
     eax: r[0] >>> 0,
@@ -55,8 +57,7 @@ export function readCpuRegisters(cpu: Cpu): WireCpuRegisters {
     dr3: cpu.dr[3] >>> 0,
     dr6: cpu.dr[6] >>> 0,
     dr7: cpu.dr[7] >>> 0,
-    // The engine has no x87 state to show yet.
-    x87: undefined,
+    x87: fpu === undefined ? undefined : readX87(fpu),
     sse: undefined,
   };
 }
@@ -83,7 +84,7 @@ function faultText(cpu: Cpu): string {
  * it (with its checks); CS can change only in real and virtual-8086 mode. Selectors are checked before
  * anything is written, so a refused file changes nothing.
  */
-export function writeCpuRegisters(cpu: Cpu, regs: WireCpuRegisters): void {
+export function writeCpuRegisters(cpu: Cpu, regs: WireCpuRegisters, fpu = cpuFpu(cpu)): void {
   const csSel = regs.cs?.selector;
   if (csSel !== undefined && csSel !== cpu.segSel[Seg.CS] && !cpu.realAddressing) {
     // A far jump is the only way to load CS in protected mode; the debugger does not fake one.
@@ -145,4 +146,5 @@ export function writeCpuRegisters(cpu: Cpu, regs: WireCpuRegisters): void {
   dr[3] = regs.dr3;
   dr[6] = regs.dr6;
   dr[7] = regs.dr7;
+  if (fpu !== undefined && regs.x87 !== undefined) writeX87(fpu, regs.x87);
 }
