@@ -1,3 +1,4 @@
+import { DEBUGGER_SERVICE_HELP, debuggerServiceMain } from '@plex86/debugger';
 import { STORAGE_SERVICE_HELP, storageServiceMain } from '@plex86/storage';
 import { UsageError, type Command, type CommandIo } from '../command.js';
 
@@ -9,6 +10,11 @@ interface ServiceEntry {
 }
 
 const SERVICES: Record<string, ServiceEntry> = {
+  debugger: {
+    summary: 'the GDB remote serial protocol server for one VM, driving its monitor over the bus',
+    help: DEBUGGER_SERVICE_HELP,
+    main: (argv, io) => debuggerServiceMain(argv, io),
+  },
   storage: {
     summary: 'disk images, qcow2 diff overlays (commit, undo) and the block devices of VMs',
     help: STORAGE_SERVICE_HELP,
