@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { createInProcessBus, createNatsBus, type Bus } from '@plex86/bus';
 import { startNatsServer } from '@plex86/testing';
 import type { Benchmark } from './index.js';
+import { HELP_OPTION, parseBenchArgs, positiveInt } from './options.js';
 
 const USAGE = `plex86 bench bus [--requests N] [--warmup N] [--outstanding N] [--transport in-process|nats|all]
                    [--nats-url URL]
@@ -43,28 +43,14 @@ interface Cell {
   readonly outstandingPerSecond: number;
 }
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new Error(`--${name} wants a positive integer, not ${JSON.stringify(value)}`);
-  return n;
-}
-
 function parse(args: string[]): Settings | null {
-  const { values } = parseArgs({
-    // `plex86 bench bus -- --requests 100` hands the separator through.
-    args: args[0] === '--' ? args.slice(1) : args,
-    options: {
-      requests: { type: 'string' },
-      warmup: { type: 'string' },
-      outstanding: { type: 'string' },
-      transport: { type: 'string' },
-      'nats-url': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
+  const values = parseBenchArgs(args, {
+    ...HELP_OPTION,
+    requests: { type: 'string' },
+    warmup: { type: 'string' },
+    outstanding: { type: 'string' },
+    transport: { type: 'string' },
+    'nats-url': { type: 'string' },
   });
   if (values.help) return null;
   const transport = values.transport ?? 'all';

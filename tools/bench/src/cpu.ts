@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Machine } from '@plex86/monitor';
 import type { Benchmark } from './index.js';
+import { positiveInt } from './options.js';
 
 const USAGE = `plex86 bench cpu [--scale N] [--rounds N]
 
@@ -118,14 +119,6 @@ async function runOnce(program: Program, scale: number): Promise<Measurement> {
   }
   // CPU time, not wall time: the figure stays meaningful on a loaded machine.
   return { seconds: (used.user + used.system) / 1e6, instructions: result.instructions };
-}
-
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new Error(`--${name} wants a positive integer, not ${JSON.stringify(value)}`);
-  return n;
 }
 
 export const cpuBenchmark: Benchmark = {

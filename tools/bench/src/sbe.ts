@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { type Block, CodeMode, Decoder, DecodeStatus, Instruction, PAGE_SIZE, ScannedPageCache } from '@plex86/x86';
 import type { Benchmark } from './index.js';
+import { HELP_OPTION, parseBenchArgs, positiveInt } from './options.js';
 
 const USAGE = `plex86 bench sbe [--size KIB] [--seed N] [--file FILE] [--bits 16|32] [--rounds N]
 
@@ -23,27 +23,14 @@ interface Settings {
   readonly rounds: number;
 }
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new Error(`--${name} wants a positive integer, not ${JSON.stringify(value)}`);
-  return n;
-}
-
 function parse(args: string[]): Settings | null {
-  const { values } = parseArgs({
-    args: args[0] === '--' ? args.slice(1) : args,
-    options: {
-      size: { type: 'string' },
-      seed: { type: 'string' },
-      file: { type: 'string' },
-      bits: { type: 'string' },
-      rounds: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
+  const values = parseBenchArgs(args, {
+    ...HELP_OPTION,
+    size: { type: 'string' },
+    seed: { type: 'string' },
+    file: { type: 'string' },
+    bits: { type: 'string' },
+    rounds: { type: 'string' },
   });
   if (values.help) return null;
   const bits = values.bits ?? '32';

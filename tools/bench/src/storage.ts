@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createInProcessBus, createNatsBus, type Bus } from '@plex86/bus';
 import { createImage, openImage, RemoteDisk, serveDisk, type BlockImage, type ImageFormat } from '@plex86/storage';
 import { startNatsServer } from '@plex86/testing';
 import type { Benchmark } from './index.js';
+import { HELP_OPTION, parseBenchArgs, positiveInt } from './options.js';
 
 const USAGE = `plex86 bench storage [--ops4k N] [--ops1m N] [--depth N] [--transport image|in-process|nats|all]
                        [--format qcow2|raw|all] [--dir DIR] [--nats-url URL]
@@ -46,14 +46,6 @@ interface Target {
   close(): Promise<void>;
 }
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new Error(`--${name} wants a positive integer, not ${JSON.stringify(value)}`);
-  return n;
-}
-
 function choice<T extends string>(name: string, value: string | undefined, options: readonly T[], all: T[]): T[] {
   if (value === undefined) return [all[0] as T];
   if (value === 'all') return all;
@@ -62,20 +54,15 @@ function choice<T extends string>(name: string, value: string | undefined, optio
 }
 
 function parse(args: string[]): Settings | null {
-  const { values } = parseArgs({
-    args: args[0] === '--' ? args.slice(1) : args,
-    options: {
-      ops4k: { type: 'string' },
-      ops1m: { type: 'string' },
-      depth: { type: 'string' },
-      transport: { type: 'string' },
-      format: { type: 'string' },
-      dir: { type: 'string' },
-      'nats-url': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
+  const values = parseBenchArgs(args, {
+    ...HELP_OPTION,
+    ops4k: { type: 'string' },
+    ops1m: { type: 'string' },
+    depth: { type: 'string' },
+    transport: { type: 'string' },
+    format: { type: 'string' },
+    dir: { type: 'string' },
+    'nats-url': { type: 'string' },
   });
   if (values.help) return null;
   const transports: Transport[] = ['image', 'in-process', 'nats'];
