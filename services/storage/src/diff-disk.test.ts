@@ -1,20 +1,15 @@
 import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BlockImage } from './block-image.js';
 import { commitOverlay, undoOverlay, type CommitProgress } from './diff-disk.js';
 import { StorageErrorKind } from './errors.js';
 import { createImage, createOverlay, imageInfo, openImage } from './images.js';
-import { DiskModel, fillPattern, firstDifference, qemuCheck, qemuImg, rng, tempDir } from './testing.js';
+import { DiskModel, fillPattern, firstDifference, qemuCheck, qemuImg, rng, useTempDir } from './testing.js';
 
 const MIB = 1 << 20;
 let dir: string;
-let cleanup: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterAll(async () => cleanup());
+useTempDir((made) => (dir = made));
 
 async function readAll(img: BlockImage): Promise<Uint8Array> {
   const out = new Uint8Array(img.virtualSize);

@@ -1,18 +1,13 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDisk, parseDiskSpec } from './disk-spec.js';
 import { imageInfo, openImage } from './images.js';
-import { fillPattern, tempDir } from './testing.js';
+import { fillPattern, useTempDir } from './testing.js';
 
 const MIB = 1 << 20;
 let dir: string;
-let cleanup: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterAll(async () => cleanup());
+useTempDir((made) => (dir = made));
 
 describe('disk specs', () => {
   it('parses the options of --disk', () => {

@@ -1,20 +1,15 @@
 import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StorageErrorKind } from './errors.js';
 import { createImage, createOverlay, imageInfo, openImage } from './images.js';
 import { RawImage } from './raw.js';
 import { IoScheduler } from './scheduler.js';
-import { fillPattern, qemuImg, tempDir } from './testing.js';
+import { fillPattern, qemuImg, useTempDir } from './testing.js';
 
 const MIB = 1 << 20;
 let dir: string;
-let cleanup: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterAll(async () => cleanup());
+useTempDir((made) => (dir = made));
 
 describe('raw images', () => {
   it('read, write, zero and grow byte for byte', async () => {

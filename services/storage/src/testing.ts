@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface ToolResult {
   code: number;
@@ -75,6 +76,17 @@ export async function qemuCheck(image: string): Promise<CheckReport> {
 export async function tempDir(prefix = 'plex86-storage-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Gives the tests of one file a fresh directory (handed to `onReady` before they run), removed after them. */
+export function useTempDir(onReady: (dir: string) => void, prefix?: string): void {
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const made = await tempDir(prefix);
+    cleanup = made.cleanup;
+    onReady(made.dir);
+  });
+  afterAll(async () => cleanup?.());
 }
 
 /** Fills `buf` with bytes determined by `seed` (xorshift32). */

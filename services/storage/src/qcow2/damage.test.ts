@@ -1,19 +1,14 @@
 import { open, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StorageError, StorageErrorKind } from '../errors.js';
 import { createImage, openImage } from '../images.js';
-import { fillPattern, qemuCheck, qemuImg, runQemuTool, tempDir } from '../testing.js';
+import { fillPattern, qemuCheck, qemuImg, runQemuTool, useTempDir } from '../testing.js';
 import { Qcow2Image } from './image.js';
 
 const MIB = 1 << 20;
 let dir: string;
-let cleanup: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterAll(async () => cleanup());
+useTempDir((made) => (dir = made));
 
 /** A 2 MiB image with data in its first two clusters; returns its path and header. */
 async function imageWithData(name: string) {
