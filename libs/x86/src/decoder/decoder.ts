@@ -1,4 +1,4 @@
-import { CODE_INFO } from '../generated/code-tables.js';
+import { CODE_INFO as CODE_INFO_WORDS } from '../generated/code-tables.js';
 import * as tables from '../generated/decoder-tables.js';
 import { CodeAttr } from './attributes.js';
 import { DecodeStatus, MAX_INSTRUCTION_LENGTH, type Bitness } from './decode-status.js';
@@ -8,14 +8,17 @@ import { OpKind } from './op-kind.js';
 import { Prefix } from './prefixes.js';
 import { Register } from './register.js';
 
-const OPCODE_MAP = tables.OPCODE_MAP;
-const NODES = tables.NODES;
+// Int32 views: every word fits in 31 bits, and signed loads keep the JIT on small-integer arithmetic.
+const OPCODE_MAP = new Int32Array(tables.OPCODE_MAP.buffer);
+const NODES = new Int32Array(tables.NODES.buffer);
+const CODE_INFO = new Int32Array(CODE_INFO_WORDS.buffer);
 
 // The hot path compares against these as literals (same-file const enums are inlined); the values are
 // checked against the generated tables and the public enums when the module loads.
 
 /** Table word kinds and flags (decoder-tables.ts NODE_*). */
 const enum N {
+  INVALID = 0,
   LEAF = 1,
   PREFIX = 2,
   MOD = 3,
@@ -133,6 +136,7 @@ const enum A {
 function mirrorsMatch(): boolean {
   const t = tables;
   const pairs: [number, number][] = [
+    [N.INVALID, t.NODE_INVALID],
     [N.LEAF, t.NODE_LEAF],
     [N.PREFIX, t.NODE_PREFIX],
     [N.MOD, t.NODE_MOD],
@@ -233,25 +237,347 @@ SEGMENT_OF_PREFIX[0x3e] = Register.DS;
 SEGMENT_OF_PREFIX[0x64] = Register.FS;
 SEGMENT_OF_PREFIX[0x65] = Register.GS;
 
-/** 16-bit addressing (SDM vol. 2 Table 2-1): base and index register by ModRM.rm. */
-const BASE16 = Uint8Array.of(R.BX, R.BX, R.BP, R.BP, R.None, R.None, R.BP, R.BX);
-const INDEX16 = Uint8Array.of(R.SI, R.DI, R.SI, R.DI, R.SI, R.DI, R.None, R.None);
+/*
+ * Memory operand layouts, precomputed so the hot path loads one word instead of branching on mod, rm
+ * and SIB fields: bits 0-7 base register, 8-15 index register, 16-23 default segment, 24-26
+ * displacement size in bytes, 27 a SIB byte follows, 28-31 scale.
+ */
+const enum L {
+  INDEX = 8,
+  SEGMENT = 16,
+  DISP = 24,
+  SIB = 1 << 27,
+  SCALE = 28,
+}
+
+function layout(base: number, index: number, scale: number, dispSize: number): number {
+  const segment = base === R.BP || base === R.ESP || base === R.EBP ? R.SS : R.DS;
+  return base | (index << L.INDEX) | (segment << L.SEGMENT) | (dispSize << L.DISP) | (scale << L.SCALE);
+}
+
+/** 16-bit addressing (SDM vol. 2 Table 2-1) by ModRM byte (mod 0-2). */
+const ADDRESS16 = new Int32Array(256);
+/** 32-bit addressing without SIB (SDM vol. 2 Table 2-2) by ModRM byte (mod 0-2); rm 4 only flags the SIB. */
+const ADDRESS32 = new Int32Array(256);
+/** 32-bit addressing with SIB (SDM vol. 2 Table 2-3) by mod << 8 | SIB byte. */
+const ADDRESS_SIB = new Int32Array(3 << 8);
+{
+  const base16 = [R.BX, R.BX, R.BP, R.BP, R.SI, R.DI, R.BP, R.BX];
+  const index16 = [R.SI, R.DI, R.SI, R.DI, R.None, R.None, R.None, R.None];
+  for (let modrm = 0; modrm < 0xc0; modrm++) {
+    const mod = modrm >>> 6;
+    const rm = modrm & 7;
+    const dispSize = mod === 1 ? 1 : mod === 2 ? 4 : 0;
+    ADDRESS16[modrm] =
+      mod === 0 && rm === 6
+        ? layout(R.None, R.None, 1, 2)
+        : layout(base16[rm] as number, index16[rm] as number, 1, mod === 1 ? 1 : mod === 2 ? 2 : 0);
+    if (rm === 4) ADDRESS32[modrm] = L.SIB;
+    else if (mod === 0 && rm === 5) ADDRESS32[modrm] = layout(R.None, R.None, 1, 4);
+    else ADDRESS32[modrm] = layout(R.EAX + rm, R.None, 1, dispSize);
+  }
+  for (let mod = 0; mod < 3; mod++) {
+    for (let sib = 0; sib < 256; sib++) {
+      const index = (sib >>> 3) & 7;
+      const base = sib & 7;
+      const noBase = base === 5 && mod === 0;
+      ADDRESS_SIB[(mod << 8) | sib] = layout(
+        noBase ? R.None : R.EAX + base,
+        index === 4 ? R.None : R.EAX + index,
+        index === 4 ? 1 : 1 << (sib >>> 6),
+        mod === 1 ? 1 : mod === 2 || noBase ? 4 : 0,
+      );
+    }
+  }
+}
 
 /**
  * Table-driven IA-32 decoder for 16- and 32-bit code. One instance can be shared; it keeps no state
  * between calls.
  */
 export class Decoder implements InstructionDecoder {
-  decode(bytes: Uint8Array, offset: number, end: number, ip: number, bitness: Bitness, out: Instruction): DecodeStatus {
-    return decodeInstruction(bytes, offset, end, ip, bitness, out);
-  }
+  // The function itself rather than a wrapper: the decoder is too large to inline, so a wrapper costs a call.
+  readonly decode: InstructionDecoder['decode'] = decodeInstruction;
 }
+
+/** Per-Code plan of the fast path, built from CODE_INFO when the module loads (see `planFor`). */
+const enum Plan {
+  /** Bit 0 is set for every Code the fast path decodes. */
+  FAST = 0,
+  /** Bits 1-5: template kind (T) of the immediate or branch operand, 0 when there is none. */
+  IMM_KIND = 1,
+  /** Bits 8-10: bytes that operand occupies. */
+  IMM_BYTES = 8,
+  /** Bits 16-23: memory size of the ModRM memory operand. */
+  MEM_SIZE = 16,
+}
+
+/** Bytes of the immediate and branch operands the fast path handles, by template kind (0: not handled). */
+const FAST_IMMEDIATE_BYTES = new Int8Array(32).fill(-1);
+FAST_IMMEDIATE_BYTES[T.IMM8] = 1;
+FAST_IMMEDIATE_BYTES[T.IMM16] = 2;
+FAST_IMMEDIATE_BYTES[T.IMM32] = 4;
+FAST_IMMEDIATE_BYTES[T.IMM8S16] = 1;
+FAST_IMMEDIATE_BYTES[T.IMM8S32] = 1;
+FAST_IMMEDIATE_BYTES[T.REL8_16] = 1;
+FAST_IMMEDIATE_BYTES[T.REL8_32] = 1;
+FAST_IMMEDIATE_BYTES[T.REL16] = 2;
+FAST_IMMEDIATE_BYTES[T.REL32] = 4;
+FAST_IMMEDIATE_BYTES[T.ONE] = 0;
+
+/** Operand kind the fast path reports for each immediate or branch template kind. */
+const FAST_IMMEDIATE_KIND = new Uint8Array(32);
+FAST_IMMEDIATE_KIND[T.IMM8] = K.Immediate8;
+FAST_IMMEDIATE_KIND[T.IMM16] = K.Immediate16;
+FAST_IMMEDIATE_KIND[T.IMM32] = K.Immediate32;
+FAST_IMMEDIATE_KIND[T.IMM8S16] = K.Immediate8to16;
+FAST_IMMEDIATE_KIND[T.IMM8S32] = K.Immediate8to32;
+FAST_IMMEDIATE_KIND[T.REL8_16] = K.NearBranch16;
+FAST_IMMEDIATE_KIND[T.REL8_32] = K.NearBranch32;
+FAST_IMMEDIATE_KIND[T.REL16] = K.NearBranch16;
+FAST_IMMEDIATE_KIND[T.REL32] = K.NearBranch32;
+FAST_IMMEDIATE_KIND[T.ONE] = K.Immediate8;
+
+const CODE_COUNT = CODE_INFO.length >>> 3;
+/** Plan word per Code; 0 sends the Code to the general decoder. */
+const PLAN = new Int32Array(CODE_COUNT);
+/**
+ * Operand words per Code: 4 for a register ModRM (or none), then 4 for a memory ModRM. A word is the
+ * operand kind | base register << 8 | shift << 16: the register is base + ((fields >>> shift) & 15) with
+ * `fields` as in the general decoder, whose bits 12-15 are zero (fixed registers, non-register operands).
+ */
+const OPERANDS = new Int32Array(CODE_COUNT << 3);
+const NO_FIELD = 12;
+
+/**
+ * The fast path takes Codes whose operands are ModRM/opcode registers or memory plus at most one
+ * immediate or near branch; string, moffs, far, XLAT and MASKMOV operands and ENTER stay general.
+ */
+function planFor(code: number): void {
+  const info = code << 3;
+  const opCount = (CODE_INFO[info + 1] as number) >>> 16;
+  let plan = 1 << Plan.FAST;
+  let immediates = 0;
+  for (let i = 0; i < 4; i++) {
+    const t = i < opCount ? (CODE_INFO[info + 2 + i] as number) : 0;
+    const kind = t & 0xff;
+    let asRegister = K.None | (NO_FIELD << 16);
+    let asMemory = asRegister;
+    if (i < opCount && kind <= T.FIXED) {
+      asRegister = K.Register | (t & 0xff00) | (((t >>> 24) & 15) << 16);
+      if ((t & MEMORY_CAPABLE) !== 0) {
+        asMemory = K.Memory | (NO_FIELD << 16);
+        if (((plan >>> Plan.MEM_SIZE) & 0xff) !== 0) return; // the general decoder reports the last one
+        plan |= ((t >>> 16) & 0xff) << Plan.MEM_SIZE;
+      } else {
+        asMemory = asRegister;
+      }
+    } else if (i < opCount) {
+      const bytes = FAST_IMMEDIATE_BYTES[kind] as number;
+      if (bytes < 0 || ++immediates > 1) return;
+      plan |= (kind << Plan.IMM_KIND) | (bytes << Plan.IMM_BYTES);
+      asRegister = asMemory = (FAST_IMMEDIATE_KIND[kind] as number) | (NO_FIELD << 16);
+    }
+    OPERANDS[info + i] = asRegister;
+    OPERANDS[info + 4 + i] = asMemory;
+  }
+  PLAN[code] = plan;
+}
+for (let code = 1; code < CODE_COUNT; code++) planFor(code);
 
 /**
  * Decodes the instruction at `bytes[offset]` into `out` without reading at or past `end` (clamped to
  * the array) and returns its status. See {@link InstructionDecoder}.
+ *
+ * Most real code is instructions without prefixes whose operands are registers, one ModRM memory
+ * operand and at most one immediate; this function decodes those with per-Code plans and straight-line
+ * stores, and hands everything else (before writing anything) to `decodeGeneral`.
  */
 export function decodeInstruction(
+  bytes: Uint8Array,
+  offset: number,
+  end: number,
+  ip: number,
+  bitness: Bitness,
+  out: Instruction,
+): DecodeStatus {
+  if (end > bytes.length) end = bytes.length;
+  if (!(offset >= 0 && offset < end)) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  const limit = offset + MAX_INSTRUCTION_LENGTH;
+  const stop = end < limit ? end : limit;
+  let pos = offset;
+  let entry = OPCODE_MAP[bytes[pos++] as number] as number;
+  if ((entry & 15) === N.ESCAPE) {
+    if (pos >= stop) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+    entry = OPCODE_MAP[((entry >>> Shift.PAYLOAD) << 8) | (bytes[pos++] as number)] as number;
+  }
+  let kind = entry & 15;
+  if (kind === N.INVALID || kind >= N.ESCAPE) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  const opcode = bytes[pos - 1] as number;
+  const is32 = bitness !== 16;
+  let mod = 3;
+  let reg = 0;
+  let rm = 0;
+  if ((entry & F.MODRM) !== 0) {
+    if (pos >= stop) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+    const modrm = bytes[pos++] as number;
+    mod = (entry & F.NOMOD) !== 0 ? 3 : modrm >>> 6;
+    reg = (modrm >>> 3) & 7;
+    rm = modrm & 7;
+  }
+  // Without prefixes: PREFIX nodes take child 0, operand and address size are the code size.
+  const size = is32 ? 1 : 0;
+  const select =
+    ((mod === 3 ? 1 : 0) << (4 * N.MOD)) |
+    (reg << (4 * N.REG)) |
+    (rm << (4 * N.RM)) |
+    (size << (4 * N.OPSIZE)) |
+    (size << (4 * N.ADDRSIZE));
+  let node = entry;
+  while (kind !== N.LEAF) {
+    if (kind < N.PREFIX || kind > N.ADDRSIZE) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+    node = NODES[(node >>> Shift.PAYLOAD) + ((select >>> (kind << 2)) & 15)] as number;
+    kind = node & 15;
+  }
+  const code = node >>> Shift.PAYLOAD;
+  const plan = PLAN[code] as number;
+  if (plan === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+
+  let address = 0;
+  if (mod !== 3) {
+    address = is32 ? (ADDRESS32[(mod << 6) | rm] as number) : (ADDRESS16[(mod << 6) | rm] as number);
+    if ((address & L.SIB) !== 0) {
+      if (pos >= stop) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+      address = ADDRESS_SIB[(mod << 8) | (bytes[pos++] as number)] as number;
+    }
+  }
+  const dispSize = (address >>> L.DISP) & 7;
+  const immBytes = (plan >>> Plan.IMM_BYTES) & 7;
+  // Everything is in range from here on, so the fast path never has to undo stores.
+  if (pos + dispSize + immBytes > stop) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+
+  const info = code << 3;
+  const mnemonicAndCount = CODE_INFO[info + 1] as number;
+  out.ip = ip;
+  out.length = pos + dispSize + immBytes - offset;
+  out.bitness = bitness;
+  out.code = code;
+  out.mnemonic = mnemonicAndCount & 0xffff;
+  out.attributes = CODE_INFO[info] as number;
+  out.operandSize = is32 ? 32 : 16;
+  out.addressSize = is32 ? 32 : 16;
+  out.prefixes = 0;
+  out.segmentPrefix = R.None as number;
+  out.opCount = mnemonicAndCount >>> 16;
+  const fields = rm | (reg << 4) | ((opcode & 7) << 8);
+  const operands = info | (mod !== 3 ? 4 : 0);
+  const w0 = OPERANDS[operands] as number;
+  const w1 = OPERANDS[operands + 1] as number;
+  const w2 = OPERANDS[operands + 2] as number;
+  const w3 = OPERANDS[operands + 3] as number;
+  out.op0Kind = w0 & 0xff;
+  out.op1Kind = w1 & 0xff;
+  out.op2Kind = w2 & 0xff;
+  out.op3Kind = w3 & 0xff;
+  out.op0Register = ((w0 >>> 8) & 0xff) + ((fields >>> (w0 >>> 16)) & 15);
+  out.op1Register = ((w1 >>> 8) & 0xff) + ((fields >>> (w1 >>> 16)) & 15);
+  out.op2Register = ((w2 >>> 8) & 0xff) + ((fields >>> (w2 >>> 16)) & 15);
+  out.op3Register = ((w3 >>> 8) & 0xff) + ((fields >>> (w3 >>> 16)) & 15);
+
+  if (mod !== 3) {
+    const memBase = address & 0xff;
+    const memIndex = (address >>> L.INDEX) & 0xff;
+    let disp = 0;
+    if (dispSize === 1) {
+      disp = ((bytes[pos] as number) << 24) >> 24;
+    } else if (dispSize === 4) {
+      disp =
+        (bytes[pos] as number) |
+        ((bytes[pos + 1] as number) << 8) |
+        ((bytes[pos + 2] as number) << 16) |
+        ((bytes[pos + 3] as number) << 24);
+      if (memBase === R.None && memIndex === R.None) disp >>>= 0;
+    } else if (dispSize === 2) {
+      disp = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
+      if (memBase !== R.None) disp = (disp << 16) >> 16;
+    }
+    pos += dispSize;
+    out.memBase = memBase;
+    out.memIndex = memIndex;
+    out.memScale = address >>> L.SCALE;
+    out.memDisplacement = disp;
+    out.memDisplSize = dispSize;
+    out.memSegment = (address >>> L.SEGMENT) & 0xff;
+    out.memSize = (plan >>> Plan.MEM_SIZE) & 0xff;
+  }
+
+  const immKind = (plan >>> Plan.IMM_KIND) & 31;
+  if (immKind !== 0) fastImmediate(bytes, pos, offset, ip, immKind, out);
+  return S.OK as number;
+}
+
+/** The fast path's one immediate or near branch operand, at `bytes[pos]` (already range-checked). */
+function fastImmediate(
+  bytes: Uint8Array,
+  pos: number,
+  offset: number,
+  ip: number,
+  kind: number,
+  out: Instruction,
+): void {
+  switch (kind) {
+    case T.IMM8:
+      out.immediate = bytes[pos] as number;
+      break;
+    case T.IMM8S16:
+      out.immediate = (((bytes[pos] as number) << 24) >> 24) & 0xffff;
+      break;
+    case T.IMM8S32:
+      out.immediate = (((bytes[pos] as number) << 24) >> 24) >>> 0;
+      break;
+    case T.IMM16:
+      out.immediate = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
+      break;
+    case T.IMM32:
+      out.immediate =
+        ((bytes[pos] as number) |
+          ((bytes[pos + 1] as number) << 8) |
+          ((bytes[pos + 2] as number) << 16) |
+          ((bytes[pos + 3] as number) << 24)) >>>
+        0;
+      break;
+    case T.ONE:
+      out.immediate = 1;
+      break;
+    case T.REL8_16:
+      out.branchTarget = (ip + (pos + 1 - offset) + (((bytes[pos] as number) << 24) >> 24)) & 0xffff;
+      out.farSelector = 0;
+      break;
+    case T.REL8_32:
+      out.branchTarget = (ip + (pos + 1 - offset) + (((bytes[pos] as number) << 24) >> 24)) >>> 0;
+      out.farSelector = 0;
+      break;
+    case T.REL16:
+      out.branchTarget =
+        (ip + (pos + 2 - offset) + ((((bytes[pos] as number) | ((bytes[pos + 1] as number) << 8)) << 16) >> 16)) &
+        0xffff;
+      out.farSelector = 0;
+      break;
+    default:
+      out.branchTarget =
+        (ip +
+          (pos + 4 - offset) +
+          ((bytes[pos] as number) |
+            ((bytes[pos + 1] as number) << 8) |
+            ((bytes[pos + 2] as number) << 16) |
+            ((bytes[pos + 3] as number) << 24))) >>>
+        0;
+      out.farSelector = 0;
+  }
+}
+
+/** Decodes any instruction: prefixes, every operand kind, truncation and invalid encodings. */
+function decodeGeneral(
   bytes: Uint8Array,
   offset: number,
   end: number,
@@ -324,34 +650,20 @@ export function decodeInstruction(
     rm = modrm & 7;
   }
 
-  // Walk the decision tree to a Code.
+  // Walk the decision tree to a Code. Each inner kind (PREFIX .. ADDRSIZE) picks its child with the
+  // field at bit 4 * kind of `select`, so the walk needs no switch.
+  const select =
+    ((rep !== 0 ? rep : (prefixes & P.OSIZE) !== 0 ? 1 : 0) << (4 * N.PREFIX)) |
+    ((mod === 3 ? 1 : 0) << (4 * N.MOD)) |
+    (reg << (4 * N.REG)) |
+    (rm << (4 * N.RM)) |
+    ((osize32 ? 1 : 0) << (4 * N.OPSIZE)) |
+    ((asize32 ? 1 : 0) << (4 * N.ADDRSIZE));
   let node = entry;
   let kind = node & 15;
   while (kind !== N.LEAF) {
-    let index: number;
-    switch (kind) {
-      case N.PREFIX:
-        index = rep !== 0 ? rep : (prefixes & P.OSIZE) !== 0 ? 1 : 0;
-        break;
-      case N.MOD:
-        index = mod === 3 ? 1 : 0;
-        break;
-      case N.REG:
-        index = reg;
-        break;
-      case N.RM:
-        index = rm;
-        break;
-      case N.OPSIZE:
-        index = osize32 ? 1 : 0;
-        break;
-      case N.ADDRSIZE:
-        index = asize32 ? 1 : 0;
-        break;
-      default:
-        return invalid(out, offset, pos, ip, bitness);
-    }
-    node = NODES[(node >>> Shift.PAYLOAD) + index] as number;
+    if (kind < N.PREFIX || kind > N.ADDRSIZE) return invalid(out, offset, pos, ip, bitness);
+    node = NODES[(node >>> Shift.PAYLOAD) + ((select >>> (kind << 2)) & 15)] as number;
     kind = node & 15;
   }
   const code = node >>> Shift.PAYLOAD;
@@ -376,35 +688,17 @@ export function decodeInstruction(
   let dispSize = 0;
   let memSegment: number = R.None;
   if (mod !== 3) {
-    if (!asize32) {
-      if (mod === 0 && rm === 6) {
-        dispSize = 2;
-      } else {
-        memBase = BASE16[rm] as number;
-        memIndex = rm < 4 ? (INDEX16[rm] as number) : R.None;
-        if (rm === 4 || rm === 5) memBase = INDEX16[rm] as number;
-        dispSize = mod === 1 ? 1 : mod === 2 ? 2 : 0;
-      }
-      memSegment = memBase === R.BP ? R.SS : R.DS;
-    } else {
-      let base = rm;
-      if (rm === 4) {
-        if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
-        const sib = bytes[pos++] as number;
-        const index = (sib >>> 3) & 7;
-        base = sib & 7;
-        if (index !== 4) {
-          memIndex = R.EAX + index;
-          memScale = 1 << (sib >>> 6);
-        }
-        if (base === 5 && mod === 0) base = -1;
-      } else if (rm === 5 && mod === 0) {
-        base = -1;
-      }
-      if (base >= 0) memBase = R.EAX + base;
-      dispSize = mod === 1 ? 1 : mod === 2 || base < 0 ? 4 : 0;
-      memSegment = memBase === R.ESP || memBase === R.EBP ? R.SS : R.DS;
+    const modrm = (mod << 6) | (reg << 3) | rm;
+    let address = asize32 ? (ADDRESS32[modrm] as number) : (ADDRESS16[modrm] as number);
+    if ((address & L.SIB) !== 0) {
+      if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
+      address = ADDRESS_SIB[(mod << 8) | (bytes[pos++] as number)] as number;
     }
+    memBase = address & 0xff;
+    memIndex = (address >>> L.INDEX) & 0xff;
+    memSegment = (address >>> L.SEGMENT) & 0xff;
+    memScale = address >>> L.SCALE;
+    dispSize = (address >>> L.DISP) & 7;
     if (dispSize !== 0) {
       if (pos + dispSize > stop) return truncated(out, offset, pos + dispSize, end, limit, ip, bitness);
       if (dispSize === 1) {
