@@ -149,7 +149,7 @@ class Rig {
 
 function flagMask(meta: Record<string, OpcodeMeta>, file: string, bytes: number[]): number {
   const [op, reg] = file.split('.');
-  let entry = meta[op];
+  let entry: OpcodeMeta | undefined = meta[op];
   if (reg !== undefined) {
     // C0/C1 (shift by immediate) take the masks of D2/D3 (shift by CL), as the README advises.
     const source = op === 'C0' ? 'D2' : op === 'C1' ? 'D3' : op;
