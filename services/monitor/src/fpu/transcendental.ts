@@ -536,7 +536,16 @@ export function transcendental(
         return 0;
     }
   }
-  sinCos(fromExt(aSe, aH, aL));
+  const x = fromExt(aSe, aH, aL);
+  if (kind === TR_FPTAN && bexp(x) < -100) {
+    // sin/cos would lose the x^3/3 term that decides directed rounding; tan x = x + x^3/3 + ...
+    flags |= toExt(badd(x, bdiv(bmul(bmul(x, x), x), bint(3))), cw);
+    R.se2 = BIAS;
+    R.hi2 = 0x80000000;
+    R.lo2 = 0;
+    return flags;
+  }
+  sinCos(x);
   switch (kind) {
     case TR_FSIN:
       return flags | toExt(kSin, cw);
@@ -636,7 +645,8 @@ function twoOperand(
       setExact(((ys ^ (lx.m < 0n ? 1 : 0)) << 15) | 0, 0, 0);
       return flags;
     }
-    return flags | toExt(bmul(fromExt(ySe, yH, yL), lx), cw);
+    // Reported inexact even when exact (x a power of two).
+    return flags | PE | toExt(bmul(fromExt(ySe, yH, yL), lx), cw);
   }
   // FYL2XP1
   if (xCls === CLS_INF) {
@@ -665,11 +675,15 @@ function twoOperand(
     setExact(((ys ^ xs) << 15) | 0, 0, 0);
     return flags;
   }
-  if (bcmpAbs(x, ONE) >= 0 && xs !== 0) {
-    setIndefinite();
-    return IE;
+  if (xs !== 0 && bcmpAbs(x, ONE) >= 0) {
+    // x <= -1, where log2(x + 1) is not defined: the operand comes back unchanged, inexact.
+    setExact(xSe, xH, xL);
+    return flags | PE;
   }
-  return flags | toExt(bmul(fromExt(ySe, yH, yL), log2p1(x)), cw);
+  // Within the documented range |x| < 1 - sqrt(2)/2 a series keeps full relative precision;
+  // the processor accepts larger x as well.
+  const l = bexp(x) < -1 ? log2p1(x) : log2(badd(ONE, x));
+  return flags | PE | toExt(bmul(fromExt(ySe, yH, yL), l), cw);
 }
 
 function fpatan(

@@ -34,7 +34,7 @@ export class Rng {
 }
 
 /** Kinds of value distributions for ST operands. */
-export type ValueKind = 'any' | 'finite' | 'unit' | 'small' | 'angle' | 'int' | 'scale' | 'bcd';
+export type ValueKind = 'any' | 'finite' | 'unit' | 'small' | 'angle' | 'int' | 'scale' | 'bcd' | 'special';
 
 /** A random 64-bit significand with J set, from several bit patterns. */
 function significand(r: Rng): [number, number] {
@@ -69,6 +69,16 @@ export function randomValue(r: Rng, kind: ValueKind): [number, number, number] {
   const sign = r.chance(0.5) ? 0x8000 : 0;
   const [h, l] = significand(r);
   switch (kind) {
+    case 'special': {
+      // Zeros, infinities, NaNs and unsupported encodings: the results are exact.
+      const v = special(r, sign);
+      const e = v[0] & 0x7fff;
+      return e === 0 && (v[1] | v[2]) !== 0
+        ? [sign, 0, 0]
+        : e !== 0 && e !== 0x7fff && (v[1] & 0x80000000) !== 0
+          ? [sign | 0x7fff, 0x80000000, 0]
+          : v;
+    }
     case 'unit': {
       // |x| <= 1 mostly, with tiny values and the end points.
       const k = r.int(20);
@@ -359,6 +369,8 @@ export function emulateRecord(
   const tmp = new Uint8Array(128);
   mem.set(rec.subarray(o + 112, o + 224));
   fpu.execute(0x3e3, ctl, tmp, 0); // FNINIT
+  for (let i = 0; i < 8; i++) fpu.execute(0x1ee, ctl, tmp, 0); // FLDZ
+  fpu.execute(0x3e3, ctl, tmp, 0);
   wr16(tmp, 0, 0x037f);
   fpu.execute(0x12d, ctl, tmp, 0); // FLDCW
   for (let i = rec[o + 10]; i > 0; i--) fpu.execute(FOP_FDECSTP, ctl, tmp, 0);

@@ -26,7 +26,7 @@ function need(tool: string): void {
  */
 export function buildHarness(ops: readonly string[]): string {
   const source = readFileSync(join(HERE, 'x87-harness.asm'), 'utf8');
-  let inc = 'section .data\nalign 4\noptable:\n';
+  let inc = `opcount equ ${ops.length}\nsection .data\nalign 4\noptable:\n`;
   for (let i = 0; i < ops.length; i++) inc += `    dd op_${i}\n`;
   inc += 'section .text\n';
   for (let i = 0; i < ops.length; i++) inc += `op_${i}:\n    ${ops[i]}\n    jmp op_done\n`;

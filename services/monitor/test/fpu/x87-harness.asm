@@ -82,6 +82,16 @@ next:
     mov ecx, 112 / 4
     rep movsd
 
+    ; zero all eight registers so no value of an earlier record stays visible in FNSAVE
+    fninit
+    fldz
+    fldz
+    fldz
+    fldz
+    fldz
+    fldz
+    fldz
+    fldz
     fninit
     fldcw [cw_masked]
     movzx ecx, byte [inrec + 10]
@@ -140,10 +150,12 @@ next:
     fldenv [env]
     fldcw [inrec + 2]
 
+    movzx edx, word [inrec]
+    cmp edx, opcount
+    jae bad_op
     mov ax, 0xaaaa
     push dword [inrec + 4]
     popfd
-    movzx edx, word [inrec]
     jmp [optable + edx * 4]
 
 op_done:
@@ -162,6 +174,11 @@ op_done:
 finish:
     mov eax, 1
     xor ebx, ebx
+    int 0x80
+
+bad_op:
+    mov eax, 1
+    mov ebx, 3
     int 0x80
 
 %include "ops.inc"
