@@ -6,17 +6,16 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { elfSection, type ElfSection } from '@plex86/x86/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommand, type CommandIo } from '../command.js';
+import { runCommand } from '../command.js';
+import { captureIo } from '../testing.js';
 import { disasmCommand } from './disasm.js';
 
 const run = promisify(execFile);
 
 async function disasm(args: string[]): Promise<{ status: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CommandIo = { out: (t) => (out += t), err: (t) => (err += t) };
+  const io = captureIo();
   const status = await runCommand(disasmCommand, args, io);
-  return { status, out, err };
+  return { status, out: io.stdout(), err: io.stderr() };
 }
 
 let dir: string;
