@@ -1,0 +1,270 @@
+// The FPU's interface to the CPU: operand descriptions, #NM, pending exceptions (#MF and FERR#),
+// pointer bookkeeping, environment layouts of every mode, FXSAVE and invalid encodings.
+
+import { describe, expect, it } from 'vitest';
+import {
+  CTL_FCS,
+  CTL_FDP,
+  CTL_FDS,
+  CTL_FIP,
+  CTL_FOP,
+  CTL_IGNNE,
+  CTL_NE,
+  CTL_OPSIZE32,
+  CTL_PROTECTED,
+  Fpu,
+  FpuResult,
+  MEM_READ,
+  MEM_WRITE,
+  escapeFault,
+  memAccess,
+  waitFault,
+} from './fpu.js';
+
+const PM32 = CTL_PROTECTED | CTL_OPSIZE32 | CTL_NE;
+
+/** FOP of a memory form (mod 00, rm 101) and of a register form. */
+const m = (esc: number, reg: number) => ((esc - 0xd8) << 8) | (reg << 3) | 5;
+const r = (esc: number, modrm: number) => ((esc - 0xd8) << 8) | modrm;
+
+const FLD1 = r(0xd9, 0xe8);
+const FLDZ = r(0xd9, 0xee);
+const FDIV_ST0_ST1 = r(0xd8, 0xf1);
+const FADD_ST0_ST1 = r(0xd8, 0xc1);
+const FNSTSW_AX = r(0xdf, 0xe0);
+const FNCLEX = r(0xdb, 0xe2);
+
+function bytes16(v: number): Uint8Array {
+  return new Uint8Array([v & 0xff, v >>> 8]);
+}
+
+describe('operands and faults the CPU applies', () => {
+  it('describes memory operands by size and direction', () => {
+    expect(memAccess(m(0xd9, 0), true)).toBe(MEM_READ | 4); // FLD m32
+    expect(memAccess(m(0xdd, 0), true)).toBe(MEM_READ | 8); // FLD m64
+    expect(memAccess(m(0xdb, 5), true)).toBe(MEM_READ | 10); // FLD m80
+    expect(memAccess(m(0xdb, 7), true)).toBe(MEM_WRITE | 10); // FSTP m80
+    expect(memAccess(m(0xdf, 4), true)).toBe(MEM_READ | 10); // FBLD
+    expect(memAccess(m(0xdf, 7), false)).toBe(MEM_WRITE | 8); // FISTP m64
+    expect(memAccess(m(0xde, 3), true)).toBe(MEM_READ | 2); // FICOMP m16
+    expect(memAccess(m(0xd9, 6), true)).toBe(MEM_WRITE | 28); // FNSTENV
+    expect(memAccess(m(0xd9, 6), false)).toBe(MEM_WRITE | 14);
+    expect(memAccess(m(0xdd, 4), true)).toBe(MEM_READ | 108); // FRSTOR
+    expect(memAccess(m(0xdd, 6), false)).toBe(MEM_WRITE | 94); // FNSAVE
+    expect(memAccess(FADD_ST0_ST1, true)).toBe(0);
+    expect(memAccess(m(0xd9, 1), true)).toBe(0); // undefined
+  });
+
+  it('raises #NM for escapes under CR0.EM or CR0.TS and for WAIT under MP with TS', () => {
+    expect(escapeFault(0x11)).toBe(-1);
+    expect(escapeFault(0x04)).toBe(7); // EM
+    expect(escapeFault(0x08)).toBe(7); // TS
+    expect(waitFault(0x08)).toBe(-1); // TS alone: WAIT runs
+    expect(waitFault(0x0a)).toBe(7); // MP and TS
+    expect(waitFault(0x04)).toBe(-1); // EM does not affect WAIT
+  });
+
+  it('reports undefined encodings as #UD, and FISTTP only with SSE3', () => {
+    const fpu = new Fpu();
+    const mem = new Uint8Array(16);
+    for (const fop of [
+      r(0xd9, 0xd1),
+      r(0xd9, 0xe2),
+      r(0xd9, 0xef),
+      r(0xda, 0xe8),
+      r(0xdb, 0xe5),
+      r(0xdd, 0xf0),
+      r(0xde, 0xd8),
+      r(0xdf, 0xe1),
+      r(0xdf, 0xf8),
+      m(0xd9, 1),
+      m(0xdb, 4),
+      m(0xdd, 5),
+    ]) {
+      expect(fpu.execute(fop, PM32, mem, 0), fop.toString(16)).toBe(FpuResult.Ud);
+    }
+    fpu.execute(FLD1, PM32, mem, 0);
+    expect(fpu.execute(m(0xdb, 1), PM32, mem, 0)).toBe(FpuResult.Ud);
+    fpu.sse3 = true;
+    expect(fpu.execute(m(0xdb, 1), PM32, mem, 0)).toBe(FpuResult.Store);
+    expect(Array.from(mem.subarray(0, 4))).toEqual([1, 0, 0, 0]);
+  });
+
+  it('returns AX for FNSTSW AX and EFLAGS for FCOMI', () => {
+    const fpu = new Fpu();
+    const mem = new Uint8Array(16);
+    fpu.execute(FLDZ, PM32, mem, 0);
+    fpu.execute(FLD1, PM32, mem, 0);
+    expect(fpu.execute(FNSTSW_AX, PM32, mem, 0)).toBe(FpuResult.Ax);
+    expect(fpu.ax).toBe(6 << 11); // TOP = 6
+    expect(fpu.execute(r(0xdb, 0xf1), PM32, mem, 0)).toBe(FpuResult.Eflags); // FCOMI ST0, ST1: 1 > 0
+    expect(fpu.eflags).toBe(0);
+    expect(fpu.execute(r(0xdf, 0xf1), PM32, mem, 0)).toBe(FpuResult.Eflags); // FCOMIP: same, then pop
+    expect(fpu.isEmpty(1)).toBe(true);
+  });
+});
+
+describe('unmasked exceptions', () => {
+  /** An FPU with 0 / 1 just divided, zero-divide unmasked: ES pending. */
+  function pendingZeroDivide(): Fpu {
+    const fpu = new Fpu();
+    const mem = new Uint8Array(16);
+    fpu.execute(m(0xd9, 5), PM32, bytes16(0x037b), 0); // FLDCW: ZM clear
+    fpu.execute(FLDZ, PM32, mem, 0);
+    fpu.execute(FLD1, PM32, mem, 0);
+    expect(fpu.execute(FDIV_ST0_ST1, PM32, mem, 0)).toBe(FpuResult.Done);
+    return fpu;
+  }
+
+  it('leave the destination alone, set ES and B, and assert FERR#', () => {
+    const fpu = pendingZeroDivide();
+    expect(fpu.statusWord() & 0x80ff).toBe(0x8084); // B, ES, ZE
+    expect(fpu.hi[fpu.phys(0)]).toBe(0x80000000); // ST(0) still 1.0
+    expect(fpu.ferr).toBe(true);
+  });
+
+  it('raise #MF on the next waiting instruction when CR0.NE = 1, which then does not run', () => {
+    const fpu = pendingZeroDivide();
+    const mem = new Uint8Array(16);
+    expect(fpu.execute(FADD_ST0_ST1, PM32, mem, 0)).toBe(FpuResult.Mf);
+    expect(fpu.wait(PM32)).toBe(FpuResult.Mf);
+    expect(fpu.se[fpu.phys(0)]).toBe(0x3fff);
+    // Non-waiting control instructions still run; FNCLEX ends the condition.
+    expect(fpu.execute(FNSTSW_AX, PM32, mem, 0)).toBe(FpuResult.Ax);
+    expect(fpu.execute(m(0xd9, 7), PM32, mem, 0)).toBe(FpuResult.Store); // FNSTCW
+    expect(fpu.execute(FNCLEX, PM32, mem, 0)).toBe(FpuResult.Done);
+    expect(fpu.ferr).toBe(false);
+    expect(fpu.wait(PM32)).toBe(FpuResult.Done);
+    expect(fpu.execute(FADD_ST0_ST1, PM32, mem, 0)).toBe(FpuResult.Done);
+  });
+
+  it('stall on FERR# with CR0.NE = 0 until IGNNE# is asserted', () => {
+    const fpu = pendingZeroDivide();
+    const mem = new Uint8Array(16);
+    const ctl = CTL_PROTECTED | CTL_OPSIZE32;
+    expect(fpu.execute(FADD_ST0_ST1, ctl, mem, 0)).toBe(FpuResult.FerrWait);
+    expect(fpu.wait(ctl)).toBe(FpuResult.FerrWait);
+    expect(fpu.execute(FADD_ST0_ST1, ctl | CTL_IGNNE, mem, 0)).toBe(FpuResult.Done);
+    expect(fpu.ferr).toBe(true);
+  });
+
+  it('become pending when FLDCW or FLDENV unmasks a flag that is already set', () => {
+    const fpu = new Fpu();
+    const mem = new Uint8Array(32);
+    fpu.execute(FLDZ, PM32, mem, 0);
+    fpu.execute(FLD1, PM32, mem, 0);
+    fpu.execute(FDIV_ST0_ST1, PM32, mem, 0); // masked ZE
+    expect(fpu.ferr).toBe(false);
+    fpu.execute(m(0xd9, 5), PM32, bytes16(0x037b), 0);
+    expect(fpu.ferr).toBe(true);
+    expect(fpu.execute(m(0xd9, 6), PM32, mem, 0)).toBe(FpuResult.Store); // FNSTENV masks everything
+    expect(fpu.ferr).toBe(false);
+  });
+});
+
+describe('last instruction and data pointers', () => {
+  it('are recorded by non-control instructions and kept by control ones', () => {
+    const fpu = new Fpu();
+    const mem = new Uint8Array(16);
+    fpu.ip = 0x1234;
+    fpu.cs = 0x08;
+    fpu.dp = 0x5678;
+    fpu.ds = 0x10;
+    mem.set([0, 0, 0x80, 0x3f]); // 1.0f
+    fpu.execute(m(0xd9, 0) | 0x40, PM32, mem, 0); // FLD m32 with a disp8 ModRM
+    const c = fpu.ctl;
+    expect([c[CTL_FIP], c[CTL_FCS], c[CTL_FDP], c[CTL_FDS], c[CTL_FOP]]).toEqual([0x1234, 0x08, 0x5678, 0x10, 0x145]);
+    fpu.ip = 0x2000;
+    fpu.dp = 0x3000;
+    fpu.execute(m(0xd9, 7), PM32, mem, 0); // FNSTCW: control
+    fpu.execute(FNSTSW_AX, PM32, mem, 0);
+    expect([c[CTL_FIP], c[CTL_FDP], c[CTL_FOP]]).toEqual([0x1234, 0x5678, 0x145]);
+    fpu.execute(FLD1, PM32, mem, 0); // register form: FDP stays
+    expect([c[CTL_FIP], c[CTL_FDP], c[CTL_FOP]]).toEqual([0x2000, 0x5678, 0x1e8]);
+  });
+});
+
+describe('environment and state images', () => {
+  function prepared(): Fpu {
+    const fpu = new Fpu();
+    const mem = new Uint8Array(16);
+    fpu.ip = 0x000f1234;
+    fpu.cs = 0xf000;
+    fpu.dp = 0x00023456;
+    fpu.ds = 0x2000;
+    fpu.execute(FLD1, PM32, mem, 0);
+    fpu.execute(m(0xdc, 1), PM32, new Uint8Array([0, 0, 0, 0, 0, 0, 0x08, 0x40]), 0); // FMUL m64 by 3.0
+    return fpu;
+  }
+
+  it('uses the SDM layouts for 16- and 32-bit, real and protected mode, and loads them back', () => {
+    const layouts: [number, number[]][] = [
+      // 32-bit protected: CW, SW, TW, FIP, FCS | FOP << 16, FDP, FDS
+      [
+        CTL_PROTECTED | CTL_OPSIZE32,
+        [0xffff037f, 0xffff3800, 0xffff3fff, 0x000f1234, 0x040df000, 0x00023456, 0xffff2000],
+      ],
+      // 32-bit real: FIP 15..0, FIP 31..16 in bits 27..12 with FOP, FDP 15..0, FDP 31..16 in bits 27..12
+      [CTL_OPSIZE32, [0xffff037f, 0xffff3800, 0xffff3fff, 0xffff1234, 0x0000f40d, 0xffff3456, 0x00002000]],
+    ];
+    for (const [ctl, words] of layouts) {
+      const fpu = prepared();
+      const env = new Uint8Array(28);
+      expect(fpu.storeEnv(env, 0, ctl)).toBe(28);
+      const dv = new DataView(env.buffer);
+      expect(words.map((_, i) => dv.getUint32(4 * i, true) >>> 0)).toEqual(words);
+      const back = new Fpu();
+      back.loadEnv(env, 0, ctl);
+      expect(back.ctl[CTL_FIP]).toBe(0x000f1234);
+      expect(back.ctl[CTL_FDP]).toBe(0x00023456);
+      expect(back.ctl[CTL_FOP]).toBe(0x40d);
+      // Register 7 is in use; its tag follows from its contents, which FLDENV leaves (zero here).
+      expect(back.tagWord()).toBe(0x7fff);
+    }
+    const halves: [number, number[]][] = [
+      [CTL_PROTECTED, [0x037f, 0x3800, 0x3fff, 0x1234, 0xf000, 0x3456, 0x2000]],
+      // 16-bit real: FIP 19..16 in bits 15..12 next to FOP, FDP 19..16 likewise
+      [0, [0x037f, 0x3800, 0x3fff, 0x1234, 0xf40d, 0x3456, 0x2000]],
+    ];
+    for (const [ctl, words] of halves) {
+      const fpu = prepared();
+      const env = new Uint8Array(14);
+      expect(fpu.storeEnv(env, 0, ctl)).toBe(14);
+      const dv = new DataView(env.buffer);
+      expect(words.map((_, i) => dv.getUint16(2 * i, true))).toEqual(words);
+    }
+  });
+
+  it('saves and restores the whole state with FNSAVE/FRSTOR, which reinitializes', () => {
+    const fpu = prepared();
+    const img = new Uint8Array(108);
+    expect(fpu.execute(m(0xdd, 6), PM32, img, 0)).toBe(FpuResult.Store);
+    expect(fpu.controlWord()).toBe(0x037f);
+    expect(fpu.tagWord()).toBe(0xffff);
+    const dv = new DataView(img.buffer);
+    expect([dv.getUint16(28 + 8, true), dv.getUint32(28 + 4, true)]).toEqual([0x4000, 0xc0000000]); // ST(0) = 3
+    const back = new Fpu();
+    back.execute(m(0xdd, 4), PM32, img, 0);
+    expect(back.statusWord()).toBe(0x3800);
+    expect([back.se[back.phys(0)], back.hi[back.phys(0)]]).toEqual([0x4000, 0xc0000000]);
+  });
+
+  it('writes the FXSAVE image with the abridged tag word and reads it back', () => {
+    const fpu = prepared();
+    const img = new Uint8Array(512).fill(0xcc);
+    fpu.fxsave(img, 0);
+    const dv = new DataView(img.buffer);
+    expect(dv.getUint16(0, true)).toBe(0x037f);
+    expect(dv.getUint16(2, true)).toBe(0x3800);
+    expect(img[4]).toBe(0x80); // physical register 7 in use
+    expect(dv.getUint16(6, true)).toBe(0x40d);
+    expect(dv.getUint32(8, true)).toBe(0x000f1234);
+    expect([dv.getUint16(32 + 8, true), dv.getUint32(32 + 4, true)]).toEqual([0x4000, 0xc0000000]);
+    const back = new Fpu();
+    back.fxrstor(img, 0);
+    expect(back.statusWord()).toBe(0x3800);
+    expect(back.tagWord()).toBe(0x3fff);
+    expect(back.ctl[CTL_FCS]).toBe(0xf000);
+    expect(back.ctl[CTL_FDS]).toBe(0x2000);
+  });
+});
