@@ -62,12 +62,15 @@ describe('paging programs', () => {
       'faults=00000005',
     ]);
     expect(run.status).toBe(1);
+    // With a compile threshold of 0 every block ran as a generated function.
+    expect(run.machine.engine.stats.compiledBlocks).toBeGreaterThan(20);
   });
 });
 
 describe('privilege programs', () => {
   it('enters ring 3, switches stacks through gates and enforces CPL, IOPL and the I/O bitmap', async () => {
-    const run = await runKernel(assemble('rings'));
+    // This one runs on the simple decoding cache with the default compile threshold instead.
+    const run = await runKernel(assemble('rings'), undefined, undefined, { blocks: 'decode', compileThreshold: 32 });
     expect(run.message).toBe('');
     expect(lines(run.output)).toEqual([
       'ds after iret=00000000',
@@ -151,6 +154,8 @@ describe('virtual-8086 programs', () => {
       'faults=00000005',
     ]);
     expect(run.status).toBe(1);
+    // With a compile threshold of 0 every block ran as a generated function.
+    expect(run.machine.engine.stats.compiledBlocks).toBeGreaterThan(20);
   });
 });
 

@@ -110,6 +110,7 @@ export class DecodingBlockSource implements BlockSource {
     const hot = this.fast[slot];
     if (hot !== undefined && hot.physAddr === phys && hot.mode === mode && hot.valid && hot.byteLength <= maxBytes) {
       this.stats.hits++;
+      hot.hits++;
       return hot;
     }
     const key = bits === 32 ? phys + 0x100000000 : phys;
@@ -118,6 +119,7 @@ export class DecodingBlockSource implements BlockSource {
       // Entered at another IP (another CS base or a wrapped alias), records stay valid: they are
       // relative to startIp, which the run loop accounts for.
       this.stats.hits++;
+      cached.hits++;
       this.fast[slot] = cached;
       return cached;
     }
@@ -219,6 +221,7 @@ export class DecodingBlockSource implements BlockSource {
     block.byteLength = off - offset;
     block.endReason = reason;
     block.valid = true;
+    block.hits = 0;
     block.compiled = null;
     blockHandlers(block, this.resolve);
     this.stats.decodedBlocks++;

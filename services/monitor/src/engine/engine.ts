@@ -4,7 +4,7 @@
  * boundaries, and stops on HLT, on request or when its instruction budget is spent.
  */
 
-import { decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
+import { Block, decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
 import { CPU_FAULT, CpuShutdown, hasErrorCode, Vector } from '../cpu/fault.js';
 import { deliverException, deliverInterrupt, IntSource } from '../cpu/interrupts.js';
@@ -36,6 +36,8 @@ export interface InterruptLine {
 
 export interface EngineStats {
   blocks: number;
+  /** Hot blocks turned into generated functions. */
+  compiledBlocks: number;
   slowFetches: number;
   faults: number;
   interrupts: number;
@@ -43,9 +45,46 @@ export interface EngineStats {
   exceptionsByVector: number[];
 }
 
+/** A hot block as one function: runs its records in order and returns how many completed. */
+type BlockFunction = (cpu: Cpu) => number;
+
+/** Block runs (cache hits) before a block is compiled into one function. */
+const COMPILE_THRESHOLD = 32;
+
+/**
+ * Generates the function for a block entered at its own start IP: for each record it sets the
+ * faulting-instruction EIP and the next EIP as literals, calls the record's handler (one call site
+ * per record, so V8 can inline the handler) and stops early when the handler asks for it.
+ */
+function compileBlock(
+  handlers: Handler[],
+  records: readonly Instruction[],
+  count: number,
+  bits: 16 | 32,
+): BlockFunction {
+  const mask = bits === 16 ? 0xffff : -1;
+  let body = 'const st = cpu.st;\n';
+  for (let i = 0; i < count; i++) {
+    const ins = records[i];
+    const start = ins.ip & mask;
+    const next = (start + ins.length) & mask;
+    body += `cpu.insEip = ${start}; st[0] = ${next}; h[${i}](cpu, r[${i}]);`;
+    body += i === count - 1 ? `\n` : ` if (cpu.exitBlock) return ${i + 1};\n`;
+  }
+  body += `return ${count};`;
+  const factory = new Function('h', 'r', `"use strict"; return function block(cpu) {\n${body}\n};`) as (
+    h: Handler[],
+    r: readonly Instruction[],
+  ) => BlockFunction;
+  return factory(handlers.slice(0, count), records.slice(0, count));
+}
+
 export class Engine {
+  /** Block runs before a block is compiled; tests lower it to compile everything. */
+  compileThreshold = COMPILE_THRESHOLD;
   readonly stats: EngineStats = {
     blocks: 0,
+    compiledBlocks: 0,
     slowFetches: 0,
     faults: 0,
     interrupts: 0,
@@ -184,15 +223,28 @@ export class Engine {
     const n = count < limit ? count : limit;
     const records = block.instructions;
     const handlers = block.compiled as Handler[];
-    const delta = eip - block.startIp;
+    const delta = (eip - block.startIp) | 0;
+    if (delta === 0 && n === count) {
+      // A hot block runs as one generated function (see compileBlock), kept after its handlers.
+      const fn = (handlers as unknown as BlockFunction[])[count];
+      if (fn !== undefined) {
+        this.runCompiled(fn, block, records, bits === 16 ? 0xffff : -1);
+        return;
+      }
+      if (block.hits >= this.compileThreshold && handlers.length === count) {
+        (handlers as unknown as BlockFunction[])[count] = compileBlock(handlers, records, count, bits);
+        this.stats.compiledBlocks++;
+      }
+    }
     const mask = bits === 16 ? 0xffff : -1;
+    const st = cpu.st;
     let i = 0;
     try {
       for (; i < n; i++) {
         const ins = records[i];
         const start = (ins.ip + delta) & mask;
         cpu.insEip = start;
-        cpu.eip = (start + ins.length) & mask;
+        st[0] = (start + ins.length) & mask;
         handlers[i](cpu, ins);
         if (cpu.exitBlock) {
           i++;
@@ -201,6 +253,20 @@ export class Engine {
       }
     } finally {
       cpu.instructions += i;
+    }
+    cpu.exitBlock = false;
+  }
+
+  /** Runs a compiled block; on a fault, counts the instructions that completed before it. */
+  private runCompiled(fn: BlockFunction, block: Block, records: readonly Instruction[], mask: number): void {
+    const cpu = this.cpu;
+    try {
+      cpu.instructions += fn(cpu);
+    } catch (e) {
+      let done = 0;
+      while (done < block.count && ((records[done].ip ^ cpu.insEip) & mask) !== 0) done++;
+      cpu.instructions += done;
+      throw e;
     }
     cpu.exitBlock = false;
   }

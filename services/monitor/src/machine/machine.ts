@@ -42,6 +42,8 @@ export interface MachineConfig {
   memory: number;
   /** Where pre-decoded blocks come from: the Scan-Before-Execute cache (default) or a simple decoding cache. */
   blocks?: 'sbe' | 'decode';
+  /** Block runs before a block is compiled into one function (tests use 1 to compile everything). */
+  compileThreshold?: number;
 }
 
 export class Machine {
@@ -65,6 +67,7 @@ export class Machine {
     blocks.onInvalidate = () => this.cpu.requestExit();
     this.blocks = blocks;
     this.engine = new Engine(this.cpu, blocks);
+    if (config.compileThreshold !== undefined) this.engine.compileThreshold = config.compileThreshold;
   }
 
   /** Maps a BIOS image (64 or 128 KiB, or larger) to end at 0xFFFFF and below 4 GiB; the CPU starts at its reset vector. */

@@ -91,7 +91,7 @@ async function runPlex86(cases: Case[]): Promise<Uint8Array> {
   const bin = join(dir, 'kernel.bin');
   writeFileSync(src, kernelProgram(cases));
   tool('nasm', ['-f', 'bin', '-o', bin, src], 'nasm');
-  const machine = new Machine({ memory: 16 << 20 });
+  const machine = new Machine({ memory: 16 << 20, compileThreshold: 0 });
   const out = new Uint8Array(cases.length * RECORD_BYTES);
   let at = 0;
   machine.addDebugcon(0xe9, (b) => {

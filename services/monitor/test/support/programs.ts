@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Machine, type RunResult } from '../../src/machine/machine.js';
+import { Machine, type MachineConfig, type RunResult } from '../../src/machine/machine.js';
 
 export const PROGRAMS_DIR = join(import.meta.dirname, '../programs');
 
@@ -73,8 +73,10 @@ export async function runKernel(
   image: Uint8Array,
   maxInstructions = 5_000_000,
   memory = 16 << 20,
+  config: Partial<MachineConfig> = {},
 ): Promise<ProgramRun> {
-  const machine = new Machine({ memory });
+  // Every block is compiled on its first run, so the programs exercise compiled blocks too.
+  const machine = new Machine({ memory, compileThreshold: 0, ...config });
   let output = '';
   machine.addDebugcon(0xe9, (b) => (output += String.fromCharCode(b)));
   machine.setExitPort(EXIT_PORT);
@@ -85,7 +87,7 @@ export async function runKernel(
 
 /** Runs a BIOS-style test program from the reset vector. */
 export async function runRom(image: Uint8Array, maxInstructions = 5_000_000, memory = 16 << 20): Promise<ProgramRun> {
-  const machine = new Machine({ memory });
+  const machine = new Machine({ memory, compileThreshold: 0 });
   let output = '';
   machine.addDebugcon(0xe9, (b) => (output += String.fromCharCode(b)));
   machine.setExitPort(EXIT_PORT);
