@@ -239,12 +239,14 @@ SEGMENT_OF_PREFIX[0x65] = Register.GS;
 
 /*
  * Memory operand layouts, precomputed so the hot path loads one word instead of branching on mod, rm
- * and SIB fields: bits 0-7 base register, 8-15 index register, 16-23 default segment, 24-26
- * displacement size in bytes, 27 a SIB byte follows, 28-31 scale.
+ * and SIB fields: bits 0-7 base register, 8-15 index register, 16-20 default segment, 21 (16-bit) or 22
+ * (32-bit) set for an absolute, unsigned displacement, 24-26 displacement size in bytes, 27 a SIB
+ * byte follows, 28-31 scale. Register-form ModRM bytes (mod 3) have the layout 0.
  */
 const enum L {
   INDEX = 8,
   SEGMENT = 16,
+  UNSIGNED = 21,
   DISP = 24,
   SIB = 1 << 27,
   SCALE = 28,
@@ -252,7 +254,15 @@ const enum L {
 
 function layout(base: number, index: number, scale: number, dispSize: number): number {
   const segment = base === R.BP || base === R.ESP || base === R.EBP ? R.SS : R.DS;
-  return base | (index << L.INDEX) | (segment << L.SEGMENT) | (dispSize << L.DISP) | (scale << L.SCALE);
+  const unsigned = base !== R.None || index !== R.None ? 0 : dispSize === 2 ? 1 : 2;
+  return (
+    base |
+    (index << L.INDEX) |
+    (segment << L.SEGMENT) |
+    (unsigned << L.UNSIGNED) |
+    (dispSize << L.DISP) |
+    (scale << L.SCALE)
+  );
 }
 
 /** 16-bit addressing (SDM vol. 2 Table 2-1) by ModRM byte (mod 0-2). */
@@ -385,6 +395,121 @@ function planFor(code: number): void {
 }
 for (let code = 1; code < CODE_COUNT; code++) planFor(code);
 
+/*
+ * Fast-path opcode table: for each code size (16-bit at 0, 32-bit at 512) and map (one-byte, 0F) the
+ * decision tree as it resolves without prefixes, so the fast path finds the Code with one load:
+ * CODE_BY_MODRM[(entry >>> E.BASE) + (ModRM & (E.BY_MODRM set ? 0xff : 0))]. The ModRM byte is
+ * what the general decoder uses: 0xc0 (mod 3, reg 0, rm 0) without one, mod forced to 3 for NOMOD.
+ * An entry 0 sends the byte to the general decoder (prefixes, 0F 38/0F 3A, invalid opcodes).
+ */
+const enum E {
+  /** Bits 0-1: 0 no ModRM, 1 ModRM, 2 ModRM whose mod reads as 3. */
+  MODRM_MASK = 3,
+  /** The byte is 0F: the next byte selects in map 1. */
+  ESCAPE = 4,
+  VALID = 8,
+  /** The Code depends on the ModRM byte: 256 slots at BASE. */
+  BY_MODRM = 16,
+  BASE = 5,
+}
+
+const FAST_ENTRY = new Int32Array(1024);
+let codeByModrm: number[] = [];
+{
+  /** Walks `entry`'s tree as the general decoder does without prefixes; 0 when it ends elsewhere than a leaf. */
+  const resolve = (entry: number, modrm: number, size: number): number => {
+    let node = entry;
+    for (;;) {
+      const kind = node & 15;
+      if (kind === N.LEAF) return node >>> Shift.PAYLOAD;
+      let index: number;
+      if (kind === N.PREFIX) index = 0;
+      else if (kind === N.MOD) index = modrm >>> 6 === 3 ? 1 : 0;
+      else if (kind === N.REG) index = (modrm >>> 3) & 7;
+      else if (kind === N.RM) index = modrm & 7;
+      else if (kind === N.OPSIZE || kind === N.ADDRSIZE) index = size;
+      else return 0;
+      node = NODES[(node >>> Shift.PAYLOAD) + index] as number;
+    }
+  };
+  const slots: number[] = [];
+  for (let size = 0; size < 2; size++) {
+    for (let map = 0; map < 2; map++) {
+      for (let byte = 0; byte < 256; byte++) {
+        const entry = OPCODE_MAP[(map << 8) | byte] as number;
+        const kind = entry & 15;
+        let fast = 0;
+        if (kind === N.ESCAPE) {
+          if (map === 0 && entry >>> Shift.PAYLOAD === 1) fast = E.VALID | E.ESCAPE;
+        } else if (kind >= N.LEAF && kind <= N.ADDRSIZE) {
+          const modrmKind = (entry & F.MODRM) === 0 ? 0 : (entry & F.NOMOD) !== 0 ? 2 : 1;
+          const codes: number[] = [];
+          for (let raw = 0; raw < 256; raw++) {
+            const modrm = modrmKind === 0 ? 0xc0 : modrmKind === 2 ? raw | 0xc0 : raw;
+            codes.push(resolve(entry, modrm, size));
+          }
+          const byModrm = codes.some((code) => code !== codes[0]);
+          fast = E.VALID | modrmKind | (byModrm ? E.BY_MODRM : 0) | (slots.length << E.BASE);
+          slots.push(...(byModrm ? codes : [codes[0] as number]));
+        }
+        FAST_ENTRY[(size << 9) | (map << 8) | byte] = fast;
+      }
+    }
+  }
+  codeByModrm = slots;
+}
+const CODE_BY_MODRM = Int32Array.from(codeByModrm);
+
+/**
+ * Everything the fast path reads, in one array so that TurboFan checks one typed array per call
+ * (offsets in O): FAST_ENTRY, the three memory layout tables, immediate decoding by template kind,
+ * a 16-word record per Code, CODE_BY_MODRM.
+ */
+const enum O {
+  ADDRESS16 = 1024,
+  ADDRESS32 = 1280,
+  ADDRESS_SIB = 1536,
+  /** Two words per template kind: shift | keep << 5 | relative << 6 | one << 7, then the result mask. */
+  IMMEDIATE = 2304,
+  /** Per Code: plan, attributes, mnemonic | operand count << 16, unused, 4 register-form and 4 memory-form operand words. */
+  RECORDS = 2368,
+}
+const FAST = new Int32Array(O.RECORDS + (CODE_COUNT << 4) + CODE_BY_MODRM.length);
+/** Where CODE_BY_MODRM starts in FAST. */
+const CODE_BY_MODRM_AT = O.RECORDS + (CODE_COUNT << 4);
+{
+  FAST.set(FAST_ENTRY, 0);
+  FAST.set(ADDRESS16, O.ADDRESS16);
+  FAST.set(ADDRESS32, O.ADDRESS32);
+  FAST.set(ADDRESS_SIB, O.ADDRESS_SIB);
+  // kind, bytes, relative to the next instruction, result width in bits
+  const rows: [number, number, boolean, number][] = [
+    [T.IMM8, 1, false, 8],
+    [T.IMM16, 2, false, 16],
+    [T.IMM32, 4, false, 32],
+    [T.IMM8S16, 1, false, 16],
+    [T.IMM8S32, 1, false, 32],
+    [T.REL8_16, 1, true, 16],
+    [T.REL8_32, 1, true, 32],
+    [T.REL16, 2, true, 16],
+    [T.REL32, 4, true, 32],
+  ];
+  for (const [kind, bytes, relative, width] of rows) {
+    FAST[O.IMMEDIATE + 2 * kind] = (32 - 8 * bytes) | (1 << 5) | (relative ? 1 << 6 : 0);
+    FAST[O.IMMEDIATE + 2 * kind + 1] = width === 32 ? -1 : (1 << width) - 1;
+  }
+  FAST[O.IMMEDIATE + 2 * T.ONE] = 1 << 7;
+  FAST[O.IMMEDIATE + 2 * T.ONE + 1] = -1;
+  for (let code = 0; code < CODE_COUNT; code++) {
+    const record = O.RECORDS + (code << 4);
+    FAST[record] = PLAN[code] as number;
+    FAST[record + 1] = CODE_INFO[code << 3] as number;
+    FAST[record + 2] = CODE_INFO[(code << 3) + 1] as number;
+    for (let i = 0; i < 8; i++) FAST[record + 4 + i] = OPERANDS[(code << 3) + i] as number;
+  }
+  FAST.set(CODE_BY_MODRM, CODE_BY_MODRM_AT);
+}
+
 /**
  * Decodes the instruction at `bytes[offset]` into `out` without reading at or past `end` (clamped to
  * the array) and returns its status. See {@link InstructionDecoder}.
@@ -401,80 +526,89 @@ export function decodeInstruction(
   bitness: Bitness,
   out: Instruction,
 ): DecodeStatus {
+  // A local copy: TurboFan reloads and rechecks a module binding after every store to `out`.
+  const fast = FAST;
   if (end > bytes.length) end = bytes.length;
   if (!(offset >= 0 && offset < end)) return decodeGeneral(bytes, offset, end, ip, bitness, out);
   const limit = offset + MAX_INSTRUCTION_LENGTH;
   const stop = end < limit ? end : limit;
-  let pos = offset;
-  let entry = OPCODE_MAP[bytes[pos++] as number] as number;
-  if ((entry & 15) === N.ESCAPE) {
-    if (pos >= stop) return decodeGeneral(bytes, offset, end, ip, bitness, out);
-    entry = OPCODE_MAP[((entry >>> Shift.PAYLOAD) << 8) | (bytes[pos++] as number)] as number;
-  }
-  let kind = entry & 15;
-  if (kind === N.INVALID || kind >= N.ESCAPE) return decodeGeneral(bytes, offset, end, ip, bitness, out);
-  const opcode = bytes[pos - 1] as number;
   const is32 = bitness !== 16;
-  let mod = 3;
-  let reg = 0;
-  let rm = 0;
-  if ((entry & F.MODRM) !== 0) {
+  const table = is32 ? 512 : 0;
+  let pos = offset;
+  let entry = fast[table | (bytes[pos++] as number)] as number;
+  if ((entry & E.ESCAPE) !== 0) {
     if (pos >= stop) return decodeGeneral(bytes, offset, end, ip, bitness, out);
-    const modrm = bytes[pos++] as number;
-    mod = (entry & F.NOMOD) !== 0 ? 3 : modrm >>> 6;
-    reg = (modrm >>> 3) & 7;
-    rm = modrm & 7;
+    entry = fast[table | 256 | (bytes[pos++] as number)] as number;
   }
-  // Without prefixes: PREFIX nodes take child 0, operand and address size are the code size.
-  const size = is32 ? 1 : 0;
-  const select =
-    ((mod === 3 ? 1 : 0) << (4 * N.MOD)) |
-    (reg << (4 * N.REG)) |
-    (rm << (4 * N.RM)) |
-    (size << (4 * N.OPSIZE)) |
-    (size << (4 * N.ADDRSIZE));
-  let node = entry;
-  while (kind !== N.LEAF) {
-    if (kind < N.PREFIX || kind > N.ADDRSIZE) return decodeGeneral(bytes, offset, end, ip, bitness, out);
-    node = NODES[(node >>> Shift.PAYLOAD) + ((select >>> (kind << 2)) & 15)] as number;
-    kind = node & 15;
-  }
-  const code = node >>> Shift.PAYLOAD;
-  const plan = PLAN[code] as number;
+  // Ten bytes after the opcode (ModRM, SIB, two 4-byte windows for displacement and immediate) are
+  // loaded whether or not the instruction has them, and masked off when it does not; instructions closer
+  // to `stop` go general.
+  if (entry === 0 || pos + 10 > stop) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  const opcode = bytes[pos - 1] as number;
+  const modrmKind = entry & E.MODRM_MASK;
+  const modrm = ((bytes[pos] as number) & (modrmKind === 0 ? 0 : 0xff)) | (modrmKind === 1 ? 0 : 0xc0);
+  pos += (modrmKind + 1) >> 1;
+  const code = fast[CODE_BY_MODRM_AT + (entry >>> E.BASE) + (modrm & (-((entry >>> 4) & 1) & 0xff))] as number;
+  const record = O.RECORDS + (code << 4);
+  const plan = fast[record] as number;
   if (plan === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  const mod = modrm >>> 6;
 
-  let address = 0;
-  if (mod !== 3) {
-    address = is32 ? (ADDRESS32[(mod << 6) | rm] as number) : (ADDRESS16[(mod << 6) | rm] as number);
-    if ((address & L.SIB) !== 0) {
-      if (pos >= stop) return decodeGeneral(bytes, offset, end, ip, bitness, out);
-      address = ADDRESS_SIB[(mod << 8) | (bytes[pos++] as number)] as number;
-    }
-  }
+  let address = fast[(is32 ? O.ADDRESS32 : O.ADDRESS16) + modrm] as number;
+  if ((address & L.SIB) !== 0) address = fast[O.ADDRESS_SIB + ((mod << 8) | (bytes[pos++] as number))] as number;
   const dispSize = (address >>> L.DISP) & 7;
-  const immBytes = (plan >>> Plan.IMM_BYTES) & 7;
-  // Everything is in range from here on, so the fast path never has to undo stores.
-  if (pos + dispSize + immBytes > stop) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  const immKind = (plan >>> Plan.IMM_KIND) & 31;
+  const length = pos + dispSize + ((plan >>> Plan.IMM_BYTES) & 7) - offset;
 
-  const info = code << 3;
-  const mnemonicAndCount = CODE_INFO[info + 1] as number;
+  // Displacement and immediate without branching on their sizes: load 4 bytes, keep what is encoded.
+  const dispBytes =
+    (bytes[pos] as number) |
+    ((bytes[pos + 1] as number) << 8) |
+    ((bytes[pos + 2] as number) << 16) |
+    ((bytes[pos + 3] as number) << 24);
+  const dispShift = 32 - 8 * dispSize;
+  const dispSigned = ((dispBytes << dispShift) >> dispShift) & (-dispSize >> 31); // 0 without one
+  const negative = dispSigned >>> 31;
+  const disp =
+    dispSigned +
+    (negative & (address >>> L.UNSIGNED)) * 0x10000 +
+    (negative & (address >>> (L.UNSIGNED + 1))) * 0x100000000;
+  const i = pos + dispSize;
+  const immBytes =
+    (bytes[i] as number) |
+    ((bytes[i + 1] as number) << 8) |
+    ((bytes[i + 2] as number) << 16) |
+    ((bytes[i + 3] as number) << 24);
+  const immDecode = fast[O.IMMEDIATE + 2 * immKind] as number;
+  const immShift = immDecode & 31;
+  const relative = -((immDecode >>> 6) & 1);
+  const immediate =
+    ((((immBytes & -((immDecode >>> 5) & 1)) << immShift) >> immShift) +
+      ((ip + length) & relative) +
+      ((immDecode >>> 7) & 1)) &
+    (fast[O.IMMEDIATE + 2 * immKind + 1] as number);
+
+  // All loads before the first store, for the same reason as the local table copy.
+  const attributes = fast[record + 1] as number;
+  const mnemonicAndCount = fast[record + 2] as number;
+  const operands = record + (mod !== 3 ? 8 : 4);
+  const w0 = fast[operands] as number;
+  const w1 = fast[operands + 1] as number;
+  const w2 = fast[operands + 2] as number;
+  const w3 = fast[operands + 3] as number;
+  const fields = (modrm & 7) | (((modrm >>> 3) & 7) << 4) | ((opcode & 7) << 8);
+
   out.ip = ip;
-  out.length = pos + dispSize + immBytes - offset;
+  out.length = length;
   out.bitness = bitness;
   out.code = code;
   out.mnemonic = mnemonicAndCount & 0xffff;
-  out.attributes = CODE_INFO[info] as number;
+  out.attributes = attributes;
   out.operandSize = is32 ? 32 : 16;
   out.addressSize = is32 ? 32 : 16;
   out.prefixes = 0;
   out.segmentPrefix = R.None as number;
   out.opCount = mnemonicAndCount >>> 16;
-  const fields = rm | (reg << 4) | ((opcode & 7) << 8);
-  const operands = info | (mod !== 3 ? 4 : 0);
-  const w0 = OPERANDS[operands] as number;
-  const w1 = OPERANDS[operands + 1] as number;
-  const w2 = OPERANDS[operands + 2] as number;
-  const w3 = OPERANDS[operands + 3] as number;
   out.op0Kind = w0 & 0xff;
   out.op1Kind = w1 & 0xff;
   out.op2Kind = w2 & 0xff;
@@ -483,97 +617,24 @@ export function decodeInstruction(
   out.op1Register = ((w1 >>> 8) & 0xff) + ((fields >>> (w1 >>> 16)) & 15);
   out.op2Register = ((w2 >>> 8) & 0xff) + ((fields >>> (w2 >>> 16)) & 15);
   out.op3Register = ((w3 >>> 8) & 0xff) + ((fields >>> (w3 >>> 16)) & 15);
-
   if (mod !== 3) {
-    const memBase = address & 0xff;
-    const memIndex = (address >>> L.INDEX) & 0xff;
-    let disp = 0;
-    if (dispSize === 1) {
-      disp = ((bytes[pos] as number) << 24) >> 24;
-    } else if (dispSize === 4) {
-      disp =
-        (bytes[pos] as number) |
-        ((bytes[pos + 1] as number) << 8) |
-        ((bytes[pos + 2] as number) << 16) |
-        ((bytes[pos + 3] as number) << 24);
-      if (memBase === R.None && memIndex === R.None) disp >>>= 0;
-    } else if (dispSize === 2) {
-      disp = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
-      if (memBase !== R.None) disp = (disp << 16) >> 16;
-    }
-    pos += dispSize;
-    out.memBase = memBase;
-    out.memIndex = memIndex;
+    out.memBase = address & 0xff;
+    out.memIndex = (address >>> L.INDEX) & 0xff;
     out.memScale = address >>> L.SCALE;
     out.memDisplacement = disp;
     out.memDisplSize = dispSize;
-    out.memSegment = (address >>> L.SEGMENT) & 0xff;
+    out.memSegment = (address >>> L.SEGMENT) & 31;
     out.memSize = (plan >>> Plan.MEM_SIZE) & 0xff;
   }
-
-  const immKind = (plan >>> Plan.IMM_KIND) & 31;
-  if (immKind !== 0) fastImmediate(bytes, pos, offset, ip, immKind, out);
-  return S.OK as number;
-}
-
-/** The fast path's one immediate or near branch operand, at `bytes[pos]` (already range-checked). */
-function fastImmediate(
-  bytes: Uint8Array,
-  pos: number,
-  offset: number,
-  ip: number,
-  kind: number,
-  out: Instruction,
-): void {
-  switch (kind) {
-    case T.IMM8:
-      out.immediate = bytes[pos] as number;
-      break;
-    case T.IMM8S16:
-      out.immediate = (((bytes[pos] as number) << 24) >> 24) & 0xffff;
-      break;
-    case T.IMM8S32:
-      out.immediate = (((bytes[pos] as number) << 24) >> 24) >>> 0;
-      break;
-    case T.IMM16:
-      out.immediate = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
-      break;
-    case T.IMM32:
-      out.immediate =
-        ((bytes[pos] as number) |
-          ((bytes[pos + 1] as number) << 8) |
-          ((bytes[pos + 2] as number) << 16) |
-          ((bytes[pos + 3] as number) << 24)) >>>
-        0;
-      break;
-    case T.ONE:
-      out.immediate = 1;
-      break;
-    case T.REL8_16:
-      out.branchTarget = (ip + (pos + 1 - offset) + (((bytes[pos] as number) << 24) >> 24)) & 0xffff;
+  if (immKind !== 0) {
+    if (relative !== 0) {
+      out.branchTarget = immediate >>> 0;
       out.farSelector = 0;
-      break;
-    case T.REL8_32:
-      out.branchTarget = (ip + (pos + 1 - offset) + (((bytes[pos] as number) << 24) >> 24)) >>> 0;
-      out.farSelector = 0;
-      break;
-    case T.REL16:
-      out.branchTarget =
-        (ip + (pos + 2 - offset) + ((((bytes[pos] as number) | ((bytes[pos + 1] as number) << 8)) << 16) >> 16)) &
-        0xffff;
-      out.farSelector = 0;
-      break;
-    default:
-      out.branchTarget =
-        (ip +
-          (pos + 4 - offset) +
-          ((bytes[pos] as number) |
-            ((bytes[pos + 1] as number) << 8) |
-            ((bytes[pos + 2] as number) << 16) |
-            ((bytes[pos + 3] as number) << 24))) >>>
-        0;
-      out.farSelector = 0;
+    } else {
+      out.immediate = immediate >>> 0;
+    }
   }
+  return S.OK as number;
 }
 
 /** Decodes any instruction: prefixes, every operand kind, truncation and invalid encodings. */
@@ -696,7 +757,7 @@ function decodeGeneral(
     }
     memBase = address & 0xff;
     memIndex = (address >>> L.INDEX) & 0xff;
-    memSegment = (address >>> L.SEGMENT) & 0xff;
+    memSegment = (address >>> L.SEGMENT) & 31;
     memScale = address >>> L.SCALE;
     dispSize = (address >>> L.DISP) & 7;
     if (dispSize !== 0) {
