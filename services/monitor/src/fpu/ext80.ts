@@ -641,21 +641,22 @@ function mul64(xh: number, xl: number, yh: number, yl: number): void {
   const y1 = yl >>> 16;
   const y2 = yh & 0xffff;
   const y3 = yh >>> 16;
-  // Column sums stay below 2^35 + carry; all exact in doubles.
+  // Column sums stay below 2^35 + carry; all exact in doubles. `& 0xffff` takes the low 16 bits
+  // of any integer-valued double (ToInt32 works modulo 2^32), and the division is exact.
   let c = x0 * y0;
-  const r0 = c % 65536;
+  const r0 = c & 0xffff;
   c = (c - r0) / 65536 + x0 * y1 + x1 * y0;
-  const r1 = c % 65536;
+  const r1 = c & 0xffff;
   c = (c - r1) / 65536 + x0 * y2 + x1 * y1 + x2 * y0;
-  const r2 = c % 65536;
+  const r2 = c & 0xffff;
   c = (c - r2) / 65536 + x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0;
-  const r3 = c % 65536;
+  const r3 = c & 0xffff;
   c = (c - r3) / 65536 + x1 * y3 + x2 * y2 + x3 * y1;
-  const r4 = c % 65536;
+  const r4 = c & 0xffff;
   c = (c - r4) / 65536 + x2 * y3 + x3 * y2;
-  const r5 = c % 65536;
+  const r5 = c & 0xffff;
   c = (c - r5) / 65536 + x3 * y3;
-  const r6 = c % 65536;
+  const r6 = c & 0xffff;
   const r7 = (c - r6) / 65536;
   p0 = r1 * 65536 + r0;
   p1 = r3 * 65536 + r2;
@@ -784,19 +785,15 @@ function divDigit(): number {
   const num = ((r4 * 65536 + r3) * 65536 + r2) * 65536 + r1;
   let qd = Math.floor((num * 65536) / vApprox);
   if (qd > 0xffff) qd = 0xffff;
-  // r -= qd * v, exactly, with signed limb carries.
+  // r -= qd * v, exactly, with signed limb carries (`& 0xffff` is the non-negative residue).
   let c = r0 - qd * v0;
-  let t0 = c % 65536;
-  if (t0 < 0) t0 += 65536;
+  let t0 = c & 0xffff;
   c = (c - t0) / 65536 + r1 - qd * v1;
-  let t1 = c % 65536;
-  if (t1 < 0) t1 += 65536;
+  let t1 = c & 0xffff;
   c = (c - t1) / 65536 + r2 - qd * v2;
-  let t2 = c % 65536;
-  if (t2 < 0) t2 += 65536;
+  let t2 = c & 0xffff;
   c = (c - t2) / 65536 + r3 - qd * v3;
-  let t3 = c % 65536;
-  if (t3 < 0) t3 += 65536;
+  let t3 = c & 0xffff;
   let t4 = (c - t3) / 65536 + r4;
   while (t4 < 0) {
     // Estimate one too large: add the divisor back.
