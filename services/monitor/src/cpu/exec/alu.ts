@@ -4,7 +4,7 @@
  * choice is noted.
  */
 
-import type { Cpu } from '../cpu.js';
+import { ST_FLAGS, type Cpu } from '../cpu.js';
 import { CPU_FAULT, Vector } from '../fault.js';
 import { LazyKind, lazyWord, PARITY } from '../flags.js';
 import { Flag } from '../registers.js';
@@ -113,7 +113,10 @@ export function neg(cpu: Cpu, size: number, a: number): number {
 
 /** Records a result whose SF/ZF/PF follow from it, with the other status flags given explicitly. */
 export function setResultFlags(cpu: Cpu, size: number, r: number, cf: number, of: boolean, af = false): void {
-  cpu.setFlagBits(Flag.CF | Flag.OF | Flag.AF, (cf & 1) | (of ? Flag.OF : 0) | (af ? Flag.AF : 0));
+  // All six status flags get new values (CF, OF, AF here, SF, ZF, PF lazily), so the old lazy
+  // state need not be evaluated first.
+  const st = cpu.st;
+  st[ST_FLAGS] = (st[ST_FLAGS] & ~(Flag.CF | Flag.OF | Flag.AF)) | (cf & 1) | (of ? Flag.OF : 0) | (af ? Flag.AF : 0);
   cpu.setLazy(LZ_RESULT[size >>> 3], r, 0, 0);
 }
 

@@ -273,6 +273,23 @@ define('Jmp_rel32', jumpCode(32), undefined);
 define('Jmp_rel8_16', jumpCode(16), undefined);
 define('Jmp_rel16', jumpCode(16), undefined);
 
+// SHL/SHR/SAR of a 32-bit register by an immediate or 1: CF, OF, AF in the flags word, SF/ZF/PF lazy
+// (all six change, so nothing older needs evaluating). OF follows the count-1 rule for every count.
+const LZ_RESULT32 = LAZY(32, LazyKind.RESULT);
+for (const [name, expr, cfExpr, ofExpr] of [
+  ['Shl', 'a << c', '(a >>> (32 - c)) & 1', '((res >>> 31) ^ cf) !== 0'],
+  ['Shr', '(a >>> c) | 0', '(a >>> (c - 1)) & 1', '(((res << 1) ^ res) >>> 31) !== 0'],
+  ['Sar', 'a >> c', '(a >> (c - 1)) & 1', 'false'],
+] as const) {
+  const body = (count: string): string =>
+    `const c = ${count}; if (c === 0) return; const r = ins.op0Register - 17; const a = cpu.r32[r];
+     const res = ${expr}; const cf = ${cfExpr}; const st = cpu.st;
+     st[1] = (st[1] & ~0x811) | cf | (${ofExpr} ? 0x800 : 0);
+     st[${ST_LAZY}] = ${LZ_RESULT32}; st[${ST_RES}] = res; cpu.r32[r] = res;`;
+  define(`${name}_rm32_imm8`, body('ins.immediate & 31'), undefined);
+  define(`${name}_rm32_1`, body('1'), undefined);
+}
+
 const MEMORY = OpKind.Memory;
 
 /** A specialised handler for the record, or undefined when the generic one must run. */
