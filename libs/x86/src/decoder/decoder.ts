@@ -318,6 +318,8 @@ const enum Plan {
   IMM_KIND = 1,
   /** Bits 8-10: bytes that operand occupies. */
   IMM_BYTES = 8,
+  /** Bit 11: operands 2 and 3 exist (most Codes have at most two). */
+  MORE_OPERANDS = 11,
   /** Bits 16-23: memory size of the ModRM memory operand. */
   MEM_SIZE = 16,
 }
@@ -391,26 +393,31 @@ function planFor(code: number): void {
     OPERANDS[info + i] = asRegister;
     OPERANDS[info + 4 + i] = asMemory;
   }
-  PLAN[code] = plan;
+  PLAN[code] = plan | (opCount > 2 ? 1 << Plan.MORE_OPERANDS : 0);
 }
 for (let code = 1; code < CODE_COUNT; code++) planFor(code);
 
 /*
  * Fast-path opcode table: for each code size (16-bit at 0, 32-bit at 512) and map (one-byte, 0F) the
  * decision tree as it resolves without prefixes, so the fast path finds the Code with one load:
- * CODE_BY_MODRM[(entry >>> E.BASE) + (ModRM & (E.BY_MODRM set ? 0xff : 0))]. The ModRM byte is
+ * CODE_BY_MODRM[(entry >>> E.BASE) + (ModRM & (BY_MODRM bit set ? 0xff : 0))]. The ModRM byte is
  * what the general decoder uses: 0xc0 (mod 3, reg 0, rm 0) without one, mod forced to 3 for NOMOD.
- * An entry 0 sends the byte to the general decoder (prefixes, 0F 38/0F 3A, invalid opcodes).
+ * Every usable entry is nonzero; 0 sends the byte to the general decoder (prefixes, 0F 38/0F 3A,
+ * invalid opcodes).
  */
 const enum E {
-  /** Bits 0-1: 0 no ModRM, 1 ModRM, 2 ModRM whose mod reads as 3. */
-  MODRM_MASK = 3,
+  /** Bits 0-7: mask for the byte after the opcode, 0xff with a ModRM byte, 0 without. */
+  KEEP = 0xff,
+  /** Bits 8-9 set: mod reads as 3 (no ModRM byte, or NOMOD); `(entry >>> 2) & 0xc0` is the forced bits. */
+  FORCE_MOD3 = 0x300,
+  /** Bit 10: a ModRM byte follows. */
+  MODRM = 1 << 10,
   /** The byte is 0F: the next byte selects in map 1. */
-  ESCAPE = 4,
-  VALID = 8,
-  /** The Code depends on the ModRM byte: 256 slots at BASE. */
-  BY_MODRM = 16,
-  BASE = 5,
+  ESCAPE = 1 << 11,
+  /** Bit 12: the Code depends on the ModRM byte: 256 slots at BASE. */
+  BY_MODRM = 12,
+  /** Bits 13-30: index of the first slot in CODE_BY_MODRM. */
+  BASE = 13,
 }
 
 const FAST_ENTRY = new Int32Array(1024);
@@ -440,7 +447,7 @@ let codeByModrm: number[] = [];
         const kind = entry & 15;
         let fast = 0;
         if (kind === N.ESCAPE) {
-          if (map === 0 && entry >>> Shift.PAYLOAD === 1) fast = E.VALID | E.ESCAPE;
+          if (map === 0 && entry >>> Shift.PAYLOAD === 1) fast = E.ESCAPE;
         } else if (kind >= N.LEAF && kind <= N.ADDRSIZE) {
           const modrmKind = (entry & F.MODRM) === 0 ? 0 : (entry & F.NOMOD) !== 0 ? 2 : 1;
           const codes: number[] = [];
@@ -449,7 +456,11 @@ let codeByModrm: number[] = [];
             codes.push(resolve(entry, modrm, size));
           }
           const byModrm = codes.some((code) => code !== codes[0]);
-          fast = E.VALID | modrmKind | (byModrm ? E.BY_MODRM : 0) | (slots.length << E.BASE);
+          fast =
+            (modrmKind === 0 ? 0 : E.KEEP | E.MODRM) |
+            (modrmKind === 1 ? 0 : E.FORCE_MOD3) |
+            ((byModrm ? 1 : 0) << E.BY_MODRM) |
+            (slots.length << E.BASE);
           slots.push(...(byModrm ? codes : [codes[0] as number]));
         }
         FAST_ENTRY[(size << 9) | (map << 8) | byte] = fast;
@@ -545,10 +556,9 @@ export function decodeInstruction(
   // to `stop` go general.
   if (entry === 0 || pos + 10 > stop) return decodeGeneral(bytes, offset, end, ip, bitness, out);
   const opcode = bytes[pos - 1] as number;
-  const modrmKind = entry & E.MODRM_MASK;
-  const modrm = ((bytes[pos] as number) & (modrmKind === 0 ? 0 : 0xff)) | (modrmKind === 1 ? 0 : 0xc0);
-  pos += (modrmKind + 1) >> 1;
-  const code = fast[CODE_BY_MODRM_AT + (entry >>> E.BASE) + (modrm & (-((entry >>> 4) & 1) & 0xff))] as number;
+  const modrm = ((bytes[pos] as number) & entry & E.KEEP) | ((entry >>> 2) & 0xc0);
+  pos += (entry >>> 10) & 1;
+  const code = fast[CODE_BY_MODRM_AT + (entry >>> E.BASE) + (modrm & (-((entry >>> E.BY_MODRM) & 1) & 0xff))] as number;
   const record = O.RECORDS + (code << 4);
   const plan = fast[record] as number;
   if (plan === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
@@ -594,8 +604,6 @@ export function decodeInstruction(
   const operands = record + (mod !== 3 ? 8 : 4);
   const w0 = fast[operands] as number;
   const w1 = fast[operands + 1] as number;
-  const w2 = fast[operands + 2] as number;
-  const w3 = fast[operands + 3] as number;
   const fields = (modrm & 7) | (((modrm >>> 3) & 7) << 4) | ((opcode & 7) << 8);
 
   out.ip = ip;
@@ -611,12 +619,21 @@ export function decodeInstruction(
   out.opCount = mnemonicAndCount >>> 16;
   out.op0Kind = w0 & 0xff;
   out.op1Kind = w1 & 0xff;
-  out.op2Kind = w2 & 0xff;
-  out.op3Kind = w3 & 0xff;
   out.op0Register = ((w0 >>> 8) & 0xff) + ((fields >>> (w0 >>> 16)) & 15);
   out.op1Register = ((w1 >>> 8) & 0xff) + ((fields >>> (w1 >>> 16)) & 15);
-  out.op2Register = ((w2 >>> 8) & 0xff) + ((fields >>> (w2 >>> 16)) & 15);
-  out.op3Register = ((w3 >>> 8) & 0xff) + ((fields >>> (w3 >>> 16)) & 15);
+  if ((plan & (1 << Plan.MORE_OPERANDS)) === 0) {
+    out.op2Kind = K.None as number;
+    out.op3Kind = K.None as number;
+    out.op2Register = R.None as number;
+    out.op3Register = R.None as number;
+  } else {
+    const w2 = fast[operands + 2] as number;
+    const w3 = fast[operands + 3] as number;
+    out.op2Kind = w2 & 0xff;
+    out.op3Kind = w3 & 0xff;
+    out.op2Register = ((w2 >>> 8) & 0xff) + ((fields >>> (w2 >>> 16)) & 15);
+    out.op3Register = ((w3 >>> 8) & 0xff) + ((fields >>> (w3 >>> 16)) & 15);
+  }
   if (mod !== 3) {
     out.memBase = address & 0xff;
     out.memIndex = (address >>> L.INDEX) & 0xff;
