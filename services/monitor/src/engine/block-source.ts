@@ -211,7 +211,12 @@ export class DecodingBlockSource implements BlockSource {
       }
       const attrs = ins.attributes;
       if ((attrs & CodeAttr.FLOW_MASK) !== FlowControl.Next || (attrs & ENDS_BLOCK) !== 0) {
-        reason = BlockEnd.ControlTransfer;
+        reason =
+          (attrs & CodeAttr.PRIVILEGED) !== 0
+            ? BlockEnd.Privileged
+            : (attrs & CodeAttr.SENSITIVE) !== 0
+              ? BlockEnd.Sensitive
+              : BlockEnd.ControlTransfer;
         break;
       }
       if (count === MAX_BLOCK_INSTRUCTIONS) reason = BlockEnd.Limit;

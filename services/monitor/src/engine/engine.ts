@@ -4,7 +4,7 @@
  * boundaries, and stops on HLT, on request or when its instruction budget is spent.
  */
 
-import { Block, decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
+import { Block, BlockEnd, decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
 import { CPU_FAULT, CpuShutdown, hasErrorCode, Vector } from '../cpu/fault.js';
 import { deliverException, deliverInterrupt, IntSource } from '../cpu/interrupts.js';
@@ -36,6 +36,11 @@ export interface InterruptLine {
 
 export interface EngineStats {
   blocks: number;
+  /**
+   * Sensitive or privileged instructions run (counted for blocks that end with one): the work a
+   * plex86 monitor takes over from the fast path.
+   */
+  sensitive: number;
   /** Hot blocks turned into generated functions. */
   compiledBlocks: number;
   slowFetches: number;
@@ -84,6 +89,7 @@ export class Engine {
   compileThreshold = COMPILE_THRESHOLD;
   readonly stats: EngineStats = {
     blocks: 0,
+    sensitive: 0,
     compiledBlocks: 0,
     slowFetches: 0,
     faults: 0,
@@ -223,6 +229,7 @@ export class Engine {
     const n = count < limit ? count : limit;
     const records = block.instructions;
     const handlers = block.compiled as Handler[];
+    if (block.endReason === BlockEnd.Sensitive || block.endReason === BlockEnd.Privileged) this.stats.sensitive++;
     const delta = (eip - block.startIp) | 0;
     if (delta === 0 && n === count) {
       // A hot block runs as one generated function (see compileBlock), kept after its handlers.

@@ -22,7 +22,7 @@ export interface RunOptions {
   debugcon?: string[];
   /** Writing v to this port ends the run with status (v << 1) | 1. */
   exitPort?: string;
-  /** COM1 16550A output: `stdio` or a file. */
+  /** COM1 16550A output: `stdio` (the default) or a file. */
   serial?: string;
   /** Stop after this many instructions with status 124. */
   maxInstructions?: string;
@@ -119,8 +119,7 @@ export async function runTestProgram(options: RunOptions, io: RunIo): Promise<nu
       machine.addDebugcon(port, target(dest).sink);
     }
     if (options.exitPort !== undefined) machine.setExitPort(parsePort(options.exitPort, '--exit-port'));
-    if (options.serial !== undefined) machine.addSerial(target(options.serial).sink);
-    else machine.addSerial(() => undefined);
+    machine.addSerial(target(options.serial ?? 'stdio').sink);
 
     if (options.rom !== undefined) machine.loadBios(readProgram(options.rom));
     if (options.kernel !== undefined) machine.loadKernel(readProgram(options.kernel), options.append ?? '');
@@ -147,16 +146,17 @@ function readProgram(path: string): Uint8Array {
 
 function statsText(machine: Machine, instructions: number, seconds: number): string {
   const e = machine.engine.stats;
-  const fast = instructions - e.slowFetches;
+  const monitor = e.sensitive + e.faults + e.interrupts + e.slowFetches;
+  const fast = Math.max(0, instructions - monitor);
   const exits = e.exceptionsByVector
     .map((n, v) => (n > 0 ? `${VECTOR_NAMES[v] ?? `vector ${v}`} ${n}` : ''))
     .filter((s) => s !== '')
     .join(', ');
   const lines = [
     `instructions     ${instructions}`,
-    `fast path        ${instructions > 0 ? ((100 * fast) / instructions).toFixed(2) : '0.00'}% (from pre-decoded blocks; ${e.slowFetches} fetched one by one)`,
-    `monitor exits    exceptions: ${exits || 'none'}; external interrupts: ${e.interrupts}`,
-    `blocks           ${e.blocks} run; ${machine.blocks.describe()}`,
+    `fast path        ${instructions > 0 ? ((100 * fast) / instructions).toFixed(2) : '0.00'}% of instructions ran from pre-decoded blocks without the monitor`,
+    `monitor exits    ${e.sensitive} sensitive/privileged instructions; exceptions: ${exits || 'none'}; external interrupts: ${e.interrupts}; ${e.slowFetches} instructions fetched one by one`,
+    `blocks           ${e.blocks} run, ${e.compiledBlocks} compiled to functions; ${machine.blocks.describe()}`,
     `port I/O         ${machine.io.unmappedWrites} writes to unclaimed ports dropped, ${machine.io.unmappedReads} reads of unclaimed ports`,
     `time             ${seconds.toFixed(3)} s, ${(instructions / Math.max(seconds, 1e-9) / 1e6).toFixed(2)} MIPS`,
   ];
