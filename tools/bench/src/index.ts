@@ -1,6 +1,7 @@
 import { busBenchmark } from './bus.js';
 import { cpuBenchmark } from './cpu.js';
 import { decoderBenchmark } from './decoder.js';
+import { fpuBenchmark } from './fpu.js';
 import { sbeBenchmark } from './sbe.js';
 import { storageBenchmark } from './storage.js';
 
@@ -15,6 +16,7 @@ export const benchmarks: Record<string, Benchmark> = {
   bus: busBenchmark,
   cpu: cpuBenchmark,
   decoder: decoderBenchmark,
+  fpu: fpuBenchmark,
   sbe: sbeBenchmark,
   storage: storageBenchmark,
 };

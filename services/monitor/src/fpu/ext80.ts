@@ -462,41 +462,12 @@ export function add(
   const ae = aSe & EXP_MAX;
   const be = bSe & EXP_MAX;
   // Quick path: two normal operands, extended precision, round to nearest, result in range.
-  if (
-    (cw & 0x0f00) === 0x0300 &&
-    ae !== 0 &&
-    be !== 0 &&
-    ae !== EXP_MAX &&
-    be !== EXP_MAX &&
-    (aH & bH & J) !== 0 &&
-    ae > 70 &&
-    be > 70 &&
-    ae < 0x7ff0 &&
-    be < 0x7ff0
-  ) {
-    arithStats.fast++;
-    aSign = aSe >>> 15;
-    aExp = ae;
-    aHi = aH;
-    aLo = aL;
-    bSign = bSe >>> 15;
-    bExp = be;
-    bHi = bH;
-    bLo = bL;
-    if (!addCore(RC_NEAREST)) {
-      zeroResult(0);
-      return 0;
+  if ((cw & 0x0f00) === 0x0300 && ae !== 0 && be !== 0 && ae !== EXP_MAX && be !== EXP_MAX && (aH & bH & J) !== 0) {
+    const f = addQuick(aSe, aH, aL, bSe, bH, bL);
+    if (f >= 0) {
+      arithStats.fast++;
+      return f | memDenormal;
     }
-    if (wExp > 1 && wExp < 0x7ffe) {
-      const d = roundDecision(64, RC_NEAREST);
-      truncInc(64, d === 2);
-      R.up = d === 2 ? 1 : 0;
-      R.se = (wSign << 15) | wExp;
-      R.hi = wHi;
-      R.lo = wLo;
-      return (d !== 0 ? PE : 0) | memDenormal;
-    }
-    return memDenormal | roundToReg(64, cw);
   }
   arithStats.slow++;
   const aCls = classify(aSe, aH, aL);
@@ -623,6 +594,199 @@ function addCore(_rc: number): boolean {
   return normalizeWork();
 }
 
+/**
+ * a + b for two normal operands at 64-bit precision, rounding to nearest, all in local variables.
+ * Returns the flags, or -1 (nothing written) when the result leaves the normal range.
+ */
+function addQuick(aSe: number, aH: number, aL: number, bSe: number, bH: number, bL: number): number {
+  let ea = aSe & EXP_MAX;
+  let eb = bSe & EXP_MAX;
+  let sa = aSe >>> 15;
+  let sb = bSe >>> 15;
+  if (eb > ea || (eb === ea && (bH > aH || (bH === aH && bL > aL)))) {
+    let t = ea;
+    ea = eb;
+    eb = t;
+    t = sa;
+    sa = sb;
+    sb = t;
+    t = aH;
+    aH = bH;
+    bH = t;
+    t = aL;
+    aL = bL;
+    bL = t;
+  }
+  // b aligned to a: bH:bL:x2 and a sticky bit for anything below.
+  const d = ea - eb;
+  let h2 = 0;
+  let l2 = 0;
+  let x2 = 0;
+  let st = 0;
+  if (d === 0) {
+    h2 = bH;
+    l2 = bL;
+  } else if (d < 32) {
+    x2 = (bL << (32 - d)) >>> 0;
+    l2 = ((bL >>> d) | (bH << (32 - d))) >>> 0;
+    h2 = bH >>> d;
+  } else if (d === 32) {
+    x2 = bL;
+    l2 = bH;
+  } else if (d < 64) {
+    const s = d - 32;
+    x2 = ((bL >>> s) | (bH << (32 - s))) >>> 0;
+    st = bL << (32 - s) !== 0 ? 1 : 0;
+    l2 = bH >>> s;
+  } else if (d === 64) {
+    x2 = bH;
+    st = bL !== 0 ? 1 : 0;
+  } else if (d < 96) {
+    const s = d - 64;
+    x2 = bH >>> s;
+    st = ((bH << (32 - s)) | bL) !== 0 ? 1 : 0;
+  } else st = 1;
+  let hi: number;
+  let lo: number;
+  let x: number;
+  if (sa === sb) {
+    lo = aL + l2;
+    let c = 0;
+    if (lo >= TWO32) {
+      lo -= TWO32;
+      c = 1;
+    }
+    hi = aH + h2 + c;
+    x = x2;
+    if (hi >= TWO32) {
+      hi -= TWO32;
+      st |= x & 1;
+      x = ((x >>> 1) | (lo << 31)) >>> 0;
+      lo = ((lo >>> 1) | (hi << 31)) >>> 0;
+      hi = ((hi >>> 1) | J) >>> 0;
+      ea++;
+    }
+  } else {
+    // a - b; a sticky remainder of b borrows one unit of x (and stays sticky).
+    x = -x2 - st;
+    let bw = 0;
+    if (x < 0) {
+      x += TWO32;
+      bw = 1;
+    }
+    lo = aL - l2 - bw;
+    bw = 0;
+    if (lo < 0) {
+      lo += TWO32;
+      bw = 1;
+    }
+    hi = aH - h2 - bw;
+    if (hi < J) {
+      if ((hi | lo | x | st) === 0) {
+        R.se = 0;
+        R.hi = 0;
+        R.lo = 0;
+        R.up = 0;
+        return 0;
+      }
+      // Cancellation: only with d <= 1 can more than one bit go, and then nothing is sticky.
+      while (hi === 0) {
+        hi = lo;
+        lo = x;
+        x = 0;
+        ea -= 32;
+      }
+      const s = Math.clz32(hi);
+      if (s !== 0) {
+        hi = ((hi << s) | (lo >>> (32 - s))) >>> 0;
+        lo = ((lo << s) | (x >>> (32 - s))) >>> 0;
+        x = (x << s) >>> 0;
+        ea -= s;
+      }
+    }
+  }
+  // Round to nearest, ties to even, at bit 0 of lo.
+  const inexact = (x | st) !== 0;
+  let up = 0;
+  if (x >= J && (x !== J || st !== 0 || (lo & 1) !== 0)) {
+    up = 1;
+    lo += 1;
+    if (lo === TWO32) {
+      lo = 0;
+      hi += 1;
+      if (hi === TWO32) {
+        hi = J;
+        ea++;
+      }
+    }
+  }
+  if (ea <= 0 || ea >= EXP_MAX) return -1;
+  R.se = (sa << 15) | ea;
+  R.hi = hi;
+  R.lo = lo;
+  R.up = up;
+  return inexact ? PE : 0;
+}
+
+/** a * b for two normal operands at 64-bit precision, rounding to nearest; -1 if out of range. */
+function mulQuick(aSe: number, aH: number, aL: number, bSe: number, bH: number, bL: number): number {
+  const x0 = aL & 0xffff;
+  const x1 = aL >>> 16;
+  const x2 = aH & 0xffff;
+  const x3 = aH >>> 16;
+  const y0 = bL & 0xffff;
+  const y1 = bL >>> 16;
+  const y2 = bH & 0xffff;
+  const y3 = bH >>> 16;
+  let c = x0 * y0;
+  const r0 = c & 0xffff;
+  c = (c - r0) / 65536 + x0 * y1 + x1 * y0;
+  const r1 = c & 0xffff;
+  c = (c - r1) / 65536 + x0 * y2 + x1 * y1 + x2 * y0;
+  const r2 = c & 0xffff;
+  c = (c - r2) / 65536 + x0 * y3 + x1 * y2 + x2 * y1 + x3 * y0;
+  const r3 = c & 0xffff;
+  c = (c - r3) / 65536 + x1 * y3 + x2 * y2 + x3 * y1;
+  const r4 = c & 0xffff;
+  c = (c - r4) / 65536 + x2 * y3 + x3 * y2;
+  const r5 = c & 0xffff;
+  c = (c - r5) / 65536 + x3 * y3;
+  const r6 = c & 0xffff;
+  const r7 = (c - r6) / 65536;
+  let hi = r7 * 65536 + r6;
+  let lo = r5 * 65536 + r4;
+  let x = r3 * 65536 + r2;
+  let low = r1 * 65536 + r0;
+  let e = (aSe & EXP_MAX) + (bSe & EXP_MAX) - BIAS;
+  if (hi >= J) e++;
+  else {
+    hi = ((hi << 1) | (lo >>> 31)) >>> 0;
+    lo = ((lo << 1) | (x >>> 31)) >>> 0;
+    x = ((x << 1) | (low >>> 31)) >>> 0;
+    low = (low << 1) >>> 0;
+  }
+  const inexact = (x | low) !== 0;
+  let up = 0;
+  if (x >= J && (x !== J || low !== 0 || (lo & 1) !== 0)) {
+    up = 1;
+    lo += 1;
+    if (lo === TWO32) {
+      lo = 0;
+      hi += 1;
+      if (hi === TWO32) {
+        hi = J;
+        e++;
+      }
+    }
+  }
+  if (e <= 0 || e >= EXP_MAX) return -1;
+  R.se = (((aSe ^ bSe) >>> 15) << 15) | e;
+  R.hi = hi;
+  R.lo = lo;
+  R.up = up;
+  return inexact ? PE : 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Multiplication
 
@@ -670,35 +834,12 @@ export function mul(aSe: number, aH: number, aL: number, bSe: number, bH: number
   const be = bSe & EXP_MAX;
   let flags = 0;
   let prec = 64;
-  if (
-    ae !== 0 &&
-    be !== 0 &&
-    ae !== EXP_MAX &&
-    be !== EXP_MAX &&
-    (aH & bH & J) !== 0 &&
-    ae + be > BIAS + 2 &&
-    ae + be < BIAS + 0x7ff0
-  ) {
-    arithStats.fast++;
-    aSign = aSe >>> 15;
-    aExp = ae;
-    aHi = aH;
-    aLo = aL;
-    bSign = bSe >>> 15;
-    bExp = be;
-    bHi = bH;
-    bLo = bL;
-    mulCore();
-    if ((cw & 0x0f00) === 0x0300 && wExp > 1 && wExp < 0x7ffe) {
-      const d = roundDecision(64, RC_NEAREST);
-      truncInc(64, d === 2);
-      R.up = d === 2 ? 1 : 0;
-      R.se = (wSign << 15) | wExp;
-      R.hi = wHi;
-      R.lo = wLo;
-      return (d !== 0 ? PE : 0) | memDenormal;
+  if ((cw & 0x0f00) === 0x0300 && ae !== 0 && be !== 0 && ae !== EXP_MAX && be !== EXP_MAX && (aH & bH & J) !== 0) {
+    const f = mulQuick(aSe, aH, aL, bSe, bH, bL);
+    if (f >= 0) {
+      arithStats.fast++;
+      return f | memDenormal;
     }
-    return memDenormal | roundToReg(precisionOf(cw), cw);
   }
   arithStats.slow++;
   const aCls = classify(aSe, aH, aL);
@@ -901,7 +1042,6 @@ export function div(aSe: number, aH: number, aL: number, bSe: number, bH: number
     ae - be > 2 - BIAS &&
     ae - be < 0x7ff0 - BIAS
   ) {
-    arithStats.fast++;
     aSign = aSe >>> 15;
     aExp = ae;
     aHi = aH;
@@ -912,6 +1052,7 @@ export function div(aSe: number, aH: number, aL: number, bSe: number, bH: number
     bLo = bL;
     divCore();
     if ((cw & 0x0f00) === 0x0300 && wExp > 1 && wExp < 0x7ffe) {
+      arithStats.fast++;
       const d = roundDecision(64, RC_NEAREST);
       truncInc(64, d === 2);
       R.up = d === 2 ? 1 : 0;
@@ -920,6 +1061,7 @@ export function div(aSe: number, aH: number, aL: number, bSe: number, bH: number
       R.lo = wLo;
       return (d !== 0 ? PE : 0) | memDenormal;
     }
+    arithStats.slow++;
     return memDenormal | roundToReg(precisionOf(cw), cw);
   }
   arithStats.slow++;
