@@ -78,13 +78,39 @@ function compile(body: string): Handler {
   return factory(R8, ea);
 }
 
-/** Handlers for a code: one when its r/m operand is a register, one when it is memory. */
-interface FastPair {
-  reg: Handler | undefined;
-  mem: Handler | undefined;
+/**
+ * Handler sources for a code: one for a register r/m operand and one for memory; the memory one is
+ * also built with the effective address inlined for the common 32-bit [base + displacement] form.
+ * Each is compiled the first time a record needs it.
+ */
+class FastEntry {
+  private regFn: Handler | undefined;
+  private memFn: Handler | undefined;
+  private baseFn: Handler | undefined;
+  constructor(
+    private readonly regBody: string | undefined,
+    private readonly memBody: string | undefined,
+  ) {}
+
+  reg(): Handler | undefined {
+    if (this.regFn === undefined && this.regBody !== undefined) this.regFn = compile(this.regBody);
+    return this.regFn;
+  }
+
+  mem(baseDisp32: boolean): Handler | undefined {
+    if (this.memBody === undefined) return undefined;
+    if (baseDisp32) {
+      this.baseFn ??= compile(
+        this.memBody.replaceAll('ea(cpu, ins)', '((cpu.r32[ins.memBase - 17] + ins.memDisplacement) | 0)'),
+      );
+      return this.baseFn;
+    }
+    this.memFn ??= compile(this.memBody);
+    return this.memFn;
+  }
 }
 
-const FAST = new Map<number, FastPair>();
+const FAST = new Map<number, FastEntry>();
 
 function code(name: string): number {
   const c = (Code as unknown as Record<string, number | undefined>)[name];
@@ -93,10 +119,7 @@ function code(name: string): number {
 }
 
 function define(name: string, regBody: string | undefined, memBody: string | undefined): void {
-  FAST.set(code(name), {
-    reg: regBody === undefined ? undefined : compile(regBody),
-    mem: memBody === undefined ? undefined : compile(memBody),
-  });
+  FAST.set(code(name), new FastEntry(regBody, memBody));
 }
 
 const OPS = ['Add', 'Or', 'Adc', 'Sbb', 'And', 'Sub', 'Xor', 'Cmp'];
@@ -294,9 +317,10 @@ const MEMORY = OpKind.Memory;
 
 /** A specialised handler for the record, or undefined when the generic one must run. */
 export function fastHandler(ins: Instruction): Handler | undefined {
-  const pair = FAST.get(ins.code);
-  if (pair === undefined) return undefined;
-  return ins.op0Kind === MEMORY || ins.op1Kind === MEMORY ? pair.mem : pair.reg;
+  const entry = FAST.get(ins.code);
+  if (entry === undefined) return undefined;
+  if (ins.op0Kind !== MEMORY && ins.op1Kind !== MEMORY) return entry.reg();
+  return entry.mem(ins.addressSize === 32 && ins.memBase !== 0 && ins.memIndex === 0);
 }
 
 /** Number of specialised handlers compiled (for tests and statistics). */
