@@ -485,6 +485,8 @@ const enum O {
   /** Per Code: plan, attributes, mnemonic | operand count << 16, unused, 4 register-form and 4 memory-form operand words. */
   RECORDS = 2368,
 }
+/** Bytes the fast path may load from an instruction's first byte on. */
+const FAST_WINDOW = 12;
 const FAST = new Int32Array(O.RECORDS + (CODE_COUNT << 4) + CODE_BY_MODRM.length);
 /** Where CODE_BY_MODRM starts in FAST. */
 const CODE_BY_MODRM_AT = O.RECORDS + (CODE_COUNT << 4);
@@ -539,22 +541,20 @@ export function decodeInstruction(
 ): DecodeStatus {
   // A local copy: TurboFan reloads and rechecks a module binding after every store to `out`.
   const fast = FAST;
-  if (end > bytes.length) end = bytes.length;
-  if (!(offset >= 0 && offset < end)) return decodeGeneral(bytes, offset, end, ip, bitness, out);
-  const limit = offset + MAX_INSTRUCTION_LENGTH;
-  const stop = end < limit ? end : limit;
+  // Up to 12 bytes from `offset` are loaded whether or not the instruction has them (opcode and 0F,
+  // ModRM, SIB, 4-byte windows for displacement and immediate) and masked off when it does not, so the
+  // fast path wants them before `end`; instructions closer to it go general. No fast-path instruction
+  // is longer than 12 bytes, below the 15-byte limit.
+  const size = bytes.length;
+  if (!(offset >= 0 && offset + FAST_WINDOW <= (end < size ? end : size))) {
+    return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  }
   const is32 = bitness !== 16;
   const table = is32 ? 512 : 0;
   let pos = offset;
   let entry = fast[table | (bytes[pos++] as number)] as number;
-  if ((entry & E.ESCAPE) !== 0) {
-    if (pos >= stop) return decodeGeneral(bytes, offset, end, ip, bitness, out);
-    entry = fast[table | 256 | (bytes[pos++] as number)] as number;
-  }
-  // Ten bytes after the opcode (ModRM, SIB, two 4-byte windows for displacement and immediate) are
-  // loaded whether or not the instruction has them, and masked off when it does not; instructions closer
-  // to `stop` go general.
-  if (entry === 0 || pos + 10 > stop) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  if ((entry & E.ESCAPE) !== 0) entry = fast[table | 256 | (bytes[pos++] as number)] as number;
+  if (entry === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
   const opcode = bytes[pos - 1] as number;
   const modrm = ((bytes[pos] as number) & entry & E.KEEP) | ((entry >>> 2) & 0xc0);
   pos += (entry >>> 10) & 1;
