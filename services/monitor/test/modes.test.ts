@@ -204,3 +204,14 @@ describe('single-step', () => {
     expect(run.status).toBe(1);
   });
 });
+
+describe('self-modifying code', () => {
+  for (const blocks of ['sbe', 'decode'] as const) {
+    it(`runs the new bytes after a store into code (${blocks} blocks, compiled or not)`, async () => {
+      const run = await runKernel(assemble('smc'), undefined, undefined, { blocks, compileThreshold: 8 });
+      expect(run.message).toBe('');
+      expect(lines(run.output)).toEqual(['before=11111111', 'after=22222222', 'same block=33333333']);
+      expect(run.machine.engine.stats.compiledBlocks).toBeGreaterThan(0);
+    });
+  }
+});
