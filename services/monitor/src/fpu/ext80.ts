@@ -1151,60 +1151,132 @@ export function sqrt(aSe: number, aH: number, aL: number, cw: number): number {
   return flags | roundToReg(precisionOf(cw), cw);
 }
 
+// Square root in 23-bit limbs: products of two limbs (46 bits) and sums of a few stay exact in
+// doubles. The radicand M has six limbs (m0..m5), the root Y three (y0..y2).
+const L23 = 8388608;
+let sqM3 = 0;
+let sqM4 = 0;
+let sqM5 = 0;
+let sqY0 = 0;
+let sqY1 = 0;
+let sqY2 = 0;
+/** Sign of the last remainder (-1, 0, 1) and, when positive or negative, its magnitude as a double. */
+let sqSign = 0;
+let sqR = 0;
+
+/** Normalizes the root limbs after adding to the lowest one. */
+function sqNormalize(): void {
+  let c = Math.floor(sqY0 / L23);
+  sqY0 -= c * L23;
+  sqY1 += c;
+  c = Math.floor(sqY1 / L23);
+  sqY1 -= c * L23;
+  sqY2 += c;
+}
+
+/** Remainder M - (Y + k)^2 for k 0 or 1: sets sqSign and sqR. */
+function sqRemainder(k: number): void {
+  let y0 = sqY0 + k;
+  let y1 = sqY1;
+  let y2 = sqY2;
+  if (y0 === L23) {
+    y0 = 0;
+    y1 += 1;
+    if (y1 === L23) {
+      y1 = 0;
+      y2 += 1;
+    }
+  }
+  // Column differences of M - Y^2 (M has no bits in limbs 0..2).
+  let c0 = -(y0 * y0);
+  let c1 = -2 * y0 * y1;
+  let c2 = -(2 * y0 * y2 + y1 * y1);
+  let c3 = sqM3 - 2 * y1 * y2;
+  let c4 = sqM4 - y2 * y2;
+  let c5 = sqM5;
+  for (let pass = 0; pass < 2; pass++) {
+    let v = c0;
+    let carry = Math.floor(v / L23);
+    c0 = v - carry * L23;
+    v = c1 + carry;
+    carry = Math.floor(v / L23);
+    c1 = v - carry * L23;
+    v = c2 + carry;
+    carry = Math.floor(v / L23);
+    c2 = v - carry * L23;
+    v = c3 + carry;
+    carry = Math.floor(v / L23);
+    c3 = v - carry * L23;
+    v = c4 + carry;
+    carry = Math.floor(v / L23);
+    c4 = v - carry * L23;
+    v = c5 + carry;
+    carry = Math.floor(v / L23);
+    c5 = v - carry * L23;
+    if (carry >= 0) {
+      const mag = ((((c5 * L23 + c4) * L23 + c3) * L23 + c2) * L23 + c1) * L23 + c0;
+      if (pass === 0) sqSign = mag === 0 && (c0 | c1 | c2 | c3 | c4 | c5) === 0 ? 0 : 1;
+      sqR = pass === 0 ? mag : -mag;
+      return;
+    }
+    // Negative: take the magnitude from the negated columns.
+    sqSign = -1;
+    c0 = -c0;
+    c1 = -c1;
+    c2 = -c2;
+    c3 = -c3;
+    c4 = -c4;
+    c5 = -c5 - carry * L23;
+  }
+}
+
 /** Square root of the unpacked positive operand a into the working registers. */
 function sqrtCore(): void {
-  // value = m * 2^(E - 63) with m the 64-bit significand. The radicand M = m << shift (shift 71 or
-  // 72, so that E - 63 - shift is even) has 135 or 136 bits and its integer root Y exactly 68 bits:
-  // sqrt(value) = Y * 2^((E - 63 - shift) / 2). Restoring square root, two radicand bits per step.
+  // value = m * 2^(E - 63) with m the 64-bit significand. The radicand M = m * 2^shift (shift 71
+  // or 72, so that E - 63 - shift is even) has 135 or 136 bits and its integer root Y exactly 68
+  // bits: sqrt(value) = Y * 2^((E - 63 - shift) / 2). A double estimate of Y is corrected by one
+  // Newton step on the exact remainder M - Y^2, then to the floor of the root.
   const e = aExp - BIAS;
   const shift = (e & 1) === 0 ? 71 : 72;
-  let rem0 = 0;
-  let rem1 = 0;
-  let rem2 = 0;
-  let y0 = 0;
-  let y1 = 0;
-  let y2 = 0;
-  for (let i = 134; i >= 0; i -= 2) {
-    const b0 = i - shift;
-    const b1 = b0 + 1;
-    let pair = 0;
-    if (b1 >= 0 && b1 < 64) pair = (b1 >= 32 ? (aHi >>> (b1 - 32)) & 1 : (aLo >>> b1) & 1) << 1;
-    if (b0 >= 0 && b0 < 64) pair |= b0 >= 32 ? (aHi >>> (b0 - 32)) & 1 : (aLo >>> b0) & 1;
-    rem2 = ((rem2 << 2) | (rem1 >>> 30)) >>> 0;
-    rem1 = ((rem1 << 2) | (rem0 >>> 30)) >>> 0;
-    rem0 = ((rem0 << 2) | pair) >>> 0;
-    const t2 = ((y2 << 2) | (y1 >>> 30)) >>> 0;
-    const t1 = ((y1 << 2) | (y0 >>> 30)) >>> 0;
-    const t0 = ((y0 << 2) | 1) >>> 0;
-    y2 = ((y2 << 1) | (y1 >>> 31)) >>> 0;
-    y1 = ((y1 << 1) | (y0 >>> 31)) >>> 0;
-    y0 = (y0 << 1) >>> 0;
-    if (rem2 > t2 || (rem2 === t2 && (rem1 > t1 || (rem1 === t1 && rem0 >= t0)))) {
-      let d0 = rem0 - t0;
-      let bw = 0;
-      if (d0 < 0) {
-        d0 += TWO32;
-        bw = 1;
-      }
-      let d1 = rem1 - t1 - bw;
-      bw = 0;
-      if (d1 < 0) {
-        d1 += TWO32;
-        bw = 1;
-      }
-      rem2 = rem2 - t2 - bw;
-      rem1 = d1;
-      rem0 = d0;
-      y0 = (y0 | 1) >>> 0;
+  const s = shift - 69; // M = (m << s) << 69 and 69 = 3 limbs
+  const m0 = aLo & 0x7fffff;
+  const m1 = ((aLo >>> 23) | ((aHi & 0x3fff) << 9)) >>> 0;
+  const m2 = aHi >>> 14;
+  sqM3 = (m0 * (1 << s)) % L23;
+  sqM4 = ((m1 * (1 << s)) % L23) + Math.floor((m0 * (1 << s)) / L23);
+  sqM5 = m2 * (1 << s) + Math.floor((m1 * (1 << s)) / L23);
+  const yd = Math.floor(Math.sqrt((aHi * TWO32 + aLo) * (shift === 71 ? 128 : 256)) * TWO32);
+  sqY2 = Math.floor(yd / (L23 * L23));
+  const rest = yd - sqY2 * L23 * L23;
+  sqY1 = Math.floor(rest / L23);
+  sqY0 = rest - sqY1 * L23;
+  sqRemainder(0);
+  sqY0 += Math.round(sqR / (2 * yd));
+  sqNormalize();
+  for (;;) {
+    sqRemainder(0);
+    if (sqSign < 0) {
+      sqY0 -= 1;
+      sqNormalize();
+      continue;
     }
+    const sign0 = sqSign;
+    sqRemainder(1);
+    if (sqSign >= 0) {
+      sqY0 += 1;
+      sqNormalize();
+      continue;
+    }
+    sqSign = sign0;
+    break;
   }
   wSign = 0;
   wExp = 67 + ((e - 63 - shift) >> 1) + BIAS;
-  // Y has 68 bits: bit 67 becomes J (bit 31 of wHi).
-  wHi = ((y2 << 28) | (y1 >>> 4)) >>> 0;
-  wLo = ((y1 << 28) | (y0 >>> 4)) >>> 0;
-  wX = (y0 << 28) >>> 0;
-  wSt = (rem0 | rem1 | rem2) !== 0 ? 1 : 0;
+  // Y has 68 bits (y2 22, y1 and y0 23 each): bit 67 becomes J (bit 31 of wHi).
+  wHi = ((sqY2 << 10) | (sqY1 >>> 13)) >>> 0;
+  wLo = (((sqY1 & 0x1fff) << 19) | (sqY0 >>> 4)) >>> 0;
+  wX = ((sqY0 & 0xf) << 28) >>> 0;
+  wSt = sqSign !== 0 ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // The x87 transcendental instructions and constants.
 //
-// Results are computed with about 200 significant bits and then rounded once to the 64-bit
+// Results are computed with 136 significant bits and then rounded once to the 64-bit
 // significand per the rounding control, so they come out correctly rounded. These instructions
 // take tens to hundreds of cycles on the hardware and are rare in guest code, so the big-number
 // arithmetic here uses BigInt; the hot arithmetic (ext80.ts) does not.
@@ -30,7 +30,7 @@ export const TR_FSINCOS = 6;
 export const TR_FYL2XP1 = 7;
 
 /** Significant bits carried through the big-number computations. */
-const PREC = 200;
+const PREC = 136;
 const PREC_N = BigInt(PREC);
 
 /** A big binary float: value = m * 2^e, with |m| normalized to PREC bits (or m = 0). */
@@ -43,9 +43,21 @@ class Big {
 
 const ZERO_BIG = new Big(0n, 0);
 
+/** Powers of two for bitLength(). */
+const POW2: bigint[] = [];
+for (let i = 0; i <= 1024; i++) POW2.push(1n << BigInt(i));
+
+/** Number of bits of a positive BigInt. */
 function bitLength(a: bigint): number {
-  const s = a.toString(16);
-  return (s.length - 1) * 4 + (32 - Math.clz32(parseInt(s[0], 16)));
+  // The double estimate is off by at most one near powers of two; beyond 2^1023 count hex digits.
+  let l = Math.floor(Math.log2(Number(a))) + 1;
+  if (l > 1024) {
+    const s = a.toString(16);
+    return (s.length - 1) * 4 + (32 - Math.clz32(parseInt(s[0], 16)));
+  }
+  if (l > 1 && a < POW2[l - 1]) l--;
+  else if (l < 1024 && a >= POW2[l]) l++;
+  return l;
 }
 
 function big(m: bigint, e: number): Big {
@@ -537,8 +549,9 @@ export function transcendental(
     }
   }
   const x = fromExt(aSe, aH, aL);
-  if (kind === TR_FPTAN && bexp(x) < -100) {
-    // sin/cos would lose the x^3/3 term that decides directed rounding; tan x = x + x^3/3 + ...
+  if (kind === TR_FPTAN && bexp(x) < -40) {
+    // For small x sin/cos loses the x^3/3 term that decides directed rounding; below 2^-40 the
+    // next term (2x^5/15) is beyond the precision carried.
     flags |= toExt(badd(x, bdiv(bmul(bmul(x, x), x), bint(3))), cw);
     R.se2 = BIAS;
     R.hi2 = 0x80000000;
