@@ -268,3 +268,31 @@ describe('environment and state images', () => {
     expect(back.ctl[CTL_FDS]).toBe(0x2000);
   });
 });
+
+describe('robustness', () => {
+  it('runs any opcode with any operand bytes and context without throwing', () => {
+    const fpu = new Fpu();
+    fpu.sse3 = true;
+    const mem = new Uint8Array(128);
+    let s = 12345;
+    const rnd = (): number => {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      return s >>> 0;
+    };
+    const results = new Set<number>();
+    let badState = 0;
+    for (let i = 0; i < 20000; i++) {
+      for (let b = 0; b < 16; b++) mem[b] = rnd() & 0xff;
+      const fop = rnd() & 0x7ff;
+      const ctl = rnd() & 0xfff;
+      const res = fpu.execute(fop, ctl, mem, rnd() % 16);
+      results.add(res);
+      if (res === FpuResult.Mf || res === FpuResult.FerrWait) fpu.execute(FNCLEX, ctl, mem, 0);
+      if (fpu.ctl[2] > 7 || fpu.ctl[3] > 255) badState++; // TOP, empty mask
+    }
+    expect(badState).toBe(0);
+    expect([...results].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 6, 16, 17]);
+  });
+});
