@@ -570,35 +570,7 @@ export function decodeInstruction(
   const immKind = (plan >>> Plan.IMM_KIND) & 31;
   const length = pos + dispSize + ((plan >>> Plan.IMM_BYTES) & 7) - offset;
 
-  // Displacement and immediate without branching on their sizes: load 4 bytes, keep what is encoded.
-  const dispBytes =
-    (bytes[pos] as number) |
-    ((bytes[pos + 1] as number) << 8) |
-    ((bytes[pos + 2] as number) << 16) |
-    ((bytes[pos + 3] as number) << 24);
-  const dispShift = 32 - 8 * dispSize;
-  const dispSigned = ((dispBytes << dispShift) >> dispShift) & (-dispSize >> 31); // 0 without one
-  const negative = dispSigned >>> 31;
-  const disp =
-    dispSigned +
-    (negative & (address >>> L.UNSIGNED)) * 0x10000 +
-    (negative & (address >>> (L.UNSIGNED + 1))) * 0x100000000;
-  const i = pos + dispSize;
-  const immBytes =
-    (bytes[i] as number) |
-    ((bytes[i + 1] as number) << 8) |
-    ((bytes[i + 2] as number) << 16) |
-    ((bytes[i + 3] as number) << 24);
-  const immDecode = fast[O.IMMEDIATE + 2 * immKind] as number;
-  const immShift = immDecode & 31;
-  const relative = -((immDecode >>> 6) & 1);
-  const immediate =
-    ((((immBytes & -((immDecode >>> 5) & 1)) << immShift) >> immShift) +
-      ((ip + length) & relative) +
-      ((immDecode >>> 7) & 1)) &
-    (fast[O.IMMEDIATE + 2 * immKind + 1] as number);
-
-  // All loads before the first store, for the same reason as the local table copy.
+  // Loads before stores where it is cheap, for the same reason as the local table copy.
   const attributes = fast[record + 1] as number;
   const mnemonicAndCount = fast[record + 2] as number;
   const operands = record + (mod !== 3 ? 8 : 4);
@@ -635,20 +607,48 @@ export function decodeInstruction(
     out.op3Register = ((w3 >>> 8) & 0xff) + ((fields >>> (w3 >>> 16)) & 15);
   }
   if (mod !== 3) {
+    // The displacement without branching on its size: load 4 bytes, keep what is encoded.
+    const dispBytes =
+      (bytes[pos] as number) |
+      ((bytes[pos + 1] as number) << 8) |
+      ((bytes[pos + 2] as number) << 16) |
+      ((bytes[pos + 3] as number) << 24);
+    const dispShift = 32 - 8 * dispSize;
+    const dispSigned = ((dispBytes << dispShift) >> dispShift) & (-dispSize >> 31); // 0 without one
+    const negative = dispSigned >>> 31;
     out.memBase = address & 0xff;
     out.memIndex = (address >>> L.INDEX) & 0xff;
     out.memScale = address >>> L.SCALE;
-    out.memDisplacement = disp;
+    out.memDisplacement =
+      dispSigned +
+      (negative & (address >>> L.UNSIGNED)) * 0x10000 +
+      (negative & (address >>> (L.UNSIGNED + 1))) * 0x100000000;
     out.memDisplSize = dispSize;
     out.memSegment = (address >>> L.SEGMENT) & 31;
     out.memSize = (plan >>> Plan.MEM_SIZE) & 0xff;
   }
   if (immKind !== 0) {
+    // The immediate or branch target without branching on its kind.
+    const i = pos + dispSize;
+    const immBytes =
+      (bytes[i] as number) |
+      ((bytes[i + 1] as number) << 8) |
+      ((bytes[i + 2] as number) << 16) |
+      ((bytes[i + 3] as number) << 24);
+    const immDecode = fast[O.IMMEDIATE + 2 * immKind] as number;
+    const immShift = immDecode & 31;
+    const relative = -((immDecode >>> 6) & 1);
+    const immediate =
+      (((((immBytes & -((immDecode >>> 5) & 1)) << immShift) >> immShift) +
+        ((ip + length) & relative) +
+        ((immDecode >>> 7) & 1)) &
+        (fast[O.IMMEDIATE + 2 * immKind + 1] as number)) >>>
+      0;
     if (relative !== 0) {
-      out.branchTarget = immediate >>> 0;
+      out.branchTarget = immediate;
       out.farSelector = 0;
     } else {
-      out.immediate = immediate >>> 0;
+      out.immediate = immediate;
     }
   }
   return S.OK as number;
