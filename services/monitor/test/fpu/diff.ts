@@ -324,6 +324,24 @@ export function makeRecord(r: Rng, op: X87Op, index: number, rec: Uint8Array, o:
     case Mem.State108:
       randomEnv(r, op.mem, rec, m);
       break;
+    case Mem.FxImage:
+      randomFxImage(r, rec, m);
+      break;
+  }
+}
+
+/** A loadable FXSAVE image prefix: valid MXCSR, any x87 state, ST(0)..ST(4) values. */
+function randomFxImage(r: Rng, b: Uint8Array, o: number): void {
+  wr16(b, o, randomCw(r, 0.3) | (r.u32() & 0xe080));
+  wr16(b, o + 2, r.u32() & 0xffff);
+  b[o + 4] = r.u32() & 0xff;
+  b[o + 5] = r.chance(0.1) ? r.u32() & 0xff : 0;
+  wr16(b, o + 6, r.u32() & 0xffff);
+  wr32(b, o + 24, 0x1f80); // MXCSR: reserved bits must be clear
+  wr32(b, o + 28, r.u32());
+  for (let i = 0; i < 5; i++) {
+    writeValue(b, o + 32 + 16 * i, randomValue(r, 'any'));
+    for (let k = 10; k < 16; k++) b[o + 32 + 16 * i + k] = r.chance(0.5) ? 0 : r.u32() & 0xff;
   }
 }
 
@@ -365,7 +383,7 @@ export function emulateRecord(
   oo: number,
 ): void {
   const ctl = CTL_PROTECTED | CTL_NE | CTL_OPSIZE32;
-  const mem = new Uint8Array(128);
+  const mem = new Uint8Array(512);
   const tmp = new Uint8Array(128);
   mem.set(rec.subarray(o + 112, o + 224));
   fpu.execute(0x3e3, ctl, tmp, 0); // FNINIT
@@ -385,7 +403,10 @@ export function emulateRecord(
   let ax = 0xaaaa;
   let eflags = rd32(rec, o + 4);
   const opCtl = (op.o16 ? ctl & ~CTL_OPSIZE32 : ctl) | (eflags & 0x45);
-  const res = fpu.execute(op.fop, opCtl, mem, 0);
+  let res: number = FpuResult.Done;
+  if (op.fx === 'save') fpu.fxsave(mem, 0);
+  else if (op.fx === 'restore') fpu.fxrstor(mem, 0);
+  else res = fpu.execute(op.fop, opCtl, mem, 0);
   if (res === FpuResult.Ax) ax = fpu.ax;
   else if (res === FpuResult.Eflags) eflags = (eflags & ~0x8d5) | fpu.eflags;
   else if (res !== FpuResult.Done && res !== FpuResult.Store) throw new Error(`${op.name}: unexpected result ${res}`);
@@ -400,7 +421,7 @@ export function emulateRecord(
 export function compareMask(op: X87Op): Uint8Array {
   const m = new Uint8Array(RECORD_SIZE);
   m.fill(1, 0, 108);
-  const comparePointers = op.name.includes('fldenv') || op.name.includes('frstor') || op.name === 'fninit';
+  const comparePointers = op.name.includes('fldenv') || op.name.includes('rstor') || op.name === 'fninit';
   if (!comparePointers) {
     m.fill(0, 12, 18); // FIP, FCS
     m.fill(0, 20, 26); // FDP, FDS
@@ -408,6 +429,14 @@ export function compareMask(op: X87Op): Uint8Array {
   m.fill(1, 108, 110); // AX
   m.fill(1, 112, 116); // EFLAGS
   m.fill(1, 128, 240); // memory operand
+  if (op.fx === 'save') {
+    // AMD processors store FOP, FIP and FDP only while an exception is pending; the modelled P6
+    // (Intel) always stores them.
+    m.fill(0, 128 + 6, 128 + 8); // FOP
+    m.fill(0, 128 + 8, 128 + 16); // FIP, FCS
+    m.fill(0, 128 + 16, 128 + 24); // FDP, FDS
+    m.fill(0, 128 + 24, 128 + 32); // MXCSR and its mask: SSE state the guest CPU does not have
+  }
   if (op.name.includes('fnstenv') || op.name.includes('fnsave')) {
     if (op.o16) m.fill(0, 128 + 6, 128 + 14);
     else {

@@ -18,6 +18,8 @@ export const enum Mem {
   State108,
   /** Written by the instruction: the harness pre-fills random bytes. */
   Out,
+  /** An FXSAVE image (first 112 bytes; the rest of the 512 are zero). */
+  FxImage,
 }
 
 export interface X87Op {
@@ -27,6 +29,8 @@ export interface X87Op {
   /** Operand-size prefix (16-bit environment layouts). */
   readonly o16: boolean;
   readonly mem: Mem;
+  /** FXSAVE/FXRSTOR (0F AE /0, /1): not escape opcodes, run through Fpu.fxsave/fxrstor. */
+  readonly fx?: 'save' | 'restore';
 }
 
 const ARITH = ['fadd', 'fmul', 'fcom', 'fcomp', 'fsub', 'fsubr', 'fdiv', 'fdivr'];
@@ -186,11 +190,14 @@ export function allOps(): X87Op[] {
       if (name) ops.push({ name, fop: (esc << 8) | modrm, o16: false, mem: Mem.None });
     }
   }
+  ops.push({ name: 'fxsave', fop: 0, o16: false, mem: Mem.Out, fx: 'save' });
+  ops.push({ name: 'fxrstor', fop: 0, o16: false, mem: Mem.FxImage, fx: 'restore' });
   return ops;
 }
 
 /** The instruction bytes for the native harness (nasm source line). */
 export function nativeAsm(op: X87Op): string {
+  if (op.fx) return `db 0x0f, 0xae, ${op.fx === 'save' ? '0x05' : '0x0d'}\n    dd mem`;
   const b0 = 0xd8 | (op.fop >>> 8);
   const modrm = op.fop & 0xff;
   const prefix = op.o16 ? '0x66, ' : '';

@@ -20,7 +20,7 @@ inrec:   resb REC
 outrec:  resb REC
 env:     resb 32
 alignb 16
-mem:     resb 128
+mem:     resb 512
 
 section .data
 cw_masked: dw 0x037f
@@ -75,12 +75,15 @@ next:
     test eax, eax
     jz finish
 
-    ; memory operand in
+    ; memory operand in, the rest of the 512-byte area (FXSAVE images) zeroed
     cld
     lea esi, [inrec + 112]
     mov edi, mem
     mov ecx, 112 / 4
     rep movsd
+    xor eax, eax
+    mov ecx, (512 - 112) / 4
+    rep stosd
 
     ; zero all eight registers so no value of an earlier record stays visible in FNSAVE
     fninit

@@ -137,6 +137,10 @@ describe('x87 against the host CPU', () => {
     );
   });
 
+  it('FXSAVE and FXRSTOR images', () => {
+    expectIdentical(17, name(/^fx(save|rstor)$/), 400);
+  });
+
   it('stack overflow and underflow with masked and unmasked invalid operation', () => {
     expectIdentical(13, name(/^f(add|mul|sub|div)p? st\d,st\d$|^f(ld|st|stp) |^fi?(add|com) m/), 15, {
       emptyRate: 0.6,
