@@ -654,8 +654,12 @@ export function decodeInstruction(
   return S.OK as number;
 }
 
-/** Decodes any instruction: prefixes, every operand kind, truncation and invalid encodings. */
-function decodeGeneral(
+/**
+ * Decodes any instruction: prefixes, every operand kind, truncation and invalid encodings. Same contract
+ * as {@link decodeInstruction}, which gives the same results faster; exported for the test that holds
+ * the two to that.
+ */
+export function decodeGeneral(
   bytes: Uint8Array,
   offset: number,
   end: number,
