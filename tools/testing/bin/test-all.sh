@@ -15,11 +15,17 @@ step() { printf '\n== %s\n' "$*"; }
 # 1. System packages the tests use: nats-server (bus tests), docker.io (container
 #    tests), busybox-static (the shell in the Node image), qemu-utils (qemu-img
 #    checks our disk images), qemu-system-x86 (the reference PC the default guest
-#    is checked on), nasm (assembles the CPU test programs).
-PACKAGES=(nats-server:nats-server docker.io:dockerd busybox-static:busybox qemu-utils:qemu-img qemu-system-x86:qemu-system-i386 nasm:nasm)
+#    is checked on), nasm (assembles the CPU test programs), binutils (objdump
+#    checks the disassembler, ld links native test programs), gdb (drives the
+#    debugger), seabios (a public BIOS the CPU runs unchanged).
+PACKAGES=(nats-server:nats-server docker.io:dockerd busybox-static:busybox qemu-utils:qemu-img qemu-system-x86:qemu-system-i386 nasm:nasm binutils:objdump gdb:gdb seabios:/usr/share/seabios/bios.bin)
 missing=()
 for entry in "${PACKAGES[@]}"; do
-  command -v "${entry#*:}" >/dev/null 2>&1 || [ -x "/usr/sbin/${entry#*:}" ] || missing+=("${entry%%:*}")
+  probe=${entry#*:}
+  case $probe in
+    /*) [ -e "$probe" ] || missing+=("${entry%%:*}") ;;
+    *) command -v "$probe" >/dev/null 2>&1 || [ -x "/usr/sbin/$probe" ] || missing+=("${entry%%:*}") ;;
+  esac
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,5 +70,23 @@ describe('plex86 run', () => {
     expect(await main(['run'], io)).toBe(0);
     expect(io.stdout()).toContain('embedded stack started');
     expect(io.stdout()).toContain('--rom FILE or --kernel FILE');
+  });
+});
+
+// SeaBIOS from Debian, unchanged: it prints its banner on its debug port (0x402) and, finding no
+// PCI host bridge or CMOS yet, stops with HLT and interrupts off.
+describe('plex86 run with a public BIOS', () => {
+  const seabios = '/usr/share/seabios/bios.bin';
+
+  it('runs SeaBIOS far enough to print its version on the debug console', async () => {
+    if (!existsSync(seabios)) throw new Error(`${seabios} is missing: install it with apt-get install seabios`);
+    const io = captureIo();
+    const status = await main(
+      ['run', '--rom', seabios, '--debugcon', '0x402:stdio', '--max-instructions', '50000000'],
+      io,
+    );
+    expect(io.stdout()).toMatch(/^SeaBIOS \(version [^)]+\)\n/);
+    expect(status).toBe(0);
+    expect(io.stderr()).toMatch(/halted with interrupts disabled at [0-9A-F]{4}:[0-9A-F]{8}/);
   });
 });
