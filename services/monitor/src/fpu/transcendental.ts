@@ -279,8 +279,44 @@ function negligible(term: Big, sum: Big): boolean {
   return term.m === 0n || bexp(term) < bexp(sum) - PREC - 2;
 }
 
+// Series on arguments that are not tiny run in fixed point (FP fraction bits): one multiply, one
+// shift and one small division per term, no normalization. Tiny arguments keep the floating
+// path, whose relative precision does not depend on their size.
+const FP = 168;
+const FP_N = BigInt(FP);
+const FP_ONE = 1n << FP_N;
+/** Arguments below 2^-TINY use the floating series. */
+const TINY = 30;
+const SMALL_INT: bigint[] = [];
+for (let i = 0; i <= 8192; i++) SMALL_INT.push(BigInt(i));
+
+function toFix(v: Big): bigint {
+  const sh = v.e + FP;
+  return sh >= 0 ? v.m << BigInt(sh) : v.m >> BigInt(-sh);
+}
+
+function fromFix(f: bigint): Big {
+  return big(f, -FP);
+}
+
+/** Fixed-point product, truncated toward zero (so a shrinking series reaches 0 from either side). */
+function mulFix(a: bigint, b: bigint): bigint {
+  const p = a * b;
+  return p >= 0n ? p >> FP_N : -(-p >> FP_N);
+}
+
 /** e^t - 1 for |t| <= 1. */
 function expm1(t: Big): Big {
+  if (bexp(t) >= -TINY) {
+    const tf = toFix(t);
+    let termF = tf;
+    let sumF = tf;
+    for (let k = 2; termF !== 0n; k++) {
+      termF = mulFix(termF, tf) / SMALL_INT[k];
+      sumF += termF;
+    }
+    return fromFix(sumF);
+  }
   let term = t;
   let sum = t;
   for (let k = 2; ; k++) {
@@ -292,6 +328,17 @@ function expm1(t: Big): Big {
 
 /** 2 * atanh(z) = ln((1 + z) / (1 - z)) for |z| < 0.2. */
 function twoAtanh(z: Big): Big {
+  if (z.m !== 0n && bexp(z) >= -TINY) {
+    const zf = toFix(z);
+    const z2f = mulFix(zf, zf);
+    let pf = zf;
+    let sumF = zf;
+    for (let k = 3; pf !== 0n; k += 2) {
+      pf = mulFix(pf, z2f);
+      sumF += pf / SMALL_INT[k];
+    }
+    return fromFix(sumF << 1n);
+  }
   const z2 = bmul(z, z);
   let p = z;
   let sum = z;
@@ -326,6 +373,10 @@ function log2p1(x: Big): Big {
 
 /** sin(r) and cos(r) for |r| <= pi/4. */
 function sinCosKernel(r: Big): void {
+  if (r.m !== 0n && bexp(r) >= -TINY) {
+    sinCosFix(toFix(r));
+    return;
+  }
   const r2 = bmul(r, r);
   let term = r;
   let s = r;
@@ -348,6 +399,25 @@ function sinCosKernel(r: Big): void {
 let kSin: Big = ZERO_BIG;
 let kCos: Big = ZERO_BIG;
 
+/** sin and cos of r (fixed point, |r| <= pi/4, not tiny) into kSin/kCos. */
+function sinCosFix(rf: bigint): void {
+  const r2 = mulFix(rf, rf);
+  let t = rf;
+  let sf = rf;
+  for (let k = 2; t !== 0n; k += 2) {
+    t = -mulFix(t, r2) / SMALL_INT[k * (k + 1)];
+    sf += t;
+  }
+  t = FP_ONE;
+  let cf = FP_ONE;
+  for (let k = 1; t !== 0n; k += 2) {
+    t = -mulFix(t, r2) / SMALL_INT[k * (k + 1)];
+    cf += t;
+  }
+  kSin = fromFix(sf);
+  kCos = fromFix(cf);
+}
+
 /** Reduces x modulo pi/2: kSin/kCos receive sin and cos of x. */
 function sinCos(x: Big): void {
   if (bexp(x) < -2) {
@@ -360,8 +430,10 @@ function sinCos(x: Big): void {
   const halfPi = REDUCE_PI >> 1n; // pi/2 at 2^-512
   let q = (xf + (halfPi >> 1n)) / halfPi;
   if (xf + (halfPi >> 1n) < 0n && (xf + (halfPi >> 1n)) % halfPi !== 0n) q -= 1n;
-  const r = big(xf - q * halfPi, -fix);
-  sinCosKernel(r);
+  const rr = xf - q * halfPi;
+  const rAbs = rr < 0n ? -rr : rr;
+  if (rAbs >= 1n << BigInt(fix - TINY)) sinCosFix(rr >> BigInt(fix - FP));
+  else sinCosKernel(big(rr, -fix));
   const s = kSin;
   const c = kCos;
   switch (Number(((q % 4n) + 4n) % 4n)) {
@@ -392,14 +464,27 @@ function atan(z: Big): Big {
   }
   // Two argument halvings: atan(z) = 2 atan(z / (1 + sqrt(1 + z^2))).
   for (let i = 0; i < 2; i++) z = bdiv(z, badd(ONE, bsqrt(badd(ONE, bmul(z, z)))));
-  const z2 = bmul(z, z);
-  let p = z;
-  let sum = z;
-  for (let k = 3; ; k += 2) {
-    p = bneg(bmul(p, z2));
-    const term = bdiv(p, bint(k));
-    sum = badd(sum, term);
-    if (negligible(term, sum)) break;
+  let sum: Big;
+  if (bexp(z) >= -TINY) {
+    const zf = toFix(z);
+    const z2f = (zf * zf) >> FP_N;
+    let pf = zf;
+    let sumF = zf;
+    for (let k = 3; pf !== 0n; k += 2) {
+      pf = -mulFix(pf, z2f);
+      sumF += pf / SMALL_INT[k];
+    }
+    sum = fromFix(sumF);
+  } else {
+    const z2 = bmul(z, z);
+    let p = z;
+    sum = z;
+    for (let k = 3; ; k += 2) {
+      p = bneg(bmul(p, z2));
+      const term = bdiv(p, bint(k));
+      sum = badd(sum, term);
+      if (negligible(term, sum)) break;
+    }
   }
   const a = new Big(sum.m, sum.e + 2);
   return invert ? bsub(HALF_PI, a) : a;
