@@ -23,8 +23,10 @@
  *      CTL_NE        CR0.NE (native #MF reporting instead of FERR#)
  *      CTL_IGNNE     the IGNNE# input is asserted (PC chipsets: after a write to port F0h)
  *    Before calling, the CPU sets `fpu.ip`/`fpu.cs` to the instruction's offset and CS selector and,
- *    for a memory operand, `fpu.dp`/`fpu.ds` to the effective address and segment selector; the
- *    FPU keeps them as the last instruction/data pointers for FSTENV/FSAVE.
+ *    for a memory operand, `fpu.dp`/`fpu.ds` to the effective address and segment selector (in
+ *    real and virtual-8086 mode the linear addresses, which is what those layouts store); the
+ *    FPU keeps them as the last instruction/data pointers for FSTENV/FSAVE. Prefixes are not part
+ *    of the FOP; the pointer is the first byte of the instruction including its prefixes.
  * 5. The return value (FpuResult) says what the CPU must do next: nothing, store the operand
  *    bytes, load AX from `fpu.ax` (FNSTSW AX), merge `fpu.eflags` into ZF/PF/CF and clear OF/SF/AF
  *    (FCOMI family), raise #UD, raise #MF before the instruction (CR0.NE=1 and an unmasked
@@ -32,6 +34,9 @@
  *    asserted, the platform raises IRQ13 and the CPU retries the instruction after the interrupt
  *    (it executes once the handler clears the exception or asserts IGNNE#). `fpu.ferr` is the
  *    level of the FERR# output at any time.
+ * 6. CPUID.1:EDX bit 0 (FPU) belongs on once the CPU drives this unit. FXSAVE/FXRSTOR (0F AE /0,
+ *    /1, 512-byte images) are `fxsave()`/`fxrstor()`, for a CPU that advertises FXSR (bit 24).
+ *    FISTTP (DB/DD/DF /1) exists only when `sse3` is set; otherwise those encodings are #UD.
  * Exceptions are values; nothing here throws on guest input.
  *
  * State lives in typed arrays: per physical register `se` (sign and exponent), `hi`/`lo` (the
