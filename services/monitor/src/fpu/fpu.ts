@@ -25,8 +25,7 @@
  *    Before calling, the CPU sets `fpu.ip`/`fpu.cs` to the instruction's offset and CS selector and,
  *    for a memory operand, `fpu.dp`/`fpu.ds` to the effective address and segment selector (in
  *    real and virtual-8086 mode the linear addresses, which is what those layouts store); the
- *    FPU keeps them as the last instruction/data pointers for FSTENV/FSAVE. Prefixes are not part
- *    of the FOP; the pointer is the first byte of the instruction including its prefixes.
+ *    FPU keeps them as the last instruction/data pointers for FSTENV/FSAVE.
  * 5. The return value (FpuResult) says what the CPU must do next: nothing, store the operand
  *    bytes, load AX from `fpu.ax` (FNSTSW AX), merge `fpu.eflags` into ZF/PF/CF and clear OF/SF/AF
  *    (FCOMI family), raise #UD, raise #MF before the instruction (CR0.NE=1 and an unmasked
