@@ -99,10 +99,6 @@ export function classify(se: number, hi: number, lo: number): number {
   return (hi & J) !== 0 ? CLS_NORMAL : CLS_UNSUPPORTED;
 }
 
-export function isNaNClass(cls: number): boolean {
-  return cls === CLS_QNAN || cls === CLS_SNAN;
-}
-
 function setResult(se: number, hi: number, lo: number): void {
   R.se = se;
   R.hi = hi;
@@ -403,7 +399,7 @@ function roundWork(prec: number, rc: number, eMin: number, eMax: number, cw: num
 }
 
 /** Precision in bits from the control word's PC field. */
-export function precisionOf(cw: number): number {
+function precisionOf(cw: number): number {
   const pc = (cw >>> 8) & 3;
   return pc === PC_24 ? 24 : pc === PC_53 ? 53 : 64;
 }
@@ -512,7 +508,7 @@ export function add(
   }
   unpackA(aSe, aH, aL);
   unpackB(bSe, bH, bL);
-  if (!addCore(rc)) {
+  if (!addCore()) {
     zeroResult(rc === RC_DOWN ? 1 : 0);
     return flags;
   }
@@ -524,7 +520,7 @@ export function add(
  * Exact sum of the unpacked operands into the working registers (normalized, with sticky).
  * Returns false for an exact zero.
  */
-function addCore(_rc: number): boolean {
+function addCore(): boolean {
   // Make a the operand with the larger exponent.
   if (bExp > aExp || (bExp === aExp && (bHi > aHi || (bHi === aHi && bLo > aLo)))) {
     let t = aSign;
@@ -1777,12 +1773,12 @@ export function toBcd(aSe: number, aH: number, aL: number, cw: number, out: Uint
 // ---------------------------------------------------------------------------------------------
 // FPREM, FPREM1, FSCALE, FXTRACT
 
-/** Exponent reduction per step of a partial remainder when the exponents differ by 64 or more. */
-export let partialRemainderBits = (d: number): number => 32 + (d & 31);
-
-/** Lets a test try another hardware's choice of partial-remainder reduction. */
-export function setPartialRemainderBits(fn: (d: number) => number): void {
-  partialRemainderBits = fn;
+/**
+ * Bits of quotient one FPREM/FPREM1 step develops when the exponents differ by 64 or more (the
+ * SDM leaves it between 32 and 63; this is the processor's choice).
+ */
+function partialRemainderBits(d: number): number {
+  return 32 + (d & 31);
 }
 
 /**
