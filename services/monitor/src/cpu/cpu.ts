@@ -7,6 +7,7 @@
  * non-negative numbers.
  */
 
+import { CTL_CW, CTL_EMPTY, Fpu } from '../fpu/fpu.js';
 import { PortSpace } from '../io/port-space.js';
 import { PAGE_MASK, PhysicalMemory } from '../memory/physical-memory.js';
 import { CPU_FAULT, Vector } from './fault.js';
@@ -124,6 +125,22 @@ export class Cpu {
   halted = false;
   /** Interrupts and exceptions delivered so far (the single-step logic compares it). */
   deliveries = 0;
+
+  /** The x87 floating-point unit (exec/x87.ts drives it). */
+  readonly fpu = new Fpu();
+  /**
+   * The IGNNE# input: while set, pending x87 exceptions are ignored with CR0.NE=0 (a PC chipset
+   * asserts it after a write to port F0h, from the IRQ13 handler).
+   */
+  ignne = false;
+  /**
+   * Called when a waiting x87 instruction finds an unmasked exception pending with CR0.NE=0: FERR#
+   * is asserted and the platform raises IRQ13. The processor then waits at the instruction for an
+   * interrupt (halted) and retries it; with no hook the wait lasts until any interrupt arrives.
+   */
+  onFerr: (() => void) | undefined = undefined;
+  /** Times an x87 instruction stopped on FERR# (CR0.NE=0). */
+  ferrWaits = 0;
 
   /** The descriptor last read by readDescriptor() (segments.ts): its two dwords and linear address. */
   descLo = 0;
@@ -288,11 +305,27 @@ export class Cpu {
     this.loadSegmentCache(Seg.TR, 0, 0, 0xffff, Attr.P | 0x3);
     this.syncPaging();
     this.mmu.flushAll();
+    this.resetFpu();
     this.instructions = 0;
     this.tscOffset = 0;
     this.halted = false;
     this.interruptShadow = false;
     this.exitBlock = false;
+  }
+
+  /**
+   * x87 state after RESET (SDM vol. 3, table 9-1): control word 0040H, status word 0, tag word
+   * 5555H (every register +0.0, tagged zero), pointers and opcode 0. Software runs FNINIT first.
+   */
+  private resetFpu(): void {
+    const fpu = this.fpu;
+    fpu.init();
+    fpu.ctl[CTL_CW] = 0x40;
+    fpu.ctl[CTL_EMPTY] = 0;
+    fpu.se.fill(0);
+    fpu.hi.fill(0);
+    fpu.lo.fill(0);
+    this.ignne = false;
   }
 
   /** Ends the current block after this instruction. */

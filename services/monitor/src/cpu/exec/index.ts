@@ -5,5 +5,6 @@ import './control.js';
 import './string.js';
 import './io.js';
 import './system.js';
+import './x87.js';
 
 export { HANDLERS, isImplemented, type Handler } from './table.js';

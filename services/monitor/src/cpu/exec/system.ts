@@ -1,10 +1,10 @@
 /**
  * System instructions: segment-register loads, descriptor tables, control and debug registers,
- * interrupt flag, CPUID, time stamp counter and MSRs, cache and TLB control, and the x87 escape
- * opcodes on a processor without a floating-point unit.
+ * interrupt flag, CPUID, time stamp counter and MSRs, cache and TLB control. The x87 escapes are
+ * in x87.ts.
  */
 
-import { CODE_ATTRIBUTES, CodeAttr, Register, type Instruction } from '@plex86/x86';
+import { Register, type Instruction } from '@plex86/x86';
 import { Attr, CPU_SIGNATURE, type Cpu } from '../cpu.js';
 import { CPU_FAULT, Vector } from '../fault.js';
 import { CR4_SUPPORTED, Cr0, Cr4, Flag, Seg } from '../registers.js';
@@ -17,7 +17,7 @@ import {
   readDescriptor,
 } from '../segments.js';
 import { ea, getReg, K_REG, memSeg, R_ES, readRm, setReg, writeRm } from './operands.js';
-import { HANDLERS, on, undefinedOpcode } from './table.js';
+import { on } from './table.js';
 
 /** #GP(0) unless CPL is 0 (which excludes virtual-8086 mode, where CPL is 3). */
 function requireCpl0(cpu: Cpu): void {
@@ -340,8 +340,8 @@ on('Sti', (cpu) => {
 
 // ---- CPUID, time stamp counter, MSRs ----
 
-/** CPUID.1:EDX: DE, PSE, TSC, MSR, CX8, PGE, CMOV (no FPU, VME, PAE, APIC, SEP, MTRR, MMX or SSE). */
-export const CPUID_FEATURES = (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 13) | (1 << 15);
+/** CPUID.1:EDX: FPU, DE, PSE, TSC, MSR, CX8, PGE, CMOV (no VME, PAE, APIC, SEP, MTRR, MMX, FXSR or SSE). */
+export const CPUID_FEATURES = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 13) | (1 << 15);
 
 on('Cpuid', (cpu) => {
   const leaf = cpu.r32[0];
@@ -426,25 +426,3 @@ on('Nop_rm16', nop);
 on('Nop_rm32', nop);
 on('Nop_rm16_r16', nop);
 on('Nop_rm32_r32', nop);
-
-// ---- x87 escapes without an FPU ----
-
-/**
- * With CR0.EM or CR0.TS set, an x87 instruction raises #NM (so an OS can emulate or switch FPU
- * state). With neither set and no FPU, it does nothing, as an i386 without a coprocessor: FNINIT
- * then FNSTSW leaves memory unchanged, which is how software detects the missing FPU.
- */
-export const x87Absent = (cpu: Cpu): void => {
-  if ((cpu.cr0 & (Cr0.EM | Cr0.TS)) !== 0) cpu.raiseNoCode(Vector.NM);
-};
-on('Wait', (cpu) => {
-  if ((cpu.cr0 & (Cr0.MP | Cr0.TS)) === (Cr0.MP | Cr0.TS)) cpu.raiseNoCode(Vector.NM);
-});
-
-/** Installs the no-FPU behaviour on every code the table marks as x87. */
-function installX87Absent(attributes: Uint32Array): void {
-  for (let code = 0; code < attributes.length; code++) {
-    if ((attributes[code] & CodeAttr.X87) !== 0 && HANDLERS[code] === undefinedOpcode) HANDLERS[code] = x87Absent;
-  }
-}
-installX87Absent(CODE_ATTRIBUTES);

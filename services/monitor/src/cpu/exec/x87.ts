@@ -1,0 +1,193 @@
+/**
+ * The x87 escape opcodes (D8-DF) and WAIT/FWAIT, run by the bit-exact FPU in ../../fpu.
+ *
+ * Order of checks for an escape instruction, as on a P6:
+ *   1. CR0.EM or CR0.TS: #NM (an OS emulates the FPU or switches its state lazily).
+ *   2. A pending unmasked exception (status word ES) before a waiting instruction: #MF with
+ *      CR0.NE=1; with CR0.NE=0 the processor asserts FERR# and waits (see ferrWait). Non-waiting
+ *      control instructions (FNINIT, FNCLEX, FNSTSW, FNSTCW, FNSTENV, FNSAVE) skip this check.
+ *      The check comes before the memory operand is touched.
+ *   3. The memory operand: read in full, or checked writable, through the normal segment and
+ *      paging path, so that a #GP, #SS or #PF leaves the FPU state as it was (the instruction
+ *      restarts cleanly).
+ *   4. The FPU executes; a store result is then copied out (it can no longer fault).
+ * FIP/FCS point at the instruction's first byte (prefixes included) and FDP/FDS at the memory
+ * operand's offset and selector; the FPU keeps them for FSTENV/FSAVE unless the instruction is a
+ * control instruction.
+ */
+
+import { CodeAttr, CODE_ATTRIBUTES, type Instruction } from '@plex86/x86';
+import type { Cpu } from '../cpu.js';
+import { Vector } from '../fault.js';
+import { Cr0, Flag, Seg } from '../registers.js';
+import {
+  CTL_IGNNE,
+  CTL_NE,
+  CTL_OPSIZE32,
+  CTL_PROTECTED,
+  FpuResult,
+  MEM_READ,
+  MEM_SIZE_MASK,
+  MEM_WRITE,
+  memAccess,
+} from '../../fpu/fpu.js';
+import { ea, memSeg } from './operands.js';
+import { HANDLERS, on, undefinedOpcode } from './table.js';
+
+/** EFLAGS bits FCMOVcc reads and FCOMI writes. */
+const FPU_EFLAGS_IN = Flag.CF | Flag.PF | Flag.ZF;
+const FCOMI_FLAGS = Flag.CF | Flag.PF | Flag.AF | Flag.ZF | Flag.SF | Flag.OF;
+
+/**
+ * The 11-bit FOP of the instruction at CS:insEip: the low three bits of its escape byte and its
+ * ModRM byte. The decoded record does not keep the ModRM byte, and the FPU records it bit for bit,
+ * so it is read back from the code (already fetched, so this cannot fault). Prefixes are never
+ * D8-DF.
+ */
+function escapeOpcode(cpu: Cpu): number {
+  const base = cpu.segBase[Seg.CS];
+  const ip = cpu.insEip;
+  const mask = cpu.codeBits === 16 ? 0xffff : -1;
+  for (let i = 0; i < 14; i++) {
+    const b = cpu.readLin8((base + ((ip + i) & mask)) | 0);
+    if ((b & 0xf8) === 0xd8) return ((b & 7) << 8) | cpu.readLin8((base + ((ip + i + 1) & mask)) | 0);
+  }
+  return cpu.raiseNoCode(Vector.UD);
+}
+
+/** The context word for Fpu.execute/wait (without the operand size). */
+function fpuContext(cpu: Cpu): number {
+  const cr0 = cpu.cr0;
+  let ctl = 0;
+  if ((cr0 & Cr0.NE) !== 0) ctl |= CTL_NE;
+  if (!cpu.realAddressing) ctl |= CTL_PROTECTED;
+  if (cpu.ignne) ctl |= CTL_IGNNE;
+  return ctl;
+}
+
+/** FNSTENV, FNSTCW, FNSAVE, FNSTSW m16: stores that do not wait for pending exceptions. */
+function nonWaitingStore(fop: number): boolean {
+  const g = ((fop >>> 5) & 0x38) | ((fop >>> 3) & 7);
+  return g === 0x0e || g === 0x0f || g === 0x2e || g === 0x2f;
+}
+
+/**
+ * CR0.NE=0 and a pending exception: FERR# is asserted and the processor stops at the instruction
+ * until an interrupt arrives (on a PC, IRQ13 from FERR#, whose handler clears the exception or
+ * asserts IGNNE#); then it retries the instruction. `cpu.onFerr` is the platform's hook to raise
+ * IRQ13; with nothing attached the processor waits as with IRQ13 masked, and the engine returns
+ * HALTED if no interrupt can wake it.
+ */
+function ferrWait(cpu: Cpu): void {
+  cpu.eip = cpu.insEip;
+  cpu.halted = true;
+  cpu.requestExit();
+  cpu.ferrWaits++;
+  if (cpu.onFerr !== undefined) cpu.onFerr();
+}
+
+/** Acts on an FpuResult other than Store. */
+function finish(cpu: Cpu, result: number): void {
+  switch (result) {
+    case FpuResult.Done:
+      return;
+    case FpuResult.Ax:
+      cpu.r16[0] = cpu.fpu.ax;
+      return;
+    case FpuResult.Eflags:
+      cpu.setFlagBits(FCOMI_FLAGS, cpu.fpu.eflags & FPU_EFLAGS_IN);
+      return;
+    case FpuResult.Mf:
+      cpu.raiseNoCode(Vector.MF);
+      break;
+    case FpuResult.FerrWait:
+      ferrWait(cpu);
+      return;
+    default:
+      cpu.raiseNoCode(Vector.UD);
+  }
+}
+
+/** Copies `size` bytes (an even count) from linear `lin` into `buf`. */
+function readBytes(cpu: Cpu, lin: number, size: number, buf: Uint8Array): void {
+  let i = 0;
+  for (; i + 4 <= size; i += 4) {
+    const v = cpu.readLin32((lin + i) | 0);
+    buf[i] = v;
+    buf[i + 1] = v >>> 8;
+    buf[i + 2] = v >>> 16;
+    buf[i + 3] = v >>> 24;
+  }
+  if (i < size) {
+    const v = cpu.readLin16((lin + i) | 0);
+    buf[i] = v;
+    buf[i + 1] = v >>> 8;
+  }
+}
+
+/** Copies `size` bytes (an even count) from `buf` to linear `lin`, already checked writable. */
+function writeBytes(cpu: Cpu, lin: number, size: number, buf: Uint8Array): void {
+  let i = 0;
+  for (; i + 4 <= size; i += 4) {
+    cpu.writeLin32((lin + i) | 0, buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24));
+  }
+  if (i < size) cpu.writeLin16((lin + i) | 0, buf[i] | (buf[i + 1] << 8));
+}
+
+/** Every escape opcode, register and memory forms. */
+export function x87Escape(cpu: Cpu, ins: Instruction): void {
+  if ((cpu.cr0 & (Cr0.EM | Cr0.TS)) !== 0) cpu.raiseNoCode(Vector.NM);
+  const fpu = cpu.fpu;
+  const fop = escapeOpcode(cpu);
+  let ctl = fpuContext(cpu);
+  if (ins.operandSize === 32) ctl |= CTL_OPSIZE32;
+  fpu.ip = cpu.insEip;
+  fpu.cs = cpu.segSel[Seg.CS];
+  if ((fop & 0xc0) === 0xc0) {
+    // FCMOVcc (DA/DB C0-DF) reads CF, PF and ZF.
+    if ((fop & 0x6e0) === 0x2c0) ctl |= cpu.eflags & FPU_EFLAGS_IN;
+    finish(cpu, fpu.execute(fop, ctl, fpu.scratch, 0));
+    return;
+  }
+  const access = memAccess(fop, (ctl & CTL_OPSIZE32) !== 0);
+  if (access === 0) {
+    finish(cpu, fpu.execute(fop, ctl, fpu.scratch, 0));
+    return;
+  }
+  if ((access & MEM_READ) !== 0 || !nonWaitingStore(fop)) {
+    const pending = fpu.wait(ctl);
+    if (pending !== FpuResult.Done) {
+      finish(cpu, pending);
+      return;
+    }
+  }
+  const seg = memSeg(ins);
+  const off = ea(cpu, ins);
+  const size = access & MEM_SIZE_MASK;
+  fpu.dp = off >>> 0;
+  fpu.ds = cpu.segSel[seg];
+  if ((access & MEM_WRITE) !== 0) {
+    const lin = cpu.prepareWrite(seg, off, size);
+    const result = fpu.execute(fop, ctl, fpu.scratch, 0);
+    if (result === FpuResult.Store) writeBytes(cpu, lin, size, fpu.scratch);
+    else finish(cpu, result);
+    return;
+  }
+  readBytes(cpu, cpu.linearRead(seg, off, size), size, fpu.scratch);
+  finish(cpu, fpu.execute(fop, ctl, fpu.scratch, 0));
+}
+
+/** WAIT/FWAIT: #NM with CR0.MP and CR0.TS both set (EM does not matter), then pending exceptions. */
+function fwait(cpu: Cpu): void {
+  if ((cpu.cr0 & (Cr0.MP | Cr0.TS)) === (Cr0.MP | Cr0.TS)) cpu.raiseNoCode(Vector.NM);
+  finish(cpu, cpu.fpu.wait(fpuContext(cpu)));
+}
+on('Wait', fwait);
+
+/** Installs x87Escape on every code the table marks as x87 (WAIT has its own handler). */
+function installX87(attributes: Uint32Array): void {
+  for (let code = 0; code < attributes.length; code++) {
+    if ((attributes[code] & CodeAttr.X87) !== 0 && HANDLERS[code] === undefinedOpcode) HANDLERS[code] = x87Escape;
+  }
+}
+installX87(CODE_ATTRIBUTES);
