@@ -324,7 +324,7 @@ const enum Plan {
   MEM_SIZE = 16,
 }
 
-/** Bytes of the immediate and branch operands the fast path handles, by template kind (0: not handled). */
+/** Bytes of the immediate and branch operands the fast path handles, by template kind (-1: not handled). */
 const FAST_IMMEDIATE_BYTES = new Int8Array(32).fill(-1);
 FAST_IMMEDIATE_BYTES[T.IMM8] = 1;
 FAST_IMMEDIATE_BYTES[T.IMM16] = 2;
