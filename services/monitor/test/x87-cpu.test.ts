@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { Seg } from '../src/cpu/registers.js';
 import { Machine } from '../src/machine/machine.js';
-import { assemble, EXIT_PORT } from './support/programs.js';
+import { assemble, EXIT_PORT, runRom } from './support/programs.js';
 
 const VALUES = [1.5, 2.25, -0.125, 100.0, 0.0625, 7.0, -3.5, 1024.0];
 
@@ -152,6 +152,20 @@ describe('x87 through the CPU', () => {
     expect(get('gp_tw') & 0xffff).toBe(0x3fff);
   });
 
+  it('faults on operands that cross into a not-present page and leaves the FPU and memory alone', () => {
+    expect(get('pf_store_vector')).toBe(14);
+    expect(get('pf_store_error')).toBe(2);
+    expect(get('pf_store_cr2')).toBe(0x300000);
+    // No byte of the 10-byte store reached the present page.
+    expect(get('pf_store_untouched')).toBe(0x11223344);
+    expect(get('pf_load_vector')).toBe(14);
+    expect(get('pf_frstor_vector')).toBe(14);
+    // FLD1 and FLDPI are still on the stack: TOP 6, two valid registers, ST0 is pi.
+    expect(get('pf_sw') & 0xffff).toBe(0x3000);
+    expect(get('pf_tw') & 0xffff).toBe(0x0fff);
+    expect(get('pf_st0_hi')).toBe(f64(Math.PI)[0]);
+  });
+
   it('raises #NM for CR0.TS and CR0.EM, and for WAIT only with MP and TS', () => {
     expect(get('nm_ts_vector')).toBe(7);
     expect(get('nm_ts_eip')).toBe(0);
@@ -160,5 +174,36 @@ describe('x87 through the CPU', () => {
     expect(get('after_clts')).toBe(1);
     expect(get('nm_em_vector')).toBe(7);
     expect(get('nm_em_wait')).toBe(0xff);
+  });
+});
+
+describe('x87 in real mode', () => {
+  it('stores 20-bit linear instruction and operand pointers in the 16- and 32-bit environments', async () => {
+    const run = await runRom(assemble('x87-real'), 100_000);
+    expect(run.end, run.message).toBe('exit-port');
+    const w = run.output
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => parseInt(l, 16));
+    expect(w).toHaveLength(15);
+    const [load16, load32] = w;
+    // CS base 0xF0000, DS 0x1234: the operand at linear 0x12350.
+    const fip16 = 0xf0000 + load16;
+    const fip32 = 0xf0000 + load32;
+    // 16-bit: FIP 15..0; FIP 19..16 and FOP (D9 06: FLD m32 with a disp16); FDP 15..0; FDP 19..16.
+    expect(w.slice(2, 6)).toEqual([fip16 & 0xffff, ((fip16 >>> 16) << 12) | 0x106, 0x2350, 0x1000]);
+    // 32-bit, as high and low words of four dwords: FIP, FIP 31..16 << 12 | FOP (D8 06), FDP, FDP 31..16 << 12.
+    expect(w.slice(6, 14)).toEqual([
+      0xffff,
+      fip32 & 0xffff,
+      0,
+      ((fip32 >>> 16) << 12) | 0x006,
+      0xffff,
+      0x2350,
+      0,
+      0x1000,
+    ]);
+    // pi + pi rounded to an integer.
+    expect(w[14]).toBe(6);
   });
 });

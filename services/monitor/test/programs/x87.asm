@@ -224,6 +224,37 @@ main:
     mov ax, SEL_DATA0
     mov gs, ax
 
+    ; ---- page faults on operands that cross into a not-present page ----
+    call enable_paging
+    fninit
+    fld1
+    fldpi
+    mov dword [CROSS], 0x11223344
+    EXPECT_FAULT .pf1_done
+    fstp tword [CROSS]          ; 4 bytes before the page, 6 in it
+.pf1_done:
+    REPORT "pf_store_vector", [last_vector]
+    REPORT "pf_store_error", [last_error]
+    REPORT "pf_store_cr2", [last_cr2]
+    REPORT "pf_store_untouched", [CROSS]
+    EXPECT_FAULT .pf2_done
+    fld tword [CROSS]
+.pf2_done:
+    REPORT "pf_load_vector", [last_vector]
+    EXPECT_FAULT .pf3_done
+    frstor [CROSS - 100]
+.pf3_done:
+    REPORT "pf_frstor_vector", [last_vector]
+    fnstenv [env]
+    REPORT "pf_sw", [env + 4]
+    REPORT "pf_tw", [env + 8]
+    fstp qword [result]
+    REPORT "pf_st0_hi", [result + 4]
+    fstp st0
+    mov eax, cr0
+    and eax, ~0x80000000
+    mov cr0, eax
+
     ; ---- #NM: CR0.TS (lazy switching), CR0.EM, and WAIT with MP ----
     mov eax, cr0
     or eax, 0x08                ; TS
@@ -283,6 +314,29 @@ main:
     fstp st0
     ret
 
+; Identity-maps the first 4 MiB with 4 KiB pages, except the page at NOT_PRESENT.
+enable_paging:
+    mov ecx, 0
+.pte:
+    mov eax, ecx
+    shl eax, 12
+    or eax, 3
+    mov [page_table + ecx * 4], eax
+    inc ecx
+    cmp ecx, 1024
+    jb .pte
+    mov dword [page_table + (NOT_PRESENT >> 12) * 4], 0
+    mov dword [page_dir], page_table + 3
+    mov eax, page_dir
+    mov cr3, eax
+    mov eax, cr0
+    or eax, 0x80000000
+    mov cr0, eax
+    ret
+
+NOT_PRESENT equ 0x300000
+CROSS       equ NOT_PRESENT - 4
+
 align 8
 values:      dq 1.5, 2.25, -0.125, 100.0, 0.0625, 7.0, -3.5, 1024.0
 two:         dq 2.0
@@ -306,5 +360,8 @@ align 4
 env:         times 28 db 0
 state:       times 108 db 0
 state16:     times 94 db 0
+align 4096
+page_dir:    times 1024 dd 0
+page_table:  times 1024 dd 0
 
 %include "mb32-tail.asm"

@@ -12,8 +12,8 @@
  *      restarts cleanly).
  *   4. The FPU executes; a store result is then copied out (it can no longer fault).
  * FIP/FCS point at the instruction's first byte (prefixes included) and FDP/FDS at the memory
- * operand's offset and selector; the FPU keeps them for FSTENV/FSAVE unless the instruction is a
- * control instruction.
+ * operand's offset and selector (linear addresses in real and virtual-8086 mode); the FPU keeps
+ * them for FSTENV/FSAVE unless the instruction is a control instruction.
  */
 
 import { CodeAttr, CODE_ATTRIBUTES, type Instruction } from '@plex86/x86';
@@ -141,7 +141,9 @@ export function x87Escape(cpu: Cpu, ins: Instruction): void {
   const fop = escapeOpcode(cpu);
   let ctl = fpuContext(cpu);
   if (ins.operandSize === 32) ctl |= CTL_OPSIZE32;
-  fpu.ip = cpu.insEip;
+  // Real and virtual-8086 mode environments hold 20-bit linear pointers (SDM vol. 1, fig. 8-10).
+  const real = (ctl & CTL_PROTECTED) === 0;
+  fpu.ip = real ? (cpu.segBase[Seg.CS] + cpu.insEip) >>> 0 : cpu.insEip >>> 0;
   fpu.cs = cpu.segSel[Seg.CS];
   if ((fop & 0xc0) === 0xc0) {
     // FCMOVcc (DA/DB C0-DF) reads CF, PF and ZF.
@@ -164,7 +166,7 @@ export function x87Escape(cpu: Cpu, ins: Instruction): void {
   const seg = memSeg(ins);
   const off = ea(cpu, ins);
   const size = access & MEM_SIZE_MASK;
-  fpu.dp = off >>> 0;
+  fpu.dp = real ? (cpu.segBase[seg] + off) >>> 0 : off >>> 0;
   fpu.ds = cpu.segSel[seg];
   if ((access & MEM_WRITE) !== 0) {
     const lin = cpu.prepareWrite(seg, off, size);
