@@ -77,8 +77,8 @@ describe('x87 through the CPU', () => {
     expect(get('ferr_vector')).toBe(0xff);
   });
 
-  it('reports an FPU in CPUID, CR0.ET set and the reset state of SDM table 9-1', () => {
-    expect(get('cpuid_fpu')).toBe(1);
+  it('reports an FPU and FXSR in CPUID, CR0.ET set and the reset state of SDM table 9-1', () => {
+    expect(get('cpuid_fpu_fxsr')).toBe((1 << 24) | 1);
     expect(get('cr0_et')).toBe(1);
     expect(get('reset_cw') & 0xffff).toBe(0x0040);
     expect(get('reset_sw') & 0xffff).toBe(0);
@@ -131,6 +131,18 @@ describe('x87 through the CPU', () => {
     expect(get('frstor16_st0')).toBe(-2 >>> 0);
   });
 
+  it('saves and restores the x87 part of the FXSAVE image, which must be 16-byte aligned', () => {
+    expect(get('fxsave_cw')).toBe(0x037f);
+    expect(get('fxsave_sw')).toBe(0x3000);
+    // Abridged tag word: one bit per physical register, set when not empty (registers 6 and 7).
+    expect(get('fxsave_ftw')).toBe(0xc0);
+    expect(get('fxsave_st0_hi')).toBe(0x80000000);
+    expect(get('fxsave_st0_se')).toBe(0x3fff);
+    expect(get('fxrstor_st0_hi')).toBe(f64(1)[0]);
+    expect(get('fxrstor_st1_hi')).toBe(f64(Math.PI)[0]);
+    expect(get('fxsave_misaligned')).toBe(13);
+  });
+
   it('gives infinity for a masked divide by zero and #MF at the next waiting instruction when unmasked', () => {
     expect(get('masked_zdiv_sw')).toBe(0x3804);
     expect(get('masked_zdiv_hi')).toBe(0x7ff00000);
@@ -169,6 +181,7 @@ describe('x87 through the CPU', () => {
   it('raises #NM for CR0.TS and CR0.EM, and for WAIT only with MP and TS', () => {
     expect(get('nm_ts_vector')).toBe(7);
     expect(get('nm_ts_eip')).toBe(0);
+    expect(get('nm_ts_fxsave')).toBe(7);
     expect(get('nm_wait_no_mp')).toBe(0xff);
     expect(get('nm_wait_mp_vector')).toBe(7);
     expect(get('after_clts')).toBe(1);

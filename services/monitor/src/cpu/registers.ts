@@ -84,10 +84,12 @@ export const enum Cr4 {
   MCE = 0x40,
   PGE = 0x80,
   PCE = 0x100,
+  /** The OS saves state with FXSAVE/FXRSTOR (only the x87 part exists here). */
+  OSFXSR = 0x200,
 }
 
 /** CR4 bits this CPU implements; setting any other bit is #GP(0). */
-export const CR4_SUPPORTED = Cr4.TSD | Cr4.DE | Cr4.PSE | Cr4.PGE | Cr4.PCE;
+export const CR4_SUPPORTED = Cr4.TSD | Cr4.DE | Cr4.PSE | Cr4.PGE | Cr4.PCE | Cr4.OSFXSR;
 
 /** Byte-register index (ModRM order AL CL DL BL AH CH DH BH) to the byte offset in the register file. */
 export const REG8_OFFSET = new Uint8Array([0, 4, 8, 12, 1, 5, 9, 13]);

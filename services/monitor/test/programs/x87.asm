@@ -22,8 +22,8 @@ main:
     ; ---- identification and reset state (before any FNINIT) ----
     mov eax, 1
     cpuid
-    and edx, 1
-    REPORT "cpuid_fpu", edx
+    and edx, (1 << 24) | 1
+    REPORT "cpuid_fpu_fxsr", edx
     mov eax, cr0
     shr eax, 4
     and eax, 1
@@ -148,6 +148,34 @@ main:
     fistp dword [result]
     REPORT "frstor16_st0", [result]
 
+    ; ---- FXSAVE/FXRSTOR (x87 part of the 512-byte image) ----
+    mov eax, cr4
+    or eax, 0x200               ; OSFXSR
+    mov cr4, eax
+    fninit
+    fldpi
+    fld1
+    fxsave [fx_area]
+    movzx eax, word [fx_area]
+    REPORT "fxsave_cw", eax
+    movzx eax, word [fx_area + 2]
+    REPORT "fxsave_sw", eax
+    movzx eax, byte [fx_area + 4]
+    REPORT "fxsave_ftw", eax
+    REPORT "fxsave_st0_hi", [fx_area + 32 + 4]
+    movzx eax, word [fx_area + 32 + 8]
+    REPORT "fxsave_st0_se", eax
+    fninit
+    fxrstor [fx_area]
+    fstp qword [result]
+    REPORT "fxrstor_st0_hi", [result + 4]
+    fstp qword [result]
+    REPORT "fxrstor_st1_hi", [result + 4]
+    EXPECT_FAULT .fx_gp_done
+    fxsave [fx_area + 8]
+.fx_gp_done:
+    REPORT "fxsave_misaligned", [last_vector]
+
     ; ---- masked divide by zero ----
     fninit
     fld1
@@ -268,6 +296,10 @@ main:
     mov eax, [last_eip]
     sub eax, .nm1_insn
     REPORT "nm_ts_eip", eax
+    EXPECT_FAULT .nm_fx_done
+    fxsave [fx_area]
+.nm_fx_done:
+    REPORT "nm_ts_fxsave", [last_vector]
     mov dword [last_vector], 0xff
     fwait                       ; TS without MP: WAIT does not fault
     REPORT "nm_wait_no_mp", [last_vector]
@@ -360,6 +392,8 @@ align 4
 env:         times 28 db 0
 state:       times 108 db 0
 state16:     times 94 db 0
+align 16
+fx_area:     times 512 db 0
 align 4096
 page_dir:    times 1024 dd 0
 page_table:  times 1024 dd 0

@@ -340,8 +340,9 @@ on('Sti', (cpu) => {
 
 // ---- CPUID, time stamp counter, MSRs ----
 
-/** CPUID.1:EDX: FPU, DE, PSE, TSC, MSR, CX8, PGE, CMOV (no VME, PAE, APIC, SEP, MTRR, MMX, FXSR or SSE). */
-export const CPUID_FEATURES = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 13) | (1 << 15);
+/** CPUID.1:EDX: FPU, DE, PSE, TSC, MSR, CX8, PGE, CMOV, FXSR (no VME, PAE, APIC, SEP, MTRR, MMX or SSE). */
+export const CPUID_FEATURES =
+  (1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 24);
 
 on('Cpuid', (cpu) => {
   const leaf = cpu.r32[0];

@@ -1,5 +1,5 @@
 /**
- * The x87 escape opcodes (D8-DF) and WAIT/FWAIT, run by the bit-exact FPU in ../../fpu.
+ * The x87 escape opcodes (D8-DF), WAIT/FWAIT and FXSAVE/FXRSTOR, run by the bit-exact FPU in ../../fpu.
  *
  * Order of checks for an escape instruction, as on a P6:
  *   1. CR0.EM or CR0.TS: #NM (an OS emulates the FPU or switches its state lazily).
@@ -37,6 +37,7 @@ import { HANDLERS, on, undefinedOpcode } from './table.js';
 /** EFLAGS bits FCMOVcc reads and FCOMI writes. */
 const FPU_EFLAGS_IN = Flag.CF | Flag.PF | Flag.ZF;
 const FCOMI_FLAGS = Flag.CF | Flag.PF | Flag.AF | Flag.ZF | Flag.SF | Flag.OF;
+const FX_IMAGE = 512;
 
 /**
  * The 11-bit FOP of the instruction at CS:insEip: the low three bits of its escape byte and its
@@ -185,6 +186,31 @@ function fwait(cpu: Cpu): void {
   finish(cpu, cpu.fpu.wait(fpuContext(cpu)));
 }
 on('Wait', fwait);
+
+/**
+ * FXSAVE/FXRSTOR (0F AE /0, /1): the 512-byte image, x87 part only (no MMX or SSE state here).
+ * #NM with CR0.EM or CR0.TS, #GP(0) unless the operand is 16-byte aligned; neither waits for
+ * pending exceptions. FXRSTOR reads the whole image before the FPU changes.
+ */
+function fxAccess(cpu: Cpu, ins: Instruction): number {
+  if ((cpu.cr0 & (Cr0.EM | Cr0.TS)) !== 0) cpu.raiseNoCode(Vector.NM);
+  const off = ea(cpu, ins);
+  if ((off & 15) !== 0) cpu.raise(Vector.GP, 0);
+  return off;
+}
+on('Fxsave_m512byte', (cpu, ins) => {
+  const off = fxAccess(cpu, ins);
+  const fpu = cpu.fpu;
+  const lin = cpu.prepareWrite(memSeg(ins), off, FX_IMAGE);
+  fpu.fxsave(fpu.scratch, 0);
+  writeBytes(cpu, lin, FX_IMAGE, fpu.scratch);
+});
+on('Fxrstor_m512byte', (cpu, ins) => {
+  const off = fxAccess(cpu, ins);
+  const fpu = cpu.fpu;
+  readBytes(cpu, cpu.linearRead(memSeg(ins), off, FX_IMAGE), FX_IMAGE, fpu.scratch);
+  fpu.fxrstor(fpu.scratch, 0);
+});
 
 /** Installs x87Escape on every code the table marks as x87 (WAIT has its own handler). */
 function installX87(attributes: Uint32Array): void {
