@@ -181,9 +181,6 @@ function runRecord(
   if (t.bytes.length - 1 > 10 && t.exception?.number === 13)
     return 'skip: longer than 10 bytes: #GP on a 286, legal on a 386+';
   if (FS_GS_MOVES[op]?.includes(t.idx)) return 'skip: MOV with segment register 4/5: #UD on a 286, FS/GS on a 386+';
-  if (op === 'D8' && t.exception !== undefined) {
-    return 'skip: ESC operand at offset 0xFFFF: the 286 faulted moving it to its coprocessor; with no FPU nothing is accessed';
-  }
   const ssWrap = SS_WRAP[op]?.includes(t.idx) ?? false;
 
   rig.load(t);
