@@ -42,7 +42,7 @@ describe('x87 through the CPU', () => {
     return v;
   };
 
-  it('stops at a waiting instruction on FERR# with CR0.NE=0 and resumes with IGNNE#', async () => {
+  it('stops at a waiting instruction on FERR# with CR0.NE=0 and resumes with IGNNE# from port F0h', async () => {
     const machine = new Machine({ memory: 16 << 20, compileThreshold: 0 });
     machine.addDebugcon(0xe9, (b) => (output += String.fromCharCode(b)));
     machine.setExitPort(EXIT_PORT);
@@ -66,8 +66,10 @@ describe('x87 through the CPU', () => {
     expect(again.end).toBe('halted');
     expect(cpu.ferrWaits).toBe(2);
     expect(ferrCalls).toEqual([fwaitEip]);
-    // IGNNE# lets the FWAIT complete with no exception; the program then exits normally.
-    cpu.ignne = true;
+    // The IRQ13 handler's write to port F0h asserts IGNNE#, which lets the FWAIT complete with no
+    // exception; the program then exits normally.
+    machine.io.write8(0xf0, 0);
+    expect(cpu.ignne).toBe(true);
     cpu.halted = false;
     const rest = await machine.run(100_000);
     expect(rest.end, output).toBe('exit-port');
@@ -75,6 +77,11 @@ describe('x87 through the CPU', () => {
     expect(rest.status).toBe(1);
     r = parse(output);
     expect(get('ferr_vector')).toBe(0xff);
+    // FNCLEX ended FERR#, and IGNNE# with it; a write to F0h without FERR# asserts nothing.
+    expect(cpu.fpu.ferr).toBe(false);
+    expect(cpu.ignne).toBe(false);
+    machine.io.write8(0xf0, 0);
+    expect(cpu.ignne).toBe(false);
   });
 
   it('reports an FPU and FXSR in CPUID, CR0.ET set and the reset state of SDM table 9-1', () => {

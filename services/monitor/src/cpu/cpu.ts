@@ -130,7 +130,7 @@ export class Cpu {
   readonly fpu = new Fpu();
   /**
    * The IGNNE# input: while set, pending x87 exceptions are ignored with CR0.NE=0 (a PC chipset
-   * asserts it after a write to port F0h, from the IRQ13 handler).
+   * asserts it after a write to port F0h, from the IRQ13 handler, until FERR# goes away).
    */
   ignne = false;
   /**

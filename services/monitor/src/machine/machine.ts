@@ -13,6 +13,7 @@ import { PortSpace } from '../io/port-space.js';
 import { PhysicalMemory } from '../memory/physical-memory.js';
 import { attachDebugcon, type ByteSink } from './devices/debugcon.js';
 import { attachExitPort } from './devices/exit-port.js';
+import { attachFpuErrorPort } from './devices/fpu-error.js';
 import { COM1_BASE, Uart16550 } from './devices/uart16550.js';
 import { enterMultiboot, loadMultiboot, writeMultibootInfo } from './multiboot.js';
 
@@ -67,6 +68,7 @@ export class Machine {
     blocks.onInvalidate = () => this.cpu.requestExit();
     this.blocks = blocks;
     this.engine = new Engine(this.cpu, blocks);
+    attachFpuErrorPort(this.io, this.cpu);
     if (config.compileThreshold !== undefined) this.engine.compileThreshold = config.compileThreshold;
   }
 

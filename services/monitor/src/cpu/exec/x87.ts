@@ -62,7 +62,11 @@ function fpuContext(cpu: Cpu): number {
   let ctl = 0;
   if ((cr0 & Cr0.NE) !== 0) ctl |= CTL_NE;
   if (!cpu.realAddressing) ctl |= CTL_PROTECTED;
-  if (cpu.ignne) ctl |= CTL_IGNNE;
+  // IGNNE# lasts while FERR# does (PC chipsets); FNCLEX or FNINIT ends both.
+  if (cpu.ignne) {
+    if (cpu.fpu.ferr) ctl |= CTL_IGNNE;
+    else cpu.ignne = false;
+  }
   return ctl;
 }
 
