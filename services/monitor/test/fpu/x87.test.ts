@@ -1,5 +1,5 @@
 // Differential tests of the x87 FPU against the host CPU, which runs the same instructions
-// natively in a 32-bit helper program (x87-harness.asm). Every record starts from a random stack,
+// natively in a small 32-bit program (x87-harness.asm). Every record starts from a random stack,
 // control word (all precisions and rounding modes, some exceptions unmasked), status bits and
 // memory operand; the FNSAVE image, AX, EFLAGS and memory operand afterwards must be identical.
 
