@@ -52,6 +52,7 @@ describe('x87 through the CPU', () => {
     const first = await machine.run(1_000_000);
     r = parse(output);
     expect(first.end, output).toBe('halted');
+    expect(first.message).toMatch(/^plex86: an x87 instruction waits on FERR# .* at 0008:[0-9A-F]{8}$/);
     expect(cpu.ferrWaits).toBe(1);
     expect(cpu.fpu.ferr).toBe(true);
     // EIP stays on the FWAIT (9B), to be retried after the interrupt.

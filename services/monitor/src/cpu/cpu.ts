@@ -141,6 +141,8 @@ export class Cpu {
   onFerr: (() => void) | undefined = undefined;
   /** Times an x87 instruction stopped on FERR# (CR0.NE=0). */
   ferrWaits = 0;
+  /** `halted` is the wait of an x87 instruction on FERR#, not HLT. */
+  ferrWaiting = false;
 
   /** The descriptor last read by readDescriptor() (segments.ts): its two dwords and linear address. */
   descLo = 0;

@@ -191,6 +191,7 @@ export class Engine {
     const vector = this.intr.acknowledge();
     this.stats.interrupts++;
     this.cpu.halted = false;
+    this.cpu.ferrWaiting = false;
     deliverExternal(this.cpu, vector);
   }
 

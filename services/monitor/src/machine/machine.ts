@@ -141,6 +141,13 @@ export class Machine {
       const reason = this.engine.run(Math.min(left, sliceInstructions));
       this.onSlice?.();
       if (this.exitStatus !== undefined) return result(this.exitStatus, 'exit-port', '');
+      if (reason === StopReason.HALTED && cpu.ferrWaiting) {
+        return result(
+          ExitStatus.HALTED,
+          'halted',
+          `plex86: an x87 instruction waits on FERR# (unmasked exception with CR0.NE=0, no IRQ13 to handle it) at ${this.where(cpu.insEip)}`,
+        );
+      }
       if (reason === StopReason.HALTED) {
         const why = (cpu.eflags & 0x200) === 0 ? 'with interrupts disabled' : 'with nothing to wake it';
         return result(ExitStatus.HALTED, 'halted', `plex86: CPU halted ${why} at ${this.where(cpu.insEip)}`);

@@ -58,6 +58,7 @@ function escapeOpcode(cpu: Cpu): number {
 
 /** The context word for Fpu.execute/wait (without the operand size). */
 function fpuContext(cpu: Cpu): number {
+  cpu.ferrWaiting = false;
   const cr0 = cpu.cr0;
   let ctl = 0;
   if ((cr0 & Cr0.NE) !== 0) ctl |= CTL_NE;
@@ -86,6 +87,7 @@ function nonWaitingStore(fop: number): boolean {
 function ferrWait(cpu: Cpu): void {
   cpu.eip = cpu.insEip;
   cpu.halted = true;
+  cpu.ferrWaiting = true;
   cpu.requestExit();
   cpu.ferrWaits++;
   if (cpu.onFerr !== undefined) cpu.onFerr();
