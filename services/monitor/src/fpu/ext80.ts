@@ -783,6 +783,139 @@ function mulQuick(aSe: number, aH: number, aL: number, bSe: number, bH: number, 
   return inexact ? PE : 0;
 }
 
+/**
+ * One 32-bit quotient digit of the quick division: r := r * 2^32 mod B, returns floor(r * 2^32 / B).
+ * The remainder (below B) lives in qr0..qr3 and B in qb0..qb3, all 16-bit limbs.
+ */
+let qr0 = 0;
+let qr1 = 0;
+let qr2 = 0;
+let qr3 = 0;
+let qb0 = 0;
+let qb1 = 0;
+let qb2 = 0;
+let qb3 = 0;
+let qbd = 0;
+
+function quotientDigit(): number {
+  // A double estimate is within one of the digit.
+  let d = Math.floor(((((qr3 * 65536 + qr2) * 65536 + qr1) * 65536 + qr0) / qbd) * TWO32);
+  if (d > 0xffffffff) d = 0xffffffff;
+  const d0 = d & 0xffff;
+  const d1 = (d - d0) / 65536;
+  // t = r * 2^32 - d * B, limb by limb with signed carries.
+  let c = -(d0 * qb0);
+  let t0 = c & 0xffff;
+  c = (c - t0) / 65536 - (d0 * qb1 + d1 * qb0);
+  let t1 = c & 0xffff;
+  c = (c - t1) / 65536 + qr0 - (d0 * qb2 + d1 * qb1);
+  let t2 = c & 0xffff;
+  c = (c - t2) / 65536 + qr1 - (d0 * qb3 + d1 * qb2);
+  let t3 = c & 0xffff;
+  c = (c - t3) / 65536 + qr2 - d1 * qb3;
+  let t4 = c & 0xffff;
+  let t5 = (c - t4) / 65536 + qr3;
+  if (t5 < 0) {
+    // One too many: add B back.
+    d--;
+    c = t0 + qb0;
+    t0 = c & 0xffff;
+    c = (c - t0) / 65536 + t1 + qb1;
+    t1 = c & 0xffff;
+    c = (c - t1) / 65536 + t2 + qb2;
+    t2 = c & 0xffff;
+    c = (c - t2) / 65536 + t3 + qb3;
+    t3 = c & 0xffff;
+    c = (c - t3) / 65536 + t4;
+    t4 = c & 0xffff;
+    t5 += (c - t4) / 65536;
+  } else if (
+    t5 > 0 ||
+    t4 > 0 ||
+    t3 > qb3 ||
+    (t3 === qb3 && (t2 > qb2 || (t2 === qb2 && (t1 > qb1 || (t1 === qb1 && t0 >= qb0)))))
+  ) {
+    // One too few: subtract B once more.
+    d++;
+    c = t0 - qb0;
+    t0 = c & 0xffff;
+    c = (c - t0) / 65536 + t1 - qb1;
+    t1 = c & 0xffff;
+    c = (c - t1) / 65536 + t2 - qb2;
+    t2 = c & 0xffff;
+    c = (c - t2) / 65536 + t3 - qb3;
+    t3 = c & 0xffff;
+  }
+  qr0 = t0;
+  qr1 = t1;
+  qr2 = t2;
+  qr3 = t3;
+  return d;
+}
+
+/** a / b for two normal operands at 64-bit precision, rounding to nearest; -1 if out of range. */
+function divQuick(aSe: number, aH: number, aL: number, bSe: number, bH: number, bL: number): number {
+  qb0 = bL & 0xffff;
+  qb1 = bL >>> 16;
+  qb2 = bH & 0xffff;
+  qb3 = bH >>> 16;
+  qbd = bH * TWO32 + bL;
+  let e = (aSe & EXP_MAX) - (bSe & EXP_MAX) + BIAS;
+  let rh = aH;
+  let rl = aL;
+  let one = 0;
+  if (aH > bH || (aH === bH && aL >= bL)) {
+    one = 1;
+    rl -= bL;
+    rh -= bH;
+    if (rl < 0) {
+      rl += TWO32;
+      rh -= 1;
+    }
+  } else e--;
+  qr0 = rl & 0xffff;
+  qr1 = rl >>> 16;
+  qr2 = rh & 0xffff;
+  qr3 = rh >>> 16;
+  const q1 = quotientDigit();
+  const q2 = quotientDigit();
+  const q3 = quotientDigit();
+  let hi: number;
+  let lo: number;
+  let x: number;
+  let st = (qr0 | qr1 | qr2 | qr3) !== 0 ? 1 : 0;
+  if (one !== 0) {
+    hi = (J | (q1 >>> 1)) >>> 0;
+    lo = ((q1 << 31) | (q2 >>> 1)) >>> 0;
+    x = ((q2 << 31) | (q3 >>> 1)) >>> 0;
+    st |= q3 & 1;
+  } else {
+    hi = q1;
+    lo = q2;
+    x = q3;
+  }
+  const inexact = (x | st) !== 0;
+  let up = 0;
+  if (x >= J && (x !== J || st !== 0 || (lo & 1) !== 0)) {
+    up = 1;
+    lo += 1;
+    if (lo === TWO32) {
+      lo = 0;
+      hi += 1;
+      if (hi === TWO32) {
+        hi = J;
+        e++;
+      }
+    }
+  }
+  if (e <= 0 || e >= EXP_MAX) return -1;
+  R.se = (((aSe ^ bSe) >>> 15) << 15) | e;
+  R.hi = hi;
+  R.lo = lo;
+  R.up = up;
+  return inexact ? PE : 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Multiplication
 
@@ -1029,36 +1162,12 @@ export function div(aSe: number, aH: number, aL: number, bSe: number, bH: number
   const ae = aSe & EXP_MAX;
   const be = bSe & EXP_MAX;
   let flags = 0;
-  if (
-    ae !== 0 &&
-    be !== 0 &&
-    ae !== EXP_MAX &&
-    be !== EXP_MAX &&
-    (aH & bH & J) !== 0 &&
-    ae - be > 2 - BIAS &&
-    ae - be < 0x7ff0 - BIAS
-  ) {
-    aSign = aSe >>> 15;
-    aExp = ae;
-    aHi = aH;
-    aLo = aL;
-    bSign = bSe >>> 15;
-    bExp = be;
-    bHi = bH;
-    bLo = bL;
-    divCore();
-    if ((cw & 0x0f00) === 0x0300 && wExp > 1 && wExp < 0x7ffe) {
+  if ((cw & 0x0f00) === 0x0300 && ae !== 0 && be !== 0 && ae !== EXP_MAX && be !== EXP_MAX && (aH & bH & J) !== 0) {
+    const f = divQuick(aSe, aH, aL, bSe, bH, bL);
+    if (f >= 0) {
       arithStats.fast++;
-      const d = roundDecision(64, RC_NEAREST);
-      truncInc(64, d === 2);
-      R.up = d === 2 ? 1 : 0;
-      R.se = (wSign << 15) | wExp;
-      R.hi = wHi;
-      R.lo = wLo;
-      return (d !== 0 ? PE : 0) | memDenormal;
+      return f | memDenormal;
     }
-    arithStats.slow++;
-    return memDenormal | roundToReg(precisionOf(cw), cw);
   }
   arithStats.slow++;
   const aCls = classify(aSe, aH, aL);
