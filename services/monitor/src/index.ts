@@ -23,3 +23,5 @@ export {
   type RunOptions,
   type RunIo,
 } from './machine/run.js';
+export * from './fpu/index.js';
+export * from './debug/index.js';
