@@ -1,209 +1,239 @@
 import { parseArgs } from 'node:util';
-import * as monitor from '@plex86/monitor';
+import { Machine } from '@plex86/monitor';
 import type { Benchmark } from './index.js';
 import { positiveInt } from './options.js';
 
-/** What the benchmark uses of the monitor's FPU (services/monitor/src/fpu). */
-interface FpuCore {
-  execute(fop: number, ctl: number, mem: Uint8Array, off: number): number;
-}
-interface FpuModule {
-  Fpu: new () => FpuCore;
-  arithStats: { fast: number; slow: number };
-  CTL_PROTECTED: number;
-  CTL_OPSIZE32: number;
-  CTL_NE: number;
-}
-
-/** The FPU as the monitor package exports it, bound by name. */
-function fpuModule(): FpuModule {
-  const m = monitor as unknown as Partial<FpuModule>;
-  if (typeof m.Fpu !== 'function' || m.arithStats === undefined || m.CTL_PROTECTED === undefined) {
-    throw new Error(
-      '@plex86/monitor does not export its FPU: services/monitor/src/index.ts needs `export * from ./fpu/index.js`',
-    );
-  }
-  return m as FpuModule;
-}
-
-/** FpuResult.Done and FpuResult.Store: the instruction completed. */
-const DONE = 0;
-const STORE = 1;
-
 const USAGE = `plex86 bench fpu [--scale N] [--rounds N]
 
-The x87 FPU core on FPU-heavy instruction streams, as the CPU issues them (opcode, operand bytes),
-in MFLOPS of CPU time used, with the share of arithmetic that took the quick path (normal
-operands, 64-bit precision, round to nearest, no exception):
-  dot      FLD m64, FMUL m64, FADDP: a dot product of random doubles
-  horner   FMUL ST0,ST1, FADD m64: polynomial evaluation
-  mandel   z = z^2 + c on the register stack (FLD ST(i), FMUL, FSUBP, FADD, FXCH, FMULP)
-  dot53    the dot product with 53-bit precision control (as Windows and FreeBSD set it)
-  divsqrt  FLD m64, FDIV m64, FSQRT, FADDP
-  trig     FLD m64, FSIN, FADDP (transcendental, counted as one flop)
+The x87 FPU in MFLOPS of CPU time used, with the share of additions, multiplications and
+divisions that took the quick path (normal operands, 64-bit precision, round to nearest):
+
+x87 programs run by the CPU engine (booted as Multiboot kernels, run to their exit):
+  dot       FLD m64, FMUL m64, FADDP over 1024-element arrays
+  mandel    z = z^2 + c on the register stack (FLD ST(i), FMUL, FSUBP, FADD, FXCH, FMULP)
+  sqrtdiv   x = sqrt(x + 1.5) / 1.1 (FADD m64, FSQRT, FDIV m64)
+
+Instruction streams fed straight to the FPU core (opcode and operand bytes, no CPU):
+  core-dot      the dot product
+  core-dot53    the dot product with 53-bit precision control (as Windows and FreeBSD set it)
+  core-trig     FLD m64, FSIN, FADDP (the transcendental counted as one flop)
 
   --scale N    multiplies the work (default 1)
   --rounds N   runs per workload; the best is reported, the median in brackets (default 3)`;
 
-// FOPs ((escape & 7) << 8 | ModRM) of the instructions used.
+/** The FPU a machine's CPU drives. */
+type Fpu = Machine['cpu']['fpu'];
+
+function hex(text: string): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i += 2) out.push(parseInt(text.slice(i, i + 2), 16));
+  return out;
+}
+
+interface Program {
+  readonly name: string;
+  /** Machine code assembled for 1 MiB + 32 (nasm, bits 32); its loop count is the dword at offset 1. */
+  readonly code: number[];
+  readonly count: number;
+  readonly flopsPerCount: number;
+}
+
+// The nasm source of each program is in the comment above it.
+const PROGRAMS: readonly Program[] = [
+  {
+    // mov ebp, COUNT; fninit; xor ecx, ecx
+    // .init: mov [tmp], ecx; fild dword [tmp]; fld1; faddp st1, st0; fst qword [0x200000 + ecx*8]
+    //        fld1; fdivrp st1, st0; fstp qword [0x300000 + ecx*8]; inc ecx; cmp ecx, 1024; jb .init
+    // .outer: fldz; xor ecx, ecx
+    // .loop:  fld qword [0x200000 + ecx*8]; fmul qword [0x300000 + ecx*8]; faddp st1, st0
+    //         inc ecx; cmp ecx, 1024; jb .loop
+    //         fstp qword [0x400000]; dec ebp; jnz .outer
+    // mov al, 0; out 0xf4, al; tmp: dd 0
+    name: 'dot',
+    code: hex(
+      'bd00000000dbe331c9890d7e001000db057e001000d9e8dec1dd14cd00002000d9e8def1dd1ccd000030004181f90004000072d5d9ee31c9dd04cd00002000dc0ccd00003000dec14181f90004000072e7dd1d000040004d75dab000e6f400000000',
+    ),
+    count: 300,
+    flopsPerCount: 2048,
+  },
+  {
+    // mov ecx, COUNT; fninit; fld qword [ci]; fld qword [cr]; fldz; fldz   ; zr zi cr ci
+    // .loop: fld st0; fmul st0, st0; fld st2; fmul st0, st0; fsubp st1, st0; fadd st0, st3
+    //        fxch st2; fmulp st1, st0; fadd st0, st0; fadd st0, st3; fxch st1; dec ecx; jnz .loop
+    // mov al, 0; out 0xf4, al; ci: dq 0.3; cr: dq -0.2
+    name: 'mandel',
+    code: hex(
+      'b900000000dbe3dd0554001000dd055c001000d9eed9eed9c0dcc8d9c2dcc8dee9d8c3d9cadec9dcc0d8c3d9c94975e7b000e6f4333333333333d33f9a9999999999c9bf',
+    ),
+    count: 100_000,
+    flopsPerCount: 7,
+  },
+  {
+    // mov ecx, COUNT; fninit; fld1
+    // .loop: fld st0; fadd qword [c15]; fsqrt; fdiv qword [c11]; fstp st1; dec ecx; jnz .loop
+    // mov al, 0; out 0xf4, al; c15: dq 1.5; c11: dq 1.1
+    name: 'sqrtdiv',
+    code: hex('b900000000dbe3d9e8d9c0dc0542001000d9fadc354a001000ddd94975ebb000e6f4000000000000f83f9a9999999999f13f'),
+    count: 100_000,
+    flopsPerCount: 3,
+  },
+];
+
+const LOAD_ADDRESS = 0x100000;
+const HEADER_SIZE = 32;
+const EXIT_PORT = 0xf4;
+
+/** Wraps code in a flat Multiboot image (header with address fields) that enters it at 1 MiB + 32. */
+function multibootImage(code: number[]): Uint8Array {
+  const image = new Uint8Array(HEADER_SIZE + code.length);
+  const view = new DataView(image.buffer);
+  const magic = 0x1badb002;
+  const flags = 0x00010000;
+  view.setUint32(0, magic, true);
+  view.setUint32(4, flags, true);
+  view.setUint32(8, -(magic + flags) >>> 0, true);
+  view.setUint32(12, LOAD_ADDRESS, true);
+  view.setUint32(16, LOAD_ADDRESS, true);
+  view.setUint32(20, 0, true);
+  view.setUint32(24, 0, true);
+  view.setUint32(28, LOAD_ADDRESS + HEADER_SIZE, true);
+  image.set(code, HEADER_SIZE);
+  return image;
+}
+
+interface Measurement {
+  seconds: number;
+  flops: number;
+  /** Instructions the CPU ran (programs) or the FPU executed (streams). */
+  instructions: number;
+  quickShare: number;
+}
+
+function quickShare(fpu: Fpu, fast0: number, slow0: number): number {
+  const fast = fpu.quickPath.fast - fast0;
+  const slow = fpu.quickPath.slow - slow0;
+  return fast + slow > 0 ? fast / (fast + slow) : 0;
+}
+
+async function runProgram(program: Program, scale: number): Promise<Measurement> {
+  const code = program.code.slice();
+  const count = program.count * scale;
+  code[1] = count & 0xff;
+  code[2] = (count >>> 8) & 0xff;
+  code[3] = (count >>> 16) & 0xff;
+  code[4] = (count >>> 24) & 0xff;
+  const machine = new Machine({ memory: 32 << 20 });
+  machine.setExitPort(EXIT_PORT);
+  machine.loadKernel(multibootImage(code));
+  const fpu = machine.cpu.fpu;
+  const fast0 = fpu.quickPath.fast;
+  const slow0 = fpu.quickPath.slow;
+  const before = process.cpuUsage();
+  const result = await machine.run(Infinity, 50_000_000);
+  const used = process.cpuUsage(before);
+  if (result.end !== 'exit-port' || result.status !== 1) {
+    throw new Error(`the ${program.name} program did not finish (${result.end}: ${result.message})`);
+  }
+  return {
+    seconds: (used.user + used.system) / 1e6,
+    flops: count * program.flopsPerCount,
+    instructions: result.instructions,
+    quickShare: quickShare(fpu, fast0, slow0),
+  };
+}
+
+// Streams for the core: FOPs ((escape & 7) << 8 | ModRM) with operand offsets into a data buffer.
 const FLD_M64 = 0x505;
 const FMUL_M64 = 0x40d;
-const FADD_M64 = 0x405;
-const FDIV_M64 = 0x435;
 const FSTP_M64 = 0x51d;
 const FADDP = 0x6c1;
-const FSUBP = 0x6e9;
-const FMULP = 0x6c9;
-const FMUL_ST0_ST0 = 0x0c8;
-const FMUL_ST0_ST1 = 0x0c9;
-const FADD_ST0_ST0 = 0x0c0;
-const FADD_ST0_ST3 = 0x0c3;
-const FLD_ST0 = 0x1c0;
-const FLD_ST2 = 0x1c2;
-const FXCH_ST1 = 0x1c9;
-const FXCH_ST2 = 0x1ca;
-const FSQRT = 0x1fa;
 const FSIN = 0x1fe;
 const FLDZ = 0x1ee;
 const FLDCW = 0x12d;
 const FNINIT = 0x3e3;
+const ELEMENTS = 1024;
+const B = 8 * ELEMENTS;
+const OUT = 16 * ELEMENTS;
 
-/** A loop body: instructions with their operand offsets into the data buffer, and its flops. */
-interface Workload {
+interface Stream {
   readonly name: string;
   readonly cw: number;
-  /** Instructions run once before the loop (stack setup). */
-  readonly prologue: readonly (readonly [number, number])[];
   readonly body: readonly (readonly [number, number])[];
   readonly flopsPerBody: number;
   readonly bodies: number;
 }
 
-const ELEMENTS = 1024;
-const A = 0;
-const B = 8 * ELEMENTS;
-const OUT = 16 * ELEMENTS;
-const CONSTS = OUT + 16;
-
-function dot(name: string, cw: number): Workload {
+function dotStream(name: string, cw: number): Stream {
   const body: [number, number][] = [[FLDZ, 0]];
-  for (let i = 0; i < ELEMENTS; i++) body.push([FLD_M64, A + 8 * i], [FMUL_M64, B + 8 * i], [FADDP, 0]);
+  for (let i = 0; i < ELEMENTS; i++) body.push([FLD_M64, 8 * i], [FMUL_M64, B + 8 * i], [FADDP, 0]);
   body.push([FSTP_M64, OUT]);
-  return { name, cw, prologue: [], body, flopsPerBody: 2 * ELEMENTS, bodies: 400 };
+  return { name, cw, body, flopsPerBody: 2 * ELEMENTS, bodies: 300 };
 }
 
-const WORKLOADS: readonly Workload[] = [
-  dot('dot', 0x037f),
-  (() => {
-    // ST0 = accumulator, ST1 = x (0.999...): acc = acc * x + c[i]
-    const body: [number, number][] = [[FLDZ, 0]];
-    for (let i = 0; i < ELEMENTS; i++) body.push([FMUL_ST0_ST1, 0], [FADD_M64, A + 8 * i]);
-    body.push([FSTP_M64, OUT]);
-    return { name: 'horner', cw: 0x037f, prologue: [[FLD_M64, CONSTS]], body, flopsPerBody: 2 * ELEMENTS, bodies: 400 };
-  })(),
-  (() => {
-    // Stack: zr zi cr ci. zr' = zr^2 - zi^2 + cr, zi' = 2 zr zi + ci.
-    const step: [number, number][] = [
-      [FLD_ST0, 0],
-      [FMUL_ST0_ST0, 0],
-      [FLD_ST2, 0],
-      [FMUL_ST0_ST0, 0],
-      [FSUBP, 0],
-      [FADD_ST0_ST3, 0],
-      [FXCH_ST2, 0],
-      [FMULP, 0],
-      [FADD_ST0_ST0, 0],
-      [FADD_ST0_ST3, 0],
-      [FXCH_ST1, 0],
-    ];
-    const body: [number, number][] = [];
-    for (let i = 0; i < 64; i++) body.push(...step);
-    return {
-      name: 'mandel',
-      cw: 0x037f,
-      // ci, cr, zi, zr
-      prologue: [
-        [FLD_M64, CONSTS + 8],
-        [FLD_M64, CONSTS + 16],
-        [FLDZ, 0],
-        [FLDZ, 0],
-      ],
-      body,
-      flopsPerBody: 7 * 64,
-      bodies: 5000,
-    };
-  })(),
-  dot('dot53', 0x027f),
+const STREAMS: readonly Stream[] = [
+  dotStream('core-dot', 0x037f),
+  dotStream('core-dot53', 0x027f),
   (() => {
     const body: [number, number][] = [[FLDZ, 0]];
-    for (let i = 0; i < 256; i++) body.push([FLD_M64, A + 8 * i], [FDIV_M64, B + 8 * i], [FSQRT, 0], [FADDP, 0]);
+    for (let i = 0; i < 64; i++) body.push([FLD_M64, 8 * i], [FSIN, 0], [FADDP, 0]);
     body.push([FSTP_M64, OUT]);
-    return { name: 'divsqrt', cw: 0x037f, prologue: [], body, flopsPerBody: 3 * 256, bodies: 200 };
-  })(),
-  (() => {
-    const body: [number, number][] = [[FLDZ, 0]];
-    for (let i = 0; i < 64; i++) body.push([FLD_M64, A + 8 * i], [FSIN, 0], [FADDP, 0]);
-    body.push([FSTP_M64, OUT]);
-    return { name: 'trig', cw: 0x037f, prologue: [], body, flopsPerBody: 2 * 64, bodies: 40 };
+    return { name: 'core-trig', cw: 0x037f, body, flopsPerBody: 2 * 64, bodies: 30 };
   })(),
 ];
 
-/** Random doubles in [0.5, 1.5), positive, so sums and square roots stay ordinary. */
-function fillData(data: Uint8Array): void {
-  const view = new DataView(data.buffer);
-  let s = 0x12345678;
-  const next = (): number => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-  for (let i = 0; i < 2 * ELEMENTS; i++) view.setFloat64(8 * i, 0.5 + next(), true);
-  view.setFloat64(CONSTS, 0.9999, true); // Horner's x
-  view.setFloat64(CONSTS + 8, 0.3, true); // ci (c inside the set: z stays bounded)
-  view.setFloat64(CONSTS + 16, -0.2, true); // cr
-}
-
-interface Measurement {
-  seconds: number;
-  instructions: number;
-  flops: number;
-  fastShare: number;
-}
-
-function runOnce(m: FpuModule, w: Workload, data: Uint8Array, scale: number): Measurement {
-  const CTL = m.CTL_PROTECTED | m.CTL_OPSIZE32 | m.CTL_NE;
-  const arithStats = m.arithStats;
-  const fpu = new m.Fpu();
-  const fops = Int32Array.from(w.body, (s) => s[0]);
-  const offs = Int32Array.from(w.body, (s) => s[1]);
-  const cw = new Uint8Array([w.cw & 0xff, w.cw >>> 8]);
-  fpu.execute(FNINIT, CTL, data, 0);
-  fpu.execute(FLDCW, CTL, cw, 0);
-  for (const [fop, off] of w.prologue) fpu.execute(fop, CTL, data, off);
-  const bodies = w.bodies * scale;
-  const fast0 = arithStats.fast;
-  const slow0 = arithStats.slow;
+function runStream(fpu: Fpu, s: Stream, data: Uint8Array, scale: number): Measurement {
+  // Protected-mode context bits only matter for environment layouts and pending exceptions,
+  // neither of which these streams meet.
+  const ctl = 0;
+  const fops = Int32Array.from(s.body, (step) => step[0]);
+  const offs = Int32Array.from(s.body, (step) => step[1]);
+  fpu.execute(FNINIT, ctl, data, 0);
+  fpu.execute(FLDCW, ctl, new Uint8Array([s.cw & 0xff, s.cw >>> 8]), 0);
+  const bodies = s.bodies * scale;
+  const fast0 = fpu.quickPath.fast;
+  const slow0 = fpu.quickPath.slow;
   const before = process.cpuUsage();
   for (let b = 0; b < bodies; b++) {
     for (let i = 0; i < fops.length; i++) {
-      const r = fpu.execute(fops[i], CTL, data, offs[i]);
-      if (r !== DONE && r !== STORE) throw new Error(`${w.name}: FPU result ${r}`);
+      const r = fpu.execute(fops[i], ctl, data, offs[i]);
+      if (r > 1) throw new Error(`${s.name}: FPU result ${r}`);
     }
   }
   const used = process.cpuUsage(before);
-  const fast = arithStats.fast - fast0;
-  const slow = arithStats.slow - slow0;
   return {
     seconds: (used.user + used.system) / 1e6,
+    flops: bodies * s.flopsPerBody,
     instructions: bodies * fops.length,
-    flops: bodies * w.flopsPerBody,
-    fastShare: fast + slow > 0 ? fast / (fast + slow) : 0,
+    quickShare: quickShare(fpu, fast0, slow0),
   };
 }
 
+/** Doubles in [0.5, 1.5) from a fixed xorshift sequence. */
+function streamData(): Uint8Array {
+  const data = new Uint8Array(OUT + 16);
+  const view = new DataView(data.buffer);
+  let x = 0x12345678;
+  for (let i = 0; i < 2 * ELEMENTS; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    view.setFloat64(8 * i, 0.5 + (x >>> 0) / 4294967296, true);
+  }
+  return data;
+}
+
+function report(name: string, runs: Measurement[], print: (line: string) => void): void {
+  const mflops = runs.map((m) => m.flops / m.seconds / 1e6).sort((a, b) => b - a);
+  const best = runs.reduce((a, b) => (a.flops / a.seconds >= b.flops / b.seconds ? a : b));
+  const median = mflops[Math.floor(mflops.length / 2)];
+  print(
+    `${name.padEnd(11)} ${String(best.instructions).padStart(12)}  ${mflops[0].toFixed(2).padStart(8)} (${median.toFixed(2)})` +
+      `  ${(best.instructions / best.seconds / 1e6).toFixed(2).padStart(9)}   ${(100 * best.quickShare).toFixed(1).padStart(6)}%`,
+  );
+}
+
 export const fpuBenchmark: Benchmark = {
-  description: 'x87 FPU core: MFLOPS on FPU-heavy instruction streams, with the quick-path share',
+  description: 'x87 FPU: MFLOPS of x87 programs and of instruction streams, with the quick-path share',
   async run(args, print) {
     const { values } = parseArgs({
       args: args[0] === '--' ? args.slice(1) : args,
@@ -214,22 +244,20 @@ export const fpuBenchmark: Benchmark = {
       print(USAGE);
       return;
     }
-    const m = fpuModule();
     const scale = positiveInt('scale', values.scale, 1);
     const rounds = positiveInt('rounds', values.rounds, 3);
-    const data = new Uint8Array(CONSTS + 64);
-    fillData(data);
-    print('workload  instructions    MFLOPS (median)   M instr/s   quick path');
-    for (const w of WORKLOADS) {
+    print('workload    instructions    MFLOPS (median)     MIPS    quick path');
+    for (const program of PROGRAMS) {
       const runs: Measurement[] = [];
-      for (let r = 0; r < rounds; r++) runs.push(runOnce(m, w, data, scale));
-      const mflops = runs.map((m) => m.flops / m.seconds / 1e6).sort((a, b) => b - a);
-      const best = runs.reduce((a, b) => (a.flops / a.seconds > b.flops / b.seconds ? a : b));
-      const median = mflops[Math.floor(mflops.length / 2)];
-      print(
-        `${w.name.padEnd(8)}  ${String(best.instructions).padStart(12)}  ${mflops[0].toFixed(2).padStart(8)} (${median.toFixed(2)})` +
-          `  ${(best.instructions / best.seconds / 1e6).toFixed(2).padStart(9)}   ${(100 * best.fastShare).toFixed(1).padStart(6)}%`,
-      );
+      for (let r = 0; r < rounds; r++) runs.push(await runProgram(program, scale));
+      report(program.name, runs, print);
+    }
+    const fpu = new Machine({ memory: 1 << 20 }).cpu.fpu;
+    const data = streamData();
+    for (const s of STREAMS) {
+      const runs: Measurement[] = [];
+      for (let r = 0; r < rounds; r++) runs.push(runStream(fpu, s, data, scale));
+      report(s.name, runs, print);
     }
   },
 };

@@ -76,6 +76,7 @@ import {
 import {
   R,
   REL_EQ,
+  arithStats,
   REL_GT,
   REL_LT,
   add,
@@ -275,6 +276,14 @@ export class Fpu {
     c[CTL_FDP] = 0;
     c[CTL_FDS] = 0;
     c[CTL_FOP] = 0;
+  }
+
+  /**
+   * Process-wide counts of additions, multiplications and divisions that took the quick path
+   * (normal operands, 64-bit precision, round to nearest, result in range) and of those that did not.
+   */
+  get quickPath(): { readonly fast: number; readonly slow: number } {
+    return arithStats;
   }
 
   /** Level of the FERR# output: an unmasked exception is pending. */
