@@ -14,7 +14,16 @@ bits 32
 
 %define REC 256
 
-section .bss
+; BARE: a flat image for a Multiboot loader (1 MiB + 32): records come from memory instead of
+; stdin (count at IN_BASE, records from IN_BASE + 16), results go to OUT_BASE (the number done
+; at OUT_BASE - 4), and the run ends by writing to the exit port 0xF4.
+%ifdef BARE
+    org 0x100020
+%define IN_BASE 0x1000000
+%define OUT_BASE 0x1800000
+%endif
+
+section .bss align=16
 alignb 16
 inrec:   resb REC
 outrec:  resb REC
@@ -24,10 +33,43 @@ mem:     resb 512
 
 section .data
 cw_masked: dw 0x037f
+%ifdef BARE
+in_ptr:  dd IN_BASE + 16
+out_ptr: dd OUT_BASE
+%endif
 
 section .text
 global _start
 
+%ifdef BARE
+    jmp _start
+
+read_record:
+    mov eax, [IN_BASE]
+    test eax, eax
+    jz .eof
+    dec dword [IN_BASE]
+    cld
+    mov esi, [in_ptr]
+    mov edi, inrec
+    mov ecx, REC / 4
+    rep movsd
+    mov [in_ptr], esi
+    mov eax, 1
+    ret
+.eof:
+    ret
+
+write_record:
+    cld
+    mov esi, outrec
+    mov edi, [out_ptr]
+    mov ecx, REC / 4
+    rep movsd
+    mov [out_ptr], edi
+    inc dword [OUT_BASE - 4]
+    ret
+%else
 ; read exactly REC bytes into inrec; eax = 0 on end of input
 read_record:
     xor esi, esi
@@ -68,6 +110,7 @@ write_record:
     mov eax, 1
     mov ebx, 2
     int 0x80
+%endif
 
 _start:
 next:
@@ -174,6 +217,17 @@ op_done:
     call write_record
     jmp next
 
+%ifdef BARE
+finish:
+    mov al, 0
+    out 0xf4, al
+    hlt
+
+bad_op:
+    mov al, 3
+    out 0xf4, al
+    hlt
+%else
 finish:
     mov eax, 1
     xor ebx, ebx
@@ -183,5 +237,6 @@ bad_op:
     mov eax, 1
     mov ebx, 3
     int 0x80
+%endif
 
 %include "ops.inc"
