@@ -13,7 +13,7 @@ const TRANSCENDENTAL = /^(f2xm1|fyl2x|fyl2xp1|fptan|fpatan|fsin|fcos|fsincos)$/;
 /** EFLAGS bits compared: CF, PF, AF, ZF, SF, OF (IF and the rest belong to the environment). */
 const EFLAGS_MASK = [0xd5, 0x08, 0, 0];
 let exe = '';
-let image = new Uint8Array(0);
+let image: Uint8Array = new Uint8Array(0);
 
 beforeAll(() => {
   const asm = OPS.map(nativeAsm);
