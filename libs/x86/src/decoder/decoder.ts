@@ -399,7 +399,8 @@ for (let code = 1; code < CODE_COUNT; code++) planFor(code);
 
 /*
  * Fast-path opcode table: for each code size (16-bit at 0, 32-bit at 512) and map (one-byte, 0F) the
- * decision tree as it resolves without prefixes, so the fast path finds the Code with one load:
+ * decision tree as it resolves without prefixes (at 0) and after a lone 66 prefix (at 1024), so the
+ * fast path finds the Code with one load:
  * CODE_BY_MODRM[(entry >>> E.BASE) + (ModRM & (BY_MODRM bit set ? 0xff : 0))]. The ModRM byte is
  * what the general decoder uses: 0xc0 (mod 3, reg 0, rm 0) without one, mod forced to 3 for NOMOD.
  * Every usable entry is nonzero; 0 sends the byte to the general decoder (prefixes, 0F 38/0F 3A,
@@ -418,58 +419,78 @@ const enum E {
   BY_MODRM = 12,
   /** Bits 13-30: index of the first slot in CODE_BY_MODRM. */
   BASE = 13,
+  /** Bit 31, after 66 only: the operand size is not the code size's (the opcode does not take the 66). */
+  OSIZE_FLIP = 1 << 31,
+  /** The tables used after a lone 66 prefix follow the ones without prefixes. */
+  AFTER_66 = 1024,
 }
 
-const FAST_ENTRY = new Int32Array(1024);
+const FAST_ENTRY = new Int32Array(2048);
 let codeByModrm: number[] = [];
 {
-  /** Walks `entry`'s tree as the general decoder does without prefixes; 0 when it ends elsewhere than a leaf. */
-  const resolve = (entry: number, modrm: number, size: number): number => {
+  /**
+   * Walks `entry`'s tree as the general decoder does without prefixes (o66 0) or after a lone 66 (o66 1);
+   * returns the leaf word, 0 when the walk ends elsewhere than a leaf.
+   */
+  const resolve = (entry: number, modrm: number, size: number, o66: number): number => {
     let node = entry;
     for (;;) {
       const kind = node & 15;
-      if (kind === N.LEAF) return node >>> Shift.PAYLOAD;
+      if (kind === N.LEAF) return node;
       let index: number;
-      if (kind === N.PREFIX) index = 0;
+      if (kind === N.PREFIX) index = o66;
       else if (kind === N.MOD) index = modrm >>> 6 === 3 ? 1 : 0;
       else if (kind === N.REG) index = (modrm >>> 3) & 7;
       else if (kind === N.RM) index = modrm & 7;
-      else if (kind === N.OPSIZE || kind === N.ADDRSIZE) index = size;
+      else if (kind === N.OPSIZE) index = size ^ o66;
+      else if (kind === N.ADDRSIZE) index = size;
       else return 0;
       node = NODES[(node >>> Shift.PAYLOAD) + index] as number;
     }
   };
   const slots: number[] = [];
-  for (let size = 0; size < 2; size++) {
-    for (let map = 0; map < 2; map++) {
-      for (let byte = 0; byte < 256; byte++) {
-        const entry = OPCODE_MAP[(map << 8) | byte] as number;
-        const kind = entry & 15;
-        let fast = 0;
-        if (kind === N.ESCAPE) {
-          if (map === 0 && entry >>> Shift.PAYLOAD === 1) fast = E.ESCAPE;
-        } else if (kind >= N.LEAF && kind <= N.ADDRSIZE) {
-          const modrmKind = (entry & F.MODRM) === 0 ? 0 : (entry & F.NOMOD) !== 0 ? 2 : 1;
-          const codes: number[] = [];
-          for (let raw = 0; raw < 256; raw++) {
-            const modrm = modrmKind === 0 ? 0xc0 : modrmKind === 2 ? raw | 0xc0 : raw;
-            codes.push(resolve(entry, modrm, size));
+  for (let o66 = 0; o66 < 2; o66++) {
+    for (let size = 0; size < 2; size++) {
+      for (let map = 0; map < 2; map++) {
+        for (let byte = 0; byte < 256; byte++) {
+          const entry = OPCODE_MAP[(map << 8) | byte] as number;
+          const kind = entry & 15;
+          let fast = 0;
+          if (kind === N.ESCAPE) {
+            if (map === 0 && entry >>> Shift.PAYLOAD === 1) fast = E.ESCAPE;
+          } else if (kind >= N.LEAF && kind <= N.ADDRSIZE) {
+            const modrmKind = (entry & F.MODRM) === 0 ? 0 : (entry & F.NOMOD) !== 0 ? 2 : 1;
+            const leaves: number[] = [];
+            for (let raw = 0; raw < 256; raw++) {
+              const modrm = modrmKind === 0 ? 0xc0 : modrmKind === 2 ? raw | 0xc0 : raw;
+              leaves.push(resolve(entry, modrm, size, o66));
+            }
+            const codes = leaves.map((leaf) => leaf >>> Shift.PAYLOAD);
+            const byModrm = codes.some((code) => code !== codes[0]);
+            // After 66 the operand size depends on whether the leaf takes the prefix as part of the opcode;
+            // bytes whose leaves disagree on that stay general.
+            const consumed = leaves.map((leaf) => o66 === 1 && (leaf & F.CONSUME) !== 0);
+            if (consumed.some((c) => c !== consumed[0])) fast = 0;
+            else {
+              fast =
+                (modrmKind === 0 ? 0 : E.KEEP | E.MODRM) |
+                (modrmKind === 1 ? 0 : E.FORCE_MOD3) |
+                ((byModrm ? 1 : 0) << E.BY_MODRM) |
+                (o66 === 1 && !consumed[0] ? E.OSIZE_FLIP : 0) |
+                (slots.length << E.BASE);
+              slots.push(...(byModrm ? codes : [codes[0] as number]));
+            }
           }
-          const byModrm = codes.some((code) => code !== codes[0]);
-          fast =
-            (modrmKind === 0 ? 0 : E.KEEP | E.MODRM) |
-            (modrmKind === 1 ? 0 : E.FORCE_MOD3) |
-            ((byModrm ? 1 : 0) << E.BY_MODRM) |
-            (slots.length << E.BASE);
-          slots.push(...(byModrm ? codes : [codes[0] as number]));
+          FAST_ENTRY[o66 * E.AFTER_66 + ((size << 9) | (map << 8) | byte)] = fast;
         }
-        FAST_ENTRY[(size << 9) | (map << 8) | byte] = fast;
       }
     }
   }
   codeByModrm = slots;
 }
 const CODE_BY_MODRM = Int32Array.from(codeByModrm);
+if (CODE_BY_MODRM.length >= 1 << (31 - E.BASE))
+  throw new Error('libs/x86 fast-path table too large for its index bits');
 
 /**
  * Everything the fast path reads, in one array so that TurboFan checks one typed array per call
@@ -487,11 +508,16 @@ const enum O {
 }
 /** Bytes the fast path may load from an instruction's first byte on. */
 const FAST_WINDOW = 12;
-const FAST = new Int32Array(O.RECORDS + (CODE_COUNT << 4) + CODE_BY_MODRM.length);
 /** Where CODE_BY_MODRM starts in FAST. */
 const CODE_BY_MODRM_AT = O.RECORDS + (CODE_COUNT << 4);
+/** Where the opcode tables after 66 (1024 words, as FAST_ENTRY at 0) start in FAST, E.AFTER_66 after 0. */
+const AFTER_66_AT = CODE_BY_MODRM_AT + CODE_BY_MODRM.length;
+/** Per byte: 0, or for a prefix the prefixed fast path takes, its prefix bits | 66 table offset | segment << 16. */
+const PREFIX_AT = AFTER_66_AT + E.AFTER_66;
+const FAST = new Int32Array(PREFIX_AT + 256);
 {
-  FAST.set(FAST_ENTRY, 0);
+  FAST.set(FAST_ENTRY.subarray(0, E.AFTER_66), 0);
+  FAST.set(FAST_ENTRY.subarray(E.AFTER_66), AFTER_66_AT);
   FAST.set(ADDRESS16, O.ADDRESS16);
   FAST.set(ADDRESS32, O.ADDRESS32);
   FAST.set(ADDRESS_SIB, O.ADDRESS_SIB);
@@ -521,6 +547,10 @@ const CODE_BY_MODRM_AT = O.RECORDS + (CODE_COUNT << 4);
     for (let i = 0; i < 8; i++) FAST[record + 4 + i] = OPERANDS[(code << 3) + i] as number;
   }
   FAST.set(CODE_BY_MODRM, CODE_BY_MODRM_AT);
+  FAST[PREFIX_AT + 0x66] = P.OSIZE | E.AFTER_66;
+  for (const byte of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65]) {
+    FAST[PREFIX_AT + byte] = P.SEG | ((SEGMENT_OF_PREFIX[byte] as number) << 16);
+  }
 }
 
 /**
@@ -554,7 +584,8 @@ export function decodeInstruction(
   let pos = offset;
   let entry = fast[table | (bytes[pos++] as number)] as number;
   if ((entry & E.ESCAPE) !== 0) entry = fast[table | 256 | (bytes[pos++] as number)] as number;
-  if (entry === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  // Prefix bytes have entry 0 and no ESCAPE bit.
+  if (entry === 0) return decodePrefixed(bytes, offset, end, ip, bitness, out);
   const opcode = bytes[pos - 1] as number;
   const modrm = ((bytes[pos] as number) & entry & E.KEEP) | ((entry >>> 2) & 0xc0);
   pos += (entry >>> 10) & 1;
@@ -625,6 +656,134 @@ export function decodeInstruction(
       (negative & (address >>> (L.UNSIGNED + 1))) * 0x100000000;
     out.memDisplSize = dispSize;
     out.memSegment = (address >>> L.SEGMENT) & 31;
+    out.memSize = (plan >>> Plan.MEM_SIZE) & 0xff;
+  }
+  if (immKind !== 0) {
+    // The immediate or branch target without branching on its kind.
+    const i = pos + dispSize;
+    const immBytes =
+      (bytes[i] as number) |
+      ((bytes[i + 1] as number) << 8) |
+      ((bytes[i + 2] as number) << 16) |
+      ((bytes[i + 3] as number) << 24);
+    const immDecode = fast[O.IMMEDIATE + 2 * immKind] as number;
+    const immShift = immDecode & 31;
+    const relative = -((immDecode >>> 6) & 1);
+    const immediate =
+      (((((immBytes & -((immDecode >>> 5) & 1)) << immShift) >> immShift) +
+        ((ip + length) & relative) +
+        ((immDecode >>> 7) & 1)) &
+        (fast[O.IMMEDIATE + 2 * immKind + 1] as number)) >>>
+      0;
+    if (relative !== 0) {
+      out.branchTarget = immediate;
+      out.farSelector = 0;
+    } else {
+      out.immediate = immediate;
+    }
+  }
+  return S.OK as number;
+}
+
+/**
+ * The fast path for one lone 66 or segment override prefix (most prefixed code: 66 NOPs, SSE opcodes that take
+ * 66, gs: loads), called by `decodeInstruction` when the first byte is no opcode it decodes. Kept apart so
+ * that the unprefixed path stays as short as it was; same results as `decodeGeneral`, which it calls for
+ * anything else.
+ */
+function decodePrefixed(
+  bytes: Uint8Array,
+  offset: number,
+  end: number,
+  ip: number,
+  bitness: Bitness,
+  out: Instruction,
+): DecodeStatus {
+  const fast = FAST;
+  // The caller checked the window from `offset`; the prefix makes the longest instruction one byte longer.
+  const size = bytes.length;
+  if (offset + FAST_WINDOW + 1 > (end < size ? end : size)) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  const prefix = fast[PREFIX_AT + (bytes[offset] as number)] as number;
+  if (prefix === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  const is32 = bitness !== 16;
+  const table = (is32 ? 512 : 0) + ((prefix & E.AFTER_66) !== 0 ? AFTER_66_AT : 0);
+  let pos = offset + 1;
+  let entry = fast[table + (bytes[pos++] as number)] as number;
+  if ((entry & E.ESCAPE) !== 0) entry = fast[table + 256 + (bytes[pos++] as number)] as number;
+  // 0 also for a second prefix.
+  if (entry === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  const opcode = bytes[pos - 1] as number;
+  const modrm = ((bytes[pos] as number) & entry & E.KEEP) | ((entry >>> 2) & 0xc0);
+  pos += (entry >>> 10) & 1;
+  const code = fast[
+    CODE_BY_MODRM_AT + ((entry >>> E.BASE) & 0x3ffff) + (modrm & (-((entry >>> E.BY_MODRM) & 1) & 0xff))
+  ] as number;
+  const record = O.RECORDS + (code << 4);
+  const plan = fast[record] as number;
+  if (plan === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  const mod = modrm >>> 6;
+
+  let address = fast[(is32 ? O.ADDRESS32 : O.ADDRESS16) + modrm] as number;
+  if ((address & L.SIB) !== 0) address = fast[O.ADDRESS_SIB + ((mod << 8) | (bytes[pos++] as number))] as number;
+  const dispSize = (address >>> L.DISP) & 7;
+  const immKind = (plan >>> Plan.IMM_KIND) & 31;
+  const length = pos + dispSize + ((plan >>> Plan.IMM_BYTES) & 7) - offset;
+
+  // Loads before stores where it is cheap, for the same reason as the local table copy.
+  const attributes = fast[record + 1] as number;
+  const mnemonicAndCount = fast[record + 2] as number;
+  const operands = record + (mod !== 3 ? 8 : 4);
+  const w0 = fast[operands] as number;
+  const w1 = fast[operands + 1] as number;
+  const fields = (modrm & 7) | (((modrm >>> 3) & 7) << 4) | ((opcode & 7) << 8);
+
+  out.ip = ip;
+  out.length = length;
+  out.bitness = bitness;
+  out.code = code;
+  out.mnemonic = mnemonicAndCount & 0xffff;
+  out.attributes = attributes;
+  out.operandSize = is32 !== ((entry & E.OSIZE_FLIP) !== 0) ? 32 : 16;
+  out.addressSize = is32 ? 32 : 16;
+  out.prefixes = prefix & 0xff;
+  out.segmentPrefix = prefix >>> 16;
+  out.opCount = mnemonicAndCount >>> 16;
+  out.op0Kind = w0 & 0xff;
+  out.op1Kind = w1 & 0xff;
+  out.op0Register = ((w0 >>> 8) & 0xff) + ((fields >>> (w0 >>> 16)) & 15);
+  out.op1Register = ((w1 >>> 8) & 0xff) + ((fields >>> (w1 >>> 16)) & 15);
+  if ((plan & (1 << Plan.MORE_OPERANDS)) === 0) {
+    out.op2Kind = K.None as number;
+    out.op3Kind = K.None as number;
+    out.op2Register = R.None as number;
+    out.op3Register = R.None as number;
+  } else {
+    const w2 = fast[operands + 2] as number;
+    const w3 = fast[operands + 3] as number;
+    out.op2Kind = w2 & 0xff;
+    out.op3Kind = w3 & 0xff;
+    out.op2Register = ((w2 >>> 8) & 0xff) + ((fields >>> (w2 >>> 16)) & 15);
+    out.op3Register = ((w3 >>> 8) & 0xff) + ((fields >>> (w3 >>> 16)) & 15);
+  }
+  if (mod !== 3) {
+    // The displacement without branching on its size: load 4 bytes, keep what is encoded.
+    const dispBytes =
+      (bytes[pos] as number) |
+      ((bytes[pos + 1] as number) << 8) |
+      ((bytes[pos + 2] as number) << 16) |
+      ((bytes[pos + 3] as number) << 24);
+    const dispShift = 32 - 8 * dispSize;
+    const dispSigned = ((dispBytes << dispShift) >> dispShift) & (-dispSize >> 31); // 0 without one
+    const negative = dispSigned >>> 31;
+    out.memBase = address & 0xff;
+    out.memIndex = (address >>> L.INDEX) & 0xff;
+    out.memScale = address >>> L.SCALE;
+    out.memDisplacement =
+      dispSigned +
+      (negative & (address >>> L.UNSIGNED)) * 0x10000 +
+      (negative & (address >>> (L.UNSIGNED + 1))) * 0x100000000;
+    out.memDisplSize = dispSize;
+    out.memSegment = prefix >>> 16 !== 0 ? prefix >>> 16 : (address >>> L.SEGMENT) & 31;
     out.memSize = (plan >>> Plan.MEM_SIZE) & 0xff;
   }
   if (immKind !== 0) {
