@@ -69,6 +69,7 @@ describe('plex86 run', () => {
     const io = captureIo();
     expect(await main(['run'], io)).toBe(0);
     expect(io.stdout()).toContain('embedded stack started');
+    expect(io.stdout()).toMatch(/plex-storage \d+\.\d+\.\d+/);
     expect(io.stdout()).toContain('--rom FILE or --kernel FILE');
   });
 });

@@ -1,5 +1,6 @@
 import { createInProcessBus } from '@plex86/bus';
 import { RunOptionError, runTestProgram, type RunOptions } from '@plex86/monitor';
+import { startStorageService } from '@plex86/storage';
 import { UsageError, stringOption, type Command, type CommandIo, type OptionValues } from '../command.js';
 import { formatServices } from './services.js';
 
@@ -26,8 +27,11 @@ function runOptions(values: OptionValues): RunOptions {
 async function embeddedStack(io: CommandIo): Promise<number> {
   const bus = createInProcessBus();
   try {
-    io.out('plex86: embedded stack started: in-process bus (no NATS server needed).\n');
+    // The storage service manages the images of the current directory, as `plex86 disk` does.
+    const storage = await startStorageService(bus, { imageDir: process.cwd() });
+    io.out('plex86: embedded stack started: in-process bus (no NATS server needed) with these services:\n');
     io.out(formatServices(await bus.discover()));
+    await storage.stop();
     io.out(
       'plex86: no Linux guest can boot yet (the PC platform and virtio devices are not built); ' +
         'test programs run with --rom FILE or --kernel FILE (see plex86 run --help). Stopping.\n',
