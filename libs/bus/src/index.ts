@@ -7,3 +7,4 @@ export { createInProcessBus, type InProcessBusOptions } from './in-process-bus.j
 export { createNatsBus, TYPE_HEADER, type NatsBusOptions } from './nats-bus.js';
 export * from './type-names.js';
 export * from './typed.js';
+export { processIo, untilStopped, type ServiceIo } from './service-process.js';

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createNatsBus, type Bus } from '@plex86/bus';
+import { type Bus, createNatsBus, processIo, type ServiceIo, untilStopped } from '@plex86/bus';
 import { busDebugTarget } from './bus-target.js';
 import { parseListenAddress, startDebugger, type ListenAddress } from './server.js';
 
@@ -14,18 +14,8 @@ export const HELP =
   '  --vm ID             the VM to debug (required)\n' +
   '  --listen HOST:PORT  where gdb connects, tcp: prefix allowed (default 127.0.0.1:1234)\n';
 
-export interface MainIo {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const processIo: MainIo = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-};
-
 /** Entry point of the debugger process; serves until `stop` aborts (by default SIGINT/SIGTERM). */
-export async function main(argv: string[], io: MainIo = processIo, stop?: AbortSignal): Promise<number> {
+export async function main(argv: string[], io: ServiceIo = processIo, stop?: AbortSignal): Promise<number> {
   let values: { nats?: string; vm?: string; listen?: string; help?: boolean };
   let listen: ListenAddress;
   try {
@@ -72,15 +62,7 @@ export async function main(argv: string[], io: MainIo = processIo, stop?: AbortS
     return 1;
   }
   io.out(`plex86 debugger for VM ${values.vm} listening on tcp:${server.address.host}:${server.address.port}\n`);
-  await new Promise<void>((done) => {
-    if (stop) {
-      if (stop.aborted) done();
-      stop.addEventListener('abort', () => done(), { once: true });
-      return;
-    }
-    process.once('SIGINT', () => done());
-    process.once('SIGTERM', () => done());
-  });
+  await untilStopped(stop);
   await server.close();
   target.close();
   await bus.close();

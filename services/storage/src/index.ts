@@ -31,4 +31,4 @@ export {
   type ServedDisk,
 } from './service.js';
 export { RemoteDisk, storageClient, type RemoteDiskOptions } from './client.js';
-export { main as storageServiceMain, HELP as STORAGE_SERVICE_HELP, type MainIo } from './main.js';
+export { main as storageServiceMain, HELP as STORAGE_SERVICE_HELP } from './main.js';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createNatsBus } from '@plex86/bus';
+import { createNatsBus, processIo, type ServiceIo, untilStopped } from '@plex86/bus';
 import { openImage } from './images.js';
 import { serveDisk, startStorageService, type ServedDisk, type StorageServiceHandle } from './service.js';
 
@@ -24,21 +24,11 @@ export function parseServe(text: string): { vm: string; disk: string; path: stri
   return { vm: m[1] as string, disk: m[2] as string, path: m[3] as string };
 }
 
-export interface MainIo {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const processIo: MainIo = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-};
-
 /**
  * Entry point of the storage service process: parses the options, connects to NATS, serves until
  * `stop` aborts (by default on SIGINT/SIGTERM). Returns the exit status.
  */
-export async function main(argv: string[], io: MainIo = processIo, stop?: AbortSignal): Promise<number> {
+export async function main(argv: string[], io: ServiceIo = processIo, stop?: AbortSignal): Promise<number> {
   let values: { nats?: string; images?: string; serve?: string[]; help?: boolean };
   let serve: { vm: string; disk: string; path: string }[];
   try {
@@ -97,15 +87,7 @@ export async function main(argv: string[], io: MainIo = processIo, stop?: AbortS
   io.out(
     `plex86 storage service ready: ${imageDir === null ? 'no image directory' : `images in ${imageDir}`}, NATS ${values.nats}\n`,
   );
-  await new Promise<void>((done) => {
-    if (stop) {
-      if (stop.aborted) done();
-      stop.addEventListener('abort', () => done(), { once: true });
-      return;
-    }
-    process.once('SIGINT', () => done());
-    process.once('SIGTERM', () => done());
-  });
+  await untilStopped(stop);
   await service?.stop();
   for (const d of disks) await d.close();
   await bus.close();
