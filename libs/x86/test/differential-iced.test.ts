@@ -10,7 +10,7 @@ import {
   IcedInstruction,
   outsideModel,
 } from './support/iced-oracle.js';
-import { xorshift32 } from './support/random.js';
+import { xorshift32 } from '../src/testing/index.js';
 
 const RECORDS = 1_000_000;
 const RECORD = 16;

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { type Block, CodeMode, Decoder, DecodeStatus, Instruction, PAGE_SIZE, ScannedPageCache } from '@plex86/x86';
 import type { Benchmark } from './index.js';
 import { HELP_OPTION, parseBenchArgs, positiveInt } from './options.js';
+import { xorshift32 } from '@plex86/x86/testing';
 
 const USAGE = `plex86 bench sbe [--size KIB] [--seed N] [--file FILE] [--bits 16|32] [--rounds N]
 
@@ -44,17 +45,10 @@ function parse(args: string[]): Settings | null {
   };
 }
 
-/** xorshift32, so the corpus is the same on every run. */
+/** Seeded numbers below n, so the corpus is the same on every run. */
 function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % n;
-  };
+  const next = xorshift32(seed);
+  return (n) => next() % n;
 }
 
 type Emit = (next: (n: number) => number, out: number[]) => void;

@@ -2,20 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { Bitness } from './decode-status.js';
 import { decodeGeneral, decodeInstruction } from './decoder.js';
 import { Instruction } from './instruction.js';
+import { xorshift32 } from '../testing/random.js';
 
 /** Every field of the record, so the comparison also covers fields a decode leaves unchanged. */
 const FIELDS = Object.keys(new Instruction()) as (keyof Instruction)[];
-
-/** Seeded xorshift32, so a failure reproduces. */
-function random(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
 
 /**
  * Bytes that reach the fast path often and leave it at every exit: every prefix (a lone 66 or segment override
@@ -47,7 +37,7 @@ function poisoned(): Instruction {
 describe('fast path', () => {
   for (const bitness of [32, 16] as Bitness[]) {
     it(`gives the general decoder's status and record at every offset and end (${bitness}-bit)`, () => {
-      const next = random(0x2545f491 + bitness);
+      const next = xorshift32(0x2545f491 + bitness);
       const bytes = buffer(next, 200_000);
       const fast = new Instruction();
       const general = new Instruction();

@@ -5,18 +5,12 @@ import type { Block } from './block.js';
 import { CodeMode, PAGE_SIZE } from './constants.js';
 import { sameOperands } from './invariants.js';
 import { ScannedPageCache } from './scanned-page-cache.js';
+import { xorshift32 } from '../testing/random.js';
 
-/** xorshift32: a small seeded generator, so a failure reproduces. */
+/** Seeded numbers below n, so a failure reproduces. */
 function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % n;
-  };
+  const next = xorshift32(seed);
+  return (n) => next() % n;
 }
 
 // Bytes that decode to a mix of lengths and kinds: inc/dec, nop, mov r,imm, add eax,imm, 66 prefix,
