@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { Machine } from '@plex86/monitor';
 import type { Benchmark } from './index.js';
 import { positiveInt } from './options.js';
+import { EXIT_PORT, multibootImage } from './multiboot-image.js';
 
 const USAGE = `plex86 bench fpu [--scale N] [--rounds N]
 
@@ -78,28 +79,6 @@ const PROGRAMS: readonly Program[] = [
     flopsPerCount: 3,
   },
 ];
-
-const LOAD_ADDRESS = 0x100000;
-const HEADER_SIZE = 32;
-const EXIT_PORT = 0xf4;
-
-/** Wraps code in a flat Multiboot image (header with address fields) that enters it at 1 MiB + 32. */
-function multibootImage(code: number[]): Uint8Array {
-  const image = new Uint8Array(HEADER_SIZE + code.length);
-  const view = new DataView(image.buffer);
-  const magic = 0x1badb002;
-  const flags = 0x00010000;
-  view.setUint32(0, magic, true);
-  view.setUint32(4, flags, true);
-  view.setUint32(8, -(magic + flags) >>> 0, true);
-  view.setUint32(12, LOAD_ADDRESS, true);
-  view.setUint32(16, LOAD_ADDRESS, true);
-  view.setUint32(20, 0, true);
-  view.setUint32(24, 0, true);
-  view.setUint32(28, LOAD_ADDRESS + HEADER_SIZE, true);
-  image.set(code, HEADER_SIZE);
-  return image;
-}
 
 interface Measurement {
   seconds: number;
