@@ -12,21 +12,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
 import { caseCode, generateCases, RECORD_BYTES, type Case } from './cases.js';
+import { runTool } from '../support/programs.js';
 
 const CASES = 2500;
 const dir = mkdtempSync(join(tmpdir(), 'plex86-diff-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function tool(cmd: string, args: string[], pkg: string): void {
-  try {
-    execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
-    if (err.code === 'ENOENT')
-      throw new Error(`${cmd} is not installed: the differential test needs it (apt-get install ${pkg})`);
-    throw new Error(`${cmd} failed:\n${err.stderr?.toString().slice(0, 2000) ?? err.message}`);
-  }
-}
 
 function nativeProgram(cases: Case[]): string {
   const n = cases.length * RECORD_BYTES;
@@ -75,8 +65,8 @@ results: times ${n} db 0
 function runNative(cases: Case[]): Uint8Array {
   const src = join(dir, 'native.asm');
   writeFileSync(src, nativeProgram(cases));
-  tool('nasm', ['-f', 'elf32', '-o', join(dir, 'native.o'), src], 'nasm');
-  tool('ld', ['-m', 'elf_i386', '-o', join(dir, 'native'), join(dir, 'native.o')], 'binutils');
+  runTool('nasm', ['-f', 'elf32', '-o', join(dir, 'native.o'), src], 'nasm');
+  runTool('ld', ['-m', 'elf_i386', '-o', join(dir, 'native'), join(dir, 'native.o')], 'binutils');
   try {
     return new Uint8Array(execFileSync(join(dir, 'native'), { maxBuffer: 1 << 26 }));
   } catch (e) {
@@ -90,7 +80,7 @@ async function runPlex86(cases: Case[]): Promise<Uint8Array> {
   const src = join(dir, 'kernel.asm');
   const bin = join(dir, 'kernel.bin');
   writeFileSync(src, kernelProgram(cases));
-  tool('nasm', ['-f', 'bin', '-o', bin, src], 'nasm');
+  runTool('nasm', ['-f', 'bin', '-o', bin, src], 'nasm');
   const machine = new Machine({ memory: 16 << 20, compileThreshold: 0 });
   const out = new Uint8Array(cases.length * RECORD_BYTES);
   let at = 0;

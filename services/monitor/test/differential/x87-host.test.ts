@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
 import { Random } from './cases.js';
+import { runTool } from '../support/programs.js';
 
 const CASES = 400;
 /** Per case: FNSAVE image (108), stored operand (10), LAHF after FCOMI, pad, FNSTSW, pad, control word. */
@@ -23,17 +24,6 @@ const RECORD = 128;
 const DATA = 48;
 const dir = mkdtempSync(join(tmpdir(), 'plex86-x87diff-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function tool(cmd: string, args: string[], pkg: string): void {
-  try {
-    execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
-    if (err.code === 'ENOENT')
-      throw new Error(`${cmd} is not installed: the differential test needs it (apt-get install ${pkg})`);
-    throw new Error(`${cmd} failed:\n${err.stderr?.toString().slice(0, 2000) ?? err.message}`);
-  }
-}
 
 interface X87Case {
   asm: string;
@@ -184,8 +174,8 @@ align 16
 results: resb ${n}
 `,
   );
-  tool('nasm', ['-f', 'elf32', '-o', join(dir, 'native.o'), src], 'nasm');
-  tool('ld', ['-m', 'elf_i386', '-o', join(dir, 'native'), join(dir, 'native.o')], 'binutils');
+  runTool('nasm', ['-f', 'elf32', '-o', join(dir, 'native.o'), src], 'nasm');
+  runTool('ld', ['-m', 'elf_i386', '-o', join(dir, 'native'), join(dir, 'native.o')], 'binutils');
   try {
     return new Uint8Array(execFileSync(join(dir, 'native'), { maxBuffer: 1 << 26 }));
   } catch (e) {
@@ -220,7 +210,7 @@ align 16
 results: times ${n} db 0
 `,
   );
-  tool('nasm', ['-f', 'bin', '-o', bin, src], 'nasm');
+  runTool('nasm', ['-f', 'bin', '-o', bin, src], 'nasm');
   const machine = new Machine({ memory: 16 << 20, compileThreshold: 0 });
   const out = new Uint8Array(n);
   let at = 0;

@@ -41,22 +41,23 @@ export function assembleElf(name: string): Uint8Array {
   const obj = join(dir, `${name}.o`);
   const out = join(dir, `${name}.elf`);
   try {
-    run('nasm', ['-Werror', '-f', 'elf32', '-o', obj, join(PROGRAMS_DIR, `${name}.asm`)], 'nasm');
-    run('ld', ['-m', 'elf_i386', '-Ttext=0x100000', '-e', '_start', '-o', out, obj], 'binutils');
+    runTool('nasm', ['-Werror', '-f', 'elf32', '-o', obj, join(PROGRAMS_DIR, `${name}.asm`)], 'nasm');
+    runTool('ld', ['-m', 'elf_i386', '-Ttext=0x100000', '-e', '_start', '-o', out, obj], 'binutils');
     return new Uint8Array(readFileSync(out));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function run(tool: string, args: string[], pkg: string): void {
+/** Runs a build tool (nasm, ld); a missing tool fails with the Debian package that provides it. */
+export function runTool(tool: string, args: string[], pkg: string): void {
   try {
-    execFileSync(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(tool, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
     if (err.code === 'ENOENT')
       throw new Error(`${tool} is not installed: these tests need it (apt-get install ${pkg})`);
-    throw new Error(`${tool} failed:\n${err.stderr?.toString() ?? err.message}`);
+    throw new Error(`${tool} failed:\n${err.stderr?.toString().slice(0, 2000) ?? err.message}`);
   }
 }
 
