@@ -14,7 +14,7 @@ export { SbeBlockSource } from './engine/sbe-source.js';
 export { Engine, StopReason, resolveHandler, type InterruptLine } from './engine/engine.js';
 export { Machine, ExitStatus, type RunResult, type MachineConfig } from './machine/machine.js';
 export { Uart16550 } from './machine/devices/uart16550.js';
-export { loadMultiboot, MultibootError } from './machine/multiboot.js';
+export { loadMultiboot, MultibootError } from './boot/multiboot.js';
 export {
   runTestProgram,
   parseMemorySize,

@@ -5,9 +5,11 @@
  * (32-bit protected mode, flat segments, paging off, EAX = 0x2BADB002, EBX = the structure).
  */
 
-import { Attr, type Cpu } from '../cpu/cpu.js';
-import { Cr0, Flag, Seg } from '../cpu/registers.js';
+import type { Cpu } from '../cpu/cpu.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
+import { isElf32, loadElf32 } from './elf32.js';
+import { enterFlat32 } from './flat-entry.js';
+import { BootImageError, u32 } from './image-error.js';
 
 export const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
 export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
@@ -20,7 +22,7 @@ const MMAP_ADDR = 0x8100;
 const STRINGS_ADDR = 0x8400;
 const STRINGS_END = 0x9000;
 
-export class MultibootError extends Error {
+export class MultibootError extends BootImageError {
   override readonly name = 'MultibootError';
 }
 
@@ -30,13 +32,6 @@ export interface MultibootImage {
   /** Lowest and highest loaded physical addresses (end exclusive), bss included. */
   loadStart: number;
   loadEnd: number;
-}
-
-function u32(b: Uint8Array, off: number): number {
-  return (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0;
-}
-function u16(b: Uint8Array, off: number): number {
-  return b[off] | (b[off + 1] << 8);
 }
 
 /** Offset of the Multiboot header in the first 8 KiB, or -1. */
@@ -63,10 +58,15 @@ export function loadMultiboot(mem: PhysicalMemory, image: Uint8Array): Multiboot
       `the kernel requires Multiboot features this loader lacks (flags 0x${flags.toString(16)})`,
     );
   }
-  const isElf = image.length >= 52 && u32(image, 0) === 0x464c457f;
+  const isElf = isElf32(image);
   if ((flags & 0x10000) !== 0 && !isElf) return loadFlat(mem, image, hdr);
   if (!isElf) throw new MultibootError('the kernel is neither an ELF file nor has Multiboot address fields (flag 16)');
-  return loadElf(mem, image);
+  try {
+    return loadElf32(mem, image, (start, end, what) => checkRange(mem, start, end, what));
+  } catch (e) {
+    if (e instanceof BootImageError && !(e instanceof MultibootError)) throw new MultibootError(e.message);
+    throw e;
+  }
 }
 
 function checkRange(mem: PhysicalMemory, start: number, end: number, what: string): void {
@@ -95,37 +95,8 @@ function loadFlat(mem: PhysicalMemory, image: Uint8Array, hdr: number): Multiboo
   const end = Math.max(loadAddr + length, bssEndAddr);
   checkRange(mem, loadAddr, end, 'the kernel image');
   mem.writeBytes(loadAddr, image.subarray(fileStart, fileStart + length));
-  for (let a = loadAddr + length; a < bssEndAddr; a++) mem.write8(a, 0);
+  if (bssEndAddr > loadAddr + length) mem.fill(loadAddr + length, bssEndAddr - loadAddr - length, 0);
   return { entry, loadStart: loadAddr, loadEnd: end };
-}
-
-function loadElf(mem: PhysicalMemory, image: Uint8Array): MultibootImage {
-  if (image[4] !== 1 || image[5] !== 1) throw new MultibootError('only 32-bit little-endian ELF kernels can be booted');
-  if (u16(image, 18) !== 3) throw new MultibootError('the ELF kernel is not for i386 (e_machine 3)');
-  const phoff = u32(image, 28);
-  const phentsize = u16(image, 42);
-  const phnum = u16(image, 44);
-  if (phoff + phnum * phentsize > image.length || phentsize < 32)
-    throw new MultibootError('truncated ELF program headers');
-  let loadStart = Infinity;
-  let loadEnd = 0;
-  for (let i = 0; i < phnum; i++) {
-    const ph = phoff + i * phentsize;
-    if (u32(image, ph) !== 1) continue; // PT_LOAD
-    const offset = u32(image, ph + 4);
-    const paddr = u32(image, ph + 12);
-    const filesz = u32(image, ph + 16);
-    const memsz = u32(image, ph + 20);
-    if (offset + filesz > image.length) throw new MultibootError(`ELF segment ${i} lies past the end of the file`);
-    if (memsz < filesz) throw new MultibootError(`ELF segment ${i} has memsz below filesz`);
-    checkRange(mem, paddr, paddr + memsz, `ELF segment ${i}`);
-    mem.writeBytes(paddr, image.subarray(offset, offset + filesz));
-    for (let a = paddr + filesz; a < paddr + memsz; a++) mem.write8(a, 0);
-    loadStart = Math.min(loadStart, paddr);
-    loadEnd = Math.max(loadEnd, paddr + memsz);
-  }
-  if (loadEnd === 0) throw new MultibootError('the ELF kernel has no loadable segment');
-  return { entry: u32(image, 24), loadStart, loadEnd };
 }
 
 function writeString(mem: PhysicalMemory, at: number, text: string): number {
@@ -170,30 +141,12 @@ export function writeMultibootInfo(mem: PhysicalMemory, cmdline: string): number
   return INFO_ADDR;
 }
 
-/**
- * Puts the CPU in the Multiboot machine state: a flat GDT (code 0x08, data 0x10) is written at
- * 0x7000 and loaded, so the kernel may reload segment registers before it sets up its own.
- */
+/** Puts the CPU in the Multiboot machine state, with a flat GDT (code 0x08, data 0x10) at 0x7000. */
 export function enterMultiboot(cpu: Cpu, mem: PhysicalMemory, entry: number, info: number): void {
-  mem.setA20(true);
-  // Null, flat 32-bit code (0x08), flat 32-bit data (0x10).
-  mem.write32(GDT_ADDR, 0);
-  mem.write32(GDT_ADDR + 4, 0);
-  mem.write32(GDT_ADDR + 8, 0x0000ffff);
-  mem.write32(GDT_ADDR + 12, 0x00cf9b00);
-  mem.write32(GDT_ADDR + 16, 0x0000ffff);
-  mem.write32(GDT_ADDR + 20, 0x00cf9300);
-  cpu.setGdt(GDT_ADDR, 23);
-  cpu.setIdt(0, 0x3ff);
-  cpu.setCr0((cpu.cr0 | Cr0.PE) & ~(Cr0.PG | Cr0.CD | Cr0.NW));
-  cpu.eflags = Flag.FIXED1;
-  cpu.setCpl(0);
-  const data = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
-  cpu.loadSegmentCache(Seg.CS, 0x08, 0, -1, Attr.P | Attr.S | Attr.CODE | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G);
-  for (const s of [Seg.ES, Seg.SS, Seg.DS, Seg.FS, Seg.GS]) cpu.loadSegmentCache(s, 0x10, 0, -1, data);
-  cpu.r32.fill(0);
-  cpu.r32[0] = MULTIBOOT_BOOTLOADER_MAGIC | 0;
-  cpu.r32[3] = info;
-  cpu.r32[4] = STACK_TOP;
-  cpu.eip = entry | 0;
+  enterFlat32(cpu, mem, {
+    gdtAddr: GDT_ADDR,
+    codeSelector: 0x08,
+    entry,
+    registers: { eax: MULTIBOOT_BOOTLOADER_MAGIC | 0, ebx: info, esp: STACK_TOP },
+  });
 }

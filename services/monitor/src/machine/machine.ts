@@ -15,7 +15,7 @@ import { attachDebugcon, type ByteSink } from './devices/debugcon.js';
 import { attachExitPort } from './devices/exit-port.js';
 import { attachFpuErrorPort } from './devices/fpu-error.js';
 import { COM1_BASE, Uart16550 } from './devices/uart16550.js';
-import { enterMultiboot, loadMultiboot, writeMultibootInfo } from './multiboot.js';
+import { enterMultiboot, loadMultiboot, writeMultibootInfo } from '../boot/multiboot.js';
 
 /** Exit statuses besides the exit port's odd (v << 1) | 1. */
 export const enum ExitStatus {

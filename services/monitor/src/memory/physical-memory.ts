@@ -222,15 +222,54 @@ export class PhysicalMemory {
     this.write16(p + 2, value >>> 16);
   }
 
-  /** Copies bytes into guest memory (loaders, tests); respects ROM and unmapped pages. */
+  /**
+   * Copies bytes into guest memory (loaders, device DMA) a page at a time; respects ROM, MMIO and
+   * unmapped pages and reports writes to pages holding scanned code.
+   */
   writeBytes(addr: number, bytes: Uint8Array): void {
-    for (let i = 0; i < bytes.length; i++) this.write8(addr + i, bytes[i]);
+    let done = 0;
+    while (done < bytes.length) {
+      const p = ((addr + done) & this.a20Mask) >>> 0;
+      const page = p >>> PAGE_SHIFT;
+      const n = Math.min(bytes.length - done, PAGE_SIZE - (p & PAGE_MASK));
+      if (this.pageKind[page] === PageKind.RAM) {
+        this.ram.set(bytes.subarray(done, done + n), p);
+        if (this.codePages[page] !== 0) this.codeWritten(p, n);
+      } else {
+        for (let i = 0; i < n; i++) this.write8(p + i, bytes[done + i]);
+      }
+      done += n;
+    }
   }
 
-  /** Copies bytes out of guest memory. */
+  /** Sets `length` bytes from `addr` to `value` (bss, zeroed structures), with writeBytes' rules. */
+  fill(addr: number, length: number, value: number): void {
+    let done = 0;
+    while (done < length) {
+      const p = ((addr + done) & this.a20Mask) >>> 0;
+      const page = p >>> PAGE_SHIFT;
+      const n = Math.min(length - done, PAGE_SIZE - (p & PAGE_MASK));
+      if (this.pageKind[page] === PageKind.RAM) {
+        this.ram.fill(value, p, p + n);
+        if (this.codePages[page] !== 0) this.codeWritten(p, n);
+      } else {
+        for (let i = 0; i < n; i++) this.write8(p + i, value);
+      }
+      done += n;
+    }
+  }
+
+  /** Copies bytes out of guest memory, a page at a time. */
   readBytes(addr: number, length: number): Uint8Array {
     const out = new Uint8Array(length);
-    for (let i = 0; i < length; i++) out[i] = this.read8(addr + i);
+    let done = 0;
+    while (done < length) {
+      const p = ((addr + done) & this.a20Mask) >>> 0;
+      const n = Math.min(length - done, PAGE_SIZE - (p & PAGE_MASK));
+      if (this.pageKind[p >>> PAGE_SHIFT] <= PageKind.ROM) out.set(this.ram.subarray(p, p + n), done);
+      else for (let i = 0; i < n; i++) out[done + i] = this.read8(p + i);
+      done += n;
+    }
     return out;
   }
 
