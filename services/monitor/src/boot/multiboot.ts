@@ -10,6 +10,7 @@ import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { isElf32, loadElf32 } from './elf32.js';
 import { enterFlat32 } from './flat-entry.js';
 import { BootImageError, u32 } from './image-error.js';
+import { EBDA_START, pcMemoryMap } from './memory-map.js';
 
 export const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
 export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
@@ -110,14 +111,8 @@ function writeString(mem: PhysicalMemory, at: number, text: string): number {
 /** Writes the Multiboot information structure; returns its address. */
 export function writeMultibootInfo(mem: PhysicalMemory, cmdline: string): number {
   const ram = mem.ramSize;
-  const regions: [number, number, number][] = [
-    [0, 0x9fc00, 1],
-    [0x9fc00, 0x400, 2],
-    [0xf0000, 0x10000, 2],
-    [0x100000, ram - 0x100000, 1],
-  ];
   let at = MMAP_ADDR;
-  for (const [base, length, type] of regions) {
+  for (const { base, length, type } of pcMemoryMap(ram)) {
     mem.write32(at, 20);
     mem.write32(at + 4, base);
     mem.write32(at + 8, 0);
@@ -132,7 +127,7 @@ export function writeMultibootInfo(mem: PhysicalMemory, cmdline: string): number
   for (let i = 0; i < 88; i += 4) mem.write32(INFO_ADDR + i, 0);
   // Memory fields, command line, memory map and boot loader name are valid.
   mem.write32(INFO_ADDR, (1 << 0) | (1 << 2) | (1 << 6) | (1 << 9));
-  mem.write32(INFO_ADDR + 4, 0x9fc00 >>> 10);
+  mem.write32(INFO_ADDR + 4, EBDA_START >>> 10);
   mem.write32(INFO_ADDR + 8, (ram - 0x100000) >>> 10);
   mem.write32(INFO_ADDR + 16, cmdlineAddr);
   mem.write32(INFO_ADDR + 44, at - MMAP_ADDR);

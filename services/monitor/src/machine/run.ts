@@ -5,6 +5,7 @@
  */
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { isBzImage, loadLinux, unpackKernel } from '../boot/linux.js';
 import { VECTOR_NAMES } from '../cpu/fault.js';
 import { DEFAULT_DEBUGCON_PORT, type ByteSink } from './devices/debugcon.js';
 import { Machine } from './machine.js';
@@ -14,8 +15,12 @@ export interface RunOptions {
   rom?: string;
   /** Multiboot v1 kernel (ELF32, or a flat image with the header's address fields). */
   kernel?: string;
-  /** Kernel command line passed in the Multiboot information. */
+  /** Kernel command line (Multiboot information or Linux boot_params). */
   append?: string;
+  /** Initial RAM disk for a Linux kernel. */
+  initrd?: string;
+  /** Where a bzImage's compressed kernel is unpacked: `host` (default) or `guest` (its own decompressor). */
+  bootDecompress?: string;
   /** RAM size: a number with an optional K, M or G suffix (MiB when bare). Default 128M. */
   memory?: string;
   /** Debug consoles, each `[PORT:]TARGET` with TARGET `stdio`, `stderr` or a file; port 0xE9 by default. */
@@ -122,7 +127,7 @@ export async function runTestProgram(options: RunOptions, io: RunIo): Promise<nu
     machine.addSerial(target(options.serial ?? 'stdio').sink);
 
     if (options.rom !== undefined) machine.loadBios(readProgram(options.rom));
-    if (options.kernel !== undefined) machine.loadKernel(readProgram(options.kernel), options.append ?? '');
+    if (options.kernel !== undefined) await loadKernel(machine, options);
     machine.onSlice = () => {
       for (const o of outputs) o.flush();
     };
@@ -134,6 +139,25 @@ export async function runTestProgram(options: RunOptions, io: RunIo): Promise<nu
   } finally {
     for (const fd of files) closeSync(fd);
   }
+}
+
+/** Loads --kernel: a Linux bzImage (with --initrd) or a Multiboot kernel, told apart by their headers. */
+async function loadKernel(machine: Machine, options: RunOptions): Promise<void> {
+  const image = readProgram(options.kernel ?? '');
+  const cmdline = options.append ?? '';
+  const decompress = options.bootDecompress ?? 'host';
+  if (decompress !== 'host' && decompress !== 'guest') {
+    throw new RunOptionError(`--boot-decompress takes host or guest, got "${decompress}"`);
+  }
+  if (!isBzImage(image)) {
+    if (options.initrd !== undefined) throw new RunOptionError('--initrd needs a Linux bzImage kernel');
+    machine.loadKernel(image, cmdline);
+    return;
+  }
+  const initrd = options.initrd === undefined ? undefined : readProgram(options.initrd);
+  const vmlinux = decompress === 'host' ? await unpackKernel(image) : undefined;
+  loadLinux(machine.cpu, machine.mem, image, { cmdline, initrd, decompress }, vmlinux);
+  machine.blocks.flush();
 }
 
 function readProgram(path: string): Uint8Array {

@@ -13,6 +13,8 @@ function runOptions(values: OptionValues): RunOptions {
   set('rom', stringOption(values, 'rom'));
   set('kernel', stringOption(values, 'kernel'));
   set('append', stringOption(values, 'append'));
+  set('initrd', stringOption(values, 'initrd'));
+  set('bootDecompress', stringOption(values, 'boot-decompress'));
   set('memory', stringOption(values, 'memory'));
   set('exitPort', stringOption(values, 'exit-port'));
   set('serial', stringOption(values, 'serial'));
@@ -45,13 +47,17 @@ async function embeddedStack(io: CommandIo): Promise<number> {
 export const runCommand: Command = {
   name: 'run',
   summary: 'Run a virtual machine: a test program (BIOS image or Multiboot kernel) on the sbe engine.',
-  usage: 'plex86 run [--rom FILE | --kernel FILE [--append CMDLINE]] [OPTIONS]',
+  usage: 'plex86 run [--rom FILE | --kernel FILE [--initrd FILE] [--append CMDLINE]] [OPTIONS]',
   details:
     'Options (QEMU conventions, so existing test programs run unchanged):\n' +
     '  --rom FILE                64 or 128 KiB BIOS image mapped to end at 0xFFFFF (and below 4 GiB);\n' +
     '                            the CPU starts at F000:FFF0\n' +
-    '  --kernel FILE             Multiboot (v1) kernel, entered in 32-bit protected mode\n' +
+    '  --kernel FILE             Linux bzImage (boot protocol 2.10+) or Multiboot (v1) kernel, told\n' +
+    '                            apart by their headers; both are entered in 32-bit protected mode\n' +
+    '  --initrd FILE             initial RAM disk for a Linux kernel\n' +
     '  --append CMDLINE          kernel command line\n' +
+    '  --boot-decompress host|guest  where a bzImage is unpacked: on the host before entry (default,\n' +
+    '                            fast) or by the kernel\'s own decompressor in the guest\n' +
     '  --memory SIZE             RAM, e.g. 4M or 256M (default 128M)\n' +
     '  --debugcon [PORT:]TARGET  bytes written to PORT (default 0xe9) go to TARGET: stdio, stderr or\n' +
     '                            a file; may be repeated\n' +
@@ -65,6 +71,8 @@ export const runCommand: Command = {
     rom: { type: 'string' },
     kernel: { type: 'string' },
     append: { type: 'string' },
+    initrd: { type: 'string' },
+    'boot-decompress': { type: 'string' },
     memory: { type: 'string' },
     debugcon: { type: 'string', multiple: true },
     'exit-port': { type: 'string' },
