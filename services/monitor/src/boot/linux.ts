@@ -179,7 +179,11 @@ export async function unpackKernel(
       vmlinux = new Uint8Array(await unxzAsync(Buffer.from(payload.buffer, payload.byteOffset, payload.length)));
     else if (format === 'gzip') vmlinux = new Uint8Array(gunzipSync(payload));
     else if (format === 'none') vmlinux = payload;
-    else {
+    else if (format === 'unknown') {
+      throw new LinuxBootError(
+        'the kernel payload is in no compression format plex86 knows (damaged image?); try --boot-decompress guest',
+      );
+    } else {
       throw new LinuxBootError(
         `the kernel payload is ${format}-compressed; plex86 unpacks xz and gzip on the host (use --boot-decompress guest)`,
       );
