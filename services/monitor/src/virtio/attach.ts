@@ -1,0 +1,124 @@
+/**
+ * One call that gives a machine its HAL devices: the PCI bus (host bridge, PIIX3) if the machine
+ * has none yet, a virtio-blk function per disk (its geometry asked from the block service first)
+ * and a virtio-console function per console with its input endpoint.
+ */
+
+import { BusError, methodClient, vmSubject, type Bus, type BusService } from '@plex86/bus';
+import { BlockServiceDefinition } from '@plex86/proto';
+import type { PortSpace } from '../io/port-space.js';
+import type { PhysicalMemory } from '../memory/physical-memory.js';
+import { PciBus, type SetIrq } from '../pci/pci-bus.js';
+import { VirtioBlock } from './block.js';
+import { serveConsoleInput, VirtioConsole } from './console.js';
+
+export interface VirtioDiskSpec {
+  /** Disk id (DiskConfig.id): served on plex86.<vm>.block.<id>. */
+  id: string;
+  /** Show the guest a read-only device (DiskConfig.read_only). */
+  readOnly?: boolean;
+}
+
+export interface VirtioConsoleSpec {
+  /** Console id (ConsoleConfig.id of a CONSOLE_DEVICE_VIRTIO console). */
+  id: string;
+}
+
+export interface AttachVirtioOptions {
+  bus: Bus;
+  vm: string;
+  io: PortSpace;
+  mem: PhysicalMemory;
+  /** Drives ISA IRQ lines with level semantics (the PIC's ELCR makes them level-triggered). */
+  setIrq: SetIrq;
+  /** Called when an asynchronous completion changed guest-visible state (wakes a halted CPU). */
+  onEvent: () => void;
+  disks?: readonly VirtioDiskSpec[];
+  consoles?: readonly VirtioConsoleSpec[];
+  /** An existing PCI bus; one is created (claiming 0xCF8-0xCFF) when absent. */
+  pci?: PciBus;
+  /** Virtual time for console output stamps. */
+  virtualTimeNs?: () => bigint;
+  /** Timeout of each block request on the bus. */
+  requestTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface VirtioDevices {
+  readonly pci: PciBus;
+  readonly blocks: readonly VirtioBlock[];
+  readonly consoles: readonly VirtioConsole[];
+  /** Whether any device waits for a backend reply (a halted machine must not end then). */
+  readonly busy: boolean;
+  /** Stops the console input endpoints. */
+  close(): Promise<void>;
+}
+
+/**
+ * Attaches the devices in order (disks first, then consoles, each in the next free PCI slot).
+ * Fails with a message naming the disk when its block service does not answer.
+ */
+export async function attachVirtioDevices(options: AttachVirtioOptions): Promise<VirtioDevices> {
+  const { bus, vm, mem } = options;
+  const pci = options.pci ?? new PciBus(options.io, options.setIrq);
+  const blocks: VirtioBlock[] = [];
+  const consoles: VirtioConsole[] = [];
+  const services: BusService[] = [];
+  for (const disk of options.disks ?? []) {
+    const subject = vmSubject(vm, 'block', disk.id);
+    let geometry;
+    try {
+      const reply = await methodClient(bus, subject, BlockServiceDefinition).getBlockGeometry(
+        { requestId: `${vm}-${disk.id}-geometry-${Date.now().toString(36)}` },
+        options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs },
+      );
+      geometry = reply.geometry;
+    } catch (e) {
+      const why = e instanceof BusError ? `${e.codeName}: ${e.message}` : String(e);
+      throw new Error(`disk ${disk.id}: no geometry from ${subject} (is the storage service serving it?): ${why}`, {
+        cause: e,
+      });
+    }
+    if (geometry === undefined) throw new Error(`disk ${disk.id}: ${subject} answered without a geometry`);
+    const device = new VirtioBlock(mem, {
+      bus,
+      vm,
+      disk: disk.id,
+      geometry,
+      readOnly: disk.readOnly,
+      onEvent: options.onEvent,
+      requestTimeoutMs: options.requestTimeoutMs,
+      log: options.log,
+    });
+    pci.addDevice(device);
+    blocks.push(device);
+  }
+  try {
+    for (const spec of options.consoles ?? []) {
+      const device = new VirtioConsole(mem, {
+        bus,
+        vm,
+        consoleId: spec.id,
+        onEvent: options.onEvent,
+        virtualTimeNs: options.virtualTimeNs,
+      });
+      pci.addDevice(device);
+      consoles.push(device);
+      services.push(await serveConsoleInput(bus, vm, device));
+    }
+  } catch (e) {
+    await Promise.all(services.map((s) => s.stop()));
+    throw e;
+  }
+  return {
+    pci,
+    blocks,
+    consoles,
+    get busy() {
+      return blocks.some((b) => b.busy);
+    },
+    close: async () => {
+      await Promise.all(services.map((s) => s.stop()));
+    },
+  };
+}
