@@ -1,7 +1,9 @@
 /**
- * A PC-like machine for running test programs: RAM, an optional BIOS ROM, the I/O port space with
- * debug consoles, an exit port and a 16550A UART, one CPU and the run loop. `run` drives the engine in
- * slices and turns why it stopped into an exit status.
+ * A PC: RAM, an optional BIOS ROM, the I/O port space with the PC platform chips (PIC, PIT, RTC,
+ * keyboard controller), debug consoles, an exit port and a 16550A UART, one CPU and the run loop.
+ * `run` drives the engine in slices bounded by the next timer event, fires timers, lets a halted
+ * guest skip to its next event (or sleep until it in real time), waits for asynchronous device
+ * work, and turns why it stopped into an exit status.
  */
 
 import { Cpu } from '../cpu/cpu.js';
@@ -16,6 +18,8 @@ import { attachExitPort } from './devices/exit-port.js';
 import { attachFpuErrorPort } from './devices/fpu-error.js';
 import { COM1_BASE, Uart16550 } from './devices/uart16550.js';
 import { enterMultiboot, loadMultiboot, writeMultibootInfo } from '../boot/multiboot.js';
+import { Irq, PcPlatform } from '../platform/pc.js';
+import type { VirtualClock } from '../platform/clock.js';
 
 /** Exit statuses besides the exit port's odd (v << 1) | 1. */
 export const enum ExitStatus {
@@ -25,9 +29,20 @@ export const enum ExitStatus {
   MAX_INSTRUCTIONS = 124,
   /** Triple fault: the processor shut down. */
   SHUTDOWN = 126,
+  /** The guest reset the machine (a reboot): the run ends cleanly, as QEMU's -no-reboot does. */
+  RESET = 0,
 }
 
-export type RunEnd = 'exit-port' | 'halted' | 'max-instructions' | 'shutdown';
+export type RunEnd = 'exit-port' | 'halted' | 'max-instructions' | 'shutdown' | 'reset';
+
+/** Instructions between event-loop yields: short enough for host I/O latency, long enough to cost nothing. */
+export const DEFAULT_SLICE_INSTRUCTIONS = 250_000;
+
+/**
+ * Timer events in a row that a halted guest skipped to without any interrupt being taken: every
+ * source is masked, so nothing will ever wake it.
+ */
+const MAX_IDLE_WARPS = 100_000;
 
 export interface RunResult {
   status: number;
@@ -45,6 +60,16 @@ export interface MachineConfig {
   blocks?: 'sbe' | 'decode';
   /** Block runs before a block is compiled into one function (tests use 1 to compile everything). */
   compileThreshold?: number;
+  /**
+   * What a halted guest's time does: 'warp' (the default) jumps virtual time to the next timer event,
+   * so idling costs nothing and runs are reproducible; 'realtime' sleeps until the host's clock
+   * reaches it, for interactive use.
+   */
+  clock?: 'warp' | 'realtime';
+  /** Virtual nanoseconds per instruction (default 5: a 200 MHz virtual CPU). */
+  nsPerInstruction?: number;
+  /** The RTC's time at power-on, ms since the epoch (default: the host's time). */
+  rtcStartTime?: number;
 }
 
 export class Machine {
@@ -53,8 +78,22 @@ export class Machine {
   readonly cpu: Cpu;
   readonly blocks: BlockSource;
   readonly engine: Engine;
+  readonly platform: PcPlatform;
+  readonly clock: VirtualClock;
   uart: Uart16550 | undefined;
+  /** Who asked for a machine reset (set once; the run then ends). */
+  resetSource: string | undefined;
+  /** Called when the guest resets the machine, with who asked (e.g. "keyboard controller command FEh"). */
+  onReset: ((source: string) => void) | undefined;
   private exitStatus: number | undefined;
+  private readonly timeMode: 'warp' | 'realtime';
+  /** Asynchronous device operations started and not yet completed. */
+  private inFlight = 0;
+  /** A wake() arrived since the run loop last looked. */
+  private woken = false;
+  private wakeWaiter: (() => void) | undefined;
+  /** Inside run(): an earlier timer may cut the current slice short. */
+  private running = false;
 
   constructor(config: MachineConfig) {
     this.mem = new PhysicalMemory({ ramSize: config.memory });
@@ -67,8 +106,24 @@ export class Machine {
     this.cpu = new Cpu(this.mem, this.io);
     blocks.onInvalidate = () => this.cpu.requestExit();
     this.blocks = blocks;
-    this.engine = new Engine(this.cpu, blocks);
+    this.timeMode = config.clock ?? 'warp';
+    this.platform = new PcPlatform(this.cpu, this.mem, this.io, {
+      nsPerInstruction: config.nsPerInstruction,
+      rtcStartTime: config.rtcStartTime,
+      reset: (source) => this.requestReset(source),
+    });
+    this.clock = this.platform.clock;
+    // A guest that programs a timer event before the end of the running slice gets the slice cut.
+    this.clock.onEarlier = () => {
+      if (this.running) this.engine.stop();
+    };
+    this.engine = new Engine(this.cpu, blocks, this.platform.pic);
     attachFpuErrorPort(this.io, this.cpu);
+    // FERR# reaches IRQ13 through the chipset's latch (an edge at the slave PIC).
+    this.cpu.onFerr = () => {
+      this.platform.pic.setIrq(Irq.FPU, true);
+      this.platform.pic.setIrq(Irq.FPU, false);
+    };
     if (config.compileThreshold !== undefined) this.engine.compileThreshold = config.compileThreshold;
   }
 
@@ -98,11 +153,57 @@ export class Machine {
     });
   }
 
+  /** COM1 at 3F8h on IRQ 4; `serialInput` feeds it bytes from the host. */
   addSerial(sink: ByteSink): Uart16550 {
-    const uart = new Uart16550(sink);
+    const pic = this.platform.pic;
+    const uart = new Uart16550(sink, (level) => pic.setIrq(Irq.COM1, level));
     uart.attach(this.io, COM1_BASE);
     this.uart = uart;
     return uart;
+  }
+
+  /** Bytes typed on the host for COM1: queued for the guest, raising receive interrupts; wakes the CPU. */
+  serialInput(bytes: Uint8Array): void {
+    if (this.uart === undefined) throw new Error('the machine has no serial port (addSerial first)');
+    this.uart.input(bytes);
+    this.wake();
+  }
+
+  /**
+   * A device reports asynchronous work (a completion or input arrived): a run waiting for an event
+   * resumes at once. Call it after raising the interrupt.
+   */
+  wake(): void {
+    this.woken = true;
+    const w = this.wakeWaiter;
+    if (w !== undefined) {
+      this.wakeWaiter = undefined;
+      w();
+    }
+  }
+
+  /** A device started an asynchronous operation: a halted guest waits for it instead of ending the run. */
+  beginWork(): void {
+    this.inFlight++;
+  }
+
+  /** The operation completed (after its interrupt was raised); wakes the run loop. */
+  endWork(): void {
+    if (this.inFlight > 0) this.inFlight--;
+    this.wake();
+  }
+
+  /** Asynchronous device operations in flight. */
+  get workInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** The guest pulsed the reset line: the run ends after the current instruction. */
+  requestReset(source: string): void {
+    if (this.resetSource !== undefined) return;
+    this.resetSource = source;
+    this.onReset?.(source);
+    this.engine.stop();
   }
 
   /** CS:EIP as text, for messages; `eip` defaults to the current one. */
@@ -111,15 +212,18 @@ export class Machine {
     return `${hex(cpu.segSel[Seg.CS], 4)}:${hex(eip, cpu.codeBits === 16 ? 4 : 8)}`;
   }
 
-  /** Called after every slice of the run loop (output flushing). */
+  /** Called before every event-loop yield of the run loop (output flushing). */
   onSlice: (() => void) | undefined;
 
   /**
-   * Runs until the exit port is written, the CPU halts for good, it shuts down, or `maxInstructions`
-   * have run. Yields to the event loop between slices so host I/O keeps flowing.
+   * Runs until the exit port is written, the CPU halts for good, it shuts down, the guest resets the
+   * machine, or `maxInstructions` have run. Timers fire on time: the engine runs at most up to the
+   * next timer event. Yields to the event loop every `sliceInstructions` so host I/O keeps flowing.
    */
-  async run(maxInstructions = Infinity, sliceInstructions = 2_000_000): Promise<RunResult> {
+  async run(maxInstructions = Infinity, sliceInstructions = DEFAULT_SLICE_INSTRUCTIONS): Promise<RunResult> {
     const cpu = this.cpu;
+    const clock = this.clock;
+    const engine = this.engine;
     const start = performance.now();
     const first = cpu.instructions;
     const result = (status: number, end: RunEnd, message: string): RunResult => ({
@@ -129,34 +233,143 @@ export class Machine {
       instructions: cpu.instructions - first,
       seconds: (performance.now() - start) / 1000,
     });
-    for (;;) {
-      const left = first + maxInstructions - cpu.instructions;
-      if (left <= 0) {
-        return result(
-          ExitStatus.MAX_INSTRUCTIONS,
-          'max-instructions',
-          `plex86: stopped after ${cpu.instructions - first} instructions (--max-instructions) at ${this.where()}`,
-        );
+    // Real-time mode: virtual time `anchorNs` corresponds to host time `anchorMs`.
+    const anchorMs = performance.now();
+    const anchorNs = clock.now();
+    let idleWarps = 0;
+    let interruptsSeen = engine.stats.interrupts;
+    let yieldAt = cpu.instructions + sliceInstructions;
+    this.running = true;
+    try {
+      for (;;) {
+        clock.runDue();
+        const left = first + maxInstructions - cpu.instructions;
+        if (left <= 0) {
+          return result(
+            ExitStatus.MAX_INSTRUCTIONS,
+            'max-instructions',
+            `plex86: stopped after ${cpu.instructions - first} instructions (--max-instructions) at ${this.where()}`,
+          );
+        }
+        let budget = yieldAt - cpu.instructions;
+        if (left < budget) budget = left;
+        const next = clock.nextDeadline();
+        if (next !== Infinity) {
+          const until = clock.instructionsUntil(next);
+          if (until < budget) budget = until;
+        }
+        if (budget < 1) budget = 1;
+        clock.horizon = clock.now() + budget * clock.nsPerInstruction;
+        const reason = engine.run(budget);
+        clock.horizon = -Infinity;
+        if (this.exitStatus !== undefined) return result(this.exitStatus, 'exit-port', '');
+        if (this.resetSource !== undefined) {
+          return result(
+            ExitStatus.RESET,
+            'reset',
+            `plex86: the guest reset the machine (${this.resetSource}) at ${this.where(cpu.insEip)}; the run ends`,
+          );
+        }
+        if (reason === StopReason.SHUTDOWN) {
+          return result(ExitStatus.SHUTDOWN, 'shutdown', `plex86: ${engine.shutdownMessage}; the machine shut down`);
+        }
+        if (reason === StopReason.HALTED) {
+          if (engine.stats.interrupts !== interruptsSeen) {
+            interruptsSeen = engine.stats.interrupts;
+            idleWarps = 0;
+          }
+          const wait = await this.waitWhileHalted(anchorMs, anchorNs);
+          if (wait === 'end') return this.haltResult(result);
+          if (wait === 'warped' && ++idleWarps > MAX_IDLE_WARPS) {
+            return result(
+              ExitStatus.HALTED,
+              'halted',
+              `plex86: CPU halted at ${this.where(cpu.insEip)} and no interrupt reached it through ${MAX_IDLE_WARPS} timer events (masked at the PIC?)`,
+            );
+          }
+          yieldAt = cpu.instructions + sliceInstructions;
+          continue;
+        }
+        if (cpu.instructions >= yieldAt) {
+          this.onSlice?.();
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          yieldAt = cpu.instructions + sliceInstructions;
+        }
       }
-      const reason = this.engine.run(Math.min(left, sliceInstructions));
+    } finally {
+      this.running = false;
+      clock.horizon = -Infinity;
       this.onSlice?.();
-      if (this.exitStatus !== undefined) return result(this.exitStatus, 'exit-port', '');
-      if (reason === StopReason.HALTED && cpu.ferrWaiting) {
-        return result(
-          ExitStatus.HALTED,
-          'halted',
-          `plex86: an x87 instruction waits on FERR# (unmasked exception with CR0.NE=0, no IRQ13 to handle it) at ${this.where(cpu.insEip)}`,
-        );
-      }
-      if (reason === StopReason.HALTED) {
-        const why = (cpu.eflags & 0x200) === 0 ? 'with interrupts disabled' : 'with nothing to wake it';
-        return result(ExitStatus.HALTED, 'halted', `plex86: CPU halted ${why} at ${this.where(cpu.insEip)}`);
-      }
-      if (reason === StopReason.SHUTDOWN) {
-        return result(ExitStatus.SHUTDOWN, 'shutdown', `plex86: ${this.engine.shutdownMessage}; the machine shut down`);
-      }
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
+  }
+
+  /**
+   * The CPU is halted. Returns 'end' when nothing can wake it, 'warped' when virtual time jumped to
+   * the next timer event, 'woke' after waiting for a device or for real time.
+   */
+  private async waitWhileHalted(anchorMs: number, anchorNs: number): Promise<'end' | 'warped' | 'woke'> {
+    const cpu = this.cpu;
+    const clock = this.clock;
+    const canInterrupt = cpu.interruptsEnabled;
+    const next = canInterrupt ? clock.nextDeadline() : Infinity;
+    if (this.inFlight === 0 && (next === Infinity || !canInterrupt)) return 'end';
+    if (this.woken) {
+      // Something arrived while the guest was running: look again before sleeping.
+      this.woken = false;
+      this.onSlice?.();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return 'woke';
+    }
+    if (this.inFlight === 0 && this.timeMode === 'warp') {
+      clock.warpTo(next);
+      return 'warped';
+    }
+    // Sleep in real time until the next event's time comes or a device wakes the machine. In warp
+    // mode with work in flight, the wait for the event is as long as its distance in virtual time,
+    // so guest timeouts do not race ahead of the host's I/O.
+    const nowMs = performance.now();
+    const delayMs =
+      next === Infinity
+        ? Infinity
+        : this.timeMode === 'realtime'
+          ? anchorMs + (next - anchorNs) / 1e6 - nowMs
+          : (next - clock.now()) / 1e6;
+    this.onSlice?.();
+    if (delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timeout = delayMs === Infinity ? undefined : setTimeout(done, Math.min(delayMs, 0x7fffffff));
+        function done(): void {
+          if (timeout !== undefined) clearTimeout(timeout);
+          resolve();
+        }
+        this.wakeWaiter = done;
+      });
+      this.wakeWaiter = undefined;
+    }
+    const woken = this.woken;
+    this.woken = false;
+    if (next !== Infinity) {
+      if (!woken) clock.warpTo(next);
+      else if (this.timeMode === 'realtime') {
+        // Catch up with the host's clock, but not past the event that is due next.
+        const target = anchorNs + (performance.now() - anchorMs) * 1e6;
+        clock.warpTo(target < next ? target : next);
+      }
+    }
+    return 'woke';
+  }
+
+  private haltResult(result: (status: number, end: RunEnd, message: string) => RunResult): RunResult {
+    const cpu = this.cpu;
+    if (cpu.ferrWaiting) {
+      return result(
+        ExitStatus.HALTED,
+        'halted',
+        `plex86: an x87 instruction waits on FERR# (unmasked exception with CR0.NE=0, no IRQ13 to handle it) at ${this.where(cpu.insEip)}`,
+      );
+    }
+    const why = cpu.interruptsEnabled ? 'with nothing to wake it' : 'with interrupts disabled';
+    return result(ExitStatus.HALTED, 'halted', `plex86: CPU halted ${why} at ${this.where(cpu.insEip)}`);
   }
 }
 

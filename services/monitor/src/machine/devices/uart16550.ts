@@ -1,7 +1,9 @@
 /**
  * A 16550A UART (the PC's COM ports): divisor latch, FIFO control, line status, modem control with
  * loopback, scratch register, and the interrupt identification the 8250 drivers probe. Transmission
- * is immediate, so the transmitter always reads as empty.
+ * is immediate, so the transmitter always reads as empty (and THRE interrupts re-arm at once, as
+ * Linux's 8250 driver expects of a real 16550A). Host input waits in a queue and moves into the
+ * receive FIFO as the guest drains it, so a burst of typing is not lost to overruns.
  */
 
 import type { PortSpace } from '../../io/port-space.js';
@@ -28,6 +30,8 @@ const enum Mcr {
 }
 
 const FIFO_SIZE = 16;
+/** Host bytes held for the guest beyond the FIFO. */
+const HOST_QUEUE_LIMIT = 1 << 16;
 
 export class Uart16550 {
   private ier = 0;
@@ -40,6 +44,7 @@ export class Uart16550 {
   private threPending = true;
   private overrun = false;
   private readonly rx: number[] = [];
+  private readonly hostQueue: number[] = [];
   private irqLevel = false;
   /** Bytes the guest transmitted. */
   transmitted = 0;
@@ -57,13 +62,43 @@ export class Uart16550 {
     });
   }
 
-  /** Bytes arriving on the serial line (from the host). Bytes beyond the FIFO set the overrun flag. */
+  /** Bytes arriving on the serial line. Bytes beyond the FIFO (one byte without it) set the overrun flag. */
   receive(bytes: Uint8Array): void {
     for (const b of bytes) {
-      if (this.rx.length < (this.fifoEnabled ? FIFO_SIZE : 1)) this.rx.push(b);
+      if (this.rx.length < this.capacity()) this.rx.push(b);
       else this.overrun = true;
     }
     this.updateIrq();
+  }
+
+  /**
+   * Bytes from the host (a terminal): they enter the receive FIFO as it has room, with flow control
+   * instead of overruns. Returns how many were accepted (the host queue is bounded).
+   */
+  input(bytes: Uint8Array): number {
+    let accepted = 0;
+    for (const b of bytes) {
+      if (this.hostQueue.length >= HOST_QUEUE_LIMIT) break;
+      this.hostQueue.push(b);
+      accepted++;
+    }
+    this.refill();
+    this.updateIrq();
+    return accepted;
+  }
+
+  /** Host bytes not yet in the receive FIFO. */
+  get queuedInput(): number {
+    return this.hostQueue.length;
+  }
+
+  private capacity(): number {
+    return this.fifoEnabled ? FIFO_SIZE : 1;
+  }
+
+  private refill(): void {
+    const cap = this.capacity();
+    while (this.hostQueue.length > 0 && this.rx.length < cap) this.rx.push(this.hostQueue.shift() ?? 0);
   }
 
   read(reg: number): number {
@@ -72,6 +107,7 @@ export class Uart16550 {
       case 0: {
         if (dlab) return this.dll;
         const v = this.rx.shift() ?? 0;
+        this.refill();
         this.updateIrq();
         return v;
       }
@@ -93,8 +129,12 @@ export class Uart16550 {
       case 5: {
         let v = Lsr.THRE | Lsr.TEMT;
         if (this.rx.length > 0) v |= Lsr.DR;
-        if (this.overrun) v |= Lsr.OE;
-        this.overrun = false;
+        if (this.overrun) {
+          // Reading LSR clears the overrun and with it the line-status interrupt.
+          v |= Lsr.OE;
+          this.overrun = false;
+          this.updateIrq();
+        }
         return v;
       }
       case 6:
@@ -140,11 +180,15 @@ export class Uart16550 {
           this.updateIrq();
         }
         return;
-      case 2:
-        this.fifoEnabled = (value & 0x01) !== 0;
-        if ((value & 0x02) !== 0) this.rx.length = 0;
+      case 2: {
+        const enable = (value & 0x01) !== 0;
+        // Changing the FIFO mode, or a receive reset, empties the receiver.
+        if (enable !== this.fifoEnabled || (value & 0x02) !== 0) this.rx.length = 0;
+        this.fifoEnabled = enable;
+        this.refill();
         this.updateIrq();
         return;
+      }
       case 3:
         this.lcr = value;
         return;
