@@ -186,6 +186,10 @@ export class VirtioBlock extends VirtioPciDevice {
       const dataOut = chain.readableBytes - HEADER_SIZE;
       switch (type) {
         case VIRTIO_BLK_T_IN:
+          if (dataIn % SECTOR_SIZE !== 0 || !this.inRange(sector, dataIn / SECTOR_SIZE)) {
+            this.finish(req, VIRTIO_BLK_S_IOERR, 0);
+            break;
+          }
           this.start(req, this.read(req, writable, sector, dataIn));
           break;
         case VIRTIO_BLK_T_OUT: {
@@ -266,7 +270,6 @@ export class VirtioBlock extends VirtioPciDevice {
     sector: number,
     bytes: number,
   ): Promise<readonly [number, number]> {
-    if (bytes % SECTOR_SIZE !== 0 || !this.inRange(sector, bytes / SECTOR_SIZE)) return [VIRTIO_BLK_S_IOERR, 0];
     const chunkBytes = this.maxTransfer * SECTOR_SIZE;
     for (let done = 0, part = 0; done < bytes; done += chunkBytes, part++) {
       const n = Math.min(chunkBytes, bytes - done);
