@@ -9,7 +9,7 @@ import { BlockServiceDefinition } from '@plex86/proto';
 import type { PortSpace } from '../io/port-space.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { PciBus, type SetIrq } from '../pci/pci-bus.js';
-import { VirtioBlock } from './block.js';
+import { VirtioBlock, type WorkTracker } from './block.js';
 import { serveConsoleInput, VirtioConsole } from './console.js';
 
 export interface VirtioDiskSpec {
@@ -33,6 +33,8 @@ export interface AttachVirtioOptions {
   setIrq: SetIrq;
   /** Called when an asynchronous completion changed guest-visible state (wakes a halted CPU). */
   onEvent: () => void;
+  /** The run loop's counter of asynchronous operations (begin when a block request leaves, end when it settles). */
+  work?: WorkTracker;
   disks?: readonly VirtioDiskSpec[];
   consoles?: readonly VirtioConsoleSpec[];
   /** An existing PCI bus; one is created (claiming 0xCF8-0xCFF) when absent. */
@@ -87,6 +89,7 @@ export async function attachVirtioDevices(options: AttachVirtioOptions): Promise
       geometry,
       readOnly: disk.readOnly,
       onEvent: options.onEvent,
+      work: options.work,
       requestTimeoutMs: options.requestTimeoutMs,
       log: options.log,
     });

@@ -61,6 +61,8 @@ export interface VirtioBlockOptions {
   readOnly?: boolean;
   /** Called after a completion changed guest-visible state (wakes a halted CPU). */
   onEvent?: () => void;
+  /** Told when a request starts and when its backend work settles (a run loop's work counter). */
+  work?: WorkTracker;
   queueSize?: number;
   /** Timeout of one bus call. */
   requestTimeoutMs?: number;
@@ -70,6 +72,12 @@ export interface VirtioBlockOptions {
   idPrefix?: string;
   /** Receives one line per failed request. */
   log?: (line: string) => void;
+}
+
+/** Counts asynchronous operations, so a halted machine waits for them instead of ending. */
+export interface WorkTracker {
+  begin(): void;
+  end(): void;
 }
 
 /** What the device keeps of a request while its bus calls travel. */
@@ -99,6 +107,7 @@ export class VirtioBlock extends VirtioPciDevice {
   private readonly timeoutMs: number | undefined;
   private readonly retries: number;
   private readonly onEvent: () => void;
+  private readonly work: WorkTracker | undefined;
   private readonly log: (line: string) => void;
   private readonly header = new Uint8Array(HEADER_SIZE);
   private readonly headerView = new DataView(this.header.buffer);
@@ -129,10 +138,12 @@ export class VirtioBlock extends VirtioPciDevice {
     this.timeoutMs = options.requestTimeoutMs;
     this.retries = options.retries ?? 3;
     this.onEvent = options.onEvent ?? (() => undefined);
+    this.work = options.work;
     this.log = options.log ?? (() => undefined);
     this.fillConfig(g, queueSize);
   }
 
+  /** Requests waiting for a backend reply, including ones a reset orphaned (their replies are dropped). */
   get busy(): boolean {
     return this.inFlight > 0;
   }
@@ -151,7 +162,6 @@ export class VirtioBlock extends VirtioPciDevice {
 
   protected onReset(): void {
     // Requests in flight finish on the backend; their completions see the new generation and are dropped.
-    this.inFlight = 0;
   }
 
   protected onNotify(index: number): void {
@@ -238,6 +248,7 @@ export class VirtioBlock extends VirtioPciDevice {
   /** Tracks an asynchronous request; `work` resolves to [status, bytes written before the status byte]. */
   private start(req: BlockRequest, work: Promise<readonly [number, number]>): void {
     this.inFlight++;
+    this.work?.begin();
     work.then(
       ([status, written]) => this.complete(req, status, written),
       (e: unknown) => {
@@ -248,11 +259,12 @@ export class VirtioBlock extends VirtioPciDevice {
   }
 
   private complete(req: BlockRequest, status: number, written: number): void {
-    if (req.generation !== this.generation) return;
     this.inFlight--;
-    if (this.needsReset) return;
-    this.finish(req, status, written);
-    this.onEvent();
+    if (req.generation === this.generation && !this.needsReset) {
+      this.finish(req, status, written);
+      this.onEvent();
+    }
+    this.work?.end();
   }
 
   /** Writes the status byte, returns the chain and raises the interrupt if the driver wants one. */

@@ -158,6 +158,8 @@ async function setup(
   const mem = new PhysicalMemory({ ramSize: 4 << 20 });
   const irq: [number, boolean][] = [];
   let events = 0;
+  let begun = 0;
+  let ended = 0;
   const devices = await attachVirtioDevices({
     bus,
     vm: 'vm1',
@@ -165,6 +167,7 @@ async function setup(
     mem,
     setIrq: (line, level) => irq.push([line, level]),
     onEvent: () => events++,
+    work: { begin: () => begun++, end: () => ended++ },
     disks: [{ id: 'vda', readOnly: options.readOnly }],
     requestTimeoutMs: options.timeoutMs,
   });
@@ -188,7 +191,21 @@ async function setup(
     await until(() => q.usedIdx !== 0 && !blk.busy, 'the request to complete');
     return q.takeUsed();
   };
-  return { bus, io, mem, irq, devices, blk, driver, q, submit, complete, disk, events: () => events };
+  return {
+    bus,
+    io,
+    mem,
+    irq,
+    devices,
+    blk,
+    driver,
+    q,
+    submit,
+    complete,
+    disk,
+    events: () => events,
+    work: () => [begun, ended],
+  };
 }
 
 describe('virtio-blk over the bus', () => {
@@ -383,9 +400,12 @@ describe('virtio-blk over the bus', () => {
     const s = await setup(disk);
     s.submit(VIRTIO_BLK_T_IN, 0, [{ addr: DATA, len: SECTOR, write: true }]);
     expect(s.blk.busy).toBe(true);
+    expect(s.work()).toEqual([1, 0]);
     s.driver.setStatus(0);
-    expect(s.blk.busy).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The backend still works on it; the device stays busy until the reply comes and is dropped.
+    expect(s.blk.busy).toBe(true);
+    await until(() => !s.blk.busy, 'the orphaned reply');
+    expect(s.work()).toEqual([1, 1]);
     expect(s.q.usedIdx).toBe(0);
     expect(s.mem.read8(STATUS)).toBe(0xee);
     expect([...s.mem.readBytes(DATA, 4)]).toEqual([0, 0, 0, 0]);
