@@ -83,8 +83,8 @@ export class Rtc {
   private irqLevel = false;
   private readonly timer: Timer;
   private readonly fields: Fields = { sec: 0, min: 0, hour: 0, wday: 0, mday: 0, mon: 0, year: 0 };
-  /** The time frozen while SET is on (the guest writes it field by field). */
-  private frozenSeconds = 0;
+  /** The time fields held while SET is on: the guest writes them one by one, in any order. */
+  private readonly frozen: Fields = { sec: 0, min: 0, hour: 0, wday: 0, mday: 1, mon: 1, year: 2000 };
 
   constructor(
     private readonly clock: VirtualClock,
@@ -122,7 +122,7 @@ export class Rtc {
 
   /** The clock's time now, in seconds since the epoch. */
   seconds(now = this.clock.now()): number {
-    if ((this.cmos[Reg.B] & RegB.SET) !== 0) return this.frozenSeconds;
+    if ((this.cmos[Reg.B] & RegB.SET) !== 0) return fieldsToSeconds(this.frozen);
     return this.baseSeconds + Math.floor((now - this.baseNs) / NS_PER_SECOND);
   }
 
@@ -176,10 +176,13 @@ export class Rtc {
       case Reg.B: {
         this.catchUp(now);
         const old = this.cmos[Reg.B];
-        if ((value & RegB.SET) !== 0 && (old & RegB.SET) === 0) this.frozenSeconds = this.seconds(now);
+        if ((value & RegB.SET) !== 0 && (old & RegB.SET) === 0) {
+          this.toFields(this.seconds(now));
+          Object.assign(this.frozen, this.fields);
+        }
         if ((value & RegB.SET) === 0 && (old & RegB.SET) !== 0) {
           // Leaving SET starts the clock from the written time, at the start of a second.
-          this.baseSeconds = this.frozenSeconds;
+          this.baseSeconds = fieldsToSeconds(this.frozen);
           this.baseNs = now;
           this.checkedNs = now;
         }
@@ -321,8 +324,11 @@ export class Rtc {
   }
 
   private timeRegister(reg: number, now: number): number {
-    this.toFields(this.seconds(now));
-    const f = this.fields;
+    let f = this.frozen;
+    if ((this.cmos[Reg.B] & RegB.SET) === 0) {
+      this.toFields(this.seconds(now));
+      f = this.fields;
+    }
     switch (reg) {
       case Reg.SECONDS:
         return this.encode(f.sec);
@@ -346,8 +352,11 @@ export class Rtc {
   /** A guest write to a time register: the clock continues from the new time. */
   private setTimeRegister(reg: number, value: number, now: number): void {
     const frozen = (this.cmos[Reg.B] & RegB.SET) !== 0;
-    this.toFields(this.seconds(now));
-    const f = this.fields;
+    let f = this.frozen;
+    if (!frozen) {
+      this.toFields(this.seconds(now));
+      f = this.fields;
+    }
     switch (reg) {
       case Reg.SECONDS:
         f.sec = this.decode(value) % 60;
@@ -359,8 +368,9 @@ export class Rtc {
         f.hour = this.decodeHour(value) % 24;
         break;
       case Reg.WEEKDAY:
-        // Derived from the date.
-        return;
+        // Derived from the date when the clock runs.
+        f.wday = this.decode(value);
+        break;
       case Reg.DAY:
         f.mday = Math.min(Math.max(this.decode(value), 1), 31);
         break;
@@ -374,13 +384,14 @@ export class Rtc {
         f.year = (this.decode(value) % 100) * 100 + (f.year % 100);
         break;
     }
-    const seconds = Math.floor(Date.UTC(f.year, f.mon - 1, f.mday, f.hour, f.min, f.sec) / 1000);
-    if (frozen) this.frozenSeconds = seconds;
-    else {
-      // Keeps the position within the current second, as the divider chain is not reset.
-      this.baseSeconds = seconds - Math.floor((now - this.baseNs) / NS_PER_SECOND);
-    }
+    if (frozen) return;
+    // Keeps the position within the current second, as the divider chain is not reset.
+    this.baseSeconds = fieldsToSeconds(f) - Math.floor((now - this.baseNs) / NS_PER_SECOND);
   }
+}
+
+function fieldsToSeconds(f: Fields): number {
+  return Math.floor(Date.UTC(f.year, f.mon - 1, f.mday, f.hour, f.min, f.sec) / 1000);
 }
 
 /** The AT CMOS memory-size bytes: base (15h/16h), extended (17h/18h, 30h/31h) and above 16 MiB (34h/35h). */
