@@ -89,6 +89,7 @@ export class Machine {
   private readonly timeMode: 'warp' | 'realtime';
   /** Asynchronous device operations started and not yet completed. */
   private inFlight = 0;
+  private readonly busySources: (() => boolean)[] = [];
   /** A wake() arrived since the run loop last looked. */
   private woken = false;
   private wakeWaiter: (() => void) | undefined;
@@ -193,9 +194,19 @@ export class Machine {
     this.wake();
   }
 
-  /** Asynchronous device operations in flight. */
+  /** Asynchronous device operations in flight (counted ones and those of the busy sources). */
   get workInFlight(): number {
-    return this.inFlight;
+    let n = this.inFlight;
+    for (const busy of this.busySources) if (busy()) n++;
+    return n;
+  }
+
+  /**
+   * Devices that track their own outstanding requests (virtio queues waiting on a backend) report
+   * them here instead of through beginWork/endWork.
+   */
+  addBusySource(busy: () => boolean): void {
+    this.busySources.push(busy);
   }
 
   /** The guest pulsed the reset line: the run ends after the current instruction. */
@@ -312,7 +323,8 @@ export class Machine {
     const clock = this.clock;
     const canInterrupt = cpu.interruptsEnabled;
     const next = canInterrupt ? clock.nextDeadline() : Infinity;
-    if (this.inFlight === 0 && (next === Infinity || !canInterrupt)) return 'end';
+    const inFlight = this.workInFlight;
+    if (inFlight === 0 && (next === Infinity || !canInterrupt)) return 'end';
     if (this.woken) {
       // Something arrived while the guest was running: look again before sleeping.
       this.woken = false;
@@ -320,7 +332,7 @@ export class Machine {
       await new Promise<void>((resolve) => setImmediate(resolve));
       return 'woke';
     }
-    if (this.inFlight === 0 && this.timeMode === 'warp') {
+    if (inFlight === 0 && this.timeMode === 'warp') {
       clock.warpTo(next);
       return 'warped';
     }
