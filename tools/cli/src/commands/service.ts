@@ -1,4 +1,6 @@
 import { DEBUGGER_SERVICE_HELP, debuggerServiceMain } from '@plex86/debugger';
+import { CONSOLE_SERVICE_HELP, consoleServiceMain } from '@plex86/hal-console';
+import { NET_SERVICE_HELP, netServiceMain } from '@plex86/hal-net';
 import { STORAGE_SERVICE_HELP, storageServiceMain } from '@plex86/storage';
 import { UsageError, type Command, type CommandIo } from '../command.js';
 
@@ -10,10 +12,20 @@ interface ServiceEntry {
 }
 
 const SERVICES: Record<string, ServiceEntry> = {
+  console: {
+    summary: 'a console backend for one VM: its output to this terminal, a file or TCP clients, input back',
+    help: CONSOLE_SERVICE_HELP,
+    main: (argv, io) => consoleServiceMain(argv, io),
+  },
   debugger: {
     summary: 'the GDB remote serial protocol server for one VM, driving its monitor over the bus',
     help: DEBUGGER_SERVICE_HELP,
     main: (argv, io) => debuggerServiceMain(argv, io),
+  },
+  net: {
+    summary: 'virtual Ethernet segments: interface membership and frame accounting',
+    help: NET_SERVICE_HELP,
+    main: (argv, io) => netServiceMain(argv, io),
   },
   storage: {
     summary: 'disk images, qcow2 diff overlays (commit, undo) and the block devices of VMs',
