@@ -4,6 +4,8 @@ import { RateLimitedLog } from './rate-limited-log.js';
 
 /** The most a ConsoleOutput chunk may carry (console.proto). */
 export const MAX_OUTPUT_CHUNK = 65536;
+/** A sequence number this far below the last one means the VM started again, not a late chunk. */
+const RESTART_DISTANCE = 1024;
 
 /** Counters of the output side of a console. */
 export interface OutputStats {
@@ -78,7 +80,8 @@ export class ConsoleOutputReader {
       return;
     }
     const sequence = Number(chunk.sequence);
-    if (sequence === 1 && this.last !== 0) {
+    if (this.last !== 0 && (sequence === 1 || sequence + RESTART_DISTANCE < this.last)) {
+      // The VM started again (its first chunks may be lost, but not a thousand chunks of reordering).
       stats.restarts++;
     } else if (this.last !== 0) {
       if (sequence <= this.last) {

@@ -102,10 +102,15 @@ describe.each(BUSES)('console backend over the %s', (_name, makeBus) => {
     monitor.output('f', 6);
     monitor.output('A', 1); // started again
     monitor.output('B', 2);
-    await until(() => backend.output.chunks === 6, 'the chunks');
-    expect(endpoint.text()).toBe('abefAB');
-    expect(backend.output).toMatchObject({ lostChunks: 2, outOfOrder: 1, restarts: 1 });
-    expect(log).toEqual(['console 0: 2 output chunks lost (sequence 3..4)']);
+    monitor.output('x', 2000);
+    monitor.output('C', 3); // started again, chunks 1 and 2 lost
+    await until(() => backend.output.chunks === 8, 'the chunks');
+    expect(endpoint.text()).toBe('abefABxC');
+    expect(backend.output).toMatchObject({ lostChunks: 2 + 1997, outOfOrder: 1, restarts: 2 });
+    expect(log).toEqual([
+      'console 0: 2 output chunks lost (sequence 3..4)',
+      'console 0: 1997 output chunks lost (sequence 3..1999)',
+    ]);
   });
 
   it('drops malformed output with a log line and carries on', async () => {
