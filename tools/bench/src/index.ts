@@ -1,3 +1,4 @@
+import { bootBenchmark } from './boot.js';
 import { busBenchmark } from './bus.js';
 import { cpuBenchmark } from './cpu.js';
 import { decoderBenchmark } from './decoder.js';
@@ -13,6 +14,7 @@ export interface Benchmark {
 
 /** Every benchmark, by name. */
 export const benchmarks: Record<string, Benchmark> = {
+  boot: bootBenchmark,
   bus: busBenchmark,
   cpu: cpuBenchmark,
   decoder: decoderBenchmark,

@@ -121,16 +121,24 @@ export interface WorkloadRun {
  */
 export async function runWorkload(
   guestConsole: GuestConsole,
-  options: { readonly size?: WorkloadSize; readonly timeoutMs: number },
+  options: {
+    readonly size?: WorkloadSize;
+    readonly timeoutMs: number;
+    /** Called as soon as the begin marker shows, e.g. to read an instruction counter. */
+    readonly onBegin?: () => void;
+    /** Called as soon as the end marker shows. */
+    readonly onEnd?: () => void;
+  },
 ): Promise<WorkloadRun> {
   const lines = workloadTypedLines(options.size ?? DEFAULT_WORKLOAD);
   const from = guestConsole.output.length;
   await guestConsole.typeLines(lines, 30_000);
-  const begin = guestConsole.waitFor(`\n${WORKLOAD_BEGIN}`, 30_000, 'start of the workload', from);
-  await begin;
+  await guestConsole.waitFor(`\n${WORKLOAD_BEGIN}`, 30_000, 'start of the workload', from);
   const started = performance.now();
+  options.onBegin?.();
   const end = await guestConsole.waitFor(`\n${WORKLOAD_END}`, options.timeoutMs, 'end of the workload', from);
   const seconds = (performance.now() - started) / 1000;
+  options.onEnd?.();
   await guestConsole.waitFor('\n', 5_000, 'end of the last workload line', end + 1);
   return { results: parseWorkloadOutput(guestConsole.output.slice(from)), seconds };
 }
@@ -147,27 +155,33 @@ export interface ConsoleProcess {
 
 /**
  * Starts `command` with the guest's serial console on its stdin and stdout; stderr is kept apart
- * (for statistics), and also fed to the console when `stderrToConsole` is set.
+ * (for statistics), and also fed to the console when `stderrToConsole` is set. With `ipc`, a Node
+ * child also gets an IPC channel.
  */
 export function startConsoleProcess(
   command: string,
   args: readonly string[],
-  options: { readonly stderrToConsole?: boolean; readonly env?: NodeJS.ProcessEnv } = {},
+  options: { readonly stderrToConsole?: boolean; readonly ipc?: boolean; readonly env?: NodeJS.ProcessEnv } = {},
 ): ConsoleProcess {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const child = spawn(command, args, {
+    stdio: options.ipc ? ['pipe', 'pipe', 'pipe', 'ipc'] : ['pipe', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+  });
+  const { stdin, stdout, stderr: errors } = child;
+  if (!stdin || !stdout || !errors) throw new Error(`${command} was started without pipes`);
   const guestConsole = new GuestConsole((text) => {
-    if (child.stdin.writable) child.stdin.write(text, 'latin1');
+    if (stdin.writable) stdin.write(text, 'latin1');
   });
   let stderr = '';
-  child.stdout.setEncoding('latin1');
-  child.stderr.setEncoding('latin1');
-  child.stdout.on('data', (chunk: string) => guestConsole.feed(chunk));
-  child.stderr.on('data', (chunk: string) => {
+  stdout.setEncoding('latin1');
+  errors.setEncoding('latin1');
+  stdout.on('data', (chunk: string) => guestConsole.feed(chunk));
+  errors.on('data', (chunk: string) => {
     stderr += chunk;
     if (options.stderrToConsole) guestConsole.feed(chunk);
   });
   // A guest that stops reading its input must not crash the host with EPIPE.
-  child.stdin.on('error', () => undefined);
+  stdin.on('error', () => undefined);
   const exited = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) => {
     child.on('error', (e) => {
       const error = new Error(`cannot run ${command}: ${e.message}`);

@@ -1,0 +1,430 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  buildGuest,
+  DEFAULT_WORKLOAD,
+  GUEST_PROMPT,
+  qemuBootArgs,
+  referenceResults,
+  runWorkload,
+  startConsoleProcess,
+  WORKLOAD_KEYS,
+  type ConsoleProcess,
+  type Guest,
+  type WorkloadResults,
+  type WorkloadSize,
+} from '@plex86/guest';
+import type { V86Count, V86Request } from './boot-v86.js';
+import type { Benchmark } from './index.js';
+import { HELP_OPTION, parseBenchArgs } from './options.js';
+
+const ENGINES = ['plex86', 'qemu', 'v86'] as const;
+type EngineName = (typeof ENGINES)[number];
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const PLEX86_CLI = join(HERE, '..', '..', 'cli', 'bin', 'plex86.mjs');
+const SEABIOS_DIR = '/usr/share/seabios';
+const QEMU = 'qemu-system-i386';
+
+const USAGE = `plex86 bench boot [--engines LIST] [--timeout SECONDS] [--baseline ENGINE] [--scale F]
+                    [--memory MIB] [--qemu-cpu MODEL] [--seabios DIR]
+
+Boots the default guest (Debian's 686 kernel and the busybox initramfs of tools/guest) under each
+engine, one after the other, with the same kernel command line, and measures:
+  boot s       from starting the engine to the shell prompt on the serial console
+  workload s   the guest workload (checksums of generated data, shell arithmetic, forks), from its
+               begin marker to its end marker on the console; its results are checked against
+               values computed on the host
+  MIPS         guest instructions per second during the workload, and over the whole run (from
+               start to power-off), where the engine counts instructions
+Ratios say how much faster plex86 is than each engine (above 1: plex86 is faster).
+
+Engines: plex86  node tools/cli/bin/plex86.mjs run --kernel --initrd --append --memory --stats
+         qemu    ${QEMU} -accel tcg -cpu pentium2 (a family-6 CPU)
+         v86     the v86 npm package in Node, with Debian's SeaBIOS bios.bin and vgabios-stdvga.bin
+
+  --engines LIST    comma-separated engines to run (default plex86,qemu,v86)
+  --timeout S       seconds allowed for the boot and, separately, for the workload (default 300)
+  --baseline E      the engine ratios are taken against (default plex86)
+  --scale F         multiplies the workload's size (default 1: about 10 s under QEMU TCG)
+  --memory MIB      guest RAM (default 256)
+  --qemu-cpu MODEL  QEMU's CPU model (default pentium2)
+  --seabios DIR     where bios.bin and vgabios-stdvga.bin are (default ${SEABIOS_DIR})`;
+
+interface Settings {
+  readonly engines: readonly EngineName[];
+  readonly timeoutMs: number;
+  readonly baseline: EngineName;
+  readonly size: WorkloadSize;
+  readonly memoryMiB: number;
+  readonly qemuCpu: string;
+  readonly seabiosDir: string;
+}
+
+function parse(args: string[]): Settings | null {
+  const values = parseBenchArgs(args, {
+    ...HELP_OPTION,
+    engines: { type: 'string' },
+    timeout: { type: 'string' },
+    baseline: { type: 'string' },
+    scale: { type: 'string' },
+    memory: { type: 'string' },
+    'qemu-cpu': { type: 'string' },
+    seabios: { type: 'string' },
+  });
+  if (values.help) return null;
+  const engine = (name: string, option: string): EngineName => {
+    if ((ENGINES as readonly string[]).includes(name)) return name as EngineName;
+    throw new Error(`--${option}: no engine "${name}" (engines: ${ENGINES.join(', ')})`);
+  };
+  const engines = (values.engines ?? ENGINES.join(',')).split(',').map((e) => engine(e.trim(), 'engines'));
+  if (new Set(engines).size !== engines.length) throw new Error('--engines names an engine twice');
+  const number = (name: string, value: string | undefined, fallback: number, max: number): number => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > max) {
+      throw new Error(`--${name} wants a number above 0 and at most ${max}, not ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+  const scale = number('scale', values.scale, 1, 100);
+  const memoryMiB = number('memory', values.memory, 256, 2048);
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 32) throw new Error('--memory wants whole MiB, at least 32');
+  const qemuCpu = values['qemu-cpu'] ?? 'pentium2';
+  if (!/^[\w.,=+-]+$/.test(qemuCpu)) throw new Error(`--qemu-cpu: not a CPU model: ${JSON.stringify(qemuCpu)}`);
+  const sized = (n: number) => Math.max(1, Math.round(n * scale));
+  return {
+    engines,
+    timeoutMs: number('timeout', values.timeout, 300, 86_400) * 1000,
+    baseline: engine(values.baseline ?? 'plex86', 'baseline'),
+    size: {
+      lines: sized(DEFAULT_WORKLOAD.lines),
+      arithmetic: sized(DEFAULT_WORKLOAD.arithmetic),
+      forks: sized(DEFAULT_WORKLOAD.forks),
+    },
+    memoryMiB,
+    qemuCpu,
+    seabiosDir: values.seabios ?? SEABIOS_DIR,
+  };
+}
+
+/** One engine's machine, started and driven through its serial console. */
+interface Launched {
+  readonly machine: ConsoleProcess;
+  /** Guest instructions so far, for engines that can say while they run. */
+  readonly countNow?: () => Promise<number>;
+  /** Total guest instructions from what the engine printed when it exited. */
+  readonly countAtExit?: (stderr: string) => number | undefined;
+  /** Why there is no instruction count, for engines that have none. */
+  readonly noCount?: string;
+  /** Ends the machine after the guest has powered off. */
+  readonly finish: () => Promise<void>;
+}
+
+interface Outcome {
+  readonly engine: EngineName;
+  readonly command: string;
+  error?: string;
+  bootSeconds?: number;
+  workloadSeconds?: number;
+  workloadMips?: number;
+  runMips?: number;
+  mipsNote?: string;
+  results?: WorkloadResults;
+  wrong?: string;
+}
+
+function missing(what: string, install: string): Error {
+  return new Error(`${what} is missing: ${install}`);
+}
+
+function launchPlex86(guest: Guest, settings: Settings): { command: string; start: () => Launched } {
+  const args = [
+    ...[PLEX86_CLI, 'run', '--kernel', guest.kernel, '--initrd', guest.initrd],
+    ...['--append', guest.cmdline, '--memory', `${settings.memoryMiB}M`, '--stats'],
+  ];
+  return {
+    command: `node ${args.join(' ')}`,
+    start: () => {
+      if (!existsSync(PLEX86_CLI)) throw missing(PLEX86_CLI, 'the plex86 CLI belongs next to tools/bench');
+      const machine = startConsoleProcess(process.execPath, args);
+      return {
+        machine,
+        countAtExit: (stderr) => {
+          const m = /^instructions\s+(\d+)\s*$/m.exec(stderr);
+          return m ? Number(m[1]) : undefined;
+        },
+        noCount: 'plex86 printed no instruction count (--stats) at exit',
+        finish: async () => {
+          await machine.exited;
+        },
+      };
+    },
+  };
+}
+
+function launchQemu(guest: Guest, settings: Settings): { command: string; start: () => Launched } {
+  const args = qemuBootArgs(guest.kernel, guest.initrd, guest.cmdline, {
+    cpu: settings.qemuCpu,
+    memoryMiB: settings.memoryMiB,
+  });
+  return {
+    command: `${QEMU} ${args.join(' ')}`,
+    start: () => {
+      if (spawnSync(QEMU, ['--version']).error) throw missing(QEMU, 'apt-get install qemu-system-x86');
+      const machine = startConsoleProcess(QEMU, args);
+      return {
+        machine,
+        noCount:
+          'TCG counts guest instructions only with -icount (which changes its speed) or a TCG plugin ' +
+          "(Debian's QEMU ships none)",
+        finish: async () => {
+          await machine.exited;
+        },
+      };
+    },
+  };
+}
+
+function launchV86(guest: Guest, settings: Settings): { command: string; start: () => Launched } {
+  const self = fileURLToPath(import.meta.url);
+  const runner = join(dirname(self), `boot-v86${extname(self)}`);
+  const bios = join(settings.seabiosDir, 'bios.bin');
+  const vgaBios = join(settings.seabiosDir, 'vgabios-stdvga.bin');
+  const args = [
+    ...['--import', 'tsx', runner, '--bios', bios, '--vga-bios', vgaBios],
+    ...['--kernel', guest.kernel, '--initrd', guest.initrd, '--append', guest.cmdline],
+    ...['--memory', String(settings.memoryMiB)],
+  ];
+  return {
+    command: `node ${args.join(' ')}`,
+    start: () => {
+      for (const file of [bios, vgaBios]) if (!existsSync(file)) throw missing(file, 'apt-get install seabios');
+      const machine = startConsoleProcess(process.execPath, args, { ipc: true });
+      const { child } = machine;
+      const request = (message: V86Request) => {
+        if (child.connected) child.send(message);
+      };
+      return {
+        machine,
+        countNow: () =>
+          new Promise<number>((resolve, reject) => {
+            const timer = setTimeout(() => {
+              child.off('message', onMessage);
+              reject(new Error('v86 did not report its instruction count within 10 s'));
+            }, 10_000);
+            const onMessage = (message: V86Count) => {
+              if (message.type !== 'count') return;
+              clearTimeout(timer);
+              child.off('message', onMessage);
+              resolve(message.instructions);
+            };
+            child.on('message', onMessage);
+            request({ type: 'count' });
+          }),
+        finish: async () => {
+          request({ type: 'stop' });
+          await machine.exited;
+        },
+      };
+    },
+  };
+}
+
+const LAUNCHERS: Record<EngineName, (guest: Guest, settings: Settings) => { command: string; start: () => Launched }> =
+  {
+    plex86: launchPlex86,
+    qemu: launchQemu,
+    v86: launchV86,
+  };
+
+/** Calls `tick` with the seconds waited every `everyMs` until `promise` settles. */
+async function withProgress<T>(promise: Promise<T>, everyMs: number, tick: (seconds: number) => void): Promise<T> {
+  const started = performance.now();
+  const timer = setInterval(() => tick((performance.now() - started) / 1000), everyMs);
+  try {
+    return await promise;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** What is wrong with an engine's results, or undefined when they are the host's. */
+function checkResults(results: WorkloadResults, expected: Partial<WorkloadResults>): string | undefined {
+  const wrong = WORKLOAD_KEYS.filter((k) => expected[k] !== undefined && results[k] !== expected[k]);
+  if (results.forked !== 'yes') wrong.push('forked');
+  if (wrong.length === 0) return undefined;
+  return wrong.map((k) => `${k}=${results[k]} (expected ${expected[k] ?? 'yes'})`).join(', ');
+}
+
+async function runEngine(
+  engine: EngineName,
+  guest: Guest,
+  settings: Settings,
+  expected: Partial<WorkloadResults>,
+  print: (line: string) => void,
+): Promise<Outcome> {
+  const launcher = LAUNCHERS[engine](guest, settings);
+  const outcome: Outcome = { engine, command: launcher.command };
+  const say = (line: string) => print(`${engine}: ${line}`);
+  say(`starting ${launcher.command}`);
+  let launched: Launched | undefined;
+  // A bench stopped by a signal must not leave a machine running.
+  const onSignal = (signal: NodeJS.Signals) => {
+    launched?.machine.kill();
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const started = performance.now();
+    launched = launcher.start();
+    const { machine } = launched;
+    const tick = (what: string) => (s: number) => say(`${what} (${s.toFixed(0)} s)`);
+    await withProgress(
+      machine.console.waitFor(GUEST_PROMPT, settings.timeoutMs, 'shell prompt'),
+      30_000,
+      tick('booting'),
+    );
+    outcome.bootSeconds = (performance.now() - started) / 1000;
+    say(`shell prompt after ${outcome.bootSeconds.toFixed(2)} s; typing the workload`);
+
+    let begin: Promise<number> | undefined;
+    let end: Promise<number> | undefined;
+    const count = launched.countNow;
+    const run = await withProgress(
+      runWorkload(machine.console, {
+        size: settings.size,
+        timeoutMs: settings.timeoutMs,
+        onBegin: () => {
+          if (count) begin = count();
+        },
+        onEnd: () => {
+          if (count) end = count();
+        },
+      }),
+      30_000,
+      tick('workload running'),
+    );
+    outcome.workloadSeconds = run.seconds;
+    outcome.results = run.results;
+    outcome.wrong = checkResults(run.results, expected);
+    if (begin && end) outcome.workloadMips = ((await end) - (await begin)) / run.seconds / 1e6;
+    say(
+      `workload done in ${run.seconds.toFixed(2)} s; ${outcome.wrong ? `WRONG RESULTS: ${outcome.wrong}` : 'results match the host'}`,
+    );
+
+    machine.console.typeLines(['poweroff -f'], 30_000).catch(() => undefined);
+    // "reboot: Power down", or "reboot: System halted" on a machine without a way to power off.
+    await machine.console.waitFor('reboot: ', 60_000, 'power-off message');
+    const atPowerOff = count ? await count() : undefined;
+    const poweredOff = performance.now();
+    await withProgress(
+      Promise.race([
+        launched.finish(),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('the engine did not exit within 30 s of power-off')), 30_000),
+        ),
+      ]),
+      10_000,
+      tick('waiting for exit'),
+    );
+    const exit = await machine.exited;
+    const total = atPowerOff ?? launched.countAtExit?.(exit.stderr);
+    if (total !== undefined) outcome.runMips = total / ((poweredOff - started) / 1000) / 1e6;
+    if (total === undefined || (count === undefined && outcome.workloadMips === undefined)) {
+      outcome.mipsNote = launched.noCount;
+    }
+    say('powered off');
+  } catch (e) {
+    outcome.error = e instanceof Error ? e.message : String(e);
+    say(`FAILED: ${outcome.error}`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    launched?.machine.kill();
+    if (launched) await launched.machine.exited;
+  }
+  return outcome;
+}
+
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '));
+}
+
+const fixed = (n: number | undefined, digits: number) => (n === undefined ? 'n/a' : n.toFixed(digits));
+
+function report(outcomes: readonly Outcome[], settings: Settings, print: (line: string) => void): void {
+  print('');
+  print(
+    `workload: ${settings.size.lines} lines of data, ${settings.size.arithmetic} arithmetic iterations, ` +
+      `${settings.size.forks} forks`,
+  );
+  const rows = [['engine', 'boot s', 'workload s', 'MIPS workload', 'MIPS run', 'results']];
+  for (const o of outcomes) {
+    const results = o.results === undefined ? 'n/a' : o.wrong === undefined ? 'match' : 'WRONG';
+    rows.push([
+      o.engine,
+      fixed(o.bootSeconds, 2),
+      fixed(o.workloadSeconds, 2),
+      fixed(o.workloadMips, 0),
+      fixed(o.runMips, 0),
+      results,
+    ]);
+  }
+  for (const line of table(rows)) print(line);
+  for (const o of outcomes) {
+    if (o.error !== undefined) print(`${o.engine} failed: ${o.error.split('\n')[0] ?? ''}`);
+    if (o.wrong !== undefined) print(`${o.engine} gave wrong results: ${o.wrong}`);
+    if (o.mipsNote !== undefined && o.error === undefined) print(`${o.engine} MIPS n/a: ${o.mipsNote}`);
+  }
+  const gzip = new Set(outcomes.flatMap((o) => (o.results ? [o.results.gzipBytes] : [])));
+  if (gzip.size > 1) print(`engines disagree on gzipBytes: ${[...gzip].join(', ')}`);
+
+  const base = outcomes.find((o) => o.engine === settings.baseline);
+  const others = outcomes.filter((o) => o !== base);
+  if (others.length === 0) return;
+  print('');
+  if (base === undefined || base.error !== undefined) {
+    print(
+      `no ratios against ${settings.baseline}: ${base === undefined ? 'it was not run' : 'it failed'}` +
+        ` (--baseline picks another engine)`,
+    );
+    return;
+  }
+  print(`${settings.baseline} against each engine (above 1: ${settings.baseline} is faster)`);
+  const ratio = (mine: number | undefined, theirs: number | undefined) =>
+    mine === undefined || theirs === undefined || mine <= 0 || theirs <= 0 ? 'n/a' : `${(mine / theirs).toFixed(2)}x`;
+  const ratioRows = [['engine', 'boot', 'workload', 'MIPS workload', 'MIPS run']];
+  for (const o of others) {
+    ratioRows.push([
+      o.engine,
+      ratio(o.bootSeconds, base.bootSeconds),
+      ratio(o.workloadSeconds, base.workloadSeconds),
+      ratio(base.workloadMips, o.workloadMips),
+      ratio(base.runMips, o.runMips),
+    ]);
+  }
+  for (const line of table(ratioRows)) print(line);
+}
+
+export const bootBenchmark: Benchmark = {
+  description: 'boot the default guest to its shell and run the guest workload: plex86 next to QEMU TCG and v86',
+  async run(args, print) {
+    const settings = parse(args);
+    if (settings === null) {
+      print(USAGE);
+      return;
+    }
+    const guest = await buildGuest({ onProgress: (line) => print(`guest: ${line}`) });
+    const expected: Partial<WorkloadResults> = referenceResults(settings.size);
+    const outcomes: Outcome[] = [];
+    for (const engine of settings.engines) {
+      outcomes.push(await runEngine(engine, guest, settings, expected, print));
+    }
+    report(outcomes, settings, print);
+  },
+};
