@@ -12,6 +12,7 @@
 import { BusError, methodClient, type Bus, type MethodClient } from '@plex86/bus';
 import { BlockServiceDefinition, BlockStatus, ErrorCode, type BlockGeometry } from '@plex86/proto';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
+import { dmaWrite8 } from './dma.js';
 import { VirtioDeviceType, VirtioPciDevice } from './pci-transport.js';
 import { BufferFault, QUEUE_EMPTY, QueueFault, WritableBuffers } from './virtqueue.js';
 
@@ -269,7 +270,7 @@ export class VirtioBlock extends VirtioPciDevice {
 
   /** Writes the status byte, returns the chain and raises the interrupt if the driver wants one. */
   private finish(req: BlockRequest, status: number, written: number): void {
-    this.mem.write8(req.statusAddr, status);
+    dmaWrite8(this.mem, req.statusAddr, status);
     this.completed[status]++;
     const q = this.queues[0];
     q.pushUsed(req.head, written + 1);

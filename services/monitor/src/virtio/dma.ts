@@ -40,6 +40,57 @@ export function dmaWrite(mem: PhysicalMemory, addr: number, src: Uint8Array, src
   }
 }
 
+/** Writes one byte of guest RAM (a status byte). */
+export function dmaWrite8(mem: PhysicalMemory, addr: number, value: number): void {
+  const page = addr >>> PAGE_SHIFT;
+  if (mem.pageKind[page] !== PageKind.RAM) {
+    mem.droppedWrites++;
+    return;
+  }
+  mem.ram[addr] = value;
+  if (mem.codePages[page] !== 0) mem.codeWritten(addr, 1);
+}
+
+/**
+ * Little-endian ring and descriptor access at any alignment, on physical addresses (no A20 wrap,
+ * as for bus masters). Addresses must be inside RAM; writes skip ROM and report code pages.
+ */
+export class RamView {
+  private readonly view: DataView;
+
+  constructor(private readonly mem: PhysicalMemory) {
+    this.view = new DataView(mem.ram.buffer, mem.ram.byteOffset, mem.ram.byteLength);
+  }
+
+  read16(addr: number): number {
+    return this.view.getUint16(addr, true);
+  }
+
+  read32(addr: number): number {
+    return this.view.getUint32(addr, true);
+  }
+
+  write16(addr: number, value: number): void {
+    if (this.writable(addr, 2)) this.view.setUint16(addr, value, true);
+  }
+
+  write32(addr: number, value: number): void {
+    if (this.writable(addr, 4)) this.view.setUint32(addr, value, true);
+  }
+
+  private writable(addr: number, length: number): boolean {
+    const mem = this.mem;
+    const page = addr >>> PAGE_SHIFT;
+    const last = (addr + length - 1) >>> PAGE_SHIFT;
+    if (mem.pageKind[page] !== PageKind.RAM || mem.pageKind[last] !== PageKind.RAM) {
+      mem.droppedWrites++;
+      return false;
+    }
+    if (mem.codePages[page] !== 0 || mem.codePages[last] !== 0) mem.codeWritten(addr, length);
+    return true;
+  }
+}
+
 /** Fills guest RAM with zeroes (GET_ID padding, short reads). */
 export function dmaZero(mem: PhysicalMemory, addr: number, length: number): void {
   let done = 0;

@@ -10,7 +10,7 @@
  */
 
 import type { PhysicalMemory } from '../memory/physical-memory.js';
-import { dmaRead, dmaWrite, inRam } from './dma.js';
+import { dmaRead, dmaWrite, inRam, RamView } from './dma.js';
 
 export const VIRTQ_DESC_F_NEXT = 1;
 export const VIRTQ_DESC_F_WRITE = 2;
@@ -172,6 +172,7 @@ export class Virtqueue {
   pfn = 0;
   /** VIRTIO_RING_F_EVENT_IDX negotiated. */
   eventIdx = false;
+  private readonly ram: RamView;
   private descAddr = 0;
   private availAddr = 0;
   private usedAddr = 0;
@@ -188,6 +189,7 @@ export class Virtqueue {
     if (size < 1 || size > MAX_QUEUE_SIZE || (size & (size - 1)) !== 0) {
       throw new RangeError(`queue size must be a power of two up to ${MAX_QUEUE_SIZE}, got ${size}`);
     }
+    this.ram = new RamView(mem);
   }
 
   get ready(): boolean {
@@ -222,7 +224,7 @@ export class Virtqueue {
 
   /** Whether the driver has made buffers available that were not popped yet. */
   hasAvailable(): boolean {
-    return this.ready && this.mem.read16(this.availAddr + 2) !== this.lastAvail;
+    return this.ready && this.ram.read16(this.availAddr + 2) !== this.lastAvail;
   }
 
   /**
@@ -231,25 +233,25 @@ export class Virtqueue {
    */
   pop(chain: DescriptorChain): number {
     if (!this.ready) return QUEUE_EMPTY;
-    const mem = this.mem;
-    const availIdx = mem.read16(this.availAddr + 2);
+    const ram = this.ram;
+    const availIdx = ram.read16(this.availAddr + 2);
     if (availIdx === this.lastAvail) return QUEUE_EMPTY;
     if (((availIdx - this.lastAvail) & 0xffff) > this.size) return QueueFault.BAD_AVAIL_INDEX;
-    const head = mem.read16(this.availAddr + 4 + 2 * (this.lastAvail & (this.size - 1)));
+    const head = ram.read16(this.availAddr + 4 + 2 * (this.lastAvail & (this.size - 1)));
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
-    if (this.eventIdx) mem.write16(this.usedAddr + 4 + 8 * this.size, this.lastAvail);
+    if (this.eventIdx) ram.write16(this.usedAddr + 4 + 8 * this.size, this.lastAvail);
     chain.clear(head);
     return this.walk(chain, head);
   }
 
   /** Returns a chain to the driver with `written` bytes written into its writable buffers. */
   pushUsed(head: number, written: number): void {
-    const mem = this.mem;
+    const ram = this.ram;
     const slot = this.usedAddr + 4 + 8 * (this.usedIdx & (this.size - 1));
-    mem.write32(slot, head);
-    mem.write32(slot + 4, written);
+    ram.write32(slot, head);
+    ram.write32(slot + 4, written);
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
-    mem.write16(this.usedAddr + 2, this.usedIdx);
+    ram.write16(this.usedAddr + 2, this.usedIdx);
   }
 
   /**
@@ -262,8 +264,8 @@ export class Virtqueue {
     const now = this.usedIdx;
     this.signalledUsed = now;
     if (old === now) return false;
-    if (!this.eventIdx) return (this.mem.read16(this.availAddr) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
-    const usedEvent = this.mem.read16(this.availAddr + 4 + 2 * this.size);
+    if (!this.eventIdx) return (this.ram.read16(this.availAddr) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
+    const usedEvent = this.ram.read16(this.availAddr + 4 + 2 * this.size);
     return ((now - usedEvent - 1) & 0xffff) < ((now - old) & 0xffff);
   }
 
@@ -274,6 +276,7 @@ export class Virtqueue {
 
   private walk(chain: DescriptorChain, head: number): number {
     const mem = this.mem;
+    const ram = this.ram;
     let table = this.descAddr;
     let tableSize = this.size;
     let index = head;
@@ -283,11 +286,11 @@ export class Virtqueue {
       if (index >= tableSize) return QueueFault.BAD_DESCRIPTOR_INDEX;
       if (++seen > MAX_CHAIN_DESCRIPTORS) return QueueFault.CHAIN_TOO_LONG;
       const d = table + 16 * index;
-      const addr = mem.read32(d) >>> 0;
-      const addrHigh = mem.read32(d + 4);
-      const len = mem.read32(d + 8) >>> 0;
-      const flags = mem.read16(d + 12);
-      const next = mem.read16(d + 14);
+      const addr = ram.read32(d);
+      const addrHigh = ram.read32(d + 4);
+      const len = ram.read32(d + 8);
+      const flags = ram.read16(d + 12);
+      const next = ram.read16(d + 14);
       if ((flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
         if (indirect || (flags & VIRTQ_DESC_F_NEXT) !== 0 || len === 0 || len % 16 !== 0)
           return QueueFault.BAD_INDIRECT;

@@ -252,6 +252,22 @@ describe('Virtqueue notifications', () => {
 });
 
 describe('DMA into guest RAM', () => {
+  it('uses physical addresses as a bus master does, whatever the A20 gate says', () => {
+    const mem = new PhysicalMemory({ ramSize: RAM });
+    const q = new Virtqueue(mem, SIZE);
+    const d = new DriverQueue(mem, 0x110000, SIZE);
+    q.setPfn(0x110);
+    d.addChain([{ addr: 0x120000, len: 4, write: true }]);
+    mem.setA20(false);
+    const chain = new DescriptorChain();
+    expect(q.pop(chain)).toBe(QueueFault.NONE);
+    expect(chain.addr[0]).toBe(0x120000);
+    q.pushUsed(chain.head, 4);
+    mem.setA20(true);
+    expect(d.takeUsed()).toEqual([[0, 4]]);
+    expect(mem.read16(0x011000 + 2)).toBe(0);
+  });
+
   it('reports writes to pages holding scanned code and leaves ROM alone', () => {
     const { mem, q, d, chain } = setup();
     const reported: [number, number][] = [];
