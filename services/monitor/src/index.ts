@@ -15,13 +15,20 @@ export { Engine, StopReason, resolveHandler, type InterruptLine } from './engine
 export { Machine, ExitStatus, type RunResult, type MachineConfig } from './machine/machine.js';
 export { Uart16550 } from './machine/devices/uart16550.js';
 export { loadMultiboot, MultibootError } from './boot/multiboot.js';
+export { isBzImage, loadLinux, unpackKernel, LinuxBootError, type LinuxBootOptions } from './boot/linux.js';
+export { BootImageError } from './boot/image-error.js';
 export {
-  runTestProgram,
+  runMachine,
   parseMemorySize,
   parsePort,
   RunOptionError,
+  SERIAL_CONSOLE_ID,
   type RunOptions,
   type RunIo,
 } from './machine/run.js';
+export { SerialConsole } from './console/serial-console.js';
+export { ConsoleOutputPublisher, CONSOLE_OUTPUT_CHUNK } from './console/output-publisher.js';
+export { serveConsoleInput, type ConsoleInputTarget } from './console/input-service.js';
+export { attachVirtioDevices, type VirtioDiskSpec } from './virtio/attach.js';
 export * from './fpu/index.js';
 export * from './debug/index.js';

@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { xzSync } from 'node-liblzma';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isBzImage, LinuxBootError, payloadCompression, readSetupHeader, unpackKernel } from '../src/boot/linux.js';
-import { runTestProgram, type RunOptions } from '../src/machine/run.js';
+import { runMachine, type RunOptions } from '../src/machine/run.js';
 import { assemble } from './support/programs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plex86-linux-'));
@@ -90,7 +90,7 @@ function file(data: Uint8Array): string {
 async function run(options: RunOptions): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const status = await runTestProgram(
+  const status = await runMachine(
     { debugcon: ['stdio'], exitPort: '0xf4', memory: '64M', serial: join(dir, 'serial'), ...options },
     { stdout: (d) => (stdout += new TextDecoder().decode(d)), stderr: (t) => (stderr += t) },
   );

@@ -1,10 +1,10 @@
-/** `plex86 run` as the CLI drives it: runTestProgram with option strings and captured output. */
+/** `plex86 run` as the CLI drives it: runMachine with option strings and captured output. */
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseMemorySize, parsePort, RunOptionError, runTestProgram, type RunOptions } from '../src/machine/run.js';
+import { parseMemorySize, parsePort, RunOptionError, runMachine, type RunOptions } from '../src/machine/run.js';
 import { assemble, assembleElf } from './support/programs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plex86-run-'));
@@ -28,14 +28,14 @@ function file(name: string, data: Uint8Array): string {
 async function run(options: RunOptions): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const status = await runTestProgram(options, {
+  const status = await runMachine(options, {
     stdout: (d) => (stdout += new TextDecoder().decode(d)),
     stderr: (t) => (stderr += t),
   });
   return { status, stdout, stderr };
 }
 
-describe('runTestProgram', () => {
+describe('runMachine', () => {
   it('boots a Multiboot ELF kernel with a command line and ends through the exit port', async () => {
     const kernel = file('kernel.elf', assembleElf('elf-kernel'));
     const r = await run({

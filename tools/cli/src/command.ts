@@ -6,6 +6,11 @@ export interface CommandIo {
   /** Raw bytes for standard output (guest output is not always text). */
   outBytes(data: Uint8Array): void;
   err(text: string): void;
+  /** The terminal for interactive guests; process.stdin/stdout when absent. */
+  streams?: {
+    readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+    readonly stdout: NodeJS.WritableStream;
+  };
 }
 
 export type OptionSpecs = NonNullable<ParseArgsConfig['options']>;

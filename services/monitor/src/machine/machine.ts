@@ -33,7 +33,7 @@ export const enum ExitStatus {
   RESET = 0,
 }
 
-export type RunEnd = 'exit-port' | 'halted' | 'max-instructions' | 'shutdown' | 'reset';
+export type RunEnd = 'exit-port' | 'halted' | 'max-instructions' | 'shutdown' | 'reset' | 'stopped';
 
 /** Instructions between event-loop yields: short enough for host I/O latency, long enough to cost nothing. */
 export const DEFAULT_SLICE_INSTRUCTIONS = 250_000;
@@ -89,6 +89,7 @@ export class Machine {
   private readonly timeMode: 'warp' | 'realtime';
   /** Asynchronous device operations started and not yet completed. */
   private inFlight = 0;
+  private stopReason: string | undefined;
   private readonly busySources: (() => boolean)[] = [];
   /** A wake() arrived since the run loop last looked. */
   private woken = false;
@@ -217,6 +218,14 @@ export class Machine {
     this.engine.stop();
   }
 
+  /** Ends the run from outside (the user quit): status 0, `why` as its message. */
+  requestStop(why: string): void {
+    if (this.stopReason !== undefined) return;
+    this.stopReason = why;
+    this.engine.stop();
+    this.wake();
+  }
+
   /** CS:EIP as text, for messages; `eip` defaults to the current one. */
   where(eip = this.cpu.eip): string {
     const cpu = this.cpu;
@@ -253,6 +262,7 @@ export class Machine {
     this.running = true;
     try {
       for (;;) {
+        if (this.stopReason !== undefined) return result(ExitStatus.HALTED, 'stopped', `plex86: ${this.stopReason}`);
         clock.runDue();
         const left = first + maxInstructions - cpu.instructions;
         if (left <= 0) {

@@ -1,12 +1,17 @@
 /**
- * `plex86 run` for test programs, with QEMU's conventions: --rom, --kernel (Multiboot), --memory,
- * --debugcon [PORT:]TARGET, --exit-port, --serial, --max-instructions and --stats. The CLI command
- * parses argv into RunOptions and calls runTestProgram.
+ * `plex86 run`: test programs with QEMU's conventions (--rom, --kernel Multiboot, --memory,
+ * --debugcon [PORT:]TARGET, --exit-port, --serial, --max-instructions, --stats) and Linux guests
+ * (--kernel bzImage, --initrd) whose consoles and disks are HAL devices on a bus. The CLI command
+ * parses argv into RunOptions, starts the backends it wants on the bus and calls runMachine.
  */
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { isBzImage, loadLinux, unpackKernel } from '../boot/linux.js';
+import type { Bus } from '@plex86/bus';
+import { SerialConsole } from '../console/serial-console.js';
 import { VECTOR_NAMES } from '../cpu/fault.js';
+import { writePirTable } from '../pci/pir-table.js';
+import { attachVirtioDevices, type VirtioDiskSpec } from '../virtio/attach.js';
 import { DEFAULT_DEBUGCON_PORT, type ByteSink } from './devices/debugcon.js';
 import { Machine } from './machine.js';
 
@@ -27,8 +32,21 @@ export interface RunOptions {
   debugcon?: string[];
   /** Writing v to this port ends the run with status (v << 1) | 1. */
   exitPort?: string;
-  /** COM1 16550A output: `stdio` (the default) or a file. */
+  /**
+   * COM1 16550A output: `stdio` (the default), a file, or `bus` (console `ttyS0` on the bus, with
+   * input through ConsoleService, like the virtio console).
+   */
   serial?: string;
+  /** The bus for HAL devices and consoles on it; needed for `disks`, `virtioConsoles` and serial `bus`. */
+  bus?: Bus;
+  /** VM id in bus subjects (default vm1). */
+  vm?: string;
+  /** virtio-blk disks, served by a block backend on the bus (the storage service). */
+  disks?: VirtioDiskSpec[];
+  /** virtio-console ids (Linux's hvc0, hvc1, ...); their backends follow them on the bus. */
+  virtioConsoles?: string[];
+  /** Virtual time when the guest idles: `warp` (default) skips to the next event, `realtime` waits for it. */
+  clock?: 'warp' | 'realtime';
   /** Stop after this many instructions with status 124. */
   maxInstructions?: string;
   /** Print run statistics to stderr at the end. */
@@ -40,6 +58,17 @@ export interface RunIo {
   stdout(data: Uint8Array): void;
   /** Messages for the user. */
   stderr(text: string): void;
+  /** Ends the run (status 0) when aborted, e.g. when the user quits the console. */
+  signal?: AbortSignal;
+  /** Called once the machine is loaded and its devices are on the bus, before the first instruction. */
+  onStart?: (machine: Machine) => void;
+}
+
+/** The serial console's id on the bus. */
+export const SERIAL_CONSOLE_ID = 'ttyS0';
+
+interface Flushable {
+  flush(): void;
 }
 
 /** A mistake in the options: the CLI prints it with the usage. */
@@ -69,7 +98,7 @@ export function parsePort(text: string, option: string): number {
 }
 
 /** Collects output bytes and writes them out in chunks. */
-class Output {
+class Output implements Flushable {
   private buf = new Uint8Array(4096);
   private len = 0;
   constructor(private readonly write: (data: Uint8Array) => void) {}
@@ -84,8 +113,8 @@ class Output {
   }
 }
 
-/** Runs a test program; returns the process exit status. Option errors throw RunOptionError. */
-export async function runTestProgram(options: RunOptions, io: RunIo): Promise<number> {
+/** Runs a machine to its end; returns the process exit status. Option errors throw RunOptionError. */
+export async function runMachine(options: RunOptions, io: RunIo): Promise<number> {
   if (options.rom === undefined && options.kernel === undefined) {
     throw new RunOptionError('give a program to run: --rom FILE or --kernel FILE');
   }
@@ -95,8 +124,14 @@ export async function runTestProgram(options: RunOptions, io: RunIo): Promise<nu
   if (options.maxInstructions !== undefined && !(maxInstructions > 0 && /^\d+$/.test(options.maxInstructions))) {
     throw new RunOptionError(`--max-instructions needs a positive number, got "${options.maxInstructions}"`);
   }
-  const machine = new Machine({ memory });
-  const outputs: Output[] = [];
+  const bus = options.bus;
+  const vm = options.vm ?? 'vm1';
+  const needsBus =
+    (options.disks?.length ?? 0) > 0 || (options.virtioConsoles?.length ?? 0) > 0 || options.serial === 'bus';
+  if (needsBus && bus === undefined) throw new RunOptionError('disks, virtio consoles and a bus serial need a bus');
+  const machine = new Machine({ memory, clock: options.clock ?? 'warp' });
+  const closers: (() => Promise<void>)[] = [];
+  const outputs: Flushable[] = [];
   const files: number[] = [];
   const target = (spec: string): Output => {
     let out: Output;
@@ -124,20 +159,56 @@ export async function runTestProgram(options: RunOptions, io: RunIo): Promise<nu
       machine.addDebugcon(port, target(dest).sink);
     }
     if (options.exitPort !== undefined) machine.setExitPort(parsePort(options.exitPort, '--exit-port'));
-    machine.addSerial(target(options.serial ?? 'stdio').sink);
+    if (options.serial === 'bus' && bus !== undefined) {
+      const serial = new SerialConsole(bus, vm, SERIAL_CONSOLE_ID, machine);
+      machine.addSerial(serial.sink);
+      outputs.push(serial);
+      const service = await serial.serveInput(bus, vm);
+      closers.push(() => service.stop());
+    } else {
+      machine.addSerial(target(options.serial ?? 'stdio').sink);
+    }
+    if (bus !== undefined && needsBus) {
+      const devices = await attachVirtioDevices({
+        bus,
+        vm,
+        io: machine.io,
+        mem: machine.mem,
+        setIrq: (line, level) => machine.platform.pic.setIrq(line, level),
+        onEvent: () => machine.wake(),
+        disks: options.disks ?? [],
+        consoles: (options.virtioConsoles ?? []).map((id) => ({ id })),
+        virtualTimeNs: () => BigInt(Math.round(machine.clock.now())),
+        log: (line) => io.stderr(`plex86: ${line}\n`),
+      });
+      closers.push(() => devices.close());
+      machine.addBusySource(() => devices.busy);
+      if (options.rom === undefined) writePirTable(machine.mem, devices.pci);
+    }
 
     if (options.rom !== undefined) machine.loadBios(readProgram(options.rom));
     if (options.kernel !== undefined) await loadKernel(machine, options);
     machine.onSlice = () => {
       for (const o of outputs) o.flush();
     };
-    const result = await machine.run(maxInstructions);
+    io.onStart?.(machine);
+    const signal = io.signal;
+    const onAbort = () => machine.requestStop('stopped by the user');
+    if (signal?.aborted === true) onAbort();
+    signal?.addEventListener('abort', onAbort);
+    let result;
+    try {
+      result = await machine.run(maxInstructions);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
     for (const o of outputs) o.flush();
     if (result.message !== '') io.stderr(`${result.message}\n`);
     if (options.stats === true) io.stderr(statsText(machine, result.instructions, result.seconds));
     return result.status;
   } finally {
     for (const fd of files) closeSync(fd);
+    for (const close of closers.reverse()) await close();
   }
 }
 

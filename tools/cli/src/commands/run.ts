@@ -1,8 +1,22 @@
-import { createInProcessBus } from '@plex86/bus';
-import { RunOptionError, runTestProgram, type RunOptions } from '@plex86/monitor';
-import { startStorageService } from '@plex86/storage';
+import { createInProcessBus, type Bus } from '@plex86/bus';
+import { buildGuest } from '@plex86/guest';
+import { startConsoleBackend, stdioEndpoint, type ConsoleBackend } from '@plex86/hal-console';
+import { readFile } from 'node:fs/promises';
+import {
+  isBzImage,
+  RunOptionError,
+  runMachine,
+  SERIAL_CONSOLE_ID,
+  type RunOptions,
+  type VirtioDiskSpec,
+} from '@plex86/monitor';
+import { openDisk, serveDisk, DISK_SPEC_SYNTAX, type OpenedDisk, type ServedDisk } from '@plex86/storage';
+import { connectNats } from '../bus-option.js';
 import { UsageError, stringOption, type Command, type CommandIo, type OptionValues } from '../command.js';
-import { formatServices } from './services.js';
+
+/** The virtio console every Linux guest gets (Linux's hvc0). */
+const VIRTIO_CONSOLE_ID = 'hvc0';
+const DEFAULT_VM = 'vm1';
 
 /** Maps the command line to the monitor's run options. */
 function runOptions(values: OptionValues): RunOptions {
@@ -22,57 +36,122 @@ function runOptions(values: OptionValues): RunOptions {
   const debugcon = values['debugcon'];
   if (Array.isArray(debugcon)) options.debugcon = debugcon.map(String);
   if (values['stats'] === true) options.stats = true;
+  const clock = stringOption(values, 'clock');
+  if (clock !== undefined) {
+    if (clock !== 'warp' && clock !== 'realtime')
+      throw new UsageError(`--clock takes warp or realtime, got "${clock}"`);
+    options.clock = clock;
+  }
   return options;
 }
 
-/** Without a program to run: start the embedded stack, show it, and say what cannot run yet. */
-async function embeddedStack(io: CommandIo): Promise<number> {
-  const bus = createInProcessBus();
-  try {
-    // The storage service manages the images of the current directory, as `plex86 disk` does.
-    const storage = await startStorageService(bus, { imageDir: process.cwd() });
-    io.out('plex86: embedded stack started: in-process bus (no NATS server needed) with these services:\n');
-    io.out(formatServices(await bus.discover()));
-    await storage.stop();
-    io.out(
-      'plex86: no Linux guest can boot yet (the PC platform and virtio devices are not built); ' +
-        'test programs run with --rom FILE or --kernel FILE (see plex86 run --help). Stopping.\n',
-    );
-  } finally {
-    await bus.close();
+/** A `--disk` value: an image this process serves, or `bus:ID` for one a storage service serves. */
+type DiskArg = { kind: 'image'; spec: string } | { kind: 'bus'; id: string };
+
+function diskArgs(values: OptionValues): DiskArg[] {
+  const raw = values['disk'];
+  const list = Array.isArray(raw) ? raw.map(String) : [];
+  return list.map((text) => {
+    if (text.startsWith('bus:')) {
+      const id = text.slice(4);
+      if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new UsageError(`--disk bus:ID needs a disk id like vda, got "${text}"`);
+      return { kind: 'bus', id };
+    }
+    return { kind: 'image', spec: text };
+  });
+}
+
+/** Linux names virtio disks vda, vdb, ... in PCI order. */
+function diskName(index: number): string {
+  return `vd${String.fromCharCode(0x61 + index)}`;
+}
+
+/**
+ * The devices and backends of one Linux run, started on the bus before the machine and stopped
+ * after it: disks opened and served here, and the terminal's console backend.
+ */
+class RunBackends {
+  readonly disks: VirtioDiskSpec[] = [];
+  private readonly opened: OpenedDisk[] = [];
+  private readonly served: ServedDisk[] = [];
+  console: ConsoleBackend | undefined;
+
+  async openDisks(bus: Bus, vm: string, args: DiskArg[], io: CommandIo): Promise<void> {
+    for (const [i, arg] of args.entries()) {
+      if (arg.kind === 'bus') {
+        this.disks.push({ id: arg.id });
+        continue;
+      }
+      const id = diskName(i);
+      let disk: OpenedDisk;
+      try {
+        disk = await openDisk(arg.spec, { log: (line) => io.err(`plex86: ${line}\n`) });
+      } catch (e) {
+        throw new UsageError(`--disk ${arg.spec}: ${(e as Error).message}`);
+      }
+      this.opened.push(disk);
+      this.served.push(await serveDisk(bus, vm, id, disk.image));
+      this.disks.push({ id, readOnly: disk.spec.readOnly === true });
+    }
   }
-  return 0;
+
+  async close(): Promise<void> {
+    await this.console?.stop();
+    for (const s of this.served) await s.close();
+    for (const d of this.opened) await d.close();
+  }
 }
 
 export const runCommand: Command = {
   name: 'run',
-  summary: 'Run a virtual machine: a test program (BIOS image or Multiboot kernel) on the sbe engine.',
-  usage: 'plex86 run [--rom FILE | --kernel FILE [--initrd FILE] [--append CMDLINE]] [OPTIONS]',
+  summary: 'Run a virtual machine: the default Linux guest, a Linux kernel, or a test program, on the sbe engine.',
+  usage: 'plex86 run [--kernel FILE [--initrd FILE] [--append CMDLINE] | --rom FILE] [--disk SPEC]... [OPTIONS]',
   details:
-    'Options (QEMU conventions, so existing test programs run unchanged):\n' +
-    '  --rom FILE                64 or 128 KiB BIOS image mapped to end at 0xFFFFF (and below 4 GiB);\n' +
-    '                            the CPU starts at F000:FFF0\n' +
+    'Without --kernel or --rom, builds the default guest when it is missing (Debian i386 kernel and\n' +
+    'busybox; see plex86 guest) and boots it to a shell on the terminal: keystrokes go to the guest,\n' +
+    'Ctrl-A x quits, and the guest command poweroff ends the run with status 0.\n\n' +
+    'Linux guests:\n' +
     '  --kernel FILE             Linux bzImage (boot protocol 2.10+) or Multiboot (v1) kernel, told\n' +
     '                            apart by their headers; both are entered in 32-bit protected mode\n' +
     '  --initrd FILE             initial RAM disk for a Linux kernel\n' +
-    '  --append CMDLINE          kernel command line\n' +
+    '  --append CMDLINE          kernel command line (default guest: console=ttyS0 quiet)\n' +
     '  --boot-decompress host|guest  where a bzImage is unpacked: on the host before entry (default,\n' +
-    '                            fast) or by the kernel\'s own decompressor in the guest\n' +
-    '  --memory SIZE             RAM, e.g. 4M or 256M (default 128M)\n' +
+    "                            fast) or by the kernel's own decompressor in the guest\n" +
+    `  --disk ${DISK_SPEC_SYNTAX}\n` +
+    '                            a virtio disk (vda, vdb, ... in order), served by this process;\n' +
+    '                            overlay= writes to a qcow2 diff disk, undo drops every write at exit;\n' +
+    '                            --disk bus:ID uses disk ID served by a storage service on the bus\n' +
+    '  --console ttyS0|hvc0|none which guest console the terminal shows (default ttyS0, the serial\n' +
+    '                            port); hvc0 is the virtio console; none leaves both to console\n' +
+    '                            services (plex86 service console)\n' +
+    '  --nats URL                put the devices on this NATS server instead of the in-process bus,\n' +
+    '                            so backends can run as their own processes (plex86 service ...)\n' +
+    `  --vm ID                   VM id in bus subjects (default ${DEFAULT_VM})\n` +
+    '  --clock warp|realtime     an idle guest skips to its next timer (warp, the default without a\n' +
+    '                            terminal) or waits for it in real time (the default on a terminal)\n\n' +
+    'Test programs (QEMU conventions, so existing test programs run unchanged):\n' +
+    '  --rom FILE                64 or 128 KiB BIOS image mapped to end at 0xFFFFF (and below 4 GiB);\n' +
+    '                            the CPU starts at F000:FFF0\n' +
     '  --debugcon [PORT:]TARGET  bytes written to PORT (default 0xe9) go to TARGET: stdio, stderr or\n' +
     '                            a file; may be repeated\n' +
     '  --exit-port PORT          a write of v to PORT ends the run with status (v << 1) | 1\n' +
-    '  --serial stdio|FILE       where the 16550A UART at 0x3f8 writes (default stdio)\n' +
+    '  --serial stdio|FILE       where the 16550A UART at 0x3f8 writes (default stdio)\n\n' +
+    'Both:\n' +
+    '  --memory SIZE             RAM, e.g. 64M or 256M (default 128M)\n' +
     '  --max-instructions N      stop after N instructions (status 124)\n' +
     '  --stats                   print instructions, fast-path share, monitor exits, SBE figures, MIPS\n\n' +
-    'HLT with interrupts disabled and nothing left to wake the CPU ends the run with status 0.\n' +
-    'Without --rom or --kernel, the command starts the embedded stack and says what it can run.',
+    'HLT with interrupts disabled and nothing left to wake the CPU ends the run with status 0.',
   options: {
     rom: { type: 'string' },
     kernel: { type: 'string' },
     append: { type: 'string' },
     initrd: { type: 'string' },
     'boot-decompress': { type: 'string' },
+    disk: { type: 'string', multiple: true },
+    console: { type: 'string' },
+    nats: { type: 'string' },
+    vm: { type: 'string' },
+    clock: { type: 'string' },
     memory: { type: 'string' },
     debugcon: { type: 'string', multiple: true },
     'exit-port': { type: 'string' },
@@ -83,15 +162,76 @@ export const runCommand: Command = {
   async run(values, positionals, io) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const options = runOptions(values);
-    if (options.rom === undefined && options.kernel === undefined) return embeddedStack(io);
+    const machineIo = { stdout: (data: Uint8Array) => io.outBytes(data), stderr: (text: string) => io.err(text) };
+    if (options.rom === undefined && options.kernel === undefined) {
+      const guest = await buildGuest({ onProgress: (line) => io.err(`plex86: ${line}\n`) });
+      options.kernel = guest.kernel;
+      options.initrd = guest.initrd;
+      options.append ??= guest.cmdline;
+    }
     try {
-      return await runTestProgram(options, {
-        stdout: (data) => io.outBytes(data),
-        stderr: (text) => io.err(text),
-      });
+      if (options.rom !== undefined || !(await isLinux(options.kernel))) {
+        if (values['disk'] !== undefined || values['nats'] !== undefined || values['console'] !== undefined) {
+          throw new UsageError('--disk, --nats and --console are for Linux guests (a bzImage --kernel)');
+        }
+        return await runMachine(options, machineIo);
+      }
+      return await runLinux(options, values, io);
     } catch (e) {
       if (e instanceof RunOptionError) throw new UsageError(e.message);
       throw e;
     }
   },
 };
+
+async function isLinux(kernel: string | undefined): Promise<boolean> {
+  if (kernel === undefined) return false;
+  try {
+    return isBzImage(new Uint8Array(await readFile(kernel)));
+  } catch {
+    // An unreadable file gets its error from the loader.
+    return false;
+  }
+}
+
+/** Boots a Linux guest with its HAL devices and backends on the in-process bus or on NATS. */
+async function runLinux(options: RunOptions, values: OptionValues, io: CommandIo): Promise<number> {
+  const consoleChoice = stringOption(values, 'console') ?? SERIAL_CONSOLE_ID;
+  if (consoleChoice !== SERIAL_CONSOLE_ID && consoleChoice !== VIRTIO_CONSOLE_ID && consoleChoice !== 'none') {
+    throw new UsageError(`--console takes ttyS0, hvc0 or none, got "${consoleChoice}"`);
+  }
+  if (options.serial !== undefined && options.serial !== 'bus' && consoleChoice === SERIAL_CONSOLE_ID) {
+    throw new UsageError(
+      `--serial ${options.serial} takes the serial port off the terminal: add --console hvc0 or none`,
+    );
+  }
+  const vm = stringOption(values, 'vm') ?? DEFAULT_VM;
+  const disks = diskArgs(values);
+  const streams = io.streams ?? { stdin: process.stdin, stdout: process.stdout };
+  const bus = values['nats'] !== undefined ? await connectNats(values, `plex86-run-${vm}`) : createInProcessBus();
+  const backends = new RunBackends();
+  const quit = new AbortController();
+  try {
+    await backends.openDisks(bus, vm, disks, io);
+    options.bus = bus;
+    options.vm = vm;
+    options.serial ??= 'bus';
+    options.disks = backends.disks;
+    options.virtioConsoles = [VIRTIO_CONSOLE_ID];
+    options.clock ??= streams.stdin.isTTY === true ? 'realtime' : 'warp';
+    if (consoleChoice !== 'none') {
+      const backend = startConsoleBackend(bus, { vm, consoleId: consoleChoice, endpoint: stdioEndpoint(streams) });
+      backends.console = backend;
+      void backend.quit.then(() => quit.abort());
+      await backend.ready;
+    }
+    return await runMachine(options, {
+      stdout: (data) => io.outBytes(data),
+      stderr: (text) => io.err(text),
+      signal: quit.signal,
+    });
+  } finally {
+    await backends.close();
+    await bus.close();
+  }
+}
