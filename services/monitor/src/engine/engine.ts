@@ -153,7 +153,12 @@ export class Engine {
     const cpu = this.cpu;
     const intr = this.intr;
     while (cpu.instructions < end) {
-      if (this.stopRequested || cpu.halted) return;
+      if (this.stopRequested) return;
+      if (cpu.halted) {
+        // An interrupt ends the halt (HLT, or an x87 instruction waiting on FERR#).
+        if (!this.interruptReady()) return;
+        this.takeInterrupt();
+      }
       if (cpu.interruptShadow) {
         cpu.interruptShadow = false;
         this.runBlock(1);

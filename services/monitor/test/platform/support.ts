@@ -54,8 +54,11 @@ export function readIrr(m: Machine): number {
   return m.io.read8(0x20) | (m.io.read8(0xa0) << 8);
 }
 
-/** Assembles test/platform/programs/<name>.asm (flat binary, with test/programs on the include path). */
-export function assemblePlatformProgram(name: string): Uint8Array {
+/**
+ * Assembles test/platform/programs/<name>.asm (flat binary, with test/programs on the include path),
+ * with `defines` as nasm -D symbols.
+ */
+export function assemblePlatformProgram(name: string, defines: Record<string, number | string> = {}): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), 'plex86-platform-'));
   const out = join(dir, `${name}.bin`);
   try {
@@ -67,6 +70,7 @@ export function assemblePlatformProgram(name: string): Uint8Array {
         'bin',
         '-I',
         `${PROGRAMS_DIR}/`,
+        ...Object.entries(defines).map(([k, v]) => `-D${k}=${v}`),
         '-o',
         out,
         join(import.meta.dirname, 'programs', `${name}.asm`),

@@ -1,0 +1,124 @@
+/**
+ * Guest programs on the whole machine: the run loop fires PIT and RTC timers on time, skips a
+ * halted guest ahead to its next timer event (or sleeps in real time), cuts a slice short for an
+ * earlier event, waits for device work in flight, and ends on a guest reset.
+ */
+
+import { describe, expect, it } from 'vitest';
+import type { Machine } from '../../src/machine/machine.js';
+import { EXIT_PORT } from '../support/programs.js';
+import { assemblePlatformProgram, pcMachine } from './support.js';
+
+async function runProgram(
+  m: Machine,
+  image: Uint8Array,
+  maxInstructions = 20_000_000,
+): Promise<{ output: string; end: string; status: number; message: string; instructions: number; seconds: number }> {
+  let output = '';
+  m.addDebugcon(0xe9, (b) => (output += String.fromCharCode(b)));
+  m.setExitPort(EXIT_PORT);
+  m.loadKernel(image);
+  const r = await m.run(maxInstructions);
+  return { ...r, output };
+}
+
+function values(output: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of output.trim().split('\n')) {
+    const [k, v] = line.split('=');
+    out[k] = parseInt(v, 16);
+  }
+  return out;
+}
+
+describe('PC machine run loop', () => {
+  it('counts 150 PIT ticks at 100 Hz in an STI;HLT loop: 1.5 s of virtual time, RTC interrupts and clock agree', async () => {
+    const m = pcMachine();
+    const run = await runProgram(m, assemblePlatformProgram('pc-timers'));
+    expect(run.end).toBe('exit-port');
+    expect(run.status).toBe(1);
+    const v = values(run.output);
+    expect(v.ticks).toBe(150);
+    // 150 periods of 11932 PIT clocks.
+    const expectedNs = (150 * 11932 * 1e9) / 1_193_182;
+    expect(m.clock.now()).toBeGreaterThanOrEqual(expectedNs);
+    expect(m.clock.now()).toBeLessThan(expectedNs + 1e6);
+    // The TSC ran at 200 MHz through the halts: 1.5 s of cycles, within the loop's start and end.
+    expect(v.cycles).toBeGreaterThan(expectedNs * 0.2 * 0.999);
+    expect(v.cycles).toBeLessThan(expectedNs * 0.2 * 1.001);
+    // 2 Hz periodic RTC interrupts at 0.5 s, 1.0 s and 1.5 s; the clock went from :05 to :06.
+    expect(v.rtc).toBe(3);
+    expect(v.sec0).toBe(0x05);
+    expect(v.sec1).toBe(0x06);
+    // Idle time was skipped, not executed: a few thousand instructions for 300 million cycles.
+    expect(run.instructions).toBeLessThan(50_000);
+    expect(m.engine.stats.interrupts).toBe(153);
+    expect(m.platform.pit.irq0Edges).toBe(150);
+  });
+
+  it('delivers a one-shot timer interrupt on time inside a busy loop (the slice is cut at the event)', async () => {
+    const m = pcMachine();
+    const run = await runProgram(m, assemblePlatformProgram('pc-oneshot'));
+    expect(run.end).toBe('exit-port');
+    // 1000 PIT clocks = 838.1 us = 167,619 instructions at 5 ns; three instructions per spin.
+    const spins = values(run.output).spins;
+    const expected = (1000 * 1e9) / 1_193_182 / 5 / 3;
+    expect(spins).toBeGreaterThan(expected - 50);
+    expect(spins).toBeLessThan(expected + 50);
+  });
+
+  it('sleeps in real time in realtime mode: 10 ticks at 100 Hz take at least 100 ms of host time', async () => {
+    const m = pcMachine({ clock: 'realtime' });
+    const started = performance.now();
+    const run = await runProgram(m, assemblePlatformProgram('pc-timers', { TICKS: 10 }));
+    const elapsed = performance.now() - started;
+    expect(run.end).toBe('exit-port');
+    expect(values(run.output).ticks).toBe(10);
+    expect(elapsed).toBeGreaterThanOrEqual(95);
+  });
+
+  it('ends the run when every timer event is masked at the PIC instead of skipping ahead forever', async () => {
+    const m = pcMachine();
+    const run = await runProgram(m, assemblePlatformProgram('pc-timers', { MASTER_MASK: '0xff' }));
+    expect(run.end).toBe('halted');
+    expect(run.message).toMatch(/no interrupt reached it/);
+    expect(m.engine.stats.interrupts).toBe(0);
+  });
+
+  it('waits in HLT for serial input while a device has work in flight, and takes the receive interrupts', async () => {
+    const m = pcMachine();
+    m.addSerial(() => undefined);
+    m.beginWork();
+    setTimeout(() => {
+      m.serialInput(new TextEncoder().encode('ok!'));
+      m.endWork();
+    }, 30);
+    const run = await runProgram(m, assemblePlatformProgram('pc-serial-wait'));
+    expect(run.end).toBe('exit-port');
+    expect(run.output).toBe('ok!');
+    expect(m.workInFlight).toBe(0);
+  });
+
+  it('ends the run in HLT with nothing in flight and no timer, as before', async () => {
+    const m = pcMachine();
+    m.addSerial(() => undefined);
+    const run = await runProgram(m, assemblePlatformProgram('pc-serial-wait'));
+    expect(run.end).toBe('halted');
+    expect(run.message).toMatch(/with nothing to wake it/);
+  });
+
+  it('ends the run on a guest reset (8042 command FEh, port 92h) and says who asked', async () => {
+    const m = pcMachine();
+    const asked: string[] = [];
+    m.onReset = (s) => asked.push(s);
+    const run = await runProgram(m, assemblePlatformProgram('pc-reset'));
+    expect(run.end).toBe('reset');
+    expect(run.status).toBe(0);
+    expect(run.message).toMatch(/reset the machine \(keyboard controller command FEh\)/);
+    expect(asked).toEqual(['keyboard controller command FEh']);
+    const m92 = pcMachine();
+    const run92 = await runProgram(m92, assemblePlatformProgram('pc-reset', { PORT92: 1 }));
+    expect(run92.end).toBe('reset');
+    expect(run92.message).toMatch(/port 92h/);
+  });
+});
