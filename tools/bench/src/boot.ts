@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -16,6 +17,7 @@ import {
   type WorkloadResults,
   type WorkloadSize,
 } from '@plex86/guest';
+import { qemuCountPlugin, readQemuCount } from './boot-qemu-count.js';
 import type { V86Count, V86Request } from './boot-v86.js';
 import type { Benchmark } from './index.js';
 import { HELP_OPTION, parseBenchArgs } from './options.js';
@@ -29,7 +31,7 @@ const SEABIOS_DIR = '/usr/share/seabios';
 const QEMU = 'qemu-system-i386';
 
 const USAGE = `plex86 bench boot [--engines LIST] [--timeout SECONDS] [--baseline ENGINE] [--scale F]
-                    [--memory MIB] [--qemu-cpu MODEL] [--seabios DIR]
+                    [--memory MIB] [--qemu-cpu MODEL] [--qemu-count on|off] [--seabios DIR]
 
 Boots the default guest (Debian's 686 kernel and the busybox initramfs of tools/guest) under each
 engine, one after the other, with the same kernel command line, and measures:
@@ -42,7 +44,8 @@ engine, one after the other, with the same kernel command line, and measures:
 Ratios say how much faster plex86 is than each engine (above 1: plex86 is faster).
 
 Engines: plex86  node tools/cli/bin/plex86.mjs run --kernel --initrd --append --memory --stats
-         qemu    ${QEMU} -accel tcg -cpu pentium2 (a family-6 CPU)
+         qemu    ${QEMU} -accel tcg -cpu pentium2 (a family-6 CPU), instructions counted by a
+                 TCG plugin
          v86     the v86 npm package in Node, with Debian's SeaBIOS bios.bin and vgabios-stdvga.bin
 
   --engines LIST    comma-separated engines to run (default plex86,qemu,v86)
@@ -51,6 +54,9 @@ Engines: plex86  node tools/cli/bin/plex86.mjs run --kernel --initrd --append --
   --scale F         multiplies the workload's size (default 1: about 10 s under QEMU TCG)
   --memory MIB      guest RAM (default 256)
   --qemu-cpu MODEL  QEMU's CPU model (default pentium2)
+  --qemu-count on|off
+                    count QEMU's guest instructions with a TCG plugin built here with cc (default on;
+                    its inline counter costs QEMU a few percent of its speed)
   --seabios DIR     where bios.bin and vgabios-stdvga.bin are (default ${SEABIOS_DIR})`;
 
 interface Settings {
@@ -60,6 +66,7 @@ interface Settings {
   readonly size: WorkloadSize;
   readonly memoryMiB: number;
   readonly qemuCpu: string;
+  readonly qemuCount: boolean;
   readonly seabiosDir: string;
 }
 
@@ -72,6 +79,7 @@ function parse(args: string[]): Settings | null {
     scale: { type: 'string' },
     memory: { type: 'string' },
     'qemu-cpu': { type: 'string' },
+    'qemu-count': { type: 'string' },
     seabios: { type: 'string' },
   });
   if (values.help) return null;
@@ -94,6 +102,8 @@ function parse(args: string[]): Settings | null {
   if (!Number.isInteger(memoryMiB) || memoryMiB < 32) throw new Error('--memory wants whole MiB, at least 32');
   const qemuCpu = values['qemu-cpu'] ?? 'pentium2';
   if (!/^[\w.,=+-]+$/.test(qemuCpu)) throw new Error(`--qemu-cpu: not a CPU model: ${JSON.stringify(qemuCpu)}`);
+  const qemuCount = values['qemu-count'] ?? 'on';
+  if (qemuCount !== 'on' && qemuCount !== 'off') throw new Error(`--qemu-count wants on or off, not ${qemuCount}`);
   const sized = (n: number) => Math.max(1, Math.round(n * scale));
   return {
     engines,
@@ -106,6 +116,7 @@ function parse(args: string[]): Settings | null {
     },
     memoryMiB,
     qemuCpu,
+    qemuCount: qemuCount === 'on',
     seabiosDir: values.seabios ?? SEABIOS_DIR,
   };
 }
@@ -117,7 +128,7 @@ interface Launched {
   readonly countNow?: () => Promise<number>;
   /** Total guest instructions from what the engine printed when it exited. */
   readonly countAtExit?: (stderr: string) => number | undefined;
-  /** Why there is no instruction count, for engines that have none. */
+  /** Why the instruction count is missing, or only known over the whole run. */
   readonly noCount?: string;
   /** Ends the machine after the guest has powered off. */
   readonly finish: () => Promise<void>;
@@ -156,7 +167,7 @@ function launchPlex86(guest: Guest, settings: Settings): { command: string; star
           const m = /^instructions\s+(\d+)\s*$/m.exec(stderr);
           return m ? Number(m[1]) : undefined;
         },
-        noCount: 'plex86 printed no instruction count (--stats) at exit',
+        noCount: 'plex86 run reports its instruction count only at exit (--stats), so only over the whole run',
         finish: async () => {
           await machine.exited;
         },
@@ -170,16 +181,43 @@ function launchQemu(guest: Guest, settings: Settings): { command: string; start:
     cpu: settings.qemuCpu,
     memoryMiB: settings.memoryMiB,
   });
+  const counted = settings.qemuCount ? ' -plugin qemu-count.so,out=FILE' : '';
   return {
-    command: `${QEMU} ${args.join(' ')}`,
+    command: `${QEMU} ${args.join(' ')}${counted}`,
     start: () => {
       if (spawnSync(QEMU, ['--version']).error) throw missing(QEMU, 'apt-get install qemu-system-x86');
-      const machine = startConsoleProcess(QEMU, args);
+      if (!settings.qemuCount) {
+        const machine = startConsoleProcess(QEMU, args);
+        return {
+          machine,
+          noCount:
+            'TCG counts guest instructions only with -icount (which changes its speed) or a TCG plugin ' +
+            '(--qemu-count on builds one)',
+          finish: async () => {
+            await machine.exited;
+          },
+        };
+      }
+      let plugin: string;
+      try {
+        plugin = qemuCountPlugin();
+      } catch (e) {
+        const machine = startConsoleProcess(QEMU, args);
+        return {
+          machine,
+          noCount: `no instruction count: ${e instanceof Error ? e.message : String(e)}`,
+          finish: async () => {
+            await machine.exited;
+          },
+        };
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'plex86-bench-qemu-'));
+      const counter = join(dir, 'count');
+      const machine = startConsoleProcess(QEMU, [...args, '-plugin', `${plugin},out=${counter}`]);
+      void machine.exited.then(() => rmSync(dir, { recursive: true, force: true }));
       return {
         machine,
-        noCount:
-          'TCG counts guest instructions only with -icount (which changes its speed) or a TCG plugin ' +
-          "(Debian's QEMU ships none)",
+        countNow: () => Promise.resolve(readQemuCount(counter)),
         finish: async () => {
           await machine.exited;
         },
@@ -248,6 +286,21 @@ async function withProgress<T>(promise: Promise<T>, everyMs: number, tick: (seco
     return await promise;
   } finally {
     clearInterval(timer);
+  }
+}
+
+/** `promise`, or a rejection with `message` once `ms` have passed. */
+async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -322,19 +375,16 @@ async function runEngine(
     const atPowerOff = count ? await count() : undefined;
     const poweredOff = performance.now();
     await withProgress(
-      Promise.race([
-        launched.finish(),
-        new Promise((_, reject) =>
-          setTimeout(() => reject(new Error('the engine did not exit within 30 s of power-off')), 30_000),
-        ),
-      ]),
+      within(launched.finish(), 30_000, 'the engine did not exit within 30 s of power-off'),
       10_000,
       tick('waiting for exit'),
     );
     const exit = await machine.exited;
     const total = atPowerOff ?? launched.countAtExit?.(exit.stderr);
     if (total !== undefined) outcome.runMips = total / ((poweredOff - started) / 1000) / 1e6;
-    if (total === undefined || (count === undefined && outcome.workloadMips === undefined)) {
+    if (total === undefined && count === undefined && launched.countAtExit !== undefined) {
+      outcome.mipsNote = `it printed no instruction count at exit; its stderr ends:\n${exit.stderr.slice(-500)}`;
+    } else if (total === undefined || outcome.workloadMips === undefined) {
       outcome.mipsNote = launched.noCount;
     }
     say('powered off');
@@ -379,7 +429,7 @@ function report(outcomes: readonly Outcome[], settings: Settings, print: (line: 
   for (const o of outcomes) {
     if (o.error !== undefined) print(`${o.engine} failed: ${o.error.split('\n')[0] ?? ''}`);
     if (o.wrong !== undefined) print(`${o.engine} gave wrong results: ${o.wrong}`);
-    if (o.mipsNote !== undefined && o.error === undefined) print(`${o.engine} MIPS n/a: ${o.mipsNote}`);
+    if (o.mipsNote !== undefined && o.error === undefined) print(`${o.engine} MIPS: ${o.mipsNote}`);
   }
   const gzip = new Set(outcomes.flatMap((o) => (o.results ? [o.results.gzipBytes] : [])));
   if (gzip.size > 1) print(`engines disagree on gzipBytes: ${[...gzip].join(', ')}`);

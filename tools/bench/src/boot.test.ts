@@ -1,0 +1,73 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bootBenchmark } from './boot.js';
+import { qemuCountPlugin, readQemuCount } from './boot-qemu-count.js';
+import { EXIT_PORT, multibootImage } from './multiboot-image.js';
+
+describe('plex86 bench boot', () => {
+  const run = async (args: string[]) => {
+    const lines: string[] = [];
+    await bootBenchmark.run(args, (line) => lines.push(line));
+    return lines.join('\n');
+  };
+
+  it('prints its usage with --help', async () => {
+    const usage = await run(['--help']);
+    expect(usage).toMatch(/^plex86 bench boot /);
+    expect(usage).toContain('--engines LIST');
+    expect(usage).toContain('vgabios-stdvga.bin');
+  });
+
+  it('rejects engines and values it cannot use before it boots anything', async () => {
+    await expect(run(['--engines', 'qemu,bochs'])).rejects.toThrow(/no engine "bochs"/);
+    await expect(run(['--engines', 'qemu,qemu'])).rejects.toThrow(/twice/);
+    await expect(run(['--baseline', 'kvm'])).rejects.toThrow(/--baseline: no engine "kvm"/);
+    await expect(run(['--timeout', '0'])).rejects.toThrow(/--timeout wants a number above 0/);
+    await expect(run(['--scale', 'x'])).rejects.toThrow(/--scale/);
+    await expect(run(['--memory', '16'])).rejects.toThrow(/at least 32/);
+    await expect(run(['--qemu-count', 'maybe'])).rejects.toThrow(/on or off/);
+    await expect(run(['--qemu-cpu', 'x;rm'])).rejects.toThrow(/not a CPU model/);
+  });
+});
+
+describe("QEMU's instruction-count plugin", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plex86-qemu-count-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs a Multiboot program that loops `iterations` times (two instructions each) and exits. */
+  const countLoop = (iterations: number): number => {
+    const n = [iterations & 0xff, (iterations >>> 8) & 0xff, (iterations >>> 16) & 0xff, iterations >>> 24];
+    const code = [0xb9, ...n, 0x49, 0x75, 0xfd, 0xb0, 0x00, 0xe6, EXIT_PORT, 0xf4]; // mov ecx; dec; jnz; out; hlt
+    const kernel = join(dir, `loop-${iterations}.elf`);
+    writeFileSync(kernel, multibootImage(code));
+    const counter = join(dir, `count-${iterations}`);
+    const qemu = spawnSync(
+      'qemu-system-i386',
+      [
+        ...['-accel', 'tcg', '-display', 'none', '-nodefaults', '-kernel', kernel],
+        ...['-device', `isa-debug-exit,iobase=${EXIT_PORT},iosize=1`],
+        ...['-plugin', `${qemuCountPlugin()},out=${counter}`],
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    if (qemu.error)
+      throw new Error(`qemu-system-i386 is missing: apt-get install qemu-system-x86 (${qemu.error.message})`);
+    expect(qemu.status, qemu.stderr).toBe(1); // isa-debug-exit: (0 << 1) | 1
+    return readQemuCount(counter);
+  };
+
+  it('counts the guest instructions QEMU runs', () => {
+    const short = countLoop(1_000_000);
+    const long = countLoop(6_000_000);
+    // The firmware's share differs a little from run to run; the loop's share is exact.
+    expect(short).toBeGreaterThan(2_000_000);
+    expect(Math.abs(long - short - 10_000_000)).toBeLessThan(100_000);
+  }, 120_000);
+
+  it('reads 0 before QEMU has written a count', () => {
+    expect(readQemuCount(join(dir, 'none'))).toBe(0);
+  });
+});
