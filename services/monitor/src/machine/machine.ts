@@ -29,9 +29,10 @@ export const enum ExitStatus {
   MAX_INSTRUCTIONS = 124,
   /** Triple fault: the processor shut down. */
   SHUTDOWN = 126,
-  /** The guest reset the machine (a reboot): the run ends cleanly, as QEMU's -no-reboot does. */
-  RESET = 0,
 }
+
+/** The guest reset the machine (a reboot): the run ends with success, as QEMU's -no-reboot does. */
+export const RESET_EXIT_STATUS = 0;
 
 export type RunEnd = 'exit-port' | 'halted' | 'max-instructions' | 'shutdown' | 'reset' | 'stopped';
 
@@ -286,7 +287,7 @@ export class Machine {
         if (this.exitStatus !== undefined) return result(this.exitStatus, 'exit-port', '');
         if (this.resetSource !== undefined) {
           return result(
-            ExitStatus.RESET,
+            RESET_EXIT_STATUS,
             'reset',
             `plex86: the guest reset the machine (${this.resetSource}) at ${this.where(cpu.insEip)}; the run ends`,
           );
