@@ -326,6 +326,30 @@ export class Machine {
   }
 
   /**
+   * One synchronous step of the run loop for callers that drive the engine themselves (a debugger):
+   * fires due timers, runs at most `budget` instructions but no further than the next timer event,
+   * and when the guest halts with interrupts enabled and a timer armed, moves virtual time to that
+   * event. Returns the engine's reason; HALTED only when no armed timer can wake the CPU.
+   */
+  runSlice(budget: number): StopReason {
+    const clock = this.clock;
+    clock.runDue();
+    const next = clock.nextDeadline();
+    let n = budget;
+    if (next !== Infinity) {
+      const until = clock.instructionsUntil(next);
+      if (until < n) n = until < 1 ? 1 : until;
+    }
+    const reason = this.engine.run(n);
+    if (reason === StopReason.HALTED && this.cpu.interruptsEnabled && clock.nextDeadline() !== Infinity) {
+      clock.warpTo(clock.nextDeadline());
+      clock.runDue();
+      return StopReason.BUDGET;
+    }
+    return reason;
+  }
+
+  /**
    * The CPU is halted. Returns 'end' when nothing can wake it, 'warped' when virtual time jumped to
    * the next timer event, 'woke' after waiting for a device or for real time.
    */

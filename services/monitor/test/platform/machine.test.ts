@@ -5,6 +5,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
+import { StopReason } from '../../src/engine/engine.js';
 import type { Machine } from '../../src/machine/machine.js';
 import { EXIT_PORT } from '../support/programs.js';
 import { assemblePlatformProgram, pcMachine } from './support.js';
@@ -54,6 +55,20 @@ describe('PC machine run loop', () => {
     expect(run.instructions).toBeLessThan(50_000);
     expect(m.engine.stats.interrupts).toBe(153);
     expect(m.platform.pit.irq0Edges).toBe(150);
+  });
+
+  it('runSlice drives timers and idle skips for a caller that runs the machine itself', () => {
+    const m = pcMachine();
+    let output = '';
+    m.addDebugcon(0xe9, (b) => (output += String.fromCharCode(b)));
+    m.setExitPort(EXIT_PORT);
+    m.loadKernel(assemblePlatformProgram('pc-timers', { TICKS: 20 }));
+    let reason = StopReason.BUDGET;
+    let slices = 0;
+    while (reason === StopReason.BUDGET && slices++ < 10_000) reason = m.runSlice(100_000);
+    expect(reason).toBe(StopReason.STOPPED);
+    expect(values(output).ticks).toBe(20);
+    expect(m.clock.now()).toBeGreaterThanOrEqual((20 * 11932 * 1e9) / 1_193_182);
   });
 
   it('delivers a one-shot timer interrupt on time inside a busy loop (the slice is cut at the event)', async () => {
