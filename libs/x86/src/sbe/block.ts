@@ -77,4 +77,12 @@ export class Block {
   crossMask = 0;
   /** Index of the block in its scanned page's block table (bookkeeping of the cache). */
   slot = -1;
+  /**
+   * A successor memo for the run loop: the block it found at IP `nextIp` after this one, while its
+   * address-translation state was `nextEpoch`. Opaque here; a dropped block is never revived, so
+   * `valid` tells whether the memo may still be used.
+   */
+  next: Block | null = null;
+  nextIp = 0;
+  nextEpoch = -1;
 }

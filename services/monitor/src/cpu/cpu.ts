@@ -121,6 +121,11 @@ export class Cpu {
   exitBlock = false;
   /** Set by STI, MOV SS and POP SS: interrupts wait until one more instruction has completed. */
   interruptShadow = false;
+  /**
+   * Counts CS loads and CPL changes; with the MMU's flush count it tells the run loop whether a
+   * CS:EIP still maps to the physical code it did (see fetchEpoch).
+   */
+  csChanges = 0;
   /** HLT executed; the run loop waits for an interrupt. */
   halted = false;
   /** Interrupts and exceptions delivered so far (the single-step logic compares it). */
@@ -220,6 +225,10 @@ export class Cpu {
   get realAddressing(): boolean {
     return (this.st[CR0] & Cr0.PE) === 0 || (this.st[FLAGS] & Flag.VM) !== 0;
   }
+  /** Changes whenever the mapping from CS:EIP to physical code may have changed. */
+  get fetchEpoch(): number {
+    return this.mmu.flushes + this.csChanges;
+  }
   /** Code-segment default size in bits. */
   get codeBits(): 16 | 32 {
     return (this.segAttr[Seg.CS] & Attr.DB) !== 0 ? 32 : 16;
@@ -242,6 +251,7 @@ export class Cpu {
 
   setCpl(cpl: number): void {
     this.st[CPL] = cpl;
+    this.csChanges++;
     if (cpl === 3) {
       this.readMask = TlbBit.USER_READ | TlbBit.READ_SLOW;
       this.readWant = TlbBit.USER_READ;
@@ -375,6 +385,7 @@ export class Cpu {
   }
 
   updateSegmentChecks(seg: number): void {
+    if (seg === Seg.CS) this.csChanges++;
     const attr = this.segAttr[seg];
     const limit = this.segLimit[seg] >>> 0;
     let access: number;

@@ -129,6 +129,7 @@ export class Mmu {
   /** INVLPG: drops the translation of one linear page, global or not. */
   invalidatePage(linear: number): void {
     this.tlb[linear >>> 12] = 0;
+    this.flushes++;
   }
 
   /**

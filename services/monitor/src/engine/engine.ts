@@ -100,6 +100,8 @@ export class Engine {
   private stopRequested = false;
   private readonly slowIns = new Instruction();
   private readonly fetchBuffer = new Uint8Array(16);
+  /** The SBE block that ran last, whose successor memo the next lookup may use. */
+  private prevBlock: Block | null = null;
 
   constructor(
     readonly cpu: Cpu,
@@ -215,17 +217,36 @@ export class Engine {
     const cpu = this.cpu;
     const eip = cpu.eip;
     const bits = cpu.codeBits;
-    const csLimit = cpu.segLimit[Seg.CS] >>> 0;
     cpu.insEip = eip;
-    if (eip >>> 0 > csLimit) cpu.raise(Vector.GP, 0);
-    let maxBytes = csLimit - (eip >>> 0) + 1;
-    if (bits === 16 && 0x10000 - eip < maxBytes) maxBytes = 0x10000 - eip;
-    const lin = (cpu.segBase[Seg.CS] + eip) | 0;
-    const e = cpu.tlb[lin >>> 12];
-    const phys =
-      (e & cpu.readMask) === cpu.readWant ? ((e & ~0xfff) | (lin & 0xfff)) >>> 0 : cpu.translateOrFault(lin, false);
-    const pageLeft = 0x1000 - (lin & 0xfff);
-    const block = this.blocks.lookup(phys, bits, eip, maxBytes < pageLeft ? maxBytes : pageLeft);
+    // Chaining: the block that ran before remembers its successor at this IP, so the CS limit check,
+    // the TLB and the SBE lookup are skipped while nothing that maps CS:EIP to code has changed.
+    const prev = this.prevBlock;
+    const epoch = cpu.fetchEpoch;
+    let block: Block;
+    let maxBytes = 0;
+    const chained = prev !== null && prev.nextIp === eip && prev.nextEpoch === epoch ? prev.next : null;
+    if (chained !== null && chained.valid) {
+      block = chained;
+      block.hits++;
+    } else {
+      const csLimit = cpu.segLimit[Seg.CS] >>> 0;
+      if (eip >>> 0 > csLimit) cpu.raise(Vector.GP, 0);
+      maxBytes = csLimit - (eip >>> 0) + 1;
+      if (bits === 16 && 0x10000 - eip < maxBytes) maxBytes = 0x10000 - eip;
+      const lin = (cpu.segBase[Seg.CS] + eip) | 0;
+      const e = cpu.tlb[lin >>> 12];
+      const phys =
+        (e & cpu.readMask) === cpu.readWant ? ((e & ~0xfff) | (lin & 0xfff)) >>> 0 : cpu.translateOrFault(lin, false);
+      const pageLeft = 0x1000 - (lin & 0xfff);
+      block = this.blocks.lookup(phys, bits, eip, maxBytes < pageLeft ? maxBytes : pageLeft);
+      // Only blocks the SBE cache holds (slot >= 0) are never reused for other code once dropped.
+      if (prev !== null && block.slot >= 0 && block.count > 0) {
+        prev.next = block;
+        prev.nextIp = eip;
+        prev.nextEpoch = cpu.fetchEpoch;
+      }
+    }
+    this.prevBlock = block.slot >= 0 ? block : null;
     this.stats.blocks++;
     const count = block.count;
     if (count === 0) {
