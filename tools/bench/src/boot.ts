@@ -289,6 +289,19 @@ async function withProgress<T>(promise: Promise<T>, everyMs: number, tick: (seco
   }
 }
 
+/** Terminal control sequences (busybox's line editing asks for the cursor position). */
+const ESCAPE_SEQUENCE = new RegExp(`${String.fromCharCode(0x1b)}\\[[0-9;?]*[A-Za-z]`, 'g');
+
+function lastLine(text: string): string {
+  const lines = text
+    .replace(ESCAPE_SEQUENCE, '')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const line = lines.at(-1) ?? '';
+  return line.length > 100 ? `${line.slice(0, 97)}...` : line;
+}
+
 /** `promise`, or a rejection with `message` once `ms` have passed. */
 async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -335,7 +348,11 @@ async function runEngine(
     const started = performance.now();
     launched = launcher.start();
     const { machine } = launched;
-    const tick = (what: string) => (s: number) => say(`${what} (${s.toFixed(0)} s)`);
+    const tick = (what: string) => (s: number) => {
+      // The console's last line shows how far a slow boot has come.
+      const last = lastLine(machine.console.tail(400));
+      say(`${what} (${s.toFixed(0)} s)${last ? `; console: ${last}` : ''}`);
+    };
     await withProgress(
       machine.console.waitFor(GUEST_PROMPT, settings.timeoutMs, 'shell prompt'),
       30_000,
