@@ -20,6 +20,7 @@ import { isElf32, loadElf32 } from './elf32.js';
 import { enterFlat32 } from './flat-entry.js';
 import { BootImageError, u16, u32 } from './image-error.js';
 import { pcMemoryMap } from './memory-map.js';
+import { writeAcpiTables } from '../acpi/tables.js';
 
 export class LinuxBootError extends BootImageError {
   override readonly name = 'LinuxBootError';
@@ -282,6 +283,8 @@ export function loadLinux(
   });
   mem.writeBytes(CMDLINE_ADDR, cmdline);
   mem.write8(CMDLINE_ADDR + cmdline.length, 0);
+  // Firmware's part: the ACPI tables that let the kernel power the machine off and reset it.
+  writeAcpiTables(mem);
 
   enterFlat32(cpu, mem, {
     gdtAddr: GDT_ADDR,

@@ -19,6 +19,7 @@ import { attachFpuErrorPort } from './devices/fpu-error.js';
 import { COM1_BASE, Uart16550 } from './devices/uart16550.js';
 import { enterMultiboot, loadMultiboot, writeMultibootInfo } from '../boot/multiboot.js';
 import { Irq, PcPlatform } from '../platform/pc.js';
+import { AcpiPm, SCI_IRQ } from '../acpi/pm.js';
 import type { VirtualClock } from '../platform/clock.js';
 
 /** Exit statuses besides the exit port's odd (v << 1) | 1. */
@@ -34,7 +35,10 @@ export const enum ExitStatus {
 /** The guest reset the machine (a reboot): the run ends with success, as QEMU's -no-reboot does. */
 export const RESET_EXIT_STATUS = 0;
 
-export type RunEnd = 'exit-port' | 'halted' | 'max-instructions' | 'shutdown' | 'reset' | 'stopped';
+/** The guest powered the machine off (ACPI soft-off, S5): the run ends with success. */
+export const POWER_OFF_EXIT_STATUS = 0;
+
+export type RunEnd = 'exit-port' | 'halted' | 'max-instructions' | 'shutdown' | 'reset' | 'power-off' | 'stopped';
 
 /** Instructions between event-loop yields: short enough for host I/O latency, long enough to cost nothing. */
 export const DEFAULT_SLICE_INSTRUCTIONS = 250_000;
@@ -81,11 +85,17 @@ export class Machine {
   readonly engine: Engine;
   readonly platform: PcPlatform;
   readonly clock: VirtualClock;
+  /** ACPI fixed hardware: PM1 event and control blocks, PM timer, reset register. */
+  readonly acpi: AcpiPm;
   uart: Uart16550 | undefined;
   /** Who asked for a machine reset (set once; the run then ends). */
   resetSource: string | undefined;
   /** Called when the guest resets the machine, with who asked (e.g. "keyboard controller command FEh"). */
   onReset: ((source: string) => void) | undefined;
+  /** The guest powered the machine off (set once; the run then ends). */
+  poweredOff = false;
+  /** Device messages for the user while the machine runs (requests it refuses). */
+  onNotice: (text: string) => void = (text) => process.stderr.write(`${text}\n`);
   private exitStatus: number | undefined;
   private readonly timeMode: 'warp' | 'realtime';
   /** Asynchronous device operations started and not yet completed. */
@@ -121,6 +131,15 @@ export class Machine {
       if (this.running) this.engine.stop();
     };
     this.engine = new Engine(this.cpu, blocks, this.platform.pic);
+    const pic = this.platform.pic;
+    this.acpi = new AcpiPm({
+      clock: this.clock,
+      setSci: (level) => pic.setIrq(SCI_IRQ, level),
+      powerOff: () => this.requestPowerOff(),
+      reset: (source) => this.requestReset(source),
+      notice: (text) => this.onNotice(text),
+    });
+    this.acpi.attach(this.io);
     attachFpuErrorPort(this.io, this.cpu);
     // FERR# reaches IRQ13 through the chipset's latch (an edge at the slave PIC).
     this.cpu.onFerr = () => {
@@ -219,6 +238,13 @@ export class Machine {
     this.engine.stop();
   }
 
+  /** The guest entered the soft-off state: the run ends after the current instruction with status 0. */
+  requestPowerOff(): void {
+    if (this.poweredOff) return;
+    this.poweredOff = true;
+    this.engine.stop();
+  }
+
   /** Ends the run from outside (the user quit): status 0, `why` as its message. */
   requestStop(why: string): void {
     if (this.stopReason !== undefined) return;
@@ -238,7 +264,7 @@ export class Machine {
 
   /**
    * Runs until the exit port is written, the CPU halts for good, it shuts down, the guest resets the
-   * machine, or `maxInstructions` have run. Timers fire on time: the engine runs at most up to the
+   * machine or powers it off, or `maxInstructions` have run. Timers fire on time: the engine runs at most up to the
    * next timer event. Yields to the event loop every `sliceInstructions` so host I/O keeps flowing.
    */
   async run(maxInstructions = Infinity, sliceInstructions = DEFAULT_SLICE_INSTRUCTIONS): Promise<RunResult> {
@@ -291,6 +317,9 @@ export class Machine {
             'reset',
             `plex86: the guest reset the machine (${this.resetSource}) at ${this.where(cpu.insEip)}; the run ends`,
           );
+        }
+        if (this.poweredOff) {
+          return result(POWER_OFF_EXIT_STATUS, 'power-off', 'plex86: the guest powered the machine off');
         }
         if (reason === StopReason.SHUTDOWN) {
           return result(ExitStatus.SHUTDOWN, 'shutdown', `plex86: ${engine.shutdownMessage}; the machine shut down`);

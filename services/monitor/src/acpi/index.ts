@@ -1,0 +1,2 @@
+export * from './pm.js';
+export * from './tables.js';
