@@ -49,6 +49,9 @@ export const DEFAULT_SLICE_INSTRUCTIONS = 250_000;
  */
 const MAX_IDLE_WARPS = 100_000;
 
+/** Timer events a halted guest skips to between event-loop yields. */
+const WARPS_PER_YIELD = 16;
+
 export interface RunResult {
   status: number;
   end: RunEnd;
@@ -286,6 +289,7 @@ export class Machine {
     let idleWarps = 0;
     let interruptsSeen = engine.stats.interrupts;
     let yieldAt = cpu.instructions + sliceInstructions;
+    let warpsSinceYield = 0;
     this.running = true;
     try {
       for (;;) {
@@ -338,10 +342,18 @@ export class Machine {
               `plex86: CPU halted at ${this.where(cpu.insEip)} and no interrupt reached it through ${MAX_IDLE_WARPS} timer events (masked at the PIC?)`,
             );
           }
+          if (wait === 'warped' && ++warpsSinceYield < WARPS_PER_YIELD) continue;
+          // An idle guest skipping from event to event still lets host I/O (typing, completions) in.
+          if (wait === 'warped') {
+            this.onSlice?.();
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          }
+          warpsSinceYield = 0;
           yieldAt = cpu.instructions + sliceInstructions;
           continue;
         }
         if (cpu.instructions >= yieldAt) {
+          warpsSinceYield = 0;
           this.onSlice?.();
           await new Promise<void>((resolve) => setImmediate(resolve));
           yieldAt = cpu.instructions + sliceInstructions;

@@ -114,6 +114,17 @@ describe('PC machine run loop', () => {
     expect(m.workInFlight).toBe(0);
   });
 
+  it('lets host input in while an idle guest skips from timer tick to timer tick', async () => {
+    const m = pcMachine();
+    m.addSerial(() => undefined);
+    setTimeout(() => m.serialInput(new TextEncoder().encode('hey')), 30);
+    const run = await runProgram(m, assemblePlatformProgram('pc-serial-wait', { WITH_PIT: 1 }), Infinity);
+    expect(run.end).toBe('exit-port');
+    expect(run.output).toBe('hey');
+    // Ticks went by while the host's input was on its way.
+    expect(m.platform.pit.irq0Edges).toBeGreaterThan(0);
+  });
+
   it('ends the run in HLT with nothing in flight and no timer, as before', async () => {
     const m = pcMachine();
     m.addSerial(() => undefined);

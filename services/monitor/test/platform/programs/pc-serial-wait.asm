@@ -1,4 +1,5 @@
-; Waits in STI;HLT for three bytes on COM1 (receive interrupts on IRQ 4), then prints them.
+; Waits in STI;HLT for three bytes on COM1 (receive interrupts on IRQ 4), then prints them. With
+; -DWITH_PIT the PIT ticks at 100 Hz meanwhile (IRQ 0), as an idle kernel's timer does.
 %include "mb32-head.asm"
 
 COM1 equ 0x3f8
@@ -18,8 +19,25 @@ main:
     out 0x21, al
     mov al, 0x01
     out 0x21, al
+%ifdef WITH_PIT
+    mov eax, irq0
+    mov [idt + 0x30 * 8], ax
+    mov word [idt + 0x30 * 8 + 2], SEL_CODE0
+    mov word [idt + 0x30 * 8 + 4], 0x8e00
+    shr eax, 16
+    mov [idt + 0x30 * 8 + 6], ax
+    mov al, 0xee                ; IRQ 0 and IRQ 4
+    out 0x21, al
+    mov al, 0x34
+    out 0x43, al
+    mov al, 11932 & 0xff
+    out 0x40, al
+    mov al, 11932 >> 8
+    out 0x40, al
+%else
     mov al, 0xef                ; IRQ 4
     out 0x21, al
+%endif
     mov dx, COM1 + 2
     mov al, 0x07                ; FIFOs on and cleared
     out dx, al
@@ -38,6 +56,13 @@ main:
     mov esi, buffer
     call puts
     ret
+
+irq0:
+    push eax
+    mov al, 0x20
+    out 0x20, al
+    pop eax
+    iret
 
 irq4:
     pushad
