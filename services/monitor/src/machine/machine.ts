@@ -52,6 +52,16 @@ const MAX_IDLE_WARPS = 100_000;
 /** Timer events a halted guest skips to between event-loop yields. */
 const WARPS_PER_YIELD = 16;
 
+/**
+ * A debugger that may own execution (MachineDebugger): while it holds the machine, `run` leaves the
+ * engine alone and waits for it to let go.
+ */
+export interface DebugHold {
+  readonly holding: boolean;
+  /** Resolves when the debugger lets go: true to run on, false when it stopped the VM. */
+  whenReleased(): Promise<boolean>;
+}
+
 export interface RunResult {
   status: number;
   end: RunEnd;
@@ -265,6 +275,9 @@ export class Machine {
   /** Called before every event-loop yield of the run loop (output flushing). */
   onSlice: (() => void) | undefined;
 
+  /** The debugger attached to this machine, if any; see `run`. */
+  debugHold: DebugHold | undefined;
+
   /**
    * Runs until the exit port is written, the CPU halts for good, it shuts down, the guest resets the
    * machine or powers it off, or `maxInstructions` have run. Timers fire on time: the engine runs at most up to the
@@ -284,8 +297,8 @@ export class Machine {
       seconds: (performance.now() - start) / 1000,
     });
     // Real-time mode: virtual time `anchorNs` corresponds to host time `anchorMs`.
-    const anchorMs = performance.now();
-    const anchorNs = clock.now();
+    let anchorMs = performance.now();
+    let anchorNs = clock.now();
     let idleWarps = 0;
     let interruptsSeen = engine.stats.interrupts;
     let yieldAt = cpu.instructions + sliceInstructions;
@@ -294,6 +307,20 @@ export class Machine {
     try {
       for (;;) {
         if (this.stopReason !== undefined) return result(ExitStatus.HALTED, 'stopped', `plex86: ${this.stopReason}`);
+        if (this.debugHold?.holding === true) {
+          // The debugger drives the engine (through runSlice, so timers keep firing) until it lets go.
+          const resume = await this.untilReleased(this.debugHold);
+          if (this.stopReason !== undefined) continue;
+          const ended = this.endedByGuest(result);
+          if (ended !== undefined) return ended;
+          if (!resume) return result(ExitStatus.HALTED, 'stopped', 'plex86: the VM ended under the debugger');
+          // Time spent held is not guest time: real-time mode starts counting again from here.
+          anchorMs = performance.now();
+          anchorNs = clock.now();
+          idleWarps = 0;
+          yieldAt = cpu.instructions + sliceInstructions;
+          continue;
+        }
         clock.runDue();
         const left = first + maxInstructions - cpu.instructions;
         if (left <= 0) {
@@ -314,17 +341,8 @@ export class Machine {
         clock.horizon = clock.now() + budget * clock.nsPerInstruction;
         const reason = engine.run(budget);
         clock.horizon = -Infinity;
-        if (this.exitStatus !== undefined) return result(this.exitStatus, 'exit-port', '');
-        if (this.resetSource !== undefined) {
-          return result(
-            RESET_EXIT_STATUS,
-            'reset',
-            `plex86: the guest reset the machine (${this.resetSource}) at ${this.where(cpu.insEip)}; the run ends`,
-          );
-        }
-        if (this.poweredOff) {
-          return result(POWER_OFF_EXIT_STATUS, 'power-off', 'plex86: the guest powered the machine off');
-        }
+        const ended = this.endedByGuest(result);
+        if (ended !== undefined) return ended;
         if (reason === StopReason.SHUTDOWN) {
           return result(ExitStatus.SHUTDOWN, 'shutdown', `plex86: ${engine.shutdownMessage}; the machine shut down`);
         }
@@ -364,6 +382,37 @@ export class Machine {
       clock.horizon = -Infinity;
       this.onSlice?.();
     }
+  }
+
+  /** The run's end when the guest wrote the exit port, reset the machine or powered it off. */
+  private endedByGuest(result: (status: number, end: RunEnd, message: string) => RunResult): RunResult | undefined {
+    if (this.exitStatus !== undefined) return result(this.exitStatus, 'exit-port', '');
+    if (this.resetSource !== undefined) {
+      return result(
+        RESET_EXIT_STATUS,
+        'reset',
+        `plex86: the guest reset the machine (${this.resetSource}) at ${this.where(this.cpu.insEip)}; the run ends`,
+      );
+    }
+    if (this.poweredOff) return result(POWER_OFF_EXIT_STATUS, 'power-off', 'plex86: the guest powered the machine off');
+    return undefined;
+  }
+
+  /** Waits for the debugger to let go or for requestStop; true when the guest should run on. */
+  private async untilReleased(hold: DebugHold): Promise<boolean> {
+    let resume: boolean | undefined;
+    void hold.whenReleased().then((r) => {
+      resume = r;
+      this.wake();
+    });
+    this.onSlice?.();
+    // wake() also comes from devices; only a release or a stop ends the wait.
+    while (resume === undefined && this.stopReason === undefined) {
+      await new Promise<void>((resolve) => (this.wakeWaiter = resolve));
+      this.wakeWaiter = undefined;
+    }
+    this.woken = false;
+    return resume ?? false;
   }
 
   /**
