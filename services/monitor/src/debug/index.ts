@@ -4,3 +4,4 @@ export { readCpuRegisters, writeCpuRegisters, RegisterWriteError } from './regis
 export { debugTranslate, readDebugMemory, writeDebugMemory } from './memory.js';
 export * from './wire.js';
 export { readX87, writeX87, cpuFpu } from './x87.js';
+export { serveDebugService, type ServedDebugger } from './bus-service.js';

@@ -79,6 +79,8 @@ const MAX_TRANSFER = 0x10000;
 const MAX_WATCH = 4096;
 const GDB_SIGTRAP = 5;
 const GDB_SIGINT = 2;
+/** How often a halted guest waiting for device work looks for its interrupt while the debugger runs it. */
+const HALTED_POLL_MS = 1;
 
 /** Whatever the machine's block source returns; the debugger only reads the fields every block has. */
 type SourceBlock = ReturnType<BlockSource['lookup']>;
@@ -132,6 +134,8 @@ export class MachineDebugger {
     private readonly options: MachineDebuggerOptions = {},
   ) {
     this.slice = options.sliceInstructions ?? 200_000;
+    // The machine's own run loop leaves the engine to us while we hold it.
+    machine.debugHold = this;
     this.inner = machine.blocks;
     this.innerLookup = machine.blocks.lookup;
     const trapIns = new Instruction();
@@ -451,6 +455,8 @@ export class MachineDebugger {
       // The VM's owner must not run the machine while a debugger holds it; see the module comment.
       this.machine.engine.stop();
       this.state = 'halted';
+      // The run loop may be asleep waiting for a timer or device; it must see the hold now.
+      this.machine.wake();
       return this.stopHere(WireStopReason.HALT_REQUEST, undefined);
     }
     const stopped = new Promise<WireStopEvent>((resolve) => this.stopWaiters.push(resolve));
@@ -493,12 +499,14 @@ export class MachineDebugger {
   }
 
   private async loop(): Promise<void> {
-    const engine = this.machine.engine;
+    const machine = this.machine;
+    const engine = machine.engine;
     let stop: WireStopEvent;
     for (;;) {
       let reason: EngineStop;
       try {
-        reason = engine.run(this.slice);
+        // The machine's run-loop step, so timers fire and an idle guest skips to its next event.
+        reason = machine.runSlice(this.slice);
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         stop = this.exitStop(WireExitReason.ENGINE_ERROR, `engine error: ${message}`);
@@ -507,6 +515,15 @@ export class MachineDebugger {
       if (this.trap !== Trap.NONE) {
         stop = this.trapStop();
         break;
+      }
+      if (reason === EngineStop.HALTED && machine.workInFlight > 0 && machine.cpu.interruptsEnabled) {
+        // A device completion will wake the CPU: wait for it in host time (a halt request still ends it).
+        await new Promise<void>((resolve) => setTimeout(resolve, HALTED_POLL_MS));
+        if (this.haltRequested) {
+          stop = this.makeStop(WireStopReason.HALT_REQUEST, undefined);
+          break;
+        }
+        continue;
       }
       if (reason === EngineStop.HALTED) {
         stop = this.exitStop(WireExitReason.GUEST_SHUTDOWN, 'the CPU halted with nothing to wake it');
