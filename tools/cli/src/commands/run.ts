@@ -13,6 +13,7 @@ import {
 import { openDisk, serveDisk, DISK_SPEC_SYNTAX, type OpenedDisk, type ServedDisk } from '@plex86/storage';
 import { connectNats } from '../bus-option.js';
 import { UsageError, stringOption, type Command, type CommandIo, type OptionValues } from '../command.js';
+import { GDB_HELP, GDB_OPTIONS, withRunDebugger } from './run-gdb.js';
 
 /** The virtio console every Linux guest gets (Linux's hvc0). */
 const VIRTIO_CONSOLE_ID = 'hvc0';
@@ -140,6 +141,8 @@ export const runCommand: Command = {
     '  --memory SIZE             RAM, e.g. 64M or 256M (default 128M)\n' +
     '  --max-instructions N      stop after N instructions (status 124)\n' +
     '  --stats                   print instructions, fast-path share, monitor exits, SBE figures, MIPS\n\n' +
+    GDB_HELP +
+    '\n' +
     'HLT with interrupts disabled and nothing left to wake the CPU ends the run with status 0.',
   options: {
     rom: { type: 'string' },
@@ -158,6 +161,7 @@ export const runCommand: Command = {
     serial: { type: 'string' },
     'max-instructions': { type: 'string' },
     stats: { type: 'boolean' },
+    ...GDB_OPTIONS,
   },
   async run(values, positionals, io) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
@@ -174,7 +178,9 @@ export const runCommand: Command = {
         if (values['disk'] !== undefined || values['nats'] !== undefined || values['console'] !== undefined) {
           throw new UsageError('--disk, --nats and --console are for Linux guests (a bzImage --kernel)');
         }
-        return await runMachine(options, machineIo);
+        return await withRunDebugger(values, undefined, DEFAULT_VM, io, (onStart) =>
+          runMachine(options, { ...machineIo, onStart }),
+        );
       }
       return await runLinux(options, values, io);
     } catch (e) {
@@ -225,11 +231,14 @@ async function runLinux(options: RunOptions, values: OptionValues, io: CommandIo
       void backend.quit.then(() => quit.abort());
       await backend.ready;
     }
-    return await runMachine(options, {
-      stdout: (data) => io.outBytes(data),
-      stderr: (text) => io.err(text),
-      signal: quit.signal,
-    });
+    return await withRunDebugger(values, bus, vm, io, (onStart) =>
+      runMachine(options, {
+        stdout: (data) => io.outBytes(data),
+        stderr: (text) => io.err(text),
+        signal: quit.signal,
+        onStart,
+      }),
+    );
   } finally {
     await backends.close();
     await bus.close();
