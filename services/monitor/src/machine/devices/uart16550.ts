@@ -44,7 +44,10 @@ export class Uart16550 {
   private threPending = true;
   private overrun = false;
   private readonly rx: number[] = [];
-  private readonly hostQueue: number[] = [];
+  /** Host input not yet in the FIFO: a ring of HOST_QUEUE_LIMIT bytes. */
+  private readonly hostQueue = new Uint8Array(HOST_QUEUE_LIMIT);
+  private hostHead = 0;
+  private hostCount = 0;
   private irqLevel = false;
   /** Bytes the guest transmitted. */
   transmitted = 0;
@@ -77,10 +80,9 @@ export class Uart16550 {
    */
   input(bytes: Uint8Array): number {
     let accepted = 0;
-    for (const b of bytes) {
-      if (this.hostQueue.length >= HOST_QUEUE_LIMIT) break;
-      this.hostQueue.push(b);
-      accepted++;
+    while (accepted < bytes.length && this.hostCount < HOST_QUEUE_LIMIT) {
+      this.hostQueue[(this.hostHead + this.hostCount) % HOST_QUEUE_LIMIT] = bytes[accepted++];
+      this.hostCount++;
     }
     this.refill();
     this.updateIrq();
@@ -89,7 +91,7 @@ export class Uart16550 {
 
   /** Host bytes not yet in the receive FIFO. */
   get queuedInput(): number {
-    return this.hostQueue.length;
+    return this.hostCount;
   }
 
   private capacity(): number {
@@ -98,7 +100,11 @@ export class Uart16550 {
 
   private refill(): void {
     const cap = this.capacity();
-    while (this.hostQueue.length > 0 && this.rx.length < cap) this.rx.push(this.hostQueue.shift() ?? 0);
+    while (this.hostCount > 0 && this.rx.length < cap) {
+      this.rx.push(this.hostQueue[this.hostHead]);
+      this.hostHead = (this.hostHead + 1) % HOST_QUEUE_LIMIT;
+      this.hostCount--;
+    }
   }
 
   read(reg: number): number {
