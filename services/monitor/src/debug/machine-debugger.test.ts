@@ -380,3 +380,80 @@ describe('debugServiceHandlers', () => {
     expect(detached).toEqual([false]);
   });
 });
+
+describe("the machine's run loop under the debugger", () => {
+  // 1100 mov al, 3; out 0xf4, al (the exit port: status 7); jmp $
+  const EXIT_PROGRAM = [0xb0, 0x03, 0xe6, 0xf4, 0xeb, 0xfe];
+  const EXIT_CODE = 0x1100;
+
+  async function turns(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+  }
+
+  it('does not run the engine while the debugger holds the machine, and runs on after detach', async () => {
+    machine.mem.writeBytes(EXIT_CODE, new Uint8Array(EXIT_PROGRAM));
+    machine.setExitPort(0xf4);
+    machine.cpu.eip = EXIT_CODE;
+    await dbg.halt();
+    let ended = false;
+    const run = machine.run().finally(() => (ended = true));
+    await turns(20);
+    expect(ended).toBe(false);
+    expect(machine.cpu.instructions).toBe(0);
+    const stop = await dbg.step(1);
+    expect(stop.address).toBe(BigInt(EXIT_CODE + 2));
+    expect(dbg.readRegisters().eax & 0xff).toBe(3);
+    await turns(20);
+    expect(ended).toBe(false);
+    await dbg.detach(true);
+    const result = await run;
+    expect(result).toMatchObject({ end: 'exit-port', status: 7, instructions: 2 });
+  });
+
+  it('parks a running run loop when a debugger halts it, and lets it go on detach', async () => {
+    const run = machine.run(Infinity, 10_000);
+    await turns(10);
+    await dbg.halt();
+    const at = machine.cpu.instructions;
+    expect(at).toBeGreaterThan(0);
+    await turns(20);
+    expect(machine.cpu.instructions).toBe(at);
+    await dbg.detach(true);
+    await turns(20);
+    expect(machine.cpu.instructions).toBeGreaterThan(at);
+    machine.requestStop('test over');
+    expect((await run).end).toBe('stopped');
+  });
+
+  it('ends a held run on a stop request, and ends the run when the debugger lets go without resuming', async () => {
+    await dbg.halt();
+    const run = machine.run();
+    await turns(5);
+    machine.requestStop('the user quit');
+    expect(await run).toMatchObject({ end: 'stopped', message: 'plex86: the user quit', instructions: 0 });
+
+    const other = flatMachine();
+    const second = new MachineDebugger(other);
+    await second.halt();
+    const run2 = other.run();
+    await turns(5);
+    await second.detach(false);
+    expect(await run2).toMatchObject({ end: 'stopped', message: 'plex86: the VM ended under the debugger' });
+  });
+
+  it('fires timers while the debugger runs the guest', async () => {
+    let firedAt = -1;
+    const timer = machine.clock.timer('test', (now) => (firedAt = now));
+    // 10000 instructions from now at 5 ns each.
+    machine.clock.arm(timer, machine.clock.now() + 50_000);
+    await dbg.halt();
+    const run = machine.run();
+    dbg.continue();
+    for (let i = 0; i < 2000 && firedAt < 0; i++) await turns(1);
+    await dbg.halt();
+    expect(firedAt).toBeGreaterThanOrEqual(50_000);
+    await dbg.detach(true);
+    machine.requestStop('test over');
+    await run;
+  });
+});
