@@ -82,7 +82,10 @@ export class GuestConsole {
           this.settle(waiter);
           reject(
             new ConsoleTimeoutError(
-              `no ${what} within ${(timeoutMs / 1000).toFixed(0)} s; the console's last lines:\n${this.tail()}`,
+              `no ${what} within ${(timeoutMs / 1000).toFixed(0)} s; ` +
+                (this.text.trim() === ''
+                  ? 'the console has shown nothing'
+                  : `the console's last lines:\n${this.tail()}`),
             ),
           );
         }, timeoutMs),

@@ -18,7 +18,14 @@ import {
   type WorkloadResults,
   type WorkloadSize,
 } from './workload.js';
-import { GUEST_PROMPT, qemuBootArgs, runWorkload, startConsoleProcess } from './workload-console.js';
+import {
+  ConsoleTimeoutError,
+  GUEST_PROMPT,
+  GuestConsole,
+  qemuBootArgs,
+  runWorkload,
+  startConsoleProcess,
+} from './workload-console.js';
 
 const SMALL: WorkloadSize = { lines: 300, arithmetic: 200, forks: 20 };
 
@@ -84,6 +91,50 @@ describe('the guest workload script and its parser', () => {
     const cut = sample(WORKLOAD_KEYS).split(WORKLOAD_END)[0] as string;
     expect(() => parseWorkloadOutput(cut)).toThrow(/did not reach .*end/);
     expect(() => parseWorkloadOutput(sample(['md5', ...WORKLOAD_KEYS]))).toThrow(/md5 twice/);
+  });
+});
+
+describe('the guest console seen from the host', () => {
+  it('finds text split across chunks, searching from a given index', async () => {
+    const guest = new GuestConsole(() => undefined);
+    guest.feed('plex86:/# ');
+    const later = guest.waitFor('plex86:/# ', 1_000, 'prompt', 1);
+    guest.feed('echo hi\r\nhi\r\nplex');
+    guest.feed('86:/');
+    guest.feed('# ');
+    expect(await later).toBe('plex86:/# echo hi\r\nhi\r\n'.length);
+    expect(await guest.waitFor('hi', 1_000, 'hi')).toBe('plex86:/# echo '.length);
+  });
+
+  it('times out saying what it waited for and what the console shows', async () => {
+    const guest = new GuestConsole(() => undefined);
+    await expect(guest.waitFor('#', 20, 'shell prompt')).rejects.toThrow(/no shell prompt .* shown nothing/);
+    guest.feed('Trying to unpack rootfs image as initramfs...\n');
+    const error = await guest.waitFor('#', 20, 'shell prompt').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConsoleTimeoutError);
+    expect(String(error)).toContain('Trying to unpack rootfs');
+  });
+
+  it('fails pending and later waits once the machine is gone', async () => {
+    const guest = new GuestConsole(() => undefined);
+    const pending = guest.waitFor('#', 10_000, 'prompt');
+    guest.fail(new Error('qemu exited (status 1)'));
+    await expect(pending).rejects.toThrow('qemu exited');
+    await expect(guest.waitFor('#', 10_000, 'prompt')).rejects.toThrow('qemu exited');
+  });
+
+  it('types each line once the one before it has been echoed', async () => {
+    const sent: string[] = [];
+    const guest: GuestConsole = new GuestConsole((text) => {
+      sent.push(text);
+      // The echo comes later, as from a guest.
+      setTimeout(() => guest.feed(`${text.replace('\n', '\r\n')}> `), 5);
+    });
+    const typing = guest.typeLines(['one', 'two', 'three'], 1_000);
+    expect(sent).toEqual(['one\n']);
+    await typing;
+    expect(sent).toEqual(['one\n', 'two\n', 'three\n']);
+    expect(guest.output).toBe('one\r\n> two\r\n> three\r\n> ');
   });
 });
 
