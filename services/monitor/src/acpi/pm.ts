@@ -64,8 +64,12 @@ export const enum Pm1Control {
 
 /** Status bits this machine can ever set (the rest read 0 and ignore writes). */
 const STS_IMPLEMENTED = Pm1Event.TMR | Pm1Event.GBL | Pm1Event.PWRBTN | Pm1Event.WAK;
-/** Enable bits this machine keeps. */
-const EN_IMPLEMENTED = Pm1Event.TMR | Pm1Event.GBL | Pm1Event.PWRBTN;
+/**
+ * Enable bits this machine keeps. RTC_EN is kept although RTC_STS never sets (the FADT's FIX_RTC
+ * says so): Linux's rtc-cmos installs an RTC event handler regardless and checks that the enable
+ * bit reads back.
+ */
+const EN_IMPLEMENTED = Pm1Event.TMR | Pm1Event.GBL | Pm1Event.PWRBTN | Pm1Event.RTC;
 const TICKS_PER_NS = PM_TIMER_HZ / 1e9;
 const TMR_MSB_PERIOD = 1 << 23;
 /** PIIX reset control register bits. */

@@ -99,7 +99,11 @@ describe('ACPI PM1a event block', () => {
     expect(m.io.read16(PM1A_EVT_BLK) & Pm1Event.PWRBTN).toBe(0);
     // Enable bits of events this machine does not have stay clear.
     m.io.write16(PM1A_EN, 0xffff);
-    expect(m.io.read16(PM1A_EN)).toBe(Pm1Event.TMR | Pm1Event.GBL | Pm1Event.PWRBTN);
+    expect(m.io.read16(PM1A_EN)).toBe(Pm1Event.TMR | Pm1Event.GBL | Pm1Event.PWRBTN | Pm1Event.RTC);
+    // RTC_EN reads back (Linux checks when it installs its RTC handler) but no RTC event ever sets.
+    m.io.write16(PM1A_EN, Pm1Event.RTC);
+    expect(m.io.read16(PM1A_EN)).toBe(Pm1Event.RTC);
+    expect(m.acpi.sci).toBe(false);
   });
 });
 
