@@ -183,6 +183,40 @@ describe('8254 PIT', () => {
     expect(m.clock.nextDeadline()).toBe(Infinity);
   });
 
+  it('starts the hardware-triggered modes 1 and 5 on a rising gate (channel 2 through port 61h)', () => {
+    const m = pcMachine();
+    const io = m.io;
+    const out2 = (): number => io.read8(0x61) & 0x20;
+    // Mode 1: OUT high until triggered, low while counting, high at the terminal count.
+    io.write8(0x43, 0xb2);
+    io.write8(0x42, 100);
+    io.write8(0x42, 0);
+    advance(m, ticksNs(500));
+    expect(out2()).toBe(0x20);
+    io.write8(0x61, 0x01);
+    advance(m, ticksNs(50));
+    expect(out2()).toBe(0);
+    advance(m, ticksNs(51));
+    expect(out2()).toBe(0x20);
+    // Retriggering restarts the count.
+    io.write8(0x61, 0x00);
+    io.write8(0x61, 0x01);
+    advance(m, ticksNs(99));
+    expect(out2()).toBe(0);
+    // Mode 5: a one-tick low strobe when the triggered count reaches zero.
+    io.write8(0x61, 0x00);
+    io.write8(0x43, 0xba);
+    io.write8(0x42, 20);
+    io.write8(0x42, 0);
+    io.write8(0x61, 0x01);
+    advance(m, ticksNs(10) + 1);
+    expect(out2()).toBe(0x20);
+    advance(m, ticksNs(10));
+    expect(out2()).toBe(0);
+    advance(m, ticksNs(1));
+    expect(out2()).toBe(0x20);
+  });
+
   it('latches several counters and their status with one read-back command, status first', () => {
     const m = pcMachine();
     const io = m.io;
