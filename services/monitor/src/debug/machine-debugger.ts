@@ -518,6 +518,7 @@ export class MachineDebugger {
       }
       if (reason === EngineStop.HALTED && machine.workInFlight > 0 && machine.cpu.interruptsEnabled) {
         // A device completion will wake the CPU: wait for it in host time (a halt request still ends it).
+        machine.onSlice?.();
         await new Promise<void>((resolve) => setTimeout(resolve, HALTED_POLL_MS));
         if (this.haltRequested) {
           stop = this.makeStop(WireStopReason.HALT_REQUEST, undefined);
@@ -542,6 +543,8 @@ export class MachineDebugger {
         stop = this.exitStop(WireExitReason.GUEST_SHUTDOWN, 'the guest ended the run');
         break;
       }
+      // Device output (the serial console) flows while the debugger runs the guest, as in the run loop.
+      machine.onSlice?.();
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.haltRequested) {
         stop = this.makeStop(WireStopReason.HALT_REQUEST, undefined);
@@ -552,6 +555,7 @@ export class MachineDebugger {
     this.trap = Trap.NONE;
     this.haltRequested = false;
     this.updateHook();
+    machine.onSlice?.();
     if (this.state === 'running') this.state = stop.reason === WireStopReason.EXITED ? 'exited' : 'halted';
     this.running = undefined;
     const waiters = this.stopWaiters;
