@@ -35,7 +35,9 @@ describe('serveDebugService', () => {
     served = await serveDebugService(bus, 'vm7', new Promise((resolve) => (attach = resolve)));
     const client = methodClient(bus, 'plex86.vm7.debug', DebugServiceDefinition);
     const stops: StopEvent[] = [];
-    bus.subscribe(vmSubject('vm7', 'debug', 'stopped'), (m) => stops.push(StopEvent.decode(m.data)));
+    bus.subscribe(vmSubject('vm7', 'debug', 'stopped'), (m) => {
+      stops.push(StopEvent.decode(m.data));
+    });
 
     // Asked before the machine exists: answered once it does.
     const early = client.haltExecution({ requestId: '1' });
