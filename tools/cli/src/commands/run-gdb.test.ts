@@ -1,0 +1,239 @@
+/**
+ * Debian's gdb in batch mode debugging the default Linux guest, booted by `plex86 run --gdb-wait` in
+ * a child process: gdb finds the CPU at the kernel's 32-bit entry point (startup_32, the vmlinux ELF
+ * entry; the bzImage is unpacked on the host, so the CPU starts there), reads registers and memory
+ * (linear and, through `monitor phys`, physical), steps until the kernel has its stack, watches the
+ * stack slot below it and continues to the call that writes it, breaks at the return address it
+ * wrote, lets the kernel run, interrupts it with Ctrl-C (SIGINT to gdb) once it prints its banner,
+ * reads the kernel's code through its paging, and detaches; the guest then boots to its shell.
+ * Once with the protocol server inside `plex86 run --gdb`, once with `plex86 service debugger` as its
+ * own process talking to the run over a real nats-server.
+ */
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildGuest, GUEST_PROMPT, startConsoleProcess, type ConsoleProcess, type Guest } from '@plex86/guest';
+import { unpackKernel } from '@plex86/monitor';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+const CLI = join(import.meta.dirname, '../../bin/plex86.mjs');
+const GDB = '/usr/bin/gdb';
+const BOOT_TIMEOUT_MS = 900_000;
+const STEP_TIMEOUT_MS = 300_000;
+/** Linux's PAGE_OFFSET on i386 (3G/1G split): kernel text at virtual A is at physical A - PAGE_OFFSET. */
+const PAGE_OFFSET = 0xc0000000;
+
+const dir = mkdtempSync(join(tmpdir(), 'plex86-gdb-'));
+const running: ConsoleProcess[] = [];
+let guest: Guest;
+/** The vmlinux ELF entry (physical) and the 16 bytes there. */
+let entry: { address: number; bytes: number[] };
+
+beforeAll(async () => {
+  if (!existsSync(GDB)) throw new Error(`${GDB} is missing: install Debian's gdb (apt-get install gdb)`);
+  guest = await buildGuest();
+  entry = elfEntry(await unpackKernel(new Uint8Array(readFileSync(guest.kernel))));
+}, BOOT_TIMEOUT_MS);
+
+afterAll(() => {
+  for (const p of running) p.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** e_entry of an ELF32 image and the 16 file bytes its PT_LOAD segment holds there. */
+function elfEntry(elf: Uint8Array): { address: number; bytes: number[] } {
+  const view = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
+  const address = view.getUint32(0x18, true);
+  const phoff = view.getUint32(0x1c, true);
+  const phentsize = view.getUint16(0x2a, true);
+  const phnum = view.getUint16(0x2c, true);
+  for (let i = 0; i < phnum; i++) {
+    const ph = phoff + i * phentsize;
+    const paddr = view.getUint32(ph + 12, true);
+    const filesz = view.getUint32(ph + 16, true);
+    if (view.getUint32(ph, true) === 1 && address >= paddr && address + 16 <= paddr + filesz) {
+      const at = view.getUint32(ph + 4, true) + (address - paddr);
+      return { address, bytes: [...elf.subarray(at, at + 16)] };
+    }
+  }
+  throw new Error(`no loadable segment holds the ELF entry ${address.toString(16)}`);
+}
+
+function start(command: string, args: string[]): ConsoleProcess {
+  const p = startConsoleProcess(command, args, { stderrToConsole: true });
+  running.push(p);
+  return p;
+}
+
+function plex86(args: string[]): ConsoleProcess {
+  return start(process.execPath, [CLI, ...args]);
+}
+
+/** The gdb session; @@ lines are markers the test reads values from. */
+function gdbScript(port: number): string {
+  return [
+    'set pagination off',
+    'set confirm off',
+    'set width 0',
+    // Requests cross a busy host (and NATS); the default of 2 s is too short for that.
+    'set remotetimeout 120',
+    `target remote 127.0.0.1:${port}`,
+    'printf "@@entry pc=%#x cs=%#x ss=%#x eflags=%#x\\n", (unsigned int)$pc, $cs, $ss, $eflags',
+    'echo @@linear\\n',
+    'x/16xb $pc',
+    'echo @@physical\\n',
+    `monitor phys ${entry.address} 16`,
+    'echo @@end\\n',
+    'stepi',
+    'printf "@@step pc=%#x\\n", (unsigned int)$pc',
+    // startup_32 loads its segments and then its stack pointer.
+    'set $esp0 = $esp',
+    'set $n = 0',
+    'while $esp == $esp0 && $n < 200',
+    '  stepi',
+    '  set $n = $n + 1',
+    'end',
+    'set $slot = (unsigned int)$esp - 4',
+    'printf "@@stack esp=%#x steps=%d\\n", (unsigned int)$esp, $n',
+    'eval "watch *(unsigned int *)%#x", $slot',
+    'continue',
+    'printf "@@watched pc=%#x esp=%#x value=%#x\\n", (unsigned int)$pc, (unsigned int)$esp, *(unsigned int *)$slot',
+    'delete',
+    'eval "break *%#x", *(unsigned int *)$slot',
+    'continue',
+    'printf "@@returned pc=%#x esp=%#x\\n", (unsigned int)$pc, (unsigned int)$esp',
+    'delete',
+    'echo @@running\\n',
+    'continue',
+    'printf "@@interrupted pc=%#x\\n", (unsigned int)$pc',
+    'echo @@linear\\n',
+    'x/8xb $pc',
+    'echo @@physical\\n',
+    `eval "monitor phys %#x 8", (unsigned int)$pc - ${PAGE_OFFSET}`,
+    'echo @@end\\n',
+    'detach',
+    '',
+  ].join('\n');
+}
+
+/** The numbers after `name=` on the marker line `@@tag`. */
+function marker(output: string, tag: string, from = 0): Record<string, number> {
+  const at = output.indexOf(`@@${tag} `, from);
+  if (at < 0) throw new Error(`gdb printed no @@${tag} line:\n${output.slice(-3000)}`);
+  const line = output.slice(at, output.indexOf('\n', at));
+  const values: Record<string, number> = {};
+  for (const m of line.matchAll(/(\w+)=(0x[0-9a-f]+|\d+)/g)) values[m[1]] = Number(m[2]);
+  return values;
+}
+
+/** The bytes gdb's x/xb and the monitor's hex dump printed between @@linear, @@physical and @@end. */
+function dumps(output: string, from: number): { linear: number[]; physical: number[] } {
+  const linearAt = output.indexOf('@@linear\n', from);
+  const physicalAt = output.indexOf('@@physical\n', linearAt);
+  const endAt = output.indexOf('@@end\n', physicalAt);
+  if (linearAt < 0 || physicalAt < 0 || endAt < 0) throw new Error(`no memory dumps:\n${output.slice(-3000)}`);
+  const linear = [...output.slice(linearAt, physicalAt).matchAll(/\t0x([0-9a-f]{2})/g)].map((m) => parseInt(m[1], 16));
+  const physical = output
+    .slice(physicalAt + 11, endAt)
+    .split('\n')
+    .flatMap((line) => [...line.slice(10, 58).matchAll(/([0-9a-f]{2})/g)].map((m) => parseInt(m[1], 16)));
+  return { linear, physical };
+}
+
+/** Runs the gdb session against a VM held at its first instruction and checks what gdb saw. */
+async function debugKernel(port: number, vm: ConsoleProcess): Promise<void> {
+  const script = join(dir, `session-${port}.gdb`);
+  writeFileSync(script, gdbScript(port));
+  const gdb = start(GDB, ['-nx', '-batch', '-q', '-x', script]);
+  await gdb.console.waitFor('@@running', STEP_TIMEOUT_MS, 'gdb up to the free run');
+  // Ctrl-C once the kernel is well under way.
+  await vm.console.waitFor('Linux version', BOOT_TIMEOUT_MS, 'the kernel banner while gdb runs the guest');
+  gdb.child.kill('SIGINT');
+  const end = await gdb.exited;
+  const out = gdb.console.output;
+  expect(end.code, out).toBe(0);
+
+  // Held at the kernel's 32-bit entry point: flat protected mode with the boot protocol's selectors.
+  expect(marker(out, 'entry')).toMatchObject({ pc: entry.address, cs: 0x10, ss: 0x18 });
+  const first = dumps(out, 0);
+  expect(first.linear).toEqual(entry.bytes);
+  expect(first.physical).toEqual(entry.bytes);
+  expect(marker(out, 'step').pc).toBeGreaterThan(entry.address);
+
+  // The watchpoint fired after the first write to the slot below the new stack: a call's return address.
+  const stack = marker(out, 'stack');
+  expect(stack.steps).toBeGreaterThan(0);
+  expect(out).toMatch(/Hardware watchpoint \d+: \*\(unsigned int \*\)0x[0-9a-f]+\s+Old value = \d+\s+New value = \d+/);
+  const watched = marker(out, 'watched');
+  expect(watched.esp).toBe(stack.esp - 4);
+  expect(watched.value).toBeGreaterThan(entry.address);
+  expect(watched.value).toBeLessThan(entry.address + 0x1000);
+  // The breakpoint at that return address stops the CPU when the callee returns.
+  expect(out).toMatch(new RegExp(`Breakpoint \\d+, 0x0*${watched.value.toString(16)} in`));
+  expect(marker(out, 'returned')).toEqual({ pc: watched.value, esp: stack.esp });
+
+  // Ctrl-C stopped the running kernel; its code reads the same through paging and physically.
+  expect(out).toContain('Program received signal SIGINT');
+  const interrupted = marker(out, 'interrupted');
+  expect(interrupted.pc).toBeGreaterThanOrEqual(PAGE_OFFSET);
+  const kernel = dumps(out, out.indexOf('@@interrupted'));
+  expect(kernel.linear).toHaveLength(8);
+  expect(kernel.physical).toEqual(kernel.linear);
+  expect(out).toContain('[Inferior 1 (Remote target) detached]');
+
+  // Detached: the guest boots on to its shell.
+  await vm.console.waitFor(GUEST_PROMPT, BOOT_TIMEOUT_MS, 'shell prompt after detach');
+  await vm.console.typeLines(['echo gdb-$((6*7))'], STEP_TIMEOUT_MS);
+  await vm.console.waitFor('gdb-42', STEP_TIMEOUT_MS, 'the shell answering after detach');
+  vm.child.stdin?.write('\x01x');
+  expect((await vm.exited).code).toBe(0);
+}
+
+function listeningPort(output: string): number {
+  const m = /listening on tcp:127\.0\.0\.1:(\d+)/.exec(output);
+  if (m === null) throw new Error(`no listening address in:\n${output}`);
+  return Number(m[1]);
+}
+
+describe('real gdb against the default Linux guest', () => {
+  it(
+    'plex86 run --gdb --gdb-wait: stops at startup_32, steps, watches, breaks, interrupts, detaches, boots',
+    async () => {
+      const vm = plex86([
+        'run',
+        ...['--kernel', guest.kernel, '--initrd', guest.initrd, '--append', 'console=ttyS0'],
+        ...['--gdb', 'tcp:127.0.0.1:0', '--gdb-wait'],
+      ]);
+      await vm.console.waitFor('waiting for a debugger', BOOT_TIMEOUT_MS, 'the VM held for gdb');
+      expect(vm.console.output).toContain(
+        `waiting for a debugger at 0010:${entry.address.toString(16).padStart(8, '0')}`,
+      );
+      await debugKernel(listeningPort(vm.console.output), vm);
+    },
+    BOOT_TIMEOUT_MS * 2,
+  );
+
+  it(
+    'plex86 service debugger over NATS against plex86 run --nats --gdb-wait: the same session',
+    async () => {
+      const url = inject('natsUrl');
+      const vm = plex86([
+        'run',
+        ...['--kernel', guest.kernel, '--initrd', guest.initrd, '--append', 'console=ttyS0'],
+        ...['--nats', url, '--vm', 'gdbvm', '--gdb-wait'],
+      ]);
+      await vm.console.waitFor('waiting for a debugger', BOOT_TIMEOUT_MS, 'the VM held for gdb');
+      const debuggerService = plex86([
+        'service',
+        'debugger',
+        ...['--nats', url, '--vm', 'gdbvm', '--listen', '127.0.0.1:0'],
+      ]);
+      await debuggerService.console.waitFor('listening on', 60_000, 'the debugger service');
+      await debugKernel(listeningPort(debuggerService.console.output), vm);
+      debuggerService.child.kill('SIGTERM');
+      expect((await debuggerService.exited).code).toBe(0);
+    },
+    BOOT_TIMEOUT_MS * 2,
+  );
+});
