@@ -90,18 +90,3 @@ export class RamView {
     return true;
   }
 }
-
-/** Fills guest RAM with zeroes (GET_ID padding, short reads). */
-export function dmaZero(mem: PhysicalMemory, addr: number, length: number): void {
-  let done = 0;
-  while (done < length) {
-    const a = addr + done;
-    const page = a >>> PAGE_SHIFT;
-    const n = Math.min(length - done, PAGE_SIZE - (a & (PAGE_SIZE - 1)));
-    if (mem.pageKind[page] === PageKind.RAM) {
-      mem.ram.fill(0, a, a + n);
-      if (mem.codePages[page] !== 0) mem.codeWritten(a, n);
-    }
-    done += n;
-  }
-}

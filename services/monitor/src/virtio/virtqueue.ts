@@ -89,15 +89,6 @@ export class DescriptorChain {
   scatter(mem: PhysicalMemory, offset: number, src: Uint8Array, srcOffset: number, length: number): void {
     copyChain(mem, this, this.firstWritable, this.count, offset, src, srcOffset, length, true);
   }
-
-  /** Guest address of byte `offset` of the writable part (the caller keeps offset < writableBytes). */
-  writableAddress(offset: number): number {
-    for (let i = this.firstWritable; i < this.count; i++) {
-      if (offset < this.len[i]) return this.addr[i] + offset;
-      offset -= this.len[i];
-    }
-    return -1;
-  }
 }
 
 /** The writable buffers of a chain, kept by a request until it completes (the chain itself is reused). */
