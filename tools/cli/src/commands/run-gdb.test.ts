@@ -10,12 +10,15 @@
  * own process talking to the run over a real nats-server.
  */
 
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildGuest, GUEST_PROMPT, startConsoleProcess, type ConsoleProcess, type Guest } from '@plex86/guest';
 import { unpackKernel } from '@plex86/monitor';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { main } from '../main.js';
+import { captureIo } from '../testing.js';
 
 const CLI = join(import.meta.dirname, '../../bin/plex86.mjs');
 const GDB = '/usr/bin/gdb';
@@ -30,11 +33,9 @@ let guest: Guest;
 /** The vmlinux ELF entry (physical) and the 16 bytes there. */
 let entry: { address: number; bytes: number[] };
 
-beforeAll(async () => {
+beforeAll(() => {
   if (!existsSync(GDB)) throw new Error(`${GDB} is missing: install Debian's gdb (apt-get install gdb)`);
-  guest = await buildGuest();
-  entry = elfEntry(await unpackKernel(new Uint8Array(readFileSync(guest.kernel))));
-}, BOOT_TIMEOUT_MS);
+});
 
 afterAll(() => {
   for (const p of running) p.kill();
@@ -196,7 +197,86 @@ function listeningPort(output: string): number {
   return Number(m[1]);
 }
 
+// A 64 KiB BIOS-style image: from the reset vector it stores 4242h at 0:0500 and reports 0x15 to the
+// exit port (status (0x15 << 1) | 1 = 43).
+const ROM_SOURCE = `
+bits 16
+org 0
+start:
+  xor ax, ax
+  mov ds, ax
+  mov word [0x500], 0x4242
+  mov al, 0x15
+  out 0xf4, al
+  hlt
+times 0xfff0 - ($ - $$) db 0
+  jmp 0xf000:start
+times 0x10000 - ($ - $$) db 0
+`;
+
+function runGdb(commands: string[]): Promise<string> {
+  const args = ['-nx', '-batch', '-q', ...commands.flatMap((c) => ['-ex', c])];
+  return new Promise((resolve) => {
+    execFile(GDB, args, { timeout: 120_000 }, (_err, stdout, stderr) => resolve(stdout + stderr));
+  });
+}
+
+describe('plex86 run --gdb with a test program', () => {
+  let rom: string;
+
+  beforeAll(() => {
+    writeFileSync(join(dir, 'rom.asm'), ROM_SOURCE);
+    rom = join(dir, 'rom.bin');
+    try {
+      execFileSync('nasm', ['-f', 'bin', '-o', rom, join(dir, 'rom.asm')]);
+    } catch (e) {
+      throw new Error(`assembling the test ROM needs nasm (apt-get install nasm): ${(e as Error).message}`);
+    }
+  });
+
+  it('holds the CPU at the reset vector for gdb, which steps, watches and sees the exit-port exit', async () => {
+    const io = captureIo();
+    const run = main(['run', '--rom', rom, '--exit-port', '0xf4', '--gdb', 'tcp:127.0.0.1:0', '--gdb-wait'], io);
+    for (let i = 0; i < 600 && !io.stderr().includes('waiting for a debugger'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(io.stderr()).toContain('waiting for a debugger at F000:FFF0');
+    const out = await runGdb([
+      'set confirm off',
+      `target remote 127.0.0.1:${listeningPort(io.stderr())}`,
+      'printf "@@reset cs=%#x eip=%#x\\n", $cs, $eip',
+      'stepi',
+      'printf "@@jumped cs=%#x eip=%#x\\n", $cs, $eip',
+      'watch *(unsigned short *)0x500',
+      'continue',
+      'printf "@@watched eip=%#x\\n", $eip',
+      'continue',
+    ]);
+    expect(marker(out, 'reset')).toEqual({ cs: 0xf000, eip: 0xfff0 });
+    expect(marker(out, 'jumped')).toEqual({ cs: 0xf000, eip: 0 });
+    expect(out).toMatch(/Old value = 0\s+New value = 16962/);
+    // After xor, mov ds and the 6-byte store.
+    expect(marker(out, 'watched')).toEqual({ eip: 10 });
+    expect(out).toMatch(/exited normally|exited with code/);
+    expect(await run).toBe(43);
+  });
+
+  it('refuses a bad --gdb address and --gdb-wait with nothing to connect through', async () => {
+    const io = captureIo();
+    expect(await main(['run', '--rom', join(dir, 'rom.bin'), '--gdb', 'localhost'], io)).toBe(2);
+    expect(io.stderr()).toContain('--gdb: listen address "localhost" must be tcp:HOST:PORT');
+    const io2 = captureIo();
+    expect(await main(['run', '--rom', join(dir, 'rom.bin'), '--gdb-wait'], io2)).toBe(2);
+    expect(io2.stderr()).toContain('--gdb-wait needs --gdb');
+  });
+});
+
 describe('real gdb against the default Linux guest', () => {
+  beforeAll(async () => {
+    guest = await buildGuest();
+    entry = elfEntry(await unpackKernel(new Uint8Array(readFileSync(guest.kernel))));
+  }, BOOT_TIMEOUT_MS);
+
   it(
     'plex86 run --gdb --gdb-wait: stops at startup_32, steps, watches, breaks, interrupts, detaches, boots',
     async () => {
