@@ -13,6 +13,7 @@ import { HANDLERS, undefinedOpcode, type Handler } from '../cpu/exec/table.js';
 import '../cpu/exec/index.js';
 import { fastHandler } from '../cpu/exec/fast.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
+import { compileBlock, type BlockFunction } from './compile.js';
 
 /** Why `run` returned. */
 export const enum StopReason {
@@ -50,43 +51,14 @@ export interface EngineStats {
   exceptionsByVector: number[];
 }
 
-/** A hot block as one function: runs its records in order and returns how many completed. */
-type BlockFunction = (cpu: Cpu) => number;
-
 /** Block runs (cache hits) before a block is compiled into one function. */
 const COMPILE_THRESHOLD = 32;
-
-/**
- * Generates the function for a block entered at its own start IP: for each record it sets the
- * faulting-instruction EIP and the next EIP as literals, calls the record's handler (one call site
- * per record, so V8 can inline the handler) and stops early when the handler asks for it.
- */
-function compileBlock(
-  handlers: Handler[],
-  records: readonly Instruction[],
-  count: number,
-  bits: 16 | 32,
-): BlockFunction {
-  const mask = bits === 16 ? 0xffff : -1;
-  let body = 'const st = cpu.st;\n';
-  for (let i = 0; i < count; i++) {
-    const ins = records[i];
-    const start = ins.ip & mask;
-    const next = (start + ins.length) & mask;
-    body += `cpu.insEip = ${start}; st[0] = ${next}; h[${i}](cpu, r[${i}]);`;
-    body += i === count - 1 ? `\n` : ` if (cpu.exitBlock) return ${i + 1};\n`;
-  }
-  body += `return ${count};`;
-  const factory = new Function('h', 'r', `"use strict"; return function block(cpu) {\n${body}\n};`) as (
-    h: Handler[],
-    r: readonly Instruction[],
-  ) => BlockFunction;
-  return factory(handlers.slice(0, count), records.slice(0, count));
-}
 
 export class Engine {
   /** Block runs before a block is compiled; tests lower it to compile everything. */
   compileThreshold = COMPILE_THRESHOLD;
+  /** Compiled blocks inline the records that have templates (off: every record calls its handler). */
+  inlineRecords = true;
   readonly stats: EngineStats = {
     blocks: 0,
     sensitive: 0,
@@ -266,7 +238,13 @@ export class Engine {
         return;
       }
       if (block.hits >= this.compileThreshold && handlers.length === count) {
-        (handlers as unknown as BlockFunction[])[count] = compileBlock(handlers, records, count, bits);
+        (handlers as unknown as BlockFunction[])[count] = compileBlock(
+          handlers,
+          records,
+          count,
+          bits,
+          this.inlineRecords,
+        );
         this.stats.compiledBlocks++;
       }
     }

@@ -1,10 +1,14 @@
 /**
- * Specialised handlers for the most frequent instruction forms. Each (operation, size, operand form)
- * gets its own function, generated from a template with the operation, size, masks and lazy-flag
- * words as literals, so V8 optimises each one on its own (a shared generic handler would see every
- * operation and stay slow). The block decoder picks one of these when the form matches (register or
- * memory operand), and the table's generic handler otherwise. Semantics are the generic handlers'
- * (arith.ts, control.ts); the 80286 suite and the program tests run through these.
+ * Specialised code for the most frequent instruction forms. Each form has one template: code that
+ * reaches its operands through an `Operands` view. Instantiated with field reads of the record, a
+ * template becomes a handler (one function per operation, size and operand form, with the masks and
+ * lazy-flag words as literals, so V8 optimises each on its own); instantiated with the record's
+ * register numbers, immediates and displacement as literals, it becomes straight-line code that
+ * the block compiler (engine/compile.ts) inlines into a hot block. Semantics are the generic
+ * handlers' (arith.ts, control.ts, stack.ts); the 80286 suite and the program tests run through these.
+ *
+ * Template code uses the locals `st`, `r32`, `r16` and `r8` (the CPU's state words and register
+ * views) and declares its own temporaries, so each instance goes into a block of its own.
  */
 
 import { Code, OpKind, type Instruction } from '@plex86/x86';
@@ -18,27 +22,101 @@ type Size = 8 | 16 | 32;
 /** r8 byte offset for Register.AL..BH (index 0 unused), as in operands.ts. */
 const R8 = Uint8Array.of(0, 0, 4, 8, 12, 1, 5, 9, 13);
 
-function reg(size: Size, field: string): string {
-  if (size === 32) return `cpu.r32[${field} - 17]`;
-  if (size === 16) return `cpu.r16[(${field} - 9) << 1]`;
-  return `cpu.r8[R8[${field}]]`;
+/** How a template reaches the instruction's operands. */
+export interface Operands {
+  /** Register operand `n` as an assignable expression of `size` bits. */
+  reg(size: Size, n: 0 | 1): string;
+  /** The immediate, masked (8/16) or as int32 (32). */
+  imm(size: Size): string;
+  /** Effective address (offset in the segment) of the memory operand. */
+  ea(): string;
+  /** Segment register number of the memory operand. */
+  seg(): string;
+  /** Branch target EIP, wrapped to `bits`. */
+  target(bits: 16 | 32): string;
 }
+
+type Template = (o: Operands) => string;
+
+function regField(size: Size, field: string): string {
+  if (size === 32) return `r32[${field} - 17]`;
+  if (size === 16) return `r16[(${field} - 9) << 1]`;
+  return `r8[R8[${field}]]`;
+}
+
+/** The handler view: everything read from the record `ins`. */
+const FIELDS: Operands = {
+  reg: (size, n) => regField(size, `ins.op${n}Register`),
+  imm: (size) => (size === 32 ? 'ins.immediate | 0' : `ins.immediate & ${size === 16 ? 0xffff : 0xff}`),
+  ea: () => 'ea(cpu, ins)',
+  seg: () => 'ins.memSegment - 25',
+  target: (bits) =>
+    bits === 16
+      ? '(cpu.eip + ins.branchTarget - ins.ip - ins.length) & 0xffff'
+      : '(cpu.eip + ins.branchTarget - ins.ip - ins.length) | 0',
+};
+
+/** The handler view for 32-bit [base + displacement] operands, the commonest memory form. */
+const BASE_DISP_FIELDS: Operands = { ...FIELDS, ea: () => '((r32[ins.memBase - 17] + ins.memDisplacement) | 0)' };
+
+/** A number as a source literal that is safe next to any operator. */
+function lit(v: number): string {
+  return v < 0 ? `(${v})` : `${v}`;
+}
+
+/** The literal view of one record: branch targets are absolute, so it must run at its own IP. */
+class LiteralOperands implements Operands {
+  constructor(private readonly ins: Instruction) {}
+
+  reg(size: Size, n: 0 | 1): string {
+    const r = n === 0 ? this.ins.op0Register : this.ins.op1Register;
+    if (size === 32) return `r32[${r - 17}]`;
+    if (size === 16) return `r16[${(r - 9) << 1}]`;
+    return `r8[${R8[r]}]`;
+  }
+
+  imm(size: Size): string {
+    const v = this.ins.immediate;
+    return lit(size === 32 ? v | 0 : v & (size === 16 ? 0xffff : 0xff));
+  }
+
+  ea(): string {
+    const ins = this.ins;
+    const parts: string[] = [];
+    if (ins.addressSize === 16) {
+      if (ins.memBase !== 0) parts.push(`r16[${(ins.memBase - 9) << 1}]`);
+      if (ins.memIndex !== 0) parts.push(`r16[${(ins.memIndex - 9) << 1}]`);
+      const disp = ins.memDisplacement & 0xffff;
+      if (parts.length === 0) return lit(disp);
+      if (disp !== 0) parts.push(lit(disp));
+      return `((${parts.join(' + ')}) & 0xffff)`;
+    }
+    if (ins.memBase !== 0) parts.push(`r32[${ins.memBase - 17}]`);
+    if (ins.memIndex !== 0) {
+      const shift = 31 - Math.clz32(ins.memScale);
+      parts.push(shift === 0 ? `r32[${ins.memIndex - 17}]` : `(r32[${ins.memIndex - 17}] << ${shift})`);
+    }
+    const disp = ins.memDisplacement | 0;
+    if (parts.length === 0) return lit(disp);
+    if (disp !== 0) parts.push(lit(disp));
+    return parts.length === 1 ? parts[0] : `((${parts.join(' + ')}) | 0)`;
+  }
+
+  seg(): string {
+    return `${this.ins.memSegment - 25}`;
+  }
+
+  target(bits: 16 | 32): string {
+    const t = this.ins.branchTarget;
+    return lit(bits === 16 ? t & 0xffff : t | 0);
+  }
+}
+
+const LAZY = (size: Size, kind: LazyKind, incDec = false): number => lazyWord(kind, size, incDec);
 
 function mask(size: Size, expr: string): string {
   return size === 32 ? `(${expr}) | 0` : `(${expr}) & ${size === 16 ? 0xffff : 0xff}`;
 }
-
-function imm(size: Size): string {
-  return size === 32 ? 'ins.immediate | 0' : `ins.immediate & ${size === 16 ? 0xffff : 0xff}`;
-}
-
-const SEG = 'ins.memSegment - 25';
-
-function read(size: Size, seg: string, off: string): string {
-  return `cpu.read${size}(${seg}, ${off})`;
-}
-
-const LAZY = (size: Size, kind: LazyKind, incDec = false): number => lazyWord(kind, size, incDec);
 
 /** Code computing `res` from `a` and `b` for group-1 operation `op`, recording the lazy flags. */
 function aluCode(op: number, size: Size): string {
@@ -69,13 +147,46 @@ function aluCode(op: number, size: Size): string {
 
 let compiled = 0;
 
+const LOCALS: [RegExp, string][] = [
+  [/\bst\[/, 'const st = cpu.st;'],
+  [/\br32\[/, 'const r32 = cpu.r32;'],
+  [/\br16\[/, 'const r16 = cpu.r16;'],
+  [/\br8\[/, 'const r8 = cpu.r8;'],
+];
+
+/** The declarations of the template locals that `code` uses. */
+export function templateLocals(code: string): string {
+  let decl = '';
+  for (const [re, line] of LOCALS) if (re.test(code)) decl += `${line} `;
+  return decl;
+}
+
 function compile(body: string): Handler {
   compiled++;
-  const factory = new Function('R8', 'ea', `"use strict"; return function fastHandler(cpu, ins) {\n${body}\n};`) as (
-    r8: Uint8Array,
-    eaFn: typeof ea,
-  ) => Handler;
+  const factory = new Function(
+    'R8',
+    'ea',
+    `"use strict"; return function fastHandler(cpu, ins) {\n${templateLocals(body)}\n${body}\n};`,
+  ) as (r8: Uint8Array, eaFn: typeof ea) => Handler;
   return factory(R8, ea);
+}
+
+/** What the block compiler must do around an inlined instance. */
+export const enum Effect {
+  /** Registers and flags only: cannot fault, cannot end the block. */
+  NONE = 0,
+  /** Can fault (memory access, segment limit): the faulting EIP must be set first. */
+  FAULTS = 1,
+  /** Touches memory: a write into a code page or a device access may ask the block to stop. */
+  EXITS = 2,
+  /** A branch: sets EIP itself when taken. */
+  BRANCH = 4,
+}
+
+/** Straight-line code for one record, and what it may do besides. */
+export interface InlineCode {
+  code: string;
+  effect: Effect;
 }
 
 /**
@@ -88,24 +199,24 @@ class FastEntry {
   private memFn: Handler | undefined;
   private baseFn: Handler | undefined;
   constructor(
-    private readonly regBody: string | undefined,
-    private readonly memBody: string | undefined,
+    readonly regT: Template | undefined,
+    readonly memT: Template | undefined,
+    readonly regEffect: Effect,
+    readonly memEffect: Effect,
   ) {}
 
   reg(): Handler | undefined {
-    if (this.regFn === undefined && this.regBody !== undefined) this.regFn = compile(this.regBody);
+    if (this.regFn === undefined && this.regT !== undefined) this.regFn = compile(this.regT(FIELDS));
     return this.regFn;
   }
 
   mem(baseDisp32: boolean): Handler | undefined {
-    if (this.memBody === undefined) return undefined;
+    if (this.memT === undefined) return undefined;
     if (baseDisp32) {
-      this.baseFn ??= compile(
-        this.memBody.replaceAll('ea(cpu, ins)', '((cpu.r32[ins.memBase - 17] + ins.memDisplacement) | 0)'),
-      );
+      this.baseFn ??= compile(this.memT(BASE_DISP_FIELDS));
       return this.baseFn;
     }
-    this.memFn ??= compile(this.memBody);
+    this.memFn ??= compile(this.memT(FIELDS));
     return this.memFn;
   }
 }
@@ -118,8 +229,16 @@ function code(name: string): number {
   return c;
 }
 
-function define(name: string, regBody: string | undefined, memBody: string | undefined): void {
-  FAST.set(code(name), new FastEntry(regBody, memBody));
+const MEM_EFFECT = Effect.FAULTS | Effect.EXITS;
+
+function define(
+  name: string,
+  regT: Template | undefined,
+  memT: Template | undefined,
+  regEffect = Effect.NONE,
+  memEffect = MEM_EFFECT,
+): void {
+  FAST.set(code(name), new FastEntry(regT, memT, regEffect, memEffect));
 }
 
 const OPS = ['Add', 'Or', 'Adc', 'Sbb', 'And', 'Sub', 'Xor', 'Cmp'];
@@ -131,51 +250,51 @@ for (let op = 0; op < 8; op++) {
   for (const size of SIZES) {
     const alu = aluCode(op, size);
     const bytes = size >>> 3;
+    const regReg: Template = (o) =>
+      `const a = ${o.reg(size, 0)}; const b = ${o.reg(size, 1)}; ${alu} ${store ? `${o.reg(size, 0)} = res;` : ''}`;
     // op0 = r/m, op1 = register
     define(
       `${n}_rm${size}_r${size}`,
-      `const st = cpu.st; const a = ${reg(size, 'ins.op0Register')}; const b = ${reg(size, 'ins.op1Register')};
-       ${alu} ${store ? `${reg(size, 'ins.op0Register')} = res;` : ''}`,
+      regReg,
       store
-        ? `const st = cpu.st; const lin = cpu.prepareWrite(${SEG}, ea(cpu, ins), ${bytes});
-           const a = cpu.readLin${size}(lin); const b = ${reg(size, 'ins.op1Register')}; ${alu} cpu.writeLin${size}(lin, res);`
-        : `const st = cpu.st; const a = ${read(size, SEG, 'ea(cpu, ins)')}; const b = ${reg(size, 'ins.op1Register')}; ${alu}`,
+        ? (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${bytes});
+           const a = cpu.readLin${size}(lin); const b = ${o.reg(size, 1)}; ${alu} cpu.writeLin${size}(lin, res);`
+        : (o) => `const a = cpu.read${size}(${o.seg()}, ${o.ea()}); const b = ${o.reg(size, 1)}; ${alu}`,
     );
     // op0 = register, op1 = r/m
     define(
       `${n}_r${size}_rm${size}`,
-      `const st = cpu.st; const a = ${reg(size, 'ins.op0Register')}; const b = ${reg(size, 'ins.op1Register')};
-       ${alu} ${store ? `${reg(size, 'ins.op0Register')} = res;` : ''}`,
-      `const st = cpu.st; const b = ${read(size, SEG, 'ea(cpu, ins)')}; const a = ${reg(size, 'ins.op0Register')};
-       ${alu} ${store ? `${reg(size, 'ins.op0Register')} = res;` : ''}`,
+      regReg,
+      (o) => `const b = cpu.read${size}(${o.seg()}, ${o.ea()}); const a = ${o.reg(size, 0)};
+       ${alu} ${store ? `${o.reg(size, 0)} = res;` : ''}`,
     );
     // op0 = r/m, op1 = immediate
     const rmImm = (name: string): void =>
       define(
         name,
-        `const st = cpu.st; const a = ${reg(size, 'ins.op0Register')}; const b = ${imm(size)};
-         ${alu} ${store ? `${reg(size, 'ins.op0Register')} = res;` : ''}`,
+        (o) => `const a = ${o.reg(size, 0)}; const b = ${o.imm(size)};
+         ${alu} ${store ? `${o.reg(size, 0)} = res;` : ''}`,
         store
-          ? `const st = cpu.st; const lin = cpu.prepareWrite(${SEG}, ea(cpu, ins), ${bytes});
-             const a = cpu.readLin${size}(lin); const b = ${imm(size)}; ${alu} cpu.writeLin${size}(lin, res);`
-          : `const st = cpu.st; const a = ${read(size, SEG, 'ea(cpu, ins)')}; const b = ${imm(size)}; ${alu}`,
+          ? (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${bytes});
+             const a = cpu.readLin${size}(lin); const b = ${o.imm(size)}; ${alu} cpu.writeLin${size}(lin, res);`
+          : (o) => `const a = cpu.read${size}(${o.seg()}, ${o.ea()}); const b = ${o.imm(size)}; ${alu}`,
       );
     rmImm(`${n}_rm${size}_imm${size}`);
     if (size !== 8) rmImm(`${n}_rm${size}_imm8`);
   }
   define(
     `${n}_EAX_imm32`,
-    `const st = cpu.st; const a = cpu.r32[0]; const b = ins.immediate | 0; ${aluCode(op, 32)} ${store ? 'cpu.r32[0] = res;' : ''}`,
+    (o) => `const a = r32[0]; const b = ${o.imm(32)}; ${aluCode(op, 32)} ${store ? 'r32[0] = res;' : ''}`,
     undefined,
   );
   define(
     `${n}_AX_imm16`,
-    `const st = cpu.st; const a = cpu.r16[0]; const b = ins.immediate & 0xffff; ${aluCode(op, 16)} ${store ? 'cpu.r16[0] = res;' : ''}`,
+    (o) => `const a = r16[0]; const b = ${o.imm(16)}; ${aluCode(op, 16)} ${store ? 'r16[0] = res;' : ''}`,
     undefined,
   );
   define(
     `${n}_AL_imm8`,
-    `const st = cpu.st; const a = cpu.r8[0]; const b = ins.immediate & 0xff; ${aluCode(op, 8)} ${store ? 'cpu.r8[0] = res;' : ''}`,
+    (o) => `const a = r8[0]; const b = ${o.imm(8)}; ${aluCode(op, 8)} ${store ? 'r8[0] = res;' : ''}`,
     undefined,
   );
 }
@@ -184,30 +303,30 @@ for (const size of SIZES) {
   const test = aluCode(4, size);
   define(
     `Test_rm${size}_r${size}`,
-    `const st = cpu.st; const a = ${reg(size, 'ins.op0Register')}; const b = ${reg(size, 'ins.op1Register')}; ${test}`,
-    `const st = cpu.st; const a = ${read(size, SEG, 'ea(cpu, ins)')}; const b = ${reg(size, 'ins.op1Register')}; ${test}`,
+    (o) => `const a = ${o.reg(size, 0)}; const b = ${o.reg(size, 1)}; ${test}`,
+    (o) => `const a = cpu.read${size}(${o.seg()}, ${o.ea()}); const b = ${o.reg(size, 1)}; ${test}`,
   );
   define(
     `Test_rm${size}_imm${size}`,
-    `const st = cpu.st; const a = ${reg(size, 'ins.op0Register')}; const b = ${imm(size)}; ${test}`,
-    `const st = cpu.st; const a = ${read(size, SEG, 'ea(cpu, ins)')}; const b = ${imm(size)}; ${test}`,
+    (o) => `const a = ${o.reg(size, 0)}; const b = ${o.imm(size)}; ${test}`,
+    (o) => `const a = cpu.read${size}(${o.seg()}, ${o.ea()}); const b = ${o.imm(size)}; ${test}`,
   );
   // MOV
   define(
     `Mov_rm${size}_r${size}`,
-    `${reg(size, 'ins.op0Register')} = ${reg(size, 'ins.op1Register')};`,
-    `cpu.write${size}(${SEG}, ea(cpu, ins), ${reg(size, 'ins.op1Register')});`,
+    (o) => `${o.reg(size, 0)} = ${o.reg(size, 1)};`,
+    (o) => `cpu.write${size}(${o.seg()}, ${o.ea()}, ${o.reg(size, 1)});`,
   );
   define(
     `Mov_r${size}_rm${size}`,
-    `${reg(size, 'ins.op0Register')} = ${reg(size, 'ins.op1Register')};`,
-    `${reg(size, 'ins.op0Register')} = ${read(size, SEG, 'ea(cpu, ins)')};`,
+    (o) => `${o.reg(size, 0)} = ${o.reg(size, 1)};`,
+    (o) => `${o.reg(size, 0)} = cpu.read${size}(${o.seg()}, ${o.ea()});`,
   );
-  define(`Mov_r${size}_imm${size}`, `${reg(size, 'ins.op0Register')} = ${imm(size)};`, undefined);
+  define(`Mov_r${size}_imm${size}`, (o) => `${o.reg(size, 0)} = ${o.imm(size)};`, undefined);
   define(
     `Mov_rm${size}_imm${size}`,
-    `${reg(size, 'ins.op0Register')} = ${imm(size)};`,
-    `cpu.write${size}(${SEG}, ea(cpu, ins), ${imm(size)});`,
+    (o) => `${o.reg(size, 0)} = ${o.imm(size)};`,
+    (o) => `cpu.write${size}(${o.seg()}, ${o.ea()}, ${o.imm(size)});`,
   );
   // INC / DEC of a r/m operand keep CF: it is made concrete first.
   for (const [name, kind, delta] of [
@@ -216,45 +335,61 @@ for (const size of SIZES) {
   ] as const) {
     const lz = LAZY(size, kind, true);
     const body = (get: string, put: (v: string) => string): string =>
-      `const st = cpu.st; const cf = cpu.getCf(); const a = ${get}; const res = ${mask(size, `a ${delta} 1`)};
+      `const cf = cpu.getCf(); const a = ${get}; const res = ${mask(size, `a ${delta} 1`)};
        st[1] = (st[1] & ~1) | cf; st[${ST_LAZY}] = ${lz}; st[${ST_RES}] = res; st[${ST_OPA}] = a; st[${ST_OPB}] = 1;
        ${put('res')}`;
+    const regT: Template = (o) => body(o.reg(size, 0), (v) => `${o.reg(size, 0)} = ${v};`);
     define(
       `${name}_rm${size}`,
-      body(reg(size, 'ins.op0Register'), (v) => `${reg(size, 'ins.op0Register')} = ${v};`),
-      `const lin = cpu.prepareWrite(${SEG}, ea(cpu, ins), ${size >>> 3});
+      regT,
+      (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${size >>> 3});
        ${body(`cpu.readLin${size}(lin)`, (v) => `cpu.writeLin${size}(lin, ${v});`)}`,
     );
-    if (size !== 8) {
-      define(
-        `${name}_r${size}`,
-        body(reg(size, 'ins.op0Register'), (v) => `${reg(size, 'ins.op0Register')} = ${v};`),
-        undefined,
-      );
-    }
+    if (size !== 8) define(`${name}_r${size}`, regT, undefined);
   }
 }
 
-define('Lea_r32_m', undefined, 'cpu.r32[ins.op0Register - 17] = ea(cpu, ins);');
+// LEA computes the address without touching memory: nothing faults.
+define('Lea_r32_m', undefined, (o) => `${o.reg(32, 0)} = ${o.ea()};`, Effect.NONE, Effect.NONE);
 define(
   'Movzx_r32_rm8',
-  `cpu.r32[ins.op0Register - 17] = ${reg(8, 'ins.op1Register')};`,
-  `cpu.r32[ins.op0Register - 17] = ${read(8, SEG, 'ea(cpu, ins)')};`,
+  (o) => `${o.reg(32, 0)} = ${o.reg(8, 1)};`,
+  (o) => `${o.reg(32, 0)} = cpu.read8(${o.seg()}, ${o.ea()});`,
 );
 define(
   'Movzx_r32_rm16',
-  `cpu.r32[ins.op0Register - 17] = ${reg(16, 'ins.op1Register')};`,
-  `cpu.r32[ins.op0Register - 17] = ${read(16, SEG, 'ea(cpu, ins)')};`,
+  (o) => `${o.reg(32, 0)} = ${o.reg(16, 1)};`,
+  (o) => `${o.reg(32, 0)} = cpu.read16(${o.seg()}, ${o.ea()});`,
 );
 define(
   'Movsx_r32_rm8',
-  `cpu.r32[ins.op0Register - 17] = (${reg(8, 'ins.op1Register')} << 24) >> 24;`,
-  `cpu.r32[ins.op0Register - 17] = (${read(8, SEG, 'ea(cpu, ins)')} << 24) >> 24;`,
+  (o) => `${o.reg(32, 0)} = (${o.reg(8, 1)} << 24) >> 24;`,
+  (o) => `${o.reg(32, 0)} = (cpu.read8(${o.seg()}, ${o.ea()}) << 24) >> 24;`,
 );
 define(
   'Movsx_r32_rm16',
-  `cpu.r32[ins.op0Register - 17] = (${reg(16, 'ins.op1Register')} << 16) >> 16;`,
-  `cpu.r32[ins.op0Register - 17] = (${read(16, SEG, 'ea(cpu, ins)')} << 16) >> 16;`,
+  (o) => `${o.reg(32, 0)} = (${o.reg(16, 1)} << 16) >> 16;`,
+  (o) => `${o.reg(32, 0)} = (cpu.read16(${o.seg()}, ${o.ea()}) << 16) >> 16;`,
+);
+
+// PUSH/POP of a 32-bit register through SS with ESP or SP (SS.B). The push writes before ESP moves,
+// so a faulting push leaves ESP as it was; POP ESP loads the popped value after the increment.
+define(
+  'Push_r32',
+  (o) => `const v = ${o.reg(32, 0)};
+   if (cpu.stack32) { const sp = (r32[4] - 4) | 0; cpu.write32(2, sp, v); r32[4] = sp; }
+   else { const sp = (r16[8] - 4) & 0xffff; cpu.write32(2, sp, v); r16[8] = sp; }`,
+  undefined,
+  MEM_EFFECT,
+);
+define(
+  'Pop_r32',
+  (o) => `let v;
+   if (cpu.stack32) { const sp = r32[4]; v = cpu.read32(2, sp); r32[4] = (sp + 4) | 0; }
+   else { const sp = r16[8]; v = cpu.read32(2, sp); r16[8] = (sp + 4) & 0xffff; }
+   ${o.reg(32, 0)} = v;`,
+  undefined,
+  MEM_EFFECT,
 );
 
 // Jcc: the condition straight from the flag getters, the target relative to the current EIP.
@@ -277,10 +412,11 @@ const CONDITIONS = [
   '!(cpu.getZf() || cpu.getSf() !== cpu.getOf())',
 ];
 const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
-const jumpCode = (bits: 16 | 32): string =>
-  `const t = ${bits === 16 ? '(cpu.eip + ins.branchTarget - ins.ip - ins.length) & 0xffff' : '(cpu.eip + ins.branchTarget - ins.ip - ins.length) | 0'};
+const jumpCode = (o: Operands, bits: 16 | 32): string =>
+  `const t = ${o.target(bits)};
    if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0);
-   cpu.eip = t;`;
+   st[0] = t;`;
+const BRANCH = Effect.FAULTS | Effect.BRANCH;
 for (let cc = 0; cc < 16; cc++) {
   for (const [suffix, bits] of [
     ['rel8_16', 16],
@@ -288,13 +424,13 @@ for (let cc = 0; cc < 16; cc++) {
     ['rel16', 16],
     ['rel32', 32],
   ] as const) {
-    define(`J${CC[cc]}_${suffix}`, `if (${CONDITIONS[cc]}) { ${jumpCode(bits)} }`, undefined);
+    define(`J${CC[cc]}_${suffix}`, (o) => `if (${CONDITIONS[cc]}) { ${jumpCode(o, bits)} }`, undefined, BRANCH);
   }
 }
-define('Jmp_rel8_32', jumpCode(32), undefined);
-define('Jmp_rel32', jumpCode(32), undefined);
-define('Jmp_rel8_16', jumpCode(16), undefined);
-define('Jmp_rel16', jumpCode(16), undefined);
+define('Jmp_rel8_32', (o) => jumpCode(o, 32), undefined, BRANCH);
+define('Jmp_rel32', (o) => jumpCode(o, 32), undefined, BRANCH);
+define('Jmp_rel8_16', (o) => jumpCode(o, 16), undefined, BRANCH);
+define('Jmp_rel16', (o) => jumpCode(o, 16), undefined, BRANCH);
 
 // SHL/SHR/SAR of a 32-bit register by an immediate or 1: CF, OF, AF in the flags word, SF/ZF/PF lazy
 // (all six change, so nothing older needs evaluating). OF follows the count-1 rule for every count.
@@ -304,13 +440,13 @@ for (const [name, expr, cfExpr, ofExpr] of [
   ['Shr', '(a >>> c) | 0', '(a >>> (c - 1)) & 1', '(((res << 1) ^ res) >>> 31) !== 0'],
   ['Sar', 'a >> c', '(a >> (c - 1)) & 1', 'false'],
 ] as const) {
-  const body = (count: string): string =>
-    `const c = ${count}; if (c === 0) return; const r = ins.op0Register - 17; const a = cpu.r32[r];
-     const res = ${expr}; const cf = ${cfExpr}; const st = cpu.st;
+  const body = (o: Operands, count: string): string =>
+    `const c = ${count}; if (c !== 0) { const a = ${o.reg(32, 0)};
+     const res = ${expr}; const cf = ${cfExpr};
      st[1] = (st[1] & ~0x811) | cf | (${ofExpr} ? 0x800 : 0);
-     st[${ST_LAZY}] = ${LZ_RESULT32}; st[${ST_RES}] = res; cpu.r32[r] = res;`;
-  define(`${name}_rm32_imm8`, body('ins.immediate & 31'), undefined);
-  define(`${name}_rm32_1`, body('1'), undefined);
+     st[${ST_LAZY}] = ${LZ_RESULT32}; st[${ST_RES}] = res; ${o.reg(32, 0)} = res; }`;
+  define(`${name}_rm32_imm8`, (o) => body(o, `(${o.imm(8)}) & 31`), undefined);
+  define(`${name}_rm32_1`, (o) => body(o, '1'), undefined);
 }
 
 const MEMORY = OpKind.Memory;
@@ -321,6 +457,20 @@ export function fastHandler(ins: Instruction): Handler | undefined {
   if (entry === undefined) return undefined;
   if (ins.op0Kind !== MEMORY && ins.op1Kind !== MEMORY) return entry.reg();
   return entry.mem(ins.addressSize === 32 && ins.memBase !== 0 && ins.memIndex === 0);
+}
+
+/**
+ * The record's template with its operands as literals, or undefined when its form has none. The code
+ * is only valid where the record runs at its own IP (a block entered at its start) and needs the
+ * locals that `templateLocals` declares.
+ */
+export function inlineCode(ins: Instruction): InlineCode | undefined {
+  const entry = FAST.get(ins.code);
+  if (entry === undefined) return undefined;
+  const memory = ins.op0Kind === MEMORY || ins.op1Kind === MEMORY;
+  const t = memory ? entry.memT : entry.regT;
+  if (t === undefined) return undefined;
+  return { code: t(new LiteralOperands(ins)), effect: memory ? entry.memEffect : entry.regEffect };
 }
 
 /** Number of specialised handlers compiled (for tests and statistics). */

@@ -1,0 +1,91 @@
+/**
+ * Turns a hot block into one generated function. Records whose form has a template (fast.ts) and
+ * whose handler is that template's are inlined as straight-line code with their registers,
+ * immediates, displacements and branch targets as literals; every other record calls its handler as
+ * the interpreter would. The function returns how many records completed.
+ *
+ * What the run loop relies on is kept at every point where it can be observed:
+ * - `cpu.insEip` holds the start of the record that is running before anything that can fault, so
+ *   a fault restarts the right instruction and the run loop counts the records before it;
+ * - `st[0]` (EIP) holds the next record's IP before a handler runs, when the block returns early and
+ *   when it ends (register-only records in between do not need it);
+ * - `cpu.exitBlock` is tested after every handler and every memory access (a write into a code page
+ *   drops the block through the block source's invalidation, which requests an exit).
+ */
+
+import type { Instruction } from '@plex86/x86';
+import type { Cpu } from '../cpu/cpu.js';
+import { Effect, fastHandler, inlineCode, templateLocals } from '../cpu/exec/fast.js';
+import type { Handler } from '../cpu/exec/table.js';
+
+/** A hot block as one function: runs its records in order and returns how many completed. */
+export type BlockFunction = (cpu: Cpu) => number;
+
+/** Generated source of a block function and how many records it inlined. */
+export interface BlockSource {
+  source: string;
+  inlined: number;
+}
+
+/**
+ * The body of the function for a block entered at its own start IP (`bits` is the code size). With
+ * `inline` false every record calls its handler (the form the interpreter's handlers give).
+ */
+export function blockSource(
+  handlers: readonly Handler[],
+  records: readonly Instruction[],
+  count: number,
+  bits: 16 | 32,
+  inline = true,
+): BlockSource {
+  const mask = bits === 16 ? 0xffff : -1;
+  let body = '';
+  let inlined = 0;
+  // The value insEip is known to hold: the run loop sets it to the block's start before the call.
+  let insEip = count > 0 ? records[0].ip & mask : 0;
+  for (let i = 0; i < count; i++) {
+    const ins = records[i];
+    const start = ins.ip & mask;
+    const next = (start + ins.length) & mask;
+    const last = i === count - 1;
+    const inl = inline && handlers[i] === fastHandler(ins) ? inlineCode(ins) : undefined;
+    if (inl === undefined) {
+      if (insEip !== start) body += `cpu.insEip = ${start}; `;
+      body += `st[0] = ${next}; h[${i}](cpu, r[${i}]);`;
+      body += last ? '\n' : ` if (cpu.exitBlock) return ${i + 1};\n`;
+      insEip = start;
+      continue;
+    }
+    inlined++;
+    const effect = inl.effect;
+    // Set the faulting EIP where it matters, and for the last record so that the block leaves it as
+    // the interpreter does.
+    if (((effect & Effect.FAULTS) !== 0 || last) && insEip !== start) {
+      body += `cpu.insEip = ${start}; `;
+      insEip = start;
+    }
+    // A branch writes EIP only when taken; a record that is last leaves its successor in EIP.
+    if ((effect & Effect.BRANCH) !== 0 || last) body += `st[0] = ${next}; `;
+    body += `{ ${inl.code.replace(/\s*\n\s*/g, ' ')} }`;
+    if ((effect & Effect.EXITS) !== 0 && !last) body += ` if (cpu.exitBlock) { st[0] = ${next}; return ${i + 1}; }`;
+    body += '\n';
+  }
+  body += `return ${count};`;
+  return { source: `${templateLocals(body)}\n${body}`, inlined };
+}
+
+/** Compiles the block's records into one function (see blockSource). */
+export function compileBlock(
+  handlers: Handler[],
+  records: readonly Instruction[],
+  count: number,
+  bits: 16 | 32,
+  inline = true,
+): BlockFunction {
+  const { source } = blockSource(handlers, records, count, bits, inline);
+  const factory = new Function('h', 'r', `"use strict"; return function block(cpu) {\n${source}\n};`) as (
+    h: Handler[],
+    r: readonly Instruction[],
+  ) => BlockFunction;
+  return factory(handlers.slice(0, count), records.slice(0, count));
+}

@@ -1,0 +1,232 @@
+// Compiled blocks with inlined records against the same blocks calling their handlers: random
+// instruction sequences from random CPU state must leave identical registers, flags, EIP, memory,
+// completed-record counts, faults and early exits.
+
+import { Code, decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
+import { xorshift32 } from '@plex86/x86/testing';
+import { describe, expect, it } from 'vitest';
+import { Attr, Cpu } from '../../src/cpu/cpu.js';
+import { fastHandler } from '../../src/cpu/exec/fast.js';
+import { CPU_FAULT } from '../../src/cpu/fault.js';
+import { Cr0, Seg } from '../../src/cpu/registers.js';
+import { blockSource, compileBlock } from '../../src/engine/compile.js';
+import { resolveGenericHandler, resolveHandler } from '../../src/engine/engine.js';
+import type { Handler } from '../../src/cpu/exec/table.js';
+import { PortSpace } from '../../src/io/port-space.js';
+import { PhysicalMemory } from '../../src/memory/physical-memory.js';
+
+const RAM = 1 << 20;
+const CODE_IP = 0x1000;
+/** Writes to this page request an exit, as a write into a block's code page does. */
+const CODE_PAGE = 0x0f;
+
+function makeCpu(bits: 16 | 32): Cpu {
+  const mem = new PhysicalMemory({ ramSize: RAM });
+  const cpu = new Cpu(mem, new PortSpace());
+  if (bits === 32) {
+    cpu.setCr0(cpu.cr0 | Cr0.PE);
+    const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
+    for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === Seg.CS ? attr | Attr.CODE : attr);
+  } else {
+    for (let s = 0; s < 6; s++) cpu.loadRealSegment(s, 0);
+  }
+  mem.setCodeWriteListener(() => cpu.requestExit());
+  return cpu;
+}
+
+/** Handler-path forms mixed into the sequences (no control transfer, no I/O, bounded run time). */
+const GENERIC =
+  /^(Imul_r|Not_|Neg_|Set|Cmov|Xchg_|Bswap|Rol_|Ror_|Rcl_|Rcr_|Bt_|Bts_|Btr_|Cdq|Cwde|Cbw|Cwd|Push_imm|Shld|Shrd|Movzx_r16|Movsx_r16|Lea_r16|Shl_rm(8|16)|Shr_rm(8|16)|Sar_rm(8|16)|Push_r16|Pop_r16|Mul_|Sahf|Lahf|Clc|Stc|Cmc|Xlat)/;
+
+interface Sequence {
+  records: Instruction[];
+  handlers: Handler[];
+}
+
+/** Decodes random bytes at consecutive IPs until `count` acceptable records are found. */
+function randomSequence(rnd: () => number, bits: 16 | 32, count: number): Sequence {
+  const bytes = new Uint8Array(16);
+  const records: Instruction[] = [];
+  let ip = CODE_IP;
+  const endWithJump = (rnd() & 1) === 0;
+  while (records.length < count) {
+    const last = records.length === count - 1;
+    const ins = new Instruction();
+    for (let i = 0; i < 16; i++) bytes[i] = rnd() & 0xff;
+    if (decodeInstruction(bytes, 0, 16, ip, bits, ins) !== DecodeStatus.Ok) continue;
+    const name = Code[ins.code];
+    const jump = /^J/.test(name);
+    if (jump !== (last && endWithJump)) continue;
+    if (fastHandler(ins) === undefined && !GENERIC.test(name)) continue;
+    records.push(ins);
+    ip += ins.length;
+  }
+  return { records, handlers: records.map((r) => resolveHandler(r, DecodeStatus.Ok)) };
+}
+
+interface Outcome {
+  completed: number;
+  vector: number;
+  code: number;
+}
+
+/** Runs a block function as the run loop does (insEip at the block start; the count on a fault). */
+function runBlock(cpu: Cpu, fn: (cpu: Cpu) => number, records: readonly Instruction[], mask: number): Outcome {
+  cpu.insEip = records[0].ip;
+  cpu.eip = records[0].ip;
+  try {
+    return { completed: fn(cpu), vector: -1, code: 0 };
+  } catch (e) {
+    if (e !== CPU_FAULT) throw e;
+    let done = 0;
+    while (done < records.length && ((records[done].ip ^ cpu.insEip) & mask) !== 0) done++;
+    return { completed: done, vector: cpu.faultVector, code: cpu.faultCode };
+  }
+}
+
+/** Random state, the same in both CPUs: registers near RAM, flags, a lazy flag state, segment limits. */
+function randomize(rnd: () => number, cpus: Cpu[], bits: 16 | 32, image: Uint8Array): void {
+  const regs = Array.from({ length: 8 }, () => {
+    const k = rnd() & 7;
+    if (k === 0) return rnd() | 0;
+    if (k === 1) return (CODE_PAGE << 12) + (rnd() & 0xfff);
+    return bits === 16 ? rnd() & 0xffff : rnd() % RAM;
+  });
+  const flags = (rnd() & 0x8d5) | 2;
+  const lz = [0, 0x8d52001, 0x8d50803, 0x8d41001][rnd() & 3];
+  const res = rnd() | 0;
+  const opa = rnd() | 0;
+  const opb = rnd() | 0;
+  // Now and then a data segment that ends early (#GP) or a CS limit a jump can pass (#GP).
+  const top = bits === 16 ? 0xffff : -1;
+  const dsLimit = (rnd() & 3) === 0 ? rnd() & top & (RAM - 1) : top;
+  const csLimit = (rnd() & 3) === 0 ? CODE_IP + (rnd() & 0xfff) : top;
+  for (const cpu of cpus) {
+    cpu.ram.set(image);
+    cpu.mem.markCode(CODE_PAGE);
+    for (let r = 0; r < 8; r++) cpu.r32[r] = regs[r];
+    cpu.eflags = flags;
+    cpu.setLazy(lz, res, opa, opb);
+    cpu.exitBlock = false;
+    // In real mode the limits are the descriptor caches' too (as left by protected mode).
+    const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | (bits === 32 ? Attr.DB | Attr.G : 0);
+    cpu.loadSegmentCache(Seg.DS, bits === 32 ? 0x10 : 0, 0, dsLimit, attr);
+    cpu.loadSegmentCache(Seg.CS, bits === 32 ? 0x08 : 0, 0, csLimit, attr | Attr.CODE);
+  }
+}
+
+function describeState(cpu: Cpu, out: Outcome): string {
+  const regs = Array.from(cpu.r32, (v) => (v >>> 0).toString(16)).join(' ');
+  // After a fault EIP is not looked at: the run loop restarts the instruction at insEip.
+  const eip = out.vector >= 0 ? '-' : cpu.eip.toString(16);
+  return `done ${out.completed} fault ${out.vector}/${out.code} insEip ${cpu.insEip.toString(16)} eip ${eip} exit ${cpu.exitBlock} flags ${cpu.eflags.toString(16)} regs ${regs}`;
+}
+
+describe('compiled blocks', () => {
+  for (const bits of [32, 16] as const) {
+    it(`inline records with the same effect as their handlers (random ${bits}-bit sequences)`, () => {
+      const rnd = xorshift32(0x5eed + bits);
+      const a = makeCpu(bits);
+      const b = makeCpu(bits);
+      const image = new Uint8Array(RAM);
+      for (let i = 0; i < RAM; i += 4) {
+        const v = rnd();
+        image[i] = v;
+        image[i + 1] = v >>> 8;
+        image[i + 2] = v >>> 16;
+        image[i + 3] = v >>> 24;
+      }
+      const mask = bits === 16 ? 0xffff : -1;
+      const mismatches: string[] = [];
+      const inlinedCodes = new Set<number>();
+      let inlined = 0;
+      let faults = 0;
+      let exits = 0;
+      const trials = 800;
+      for (let t = 0; t < trials; t++) {
+        const { records, handlers } = randomSequence(rnd, bits, 1 + (rnd() % 12));
+        const count = records.length;
+        const src = blockSource(handlers, records, count, bits);
+        inlined += src.inlined;
+        for (let i = 0; i < count; i++) if (handlers[i] === fastHandler(records[i])) inlinedCodes.add(records[i].code);
+        const called = compileBlock(handlers, records, count, bits, false);
+        const inline = compileBlock(handlers, records, count, bits, true);
+        randomize(rnd, [a, b], bits, image);
+        const oa = runBlock(a, called, records, mask);
+        const ob = runBlock(b, inline, records, mask);
+        if (oa.vector >= 0) faults++;
+        else if (oa.completed < count) exits++;
+        const sa = describeState(a, oa);
+        const sb = describeState(b, ob);
+        const memSame = Buffer.compare(a.ram, b.ram) === 0;
+        if (sa !== sb || !memSame) {
+          const text = records.map((r) => Code[r.code]).join('; ');
+          mismatches.push(`${text}\n  handlers: ${sa}\n  inlined:  ${sb}${memSame ? '' : '\n  memory differs'}`);
+          b.ram.set(a.ram);
+        }
+      }
+      expect(mismatches.slice(0, 5)).toEqual([]);
+      // The comparison means something only if the sequences inlined many forms, faulted and exited.
+      expect(inlined).toBeGreaterThan(trials * 2);
+      expect(inlinedCodes.size).toBeGreaterThan(bits === 32 ? 120 : 80);
+      expect(faults).toBeGreaterThan(trials / 20);
+      expect(exits).toBeGreaterThan(5);
+    }, 60_000);
+  }
+
+  it('puts literals in place of record fields for the inlined forms and calls handlers for the rest', () => {
+    // add eax, ebx; mov ecx, [esi + 8]; cpuid; jne -0x10
+    const bytes = Uint8Array.of(0x01, 0xd8, 0x8b, 0x4e, 0x08, 0x0f, 0xa2, 0x75, 0xf0);
+    const records: Instruction[] = [];
+    let off = 0;
+    while (off < bytes.length) {
+      const ins = new Instruction();
+      expect(decodeInstruction(bytes, off, bytes.length, CODE_IP + off, 32, ins)).toBe(DecodeStatus.Ok);
+      records.push(ins);
+      off += ins.length;
+    }
+    const handlers = records.map((r) => resolveHandler(r, DecodeStatus.Ok));
+    const { source, inlined } = blockSource(handlers, records, records.length, 32);
+    expect(inlined).toBe(3);
+    expect(source).toContain('r32[0] = res');
+    expect(source).toContain('cpu.read32(3, ((r32[6] + 8) | 0))');
+    expect(source).toContain('h[2](cpu, r[2])');
+    expect(source).not.toMatch(/h\[[013]\]/);
+    // The jump's target as a literal: the record after it is at 0x1009, 0x10 back is 0xff9.
+    expect(source).toContain(`const t = ${CODE_IP + 9 - 0x10};`);
+    // Generic handlers (the differential tests' resolver) are never replaced by inline code.
+    const generic = records.map((r) => resolveGenericHandler(r, DecodeStatus.Ok));
+    expect(blockSource(generic, records, records.length, 32).inlined).toBe(0);
+  });
+
+  it('stops right after a write into a code page and leaves EIP on the next record', () => {
+    // mov [ebx], eax; inc ecx; inc edx
+    const bytes = Uint8Array.of(0x89, 0x03, 0x41, 0x42);
+    const records: Instruction[] = [];
+    for (let off = 0; off < bytes.length;) {
+      const ins = new Instruction();
+      decodeInstruction(bytes, off, bytes.length, CODE_IP + off, 32, ins);
+      records.push(ins);
+      off += ins.length;
+    }
+    const handlers = records.map((r) => resolveHandler(r, DecodeStatus.Ok));
+    const cpu = makeCpu(32);
+    const fn = compileBlock(handlers, records, records.length, 32);
+    cpu.mem.markCode(CODE_PAGE);
+    cpu.r32[3] = CODE_PAGE << 12;
+    cpu.r32[0] = 0x12345678;
+    cpu.r32[1] = 7;
+    const out = runBlock(cpu, fn, records, -1);
+    expect(out).toEqual({ completed: 1, vector: -1, code: 0 });
+    expect(cpu.exitBlock).toBe(true);
+    expect(cpu.eip).toBe(CODE_IP + 2);
+    expect(cpu.r32[1]).toBe(7);
+    expect(cpu.mem.read32(CODE_PAGE << 12)).toBe(0x12345678);
+    // Off a code page the block runs to its end.
+    cpu.exitBlock = false;
+    cpu.r32[3] = (CODE_PAGE + 1) << 12;
+    expect(runBlock(cpu, fn, records, -1).completed).toBe(3);
+    expect(cpu.eip).toBe(CODE_IP + 4);
+    expect(cpu.r32[1]).toBe(8);
+  });
+});
