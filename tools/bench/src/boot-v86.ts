@@ -13,11 +13,14 @@ import { V86 } from 'v86';
 /** A request from the benchmark on the IPC channel. */
 export interface V86Request {
   readonly type: 'count' | 'stop';
+  /** Echoed in the answer, so that answers to overlapping requests are told apart. */
+  readonly id: number;
 }
 
 /** The answer to a `count` request. */
 export interface V86Count {
   readonly type: 'count';
+  readonly id: number;
   /** Guest instructions since the emulator started. */
   readonly instructions: number;
 }
@@ -94,8 +97,9 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   process.on('message', (message: V86Request) => {
-    if (message.type === 'count') process.send?.({ type: 'count', instructions: sample() } satisfies V86Count);
-    else if (message.type === 'stop') void stop();
+    if (message.type === 'count') {
+      process.send?.({ type: 'count', id: message.id, instructions: sample() } satisfies V86Count);
+    } else if (message.type === 'stop') void stop();
   });
   process.on('disconnect', () => void stop());
 }

@@ -41,7 +41,7 @@ engine, one after the other, with the same kernel command line, and measures:
                values computed on the host
   MIPS         guest instructions per second during the workload, and over the whole run (from
                start to power-off), where the engine counts instructions
-Ratios say how much faster plex86 is than each engine (above 1: plex86 is faster).
+Ratios say how much faster plex86 (or the --baseline engine) is than each engine: above 1, faster.
 
 Engines: plex86  node tools/cli/bin/plex86.mjs run --kernel --initrd --append --memory --stats
          qemu    ${QEMU} -accel tcg -cpu pentium2 (a family-6 CPU), instructions counted by a
@@ -51,7 +51,7 @@ Engines: plex86  node tools/cli/bin/plex86.mjs run --kernel --initrd --append --
   --engines LIST    comma-separated engines to run (default plex86,qemu,v86)
   --timeout S       seconds allowed for the boot and, separately, for the workload (default 300)
   --baseline E      the engine ratios are taken against (default plex86)
-  --scale F         multiplies the workload's size (default 1: about 10 s under QEMU TCG)
+  --scale F         multiplies the workload's size (default 1: 10 to 15 s under QEMU TCG)
   --memory MIB      guest RAM (default 256)
   --qemu-cpu MODEL  QEMU's CPU model (default pentium2)
   --qemu-count on|off
@@ -242,28 +242,31 @@ function launchV86(guest: Guest, settings: Settings): { command: string; start: 
       for (const file of [bios, vgaBios]) if (!existsSync(file)) throw missing(file, 'apt-get install seabios');
       const machine = startConsoleProcess(process.execPath, args, { ipc: true });
       const { child } = machine;
-      const request = (message: V86Request) => {
-        if (child.connected) child.send(message);
+      let requests = 0;
+      const request = (type: V86Request['type']): number => {
+        const id = ++requests;
+        if (child.connected) child.send({ type, id } satisfies V86Request);
+        return id;
       };
       return {
         machine,
         countNow: () =>
           new Promise<number>((resolve, reject) => {
-            const timer = setTimeout(() => {
-              child.off('message', onMessage);
-              reject(new Error('v86 did not report its instruction count within 10 s'));
-            }, 10_000);
+            const id = request('count');
             const onMessage = (message: V86Count) => {
-              if (message.type !== 'count') return;
+              if (message.type !== 'count' || message.id !== id) return;
               clearTimeout(timer);
               child.off('message', onMessage);
               resolve(message.instructions);
             };
+            const timer = setTimeout(() => {
+              child.off('message', onMessage);
+              reject(new Error('v86 did not report its instruction count within 10 s'));
+            }, 10_000);
             child.on('message', onMessage);
-            request({ type: 'count' });
           }),
         finish: async () => {
-          request({ type: 'stop' });
+          request('stop');
           await machine.exited;
         },
       };
@@ -444,7 +447,11 @@ function report(outcomes: readonly Outcome[], settings: Settings, print: (line: 
   }
   for (const line of table(rows)) print(line);
   for (const o of outcomes) {
-    if (o.error !== undefined) print(`${o.engine} failed: ${o.error.split('\n')[0] ?? ''}`);
+    if (o.error !== undefined) {
+      const [first, ...rest] = o.error.split('\n');
+      const last = lastLine(rest.join('\n'));
+      print(`${o.engine} failed: ${first ?? ''}${last ? ` ${last}` : ''}`);
+    }
     if (o.wrong !== undefined) print(`${o.engine} gave wrong results: ${o.wrong}`);
     if (o.mipsNote !== undefined && o.error === undefined) print(`${o.engine} MIPS: ${o.mipsNote}`);
   }
