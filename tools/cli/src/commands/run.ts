@@ -115,7 +115,8 @@ export const runCommand: Command = {
     '  --kernel FILE             Linux bzImage (boot protocol 2.10+) or Multiboot (v1) kernel, told\n' +
     '                            apart by their headers; both are entered in 32-bit protected mode\n' +
     '  --initrd FILE             initial RAM disk for a Linux kernel\n' +
-    '  --append CMDLINE          kernel command line (default guest: console=ttyS0 quiet)\n' +
+    '  --append CMDLINE          kernel command line (default guest: console=ttyS0 quiet\n' +
+    '                            cryptomgr.notests)\n' +
     '  --boot-decompress host|guest  where a bzImage is unpacked: on the host before entry (default,\n' +
     "                            fast) or by the kernel's own decompressor in the guest\n" +
     `  --disk ${DISK_SPEC_SYNTAX}\n` +
