@@ -29,6 +29,7 @@ export {
 export { SerialConsole } from './console/serial-console.js';
 export { ConsoleOutputPublisher, CONSOLE_OUTPUT_CHUNK } from './console/output-publisher.js';
 export { serveConsoleInput, type ConsoleInputTarget } from './console/input-service.js';
-export { attachVirtioDevices, type VirtioDiskSpec } from './virtio/attach.js';
+export { attachVirtioDevices, type VirtioDiskSpec, type VirtioNetSpec } from './virtio/attach.js';
+export type { NetLink } from './virtio/net.js';
 export * from './fpu/index.js';
 export * from './debug/index.js';

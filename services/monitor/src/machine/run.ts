@@ -11,7 +11,7 @@ import type { Bus } from '@plex86/bus';
 import { SerialConsole } from '../console/serial-console.js';
 import { VECTOR_NAMES } from '../cpu/fault.js';
 import { writePirTable } from '../pci/pir-table.js';
-import { attachVirtioDevices, type VirtioDiskSpec } from '../virtio/attach.js';
+import { attachVirtioDevices, type VirtioDiskSpec, type VirtioNetSpec } from '../virtio/attach.js';
 import { DEFAULT_DEBUGCON_PORT, type ByteSink } from './devices/debugcon.js';
 import { Machine } from './machine.js';
 
@@ -43,6 +43,8 @@ export interface RunOptions {
   vm?: string;
   /** virtio-blk disks, served by a block backend on the bus (the storage service). */
   disks?: VirtioDiskSpec[];
+  /** virtio-net interfaces, each linked to a network segment. */
+  nets?: VirtioNetSpec[];
   /** virtio-console ids (Linux's hvc0, hvc1, ...); their backends follow them on the bus. */
   virtioConsoles?: string[];
   /** Virtual time when the guest idles: `warp` (default) skips to the next event, `realtime` waits for it. */
@@ -127,7 +129,10 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
   const bus = options.bus;
   const vm = options.vm ?? 'vm1';
   const needsBus =
-    (options.disks?.length ?? 0) > 0 || (options.virtioConsoles?.length ?? 0) > 0 || options.serial === 'bus';
+    (options.disks?.length ?? 0) > 0 ||
+    (options.virtioConsoles?.length ?? 0) > 0 ||
+    (options.nets?.length ?? 0) > 0 ||
+    options.serial === 'bus';
   if (needsBus && bus === undefined) throw new RunOptionError('disks, virtio consoles and a bus serial need a bus');
   const machine = new Machine({ memory, clock: options.clock ?? 'warp' });
   const closers: (() => Promise<void>)[] = [];
@@ -178,6 +183,7 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
         onEvent: () => machine.wake(),
         disks: options.disks ?? [],
         consoles: (options.virtioConsoles ?? []).map((id) => ({ id })),
+        nets: options.nets ?? [],
         virtualTimeNs: () => BigInt(Math.round(machine.clock.now())),
         log: (line) => io.stderr(`plex86: ${line}\n`),
       });

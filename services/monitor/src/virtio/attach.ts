@@ -1,7 +1,8 @@
 /**
  * One call that gives a machine its HAL devices: the PCI bus (host bridge, PIIX3) if the machine
  * has none yet, a virtio-blk function per disk (its geometry asked from the block service first)
- * and a virtio-console function per console with its input endpoint.
+ * a virtio-console function per console with its input endpoint, and a virtio-net function per
+ * network interface.
  */
 
 import { BusError, methodClient, vmSubject, type Bus, type BusService } from '@plex86/bus';
@@ -11,12 +12,22 @@ import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { PciBus, type SetIrq } from '../pci/pci-bus.js';
 import { VirtioBlock, type WorkTracker } from './block.js';
 import { serveConsoleInput, VirtioConsole } from './console.js';
+import { VirtioNet, type NetLink } from './net.js';
 
 export interface VirtioDiskSpec {
   /** Disk id (DiskConfig.id): served on plex86.<vm>.block.<id>. */
   id: string;
   /** Show the guest a read-only device (DiskConfig.read_only). */
   readOnly?: boolean;
+}
+
+export interface VirtioNetSpec {
+  /** Interface id (NetConfig.id). */
+  id: string;
+  /** Six colon-separated hex bytes. */
+  mac: string;
+  /** Where frames go and come from: a port on a network segment (hal-net's SegmentPort). */
+  link: NetLink;
 }
 
 export interface VirtioConsoleSpec {
@@ -37,6 +48,7 @@ export interface AttachVirtioOptions {
   work?: WorkTracker;
   disks?: readonly VirtioDiskSpec[];
   consoles?: readonly VirtioConsoleSpec[];
+  nets?: readonly VirtioNetSpec[];
   /** An existing PCI bus; one is created (claiming 0xCF8-0xCFF) when absent. */
   pci?: PciBus;
   /** Virtual time for console output stamps. */
@@ -50,6 +62,7 @@ export interface VirtioDevices {
   readonly pci: PciBus;
   readonly blocks: readonly VirtioBlock[];
   readonly consoles: readonly VirtioConsole[];
+  readonly nets: readonly VirtioNet[];
   /** Whether any device waits for a backend reply (a halted machine must not end then). */
   readonly busy: boolean;
   /** Stops the console input endpoints. */
@@ -65,6 +78,7 @@ export async function attachVirtioDevices(options: AttachVirtioOptions): Promise
   const pci = options.pci ?? new PciBus(options.io, options.setIrq);
   const blocks: VirtioBlock[] = [];
   const consoles: VirtioConsole[] = [];
+  const nets: VirtioNet[] = [];
   const services: BusService[] = [];
   for (const disk of options.disks ?? []) {
     const subject = vmSubject(vm, 'block', disk.id);
@@ -109,6 +123,11 @@ export async function attachVirtioDevices(options: AttachVirtioOptions): Promise
       consoles.push(device);
       services.push(await serveConsoleInput(bus, vm, device));
     }
+    for (const spec of options.nets ?? []) {
+      const device = new VirtioNet(mem, { id: spec.id, mac: spec.mac, link: spec.link, onEvent: options.onEvent });
+      pci.addDevice(device);
+      nets.push(device);
+    }
   } catch (e) {
     await Promise.all(services.map((s) => s.stop()));
     throw e;
@@ -117,6 +136,7 @@ export async function attachVirtioDevices(options: AttachVirtioOptions): Promise
     pci,
     blocks,
     consoles,
+    nets,
     get busy() {
       return blocks.some((b) => b.busy);
     },

@@ -2,6 +2,7 @@ import { createInProcessBus, type Bus } from '@plex86/bus';
 import { buildGuest } from '@plex86/guest';
 import { startConsoleBackend, stdioEndpoint, type ConsoleBackend } from '@plex86/hal-console';
 import { readFile } from 'node:fs/promises';
+import { deriveMac, SegmentPort, startNetService, type NetServiceHandle } from '@plex86/hal-net';
 import {
   isBzImage,
   RunOptionError,
@@ -9,6 +10,7 @@ import {
   SERIAL_CONSOLE_ID,
   type RunOptions,
   type VirtioDiskSpec,
+  type VirtioNetSpec,
 } from '@plex86/monitor';
 import { openDisk, serveDisk, DISK_SPEC_SYNTAX, type OpenedDisk, type ServedDisk } from '@plex86/storage';
 import { connectNats } from '../bus-option.js';
@@ -49,10 +51,13 @@ function runOptions(values: OptionValues): RunOptions {
 /** A `--disk` value: an image this process serves, or `bus:ID` for one a storage service serves. */
 type DiskArg = { kind: 'image'; spec: string } | { kind: 'bus'; id: string };
 
+function stringList(values: OptionValues, name: string): string[] {
+  const raw = values[name];
+  return Array.isArray(raw) ? raw.map(String) : [];
+}
+
 function diskArgs(values: OptionValues): DiskArg[] {
-  const raw = values['disk'];
-  const list = Array.isArray(raw) ? raw.map(String) : [];
-  return list.map((text) => {
+  return stringList(values, 'disk').map((text) => {
     if (text.startsWith('bus:')) {
       const id = text.slice(4);
       if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new UsageError(`--disk bus:ID needs a disk id like vda, got "${text}"`);
@@ -73,6 +78,9 @@ function diskName(index: number): string {
  */
 class RunBackends {
   readonly disks: VirtioDiskSpec[] = [];
+  readonly nets: VirtioNetSpec[] = [];
+  private readonly ports: SegmentPort[] = [];
+  private netService: NetServiceHandle | undefined;
   private readonly opened: OpenedDisk[] = [];
   private readonly served: ServedDisk[] = [];
   console: ConsoleBackend | undefined;
@@ -96,8 +104,33 @@ class RunBackends {
     }
   }
 
+  /**
+   * One virtio-net interface per segment (eth0, eth1, ...). On the in-process bus this process also
+   * runs the segment service; on NATS a `plex86 service net` must be running.
+   */
+  async attachNets(bus: Bus, vm: string, segments: string[], inProcess: boolean): Promise<void> {
+    if (segments.length > 0 && inProcess) this.netService = await startNetService(bus);
+    for (const [i, segment] of segments.entries()) {
+      const nic = `eth${i}`;
+      const mac = deriveMac(vm, nic);
+      let port: SegmentPort;
+      try {
+        port = await SegmentPort.attach(bus, { segment, vm, nic, mac, timeoutMs: 5000 });
+      } catch (e) {
+        throw new UsageError(
+          `--net ${segment}: cannot join the segment (${(e as Error).message}); ` +
+            'with --nats, start its service first: plex86 service net --nats URL',
+        );
+      }
+      this.ports.push(port);
+      this.nets.push({ id: nic, mac, link: port });
+    }
+  }
+
   async close(): Promise<void> {
     await this.console?.stop();
+    for (const p of this.ports) await p.detach().catch(() => undefined);
+    await this.netService?.stop();
     for (const s of this.served) await s.close();
     for (const d of this.opened) await d.close();
   }
@@ -123,6 +156,8 @@ export const runCommand: Command = {
     '                            a virtio disk (vda, vdb, ... in order), served by this process;\n' +
     '                            overlay= writes to a qcow2 diff disk, undo drops every write at exit;\n' +
     '                            --disk bus:ID uses disk ID served by a storage service on the bus\n' +
+    '  --net SEGMENT             a virtio network interface (eth0, eth1, ... in order) on a virtual\n' +
+    "                            Ethernet segment: every VM on it sees the others' frames\n" +
     '  --console ttyS0|hvc0|none which guest console the terminal shows (default ttyS0, the serial\n' +
     '                            port); hvc0 is the virtio console; none leaves both to console\n' +
     '                            services (plex86 service console)\n' +
@@ -152,6 +187,7 @@ export const runCommand: Command = {
     initrd: { type: 'string' },
     'boot-decompress': { type: 'string' },
     disk: { type: 'string', multiple: true },
+    net: { type: 'string', multiple: true },
     console: { type: 'string' },
     nats: { type: 'string' },
     vm: { type: 'string' },
@@ -176,8 +212,8 @@ export const runCommand: Command = {
     }
     try {
       if (options.rom !== undefined || !(await isLinux(options.kernel))) {
-        if (values['disk'] !== undefined || values['nats'] !== undefined || values['console'] !== undefined) {
-          throw new UsageError('--disk, --nats and --console are for Linux guests (a bzImage --kernel)');
+        if (['disk', 'net', 'nats', 'console'].some((name) => values[name] !== undefined)) {
+          throw new UsageError('--disk, --net, --nats and --console are for Linux guests (a bzImage --kernel)');
         }
         return await withRunDebugger(values, undefined, DEFAULT_VM, io, (onStart) =>
           runMachine(options, { ...machineIo, onStart }),
@@ -220,10 +256,12 @@ async function runLinux(options: RunOptions, values: OptionValues, io: CommandIo
   const quit = new AbortController();
   try {
     await backends.openDisks(bus, vm, disks, io);
+    await backends.attachNets(bus, vm, stringList(values, 'net'), values['nats'] === undefined);
     options.bus = bus;
     options.vm = vm;
     options.serial ??= 'bus';
     options.disks = backends.disks;
+    options.nets = backends.nets;
     options.virtioConsoles = [VIRTIO_CONSOLE_ID];
     options.clock ??= streams.stdin.isTTY === true ? 'realtime' : 'warp';
     if (consoleChoice !== 'none') {
