@@ -56,7 +56,7 @@ Engines: plex86  node tools/cli/bin/plex86.mjs run --kernel --initrd --append --
   --qemu-cpu MODEL  QEMU's CPU model (default pentium2)
   --qemu-count on|off
                     count QEMU's guest instructions with a TCG plugin built here with cc (default on;
-                    its inline counter costs QEMU a few percent of its speed)
+                    its inline counter adds an add to every block QEMU runs: off times QEMU bare)
   --seabios DIR     where bios.bin and vgabios-stdvga.bin are (default ${SEABIOS_DIR})`;
 
 interface Settings {
