@@ -18,7 +18,7 @@ export interface WorkloadSize {
   readonly forks: number;
 }
 
-/** Sized to take about 10 s under qemu-system-i386 -accel tcg on the development machines. */
+/** Sized to take 10 to 20 s under qemu-system-i386 -accel tcg on the development machines (2 shared cores). */
 export const DEFAULT_WORKLOAD: WorkloadSize = { lines: 24_000, arithmetic: 12_000, forks: 600 };
 
 /** Marks the workload's output; the typed script only holds `$m`, so its echo never matches. */
