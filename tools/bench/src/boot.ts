@@ -51,7 +51,7 @@ Engines: plex86  node tools/cli/bin/plex86.mjs run --kernel --initrd --append --
   --engines LIST    comma-separated engines to run (default plex86,qemu,v86)
   --timeout S       seconds allowed for the boot and, separately, for the workload (default 300)
   --baseline E      the engine ratios are taken against (default plex86)
-  --scale F         multiplies the workload's size (default 1: 10 to 15 s under QEMU TCG)
+  --scale F         multiplies the workload's size (default 1: 10 to 20 s under QEMU TCG)
   --memory MIB      guest RAM (default 256)
   --qemu-cpu MODEL  QEMU's CPU model (default pentium2)
   --qemu-count on|off
