@@ -23,7 +23,7 @@ export class ConsoleOutputPublisher {
     /** Virtual time in nanoseconds since the VM started, stamped on each chunk. */
     private readonly clock: () => bigint = () => 0n,
   ) {
-    this.subject = `${vmSubject(vm, 'console', consoleId)}.out`;
+    this.subject = vmSubject(vm, 'console', consoleId, 'out');
   }
 
   /** Publishes `data` (copied), cut into chunks of at most CONSOLE_OUTPUT_CHUNK bytes. */

@@ -11,7 +11,7 @@ import type { PortSpace } from '../io/port-space.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { PciBus, type SetIrq } from '../pci/pci-bus.js';
 import { VirtioBlock, type WorkTracker } from './block.js';
-import { serveConsoleInput, VirtioConsole } from './console.js';
+import { serveVirtioConsoleInput, VirtioConsole } from './console.js';
 import { VirtioNet, type NetLink } from './net.js';
 
 export interface VirtioDiskSpec {
@@ -121,7 +121,7 @@ export async function attachVirtioDevices(options: AttachVirtioOptions): Promise
       });
       pci.addDevice(device);
       consoles.push(device);
-      services.push(await serveConsoleInput(bus, vm, device));
+      services.push(await serveVirtioConsoleInput(bus, vm, device));
     }
     for (const spec of options.nets ?? []) {
       const device = new VirtioNet(mem, { id: spec.id, mac: spec.mac, link: spec.link, onEvent: options.onEvent });

@@ -8,23 +8,19 @@
  * receive buffers.
  */
 
-import { BusError, serveMethods, vmSubject, type Bus, type BusService } from '@plex86/bus';
-import { ConsoleOutput, ConsoleServiceDefinition, ErrorCode } from '@plex86/proto';
+import type { Bus, BusService } from '@plex86/bus';
+import { serveConsoleInput } from '../console/input-service.js';
+import { CONSOLE_OUTPUT_CHUNK, ConsoleOutputPublisher } from '../console/output-publisher.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { VirtioDeviceType, VirtioPciDevice } from './pci-transport.js';
 import { BufferFault, QUEUE_EMPTY, QueueFault } from './virtqueue.js';
 
 export const CONSOLE_INPUT_BUFFER = 4096;
-/** Largest ConsoleOutput chunk. */
-export const CONSOLE_OUTPUT_CHUNK = 65536;
 /** Largest transmit buffer taken from the guest; bigger ones are dropped (Linux sends at most a page). */
 export const CONSOLE_MAX_TRANSMIT = 1 << 20;
-/** Largest WriteConsoleInput payload. */
-export const CONSOLE_MAX_INPUT_REQUEST = 65536;
 const RECEIVEQ = 0;
 const TRANSMITQ = 1;
 const CONFIG_SIZE = 12;
-const REMEMBERED_REQUESTS = 256;
 const DEFAULT_QUEUE_SIZE = 64;
 
 export interface VirtioConsoleOptions {
@@ -42,20 +38,19 @@ export interface VirtioConsoleOptions {
 export class VirtioConsole extends VirtioPciDevice {
   readonly consoleId: string;
   /** Bytes published. */
-  bytesOut = 0;
+  get bytesOut(): number {
+    return this.output.bytesOut;
+  }
   /** Bytes handed to the guest. */
   bytesIn = 0;
   /** Transmit buffers dropped because they were unusable or too large. */
   droppedTransmits = 0;
-  private sequence = 0n;
   private readonly input = new Uint8Array(CONSOLE_INPUT_BUFFER);
   private inputStart = 0;
   private inputLength = 0;
   private readonly chunk = new Uint8Array(CONSOLE_OUTPUT_CHUNK);
-  private readonly subject: string;
-  private readonly bus: Bus;
+  private readonly output: ConsoleOutputPublisher;
   private readonly onEvent: () => void;
-  private readonly clock: () => bigint;
 
   constructor(mem: PhysicalMemory, options: VirtioConsoleOptions) {
     const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
@@ -67,10 +62,8 @@ export class VirtioConsole extends VirtioPciDevice {
       configSize: CONFIG_SIZE,
     });
     this.consoleId = options.consoleId;
-    this.bus = options.bus;
-    this.subject = vmSubject(options.vm, 'console', options.consoleId, 'out');
+    this.output = new ConsoleOutputPublisher(options.bus, options.vm, options.consoleId, options.virtualTimeNs);
     this.onEvent = options.onEvent ?? (() => undefined);
-    this.clock = options.virtualTimeNs ?? (() => 0n);
   }
 
   /** Output never waits on a reply; input waits in the buffer, which a halted guest cannot drain. */
@@ -135,24 +128,13 @@ export class VirtioConsole extends VirtioPciDevice {
         for (let done = 0; done < total;) {
           const n = Math.min(CONSOLE_OUTPUT_CHUNK, total - done);
           chain.gather(this.mem, done, this.chunk, 0, n);
-          this.publish(this.chunk.subarray(0, n));
+          this.output.publish(this.chunk.subarray(0, n));
           done += n;
         }
       }
       q.pushUsed(chain.head, 0);
     }
     this.signalQueue(q);
-  }
-
-  private publish(data: Uint8Array): void {
-    this.bytesOut += data.length;
-    const message = ConsoleOutput.encode({
-      consoleId: this.consoleId,
-      sequence: ++this.sequence,
-      data,
-      virtualTimeNs: this.clock(),
-    }).finish();
-    this.bus.publish(this.subject, message, { type: 'plex86.v1.ConsoleOutput' });
   }
 
   /** Fills posted receive buffers from the input buffer; returns whether any bytes went to the guest. */
@@ -186,50 +168,7 @@ export class VirtioConsole extends VirtioPciDevice {
   }
 }
 
-/**
- * Serves ConsoleService.WriteConsoleInput for a virtio console on plex86.<vm>.console.<id>. A
- * request id seen recently gets the answer it got then, so a retried request is queued once.
- */
-export function serveConsoleInput(bus: Bus, vm: string, console: VirtioConsole): Promise<BusService> {
-  const prefix = vmSubject(vm, 'console', console.consoleId);
-  const answered = new Map<string, number>();
-  return serveMethods(
-    bus,
-    {
-      name: 'plex-console-input',
-      version: '0.1.0',
-      description: `input of virtio console ${console.consoleId} of VM ${vm}`,
-      metadata: { vm, console: console.consoleId, device: 'virtio' },
-      queue: '',
-    },
-    prefix,
-    ConsoleServiceDefinition,
-    {
-      writeConsoleInput: (request, context) => {
-        if (request.consoleId !== '' && request.consoleId !== console.consoleId) {
-          throw new BusError(
-            ErrorCode.ERROR_CODE_BAD_REQUEST,
-            context.subject,
-            `this is console ${console.consoleId}, not ${request.consoleId}`,
-          );
-        }
-        if (request.data.length > CONSOLE_MAX_INPUT_REQUEST) {
-          throw new BusError(
-            ErrorCode.ERROR_CODE_BAD_REQUEST,
-            context.subject,
-            `input of ${request.data.length} bytes is over the ${CONSOLE_MAX_INPUT_REQUEST}-byte limit`,
-          );
-        }
-        const id = request.requestId;
-        const earlier = id === '' ? undefined : answered.get(id);
-        if (earlier !== undefined) return { acceptedBytes: earlier };
-        const acceptedBytes = console.queueInput(request.data);
-        if (id !== '') {
-          answered.set(id, acceptedBytes);
-          if (answered.size > REMEMBERED_REQUESTS) answered.delete(answered.keys().next().value as string);
-        }
-        return { acceptedBytes };
-      },
-    },
-  );
+/** Serves ConsoleService.WriteConsoleInput for a virtio console on plex86.<vm>.console.<id>. */
+export function serveVirtioConsoleInput(bus: Bus, vm: string, console: VirtioConsole): Promise<BusService> {
+  return serveConsoleInput(bus, vm, console, 'virtio');
 }
