@@ -11,11 +11,13 @@
  *   when it ends (register-only records in between do not need it);
  * - `cpu.exitBlock` is tested after every handler and every memory access (a write into a code page
  *   drops the block through the block source's invalidation, which requests an exit).
+ * A conditional jump after an inlined ADD, SUB/CMP or logic operation (with only flag-preserving
+ * inlined records in between) tests the operands and result in the state words directly.
  */
 
 import type { Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
-import { Effect, fastHandler, inlineCode, templateLocals } from '../cpu/exec/fast.js';
+import { Effect, fastHandler, inlineCode, templateLocals, type FlagSource } from '../cpu/exec/fast.js';
 import type { Handler } from '../cpu/exec/table.js';
 
 /** A hot block as one function: runs its records in order and returns how many completed. */
@@ -43,13 +45,16 @@ export function blockSource(
   let inlined = 0;
   // The value insEip is known to hold: the run loop sets it to the block's start before the call.
   let insEip = count > 0 ? records[0].ip & mask : 0;
+  // The lazy-flag state the records so far leave, when generated code knows it (for Jcc).
+  let flags: FlagSource | undefined;
   for (let i = 0; i < count; i++) {
     const ins = records[i];
     const start = ins.ip & mask;
     const next = (start + ins.length) & mask;
     const last = i === count - 1;
-    const inl = inline && handlers[i] === fastHandler(ins) ? inlineCode(ins) : undefined;
+    const inl = inline && handlers[i] === fastHandler(ins) ? inlineCode(ins, flags) : undefined;
     if (inl === undefined) {
+      flags = undefined;
       if (insEip !== start) body += `cpu.insEip = ${start}; `;
       body += `st[0] = ${next}; h[${i}](cpu, r[${i}]);`;
       body += last ? '\n' : ` if (cpu.exitBlock) return ${i + 1};\n`;
@@ -57,6 +62,7 @@ export function blockSource(
       continue;
     }
     inlined++;
+    if (inl.flags !== 'keeps') flags = inl.flags === 'changes' ? undefined : inl.flags;
     const effect = inl.effect;
     // Set the faulting EIP where it matters, and for the last record so that the block leaves it as
     // the interpreter does.

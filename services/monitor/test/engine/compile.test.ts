@@ -49,8 +49,11 @@ function randomSequence(rnd: () => number, bits: 16 | 32, count: number): Sequen
   const records: Instruction[] = [];
   let ip = CODE_IP;
   const endWithJump = (rnd() & 1) === 0;
+  // Often a flag-setting operation right before the jump, whose flags the jump may test directly.
+  const setterFirst = endWithJump && (rnd() & 1) === 0;
   while (records.length < count) {
     const last = records.length === count - 1;
+    const beforeLast = records.length === count - 2;
     const ins = new Instruction();
     for (let i = 0; i < 16; i++) bytes[i] = rnd() & 0xff;
     if (decodeInstruction(bytes, 0, 16, ip, bits, ins) !== DecodeStatus.Ok) continue;
@@ -58,6 +61,7 @@ function randomSequence(rnd: () => number, bits: 16 | 32, count: number): Sequen
     const jump = /^J/.test(name);
     if (jump !== (last && endWithJump)) continue;
     if (fastHandler(ins) === undefined && !GENERIC.test(name)) continue;
+    if (beforeLast && setterFirst && !/^(Cmp|Sub|Test|And|Or|Xor|Add)_/.test(name)) continue;
     records.push(ins);
     ip += ins.length;
   }
@@ -142,12 +146,15 @@ describe('compiled blocks', () => {
       let inlined = 0;
       let faults = 0;
       let exits = 0;
+      let fused = 0;
       const trials = 800;
       for (let t = 0; t < trials; t++) {
         const { records, handlers } = randomSequence(rnd, bits, 1 + (rnd() % 12));
         const count = records.length;
         const src = blockSource(handlers, records, count, bits);
         inlined += src.inlined;
+        // A jump testing the state words rather than calling the flag getters.
+        if (/if \((?![^{]*cpu\.get)[^{]*\) \{ const t =/.test(src.source)) fused++;
         for (let i = 0; i < count; i++) if (handlers[i] === fastHandler(records[i])) inlinedCodes.add(records[i].code);
         const called = compileBlock(handlers, records, count, bits, false);
         const inline = compileBlock(handlers, records, count, bits, true);
@@ -171,8 +178,57 @@ describe('compiled blocks', () => {
       expect(inlinedCodes.size).toBeGreaterThan(bits === 32 ? 120 : 80);
       expect(faults).toBeGreaterThan(trials / 20);
       expect(exits).toBeGreaterThan(5);
+      expect(fused).toBeGreaterThan(trials / 10);
     }, 60_000);
   }
+
+  it('take conditional jumps after ADD, SUB, CMP and logic operations as the flag getters do', () => {
+    const cpu = makeCpu(32);
+    const edges = [0, 1, 2, -1, -2, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, -0x80000000];
+    const mismatches: string[] = [];
+    let fused = 0;
+    // add, or, and, sub, xor, cmp, test of EAX/AX/AL with EBX/BX/BL, then a Jcc rel8.
+    for (const op of [0x00, 0x08, 0x20, 0x28, 0x30, 0x38, 0x84]) {
+      // 8-, 32- and 16-bit operands.
+      for (const aluBytes of [
+        [op, 0xd8],
+        [op + 1, 0xd8],
+        [0x66, op + 1, 0xd8],
+      ]) {
+        for (let cc = 0; cc < 16; cc++) {
+          const bytes = Uint8Array.of(...aluBytes, 0x70 + cc, 0x10);
+          const records: Instruction[] = [];
+          for (let off = 0; off < bytes.length;) {
+            const ins = new Instruction();
+            expect(decodeInstruction(bytes, off, bytes.length, CODE_IP + off, 32, ins)).toBe(DecodeStatus.Ok);
+            records.push(ins);
+            off += ins.length;
+          }
+          const handlers = records.map((r) => resolveHandler(r, DecodeStatus.Ok));
+          const src = blockSource(handlers, records, 2, 32).source;
+          if (!src.includes('cpu.get')) fused++;
+          const called = compileBlock(handlers, records, 2, 32, false);
+          const inline = compileBlock(handlers, records, 2, 32, true);
+          for (const x of edges) {
+            for (const y of edges) {
+              const eips: number[] = [];
+              for (const fn of [called, inline]) {
+                cpu.r32[0] = x;
+                cpu.r32[3] = y;
+                runBlock(cpu, fn, records, -1);
+                eips.push(cpu.eip);
+              }
+              if (eips[0] !== eips[1]) {
+                mismatches.push(`${Code[records[0].code]}; ${Code[records[1].code]} with ${x}, ${y}: ${eips}`);
+              }
+            }
+          }
+        }
+      }
+    }
+    expect(mismatches.slice(0, 10)).toEqual([]);
+    expect(fused).toBeGreaterThan(200);
+  });
 
   it('puts literals in place of record fields for the inlined forms and calls handlers for the rest', () => {
     // add eax, ebx; mov ecx, [esi + 8]; cpuid; jne -0x10

@@ -34,7 +34,18 @@ export interface Operands {
   seg(): string;
   /** Branch target EIP, wrapped to `bits`. */
   target(bits: 16 | 32): string;
+  /** Condition code `cc` (the low nibble of a Jcc opcode) as a boolean expression. */
+  condition(cc: number): string;
 }
+
+/** The lazy-flag state an instance leaves with its kind and size known when the code is generated. */
+export interface FlagSource {
+  kind: LazyKind;
+  size: Size;
+}
+
+/** What an instance does to the arithmetic flags: leaves them, sets them from a known source, or other. */
+export type FlagEffect = FlagSource | 'keeps' | 'changes';
 
 type Template = (o: Operands) => string;
 
@@ -54,6 +65,7 @@ const FIELDS: Operands = {
     bits === 16
       ? '(cpu.eip + ins.branchTarget - ins.ip - ins.length) & 0xffff'
       : '(cpu.eip + ins.branchTarget - ins.ip - ins.length) | 0',
+  condition: (cc) => CONDITIONS[cc],
 };
 
 /** The handler view for 32-bit [base + displacement] operands, the commonest memory form. */
@@ -66,7 +78,10 @@ function lit(v: number): string {
 
 /** The literal view of one record: branch targets are absolute, so it must run at its own IP. */
 class LiteralOperands implements Operands {
-  constructor(private readonly ins: Instruction) {}
+  constructor(
+    private readonly ins: Instruction,
+    private readonly flags: FlagSource | undefined,
+  ) {}
 
   reg(size: Size, n: 0 | 1): string {
     const r = n === 0 ? this.ins.op0Register : this.ins.op1Register;
@@ -110,6 +125,46 @@ class LiteralOperands implements Operands {
     const t = this.ins.branchTarget;
     return lit(bits === 16 ? t & 0xffff : t | 0);
   }
+
+  condition(cc: number): string {
+    return (this.flags !== undefined ? fusedCondition(cc, this.flags) : undefined) ?? CONDITIONS[cc];
+  }
+}
+
+/**
+ * Condition `cc` straight from the operands and result an ADD, SUB/CMP or logic operation of a known
+ * size left in the state words (the flag getters would decode the lazy word to find out the same),
+ * or undefined for the conditions that gain nothing (parity, overflow after ADD/SUB).
+ */
+function fusedCondition(cc: number, src: FlagSource): string | undefined {
+  const size = src.size;
+  const r = `st[${ST_RES}]`;
+  const a = `st[${ST_OPA}]`;
+  const b = `st[${ST_OPB}]`;
+  const sign = size === 32 ? `${r} < 0` : `(${r} & ${size === 16 ? 0x8000 : 0x80}) !== 0`;
+  const zero = `${r} === 0`;
+  const base: (string | undefined)[] = [undefined, undefined];
+  if (src.kind === LazyKind.LOGIC) {
+    // CF = OF = 0.
+    base.push('false', 'true', zero, `${r} !== 0`, zero, `${r} !== 0`, sign, `!(${sign})`);
+    base.push(undefined, undefined, sign, `!(${sign})`, `(${zero} || ${sign})`, `!(${zero} || ${sign})`);
+    return base[cc];
+  }
+  if (src.kind === LazyKind.ADD) {
+    return [undefined, undefined, undefined, undefined, zero, `${r} !== 0`, undefined, undefined, sign, `!(${sign})`][
+      cc
+    ];
+  }
+  if (src.kind !== LazyKind.SUB) return undefined;
+  const ua = size === 32 ? `(${a} >>> 0)` : a;
+  const ub = size === 32 ? `(${b} >>> 0)` : b;
+  const sx = (v: string): string => (size === 32 ? v : `((${v} << ${32 - size}) >> ${32 - size})`);
+  const sa = sx(a);
+  const sb = sx(b);
+  base.push(`${ua} < ${ub}`, `${ua} >= ${ub}`, zero, `${r} !== 0`, `${ua} <= ${ub}`, `${ua} > ${ub}`);
+  base.push(sign, `!(${sign})`, undefined, undefined, `${sa} < ${sb}`, `${sa} >= ${sb}`);
+  base.push(`${sa} <= ${sb}`, `${sa} > ${sb}`);
+  return base[cc];
 }
 
 const LAZY = (size: Size, kind: LazyKind, incDec = false): number => lazyWord(kind, size, incDec);
@@ -187,6 +242,7 @@ export const enum Effect {
 export interface InlineCode {
   code: string;
   effect: Effect;
+  flags: FlagEffect;
 }
 
 /**
@@ -203,6 +259,7 @@ class FastEntry {
     readonly memT: Template | undefined,
     readonly regEffect: Effect,
     readonly memEffect: Effect,
+    readonly flags: FlagEffect,
   ) {}
 
   reg(): Handler | undefined {
@@ -237,8 +294,15 @@ function define(
   memT: Template | undefined,
   regEffect = Effect.NONE,
   memEffect = MEM_EFFECT,
+  flags: FlagEffect = 'changes',
 ): void {
-  FAST.set(code(name), new FastEntry(regT, memT, regEffect, memEffect));
+  FAST.set(code(name), new FastEntry(regT, memT, regEffect, memEffect, flags));
+}
+
+/** What group-1 operation `op` of `size` leaves in the lazy flags (ADC/SBB pick their kind at run time). */
+function aluFlags(op: number, size: Size): FlagEffect {
+  if (op === 2 || op === 3) return 'changes';
+  return { kind: op === 0 ? LazyKind.ADD : op === 5 || op === 7 ? LazyKind.SUB : LazyKind.LOGIC, size };
 }
 
 const OPS = ['Add', 'Or', 'Adc', 'Sbb', 'And', 'Sub', 'Xor', 'Cmp'];
@@ -249,6 +313,7 @@ for (let op = 0; op < 8; op++) {
   const store = op !== 7;
   for (const size of SIZES) {
     const alu = aluCode(op, size);
+    const flags = aluFlags(op, size);
     const bytes = size >>> 3;
     const regReg: Template = (o) =>
       `const a = ${o.reg(size, 0)}; const b = ${o.reg(size, 1)}; ${alu} ${store ? `${o.reg(size, 0)} = res;` : ''}`;
@@ -260,6 +325,9 @@ for (let op = 0; op < 8; op++) {
         ? (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${bytes});
            const a = cpu.readLin${size}(lin); const b = ${o.reg(size, 1)}; ${alu} cpu.writeLin${size}(lin, res);`
         : (o) => `const a = cpu.read${size}(${o.seg()}, ${o.ea()}); const b = ${o.reg(size, 1)}; ${alu}`,
+      Effect.NONE,
+      MEM_EFFECT,
+      flags,
     );
     // op0 = register, op1 = r/m
     define(
@@ -267,6 +335,9 @@ for (let op = 0; op < 8; op++) {
       regReg,
       (o) => `const b = cpu.read${size}(${o.seg()}, ${o.ea()}); const a = ${o.reg(size, 0)};
        ${alu} ${store ? `${o.reg(size, 0)} = res;` : ''}`,
+      Effect.NONE,
+      MEM_EFFECT,
+      flags,
     );
     // op0 = r/m, op1 = immediate
     const rmImm = (name: string): void =>
@@ -278,6 +349,9 @@ for (let op = 0; op < 8; op++) {
           ? (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${bytes});
              const a = cpu.readLin${size}(lin); const b = ${o.imm(size)}; ${alu} cpu.writeLin${size}(lin, res);`
           : (o) => `const a = cpu.read${size}(${o.seg()}, ${o.ea()}); const b = ${o.imm(size)}; ${alu}`,
+        Effect.NONE,
+        MEM_EFFECT,
+        flags,
       );
     rmImm(`${n}_rm${size}_imm${size}`);
     if (size !== 8) rmImm(`${n}_rm${size}_imm8`);
@@ -286,16 +360,25 @@ for (let op = 0; op < 8; op++) {
     `${n}_EAX_imm32`,
     (o) => `const a = r32[0]; const b = ${o.imm(32)}; ${aluCode(op, 32)} ${store ? 'r32[0] = res;' : ''}`,
     undefined,
+    Effect.NONE,
+    MEM_EFFECT,
+    aluFlags(op, 32),
   );
   define(
     `${n}_AX_imm16`,
     (o) => `const a = r16[0]; const b = ${o.imm(16)}; ${aluCode(op, 16)} ${store ? 'r16[0] = res;' : ''}`,
     undefined,
+    Effect.NONE,
+    MEM_EFFECT,
+    aluFlags(op, 16),
   );
   define(
     `${n}_AL_imm8`,
     (o) => `const a = r8[0]; const b = ${o.imm(8)}; ${aluCode(op, 8)} ${store ? 'r8[0] = res;' : ''}`,
     undefined,
+    Effect.NONE,
+    MEM_EFFECT,
+    aluFlags(op, 8),
   );
 }
 
@@ -305,28 +388,43 @@ for (const size of SIZES) {
     `Test_rm${size}_r${size}`,
     (o) => `const a = ${o.reg(size, 0)}; const b = ${o.reg(size, 1)}; ${test}`,
     (o) => `const a = cpu.read${size}(${o.seg()}, ${o.ea()}); const b = ${o.reg(size, 1)}; ${test}`,
+    Effect.NONE,
+    MEM_EFFECT,
+    { kind: LazyKind.LOGIC, size },
   );
   define(
     `Test_rm${size}_imm${size}`,
     (o) => `const a = ${o.reg(size, 0)}; const b = ${o.imm(size)}; ${test}`,
     (o) => `const a = cpu.read${size}(${o.seg()}, ${o.ea()}); const b = ${o.imm(size)}; ${test}`,
+    Effect.NONE,
+    MEM_EFFECT,
+    { kind: LazyKind.LOGIC, size },
   );
   // MOV
   define(
     `Mov_rm${size}_r${size}`,
     (o) => `${o.reg(size, 0)} = ${o.reg(size, 1)};`,
     (o) => `cpu.write${size}(${o.seg()}, ${o.ea()}, ${o.reg(size, 1)});`,
+    Effect.NONE,
+    MEM_EFFECT,
+    'keeps',
   );
   define(
     `Mov_r${size}_rm${size}`,
     (o) => `${o.reg(size, 0)} = ${o.reg(size, 1)};`,
     (o) => `${o.reg(size, 0)} = cpu.read${size}(${o.seg()}, ${o.ea()});`,
+    Effect.NONE,
+    MEM_EFFECT,
+    'keeps',
   );
-  define(`Mov_r${size}_imm${size}`, (o) => `${o.reg(size, 0)} = ${o.imm(size)};`, undefined);
+  define(`Mov_r${size}_imm${size}`, (o) => `${o.reg(size, 0)} = ${o.imm(size)};`, undefined, Effect.NONE, 0, 'keeps');
   define(
     `Mov_rm${size}_imm${size}`,
     (o) => `${o.reg(size, 0)} = ${o.imm(size)};`,
     (o) => `cpu.write${size}(${o.seg()}, ${o.ea()}, ${o.imm(size)});`,
+    Effect.NONE,
+    MEM_EFFECT,
+    'keeps',
   );
   // INC / DEC of a r/m operand keep CF: it is made concrete first.
   for (const [name, kind, delta] of [
@@ -350,26 +448,38 @@ for (const size of SIZES) {
 }
 
 // LEA computes the address without touching memory: nothing faults.
-define('Lea_r32_m', undefined, (o) => `${o.reg(32, 0)} = ${o.ea()};`, Effect.NONE, Effect.NONE);
+define('Lea_r32_m', undefined, (o) => `${o.reg(32, 0)} = ${o.ea()};`, Effect.NONE, Effect.NONE, 'keeps');
 define(
   'Movzx_r32_rm8',
   (o) => `${o.reg(32, 0)} = ${o.reg(8, 1)};`,
   (o) => `${o.reg(32, 0)} = cpu.read8(${o.seg()}, ${o.ea()});`,
+  Effect.NONE,
+  MEM_EFFECT,
+  'keeps',
 );
 define(
   'Movzx_r32_rm16',
   (o) => `${o.reg(32, 0)} = ${o.reg(16, 1)};`,
   (o) => `${o.reg(32, 0)} = cpu.read16(${o.seg()}, ${o.ea()});`,
+  Effect.NONE,
+  MEM_EFFECT,
+  'keeps',
 );
 define(
   'Movsx_r32_rm8',
   (o) => `${o.reg(32, 0)} = (${o.reg(8, 1)} << 24) >> 24;`,
   (o) => `${o.reg(32, 0)} = (cpu.read8(${o.seg()}, ${o.ea()}) << 24) >> 24;`,
+  Effect.NONE,
+  MEM_EFFECT,
+  'keeps',
 );
 define(
   'Movsx_r32_rm16',
   (o) => `${o.reg(32, 0)} = (${o.reg(16, 1)} << 16) >> 16;`,
   (o) => `${o.reg(32, 0)} = (cpu.read16(${o.seg()}, ${o.ea()}) << 16) >> 16;`,
+  Effect.NONE,
+  MEM_EFFECT,
+  'keeps',
 );
 
 // PUSH/POP of a 32-bit register through SS with ESP or SP (SS.B). The push writes before ESP moves,
@@ -381,6 +491,8 @@ define(
    else { const sp = (r16[8] - 4) & 0xffff; cpu.write32(2, sp, v); r16[8] = sp; }`,
   undefined,
   MEM_EFFECT,
+  MEM_EFFECT,
+  'keeps',
 );
 define(
   'Pop_r32',
@@ -390,6 +502,8 @@ define(
    ${o.reg(32, 0)} = v;`,
   undefined,
   MEM_EFFECT,
+  MEM_EFFECT,
+  'keeps',
 );
 
 // Jcc: the condition straight from the flag getters, the target relative to the current EIP.
@@ -424,13 +538,20 @@ for (let cc = 0; cc < 16; cc++) {
     ['rel16', 16],
     ['rel32', 32],
   ] as const) {
-    define(`J${CC[cc]}_${suffix}`, (o) => `if (${CONDITIONS[cc]}) { ${jumpCode(o, bits)} }`, undefined, BRANCH);
+    define(
+      `J${CC[cc]}_${suffix}`,
+      (o) => `if (${o.condition(cc)}) { ${jumpCode(o, bits)} }`,
+      undefined,
+      BRANCH,
+      0,
+      'keeps',
+    );
   }
 }
-define('Jmp_rel8_32', (o) => jumpCode(o, 32), undefined, BRANCH);
-define('Jmp_rel32', (o) => jumpCode(o, 32), undefined, BRANCH);
-define('Jmp_rel8_16', (o) => jumpCode(o, 16), undefined, BRANCH);
-define('Jmp_rel16', (o) => jumpCode(o, 16), undefined, BRANCH);
+define('Jmp_rel8_32', (o) => jumpCode(o, 32), undefined, BRANCH, 0, 'keeps');
+define('Jmp_rel32', (o) => jumpCode(o, 32), undefined, BRANCH, 0, 'keeps');
+define('Jmp_rel8_16', (o) => jumpCode(o, 16), undefined, BRANCH, 0, 'keeps');
+define('Jmp_rel16', (o) => jumpCode(o, 16), undefined, BRANCH, 0, 'keeps');
 
 // SHL/SHR/SAR of a 32-bit register by an immediate or 1: CF, OF, AF in the flags word, SF/ZF/PF lazy
 // (all six change, so nothing older needs evaluating). OF follows the count-1 rule for every count.
@@ -462,15 +583,20 @@ export function fastHandler(ins: Instruction): Handler | undefined {
 /**
  * The record's template with its operands as literals, or undefined when its form has none. The code
  * is only valid where the record runs at its own IP (a block entered at its start) and needs the
- * locals that `templateLocals` declares.
+ * locals that `templateLocals` declares. `flags` is the state the records before it left in the lazy
+ * flags, when known, for a conditional jump to test directly.
  */
-export function inlineCode(ins: Instruction): InlineCode | undefined {
+export function inlineCode(ins: Instruction, flags?: FlagSource): InlineCode | undefined {
   const entry = FAST.get(ins.code);
   if (entry === undefined) return undefined;
   const memory = ins.op0Kind === MEMORY || ins.op1Kind === MEMORY;
   const t = memory ? entry.memT : entry.regT;
   if (t === undefined) return undefined;
-  return { code: t(new LiteralOperands(ins)), effect: memory ? entry.memEffect : entry.regEffect };
+  return {
+    code: t(new LiteralOperands(ins, flags)),
+    effect: memory ? entry.memEffect : entry.regEffect,
+    flags: entry.flags,
+  };
 }
 
 /** Number of specialised handlers compiled (for tests and statistics). */
