@@ -568,6 +568,61 @@ for (const [name, expr, cfExpr, ofExpr] of [
      st[${ST_LAZY}] = ${LZ_RESULT32}; st[${ST_RES}] = res; ${o.reg(32, 0)} = res; }`;
   define(`${name}_rm32_imm8`, (o) => body(o, `(${o.imm(8)}) & 31`), undefined);
   define(`${name}_rm32_1`, (o) => body(o, '1'), undefined);
+  define(`${name}_rm32_CL`, (o) => body(o, 'r8[4] & 31'), undefined);
+}
+
+// ROL/ROR of a 32-bit register: CF and OF only (OF by the count-1 rule for every count), nothing for 0.
+for (const [name, expr, cfExpr, ofExpr] of [
+  ['Rol', '(a << c) | (a >>> (32 - c))', 'res & 1', '((res >>> 31) & 1) ^ cf'],
+  ['Ror', '(a >>> c) | (a << (32 - c))', '(res >>> 31) & 1', 'cf ^ ((res >>> 30) & 1)'],
+] as const) {
+  const body = (o: Operands, count: string): string =>
+    `const c = ${count}; if (c !== 0) { const a = ${o.reg(32, 0)}; const res = (${expr}) | 0; const cf = ${cfExpr};
+     cpu.setFlagBits(0x801, cf | (${ofExpr} ? 0x800 : 0)); ${o.reg(32, 0)} = res; }`;
+  define(`${name}_rm32_imm8`, (o) => body(o, `(${o.imm(8)}) & 31`), undefined);
+  define(`${name}_rm32_1`, (o) => body(o, '1'), undefined);
+  define(`${name}_rm32_CL`, (o) => body(o, 'r8[4] & 31'), undefined);
+}
+
+// TEST with the accumulator, NOT of a register (no flags), MOV between EAX and a direct address.
+for (const [name, acc, size] of [
+  ['Test_EAX_imm32', 'r32[0]', 32],
+  ['Test_AX_imm16', 'r16[0]', 16],
+  ['Test_AL_imm8', 'r8[0]', 8],
+] as const) {
+  define(name, (o) => `const a = ${acc}; const b = ${o.imm(size)}; ${aluCode(4, size)}`, undefined, Effect.NONE, 0, {
+    kind: LazyKind.LOGIC,
+    size,
+  });
+}
+define('Not_rm32', (o) => `${o.reg(32, 0)} = ~${o.reg(32, 0)};`, undefined, Effect.NONE, 0, 'keeps');
+define(
+  'Mov_EAX_moffs32',
+  undefined,
+  (o) => `r32[0] = cpu.read32(${o.seg()}, ${o.ea()});`,
+  Effect.NONE,
+  MEM_EFFECT,
+  'keeps',
+);
+define(
+  'Mov_moffs32_EAX',
+  undefined,
+  (o) => `cpu.write32(${o.seg()}, ${o.ea()}, r32[0]);`,
+  Effect.NONE,
+  MEM_EFFECT,
+  'keeps',
+);
+
+// CMOVcc: the source is read (and may fault) whatever the condition.
+for (let cc = 0; cc < 16; cc++) {
+  define(
+    `Cmov${CC[cc]}_r32_rm32`,
+    (o) => `const v = ${o.reg(32, 1)}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
+    (o) => `const v = cpu.read32(${o.seg()}, ${o.ea()}); if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
+    Effect.NONE,
+    MEM_EFFECT,
+    'keeps',
+  );
 }
 
 const MEMORY = OpKind.Memory;
