@@ -54,6 +54,9 @@ export interface EngineStats {
 /** Block runs (cache hits) before a block is compiled into one function. */
 const COMPILE_THRESHOLD = 32;
 
+/** Entries of the jump cache (a power of two). */
+const JUMP_CACHE_SIZE = 4096;
+
 export class Engine {
   /** Block runs before a block is compiled; tests lower it to compile everything. */
   compileThreshold = COMPILE_THRESHOLD;
@@ -74,6 +77,13 @@ export class Engine {
   private readonly fetchBuffer = new Uint8Array(16);
   /** The SBE block that ran last, whose successor memo the next lookup may use. */
   private prevBlock: Block | null = null;
+  /**
+   * EIP -> SBE block for the successors a one-entry memo misses (both ways of a Jcc, returns): an
+   * entry holds while the fetch epoch it was made in lasts, as the memo does.
+   */
+  private readonly jumpIp = new Int32Array(JUMP_CACHE_SIZE);
+  private readonly jumpEpoch = new Float64Array(JUMP_CACHE_SIZE).fill(-1);
+  private readonly jumpBlock: (Block | null)[] = new Array<Block | null>(JUMP_CACHE_SIZE).fill(null);
 
   constructor(
     readonly cpu: Cpu,
@@ -197,9 +207,19 @@ export class Engine {
     let block: Block;
     let maxBytes = 0;
     const chained = prev !== null && prev.nextIp === eip && prev.nextEpoch === epoch ? prev.next : null;
+    const slot = (eip ^ (eip >>> 12)) & (JUMP_CACHE_SIZE - 1);
+    const jumped = this.jumpIp[slot] === eip && this.jumpEpoch[slot] === epoch ? this.jumpBlock[slot] : null;
     if (chained !== null && chained.valid) {
       block = chained;
       block.hits++;
+    } else if (jumped !== null && jumped.valid) {
+      block = jumped;
+      block.hits++;
+      if (prev !== null) {
+        prev.next = block;
+        prev.nextIp = eip;
+        prev.nextEpoch = epoch;
+      }
     } else {
       const csLimit = cpu.segLimit[Seg.CS] >>> 0;
       if (eip >>> 0 > csLimit) cpu.raise(Vector.GP, 0);
@@ -212,10 +232,15 @@ export class Engine {
       const pageLeft = 0x1000 - (lin & 0xfff);
       block = this.blocks.lookup(phys, bits, eip, maxBytes < pageLeft ? maxBytes : pageLeft);
       // Only blocks the SBE cache holds (slot >= 0) are never reused for other code once dropped.
-      if (prev !== null && block.slot >= 0 && block.count > 0) {
-        prev.next = block;
-        prev.nextIp = eip;
-        prev.nextEpoch = cpu.fetchEpoch;
+      if (block.slot >= 0 && block.count > 0) {
+        if (prev !== null) {
+          prev.next = block;
+          prev.nextIp = eip;
+          prev.nextEpoch = cpu.fetchEpoch;
+        }
+        this.jumpIp[slot] = eip;
+        this.jumpEpoch[slot] = cpu.fetchEpoch;
+        this.jumpBlock[slot] = block;
       }
     }
     this.prevBlock = block.slot >= 0 ? block : null;
