@@ -178,5 +178,5 @@ describe('direct Linux boot', () => {
     await expect(run({ kernel: file(bzImage({ payload })), initrd: file(big) })).rejects.toThrow(
       /initrd \(63 MiB\) does not fit/,
     );
-  });
+  }, 60_000);
 });

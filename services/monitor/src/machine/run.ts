@@ -135,6 +135,7 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
     options.serial === 'bus';
   if (needsBus && bus === undefined) throw new RunOptionError('disks, virtio consoles and a bus serial need a bus');
   const machine = new Machine({ memory, clock: options.clock ?? 'warp' });
+  machine.onNotice = (text) => io.stderr(`${text}\n`);
   const closers: (() => Promise<void>)[] = [];
   const outputs: Flushable[] = [];
   const files: number[] = [];
