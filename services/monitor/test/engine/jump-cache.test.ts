@@ -1,0 +1,67 @@
+// The run loop's shortcuts to the next block (the successor memo and the jump cache) must give way
+// when the code at an EIP changes: a remapped page (new fetch epoch) or a write into the code.
+
+import { describe, expect, it } from 'vitest';
+import { Attr, Cpu } from '../../src/cpu/cpu.js';
+import { Cr0, Seg } from '../../src/cpu/registers.js';
+import { Engine, resolveHandler, StopReason } from '../../src/engine/engine.js';
+import { SbeBlockSource } from '../../src/engine/sbe-source.js';
+import { PortSpace } from '../../src/io/port-space.js';
+import { PhysicalMemory } from '../../src/memory/physical-memory.js';
+
+const PD = 0x1000;
+const PT = 0x2000;
+const LINEAR = 0x400000;
+const CODE_A = 0x10000;
+const CODE_B = 0x11000;
+
+/** mov eax, imm32; hlt */
+function movHlt(value: number): number[] {
+  return [0xb8, value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, value >>> 24, 0xf4];
+}
+
+function setup(): { cpu: Cpu; engine: Engine } {
+  const mem = new PhysicalMemory({ ramSize: 1 << 20 });
+  const cpu = new Cpu(mem, new PortSpace());
+  const blocks = new SbeBlockSource(mem, resolveHandler);
+  blocks.onInvalidate = () => cpu.requestExit();
+  const engine = new Engine(cpu, blocks);
+  engine.compileThreshold = 0;
+  const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
+  cpu.setCr0(cpu.cr0 | Cr0.PE);
+  for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === Seg.CS ? attr | Attr.CODE : attr);
+  mem.ram.set(movHlt(0x1111), CODE_A);
+  mem.ram.set(movHlt(0x2222), CODE_B);
+  new DataView(mem.ram.buffer).setUint32(PD + (LINEAR >>> 22) * 4, PT | 7, true);
+  new DataView(mem.ram.buffer).setUint32(PT, CODE_A | 7, true);
+  cpu.setCr3(PD);
+  cpu.setCr0(cpu.cr0 | Cr0.PG);
+  return { cpu, engine };
+}
+
+function runAt(cpu: Cpu, engine: Engine, eip: number): number {
+  cpu.halted = false;
+  cpu.eip = eip;
+  expect(engine.run(1000)).toBe(StopReason.HALTED);
+  return cpu.r32[0];
+}
+
+describe('block shortcuts', () => {
+  it('follow a page remapped under the same EIP once the TLB entry is dropped', () => {
+    const { cpu, engine } = setup();
+    for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
+    new DataView(cpu.ram.buffer).setUint32(PT, CODE_B | 7, true);
+    // Without INVLPG the stale translation still holds, as on the processor.
+    expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
+    cpu.mmu.invalidatePage(LINEAR);
+    for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x2222);
+  });
+
+  it('drop a block whose code the guest overwrote', () => {
+    const { cpu, engine } = setup();
+    for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
+    cpu.write32(Seg.DS, LINEAR + 1, 0x3333);
+    for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x3333);
+    expect(engine.stats.compiledBlocks).toBeGreaterThan(1);
+  });
+});
