@@ -52,7 +52,7 @@ export function blockSource(
     const start = ins.ip & mask;
     const next = (start + ins.length) & mask;
     const last = i === count - 1;
-    const inl = inline && handlers[i] === fastHandler(ins) ? inlineCode(ins, flags) : undefined;
+    const inl = inline && handlers[i] === fastHandler(ins) ? inlineCode(ins, next, flags) : undefined;
     if (inl === undefined) {
       flags = undefined;
       if (insEip !== start) body += `cpu.insEip = ${start}; `;

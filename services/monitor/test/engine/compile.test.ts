@@ -58,7 +58,7 @@ function randomSequence(rnd: () => number, bits: 16 | 32, count: number): Sequen
     for (let i = 0; i < 16; i++) bytes[i] = rnd() & 0xff;
     if (decodeInstruction(bytes, 0, 16, ip, bits, ins) !== DecodeStatus.Ok) continue;
     const name = Code[ins.code];
-    const jump = /^J/.test(name);
+    const jump = /^(J|Call_rel|Ret_)/.test(name);
     if (jump !== (last && endWithJump)) continue;
     if (fastHandler(ins) === undefined && !GENERIC.test(name)) continue;
     if (beforeLast && setterFirst && !/^(Cmp|Sub|Test|And|Or|Xor|Add)_/.test(name)) continue;
@@ -228,6 +228,29 @@ describe('compiled blocks', () => {
     }
     expect(mismatches.slice(0, 10)).toEqual([]);
     expect(fused).toBeGreaterThan(200);
+  });
+
+  it('compute branch targets from the wrapped next IP of 16-bit code ending at 0x10000', () => {
+    // jmp rel32 (operand size 32 in 16-bit code) and call rel32 as the last bytes below 64 KiB.
+    for (const opcode of [0xe9, 0xe8]) {
+      const bytes = Uint8Array.of(0x66, opcode, 0x10, 0x00, 0x00, 0x00);
+      const ins = new Instruction();
+      const ip = 0x10000 - bytes.length;
+      expect(decodeInstruction(bytes, 0, bytes.length, ip, 16, ins)).toBe(DecodeStatus.Ok);
+      const handlers = [resolveHandler(ins, DecodeStatus.Ok)];
+      const eips: number[] = [];
+      for (const inline of [false, true]) {
+        const cpu = makeCpu(16);
+        cpu.loadSegmentCache(Seg.CS, 0, 0, -1, Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.CODE);
+        cpu.r32[4] = 0x8000;
+        const out = runBlock(cpu, compileBlock(handlers, [ins], 1, 16, inline), [ins], 0xffff);
+        expect(out.vector).toBe(-1);
+        eips.push(cpu.eip);
+      }
+      expect(eips[1]).toBe(eips[0]);
+      // The displacement counts from the wrapped next IP, 0.
+      expect(eips[0]).toBe(0x10);
+    }
   });
 
   it('puts literals in place of record fields for the inlined forms and calls handlers for the rest', () => {

@@ -76,10 +76,14 @@ function lit(v: number): string {
   return v < 0 ? `(${v})` : `${v}`;
 }
 
-/** The literal view of one record: branch targets are absolute, so it must run at its own IP. */
+/**
+ * The literal view of one record running at its own IP, with EIP set to `next` (the following IP as
+ * the code size wraps it): branch targets become constants.
+ */
 class LiteralOperands implements Operands {
   constructor(
     private readonly ins: Instruction,
+    private readonly next: number,
     private readonly flags: FlagSource | undefined,
   ) {}
 
@@ -122,7 +126,8 @@ class LiteralOperands implements Operands {
   }
 
   target(bits: 16 | 32): string {
-    const t = this.ins.branchTarget;
+    const ins = this.ins;
+    const t = this.next + ins.branchTarget - ins.ip - ins.length;
     return lit(bits === 16 ? t & 0xffff : t | 0);
   }
 
@@ -553,6 +558,31 @@ define('Jmp_rel32', (o) => jumpCode(o, 32), undefined, BRANCH, 0, 'keeps');
 define('Jmp_rel8_16', (o) => jumpCode(o, 16), undefined, BRANCH, 0, 'keeps');
 define('Jmp_rel16', (o) => jumpCode(o, 16), undefined, BRANCH, 0, 'keeps');
 
+// CALL rel32 and RET: the return address is EIP (the next instruction); the target is checked against
+// the CS limit before anything is pushed or ESP moves.
+const pushEip = `const v = st[0];
+   if (cpu.stack32) { const sp = (r32[4] - 4) | 0; cpu.write32(2, sp, v); r32[4] = sp; }
+   else { const sp = (r16[8] - 4) & 0xffff; cpu.write32(2, sp, v); r16[8] = sp; }`;
+const CALL = Effect.FAULTS | Effect.EXITS | Effect.BRANCH;
+define(
+  'Call_rel32',
+  (o) => `const t = ${o.target(32)}; if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0); ${pushEip} st[0] = t;`,
+  undefined,
+  CALL,
+  0,
+  'keeps',
+);
+define(
+  'Ret_32',
+  () => `const s32 = cpu.stack32; const sp = s32 ? r32[4] : r16[8]; const t = cpu.read32(2, sp);
+   if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0);
+   st[0] = t; if (s32) r32[4] = (sp + 4) | 0; else r16[8] = (sp + 4) & 0xffff;`,
+  undefined,
+  CALL,
+  0,
+  'keeps',
+);
+
 // SHL/SHR/SAR of a 32-bit register by an immediate or 1: CF, OF, AF in the flags word, SF/ZF/PF lazy
 // (all six change, so nothing older needs evaluating). OF follows the count-1 rule for every count.
 const LZ_RESULT32 = LAZY(32, LazyKind.RESULT);
@@ -637,18 +667,18 @@ export function fastHandler(ins: Instruction): Handler | undefined {
 
 /**
  * The record's template with its operands as literals, or undefined when its form has none. The code
- * is only valid where the record runs at its own IP (a block entered at its start) and needs the
- * locals that `templateLocals` declares. `flags` is the state the records before it left in the lazy
+ * is only valid where the record runs at its own IP (a block entered at its start) with EIP `next`,
+ * and needs the locals that `templateLocals` declares. `flags` is the state the records before it left in the lazy
  * flags, when known, for a conditional jump to test directly.
  */
-export function inlineCode(ins: Instruction, flags?: FlagSource): InlineCode | undefined {
+export function inlineCode(ins: Instruction, next: number, flags?: FlagSource): InlineCode | undefined {
   const entry = FAST.get(ins.code);
   if (entry === undefined) return undefined;
   const memory = ins.op0Kind === MEMORY || ins.op1Kind === MEMORY;
   const t = memory ? entry.memT : entry.regT;
   if (t === undefined) return undefined;
   return {
-    code: t(new LiteralOperands(ins, flags)),
+    code: t(new LiteralOperands(ins, next, flags)),
     effect: memory ? entry.memEffect : entry.regEffect,
     flags: entry.flags,
   };
