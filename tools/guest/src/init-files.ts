@@ -26,9 +26,13 @@ echo "plex86 guest ready: Linux $(uname -r), $(grep -c ^processor /proc/cpuinfo)
 `;
 }
 
-/** A shell on hvc0 once the virtio console driver has created it; idles otherwise. */
+/**
+ * A shell on hvc0 once the virtio console driver has created it; idles otherwise. getty starts a
+ * plain (not login) shell, so ENV makes it read the profile and show the same prompt as the console.
+ */
 export const HVC0_SHELL = `#!/bin/sh
 while [ ! -c /dev/hvc0 ]; do sleep 5; done
+export ENV=/etc/profile
 exec /sbin/getty -n -l /bin/sh 0 hvc0 vt100
 `;
 

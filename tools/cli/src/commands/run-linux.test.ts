@@ -4,7 +4,8 @@
  * reports and awk results equal to the host's, a virtio disk partitioned and formatted as ext2, the
  * CPU workload with results equal to the ones computed on the host (the same ones qemu-system-i386
  * gives, see tools/guest), then a second boot with the services as separate processes over a real
- * nats-server: the disk served by the storage service, the shell on the virtio console (hvc0).
+ * nats-server: the disk served by the storage service, the shell on the virtio console (hvc0);
+ * and two VMs on one virtual Ethernet segment that ping each other.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -53,13 +54,25 @@ function plex86(args: string[]): ConsoleProcess {
   return p;
 }
 
-/** Types one command at the prompt and resolves with what it printed (between the echo and the next prompt). */
+let marks = 0;
+
+/**
+ * Runs one command at the prompt and resolves with what it printed. The output is cut between two
+ * markers the shell computes (`$((n))`), so neither the echo of the typed line, which the line
+ * editor may wrap, nor stray kernel messages before it are taken for output.
+ */
 async function shell(p: ConsoleProcess, command: string): Promise<string> {
+  const n = (marks += 2);
+  const begin = `<<${n}>>`;
+  const end = `<<${n + 1}>>`;
   const from = p.console.output.length;
-  await p.console.typeLines([command], COMMAND_TIMEOUT_MS);
-  const echoEnd = p.console.output.indexOf('\n', from) + 1;
-  const prompt = await p.console.waitFor(GUEST_PROMPT, COMMAND_TIMEOUT_MS, `the prompt after ${command}`, echoEnd);
-  return p.console.output.slice(echoEnd, prompt).replace(/\r/g, '');
+  await p.console.typeLines([`echo "<<$((${n}))>>"; ${command}; echo "<<$((${n + 1}))>>"`], COMMAND_TIMEOUT_MS);
+  const at = await p.console.waitFor(begin, COMMAND_TIMEOUT_MS, `the output of ${command}`, from);
+  const stop = await p.console.waitFor(end, COMMAND_TIMEOUT_MS, `the end of ${command}`, at);
+  return p.console.output
+    .slice(at + begin.length, stop)
+    .replace(/\r/g, '')
+    .replace(/^\n/, '');
 }
 
 /** What the host's own busybox (i386, run natively) prints for an awk program. */
@@ -132,6 +145,35 @@ describe('the default Linux guest', () => {
       consoleService.kill();
       storage.kill();
       expect(readFileSync(serial, 'latin1')).toContain('Linux version');
+    },
+    BOOT_TIMEOUT_MS * 2,
+  );
+
+  it(
+    'runs two VMs on one Ethernet segment over NATS that ping each other',
+    async () => {
+      const url = inject('natsUrl');
+      const net = plex86(['service', 'net', '--nats', url]);
+      await net.console.waitFor('net service ready', 30_000, 'the net service');
+      const boot = (vm: string) =>
+        plex86([
+          'run',
+          ...['--kernel', guest.kernel, '--initrd', guest.initrd, '--append', APPEND],
+          ...['--nats', url, '--vm', vm, '--net', 'lan0'],
+        ]);
+      const a = boot('neta');
+      const b = boot('netb');
+      await Promise.all(
+        [a, b].map((vm) => vm.console.waitFor(GUEST_PROMPT, BOOT_TIMEOUT_MS, 'shell prompt with a network interface')),
+      );
+      await shell(a, 'ip link set eth0 up && ip addr add 10.0.86.1/24 dev eth0');
+      await shell(b, 'ip link set eth0 up && ip addr add 10.0.86.2/24 dev eth0');
+      expect(await shell(b, 'ping -c 3 -W 5 10.0.86.1 | tail -2')).toMatch(/3 packets transmitted, 3 packets received/);
+      expect(await shell(a, 'ping -c 2 -W 5 10.0.86.2 | tail -2')).toMatch(/2 packets transmitted, 2 packets received/);
+      for (const vm of [a, b]) vm.child.stdin?.write('\x01x');
+      expect((await a.exited).code).toBe(0);
+      expect((await b.exited).code).toBe(0);
+      net.kill();
     },
     BOOT_TIMEOUT_MS * 2,
   );
