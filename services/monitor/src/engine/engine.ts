@@ -51,8 +51,12 @@ export interface EngineStats {
   exceptionsByVector: number[];
 }
 
-/** Block runs (cache hits) before a block is compiled into one function. */
-const COMPILE_THRESHOLD = 32;
+/**
+ * Block runs (cache hits) before a block is compiled into one function. A block function pays off
+ * only once V8 has optimised it; compiling lukewarm blocks (generating, parsing and optimising
+ * thousands of functions) cost more than it saved in a Linux boot, so only hot ones are compiled.
+ */
+const COMPILE_THRESHOLD = 2048;
 
 /** Entries of the jump cache (a power of two). */
 const JUMP_CACHE_SIZE = 4096;
