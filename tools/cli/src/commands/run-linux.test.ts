@@ -91,6 +91,8 @@ describe('the default Linux guest', () => {
         ...['--disk', disk, '--stats'],
       ]);
       await vm.console.waitFor(GUEST_PROMPT, BOOT_TIMEOUT_MS, 'shell prompt on ttyS0');
+      // Kernel messages on the console would mix with the commands' output.
+      await shell(vm, 'dmesg -n 1');
 
       expect(await shell(vm, 'grep -c "^flags.* fpu " /proc/cpuinfo')).toBe('1\n');
       expect(await shell(vm, 'dmesg | grep -c "x86/fpu:"')).not.toBe('0\n');
@@ -99,7 +101,7 @@ describe('the default Linux guest', () => {
       // One primary partition over the whole disk, ext2 on it, a file written and read back.
       await shell(vm, "printf 'o\\nn\\np\\n1\\n\\n\\nw\\n' | fdisk /dev/vda > /dev/null 2>&1");
       expect(await shell(vm, 'cat /sys/block/vda/vda1/size')).toMatch(/^\d{5}\n$/);
-      expect(await shell(vm, 'mke2fs -q /dev/vda1 && echo formatted')).toBe('formatted\n');
+      expect(await shell(vm, 'mke2fs /dev/vda1 > /dev/null 2>&1 && echo formatted')).toBe('formatted\n');
       await shell(vm, 'mkdir -p /mnt && mount -t ext2 /dev/vda1 /mnt');
       await shell(vm, 'echo plex86-disk-$((6*7)) > /mnt/hello && seq 1 5000 > /mnt/numbers && sync');
       expect(await shell(vm, 'umount /mnt && mount -t ext2 /dev/vda1 /mnt && cat /mnt/hello')).toBe('plex86-disk-42\n');
@@ -137,6 +139,7 @@ describe('the default Linux guest', () => {
       ]);
       // The guest starts a shell on hvc0 once its virtio console driver is loaded.
       await vm.console.waitFor(GUEST_PROMPT, BOOT_TIMEOUT_MS, 'shell prompt on hvc0');
+      await shell(vm, 'dmesg -n 1');
       expect(await shell(vm, 'tty')).toBe('/dev/hvc0\n');
       expect(await shell(vm, 'mount -o ro -t ext2 /dev/vda1 /mnt && cat /mnt/hello')).toBe('plex86-disk-42\n');
       expect(await shell(vm, 'wc -l < /mnt/numbers')).toBe('5000\n');
