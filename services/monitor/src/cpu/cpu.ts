@@ -105,6 +105,12 @@ export class Cpu {
   writeMask = TlbBit.WRITE | TlbBit.WRITE_SLOW;
   writeWant = TlbBit.WRITE;
 
+  /**
+   * Set by the debugger while it watches reads or accesses: the slow paths report each access to a
+   * page in Mmu.watchPages after it translated (fast-path pages are never watched, so they pay nothing).
+   */
+  onWatchedAccess: ((lin: number, size: number, write: boolean) => void) | undefined = undefined;
+
   /** The exception being raised (valid after CPU_FAULT is thrown). */
   faultVector = 0;
   faultCode = 0;
@@ -486,7 +492,9 @@ export class Cpu {
   readLin8(lin: number): number {
     const e = this.tlb[lin >>> 12];
     if ((e & this.readMask) === this.readWant) return this.ram[(e & ~PAGE_MASK) | (lin & PAGE_MASK)];
-    return this.mem.read8(this.translateOrFault(lin, false));
+    const p = this.translateOrFault(lin, false);
+    if (this.onWatchedAccess !== undefined) this.onWatchedAccess(lin, 1, false);
+    return this.mem.read8(p);
   }
 
   readLin16(lin: number): number {
@@ -517,7 +525,9 @@ export class Cpu {
       if (this.codePages[p >>> 12] !== 0) this.mem.codeWritten(p, 1);
       return;
     }
-    this.mem.write8(this.translateOrFault(lin, true), value);
+    const p = this.translateOrFault(lin, true);
+    if (this.onWatchedAccess !== undefined) this.onWatchedAccess(lin, 1, true);
+    this.mem.write8(p, value);
   }
 
   writeLin16(lin: number, value: number): void {
@@ -555,10 +565,14 @@ export class Cpu {
 
   private readLin16Slow(lin: number): number {
     if ((lin & PAGE_MASK) === PAGE_MASK) {
-      const lo = this.mem.read8(this.translateOrFault(lin, false));
-      return lo | (this.mem.read8(this.translateOrFault((lin + 1) | 0, false)) << 8);
+      const p0 = this.translateOrFault(lin, false);
+      const p1 = this.translateOrFault((lin + 1) | 0, false);
+      if (this.onWatchedAccess !== undefined) this.onWatchedAccess(lin, 2, false);
+      return this.mem.read8(p0) | (this.mem.read8(p1) << 8);
     }
-    return this.mem.read16(this.translateOrFault(lin, false));
+    const p = this.translateOrFault(lin, false);
+    if (this.onWatchedAccess !== undefined) this.onWatchedAccess(lin, 2, false);
+    return this.mem.read16(p);
   }
 
   private readLin32Slow(lin: number): number {
@@ -566,6 +580,7 @@ export class Cpu {
       const p0 = this.translateOrFault(lin, false);
       const p1 = this.translateOrFault(nextPage(lin), false);
       const split = PAGE_SIZE_BYTES - (lin & PAGE_MASK);
+      if (this.onWatchedAccess !== undefined) this.onWatchedAccess(lin, 4, false);
       let v = 0;
       for (let i = 0; i < 4; i++) {
         const b = i < split ? this.mem.read8(p0 + i) : this.mem.read8(p1 + i - split);
@@ -573,18 +588,23 @@ export class Cpu {
       }
       return v;
     }
-    return this.mem.read32(this.translateOrFault(lin, false));
+    const p = this.translateOrFault(lin, false);
+    if (this.onWatchedAccess !== undefined) this.onWatchedAccess(lin, 4, false);
+    return this.mem.read32(p);
   }
 
   private writeLin16Slow(lin: number, value: number): void {
     if ((lin & PAGE_MASK) === PAGE_MASK) {
       const p0 = this.translateOrFault(lin, true);
       const p1 = this.translateOrFault((lin + 1) | 0, true);
+      if (this.onWatchedAccess !== undefined) this.onWatchedAccess(lin, 2, true);
       this.mem.write8(p0, value & 0xff);
       this.mem.write8(p1, (value >>> 8) & 0xff);
       return;
     }
-    this.mem.write16(this.translateOrFault(lin, true), value & 0xffff);
+    const p = this.translateOrFault(lin, true);
+    if (this.onWatchedAccess !== undefined) this.onWatchedAccess(lin, 2, true);
+    this.mem.write16(p, value & 0xffff);
   }
 
   private writeLin32Slow(lin: number, value: number): void {
@@ -592,6 +612,7 @@ export class Cpu {
       const p0 = this.translateOrFault(lin, true);
       const p1 = this.translateOrFault(nextPage(lin), true);
       const split = PAGE_SIZE_BYTES - (lin & PAGE_MASK);
+      if (this.onWatchedAccess !== undefined) this.onWatchedAccess(lin, 4, true);
       for (let i = 0; i < 4; i++) {
         const b = (value >>> (8 * i)) & 0xff;
         if (i < split) this.mem.write8(p0 + i, b);
@@ -599,7 +620,9 @@ export class Cpu {
       }
       return;
     }
-    this.mem.write32(this.translateOrFault(lin, true), value);
+    const p = this.translateOrFault(lin, true);
+    if (this.onWatchedAccess !== undefined) this.onWatchedAccess(lin, 4, true);
+    this.mem.write32(p, value);
   }
 
   /** Walks the page tables for the current privilege; raises #PF on failure. Returns the physical address. */

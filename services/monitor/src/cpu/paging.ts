@@ -28,6 +28,12 @@ export const enum TlbBit {
   WRITE_SLOW = 0x80,
 }
 
+/** Mmu.watchPages bits: which accesses to a linear page the debugger must see. */
+export const enum WatchPage {
+  READ = 0x1,
+  WRITE = 0x2,
+}
+
 /** Page-fault error code bits (SDM vol. 3, 4.7). */
 export const enum PfError {
   PRESENT = 0x1,
@@ -76,6 +82,11 @@ export class Mmu {
   cr3 = 0;
   /** Set by a failed translate(): the #PF error code. */
   faultCode = 0;
+  /**
+   * Per linear page, the debugger's watches (WatchPage bits): the fill sets the matching slow bits so
+   * every access to a watched page reaches the CPU's slow paths. Allocated on the first watch.
+   */
+  watchPages: Uint8Array | undefined = undefined;
   /** Counters for --stats. */
   walks = 0;
   flushes = 0;
@@ -130,6 +141,16 @@ export class Mmu {
   invalidatePage(linear: number): void {
     this.tlb[linear >>> 12] = 0;
     this.flushes++;
+  }
+
+  /** Sets the watch bits of one linear page and drops its translation, so the next fill sees them. */
+  setWatchPage(page: number, bits: number): void {
+    if (this.watchPages === undefined) {
+      if (bits === 0) return;
+      this.watchPages = new Uint8Array(TLB_SIZE);
+    }
+    this.watchPages[page] = bits;
+    this.invalidatePage(page << 12);
   }
 
   /**
@@ -209,6 +230,11 @@ export class Mmu {
     const kind = this.mem.pageKind[phys >>> 12];
     if (kind > PageKind.ROM) bits |= TlbBit.READ_SLOW | TlbBit.WRITE_SLOW;
     else if (kind !== PageKind.RAM) bits |= TlbBit.WRITE_SLOW;
+    const watched = this.watchPages === undefined ? 0 : this.watchPages[page];
+    if (watched !== 0) {
+      if ((watched & WatchPage.READ) !== 0) bits |= TlbBit.READ_SLOW;
+      if ((watched & WatchPage.WRITE) !== 0) bits |= TlbBit.WRITE_SLOW;
+    }
     const tlb = this.tlb;
     if (tlb[page] === 0) {
       if (this.liveCount === TLB_SIZE) this.flushAll();

@@ -158,7 +158,7 @@ describe.each(['sbe', 'decode'] as const)('MachineDebugger with the %s block sou
     expect(first.instructionsRetired).toBe(3n);
   });
 
-  it('stops after a write to a watched range, and refuses read watchpoints', async () => {
+  it('stops after a write to a watched range, and refuses unknown watch kinds', async () => {
     await dbg.halt();
     await dbg.step(2);
     dbg.insertWatchpoint(WireWatchKind.WRITE, BigInt(DATA), 4);
@@ -175,11 +175,11 @@ describe.each(['sbe', 'decode'] as const)('MachineDebugger with the %s block sou
     expect(machine.mem.read32(DATA)).toBe(3);
     let err: unknown;
     try {
-      dbg.insertWatchpoint(WireWatchKind.READ, BigInt(DATA), 4);
+      dbg.insertWatchpoint(7, BigInt(DATA), 4);
     } catch (e) {
       err = e;
     }
-    expect(code(err)).toBe('UNIMPLEMENTED');
+    expect(code(err)).toBe('BAD_REQUEST');
     dbg.removeWatchpoint(WireWatchKind.WRITE, BigInt(DATA), 4);
     expect(() => dbg.removeWatchpoint(WireWatchKind.WRITE, BigInt(DATA), 4)).toThrow(/no watchpoint/);
   });

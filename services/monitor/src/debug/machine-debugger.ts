@@ -9,13 +9,17 @@
  * With no breakpoints, watchpoints or step pending, the block source is the machine's own and the
  * run loop pays nothing.
  *
- * Watchpoints compare the watched bytes at every instruction boundary, so a write watchpoint fires
- * after an instruction that changed them; reads cannot be seen this way, so read and access
- * watchpoints are refused.
+ * Write watchpoints compare the watched bytes at every instruction boundary, so one fires after an
+ * instruction that changed them. Read and access watchpoints mark their linear pages in the MMU, whose
+ * TLB fill then sends every read (and, for access watches, write) of those pages down the CPU's slow
+ * paths; those report the access here, and a hit ends the run after the current instruction. Pages
+ * without a watch keep the fast path. A repeated string instruction reports its hit when its slice of
+ * iterations ends, not after the iteration that touched the range.
  */
 
 import { CodeMode, Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
+import { WatchPage } from '../cpu/paging.js';
 import { Seg } from '../cpu/registers.js';
 import type { BlockSource } from '../engine/block-source.js';
 import { StopReason as EngineStop } from '../engine/engine.js';
@@ -110,6 +114,9 @@ export class MachineDebugger {
   private readonly marks = new Map<number, number>();
   private readonly markCounts = new Map<number, number>();
   private readonly watches: Watch[] = [];
+  /** WatchPage bits set in the MMU per linear page for the read and access watches. */
+  private readonly watchPageBits = new Map<number, number>();
+  private readonly watchedAccess = (lin: number, size: number, write: boolean): void => this.onAccess(lin, size, write);
   private readonly slice: number;
 
   // Engine-facing state, read by the lookup wrapper.
@@ -321,10 +328,7 @@ export class MachineDebugger {
 
   insertWatchpoint(kind: number, address: bigint, length: number): void {
     this.requireLive('InsertWatchpoint');
-    if (kind === WireWatchKind.READ || kind === WireWatchKind.ACCESS) {
-      throw new DebugError('UNIMPLEMENTED', 'read and access watchpoints are not supported; write watchpoints are');
-    }
-    if (kind !== WireWatchKind.WRITE)
+    if (kind !== WireWatchKind.WRITE && kind !== WireWatchKind.READ && kind !== WireWatchKind.ACCESS)
       throw new DebugError('BAD_REQUEST', 'the watch kind must be WRITE, READ or ACCESS');
     if (length < 1 || length > MAX_WATCH)
       throw new DebugError('BAD_REQUEST', `watch length ${length} is outside 1 to 4096`);
@@ -332,6 +336,7 @@ export class MachineDebugger {
     const lin = Number(address);
     if (this.watches.some((w) => w.kind === kind && w.address === lin && w.length === length)) return;
     this.watches.push({ kind, address: lin, length, last: this.watchedBytes(lin, length) });
+    this.syncWatchPages();
     this.updateHook();
   }
 
@@ -341,7 +346,45 @@ export class MachineDebugger {
     const index = this.watches.findIndex((w) => w.kind === kind && w.address === lin && w.length === length);
     if (index < 0) throw new DebugError('NOT_FOUND', `no watchpoint of ${length} bytes at ${lin.toString(16)}`);
     this.watches.splice(index, 1);
+    this.syncWatchPages();
     this.updateHook();
+  }
+
+  /**
+   * Brings the MMU's watched pages in line with the read and access watches (changed pages lose their
+   * translation, so the next access refills with the new slow bits) and sets the CPU's access report.
+   */
+  private syncWatchPages(): void {
+    const wanted = new Map<number, number>();
+    for (const w of this.watches) {
+      if (w.kind === WireWatchKind.WRITE) continue;
+      const bits = w.kind === WireWatchKind.READ ? WatchPage.READ : WatchPage.READ | WatchPage.WRITE;
+      const last = (w.address + w.length - 1) >>> 12;
+      for (let page = w.address >>> 12; page <= last; page++) wanted.set(page, (wanted.get(page) ?? 0) | bits);
+    }
+    const mmu = this.machine.cpu.mmu;
+    for (const page of this.watchPageBits.keys()) if (!wanted.has(page)) mmu.setWatchPage(page, 0);
+    for (const [page, bits] of wanted) if (this.watchPageBits.get(page) !== bits) mmu.setWatchPage(page, bits);
+    this.watchPageBits.clear();
+    for (const [page, bits] of wanted) this.watchPageBits.set(page, bits);
+    this.machine.cpu.onWatchedAccess = wanted.size > 0 ? this.watchedAccess : undefined;
+  }
+
+  /** A read or write on a watched page: a hit on a read or access watch stops after this instruction. */
+  private onAccess(lin: number, size: number, write: boolean): void {
+    if (this.trap !== Trap.NONE) return;
+    const start = lin >>> 0;
+    const end = start + size;
+    for (const w of this.watches) {
+      if (w.kind === WireWatchKind.WRITE || (write && w.kind === WireWatchKind.READ)) continue;
+      if (start < w.address + w.length && end > w.address) {
+        this.trap = Trap.WATCHPOINT;
+        this.trapWatch = w;
+        // The instruction completes (its block ends after it), then the run loop reports the trap.
+        this.machine.engine.stop();
+        return;
+      }
+    }
   }
 
   /** Unmapped bytes read as absent, so mapping or unmapping the page counts as a change too. */
@@ -381,8 +424,11 @@ export class MachineDebugger {
     const lin = (csBase + ip) >>> 0;
     const skip = this.skipLinear === lin;
     this.skipLinear = -1;
+    // An access hit is reported before the next instruction, whatever else is pending.
+    if (this.trap === Trap.WATCHPOINT) return this.trapAt(ip, Trap.WATCHPOINT);
     if (this.watches.length > 0) {
       for (const w of this.watches) {
+        if (w.kind !== WireWatchKind.WRITE) continue;
         const now = this.watchedBytes(w.address, w.length);
         if (!sameBytes(now, w.last)) {
           w.last = now;
@@ -598,6 +644,7 @@ export class MachineDebugger {
     for (const lin of [...this.marks.keys()]) this.unmark(lin);
     this.breakpoints.clear();
     this.watches.length = 0;
+    this.syncWatchPages();
     this.stepsLeft = -1;
     this.updateHook();
     const exited = this.state === 'exited';
