@@ -13,8 +13,20 @@ import { FakeTarget } from './fake-target.js';
 
 const GDB = '/usr/bin/gdb';
 
-/** Jumps to the next breakpoint above EIP on continue, or writes once into the first watched range. */
+/**
+ * Jumps to the next breakpoint above EIP on continue, or "executes" one 3-byte instruction that
+ * accesses the first watched range: a write watch sees the byte there incremented, a read or access
+ * watch a read (memory unchanged).
+ */
 class JumpingTarget extends FakeTarget {
+  /** Every watchpoint inserted, as kind:address:length. */
+  readonly inserted: string[] = [];
+
+  override async insertWatchpoint(kind: WatchKind, address: number, length: number): Promise<void> {
+    await super.insertWatchpoint(kind, address, length);
+    this.inserted.push(`${kind}:${address.toString(16)}:${length}`);
+  }
+
   override async resume(): Promise<void> {
     await super.resume();
     setTimeout(() => this.arrive(), 5);
@@ -23,13 +35,14 @@ class JumpingTarget extends FakeTarget {
   private arrive(): void {
     const watch = [...this.watchpoints][0];
     if (watch !== undefined) {
-      const [, address] = watch.split(':');
+      const [kindText, address, lengthText] = watch.split(':');
+      const kind = Number(kindText) as WatchKind;
       const at = parseInt(address, 16);
-      this.memory[at] = (this.memory[at] + 1) & 0xff;
+      if (kind === WatchKind.WATCH_KIND_WRITE) this.memory[at] = (this.memory[at] + 1) & 0xff;
       this.registers.eip += 3;
       this.stopNow(StopReason.STOP_REASON_WATCHPOINT, {
         $case: 'watchpoint',
-        value: { kind: WatchKind.WATCH_KIND_WRITE, address: BigInt(at), length: 4 },
+        value: { kind, address: BigInt(at), length: Number(lengthText) },
       });
       return;
     }
@@ -124,5 +137,35 @@ describe('real gdb against the protocol server', () => {
     expect(output).toMatch(/00000030 {2}de ad be ef {2}/);
     expect(output).toMatch(/\[Inferior 1 \(Remote target\) detached\]/);
     expect(target.calls).toContain('detach true');
+  });
+
+  it('sets read and access watchpoints with rwatch and awatch and reports their hits as gdb expects', async () => {
+    target.memory.set([0x78, 0x56, 0x34, 0x12], 0x60);
+    const { code, output } = await runGdb([
+      'set pagination off',
+      'set confirm off',
+      `target remote 127.0.0.1:${server.address.port}`,
+      'rwatch *(int *)0x60',
+      'continue',
+      'p/x $eip',
+      'delete',
+      'awatch *(short *)0x62',
+      'continue',
+      'p/x $eip',
+      'delete',
+      'detach',
+    ]);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/Hardware read watchpoint 1: \*\(int \*\)0x60\s+Value = 305419896\s+0x00000103 in/);
+    expect(output).toContain('$1 = 0x103');
+    expect(output).toMatch(
+      /Hardware access \(read\/write\) watchpoint 2: \*\(short \*\)0x62\s+Value = 4660\s+0x00000106 in/,
+    );
+    expect(output).toContain('$2 = 0x106');
+    // gdb set each with its own packet (Z3 read, Z4 access) and removed them again.
+    expect(new Set(target.inserted)).toEqual(
+      new Set([`${WatchKind.WATCH_KIND_READ}:60:4`, `${WatchKind.WATCH_KIND_ACCESS}:62:2`]),
+    );
+    expect(target.watchpoints.size).toBe(0);
   });
 });
