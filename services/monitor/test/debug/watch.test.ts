@@ -54,10 +54,12 @@ async function table(): Promise<{
   dbg.insertWatchpoint(WireWatchKind.WRITE, BigInt(TABLE), 4);
   expect((await continueToStop()).reason).toBe(WireStopReason.WATCHPOINT);
   dbg.removeWatchpoint(WireWatchKind.WRITE, BigInt(TABLE), 4);
-  const bytes = dbg.readMemory(WireAddressSpace.LINEAR, BigInt(TABLE), 20);
+  const bytes = dbg.readMemory(WireAddressSpace.LINEAR, BigInt(TABLE), 28);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const [data, afterRead, afterAccess, afterMovs, afterStos] = [0, 4, 8, 12, 16].map((o) => view.getUint32(o, true));
-  return { data, afterRead, afterAccess, afterMovs, afterStos };
+  const [data, afterRead, afterAccess, afterMovs, afterStos, afterEdge, edge] = [0, 4, 8, 12, 16, 20, 24].map((o) =>
+    view.getUint32(o, true),
+  );
+  return { data, afterRead, afterAccess, afterMovs, afterStos, afterEdge, edge };
 }
 
 describe('read and access watchpoints', () => {
@@ -90,6 +92,13 @@ describe('read and access watchpoints', () => {
         expect(machine.mem.read32(t.data + 60)).toBe(0);
         dbg.removeWatchpoint(WireWatchKind.READ, BigInt(t.data + 48), 4);
         dbg.removeWatchpoint(WireWatchKind.ACCESS, BigInt(t.data + 60), 4);
+
+        // A watch across a page boundary, hit by a read split across it.
+        expect(t.edge & 0xfff).toBe(0);
+        dbg.insertWatchpoint(WireWatchKind.READ, BigInt(t.edge - 1), 2);
+        watchStop(await continueToStop(), WireWatchKind.READ, t.edge - 1, 2, t.afterEdge);
+        expect(machine.cpu.r32[0]).toBe(0x22115a5a);
+        dbg.removeWatchpoint(WireWatchKind.READ, BigInt(t.edge - 1), 2);
 
         // With every watch removed the final read of the first range runs on to the end.
         dbg.removeWatchpoint(WireWatchKind.READ, BigInt(t.data + 4), 4);

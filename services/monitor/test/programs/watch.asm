@@ -11,6 +11,8 @@ main:
     mov dword [TABLE + 8], after_access
     mov dword [TABLE + 12], after_movs
     mov dword [TABLE + 16], after_stos
+    mov dword [TABLE + 20], after_edge
+    mov dword [TABLE + 24], edge
     mov dword [TABLE], data
     mov eax, [data + 64]            ; same page as the watches, outside them
     mov ax, [data + 2]              ; ends just below data+4
@@ -31,6 +33,8 @@ after_movs:
     xor eax, eax
     rep stosd                       ; access watch on data+60: the fill writes it
 after_stos:
+    mov eax, [edge - 2]             ; one read split across two pages
+after_edge:
     mov eax, [data + 6]             ; the read watch is gone by now: the program runs to its end
     mov esi, t_done
     call report_value
@@ -41,5 +45,7 @@ t_done: db "done", 0
 align 4096
 data:   times 128 db 0x11
 copy:   times 64 db 0
+align 4096, db 0x5a
+edge:   dd 0x44332211
 
 %include "mb32-tail.asm"
