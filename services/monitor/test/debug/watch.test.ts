@@ -49,6 +49,8 @@ async function table(): Promise<{
   afterAccess: number;
   afterMovs: number;
   afterStos: number;
+  afterEdge: number;
+  edge: number;
 }> {
   await dbg.halt();
   dbg.insertWatchpoint(WireWatchKind.WRITE, BigInt(TABLE), 4);
