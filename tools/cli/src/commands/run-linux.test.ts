@@ -180,4 +180,23 @@ describe('the default Linux guest', () => {
     },
     BOOT_TIMEOUT_MS * 2,
   );
+
+  it(
+    'unpacks the kernel with its own decompressor when asked (--boot-decompress guest)',
+    async () => {
+      // About 2.4 billion instructions of in-guest xz decompression come before the first message.
+      const vm = plex86([
+        'run',
+        ...['--kernel', guest.kernel, '--initrd', guest.initrd, '--append', APPEND],
+        ...['--boot-decompress', 'guest', '--max-instructions', '6000000000'],
+      ]);
+      await vm.console.waitFor(
+        'Linux version 6.1',
+        BOOT_TIMEOUT_MS,
+        "the kernel's banner after in-guest decompression",
+      );
+      vm.kill();
+    },
+    BOOT_TIMEOUT_MS,
+  );
 });
