@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../main.js';
 import { captureIo } from '../testing.js';
@@ -65,17 +66,27 @@ describe('plex86 run', () => {
     expect(io.stderr()).toContain('--memory needs a size');
   });
 
-  it('without a program, starts the embedded stack and says what it can run', async () => {
+  it('without a program, boots the default guest (built when the cache lacks it) on the terminal', async () => {
     const io = captureIo();
-    expect(await main(['run'], io)).toBe(0);
-    expect(io.stdout()).toContain('embedded stack started');
-    expect(io.stdout()).toMatch(/plex-storage \d+\.\d+\.\d+/);
-    expect(io.stdout()).toContain('--rom FILE or --kernel FILE');
-  });
+    let terminal = '';
+    const stdin = new PassThrough();
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        terminal += chunk.toString('latin1');
+        done();
+      },
+    });
+    io.streams = { stdin, stdout };
+    expect(await main(['run', '--max-instructions', '20000000'], io)).toBe(124);
+    expect(io.stderr()).toMatch(/plex86: guest 6\.1\.\S+ is built|plex86: building the initramfs/);
+    expect(io.stderr()).toMatch(/stopped after 2000\d{4} instructions \(--max-instructions\)/);
+    expect(terminal).toBe('');
+  }, 600_000);
 });
 
 // SeaBIOS from Debian, unchanged: it prints its banner on its debug port (0x402) and, finding no
-// PCI host bridge or CMOS yet, stops with HLT and interrupts off.
+// PCI host bridge (a run without virtio devices has none) and no boot device, stops with HLT and
+// interrupts off.
 describe('plex86 run with a public BIOS', () => {
   const seabios = '/usr/share/seabios/bios.bin';
 
