@@ -1,6 +1,7 @@
 export * from './bus.js';
 export * from './errors.js';
 export * from './logger.js';
+export { RateLimitedLog } from './rate-limited-log.js';
 export * from './subjects.js';
 export { DEFAULT_SERVICE_QUEUE } from './service-config.js';
 export { createInProcessBus, type InProcessBusOptions } from './in-process-bus.js';

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { BusError, methodClient, vmSubject, type Bus, type BusLogger, type MethodClient } from '@plex86/bus';
+import {
+  BusError,
+  methodClient,
+  vmSubject,
+  type Bus,
+  type BusLogger,
+  type MethodClient,
+  RateLimitedLog,
+} from '@plex86/bus';
 import { ConsoleServiceDefinition, ErrorCode } from '@plex86/proto';
-import { RateLimitedLog } from './rate-limited-log.js';
 
 /** The monitor's console input buffer: sending more per request only comes back unaccepted. */
 export const INPUT_CHUNK = 4096;

@@ -1,6 +1,13 @@
-import { protoTypeName, vmSubject, type Bus, type BusLogger, type BusMessage, type BusSubscription } from '@plex86/bus';
+import {
+  protoTypeName,
+  vmSubject,
+  type Bus,
+  type BusLogger,
+  type BusMessage,
+  type BusSubscription,
+  RateLimitedLog,
+} from '@plex86/bus';
 import { ConsoleOutput } from '@plex86/proto';
-import { RateLimitedLog } from './rate-limited-log.js';
 
 /** The most a ConsoleOutput chunk may carry (console.proto). */
 export const MAX_OUTPUT_CHUNK = 65536;

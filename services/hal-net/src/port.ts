@@ -7,11 +7,11 @@ import {
   type BusLogger,
   type BusMessage,
   type BusSubscription,
+  RateLimitedLog,
 } from '@plex86/bus';
 import { EthernetFrame, NetSegmentServiceDefinition } from '@plex86/proto';
 import { frameLengthProblem, framesSubject, segmentPrefix } from './frames.js';
 import { isGroupMac, macAt, parseMac } from './mac.js';
-import { RateLimitedLog } from './rate-limited-log.js';
 
 const FRAME_TYPE = protoTypeName(EthernetFrame);
 /** A sequence number this far below the last one means the sender started again, not reordering. */

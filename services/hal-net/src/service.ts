@@ -8,10 +8,10 @@ import {
   type BusMessage,
   type BusService,
   type BusSubscription,
+  RateLimitedLog,
 } from '@plex86/bus';
 import { EthernetFrame, ErrorCode, NetSegmentServiceDefinition } from '@plex86/proto';
 import { NET_AREA, frameLengthProblem, segmentOfSubject, segmentPrefix } from './frames.js';
-import { RateLimitedLog } from './rate-limited-log.js';
 import { Segment, type SegmentMember } from './segment.js';
 
 export const NET_SERVICE_NAME = 'plex-hal-net';

@@ -41,11 +41,7 @@ export class SerialConsole {
   }
 
   queueInput(data: Uint8Array): number {
-    const uart = this.machine.uart;
-    if (uart === undefined) return 0;
-    const n = uart.input(data);
-    if (n > 0) this.machine.wake();
-    return n;
+    return this.machine.serialInput(data);
   }
 
   serveInput(bus: Bus, vm: string): Promise<BusService> {

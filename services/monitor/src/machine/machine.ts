@@ -197,11 +197,15 @@ export class Machine {
     return uart;
   }
 
-  /** Bytes typed on the host for COM1: queued for the guest, raising receive interrupts; wakes the CPU. */
-  serialInput(bytes: Uint8Array): void {
+  /**
+   * Bytes typed on the host for COM1: queued for the guest, raising receive interrupts; wakes the
+   * CPU. Returns how many the UART's bounded host queue took.
+   */
+  serialInput(bytes: Uint8Array): number {
     if (this.uart === undefined) throw new Error('the machine has no serial port (addSerial first)');
-    this.uart.input(bytes);
+    const accepted = this.uart.input(bytes);
     this.wake();
+    return accepted;
   }
 
   /**

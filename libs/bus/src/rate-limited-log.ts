@@ -1,6 +1,6 @@
 /**
- * Writes one line per event, but at most one per interval: a peer that floods a segment with bad
- * frames must not flood the log too. Suppressed lines are counted in the next line written.
+ * Writes one line per event, but at most one per interval: a peer that floods a service with bad
+ * messages must not flood its log too. Suppressed lines are counted in the next line written.
  */
 export class RateLimitedLog {
   private last = -Infinity;
