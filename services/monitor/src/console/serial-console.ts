@@ -5,14 +5,15 @@
  */
 
 import type { Bus, BusService } from '@plex86/bus';
+import { ByteOutput } from '../machine/devices/byte-output.js';
 import type { Machine } from '../machine/machine.js';
 import { serveConsoleInput } from './input-service.js';
 import { ConsoleOutputPublisher } from './output-publisher.js';
 
 export class SerialConsole {
   readonly publisher: ConsoleOutputPublisher;
-  private buffer = new Uint8Array(4096);
-  private length = 0;
+  /** The UART's transmit side: give `output.sink` to the UART; the run loop flushes it each slice. */
+  readonly output: ByteOutput;
 
   constructor(
     bus: Bus,
@@ -21,23 +22,7 @@ export class SerialConsole {
     private readonly machine: Machine,
   ) {
     this.publisher = new ConsoleOutputPublisher(bus, vm, consoleId, () => BigInt(Math.round(machine.clock.now())));
-  }
-
-  /** The UART's transmit sink. */
-  readonly sink = (byte: number): void => {
-    if (this.length === this.buffer.length) {
-      const bigger = new Uint8Array(this.buffer.length * 2);
-      bigger.set(this.buffer);
-      this.buffer = bigger;
-    }
-    this.buffer[this.length++] = byte;
-  };
-
-  /** Publishes what was transmitted since the last flush. */
-  flush(): void {
-    if (this.length === 0) return;
-    this.publisher.publish(this.buffer.subarray(0, this.length));
-    this.length = 0;
+    this.output = new ByteOutput((data) => this.publisher.publish(data));
   }
 
   queueInput(data: Uint8Array): number {

@@ -9,10 +9,11 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { isBzImage, loadLinux, unpackKernel } from '../boot/linux.js';
 import type { Bus } from '@plex86/bus';
 import { SerialConsole } from '../console/serial-console.js';
+import { ByteOutput } from './devices/byte-output.js';
 import { VECTOR_NAMES } from '../cpu/fault.js';
 import { writePirTable } from '../pci/pir-table.js';
 import { attachVirtioDevices, type VirtioDiskSpec, type VirtioNetSpec } from '../virtio/attach.js';
-import { DEFAULT_DEBUGCON_PORT, type ByteSink } from './devices/debugcon.js';
+import { DEFAULT_DEBUGCON_PORT } from './devices/debugcon.js';
 import { Machine } from './machine.js';
 
 export interface RunOptions {
@@ -69,10 +70,6 @@ export interface RunIo {
 /** The serial console's id on the bus. */
 export const SERIAL_CONSOLE_ID = 'ttyS0';
 
-interface Flushable {
-  flush(): void;
-}
-
 /** A mistake in the options: the CLI prints it with the usage. */
 export class RunOptionError extends Error {
   override readonly name = 'RunOptionError';
@@ -99,22 +96,6 @@ export function parsePort(text: string, option: string): number {
   return v;
 }
 
-/** Collects output bytes and writes them out in chunks. */
-class Output implements Flushable {
-  private buf = new Uint8Array(4096);
-  private len = 0;
-  constructor(private readonly write: (data: Uint8Array) => void) {}
-  readonly sink: ByteSink = (b) => {
-    if (this.len === this.buf.length) this.flush();
-    this.buf[this.len++] = b;
-  };
-  flush(): void {
-    if (this.len === 0) return;
-    this.write(this.buf.slice(0, this.len));
-    this.len = 0;
-  }
-}
-
 /** Runs a machine to its end; returns the process exit status. Option errors throw RunOptionError. */
 export async function runMachine(options: RunOptions, io: RunIo): Promise<number> {
   if (options.rom === undefined && options.kernel === undefined) {
@@ -137,12 +118,12 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
   const machine = new Machine({ memory, clock: options.clock ?? 'warp' });
   machine.onNotice = (text) => io.stderr(`${text}\n`);
   const closers: (() => Promise<void>)[] = [];
-  const outputs: Flushable[] = [];
+  const outputs: ByteOutput[] = [];
   const files: number[] = [];
-  const target = (spec: string): Output => {
-    let out: Output;
-    if (spec === 'stdio') out = new Output((d) => io.stdout(d));
-    else if (spec === 'stderr') out = new Output((d) => io.stderr(new TextDecoder().decode(d)));
+  const target = (spec: string): ByteOutput => {
+    let out: ByteOutput;
+    if (spec === 'stdio') out = new ByteOutput((d) => io.stdout(d));
+    else if (spec === 'stderr') out = new ByteOutput((d) => io.stderr(new TextDecoder().decode(d)));
     else {
       let fd: number;
       try {
@@ -151,7 +132,7 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
         throw new RunOptionError(`cannot open ${spec} for output: ${(e as Error).message}`);
       }
       files.push(fd);
-      out = new Output((d) => writeSync(fd, d));
+      out = new ByteOutput((d) => writeSync(fd, d));
     }
     outputs.push(out);
     return out;
@@ -167,8 +148,8 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
     if (options.exitPort !== undefined) machine.setExitPort(parsePort(options.exitPort, '--exit-port'));
     if (options.serial === 'bus' && bus !== undefined) {
       const serial = new SerialConsole(bus, vm, SERIAL_CONSOLE_ID, machine);
-      machine.addSerial(serial.sink);
-      outputs.push(serial);
+      machine.addSerial(serial.output.sink);
+      outputs.push(serial.output);
       const service = await serial.serveInput(bus, vm);
       closers.push(() => service.stop());
     } else {
