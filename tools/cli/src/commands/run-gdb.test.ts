@@ -180,7 +180,9 @@ async function debugKernel(port: number, vm: ConsoleProcess): Promise<void> {
   expect(interrupted.pc).toBeGreaterThanOrEqual(PAGE_OFFSET);
   const kernel = dumps(out, out.indexOf('@@interrupted'));
   expect(kernel.linear).toHaveLength(8);
-  expect(kernel.physical).toEqual(kernel.linear);
+  // Physically at pc - PAGE_OFFSET only in the kernel's direct map (all of the guest's 128 MiB
+  // memory); Ctrl-C may also land in module code, which lives in vmalloc space above it.
+  if (interrupted.pc < PAGE_OFFSET + 0x8000000) expect(kernel.physical).toEqual(kernel.linear);
   expect(out).toContain('[Inferior 1 (Remote target) detached]');
 
   // Detached: the guest boots on to its shell.
