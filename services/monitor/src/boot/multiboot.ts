@@ -1,8 +1,9 @@
 /**
  * Multiboot (version 0.6.96) loader: finds the header, loads an ELF32 image by its program headers
- * (or a flat image through the header's address fields), writes the information structure with a
- * memory map and command line, and puts the CPU in the state the specification requires
- * (32-bit protected mode, flat segments, paging off, EAX = 0x2BADB002, EBX = the structure).
+ * (or a flat image through the header's address fields), loads boot modules page-aligned after
+ * it, writes the information structure with a memory map, command line, modules and the text
+ * screen, and puts the CPU in the state the specification requires (32-bit protected mode, flat
+ * segments, paging off, EAX = 0x2BADB002, EBX = the structure).
  */
 
 import type { Cpu } from '../cpu/cpu.js';
@@ -19,9 +20,30 @@ export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
 const GDT_ADDR = 0x7000;
 const STACK_TOP = 0x7c00;
 const INFO_ADDR = 0x8000;
+const INFO_SIZE = 116;
 const MMAP_ADDR = 0x8100;
+const MODS_ADDR = 0x8200;
+const MODS_MAX = 16;
 const STRINGS_ADDR = 0x8400;
 const STRINGS_END = 0x9000;
+
+/** Header flags: modules page-aligned, memory information, video mode information. */
+const HEADER_PAGE_ALIGN = 1 << 0;
+const HEADER_MEMORY_INFO = 1 << 1;
+const HEADER_VIDEO_MODE = 1 << 2;
+const HEADER_ADDRESS_FIELDS = 1 << 16;
+
+/** Information flags for the fields this loader fills in. */
+const INFO_MEMORY = 1 << 0;
+const INFO_CMDLINE = 1 << 2;
+const INFO_MODS = 1 << 3;
+const INFO_MMAP = 1 << 6;
+const INFO_LOADER_NAME = 1 << 9;
+const INFO_FRAMEBUFFER = 1 << 12;
+
+/** The PC's 80x25 colour text screen, the display this machine offers a kernel asking for video. */
+export const TEXT_SCREEN = { address: 0xb8000, columns: 80, rows: 25 } as const;
+const FRAMEBUFFER_TYPE_EGA_TEXT = 2;
 
 export class MultibootError extends BootImageError {
   override readonly name = 'MultibootError';
@@ -33,6 +55,14 @@ export interface MultibootImage {
   /** Lowest and highest loaded physical addresses (end exclusive), bss included. */
   loadStart: number;
   loadEnd: number;
+  /** Header flags (the kernel's requirements). */
+  flags: number;
+}
+
+/** A boot module: its bytes and the string the kernel gets with it (by convention its path and arguments). */
+export interface MultibootModule {
+  data: Uint8Array;
+  cmdline: string;
 }
 
 /** Offset of the Multiboot header in the first 8 KiB, or -1. */
@@ -53,17 +83,17 @@ export function loadMultiboot(mem: PhysicalMemory, image: Uint8Array): Multiboot
   if (hdr < 0)
     throw new MultibootError('no Multiboot header (magic 0x1BADB002 with a valid checksum) in the first 8 KiB');
   const flags = u32(image, hdr + 4);
-  const unsupported = flags & 0xffff & ~0x3;
+  const unsupported = flags & 0xffff & ~(HEADER_PAGE_ALIGN | HEADER_MEMORY_INFO | HEADER_VIDEO_MODE);
   if (unsupported !== 0) {
     throw new MultibootError(
       `the kernel requires Multiboot features this loader lacks (flags 0x${flags.toString(16)})`,
     );
   }
   const isElf = isElf32(image);
-  if ((flags & 0x10000) !== 0 && !isElf) return loadFlat(mem, image, hdr);
+  if ((flags & HEADER_ADDRESS_FIELDS) !== 0 && !isElf) return { ...loadFlat(mem, image, hdr), flags };
   if (!isElf) throw new MultibootError('the kernel is neither an ELF file nor has Multiboot address fields (flag 16)');
   try {
-    return loadElf32(mem, image, (start, end, what) => checkRange(mem, start, end, what));
+    return { ...loadElf32(mem, image, (start, end, what) => checkRange(mem, start, end, what)), flags };
   } catch (e) {
     if (e instanceof BootImageError && !(e instanceof MultibootError)) throw new MultibootError(e.message);
     throw e;
@@ -81,7 +111,7 @@ function checkRange(mem: PhysicalMemory, start: number, end: number, what: strin
   }
 }
 
-function loadFlat(mem: PhysicalMemory, image: Uint8Array, hdr: number): MultibootImage {
+function loadFlat(mem: PhysicalMemory, image: Uint8Array, hdr: number): Omit<MultibootImage, 'flags'> {
   const headerAddr = u32(image, hdr + 12);
   const loadAddr = u32(image, hdr + 16);
   const loadEndAddr = u32(image, hdr + 20);
@@ -102,14 +132,20 @@ function loadFlat(mem: PhysicalMemory, image: Uint8Array, hdr: number): Multiboo
 
 function writeString(mem: PhysicalMemory, at: number, text: string): number {
   const bytes = new TextEncoder().encode(text);
-  if (at + bytes.length + 1 > STRINGS_END) throw new MultibootError('the kernel command line is too long');
+  if (at + bytes.length + 1 > STRINGS_END)
+    throw new MultibootError(`the command lines are too long (${STRINGS_END - STRINGS_ADDR} bytes in all)`);
   mem.writeBytes(at, bytes);
   mem.write8(at + bytes.length, 0);
   return at + bytes.length + 1;
 }
 
-/** Writes the Multiboot information structure; returns its address. */
-export function writeMultibootInfo(mem: PhysicalMemory, cmdline: string): number {
+/** Writes the Multiboot information structure for a loaded kernel and its modules; returns its address. */
+export function writeMultibootInfo(
+  mem: PhysicalMemory,
+  kernel: MultibootImage,
+  cmdline: string,
+  modules: readonly MultibootModule[] = [],
+): number {
   const ram = mem.ramSize;
   let at = MMAP_ADDR;
   for (const { base, length, type } of pcMemoryMap(ram)) {
@@ -121,19 +157,72 @@ export function writeMultibootInfo(mem: PhysicalMemory, cmdline: string): number
     mem.write32(at + 20, type);
     at += 24;
   }
+  const mmapLength = at - MMAP_ADDR;
   const cmdlineAddr = STRINGS_ADDR;
-  const nameAddr = writeString(mem, cmdlineAddr, cmdline);
-  writeString(mem, nameAddr, 'plex86');
-  for (let i = 0; i < 88; i += 4) mem.write32(INFO_ADDR + i, 0);
-  // Memory fields, command line, memory map and boot loader name are valid.
-  mem.write32(INFO_ADDR, (1 << 0) | (1 << 2) | (1 << 6) | (1 << 9));
+  let strings = writeString(mem, cmdlineAddr, cmdline);
+  const nameAddr = strings;
+  strings = writeString(mem, nameAddr, 'plex86');
+  strings = loadModules(mem, kernel.loadEnd, modules, strings);
+
+  for (let i = 0; i < INFO_SIZE; i += 4) mem.write32(INFO_ADDR + i, 0);
+  let flags = INFO_MEMORY | INFO_CMDLINE | INFO_MMAP | INFO_LOADER_NAME;
   mem.write32(INFO_ADDR + 4, EBDA_START >>> 10);
   mem.write32(INFO_ADDR + 8, (ram - 0x100000) >>> 10);
   mem.write32(INFO_ADDR + 16, cmdlineAddr);
-  mem.write32(INFO_ADDR + 44, at - MMAP_ADDR);
+  if (modules.length > 0) {
+    flags |= INFO_MODS;
+    mem.write32(INFO_ADDR + 20, modules.length);
+    mem.write32(INFO_ADDR + 24, MODS_ADDR);
+  }
+  mem.write32(INFO_ADDR + 44, mmapLength);
   mem.write32(INFO_ADDR + 48, MMAP_ADDR);
   mem.write32(INFO_ADDR + 64, nameAddr);
+  if ((kernel.flags & HEADER_VIDEO_MODE) !== 0) {
+    // The header's mode is a preference; what the kernel gets is the display there is, as a
+    // loader on a text console reports it: EGA text, two bytes a cell.
+    flags |= INFO_FRAMEBUFFER;
+    mem.write32(INFO_ADDR + 88, TEXT_SCREEN.address);
+    mem.write32(INFO_ADDR + 96, TEXT_SCREEN.columns * 2);
+    mem.write32(INFO_ADDR + 100, TEXT_SCREEN.columns);
+    mem.write32(INFO_ADDR + 104, TEXT_SCREEN.rows);
+    mem.write8(INFO_ADDR + 108, 16);
+    mem.write8(INFO_ADDR + 109, FRAMEBUFFER_TYPE_EGA_TEXT);
+  }
+  mem.write32(INFO_ADDR, flags);
   return INFO_ADDR;
+}
+
+/** Places modules page-aligned after the kernel and fills in the module list; returns the next free string byte. */
+function loadModules(
+  mem: PhysicalMemory,
+  kernelEnd: number,
+  modules: readonly MultibootModule[],
+  strings: number,
+): number {
+  if (modules.length > MODS_MAX) throw new MultibootError(`at most ${MODS_MAX} boot modules, got ${modules.length}`);
+  let next = pageAlign(kernelEnd);
+  modules.forEach((module, i) => {
+    const start = next;
+    const end = start + module.data.length;
+    if (end > mem.ramSize) {
+      throw new MultibootError(
+        `boot module ${i + 1} (${module.cmdline}) ends at 0x${end.toString(16)}, beyond the ${mem.ramSize / 1048576} MiB of RAM (use --memory)`,
+      );
+    }
+    mem.writeBytes(start, module.data);
+    const entry = MODS_ADDR + i * 16;
+    mem.write32(entry, start);
+    mem.write32(entry + 4, end);
+    mem.write32(entry + 8, strings);
+    mem.write32(entry + 12, 0);
+    strings = writeString(mem, strings, module.cmdline);
+    next = pageAlign(end);
+  });
+  return strings;
+}
+
+function pageAlign(address: number): number {
+  return Math.ceil(address / 4096) * 4096;
 }
 
 /** Puts the CPU in the Multiboot machine state, with a flat GDT (code 0x08, data 0x10) at 0x7000. */

@@ -17,7 +17,7 @@ import { attachDebugcon, type ByteSink } from './devices/debugcon.js';
 import { attachExitPort } from './devices/exit-port.js';
 import { attachFpuErrorPort } from './devices/fpu-error.js';
 import { COM1_BASE, Uart16550 } from './devices/uart16550.js';
-import { enterMultiboot, loadMultiboot, writeMultibootInfo } from '../boot/multiboot.js';
+import { enterMultiboot, loadMultiboot, writeMultibootInfo, type MultibootModule } from '../boot/multiboot.js';
 import { Irq, PcPlatform } from '../platform/pc.js';
 import { AcpiPm, SCI_IRQ } from '../acpi/pm.js';
 import type { VirtualClock } from '../platform/clock.js';
@@ -169,10 +169,10 @@ export class Machine {
     this.blocks.flush();
   }
 
-  /** Loads a Multiboot kernel and enters it in 32-bit protected mode. */
-  loadKernel(image: Uint8Array, cmdline = ''): void {
+  /** Loads a Multiboot kernel (and its boot modules) and enters it in 32-bit protected mode. */
+  loadKernel(image: Uint8Array, cmdline = '', modules: readonly MultibootModule[] = []): void {
     const loaded = loadMultiboot(this.mem, image);
-    const info = writeMultibootInfo(this.mem, cmdline);
+    const info = writeMultibootInfo(this.mem, loaded, cmdline, modules);
     enterMultiboot(this.cpu, this.mem, loaded.entry, info);
     this.blocks.flush();
   }

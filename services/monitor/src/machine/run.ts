@@ -15,6 +15,10 @@ import { writePirTable } from '../pci/pir-table.js';
 import { attachVirtioDevices, type VirtioDiskSpec, type VirtioNetSpec } from '../virtio/attach.js';
 import { DEFAULT_DEBUGCON_PORT } from './devices/debugcon.js';
 import { Machine } from './machine.js';
+import { readTextScreen } from './devices/text-screen.js';
+import type { MultibootModule } from '../boot/multiboot.js';
+
+const textEncoder = new TextEncoder();
 
 export interface RunOptions {
   /** BIOS image (64 KiB, 128 KiB or any multiple of 4 KiB), mapped to end at 0xFFFFF and 4 GiB. */
@@ -23,7 +27,10 @@ export interface RunOptions {
   kernel?: string;
   /** Kernel command line (Multiboot information or Linux boot_params). */
   append?: string;
-  /** Initial RAM disk for a Linux kernel. */
+  /**
+   * Initial RAM disk for a Linux kernel; for a Multiboot kernel, its boot modules as QEMU takes
+   * them: `FILE [ARGS][,FILE [ARGS]...]`, each module's string being `FILE [ARGS]`.
+   */
   initrd?: string;
   /** Where a bzImage's compressed kernel is unpacked: `host` (default) or `guest` (its own decompressor). */
   bootDecompress?: string;
@@ -54,6 +61,8 @@ export interface RunOptions {
   maxInstructions?: string;
   /** Print run statistics to stderr at the end. */
   stats?: boolean;
+  /** At the end of the run, write the 80x25 text screen at 0xB8000 as text to `stdio` or a file. */
+  textScreen?: string;
 }
 
 export interface RunIo {
@@ -193,6 +202,11 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
     for (const o of outputs) o.flush();
     if (result.message !== '') io.stderr(`${result.message}\n`);
     if (options.stats === true) io.stderr(statsText(machine, result.instructions, result.seconds));
+    if (options.textScreen !== undefined) {
+      const screen = target(options.textScreen);
+      for (const b of textEncoder.encode(readTextScreen(machine.mem))) screen.sink(b);
+      screen.flush();
+    }
     return result.status;
   } finally {
     for (const fd of files) closeSync(fd);
@@ -209,14 +223,23 @@ async function loadKernel(machine: Machine, options: RunOptions): Promise<void> 
     throw new RunOptionError(`--boot-decompress takes host or guest, got "${decompress}"`);
   }
   if (!isBzImage(image)) {
-    if (options.initrd !== undefined) throw new RunOptionError('--initrd needs a Linux bzImage kernel');
-    machine.loadKernel(image, cmdline);
+    machine.loadKernel(image, cmdline, options.initrd === undefined ? [] : readModules(options.initrd));
     return;
   }
   const initrd = options.initrd === undefined ? undefined : readProgram(options.initrd);
   const vmlinux = decompress === 'host' ? await unpackKernel(image) : undefined;
   loadLinux(machine.cpu, machine.mem, image, { cmdline, initrd, decompress }, vmlinux);
   machine.blocks.flush();
+}
+
+/** Reads Multiboot modules given as `FILE [ARGS][,FILE [ARGS]...]`. */
+function readModules(spec: string): MultibootModule[] {
+  return spec.split(',').map((item) => {
+    const cmdline = item.trim();
+    const file = cmdline.split(/\s+/)[0];
+    if (file === '') throw new RunOptionError(`--initrd has an empty module in "${spec}"`);
+    return { data: readProgram(file), cmdline };
+  });
 }
 
 function readProgram(path: string): Uint8Array {

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
+import { fetchDebianPackage } from '@plex86/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../main.js';
 import { captureIo } from '../testing.js';
@@ -101,4 +102,94 @@ describe('plex86 run with a public BIOS', () => {
     expect(status).toBe(0);
     expect(io.stderr()).toMatch(/halted with interrupts disabled at [0-9A-F]{4}:[0-9A-F]{8}/);
   });
+});
+
+// Multiboot kernels from Debian, unchanged. They print only to the text screen, which the run
+// writes out at its end (--text-screen).
+describe('plex86 run with public Multiboot kernels', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    // Short paths: the kernel prints each module's string on one 80-column row.
+    dir = mkdtempSync(join(tmpdir(), 'mb-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // The example kernel of the Multiboot specification (Debian's `multiboot` package) prints the
+  // information structure it was given, then draws a diagonal through the framebuffer the
+  // structure describes, then halts with interrupts off.
+  it("runs the specification's example kernel, which prints the boot information it got", async () => {
+    const kernel = join(await fetchDebianPackage('multiboot', 'all'), 'usr/lib/multiboot/examples/kernel');
+    const first = join(dir, 'a');
+    const second = join(dir, 'b');
+    writeFileSync(first, 'module one');
+    writeFileSync(second, new Uint8Array(5000).fill(7));
+    const screenFile = join(dir, 'screen.txt');
+    const io = captureIo();
+    const status = await main(
+      [
+        'run',
+        '--kernel',
+        kernel,
+        '--append',
+        'kernel root=/dev/hd0',
+        '--initrd',
+        `${first} x y,${second}`,
+        '--memory',
+        '32M',
+        '--text-screen',
+        screenFile,
+      ],
+      io,
+    );
+    expect(io.stderr()).toMatch(/halted with interrupts disabled at 0008:[0-9A-F]{8}/);
+    expect(status).toBe(0);
+    const rows = readFileSync(screenFile, 'utf8').split('\n');
+    // The diagonal: a backslash at row i, column i, over one character of what was printed; the
+    // patterns below leave that character out.
+    for (let i = 0; i < 25; i++) expect(rows[i]?.[i], `row ${i}`).toBe('\\');
+    const text = rows.join('\n');
+    // Information flags: memory, command line, modules, memory map, loader name, framebuffer.
+    expect(rows[0]).toBe('\\lags = 0x124d');
+    expect(rows[1]).toBe(`m\\m_lower = 639KB, mem_upper = ${32 * 1024 - 1024}KB`);
+    expect(rows[2]).toBe('cm\\line = kernel root=/dev/hd0');
+    expect(rows[3]).toMatch(/^mod\\_count = 2, mods_addr = 0x[0-9a-f]+$/);
+    const mods = [...text.matchAll(/tart = 0x([0-9a-f]+), mod_end = 0x([0-9a-f]+), cmdline = (.*)/g)];
+    expect(mods.map((m) => m[3])).toEqual([`${first} x y`, second]);
+    for (const [i, m] of mods.entries()) {
+      const start = parseInt(m[1], 16);
+      expect(start % 4096, 'modules are page-aligned').toBe(0);
+      expect(parseInt(m[2], 16) - start).toBe(statSync(i === 0 ? first : second).size);
+    }
+    expect(parseInt(mods[1][1], 16)).toBeGreaterThanOrEqual(parseInt(mods[0][2], 16));
+    const mmap = [...text.matchAll(/base_addr = 0x(\w+), length = 0x(\w+), type = 0x(\d)/g)].map((m) => [
+      parseInt(m[1], 16),
+      parseInt(m[2], 16),
+      Number(m[3]),
+    ]);
+    expect(mmap).toEqual([
+      [0, 0x9fc00, 1],
+      [0x9fc00, 0x400, 2],
+      [0xf0000, 0x10000, 2],
+      [0x100000, 31 << 20, 1],
+    ]);
+    expect(text).toContain('Halted.');
+  }, 60_000);
+
+  // GRUB Invaders (Debian's `grub-invaders`): a game that draws its playfield on the text screen
+  // and paces itself with the PIT.
+  it('runs GRUB Invaders, which draws its playfield on the text screen', async () => {
+    const kernel = join(await fetchDebianPackage('grub-invaders', 'i386'), 'boot/invaders.exec');
+    const io = captureIo();
+    const status = await main(
+      ['run', '--kernel', kernel, '--max-instructions', '30000000', '--text-screen', 'stdio'],
+      io,
+    );
+    expect(status).toBe(124);
+    const rows = io.stdout().split('\n');
+    const alienRows = rows.filter((row) => /-\*-.*-\*-/.test(row));
+    expect(alienRows.length, io.stdout()).toBeGreaterThanOrEqual(5);
+    // The player's ship, centred on the bottom two rows.
+    expect(rows.slice(-3)).toEqual([' '.repeat(40) + '_', ' '.repeat(39) + '/ \\', '']);
+  }, 60_000);
 });

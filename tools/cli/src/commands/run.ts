@@ -36,6 +36,7 @@ function runOptions(values: OptionValues): RunOptions {
   set('exitPort', stringOption(values, 'exit-port'));
   set('serial', stringOption(values, 'serial'));
   set('maxInstructions', stringOption(values, 'max-instructions'));
+  set('textScreen', stringOption(values, 'text-screen'));
   const debugcon = values['debugcon'];
   if (Array.isArray(debugcon)) options.debugcon = debugcon.map(String);
   if (values['stats'] === true) options.stats = true;
@@ -147,7 +148,8 @@ export const runCommand: Command = {
     'Linux guests:\n' +
     '  --kernel FILE             Linux bzImage (boot protocol 2.10+) or Multiboot (v1) kernel, told\n' +
     '                            apart by their headers; both are entered in 32-bit protected mode\n' +
-    '  --initrd FILE             initial RAM disk for a Linux kernel\n' +
+    '  --initrd FILE             initial RAM disk for a Linux kernel; for a Multiboot kernel, its\n' +
+    "                            boot modules: 'FILE [ARGS][,FILE [ARGS]...]' as in QEMU\n" +
     '  --append CMDLINE          kernel command line (default guest: console=ttyS0 quiet\n' +
     '                            cryptomgr.notests)\n' +
     '  --boot-decompress host|guest  where a bzImage is unpacked: on the host before entry (default,\n' +
@@ -176,7 +178,9 @@ export const runCommand: Command = {
     'Both:\n' +
     '  --memory SIZE             RAM, e.g. 64M or 256M (default 128M)\n' +
     '  --max-instructions N      stop after N instructions (status 124)\n' +
-    '  --stats                   print instructions, fast-path share, monitor exits, SBE figures, MIPS\n\n' +
+    '  --stats                   print instructions, fast-path share, monitor exits, SBE figures, MIPS\n' +
+    '  --text-screen stdio|FILE  at the end, write the 80x25 text screen (0xb8000) as text: what a\n' +
+    '                            kernel that prints to the screen showed (no display is modelled)\n\n' +
     GDB_HELP +
     '\n' +
     'HLT with interrupts disabled and nothing left to wake the CPU ends the run with status 0.',
@@ -198,6 +202,7 @@ export const runCommand: Command = {
     serial: { type: 'string' },
     'max-instructions': { type: 'string' },
     stats: { type: 'boolean' },
+    'text-screen': { type: 'string' },
     ...GDB_OPTIONS,
   },
   async run(values, positionals, io) {
