@@ -238,6 +238,13 @@ const LN2 = big(LN2_FIX, -512);
 const LOG2E = bdiv(bint(1), LN2);
 const LOG2_10 = big((LN10_FIX << FIX) / LN2_FIX, -512);
 const LOG10_2 = big((LN2_FIX << FIX) / LN10_FIX, -512);
+/**
+ * FPATAN's results are the exact angle scaled by pi66 / pi (relative error about -1.3 * 2^-70): the
+ * processor evaluates the angle as a fraction of pi and multiplies by its 66-bit pi. Against an
+ * AMD host this moves the match from 98.7% to 99.7% of random operands, the same in every
+ * quadrant.
+ */
+const ATAN_SCALE = bdiv(big(REDUCE_PI, -512), PI);
 
 /** FLD1, FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2, FLDZ (index 0-6) into R, rounded per RC. */
 export function loadConstant(i: number, cw: number): void {
@@ -817,5 +824,5 @@ function fpatan(
   const y = babs(fromExt(ySe, yH, yL));
   let a = atan(bdiv(y, x));
   if (xs !== 0) a = bsub(PI, a);
-  return toExt(signed(a), cw);
+  return toExt(signed(bmul(a, ATAN_SCALE)), cw);
 }
