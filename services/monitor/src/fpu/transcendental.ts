@@ -16,6 +16,10 @@ import {
   DE,
   IE,
   PE,
+  RC_DOWN,
+  RC_MASK,
+  RC_SHIFT,
+  RC_ZERO,
   ZE,
 } from './constants.js';
 import { R, classify, roundExternal, setIndefinite } from './ext80.js';
@@ -596,7 +600,13 @@ export function transcendental(
     const e = aSe & 0x7fff;
     if (e >= BIAS) {
       if (e === BIAS && aH === 0x80000000 && aL === 0) {
-        // 2^1 - 1 and 2^-1 - 1 are exact, yet reported inexact (with C1 as the hardware rounds).
+        // 2^1 - 1 and 2^-1 - 1 are exact, yet reported inexact. The processor's 2^1 - 1 lies just
+        // below 1: rounding down or toward zero gives 1 - 2^-64, the other modes round up to 1.
+        const rc = (cw & RC_MASK) >>> RC_SHIFT;
+        if (sign === 0 && (rc === RC_DOWN || rc === RC_ZERO)) {
+          setExact(BIAS - 1, 0xffffffff, 0xffffffff);
+          return flags | PE;
+        }
         setExact(aSe ^ (sign !== 0 ? 1 : 0), 0x80000000, 0);
         R.up = sign !== 0 ? 0 : 1;
         return flags | PE;
