@@ -9,7 +9,7 @@ import {
   ConsoleOutput,
   CpuRegisters,
   CreateVmRequest,
-  DeviceState,
+  ComponentState,
   DiscardSectorsRequest,
   Engine,
   Error as ProtoError,
@@ -269,7 +269,7 @@ describe('round trips', () => {
     for (const hit of hits) expect(roundTrip(StopEvent, hit).detail?.$case).toBe(hit.detail?.$case);
   });
 
-  it('snapshot.proto: header and machine state with device oneofs', () => {
+  it('snapshot.proto: header and machine state with named component fields', () => {
     const header = roundTrip(SnapshotHeader, {
       magic: new TextEncoder().encode('PLEX86SN'),
       formatVersion: 1,
@@ -285,116 +285,39 @@ describe('round trips', () => {
     const encoded = SnapshotHeader.encode(header).finish();
     expect(new TextDecoder().decode(encoded.subarray(2, 10))).toBe('PLEX86SN');
 
-    const devices: DeviceState[] = [
-      {
-        id: 'pic',
-        state: {
-          $case: 'pic',
-          value: {
-            primary: {
-              irr: 0x01,
-              isr: 0,
-              imr: 0xb8,
-              vectorBase: 0x30,
-              lineLevels: 1,
-              elcr: 0,
-              initStep: 0,
-              icw4Needed: true,
-              autoEoi: false,
-              specialFullyNested: false,
-              specialMask: false,
-              readIsr: true,
-              lowestPriority: 7,
-              icw3: 0x04,
-            },
-            secondary: undefined,
-          },
-        },
-      },
+    const components: ComponentState[] = [
       {
         id: 'pit',
-        state: {
-          $case: 'pit',
-          value: {
-            channels: [0, 1, 2].map((i) => ({
-              mode: i === 0 ? 2 : 3,
-              bcd: false,
-              access: 3,
-              reload: i === 0 ? 11932 : 0,
-              loadTimeNs: 10_000_000n * BigInt(i),
-              gate: i !== 2,
-              latchedCount: 0,
-              countLatched: false,
-              latchedStatus: 0,
-              statusLatched: false,
-              readMsbNext: false,
-              writeMsbNext: i === 1,
-              reloadPending: false,
-            })),
-            port61: 1,
-          },
-        },
+        version: 1,
+        fields: [
+          { name: 'ch0.mode', value: { $case: 'number', value: 2 } },
+          { name: 'ch0.running', value: { $case: 'flag', value: true } },
+          { name: 'timer', value: { $case: 'number', value: Infinity } },
+        ],
       },
-      {
-        id: 'com1',
-        state: {
-          $case: 'uart',
-          value: {
-            basePort: 0x3f8,
-            irq: 4,
-            ier: 0x0f,
-            lcr: 0x03,
-            mcr: 0x0b,
-            lsr: 0x60,
-            msr: 0xb0,
-            scr: 0,
-            fcr: 0xc7,
-            divisor: 1,
-            rxFifo: new TextEncoder().encode('ls\r'),
-            threInterruptPending: true,
-          },
-        },
-      },
-      {
-        id: 'vda',
-        state: {
-          $case: 'virtio',
-          value: {
-            deviceType: 2,
-            pciConfig: pattern(256, 4),
-            deviceFeatures: (1n << 32n) | 0x2000_0646n,
-            driverFeatures: 1n << 32n,
-            status: 0x0f,
-            configGeneration: 0,
-            isr: 1,
-            queues: [
-              {
-                size: 256,
-                enabled: true,
-                descriptorTable: 0x3f00_0000n,
-                availableRing: 0x3f00_1000n,
-                usedRing: 0x3f00_2000n,
-                nextAvailable: 65535,
-                nextUsed: 12,
-              },
-            ],
-            deviceConfig: pattern(60, 8),
-          },
-        },
-      },
+      { id: 'rtc', version: 1, fields: [{ name: 'cmos', value: { $case: 'data', value: pattern(128, 5) } }] },
+      { id: 'virtio-vda', version: 1, fields: [{ name: 'lastFault', value: { $case: 'text', value: '' } }] },
     ];
     const state = roundTrip(
       MachineState,
       MachineState.fromPartial({
-        config: { memoryBytes: 128n << 20n, engine: Engine.ENGINE_SBE },
-        cpu: {
-          registers: { eip: 0xc1000123, cr0: 0x80050033 },
-          tsc: 0x1_0000_0000n,
-          halted: true,
-          msrs: [{ index: 0x174, value: 0x60n }],
-          instructionsRetired: 5_000_000_000n,
+        setup: {
+          memoryBytes: 128n << 20n,
+          nsPerInstruction: 5,
+          serial: true,
+          exitPort: 0,
+          disks: [
+            {
+              id: 'vda',
+              spec: '/images/disk.raw,overlay=/images/o.qcow2',
+              format: ImageFormat.IMAGE_FORMAT_QCOW2,
+              files: [{ path: '/images/o.qcow2', sizeBytes: 196_608n, mtimeNs: 1_700_000_000_123_456_789n }],
+            },
+          ],
+          virtioConsoles: ['hvc0'],
+          nets: [{ id: 'eth0', mac: '52:54:00:12:34:56', segment: 'lan0' }],
         },
-        devices,
+        components,
         ram: {
           sizeBytes: 128n << 20n,
           runs: [
@@ -402,11 +325,17 @@ describe('round trips', () => {
             { firstPage: 256n, pageCount: 32512n },
           ],
         },
-        a20Enabled: true,
+        instructionsRetired: 5_000_000_000n,
         virtualTimeNs: 12_000_000_000n,
       }),
     );
-    expect(state.devices.map((d) => d.state?.$case)).toEqual(['pic', 'pit', 'uart', 'virtio']);
+    expect(state.components.map((c) => c.fields[0]?.value?.$case)).toEqual(['number', 'data', 'text']);
+    expect(state.components[0].fields[2].value).toEqual({ $case: 'number', value: Infinity });
+    // An explicit port 0 is kept apart from no exit port.
+    expect(state.setup?.exitPort).toBe(0);
+    expect(roundTrip(MachineState, MachineState.fromPartial({ setup: { serial: true } })).setup?.exitPort).toBe(
+      undefined,
+    );
   });
 
   it('carries 64-bit values through JSON as decimal strings', () => {
@@ -471,7 +400,7 @@ describe('malformed input', () => {
       }
       try {
         const decoded = MachineState.decode(junk);
-        expect(Array.isArray(decoded.devices)).toBe(true);
+        expect(Array.isArray(decoded.components)).toBe(true);
       } catch (e) {
         expect(e).toBeInstanceOf(Error);
         thrown++;

@@ -237,10 +237,6 @@ export async function startStorageService(bus: Bus, options: StorageServiceOptio
       }
     };
 
-  const unimplemented = wrap(async (_req: unknown, subject: string): Promise<never> => {
-    throw new BusError(ErrorCode.ERROR_CODE_UNIMPLEMENTED, subject, 'VM snapshots are not available yet');
-  });
-
   const service = await serveMethods(
     bus,
     {
@@ -343,9 +339,6 @@ export async function startStorageService(bus: Bus, options: StorageServiceOptio
           return { discardedBytes: BigInt(before.allocated), info: await describe(overlay) };
         }),
       ),
-      saveSnapshot: unimplemented,
-      loadSnapshot: unimplemented,
-      getSnapshotInfo: unimplemented,
     },
     { logger },
   );

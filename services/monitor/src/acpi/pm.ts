@@ -17,6 +17,7 @@
  */
 
 import type { PortSpace } from '../io/port-space.js';
+import { loadFields, saveFields, type StateReader, type StateWriter } from '../snapshot/state.js';
 import type { Timer, VirtualClock } from '../platform/clock.js';
 
 /** Base of the PM I/O block (the PIIX4's customary PMBASE). */
@@ -87,6 +88,8 @@ export interface AcpiPmOptions {
   notice: (text: string) => void;
 }
 
+const ACPI_PM_FIELDS = ['sts', 'en', 'cnt', 'tmrClearedEpoch', 'resetControl', 'sciLevel'] as const;
+
 export class AcpiPm {
   /** PM1_STS bits other than TMR_STS (which follows the timer). */
   private sts = 0;
@@ -103,6 +106,17 @@ export class AcpiPm {
 
   constructor(private readonly options: AcpiPmOptions) {
     this.tmrTimer = options.clock.timer('acpi-pm-timer', () => this.updateSci());
+  }
+
+  /** PM1 event and control registers, the reset register and the SCI level. */
+  saveSnapshotState(w: StateWriter): void {
+    saveFields(w, this, ACPI_PM_FIELDS);
+    w.bytes('refusedSleeps', this.refusedSleeps);
+  }
+
+  loadSnapshotState(r: StateReader): void {
+    loadFields(r, this, ACPI_PM_FIELDS);
+    r.into('refusedSleeps', this.refusedSleeps);
   }
 
   attach(io: PortSpace): void {

@@ -14,6 +14,7 @@ import { CPU_FAULT, Vector } from './fault.js';
 import { lazyAf, lazyCf, lazyFlags, lazyOf, lazySf, lazyZf, PARITY } from './flags.js';
 import { Mmu, TlbBit } from './paging.js';
 import { ARITH_FLAGS, Cr0, Cr4, Flag, Seg } from './registers.js';
+import type { StateReader, StateWriter } from '../snapshot/state.js';
 
 /** Indices into `Cpu.st` (the generated fast handlers use the exported ones as literals). */
 export const ST_EIP = 0;
@@ -849,6 +850,58 @@ export class Cpu {
     this.faultCode = code;
     this.faultHasCode = true;
     throw CPU_FAULT;
+  }
+
+  // ---- snapshots ----------------------------------------------------------------------------
+
+  /** Architectural and hidden state at an instruction boundary (the x87 unit saves its own). */
+  saveSnapshotState(w: StateWriter): void {
+    w.bytes('r32', this.r32);
+    w.bytes('st', this.st);
+    w.bytes('dr', this.dr);
+    w.bytes('segSel', this.segSel);
+    w.bytes('segBase', this.segBase);
+    w.bytes('segLimit', this.segLimit);
+    w.bytes('segAttr', this.segAttr);
+    w.bytes('segMin', this.segMin);
+    w.bytes('segMax', this.segMax);
+    w.bytes('segAccess', this.segAccess);
+    w.number('instructions', this.instructions);
+    w.number('tscOffset', this.tscOffset);
+    w.flag('interruptShadow', this.interruptShadow);
+    w.flag('halted', this.halted);
+    w.flag('ferrWaiting', this.ferrWaiting);
+    w.flag('ignne', this.ignne);
+    w.number('deliveries', this.deliveries);
+  }
+
+  /** Loads saveSnapshotState's fields; the TLB and the paging mode are rebuilt from CR0, CR3 and CR4. */
+  loadSnapshotState(r: StateReader): void {
+    r.into('r32', this.r32);
+    r.into('st', this.st);
+    r.into('dr', this.dr);
+    r.into('segSel', this.segSel);
+    r.into('segBase', this.segBase);
+    r.into('segLimit', this.segLimit);
+    r.into('segAttr', this.segAttr);
+    r.into('segMin', this.segMin);
+    r.into('segMax', this.segMax);
+    r.into('segAccess', this.segAccess);
+    const cpl = this.st[CPL];
+    if (cpl < 0 || cpl > 3) throw r.error('st', `holds CPL ${cpl}`);
+    this.instructions = r.int('instructions', 0, Number.MAX_SAFE_INTEGER);
+    this.tscOffset = r.int('tscOffset', -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    this.interruptShadow = r.flag('interruptShadow');
+    this.halted = r.flag('halted');
+    this.ferrWaiting = r.flag('ferrWaiting');
+    this.ignne = r.flag('ignne');
+    this.deliveries = r.int('deliveries', 0, Number.MAX_SAFE_INTEGER);
+    this.insEip = this.st[EIP];
+    this.exitBlock = true;
+    this.setCpl(cpl);
+    this.syncPaging();
+    this.mmu.setCr3(this.st[CR3]);
+    this.mmu.flushAll();
   }
 }
 

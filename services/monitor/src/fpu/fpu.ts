@@ -44,6 +44,7 @@
  * register contents when they are stored, as the processor does.
  */
 
+import type { StateReader, StateWriter } from '../snapshot/state.js';
 import {
   BUSY,
   C0,
@@ -259,6 +260,24 @@ export class Fpu {
   eflags = 0;
   /** FISTTP exists only with SSE3; without it DB/DD/DF /1 are invalid. */
   sse3 = false;
+
+  /** The register stack (80-bit values as sign/exponent and two significand words) and control words. */
+  saveSnapshotState(w: StateWriter): void {
+    w.bytes('se', this.se);
+    w.bytes('hi', this.hi);
+    w.bytes('lo', this.lo);
+    w.bytes('ctl', this.ctl);
+    w.flag('sse3', this.sse3);
+  }
+
+  loadSnapshotState(r: StateReader): void {
+    r.into('se', this.se);
+    r.into('hi', this.hi);
+    r.into('lo', this.lo);
+    r.into('ctl', this.ctl);
+    if (this.ctl[CTL_TOP] > 7) throw r.error('ctl', `holds TOP ${this.ctl[CTL_TOP]}`);
+    this.sse3 = r.flag('sse3');
+  }
 
   constructor() {
     this.init();

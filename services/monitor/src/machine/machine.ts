@@ -120,6 +120,11 @@ export class Machine {
   private wakeWaiter: (() => void) | undefined;
   /** Inside run(): an earlier timer may cut the current slice short. */
   private running = false;
+  /** Snapshot holds taken (holdAtBoundary); while any is, the run loop keeps the CPU parked. */
+  private holds = 0;
+  /** The run loop is parked for a hold. */
+  private parked = false;
+  private readonly parkWaiters: (() => void)[] = [];
 
   constructor(config: MachineConfig) {
     this.mem = new PhysicalMemory({ ramSize: config.memory });
@@ -276,6 +281,48 @@ export class Machine {
     return `${hex(cpu.segSel[Seg.CS], 4)}:${hex(eip, cpu.codeBits === 16 ? 4 : 8)}`;
   }
 
+  /**
+   * Holds the CPU at an instruction boundary with no device work in flight, for a snapshot: resolves
+   * once the run loop is parked (at once when it is not running, or a debugger holds it) and every
+   * asynchronous device operation has completed. Call the returned function to let it run on.
+   */
+  async holdAtBoundary(): Promise<() => void> {
+    this.holds++;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.wake();
+    };
+    try {
+      if (this.running && !this.parked && this.debugHold?.holding !== true) {
+        const parked = new Promise<void>((resolve) => this.parkWaiters.push(resolve));
+        this.wake();
+        await parked;
+      }
+      // Completions write guest memory and raise interrupts: they must land before the state is read.
+      while (this.workInFlight > 0) await new Promise<void>((resolve) => setTimeout(resolve, 1));
+    } catch (e) {
+      release();
+      throw e;
+    }
+    return release;
+  }
+
+  /** Parks the run loop while a snapshot hold is taken (or until the run is stopped). */
+  private async parkWhileHeld(): Promise<void> {
+    this.parked = true;
+    this.onSlice?.();
+    for (const resolve of this.parkWaiters.splice(0)) resolve();
+    while (this.holds > 0 && this.stopReason === undefined) {
+      await new Promise<void>((resolve) => (this.wakeWaiter = resolve));
+      this.wakeWaiter = undefined;
+    }
+    this.parked = false;
+    this.woken = false;
+  }
+
   /** Called before every event-loop yield of the run loop (output flushing). */
   onSlice: (() => void) | undefined;
 
@@ -311,6 +358,14 @@ export class Machine {
     try {
       for (;;) {
         if (this.stopReason !== undefined) return result(ExitStatus.HALTED, 'stopped', `plex86: ${this.stopReason}`);
+        if (this.holds > 0) {
+          await this.parkWhileHeld();
+          // Time spent held is not guest time.
+          anchorMs = performance.now();
+          anchorNs = clock.now();
+          yieldAt = cpu.instructions + sliceInstructions;
+          continue;
+        }
         if (this.debugHold?.holding === true) {
           // The debugger drives the engine (through runSlice, so timers keep firing) until it lets go.
           const resume = await this.untilReleased(this.debugHold);
@@ -383,6 +438,7 @@ export class Machine {
       }
     } finally {
       this.running = false;
+      for (const resolve of this.parkWaiters.splice(0)) resolve();
       clock.horizon = -Infinity;
       this.onSlice?.();
     }

@@ -4,6 +4,8 @@
  * returns all ones and a write there is dropped, as on a PC bus.
  */
 
+import type { StateReader, StateWriter } from '../snapshot/state.js';
+
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 export const PAGE_MASK = PAGE_SIZE - 1;
@@ -91,6 +93,19 @@ export class PhysicalMemory {
 
   get a20Enabled(): boolean {
     return this.a20Mask === -1;
+  }
+
+  /** The A20 gate (RAM contents go into the snapshot's RAM section). */
+  saveSnapshotState(w: StateWriter): void {
+    w.flag('a20', this.a20Enabled);
+    w.bytes('rom', this.rom);
+  }
+
+  /** Before the RAM contents: a BIOS image is mapped again (its low copy in RAM is then overwritten). */
+  loadSnapshotState(r: StateReader): void {
+    this.setA20(r.flag('a20'));
+    const rom = r.bytes('rom', 0x1000000);
+    if (rom.length > 0) this.loadBios(rom);
   }
 
   setA20(enabled: boolean): void {

@@ -6,6 +6,7 @@
  */
 
 import type { PortSpace } from '../io/port-space.js';
+import type { StateReader, StateWriter } from '../snapshot/state.js';
 import { I440fxHostBridge, Piix3IsaBridge, PIRQ_DISABLED } from './chipset.js';
 import { PCI_BAR_COUNT, PCI_INTERRUPT_LINE, type PciFunction, type PciIoRegion } from './pci-function.js';
 
@@ -120,6 +121,25 @@ export class PciBus {
     const irq = this.irqOf(at);
     fn.config[PCI_INTERRUPT_LINE] = irq < 0 ? 0xff : irq;
     return at;
+  }
+
+  /** The address register and every function's configuration space, by slot. */
+  saveSnapshotState(w: StateWriter): void {
+    w.number('address', this.address);
+    w.number('masterAborts', this.masterAborts);
+    for (let slot = 0; slot < PCI_SLOT_COUNT; slot++) this.slots[slot]?.saveSnapshotState(w, `slot${slot}.`);
+  }
+
+  /** Loads the functions' state, then rebuilds BAR decoding and INTx routing from it. */
+  loadSnapshotState(r: StateReader): void {
+    this.address = r.int('address', 0, 0xffffffff);
+    this.masterAborts = r.int('masterAborts', 0, Number.MAX_SAFE_INTEGER);
+    for (let slot = 0; slot < PCI_SLOT_COUNT; slot++) this.slots[slot]?.loadSnapshotState(r, `slot${slot}.`);
+    for (let slot = 0; slot < PCI_SLOT_COUNT; slot++) {
+      const fn = this.slots[slot];
+      if (fn !== undefined) this.remap(fn);
+    }
+    this.reroute();
   }
 
   /** The function in a slot, if any. */

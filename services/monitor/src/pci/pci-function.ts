@@ -4,6 +4,8 @@
  * holds the function decodes the BARs and routes its INTx pin.
  */
 
+import type { StateReader, StateWriter } from '../snapshot/state.js';
+
 export const PCI_VENDOR_ID = 0x00;
 export const PCI_DEVICE_ID = 0x02;
 export const PCI_COMMAND = 0x04;
@@ -124,6 +126,18 @@ export class PciFunction {
   /** INTx as the bus sees it: asserted and not disabled by the command register. */
   get intxAsserted(): boolean {
     return this.intx && (this.config[PCI_COMMAND + 1] & (PCI_COMMAND_INTX_DISABLE >>> 8)) === 0;
+  }
+
+  /** Configuration space and the INTx level, as fields `prefix + name`. */
+  saveSnapshotState(w: StateWriter, prefix: string): void {
+    w.bytes(`${prefix}config`, this.config);
+    w.flag(`${prefix}intx`, this.intx);
+  }
+
+  /** Loads saveSnapshotState's fields; the bus then rebuilds its port map and IRQ routing from them. */
+  loadSnapshotState(r: StateReader, prefix: string): void {
+    r.into(`${prefix}config`, this.config);
+    this.intx = r.flag(`${prefix}intx`);
   }
 
   /** Drives the function's INTx pin (level-triggered, shared). */

@@ -8,6 +8,7 @@
  */
 
 import type { Cpu } from '../cpu/cpu.js';
+import type { StateReader, StateWriter } from '../snapshot/state.js';
 
 /** 5 ns per instruction: a 200 MHz virtual CPU (and a 200 MHz TSC). */
 export const DEFAULT_NS_PER_INSTRUCTION = 5;
@@ -122,6 +123,23 @@ export class VirtualClock {
     const n = Math.ceil(d / this.nsPerInstruction);
     this.warped += n;
     this.cpu.tscOffset += n;
+  }
+
+  /** Warped time and every timer's deadline, by name (devices create their timers in a fixed order). */
+  saveSnapshotState(w: StateWriter): void {
+    w.number('nsPerInstruction', this.nsPerInstruction);
+    w.number('warped', this.warped);
+    for (const t of this.timers) w.number(`timer.${t.name}`, t.deadline);
+  }
+
+  loadSnapshotState(r: StateReader): void {
+    const ns = r.number('nsPerInstruction');
+    if (ns !== this.nsPerInstruction) {
+      throw r.error('nsPerInstruction', `is ${ns}, but this machine runs at ${this.nsPerInstruction}`);
+    }
+    this.warped = r.int('warped', 0, Number.MAX_SAFE_INTEGER);
+    for (const t of this.timers) t.deadline = r.deadline(`timer.${t.name}`);
+    this.recompute();
   }
 
   private recompute(): void {

@@ -8,6 +8,7 @@
  */
 
 import type { PortSpace } from '../io/port-space.js';
+import { loadFields, saveFields, type StateReader, type StateWriter } from '../snapshot/state.js';
 
 const enum Status {
   OBF = 0x01,
@@ -41,6 +42,26 @@ export interface I8042Options {
   setA20: (enabled: boolean) => void;
 }
 
+const I8042_FIELDS = [
+  'ctr',
+  'a20',
+  'head',
+  'count',
+  'lastByte',
+  'lastWasCommand',
+  'pendingCommand',
+  'kbdPending',
+  'mousePending',
+  'kbdLast',
+  'mouseRate',
+  'mouseResolution',
+  'mouseScaling21',
+  'mouseEnabled',
+  'irq1',
+  'irq12',
+  'port92',
+] as const;
+
 export class I8042 {
   /** The command byte ("controller RAM" byte 0). */
   ctr = Ctr.XLATE | Ctr.AUXDIS | Ctr.SYS | Ctr.KBDINT;
@@ -67,6 +88,22 @@ export class I8042 {
   private port92 = 0x02;
 
   constructor(private readonly options: I8042Options) {}
+
+  /** The output queue, pending commands, mouse settings, IRQ lines and ports 92h/A20. */
+  saveSnapshotState(w: StateWriter): void {
+    w.bytes('queue', this.queue);
+    w.bytes('queueAux', this.queueAux);
+    saveFields(w, this, I8042_FIELDS);
+  }
+
+  loadSnapshotState(r: StateReader): void {
+    r.into('queue', this.queue);
+    r.into('queueAux', this.queueAux);
+    loadFields(r, this, I8042_FIELDS);
+    if (this.head < 0 || this.head >= QUEUE_SIZE || this.count < 0 || this.count > QUEUE_SIZE) {
+      throw r.error('head', `${this.head} or count ${this.count} is outside the queue`);
+    }
+  }
 
   attach(io: PortSpace): void {
     io.register(0x60, 1, 'i8042-data@60', {

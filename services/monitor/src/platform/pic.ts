@@ -11,6 +11,7 @@
 
 import type { InterruptLine } from '../engine/engine.js';
 import type { PortSpace } from '../io/port-space.js';
+import { loadFields, saveFields, type StateReader, type StateWriter } from '../snapshot/state.js';
 
 /** No request can be serviced. */
 const NONE = 8;
@@ -213,6 +214,30 @@ export class I8259 {
   }
 }
 
+/** The chip state a snapshot holds (everything but the wiring). */
+const I8259_FIELDS = [
+  'irr',
+  'isr',
+  'imr',
+  'lines',
+  'elcr',
+  'levelAll',
+  'vectorBase',
+  'lowest',
+  'autoEoi',
+  'rotateOnAutoEoi',
+  'specialMask',
+  'specialFullyNested',
+  'readIsr',
+  'poll',
+  'icwStep',
+  'needIcw4',
+  'single',
+  'cascade',
+  'initialized',
+  'output',
+] as const;
+
 /** IRQ numbers of interest on the PC. */
 export const IRQ_CASCADE = 2;
 
@@ -230,6 +255,39 @@ export class Pic implements InterruptLine {
       this.out = this.master.output;
     });
     this.slave = new I8259('slave', false, 0xde, () => this.master.setLine(IRQ_CASCADE, this.slave.output));
+  }
+
+  /** Both chips; loaded last, so that devices restoring their interrupt lines cannot change it. */
+  saveSnapshotState(w: StateWriter): void {
+    saveFields(w, this.master, I8259_FIELDS, 'master.');
+    saveFields(w, this.slave, I8259_FIELDS, 'slave.');
+    w.number('spurious', this.spurious);
+  }
+
+  loadSnapshotState(r: StateReader): void {
+    for (const [chip, prefix] of [
+      [this.master, 'master.'],
+      [this.slave, 'slave.'],
+    ] as const) {
+      loadFields(r, chip, I8259_FIELDS, prefix);
+      for (const name of [
+        'irr',
+        'isr',
+        'imr',
+        'lines',
+        'elcr',
+        'vectorBase',
+        'lowest',
+        'icwStep',
+        'cascade',
+      ] as const) {
+        const v = chip[name];
+        if (!Number.isInteger(v) || v < 0 || v > 0xff) throw r.error(prefix + name, `is ${v}`);
+      }
+      if (chip.lowest > 7 || chip.icwStep > 4) throw r.error(prefix + 'lowest', 'or icwStep is out of range');
+    }
+    this.spurious = r.int('spurious', 0, Number.MAX_SAFE_INTEGER);
+    this.out = this.master.output;
   }
 
   attach(io: PortSpace): void {

@@ -10,6 +10,7 @@
 
 import type { PortSpace } from '../io/port-space.js';
 import type { Timer, VirtualClock } from './clock.js';
+import { loadFields, saveFields, type StateReader, type StateWriter } from '../snapshot/state.js';
 
 /** Input clock of every counter, Hz (14.31818 MHz / 12, as Linux's PIT_TICK_RATE). */
 export const PIT_HZ = 1_193_182;
@@ -47,6 +48,29 @@ function toBcd(v: number): number {
 function fromBcd(v: number): number {
   return (v & 0xf) + ((v >>> 4) & 0xf) * 10 + ((v >>> 8) & 0xf) * 100 + ((v >>> 12) & 0xf) * 1000;
 }
+
+/** The counter state a snapshot holds (everything a channel changes after construction). */
+const PIT_CHANNEL_FIELDS = [
+  'mode',
+  'access',
+  'bcd',
+  'reload',
+  'nullCount',
+  'gate',
+  'running',
+  'startNs',
+  'startValue',
+  'triggered',
+  'idleOut',
+  'writeMsbNext',
+  'lsbWritten',
+  'readMsbNext',
+  'latched',
+  'latchValue',
+  'latchMsbNext',
+  'statusLatched',
+  'statusValue',
+] as const;
 
 export class PitChannel {
   mode = 0;
@@ -335,6 +359,27 @@ export class Pit {
     private readonly setIrq0: (level: boolean) => void,
   ) {
     this.timer = clock.timer('pit0', (now) => this.fire(now));
+  }
+
+  /** Counters, port 61h and the IRQ 0 edge bookkeeping (the clock saves the timer's deadline). */
+  saveSnapshotState(w: StateWriter): void {
+    for (const ch of this.channels) saveFields(w, ch, PIT_CHANNEL_FIELDS, `ch${ch.index}.`);
+    w.number('portB', this.portB);
+    w.number('irq0Edges', this.irq0Edges);
+    w.number('armedTick', this.armedTick);
+  }
+
+  loadSnapshotState(r: StateReader): void {
+    for (const ch of this.channels) {
+      const prefix = `ch${ch.index}.`;
+      loadFields(r, ch, PIT_CHANNEL_FIELDS, prefix);
+      if (ch.mode < 0 || ch.mode > 5 || ch.access < 1 || ch.access > 3)
+        throw r.error(`${prefix}mode`, 'is out of range');
+      if (ch.reload < 0 || ch.reload > 0xffff) throw r.error(`${prefix}reload`, `is ${ch.reload}`);
+    }
+    this.portB = r.int('portB', 0, 0x0f);
+    this.irq0Edges = r.int('irq0Edges', 0, Number.MAX_SAFE_INTEGER);
+    this.armedTick = r.int('armedTick', 0, Number.MAX_SAFE_INTEGER);
   }
 
   attach(io: PortSpace): void {

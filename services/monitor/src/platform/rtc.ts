@@ -7,6 +7,7 @@
  */
 
 import type { PortSpace } from '../io/port-space.js';
+import { loadFields, saveFields, type StateReader, type StateWriter } from '../snapshot/state.js';
 import type { Timer, VirtualClock } from './clock.js';
 
 const NS_PER_SECOND = 1e9;
@@ -67,6 +68,9 @@ interface Fields {
   year: number;
 }
 
+const RTC_FIELDS = ['index', 'nmiMasked', 'baseSeconds', 'baseNs', 'flags', 'checkedNs', 'irqLevel'] as const;
+const FIELD_NAMES = ['sec', 'min', 'hour', 'wday', 'mday', 'mon', 'year'] as const;
+
 export class Rtc {
   /** CMOS RAM; bytes 00h-0Dh are the clock's registers, kept here except for the time. */
   readonly cmos = new Uint8Array(128);
@@ -106,6 +110,23 @@ export class Rtc {
     for (let i = 0x10; i <= 0x2d; i++) sum += c[i];
     c[0x2e] = (sum >>> 8) & 0xff;
     c[0x2f] = sum & 0xff;
+  }
+
+  /**
+   * CMOS, the index register and the clock's base, so that the guest's wall clock continues from
+   * the snapshot's virtual time (the clock saves the timer's deadline).
+   */
+  saveSnapshotState(w: StateWriter): void {
+    w.bytes('cmos', this.cmos);
+    saveFields(w, this, RTC_FIELDS);
+    saveFields(w, this.frozen, FIELD_NAMES, 'frozen.');
+  }
+
+  loadSnapshotState(r: StateReader): void {
+    r.into('cmos', this.cmos);
+    loadFields(r, this, RTC_FIELDS);
+    loadFields(r, this.frozen, FIELD_NAMES, 'frozen.');
+    if (this.index < 0 || this.index > 0x7f) throw r.error('index', `is ${this.index}`);
   }
 
   attach(io: PortSpace): void {

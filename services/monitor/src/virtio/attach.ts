@@ -19,6 +19,18 @@ export interface VirtioDiskSpec {
   id: string;
   /** Show the guest a read-only device (DiskConfig.read_only). */
   readOnly?: boolean;
+  /** Where the image lives, for snapshots (absent when a storage service on the bus serves it). */
+  source?: VirtioDiskSource;
+}
+
+/** A disk opened by the process that runs the VM: a snapshot records it, a restore reopens it. */
+export interface VirtioDiskSource {
+  /** The disk as `plex86 run --disk` takes it, with absolute paths. */
+  spec: string;
+  /** The image's format when known. */
+  format?: 'raw' | 'qcow2';
+  /** The files the disk reads (image, then overlay): their size and modification time are checked on restore. */
+  files: string[];
 }
 
 export interface VirtioNetSpec {
@@ -28,6 +40,8 @@ export interface VirtioNetSpec {
   mac: string;
   /** Where frames go and come from: a port on a network segment (hal-net's SegmentPort). */
   link: NetLink;
+  /** The segment's name, for snapshots. */
+  segment?: string;
 }
 
 export interface VirtioConsoleSpec {

@@ -13,6 +13,7 @@ import { BusError, methodClient, type Bus, type MethodClient } from '@plex86/bus
 import { BlockServiceDefinition, BlockStatus, ErrorCode, type BlockGeometry } from '@plex86/proto';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { dmaWrite8 } from './dma.js';
+import type { StateReader, StateWriter } from '../snapshot/state.js';
 import { VirtioDeviceType, VirtioPciDevice } from './pci-transport.js';
 import { BufferFault, QUEUE_EMPTY, QueueFault, WritableBuffers } from './virtqueue.js';
 
@@ -145,6 +146,14 @@ export class VirtioBlock extends VirtioPciDevice {
   }
 
   /** Requests waiting for a backend reply, including ones a reset orphaned (their replies are dropped). */
+  protected override saveDeviceState(w: StateWriter): void {
+    w.number('nextId', this.nextId);
+  }
+
+  protected override loadDeviceState(r: StateReader): void {
+    this.nextId = r.int('nextId', 0, Number.MAX_SAFE_INTEGER);
+  }
+
   get busy(): boolean {
     return this.inFlight > 0;
   }

@@ -13,6 +13,7 @@ import { serveConsoleInput } from '../console/input-service.js';
 import { CONSOLE_OUTPUT_CHUNK, ConsoleOutputPublisher } from '../console/output-publisher.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { VirtioDeviceType, VirtioPciDevice } from './pci-transport.js';
+import type { StateReader, StateWriter } from '../snapshot/state.js';
 import { BufferFault, QUEUE_EMPTY, QueueFault } from './virtqueue.js';
 
 export const CONSOLE_INPUT_BUFFER = 4096;
@@ -69,6 +70,24 @@ export class VirtioConsole extends VirtioPciDevice {
   /** Output never waits on a reply; input waits in the buffer, which a halted guest cannot drain. */
   get busy(): boolean {
     return false;
+  }
+
+  /** Input the guest has not taken yet, and counters. */
+  protected override saveDeviceState(w: StateWriter): void {
+    const pending = new Uint8Array(this.inputLength);
+    for (let i = 0; i < this.inputLength; i++) pending[i] = this.input[(this.inputStart + i) % CONSOLE_INPUT_BUFFER];
+    w.bytes('input', pending);
+    w.number('bytesIn', this.bytesIn);
+    w.number('droppedTransmits', this.droppedTransmits);
+  }
+
+  protected override loadDeviceState(r: StateReader): void {
+    const pending = r.bytes('input', CONSOLE_INPUT_BUFFER);
+    this.input.set(pending);
+    this.inputStart = 0;
+    this.inputLength = pending.length;
+    this.bytesIn = r.int('bytesIn', 0, Number.MAX_SAFE_INTEGER);
+    this.droppedTransmits = r.int('droppedTransmits', 0, Number.MAX_SAFE_INTEGER);
   }
 
   /** Bytes waiting for the guest to post receive buffers. */

@@ -14,6 +14,7 @@
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { VIRTIO_ISR_CONFIG, VirtioDeviceType, VirtioPciDevice } from './pci-transport.js';
 import { BufferFault, QUEUE_EMPTY, QueueFault } from './virtqueue.js';
+import type { StateReader, StateWriter } from '../snapshot/state.js';
 
 export const VIRTIO_NET_F_MAC = 1 << 5;
 export const VIRTIO_NET_F_STATUS = 1 << 16;
@@ -111,6 +112,14 @@ export class VirtioNet extends VirtioPciDevice {
   /** Nothing waits on a reply: frames go out at once and come in when they come. */
   get busy(): boolean {
     return false;
+  }
+
+  protected override saveDeviceState(w: StateWriter): void {
+    w.flag('linkUp', this.linkUp);
+  }
+
+  protected override loadDeviceState(r: StateReader): void {
+    this.linkUp = r.flag('linkUp');
   }
 
   get linkIsUp(): boolean {

@@ -14,6 +14,7 @@
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { PciFunction, type PciIoRegion } from '../pci/pci-function.js';
 import { DescriptorChain, QueueFault, queueFaultText, Virtqueue } from './virtqueue.js';
+import { SnapshotError, type StateReader, type StateWriter } from '../snapshot/state.js';
 
 export const VIRTIO_PCI_VENDOR_ID = 0x1af4;
 
@@ -124,6 +125,52 @@ export abstract class VirtioPciDevice extends PciFunction {
 
   get needsReset(): boolean {
     return (this.status & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0;
+  }
+
+  /**
+   * Transport registers, queues and the device's own state. Only with no request in flight: a
+   * request's completion would write guest memory after the snapshot. (The PCI bus saves the
+   * configuration space and INTx.)
+   */
+  saveVirtioState(w: StateWriter): void {
+    if (this.busy) throw new SnapshotError(`${this.name}: requests are in flight`);
+    w.number('guestFeatures', this.guestFeatures);
+    w.number('status', this.status);
+    w.number('isr', this.isr);
+    w.number('queueSelect', this.queueSelect);
+    w.text('lastFault', this.lastFault);
+    w.number('notifications', this.notifications);
+    w.number('interrupts', this.interrupts);
+    w.number('generation', this.generation);
+    w.number('queues', this.queues.length);
+    this.queues.forEach((q, i) => q.saveSnapshotState(w, `queue${i}.`));
+    this.saveDeviceState(w);
+  }
+
+  loadVirtioState(r: StateReader): void {
+    const queues = r.int('queues', 0, 0xffff);
+    if (queues !== this.queues.length)
+      throw r.error('queues', `is ${queues}, but this device has ${this.queues.length}`);
+    this.guestFeatures = r.int('guestFeatures', 0, 0xffffffff);
+    if ((this.guestFeatures & ~this.hostFeatures) !== 0) throw r.error('guestFeatures', 'holds features not offered');
+    this.status = r.int('status', 0, 0xff);
+    this.isr = r.int('isr', 0, 0xff);
+    this.queueSelect = r.int('queueSelect', 0, 0xffff);
+    this.lastFault = r.text('lastFault');
+    this.notifications = r.int('notifications', 0, Number.MAX_SAFE_INTEGER);
+    this.interrupts = r.int('interrupts', 0, Number.MAX_SAFE_INTEGER);
+    this.generation = r.int('generation', 0, Number.MAX_SAFE_INTEGER);
+    this.queues.forEach((q, i) => q.loadSnapshotState(r, `queue${i}.`));
+    this.loadDeviceState(r);
+  }
+
+  /** The device type's own state (none by default). */
+  protected saveDeviceState(_w: StateWriter): void {
+    // Stateless beyond the transport by default.
+  }
+
+  protected loadDeviceState(_r: StateReader): void {
+    // Stateless beyond the transport by default.
   }
 
   /** Requests in flight to a backend (the run loop keeps a halted machine alive while this is true). */

@@ -11,6 +11,7 @@
 
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { dmaRead, dmaWrite, inRam, RamView } from './dma.js';
+import type { StateReader, StateWriter } from '../snapshot/state.js';
 
 export const VIRTQ_DESC_F_NEXT = 1;
 export const VIRTQ_DESC_F_WRITE = 2;
@@ -204,6 +205,24 @@ export class Virtqueue {
     this.availAddr = base + 16 * this.size;
     this.usedAddr = base + this.usedOffset();
     return true;
+  }
+
+  /** The ring's page and the device's indexes into it, as fields `prefix + name`. */
+  saveSnapshotState(w: StateWriter, prefix: string): void {
+    w.number(`${prefix}pfn`, this.pfn);
+    w.flag(`${prefix}eventIdx`, this.eventIdx);
+    w.number(`${prefix}lastAvail`, this.lastAvail);
+    w.number(`${prefix}usedIdx`, this.usedIdx);
+    w.number(`${prefix}signalledUsed`, this.signalledUsed);
+  }
+
+  loadSnapshotState(r: StateReader, prefix: string): void {
+    const pfn = r.int(`${prefix}pfn`, 0, 0xfffff);
+    if (!this.setPfn(pfn)) throw r.error(`${prefix}pfn`, `0x${pfn.toString(16)} puts the ring outside RAM`);
+    this.eventIdx = r.flag(`${prefix}eventIdx`);
+    this.lastAvail = r.int(`${prefix}lastAvail`, 0, 0xffff);
+    this.usedIdx = r.int(`${prefix}usedIdx`, 0, 0xffff);
+    this.signalledUsed = r.int(`${prefix}signalledUsed`, 0, 0xffff);
   }
 
   reset(): void {

@@ -7,6 +7,7 @@
  */
 
 import type { PortSpace } from '../../io/port-space.js';
+import { loadFields, saveFields, type StateReader, type StateWriter } from '../../snapshot/state.js';
 import type { ByteSink } from './debugcon.js';
 
 const enum Lsr {
@@ -33,6 +34,20 @@ const FIFO_SIZE = 16;
 /** Host bytes held for the guest beyond the FIFO. */
 const HOST_QUEUE_LIMIT = 1 << 16;
 
+const UART_FIELDS = [
+  'ier',
+  'lcr',
+  'mcr',
+  'scr',
+  'dll',
+  'dlm',
+  'fifoEnabled',
+  'threPending',
+  'overrun',
+  'irqLevel',
+  'transmitted',
+] as const;
+
 export class Uart16550 {
   private ier = 0;
   private lcr = 0x03;
@@ -57,6 +72,28 @@ export class Uart16550 {
     /** Drives the UART's interrupt line (IRQ 4 for COM1); called on every change. */
     private readonly irq: (level: boolean) => void = () => undefined,
   ) {}
+
+  /** Registers, the receive FIFO and host input not yet taken into it. */
+  saveSnapshotState(w: StateWriter): void {
+    saveFields(w, this, UART_FIELDS);
+    w.bytes('rx', Uint8Array.from(this.rx));
+    const pending = new Uint8Array(this.hostCount);
+    for (let i = 0; i < this.hostCount; i++) pending[i] = this.hostQueue[(this.hostHead + i) % HOST_QUEUE_LIMIT];
+    w.bytes('hostQueue', pending);
+  }
+
+  loadSnapshotState(r: StateReader): void {
+    loadFields(r, this, UART_FIELDS);
+    for (const name of ['ier', 'lcr', 'mcr', 'scr', 'dll', 'dlm'] as const) {
+      if (this[name] < 0 || this[name] > 0xff || !Number.isInteger(this[name])) throw r.error(name, `is ${this[name]}`);
+    }
+    this.rx.length = 0;
+    for (const b of r.bytes('rx', FIFO_SIZE)) this.rx.push(b);
+    const pending = r.bytes('hostQueue', HOST_QUEUE_LIMIT);
+    this.hostQueue.set(pending);
+    this.hostHead = 0;
+    this.hostCount = pending.length;
+  }
 
   attach(io: PortSpace, base: number): void {
     io.register(base, 8, `uart@${base.toString(16)}`, {

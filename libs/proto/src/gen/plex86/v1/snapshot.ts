@@ -6,8 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { CpuRegisters } from "./cpu.js";
-import { VmConfig } from "./vm.js";
+import { ImageFormat, imageFormatFromJSON, imageFormatToJSON } from "./storage.js";
 
 export enum ChecksumAlgorithm {
   CHECKSUM_ALGORITHM_UNSPECIFIED = 0,
@@ -110,52 +109,111 @@ export interface SnapshotSection {
 }
 
 /**
- * MachineState is the state of a paused VM apart from RAM contents. It is captured only when no
- * HAL request is in flight: the monitor lets outstanding requests complete first.
+ * MachineState is the state of a paused VM apart from RAM contents. It is captured at an
+ * instruction boundary while no device request is in flight: the monitor holds the CPU and lets
+ * outstanding requests complete first.
  */
 export interface MachineState {
-  /** The configuration the VM was created with. */
-  config: VmConfig | undefined;
-  cpu:
-    | CpuState
+  /** The hardware a restore rebuilds before it loads the components' state. */
+  setup:
+    | MachineSetup
     | undefined;
-  /** Every device with state, platform devices first. */
-  devices: DeviceState[];
+  /**
+   * Every stateful part of the machine: "cpu", "fpu", "clock", "memory", "pic", "pit", "rtc",
+   * "kbc", "acpi", "com1", "pci", then each virtio device by its id ("virtio-vda",
+   * "virtio-hvc0", "virtio-eth0").
+   */
+  components: ComponentState[];
   ram:
     | RamState
     | undefined;
-  /** Address line 20 is enabled (otherwise physical addresses wrap at 1 MiB). */
-  a20Enabled: boolean;
+  /** Guest instructions executed since the VM started. */
+  instructionsRetired: bigint;
   /** Virtual time in nanoseconds since the VM started. */
   virtualTimeNs: bigint;
 }
 
-export interface ModelSpecificRegister {
-  index: number;
-  value: bigint;
+/**
+ * MachineSetup is what `plex86 run` built: the devices, in the order they were attached, so that
+ * a restore gets the same ports, PCI slots and IRQs.
+ */
+export interface MachineSetup {
+  /** Guest RAM in bytes. */
+  memoryBytes: bigint;
+  /** Virtual nanoseconds per instruction. */
+  nsPerInstruction: number;
+  /** COM1 is present (always, with `plex86 run`). */
+  serial: boolean;
+  /** The exit port, when one was given (QEMU's isa-debug-exit). */
+  exitPort?:
+    | number
+    | undefined;
+  /** Debug console ports (output goes where the restore says). */
+  debugconPorts: number[];
+  /** virtio-blk disks in PCI order. */
+  disks: SnapshotDisk[];
+  /** virtio-console ids in PCI order. */
+  virtioConsoles: string[];
+  /** virtio-net interfaces in PCI order. */
+  nets: SnapshotNet[];
 }
 
-/** CpuState is the CPU at an instruction boundary. */
-export interface CpuState {
-  registers:
-    | CpuRegisters
-    | undefined;
-  /** Time-stamp counter. */
-  tsc: bigint;
-  /** HLT executed; waiting for an interrupt. */
-  halted: boolean;
+/** SnapshotDisk is one disk of the VM and the files behind it. */
+export interface SnapshotDisk {
+  id: string;
+  readOnly: boolean;
   /**
-   * The last instruction was STI or a load of SS, so interrupts stay blocked for one more
-   * instruction.
+   * The disk as `plex86 run --disk` opened it (FILE[,overlay=PATH][,format=F][,readonly], with
+   * absolute paths); empty when a storage service on the bus serves it.
    */
-  interruptShadow: boolean;
-  nmiPending: boolean;
-  /** Inside an NMI handler: further NMIs wait for IRET. */
-  nmiBlocked: boolean;
-  /** MSRs the guest has written (SYSENTER_CS/ESP/EIP, APIC base, PAT, EFER, ...). */
-  msrs: ModelSpecificRegister[];
-  /** Guest instructions executed since the VM started. */
-  instructionsRetired: bigint;
+  spec: string;
+  format: ImageFormat;
+  /**
+   * The files the disk reads, each with its size and modification time at the snapshot: a
+   * restore refuses files that are missing or changed since.
+   */
+  files: SnapshotFile[];
+}
+
+/** SnapshotFile identifies a file by size and modification time. */
+export interface SnapshotFile {
+  path: string;
+  sizeBytes: bigint;
+  /** Modification time in nanoseconds since the Unix epoch. */
+  mtimeNs: bigint;
+}
+
+/** SnapshotNet is one network interface: its MAC and the segment it was linked to. */
+export interface SnapshotNet {
+  id: string;
+  mac: string;
+  segment: string;
+}
+
+/**
+ * ComponentState is the state of one part of the machine as named fields, so that a reader can
+ * say which field of which part is missing or out of range. Each component owns its field names
+ * and version; derived caches (TLB, scanned and compiled code) are never saved.
+ */
+export interface ComponentState {
+  id: string;
+  /** The component's field layout version; readers refuse versions they do not know. */
+  version: number;
+  fields: StateField[];
+}
+
+export interface StateField {
+  name: string;
+  value:
+    | //
+    /** Integers up to 2^53 and timer deadlines (Infinity while disarmed). */
+    { $case: "number"; value: number }
+    | { $case: "flag"; value: boolean }
+    | //
+    /** Register files and device memories as bytes (little-endian for wider elements). */
+    { $case: "data"; value: Uint8Array }
+    | { $case: "text"; value: string }
+    | undefined;
 }
 
 /** PageRun is a run of consecutive guest-physical pages of 4096 bytes. */
@@ -173,209 +231,41 @@ export interface RamState {
   runs: PageRun[];
 }
 
-/** DeviceState is the persisted state of one device. */
-export interface DeviceState {
-  /**
-   * Device id: a platform device name ("pic", "pit", "rtc", "pci-host", "com1") or the id of a
-   * disk, interface or console from VmConfig.
-   */
-  id: string;
-  state:
-    | { $case: "pic"; value: PicState }
-    | { $case: "pit"; value: PitState }
-    | { $case: "rtc"; value: RtcState }
-    | { $case: "uart"; value: UartState }
-    | { $case: "pciHost"; value: PciHostState }
-    | { $case: "virtio"; value: VirtioDeviceState }
+/** SnapshotInfo summarises a snapshot file (its SnapshotHeader and MachineState). */
+export interface SnapshotInfo {
+  path: string;
+  /** SnapshotHeader.format_version. */
+  formatVersion: number;
+  vmId: string;
+  /** Guest RAM size in bytes. */
+  memoryBytes: bigint;
+  /** RAM pages stored; all-zero pages are left out. */
+  storedPages: bigint;
+  /** Size of the snapshot file in bytes. */
+  fileSize: bigint;
+  /** When the snapshot was taken, milliseconds since the Unix epoch (host time). */
+  createdUnixMs: bigint;
+  /** Ids of the components whose state the snapshot holds. */
+  componentIds: string[];
+  /** Every section's checksum matched. */
+  checksumsValid: boolean;
+  /** Guest instructions executed when the snapshot was taken. */
+  instructionsRetired: bigint;
+}
+
+export interface SaveSnapshotRequest {
+  requestId: string;
+  path: string;
+  /** End the VM's run once the snapshot is written. */
+  stop: boolean;
+}
+
+export interface SaveSnapshotResponse {
+  info:
+    | SnapshotInfo
     | undefined;
-}
-
-/** PicChipState is one 8259A interrupt controller. 8-bit registers use the low 8 bits. */
-export interface PicChipState {
-  /** Interrupt request register. */
-  irr: number;
-  /** In-service register. */
-  isr: number;
-  /** Interrupt mask register (OCW1). */
-  imr: number;
-  /** Vector of IRQ 0 of this chip (ICW2, a multiple of 8). */
-  vectorBase: number;
-  /** Input levels at the last evaluation, for edge detection. */
-  lineLevels: number;
-  /** Edge/level control register (ELCR); a set bit makes that input level-triggered. */
-  elcr: number;
-  /** Initialisation word expected next: 0 when initialised, 2..4 while waiting for ICW2..ICW4. */
-  initStep: number;
-  icw4Needed: boolean;
-  autoEoi: boolean;
-  specialFullyNested: boolean;
-  specialMask: boolean;
-  /** OCW3: a read of the command port returns ISR instead of IRR. */
-  readIsr: boolean;
-  /** IRQ with the lowest priority (rotation state), 0..7. */
-  lowestPriority: number;
-  /** A cascade address or slave ID written by ICW3. */
-  icw3: number;
-}
-
-/** PicState is the primary and secondary 8259A of a PC. */
-export interface PicState {
-  primary: PicChipState | undefined;
-  secondary: PicChipState | undefined;
-}
-
-/** PitChannelState is one counter of the 8254 timer. */
-export interface PitChannelState {
-  /** Counter mode, 0..5. */
-  mode: number;
-  bcd: boolean;
-  /** Read/write access: 1 LSB only, 2 MSB only, 3 LSB then MSB. */
-  access: number;
-  /** Reload value written by the guest; 0 means 65536. */
-  reload: number;
-  /**
-   * Virtual time in nanoseconds at which the counter was last loaded; with mode and reload it
-   * determines the current count and output.
-   */
-  loadTimeNs: bigint;
-  gate: boolean;
-  /** A latched count waiting to be read, if count_latched. */
-  latchedCount: number;
-  countLatched: boolean;
-  /** A latched status byte waiting to be read, if status_latched. */
-  latchedStatus: number;
-  statusLatched: boolean;
-  /** The next byte read (or written) is the MSB, for access mode 3. */
-  readMsbNext: boolean;
-  writeMsbNext: boolean;
-  /** A reload value was written but the counter has not loaded it yet. */
-  reloadPending: boolean;
-}
-
-/** PitState is the 8254 timer and the speaker control bits of port 0x61. */
-export interface PitState {
-  /** Channels 0, 1 and 2. */
-  channels: PitChannelState[];
-  /** Port 0x61 bit 0 (channel 2 gate) and bit 1 (speaker data). */
-  port61: number;
-}
-
-/** RtcState is the MC146818 real-time clock with its CMOS RAM. */
-export interface RtcState {
-  /** All 128 bytes of CMOS, registers A-D and the clock registers included. */
-  cmos: Uint8Array;
-  /** Register selected through port 0x70 (7 bits). */
-  index: number;
-  /** Port 0x70 bit 7: NMIs are masked. */
-  nmiMasked: boolean;
-  /** The clock's time at the snapshot, milliseconds since the Unix epoch; it continues from here. */
-  timeUnixMs: bigint;
-}
-
-/** UartState is one 16550A serial port. 8-bit registers use the low 8 bits. */
-export interface UartState {
-  /** I/O port base (0x3F8 for COM1). */
-  basePort: number;
-  irq: number;
-  /** Interrupt enable, line control, modem control, line status, modem status, scratch. */
-  ier: number;
-  lcr: number;
-  mcr: number;
-  lsr: number;
-  msr: number;
-  scr: number;
-  /** FIFO control as last written. */
-  fcr: number;
-  /** Baud rate divisor latch (DLL | DLM << 8). */
-  divisor: number;
-  /** Received bytes the guest has not read yet, oldest first (at most 16 with FIFOs enabled). */
-  rxFifo: Uint8Array;
-  /** A transmitter-empty interrupt is pending (cleared by reading IIR). */
-  threInterruptPending: boolean;
-}
-
-/** PciHostState is the i440FX-style host bridge's configuration mechanism #1. */
-export interface PciHostState {
-  /** Last value written to port 0xCF8. */
-  configAddress: number;
-  /** The bridge's own 256-byte configuration space. */
-  configSpace: Uint8Array;
-}
-
-/** VirtqueueState is one split virtqueue as the driver set it up. */
-export interface VirtqueueState {
-  /** Number of descriptors (a power of two), 0 when the queue is not set up. */
-  size: number;
-  enabled: boolean;
-  /** Guest-physical addresses of the descriptor table, available ring and used ring. */
-  descriptorTable: bigint;
-  availableRing: bigint;
-  usedRing: bigint;
-  /**
-   * Next available-ring index the device will read, and next used-ring index it will write
-   * (both modulo 65536).
-   */
-  nextAvailable: number;
-  nextUsed: number;
-}
-
-/** VirtioDeviceState is a virtio-pci device (block, net or console). */
-export interface VirtioDeviceState {
-  /** Virtio device type: 1 network, 2 block, 3 console. */
-  deviceType: number;
-  /** The function's 256-byte PCI configuration space, BARs and command register included. */
-  pciConfig: Uint8Array;
-  /** Feature bits the device offers and those the driver accepted. */
-  deviceFeatures: bigint;
-  driverFeatures: bigint;
-  /** Device status byte (ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK, ...). */
-  status: number;
-  configGeneration: number;
-  /** Pending interrupt status bits (bit 0 queue, bit 1 configuration change). */
-  isr: number;
-  queues: VirtqueueState[];
-  /** Device-specific configuration space as the driver sees it. */
-  deviceConfig: Uint8Array;
-}
-
-export interface CaptureMachineStateRequest {
-  requestId: string;
-}
-
-export interface CaptureMachineStateResponse {
-  state: MachineState | undefined;
-}
-
-export interface ReadRamPagesRequest {
-  requestId: string;
-  /** Page frame number of the first page. */
-  firstPage: bigint;
-  /** Pages to read, 1 to 256 (at most 1 MiB). */
-  pageCount: number;
-}
-
-export interface ReadRamPagesResponse {
-  /** page_count * 4096 bytes. */
-  data: Uint8Array;
-}
-
-export interface RestoreMachineStateRequest {
-  requestId: string;
-  state: MachineState | undefined;
-}
-
-export interface RestoreMachineStateResponse {
-}
-
-export interface WriteRamPagesRequest {
-  requestId: string;
-  /** Page frame number of the first page. */
-  firstPage: bigint;
-  /** A whole number of pages, 4096 to 1048576 bytes, inside RAM. */
-  data: Uint8Array;
-}
-
-export interface WriteRamPagesResponse {
+  /** Milliseconds the VM was held for the snapshot. */
+  pauseMs: number;
 }
 
 function createBaseSnapshotHeader(): SnapshotHeader {
@@ -681,31 +571,31 @@ export const SnapshotSection: MessageFns<SnapshotSection> = {
 };
 
 function createBaseMachineState(): MachineState {
-  return { config: undefined, cpu: undefined, devices: [], ram: undefined, a20Enabled: false, virtualTimeNs: 0n };
+  return { setup: undefined, components: [], ram: undefined, instructionsRetired: 0n, virtualTimeNs: 0n };
 }
 
 export const MachineState: MessageFns<MachineState> = {
   encode(message: MachineState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.config !== undefined) {
-      VmConfig.encode(message.config, writer.uint32(10).fork()).join();
+    if (message.setup !== undefined) {
+      MachineSetup.encode(message.setup, writer.uint32(10).fork()).join();
     }
-    if (message.cpu !== undefined) {
-      CpuState.encode(message.cpu, writer.uint32(18).fork()).join();
-    }
-    for (const v of message.devices) {
-      DeviceState.encode(v!, writer.uint32(26).fork()).join();
+    for (const v of message.components) {
+      ComponentState.encode(v!, writer.uint32(18).fork()).join();
     }
     if (message.ram !== undefined) {
-      RamState.encode(message.ram, writer.uint32(34).fork()).join();
+      RamState.encode(message.ram, writer.uint32(26).fork()).join();
     }
-    if (message.a20Enabled !== false) {
-      writer.uint32(40).bool(message.a20Enabled);
+    if (message.instructionsRetired !== 0n) {
+      if (BigInt.asUintN(64, message.instructionsRetired) !== message.instructionsRetired) {
+        throw new globalThis.Error("value provided for field message.instructionsRetired of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.instructionsRetired);
     }
     if (message.virtualTimeNs !== 0n) {
       if (BigInt.asUintN(64, message.virtualTimeNs) !== message.virtualTimeNs) {
         throw new globalThis.Error("value provided for field message.virtualTimeNs of type uint64 too large");
       }
-      writer.uint32(48).uint64(message.virtualTimeNs);
+      writer.uint32(40).uint64(message.virtualTimeNs);
     }
     return writer;
   },
@@ -728,7 +618,7 @@ export const MachineState: MessageFns<MachineState> = {
               break;
             }
 
-            message.config = VmConfig.decode(reader, reader.uint32());
+            message.setup = MachineSetup.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -736,7 +626,7 @@ export const MachineState: MessageFns<MachineState> = {
               break;
             }
 
-            message.cpu = CpuState.decode(reader, reader.uint32());
+            message.components.push(ComponentState.decode(reader, reader.uint32()));
             continue;
           }
           case 3: {
@@ -744,27 +634,19 @@ export const MachineState: MessageFns<MachineState> = {
               break;
             }
 
-            message.devices.push(DeviceState.decode(reader, reader.uint32()));
+            message.ram = RamState.decode(reader, reader.uint32());
             continue;
           }
           case 4: {
-            if (tag !== 34) {
+            if (tag !== 32) {
               break;
             }
 
-            message.ram = RamState.decode(reader, reader.uint32());
+            message.instructionsRetired = reader.uint64() as bigint;
             continue;
           }
           case 5: {
             if (tag !== 40) {
-              break;
-            }
-
-            message.a20Enabled = reader.bool();
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
               break;
             }
 
@@ -785,15 +667,16 @@ export const MachineState: MessageFns<MachineState> = {
 
   fromJSON(object: any): MachineState {
     return {
-      config: isSet(object.config) ? VmConfig.fromJSON(object.config) : undefined,
-      cpu: isSet(object.cpu) ? CpuState.fromJSON(object.cpu) : undefined,
-      devices: globalThis.Array.isArray(object?.devices) ? object.devices.map((e: any) => DeviceState.fromJSON(e)) : [],
+      setup: isSet(object.setup) ? MachineSetup.fromJSON(object.setup) : undefined,
+      components: globalThis.Array.isArray(object?.components)
+        ? object.components.map((e: any) => ComponentState.fromJSON(e))
+        : [],
       ram: isSet(object.ram) ? RamState.fromJSON(object.ram) : undefined,
-      a20Enabled: isSet(object.a20Enabled)
-        ? globalThis.Boolean(object.a20Enabled)
-        : isSet(object.a20_enabled)
-        ? globalThis.Boolean(object.a20_enabled)
-        : false,
+      instructionsRetired: isSet(object.instructionsRetired)
+        ? BigInt(object.instructionsRetired)
+        : isSet(object.instructions_retired)
+        ? BigInt(object.instructions_retired)
+        : 0n,
       virtualTimeNs: isSet(object.virtualTimeNs)
         ? BigInt(object.virtualTimeNs)
         : isSet(object.virtual_time_ns)
@@ -804,20 +687,17 @@ export const MachineState: MessageFns<MachineState> = {
 
   toJSON(message: MachineState): unknown {
     const obj: any = {};
-    if (message.config !== undefined) {
-      obj.config = VmConfig.toJSON(message.config);
+    if (message.setup !== undefined) {
+      obj.setup = MachineSetup.toJSON(message.setup);
     }
-    if (message.cpu !== undefined) {
-      obj.cpu = CpuState.toJSON(message.cpu);
-    }
-    if (message.devices?.length) {
-      obj.devices = message.devices.map((e) => DeviceState.toJSON(e));
+    if (message.components?.length) {
+      obj.components = message.components.map((e) => ComponentState.toJSON(e));
     }
     if (message.ram !== undefined) {
       obj.ram = RamState.toJSON(message.ram);
     }
-    if (message.a20Enabled !== false) {
-      obj.a20Enabled = message.a20Enabled;
+    if (message.instructionsRetired !== 0n) {
+      obj.instructionsRetired = message.instructionsRetired.toString();
     }
     if (message.virtualTimeNs !== 0n) {
       obj.virtualTimeNs = message.virtualTimeNs.toString();
@@ -830,13 +710,14 @@ export const MachineState: MessageFns<MachineState> = {
   },
   fromPartial(object: DeepPartial<MachineState>): MachineState {
     const message = createBaseMachineState();
-    message.config = (object.config !== undefined && object.config !== null)
-      ? VmConfig.fromPartial(object.config)
+    message.setup = (object.setup !== undefined && object.setup !== null)
+      ? MachineSetup.fromPartial(object.setup)
       : undefined;
-    message.cpu = (object.cpu !== undefined && object.cpu !== null) ? CpuState.fromPartial(object.cpu) : undefined;
-    message.devices = object.devices?.map((e) => DeviceState.fromPartial(e)) || [];
+    message.components = object.components?.map((e) => ComponentState.fromPartial(e)) || [];
     message.ram = (object.ram !== undefined && object.ram !== null) ? RamState.fromPartial(object.ram) : undefined;
-    message.a20Enabled = object.a20Enabled ?? false;
+    message.instructionsRetired = (object.instructionsRetired !== undefined && object.instructionsRetired !== null)
+      ? BigInt(object.instructionsRetired)
+      : 0n;
     message.virtualTimeNs = (object.virtualTimeNs !== undefined && object.virtualTimeNs !== null)
       ? BigInt(object.virtualTimeNs)
       : 0n;
@@ -844,25 +725,56 @@ export const MachineState: MessageFns<MachineState> = {
   },
 };
 
-function createBaseModelSpecificRegister(): ModelSpecificRegister {
-  return { index: 0, value: 0n };
+function createBaseMachineSetup(): MachineSetup {
+  return {
+    memoryBytes: 0n,
+    nsPerInstruction: 0,
+    serial: false,
+    exitPort: undefined,
+    debugconPorts: [],
+    disks: [],
+    virtioConsoles: [],
+    nets: [],
+  };
 }
 
-export const ModelSpecificRegister: MessageFns<ModelSpecificRegister> = {
-  encode(message: ModelSpecificRegister, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.index !== 0) {
-      writer.uint32(8).uint32(message.index);
-    }
-    if (message.value !== 0n) {
-      if (BigInt.asUintN(64, message.value) !== message.value) {
-        throw new globalThis.Error("value provided for field message.value of type uint64 too large");
+export const MachineSetup: MessageFns<MachineSetup> = {
+  encode(message: MachineSetup, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memoryBytes !== 0n) {
+      if (BigInt.asUintN(64, message.memoryBytes) !== message.memoryBytes) {
+        throw new globalThis.Error("value provided for field message.memoryBytes of type uint64 too large");
       }
-      writer.uint32(16).uint64(message.value);
+      writer.uint32(8).uint64(message.memoryBytes);
+    }
+    if (message.nsPerInstruction !== 0) {
+      writer.uint32(17).double(message.nsPerInstruction);
+    }
+    if (message.serial !== false) {
+      writer.uint32(24).bool(message.serial);
+    }
+    if (message.exitPort !== undefined) {
+      writer.uint32(32).uint32(message.exitPort);
+    }
+    if (message.debugconPorts.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.debugconPorts) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.disks) {
+      SnapshotDisk.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.virtioConsoles) {
+      writer.uint32(58).string(v!);
+    }
+    for (const v of message.nets) {
+      SnapshotNet.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ModelSpecificRegister {
+  decode(input: BinaryReader | Uint8Array, length?: number): MachineSetup {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -871,7 +783,7 @@ export const ModelSpecificRegister: MessageFns<ModelSpecificRegister> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseModelSpecificRegister();
+      const message = createBaseMachineSetup();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -880,15 +792,73 @@ export const ModelSpecificRegister: MessageFns<ModelSpecificRegister> = {
               break;
             }
 
-            message.index = reader.uint32();
+            message.memoryBytes = reader.uint64() as bigint;
             continue;
           }
           case 2: {
-            if (tag !== 16) {
+            if (tag !== 17) {
               break;
             }
 
-            message.value = reader.uint64() as bigint;
+            message.nsPerInstruction = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.serial = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.exitPort = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.debugconPorts.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.debugconPorts.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.disks.push(SnapshotDisk.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.virtioConsoles.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.nets.push(SnapshotNet.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -903,84 +873,112 @@ export const ModelSpecificRegister: MessageFns<ModelSpecificRegister> = {
     }
   },
 
-  fromJSON(object: any): ModelSpecificRegister {
+  fromJSON(object: any): MachineSetup {
     return {
-      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
-      value: isSet(object.value) ? BigInt(object.value) : 0n,
+      memoryBytes: isSet(object.memoryBytes)
+        ? BigInt(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? BigInt(object.memory_bytes)
+        : 0n,
+      nsPerInstruction: isSet(object.nsPerInstruction)
+        ? globalThis.Number(object.nsPerInstruction)
+        : isSet(object.ns_per_instruction)
+        ? globalThis.Number(object.ns_per_instruction)
+        : 0,
+      serial: isSet(object.serial) ? globalThis.Boolean(object.serial) : false,
+      exitPort: isSet(object.exitPort)
+        ? globalThis.Number(object.exitPort)
+        : isSet(object.exit_port)
+        ? globalThis.Number(object.exit_port)
+        : undefined,
+      debugconPorts: globalThis.Array.isArray(object?.debugconPorts)
+        ? object.debugconPorts.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.debugcon_ports)
+        ? object.debugcon_ports.map((e: any) => globalThis.Number(e))
+        : [],
+      disks: globalThis.Array.isArray(object?.disks) ? object.disks.map((e: any) => SnapshotDisk.fromJSON(e)) : [],
+      virtioConsoles: globalThis.Array.isArray(object?.virtioConsoles)
+        ? object.virtioConsoles.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.virtio_consoles)
+        ? object.virtio_consoles.map((e: any) => globalThis.String(e))
+        : [],
+      nets: globalThis.Array.isArray(object?.nets) ? object.nets.map((e: any) => SnapshotNet.fromJSON(e)) : [],
     };
   },
 
-  toJSON(message: ModelSpecificRegister): unknown {
+  toJSON(message: MachineSetup): unknown {
     const obj: any = {};
-    if (message.index !== 0) {
-      obj.index = Math.round(message.index);
+    if (message.memoryBytes !== 0n) {
+      obj.memoryBytes = message.memoryBytes.toString();
     }
-    if (message.value !== 0n) {
-      obj.value = message.value.toString();
+    if (message.nsPerInstruction !== 0) {
+      obj.nsPerInstruction = floatToJson(message.nsPerInstruction);
+    }
+    if (message.serial !== false) {
+      obj.serial = message.serial;
+    }
+    if (message.exitPort !== undefined) {
+      obj.exitPort = Math.round(message.exitPort);
+    }
+    if (message.debugconPorts?.length) {
+      obj.debugconPorts = message.debugconPorts.map((e) => Math.round(e));
+    }
+    if (message.disks?.length) {
+      obj.disks = message.disks.map((e) => SnapshotDisk.toJSON(e));
+    }
+    if (message.virtioConsoles?.length) {
+      obj.virtioConsoles = message.virtioConsoles;
+    }
+    if (message.nets?.length) {
+      obj.nets = message.nets.map((e) => SnapshotNet.toJSON(e));
     }
     return obj;
   },
 
-  create(base?: DeepPartial<ModelSpecificRegister>): ModelSpecificRegister {
-    return ModelSpecificRegister.fromPartial(base ?? {});
+  create(base?: DeepPartial<MachineSetup>): MachineSetup {
+    return MachineSetup.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ModelSpecificRegister>): ModelSpecificRegister {
-    const message = createBaseModelSpecificRegister();
-    message.index = object.index ?? 0;
-    message.value = (object.value !== undefined && object.value !== null) ? BigInt(object.value) : 0n;
+  fromPartial(object: DeepPartial<MachineSetup>): MachineSetup {
+    const message = createBaseMachineSetup();
+    message.memoryBytes = (object.memoryBytes !== undefined && object.memoryBytes !== null)
+      ? BigInt(object.memoryBytes)
+      : 0n;
+    message.nsPerInstruction = object.nsPerInstruction ?? 0;
+    message.serial = object.serial ?? false;
+    message.exitPort = object.exitPort ?? undefined;
+    message.debugconPorts = object.debugconPorts?.map((e) => e) || [];
+    message.disks = object.disks?.map((e) => SnapshotDisk.fromPartial(e)) || [];
+    message.virtioConsoles = object.virtioConsoles?.map((e) => e) || [];
+    message.nets = object.nets?.map((e) => SnapshotNet.fromPartial(e)) || [];
     return message;
   },
 };
 
-function createBaseCpuState(): CpuState {
-  return {
-    registers: undefined,
-    tsc: 0n,
-    halted: false,
-    interruptShadow: false,
-    nmiPending: false,
-    nmiBlocked: false,
-    msrs: [],
-    instructionsRetired: 0n,
-  };
+function createBaseSnapshotDisk(): SnapshotDisk {
+  return { id: "", readOnly: false, spec: "", format: 0, files: [] };
 }
 
-export const CpuState: MessageFns<CpuState> = {
-  encode(message: CpuState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.registers !== undefined) {
-      CpuRegisters.encode(message.registers, writer.uint32(10).fork()).join();
+export const SnapshotDisk: MessageFns<SnapshotDisk> = {
+  encode(message: SnapshotDisk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
     }
-    if (message.tsc !== 0n) {
-      if (BigInt.asUintN(64, message.tsc) !== message.tsc) {
-        throw new globalThis.Error("value provided for field message.tsc of type uint64 too large");
-      }
-      writer.uint32(16).uint64(message.tsc);
+    if (message.readOnly !== false) {
+      writer.uint32(16).bool(message.readOnly);
     }
-    if (message.halted !== false) {
-      writer.uint32(24).bool(message.halted);
+    if (message.spec !== "") {
+      writer.uint32(26).string(message.spec);
     }
-    if (message.interruptShadow !== false) {
-      writer.uint32(32).bool(message.interruptShadow);
+    if (message.format !== 0) {
+      writer.uint32(32).int32(message.format);
     }
-    if (message.nmiPending !== false) {
-      writer.uint32(40).bool(message.nmiPending);
-    }
-    if (message.nmiBlocked !== false) {
-      writer.uint32(48).bool(message.nmiBlocked);
-    }
-    for (const v of message.msrs) {
-      ModelSpecificRegister.encode(v!, writer.uint32(58).fork()).join();
-    }
-    if (message.instructionsRetired !== 0n) {
-      if (BigInt.asUintN(64, message.instructionsRetired) !== message.instructionsRetired) {
-        throw new globalThis.Error("value provided for field message.instructionsRetired of type uint64 too large");
-      }
-      writer.uint32(64).uint64(message.instructionsRetired);
+    for (const v of message.files) {
+      SnapshotFile.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): CpuState {
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotDisk {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -989,7 +987,7 @@ export const CpuState: MessageFns<CpuState> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseCpuState();
+      const message = createBaseSnapshotDisk();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -998,7 +996,7 @@ export const CpuState: MessageFns<CpuState> = {
               break;
             }
 
-            message.registers = CpuRegisters.decode(reader, reader.uint32());
+            message.id = reader.string();
             continue;
           }
           case 2: {
@@ -1006,15 +1004,15 @@ export const CpuState: MessageFns<CpuState> = {
               break;
             }
 
-            message.tsc = reader.uint64() as bigint;
+            message.readOnly = reader.bool();
             continue;
           }
           case 3: {
-            if (tag !== 24) {
+            if (tag !== 26) {
               break;
             }
 
-            message.halted = reader.bool();
+            message.spec = reader.string();
             continue;
           }
           case 4: {
@@ -1022,39 +1020,15 @@ export const CpuState: MessageFns<CpuState> = {
               break;
             }
 
-            message.interruptShadow = reader.bool();
+            message.format = reader.int32() as any;
             continue;
           }
           case 5: {
-            if (tag !== 40) {
+            if (tag !== 42) {
               break;
             }
 
-            message.nmiPending = reader.bool();
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-
-            message.nmiBlocked = reader.bool();
-            continue;
-          }
-          case 7: {
-            if (tag !== 58) {
-              break;
-            }
-
-            message.msrs.push(ModelSpecificRegister.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 8: {
-            if (tag !== 64) {
-              break;
-            }
-
-            message.instructionsRetired = reader.uint64() as bigint;
+            message.files.push(SnapshotFile.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -1069,83 +1043,522 @@ export const CpuState: MessageFns<CpuState> = {
     }
   },
 
-  fromJSON(object: any): CpuState {
+  fromJSON(object: any): SnapshotDisk {
     return {
-      registers: isSet(object.registers) ? CpuRegisters.fromJSON(object.registers) : undefined,
-      tsc: isSet(object.tsc) ? BigInt(object.tsc) : 0n,
-      halted: isSet(object.halted) ? globalThis.Boolean(object.halted) : false,
-      interruptShadow: isSet(object.interruptShadow)
-        ? globalThis.Boolean(object.interruptShadow)
-        : isSet(object.interrupt_shadow)
-        ? globalThis.Boolean(object.interrupt_shadow)
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      readOnly: isSet(object.readOnly)
+        ? globalThis.Boolean(object.readOnly)
+        : isSet(object.read_only)
+        ? globalThis.Boolean(object.read_only)
         : false,
-      nmiPending: isSet(object.nmiPending)
-        ? globalThis.Boolean(object.nmiPending)
-        : isSet(object.nmi_pending)
-        ? globalThis.Boolean(object.nmi_pending)
-        : false,
-      nmiBlocked: isSet(object.nmiBlocked)
-        ? globalThis.Boolean(object.nmiBlocked)
-        : isSet(object.nmi_blocked)
-        ? globalThis.Boolean(object.nmi_blocked)
-        : false,
-      msrs: globalThis.Array.isArray(object?.msrs)
-        ? object.msrs.map((e: any) => ModelSpecificRegister.fromJSON(e))
-        : [],
-      instructionsRetired: isSet(object.instructionsRetired)
-        ? BigInt(object.instructionsRetired)
-        : isSet(object.instructions_retired)
-        ? BigInt(object.instructions_retired)
-        : 0n,
+      spec: isSet(object.spec) ? globalThis.String(object.spec) : "",
+      format: isSet(object.format) ? imageFormatFromJSON(object.format) : 0,
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => SnapshotFile.fromJSON(e)) : [],
     };
   },
 
-  toJSON(message: CpuState): unknown {
+  toJSON(message: SnapshotDisk): unknown {
     const obj: any = {};
-    if (message.registers !== undefined) {
-      obj.registers = CpuRegisters.toJSON(message.registers);
+    if (message.id !== "") {
+      obj.id = message.id;
     }
-    if (message.tsc !== 0n) {
-      obj.tsc = message.tsc.toString();
+    if (message.readOnly !== false) {
+      obj.readOnly = message.readOnly;
     }
-    if (message.halted !== false) {
-      obj.halted = message.halted;
+    if (message.spec !== "") {
+      obj.spec = message.spec;
     }
-    if (message.interruptShadow !== false) {
-      obj.interruptShadow = message.interruptShadow;
+    if (message.format !== 0) {
+      obj.format = imageFormatToJSON(message.format);
     }
-    if (message.nmiPending !== false) {
-      obj.nmiPending = message.nmiPending;
-    }
-    if (message.nmiBlocked !== false) {
-      obj.nmiBlocked = message.nmiBlocked;
-    }
-    if (message.msrs?.length) {
-      obj.msrs = message.msrs.map((e) => ModelSpecificRegister.toJSON(e));
-    }
-    if (message.instructionsRetired !== 0n) {
-      obj.instructionsRetired = message.instructionsRetired.toString();
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => SnapshotFile.toJSON(e));
     }
     return obj;
   },
 
-  create(base?: DeepPartial<CpuState>): CpuState {
-    return CpuState.fromPartial(base ?? {});
+  create(base?: DeepPartial<SnapshotDisk>): SnapshotDisk {
+    return SnapshotDisk.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<CpuState>): CpuState {
-    const message = createBaseCpuState();
-    message.registers = (object.registers !== undefined && object.registers !== null)
-      ? CpuRegisters.fromPartial(object.registers)
-      : undefined;
-    message.tsc = (object.tsc !== undefined && object.tsc !== null) ? BigInt(object.tsc) : 0n;
-    message.halted = object.halted ?? false;
-    message.interruptShadow = object.interruptShadow ?? false;
-    message.nmiPending = object.nmiPending ?? false;
-    message.nmiBlocked = object.nmiBlocked ?? false;
-    message.msrs = object.msrs?.map((e) => ModelSpecificRegister.fromPartial(e)) || [];
-    message.instructionsRetired = (object.instructionsRetired !== undefined && object.instructionsRetired !== null)
-      ? BigInt(object.instructionsRetired)
-      : 0n;
+  fromPartial(object: DeepPartial<SnapshotDisk>): SnapshotDisk {
+    const message = createBaseSnapshotDisk();
+    message.id = object.id ?? "";
+    message.readOnly = object.readOnly ?? false;
+    message.spec = object.spec ?? "";
+    message.format = object.format ?? 0;
+    message.files = object.files?.map((e) => SnapshotFile.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSnapshotFile(): SnapshotFile {
+  return { path: "", sizeBytes: 0n, mtimeNs: 0n };
+}
+
+export const SnapshotFile: MessageFns<SnapshotFile> = {
+  encode(message: SnapshotFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.sizeBytes !== 0n) {
+      if (BigInt.asUintN(64, message.sizeBytes) !== message.sizeBytes) {
+        throw new globalThis.Error("value provided for field message.sizeBytes of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.sizeBytes);
+    }
+    if (message.mtimeNs !== 0n) {
+      if (BigInt.asUintN(64, message.mtimeNs) !== message.mtimeNs) {
+        throw new globalThis.Error("value provided for field message.mtimeNs of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.mtimeNs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sizeBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mtimeNs = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotFile {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      sizeBytes: isSet(object.sizeBytes)
+        ? BigInt(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? BigInt(object.size_bytes)
+        : 0n,
+      mtimeNs: isSet(object.mtimeNs) ? BigInt(object.mtimeNs) : isSet(object.mtime_ns) ? BigInt(object.mtime_ns) : 0n,
+    };
+  },
+
+  toJSON(message: SnapshotFile): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.sizeBytes !== 0n) {
+      obj.sizeBytes = message.sizeBytes.toString();
+    }
+    if (message.mtimeNs !== 0n) {
+      obj.mtimeNs = message.mtimeNs.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SnapshotFile>): SnapshotFile {
+    return SnapshotFile.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SnapshotFile>): SnapshotFile {
+    const message = createBaseSnapshotFile();
+    message.path = object.path ?? "";
+    message.sizeBytes = (object.sizeBytes !== undefined && object.sizeBytes !== null) ? BigInt(object.sizeBytes) : 0n;
+    message.mtimeNs = (object.mtimeNs !== undefined && object.mtimeNs !== null) ? BigInt(object.mtimeNs) : 0n;
+    return message;
+  },
+};
+
+function createBaseSnapshotNet(): SnapshotNet {
+  return { id: "", mac: "", segment: "" };
+}
+
+export const SnapshotNet: MessageFns<SnapshotNet> = {
+  encode(message: SnapshotNet, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.mac !== "") {
+      writer.uint32(18).string(message.mac);
+    }
+    if (message.segment !== "") {
+      writer.uint32(26).string(message.segment);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotNet {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotNet();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mac = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.segment = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotNet {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      mac: isSet(object.mac) ? globalThis.String(object.mac) : "",
+      segment: isSet(object.segment) ? globalThis.String(object.segment) : "",
+    };
+  },
+
+  toJSON(message: SnapshotNet): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.mac !== "") {
+      obj.mac = message.mac;
+    }
+    if (message.segment !== "") {
+      obj.segment = message.segment;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SnapshotNet>): SnapshotNet {
+    return SnapshotNet.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SnapshotNet>): SnapshotNet {
+    const message = createBaseSnapshotNet();
+    message.id = object.id ?? "";
+    message.mac = object.mac ?? "";
+    message.segment = object.segment ?? "";
+    return message;
+  },
+};
+
+function createBaseComponentState(): ComponentState {
+  return { id: "", version: 0, fields: [] };
+}
+
+export const ComponentState: MessageFns<ComponentState> = {
+  encode(message: ComponentState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint32(message.version);
+    }
+    for (const v of message.fields) {
+      StateField.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ComponentState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseComponentState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fields.push(StateField.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ComponentState {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      fields: globalThis.Array.isArray(object?.fields) ? object.fields.map((e: any) => StateField.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ComponentState): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.fields?.length) {
+      obj.fields = message.fields.map((e) => StateField.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ComponentState>): ComponentState {
+    return ComponentState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ComponentState>): ComponentState {
+    const message = createBaseComponentState();
+    message.id = object.id ?? "";
+    message.version = object.version ?? 0;
+    message.fields = object.fields?.map((e) => StateField.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStateField(): StateField {
+  return { name: "", value: undefined };
+}
+
+export const StateField: MessageFns<StateField> = {
+  encode(message: StateField, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    switch (message.value?.$case) {
+      case "number":
+        writer.uint32(17).double(message.value.value);
+        break;
+      case "flag":
+        writer.uint32(24).bool(message.value.value);
+        break;
+      case "data":
+        writer.uint32(34).bytes(message.value.value);
+        break;
+      case "text":
+        writer.uint32(42).string(message.value.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StateField {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStateField();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = { $case: "number", value: reader.double() };
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.value = { $case: "flag", value: reader.bool() };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.value = { $case: "data", value: reader.bytes() };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.value = { $case: "text", value: reader.string() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StateField {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      value: isSet(object.number)
+        ? { $case: "number", value: globalThis.Number(object.number) }
+        : isSet(object.flag)
+        ? { $case: "flag", value: globalThis.Boolean(object.flag) }
+        : isSet(object.data)
+        ? { $case: "data", value: bytesFromBase64(object.data) }
+        : isSet(object.text)
+        ? { $case: "text", value: globalThis.String(object.text) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: StateField): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.value?.$case === "number") {
+      obj.number = floatToJson(message.value.value);
+    } else if (message.value?.$case === "flag") {
+      obj.flag = message.value.value;
+    } else if (message.value?.$case === "data") {
+      obj.data = base64FromBytes(message.value.value);
+    } else if (message.value?.$case === "text") {
+      obj.text = message.value.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StateField>): StateField {
+    return StateField.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StateField>): StateField {
+    const message = createBaseStateField();
+    message.name = object.name ?? "";
+    switch (object.value?.$case) {
+      case "number": {
+        if (object.value?.value !== undefined && object.value?.value !== null) {
+          message.value = { $case: "number", value: object.value.value };
+        }
+        break;
+      }
+      case "flag": {
+        if (object.value?.value !== undefined && object.value?.value !== null) {
+          message.value = { $case: "flag", value: object.value.value };
+        }
+        break;
+      }
+      case "data": {
+        if (object.value?.value !== undefined && object.value?.value !== null) {
+          message.value = { $case: "data", value: object.value.value };
+        }
+        break;
+      }
+      case "text": {
+        if (object.value?.value !== undefined && object.value?.value !== null) {
+          message.value = { $case: "text", value: object.value.value };
+        }
+        break;
+      }
+    }
     return message;
   },
 };
@@ -1341,39 +1754,72 @@ export const RamState: MessageFns<RamState> = {
   },
 };
 
-function createBaseDeviceState(): DeviceState {
-  return { id: "", state: undefined };
+function createBaseSnapshotInfo(): SnapshotInfo {
+  return {
+    path: "",
+    formatVersion: 0,
+    vmId: "",
+    memoryBytes: 0n,
+    storedPages: 0n,
+    fileSize: 0n,
+    createdUnixMs: 0n,
+    componentIds: [],
+    checksumsValid: false,
+    instructionsRetired: 0n,
+  };
 }
 
-export const DeviceState: MessageFns<DeviceState> = {
-  encode(message: DeviceState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.id !== "") {
-      writer.uint32(10).string(message.id);
+export const SnapshotInfo: MessageFns<SnapshotInfo> = {
+  encode(message: SnapshotInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
     }
-    switch (message.state?.$case) {
-      case "pic":
-        PicState.encode(message.state.value, writer.uint32(18).fork()).join();
-        break;
-      case "pit":
-        PitState.encode(message.state.value, writer.uint32(26).fork()).join();
-        break;
-      case "rtc":
-        RtcState.encode(message.state.value, writer.uint32(34).fork()).join();
-        break;
-      case "uart":
-        UartState.encode(message.state.value, writer.uint32(42).fork()).join();
-        break;
-      case "pciHost":
-        PciHostState.encode(message.state.value, writer.uint32(50).fork()).join();
-        break;
-      case "virtio":
-        VirtioDeviceState.encode(message.state.value, writer.uint32(58).fork()).join();
-        break;
+    if (message.formatVersion !== 0) {
+      writer.uint32(16).uint32(message.formatVersion);
+    }
+    if (message.vmId !== "") {
+      writer.uint32(26).string(message.vmId);
+    }
+    if (message.memoryBytes !== 0n) {
+      if (BigInt.asUintN(64, message.memoryBytes) !== message.memoryBytes) {
+        throw new globalThis.Error("value provided for field message.memoryBytes of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.memoryBytes);
+    }
+    if (message.storedPages !== 0n) {
+      if (BigInt.asUintN(64, message.storedPages) !== message.storedPages) {
+        throw new globalThis.Error("value provided for field message.storedPages of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.storedPages);
+    }
+    if (message.fileSize !== 0n) {
+      if (BigInt.asUintN(64, message.fileSize) !== message.fileSize) {
+        throw new globalThis.Error("value provided for field message.fileSize of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.fileSize);
+    }
+    if (message.createdUnixMs !== 0n) {
+      if (BigInt.asUintN(64, message.createdUnixMs) !== message.createdUnixMs) {
+        throw new globalThis.Error("value provided for field message.createdUnixMs of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.createdUnixMs);
+    }
+    for (const v of message.componentIds) {
+      writer.uint32(66).string(v!);
+    }
+    if (message.checksumsValid !== false) {
+      writer.uint32(72).bool(message.checksumsValid);
+    }
+    if (message.instructionsRetired !== 0n) {
+      if (BigInt.asUintN(64, message.instructionsRetired) !== message.instructionsRetired) {
+        throw new globalThis.Error("value provided for field message.instructionsRetired of type uint64 too large");
+      }
+      writer.uint32(80).uint64(message.instructionsRetired);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): DeviceState {
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotInfo {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1382,7 +1828,7 @@ export const DeviceState: MessageFns<DeviceState> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseDeviceState();
+      const message = createBaseSnapshotInfo();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1391,15 +1837,15 @@ export const DeviceState: MessageFns<DeviceState> = {
               break;
             }
 
-            message.id = reader.string();
+            message.path = reader.string();
             continue;
           }
           case 2: {
-            if (tag !== 18) {
+            if (tag !== 16) {
               break;
             }
 
-            message.state = { $case: "pic", value: PicState.decode(reader, reader.uint32()) };
+            message.formatVersion = reader.uint32();
             continue;
           }
           case 3: {
@@ -1407,244 +1853,7 @@ export const DeviceState: MessageFns<DeviceState> = {
               break;
             }
 
-            message.state = { $case: "pit", value: PitState.decode(reader, reader.uint32()) };
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.state = { $case: "rtc", value: RtcState.decode(reader, reader.uint32()) };
-            continue;
-          }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-
-            message.state = { $case: "uart", value: UartState.decode(reader, reader.uint32()) };
-            continue;
-          }
-          case 6: {
-            if (tag !== 50) {
-              break;
-            }
-
-            message.state = { $case: "pciHost", value: PciHostState.decode(reader, reader.uint32()) };
-            continue;
-          }
-          case 7: {
-            if (tag !== 58) {
-              break;
-            }
-
-            message.state = { $case: "virtio", value: VirtioDeviceState.decode(reader, reader.uint32()) };
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): DeviceState {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      state: isSet(object.pic)
-        ? { $case: "pic", value: PicState.fromJSON(object.pic) }
-        : isSet(object.pit)
-        ? { $case: "pit", value: PitState.fromJSON(object.pit) }
-        : isSet(object.rtc)
-        ? { $case: "rtc", value: RtcState.fromJSON(object.rtc) }
-        : isSet(object.uart)
-        ? { $case: "uart", value: UartState.fromJSON(object.uart) }
-        : isSet(object.pciHost)
-        ? { $case: "pciHost", value: PciHostState.fromJSON(object.pciHost) }
-        : isSet(object.pci_host)
-        ? { $case: "pciHost", value: PciHostState.fromJSON(object.pci_host) }
-        : isSet(object.virtio)
-        ? { $case: "virtio", value: VirtioDeviceState.fromJSON(object.virtio) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: DeviceState): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.state?.$case === "pic") {
-      obj.pic = PicState.toJSON(message.state.value);
-    } else if (message.state?.$case === "pit") {
-      obj.pit = PitState.toJSON(message.state.value);
-    } else if (message.state?.$case === "rtc") {
-      obj.rtc = RtcState.toJSON(message.state.value);
-    } else if (message.state?.$case === "uart") {
-      obj.uart = UartState.toJSON(message.state.value);
-    } else if (message.state?.$case === "pciHost") {
-      obj.pciHost = PciHostState.toJSON(message.state.value);
-    } else if (message.state?.$case === "virtio") {
-      obj.virtio = VirtioDeviceState.toJSON(message.state.value);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<DeviceState>): DeviceState {
-    return DeviceState.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<DeviceState>): DeviceState {
-    const message = createBaseDeviceState();
-    message.id = object.id ?? "";
-    switch (object.state?.$case) {
-      case "pic": {
-        if (object.state?.value !== undefined && object.state?.value !== null) {
-          message.state = { $case: "pic", value: PicState.fromPartial(object.state.value) };
-        }
-        break;
-      }
-      case "pit": {
-        if (object.state?.value !== undefined && object.state?.value !== null) {
-          message.state = { $case: "pit", value: PitState.fromPartial(object.state.value) };
-        }
-        break;
-      }
-      case "rtc": {
-        if (object.state?.value !== undefined && object.state?.value !== null) {
-          message.state = { $case: "rtc", value: RtcState.fromPartial(object.state.value) };
-        }
-        break;
-      }
-      case "uart": {
-        if (object.state?.value !== undefined && object.state?.value !== null) {
-          message.state = { $case: "uart", value: UartState.fromPartial(object.state.value) };
-        }
-        break;
-      }
-      case "pciHost": {
-        if (object.state?.value !== undefined && object.state?.value !== null) {
-          message.state = { $case: "pciHost", value: PciHostState.fromPartial(object.state.value) };
-        }
-        break;
-      }
-      case "virtio": {
-        if (object.state?.value !== undefined && object.state?.value !== null) {
-          message.state = { $case: "virtio", value: VirtioDeviceState.fromPartial(object.state.value) };
-        }
-        break;
-      }
-    }
-    return message;
-  },
-};
-
-function createBasePicChipState(): PicChipState {
-  return {
-    irr: 0,
-    isr: 0,
-    imr: 0,
-    vectorBase: 0,
-    lineLevels: 0,
-    elcr: 0,
-    initStep: 0,
-    icw4Needed: false,
-    autoEoi: false,
-    specialFullyNested: false,
-    specialMask: false,
-    readIsr: false,
-    lowestPriority: 0,
-    icw3: 0,
-  };
-}
-
-export const PicChipState: MessageFns<PicChipState> = {
-  encode(message: PicChipState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.irr !== 0) {
-      writer.uint32(8).uint32(message.irr);
-    }
-    if (message.isr !== 0) {
-      writer.uint32(16).uint32(message.isr);
-    }
-    if (message.imr !== 0) {
-      writer.uint32(24).uint32(message.imr);
-    }
-    if (message.vectorBase !== 0) {
-      writer.uint32(32).uint32(message.vectorBase);
-    }
-    if (message.lineLevels !== 0) {
-      writer.uint32(40).uint32(message.lineLevels);
-    }
-    if (message.elcr !== 0) {
-      writer.uint32(48).uint32(message.elcr);
-    }
-    if (message.initStep !== 0) {
-      writer.uint32(56).uint32(message.initStep);
-    }
-    if (message.icw4Needed !== false) {
-      writer.uint32(64).bool(message.icw4Needed);
-    }
-    if (message.autoEoi !== false) {
-      writer.uint32(72).bool(message.autoEoi);
-    }
-    if (message.specialFullyNested !== false) {
-      writer.uint32(80).bool(message.specialFullyNested);
-    }
-    if (message.specialMask !== false) {
-      writer.uint32(88).bool(message.specialMask);
-    }
-    if (message.readIsr !== false) {
-      writer.uint32(96).bool(message.readIsr);
-    }
-    if (message.lowestPriority !== 0) {
-      writer.uint32(104).uint32(message.lowestPriority);
-    }
-    if (message.icw3 !== 0) {
-      writer.uint32(112).uint32(message.icw3);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): PicChipState {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePicChipState();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.irr = reader.uint32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.isr = reader.uint32();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.imr = reader.uint32();
+            message.vmId = reader.string();
             continue;
           }
           case 4: {
@@ -1652,7 +1861,7 @@ export const PicChipState: MessageFns<PicChipState> = {
               break;
             }
 
-            message.vectorBase = reader.uint32();
+            message.memoryBytes = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -1660,7 +1869,7 @@ export const PicChipState: MessageFns<PicChipState> = {
               break;
             }
 
-            message.lineLevels = reader.uint32();
+            message.storedPages = reader.uint64() as bigint;
             continue;
           }
           case 6: {
@@ -1668,7 +1877,7 @@ export const PicChipState: MessageFns<PicChipState> = {
               break;
             }
 
-            message.elcr = reader.uint32();
+            message.fileSize = reader.uint64() as bigint;
             continue;
           }
           case 7: {
@@ -1676,1508 +1885,7 @@ export const PicChipState: MessageFns<PicChipState> = {
               break;
             }
 
-            message.initStep = reader.uint32();
-            continue;
-          }
-          case 8: {
-            if (tag !== 64) {
-              break;
-            }
-
-            message.icw4Needed = reader.bool();
-            continue;
-          }
-          case 9: {
-            if (tag !== 72) {
-              break;
-            }
-
-            message.autoEoi = reader.bool();
-            continue;
-          }
-          case 10: {
-            if (tag !== 80) {
-              break;
-            }
-
-            message.specialFullyNested = reader.bool();
-            continue;
-          }
-          case 11: {
-            if (tag !== 88) {
-              break;
-            }
-
-            message.specialMask = reader.bool();
-            continue;
-          }
-          case 12: {
-            if (tag !== 96) {
-              break;
-            }
-
-            message.readIsr = reader.bool();
-            continue;
-          }
-          case 13: {
-            if (tag !== 104) {
-              break;
-            }
-
-            message.lowestPriority = reader.uint32();
-            continue;
-          }
-          case 14: {
-            if (tag !== 112) {
-              break;
-            }
-
-            message.icw3 = reader.uint32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): PicChipState {
-    return {
-      irr: isSet(object.irr) ? globalThis.Number(object.irr) : 0,
-      isr: isSet(object.isr) ? globalThis.Number(object.isr) : 0,
-      imr: isSet(object.imr) ? globalThis.Number(object.imr) : 0,
-      vectorBase: isSet(object.vectorBase)
-        ? globalThis.Number(object.vectorBase)
-        : isSet(object.vector_base)
-        ? globalThis.Number(object.vector_base)
-        : 0,
-      lineLevels: isSet(object.lineLevels)
-        ? globalThis.Number(object.lineLevels)
-        : isSet(object.line_levels)
-        ? globalThis.Number(object.line_levels)
-        : 0,
-      elcr: isSet(object.elcr) ? globalThis.Number(object.elcr) : 0,
-      initStep: isSet(object.initStep)
-        ? globalThis.Number(object.initStep)
-        : isSet(object.init_step)
-        ? globalThis.Number(object.init_step)
-        : 0,
-      icw4Needed: isSet(object.icw4Needed)
-        ? globalThis.Boolean(object.icw4Needed)
-        : isSet(object.icw4_needed)
-        ? globalThis.Boolean(object.icw4_needed)
-        : false,
-      autoEoi: isSet(object.autoEoi)
-        ? globalThis.Boolean(object.autoEoi)
-        : isSet(object.auto_eoi)
-        ? globalThis.Boolean(object.auto_eoi)
-        : false,
-      specialFullyNested: isSet(object.specialFullyNested)
-        ? globalThis.Boolean(object.specialFullyNested)
-        : isSet(object.special_fully_nested)
-        ? globalThis.Boolean(object.special_fully_nested)
-        : false,
-      specialMask: isSet(object.specialMask)
-        ? globalThis.Boolean(object.specialMask)
-        : isSet(object.special_mask)
-        ? globalThis.Boolean(object.special_mask)
-        : false,
-      readIsr: isSet(object.readIsr)
-        ? globalThis.Boolean(object.readIsr)
-        : isSet(object.read_isr)
-        ? globalThis.Boolean(object.read_isr)
-        : false,
-      lowestPriority: isSet(object.lowestPriority)
-        ? globalThis.Number(object.lowestPriority)
-        : isSet(object.lowest_priority)
-        ? globalThis.Number(object.lowest_priority)
-        : 0,
-      icw3: isSet(object.icw3) ? globalThis.Number(object.icw3) : 0,
-    };
-  },
-
-  toJSON(message: PicChipState): unknown {
-    const obj: any = {};
-    if (message.irr !== 0) {
-      obj.irr = Math.round(message.irr);
-    }
-    if (message.isr !== 0) {
-      obj.isr = Math.round(message.isr);
-    }
-    if (message.imr !== 0) {
-      obj.imr = Math.round(message.imr);
-    }
-    if (message.vectorBase !== 0) {
-      obj.vectorBase = Math.round(message.vectorBase);
-    }
-    if (message.lineLevels !== 0) {
-      obj.lineLevels = Math.round(message.lineLevels);
-    }
-    if (message.elcr !== 0) {
-      obj.elcr = Math.round(message.elcr);
-    }
-    if (message.initStep !== 0) {
-      obj.initStep = Math.round(message.initStep);
-    }
-    if (message.icw4Needed !== false) {
-      obj.icw4Needed = message.icw4Needed;
-    }
-    if (message.autoEoi !== false) {
-      obj.autoEoi = message.autoEoi;
-    }
-    if (message.specialFullyNested !== false) {
-      obj.specialFullyNested = message.specialFullyNested;
-    }
-    if (message.specialMask !== false) {
-      obj.specialMask = message.specialMask;
-    }
-    if (message.readIsr !== false) {
-      obj.readIsr = message.readIsr;
-    }
-    if (message.lowestPriority !== 0) {
-      obj.lowestPriority = Math.round(message.lowestPriority);
-    }
-    if (message.icw3 !== 0) {
-      obj.icw3 = Math.round(message.icw3);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<PicChipState>): PicChipState {
-    return PicChipState.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<PicChipState>): PicChipState {
-    const message = createBasePicChipState();
-    message.irr = object.irr ?? 0;
-    message.isr = object.isr ?? 0;
-    message.imr = object.imr ?? 0;
-    message.vectorBase = object.vectorBase ?? 0;
-    message.lineLevels = object.lineLevels ?? 0;
-    message.elcr = object.elcr ?? 0;
-    message.initStep = object.initStep ?? 0;
-    message.icw4Needed = object.icw4Needed ?? false;
-    message.autoEoi = object.autoEoi ?? false;
-    message.specialFullyNested = object.specialFullyNested ?? false;
-    message.specialMask = object.specialMask ?? false;
-    message.readIsr = object.readIsr ?? false;
-    message.lowestPriority = object.lowestPriority ?? 0;
-    message.icw3 = object.icw3 ?? 0;
-    return message;
-  },
-};
-
-function createBasePicState(): PicState {
-  return { primary: undefined, secondary: undefined };
-}
-
-export const PicState: MessageFns<PicState> = {
-  encode(message: PicState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.primary !== undefined) {
-      PicChipState.encode(message.primary, writer.uint32(10).fork()).join();
-    }
-    if (message.secondary !== undefined) {
-      PicChipState.encode(message.secondary, writer.uint32(18).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): PicState {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePicState();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.primary = PicChipState.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.secondary = PicChipState.decode(reader, reader.uint32());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): PicState {
-    return {
-      primary: isSet(object.primary) ? PicChipState.fromJSON(object.primary) : undefined,
-      secondary: isSet(object.secondary) ? PicChipState.fromJSON(object.secondary) : undefined,
-    };
-  },
-
-  toJSON(message: PicState): unknown {
-    const obj: any = {};
-    if (message.primary !== undefined) {
-      obj.primary = PicChipState.toJSON(message.primary);
-    }
-    if (message.secondary !== undefined) {
-      obj.secondary = PicChipState.toJSON(message.secondary);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<PicState>): PicState {
-    return PicState.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<PicState>): PicState {
-    const message = createBasePicState();
-    message.primary = (object.primary !== undefined && object.primary !== null)
-      ? PicChipState.fromPartial(object.primary)
-      : undefined;
-    message.secondary = (object.secondary !== undefined && object.secondary !== null)
-      ? PicChipState.fromPartial(object.secondary)
-      : undefined;
-    return message;
-  },
-};
-
-function createBasePitChannelState(): PitChannelState {
-  return {
-    mode: 0,
-    bcd: false,
-    access: 0,
-    reload: 0,
-    loadTimeNs: 0n,
-    gate: false,
-    latchedCount: 0,
-    countLatched: false,
-    latchedStatus: 0,
-    statusLatched: false,
-    readMsbNext: false,
-    writeMsbNext: false,
-    reloadPending: false,
-  };
-}
-
-export const PitChannelState: MessageFns<PitChannelState> = {
-  encode(message: PitChannelState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.mode !== 0) {
-      writer.uint32(8).uint32(message.mode);
-    }
-    if (message.bcd !== false) {
-      writer.uint32(16).bool(message.bcd);
-    }
-    if (message.access !== 0) {
-      writer.uint32(24).uint32(message.access);
-    }
-    if (message.reload !== 0) {
-      writer.uint32(32).uint32(message.reload);
-    }
-    if (message.loadTimeNs !== 0n) {
-      if (BigInt.asUintN(64, message.loadTimeNs) !== message.loadTimeNs) {
-        throw new globalThis.Error("value provided for field message.loadTimeNs of type uint64 too large");
-      }
-      writer.uint32(40).uint64(message.loadTimeNs);
-    }
-    if (message.gate !== false) {
-      writer.uint32(48).bool(message.gate);
-    }
-    if (message.latchedCount !== 0) {
-      writer.uint32(56).uint32(message.latchedCount);
-    }
-    if (message.countLatched !== false) {
-      writer.uint32(64).bool(message.countLatched);
-    }
-    if (message.latchedStatus !== 0) {
-      writer.uint32(72).uint32(message.latchedStatus);
-    }
-    if (message.statusLatched !== false) {
-      writer.uint32(80).bool(message.statusLatched);
-    }
-    if (message.readMsbNext !== false) {
-      writer.uint32(88).bool(message.readMsbNext);
-    }
-    if (message.writeMsbNext !== false) {
-      writer.uint32(96).bool(message.writeMsbNext);
-    }
-    if (message.reloadPending !== false) {
-      writer.uint32(104).bool(message.reloadPending);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): PitChannelState {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePitChannelState();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.mode = reader.uint32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.bcd = reader.bool();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.access = reader.uint32();
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.reload = reader.uint32();
-            continue;
-          }
-          case 5: {
-            if (tag !== 40) {
-              break;
-            }
-
-            message.loadTimeNs = reader.uint64() as bigint;
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-
-            message.gate = reader.bool();
-            continue;
-          }
-          case 7: {
-            if (tag !== 56) {
-              break;
-            }
-
-            message.latchedCount = reader.uint32();
-            continue;
-          }
-          case 8: {
-            if (tag !== 64) {
-              break;
-            }
-
-            message.countLatched = reader.bool();
-            continue;
-          }
-          case 9: {
-            if (tag !== 72) {
-              break;
-            }
-
-            message.latchedStatus = reader.uint32();
-            continue;
-          }
-          case 10: {
-            if (tag !== 80) {
-              break;
-            }
-
-            message.statusLatched = reader.bool();
-            continue;
-          }
-          case 11: {
-            if (tag !== 88) {
-              break;
-            }
-
-            message.readMsbNext = reader.bool();
-            continue;
-          }
-          case 12: {
-            if (tag !== 96) {
-              break;
-            }
-
-            message.writeMsbNext = reader.bool();
-            continue;
-          }
-          case 13: {
-            if (tag !== 104) {
-              break;
-            }
-
-            message.reloadPending = reader.bool();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): PitChannelState {
-    return {
-      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
-      bcd: isSet(object.bcd) ? globalThis.Boolean(object.bcd) : false,
-      access: isSet(object.access) ? globalThis.Number(object.access) : 0,
-      reload: isSet(object.reload) ? globalThis.Number(object.reload) : 0,
-      loadTimeNs: isSet(object.loadTimeNs)
-        ? BigInt(object.loadTimeNs)
-        : isSet(object.load_time_ns)
-        ? BigInt(object.load_time_ns)
-        : 0n,
-      gate: isSet(object.gate) ? globalThis.Boolean(object.gate) : false,
-      latchedCount: isSet(object.latchedCount)
-        ? globalThis.Number(object.latchedCount)
-        : isSet(object.latched_count)
-        ? globalThis.Number(object.latched_count)
-        : 0,
-      countLatched: isSet(object.countLatched)
-        ? globalThis.Boolean(object.countLatched)
-        : isSet(object.count_latched)
-        ? globalThis.Boolean(object.count_latched)
-        : false,
-      latchedStatus: isSet(object.latchedStatus)
-        ? globalThis.Number(object.latchedStatus)
-        : isSet(object.latched_status)
-        ? globalThis.Number(object.latched_status)
-        : 0,
-      statusLatched: isSet(object.statusLatched)
-        ? globalThis.Boolean(object.statusLatched)
-        : isSet(object.status_latched)
-        ? globalThis.Boolean(object.status_latched)
-        : false,
-      readMsbNext: isSet(object.readMsbNext)
-        ? globalThis.Boolean(object.readMsbNext)
-        : isSet(object.read_msb_next)
-        ? globalThis.Boolean(object.read_msb_next)
-        : false,
-      writeMsbNext: isSet(object.writeMsbNext)
-        ? globalThis.Boolean(object.writeMsbNext)
-        : isSet(object.write_msb_next)
-        ? globalThis.Boolean(object.write_msb_next)
-        : false,
-      reloadPending: isSet(object.reloadPending)
-        ? globalThis.Boolean(object.reloadPending)
-        : isSet(object.reload_pending)
-        ? globalThis.Boolean(object.reload_pending)
-        : false,
-    };
-  },
-
-  toJSON(message: PitChannelState): unknown {
-    const obj: any = {};
-    if (message.mode !== 0) {
-      obj.mode = Math.round(message.mode);
-    }
-    if (message.bcd !== false) {
-      obj.bcd = message.bcd;
-    }
-    if (message.access !== 0) {
-      obj.access = Math.round(message.access);
-    }
-    if (message.reload !== 0) {
-      obj.reload = Math.round(message.reload);
-    }
-    if (message.loadTimeNs !== 0n) {
-      obj.loadTimeNs = message.loadTimeNs.toString();
-    }
-    if (message.gate !== false) {
-      obj.gate = message.gate;
-    }
-    if (message.latchedCount !== 0) {
-      obj.latchedCount = Math.round(message.latchedCount);
-    }
-    if (message.countLatched !== false) {
-      obj.countLatched = message.countLatched;
-    }
-    if (message.latchedStatus !== 0) {
-      obj.latchedStatus = Math.round(message.latchedStatus);
-    }
-    if (message.statusLatched !== false) {
-      obj.statusLatched = message.statusLatched;
-    }
-    if (message.readMsbNext !== false) {
-      obj.readMsbNext = message.readMsbNext;
-    }
-    if (message.writeMsbNext !== false) {
-      obj.writeMsbNext = message.writeMsbNext;
-    }
-    if (message.reloadPending !== false) {
-      obj.reloadPending = message.reloadPending;
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<PitChannelState>): PitChannelState {
-    return PitChannelState.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<PitChannelState>): PitChannelState {
-    const message = createBasePitChannelState();
-    message.mode = object.mode ?? 0;
-    message.bcd = object.bcd ?? false;
-    message.access = object.access ?? 0;
-    message.reload = object.reload ?? 0;
-    message.loadTimeNs = (object.loadTimeNs !== undefined && object.loadTimeNs !== null)
-      ? BigInt(object.loadTimeNs)
-      : 0n;
-    message.gate = object.gate ?? false;
-    message.latchedCount = object.latchedCount ?? 0;
-    message.countLatched = object.countLatched ?? false;
-    message.latchedStatus = object.latchedStatus ?? 0;
-    message.statusLatched = object.statusLatched ?? false;
-    message.readMsbNext = object.readMsbNext ?? false;
-    message.writeMsbNext = object.writeMsbNext ?? false;
-    message.reloadPending = object.reloadPending ?? false;
-    return message;
-  },
-};
-
-function createBasePitState(): PitState {
-  return { channels: [], port61: 0 };
-}
-
-export const PitState: MessageFns<PitState> = {
-  encode(message: PitState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    for (const v of message.channels) {
-      PitChannelState.encode(v!, writer.uint32(10).fork()).join();
-    }
-    if (message.port61 !== 0) {
-      writer.uint32(16).uint32(message.port61);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): PitState {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePitState();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.channels.push(PitChannelState.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.port61 = reader.uint32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): PitState {
-    return {
-      channels: globalThis.Array.isArray(object?.channels)
-        ? object.channels.map((e: any) => PitChannelState.fromJSON(e))
-        : [],
-      port61: isSet(object.port61) ? globalThis.Number(object.port61) : 0,
-    };
-  },
-
-  toJSON(message: PitState): unknown {
-    const obj: any = {};
-    if (message.channels?.length) {
-      obj.channels = message.channels.map((e) => PitChannelState.toJSON(e));
-    }
-    if (message.port61 !== 0) {
-      obj.port61 = Math.round(message.port61);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<PitState>): PitState {
-    return PitState.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<PitState>): PitState {
-    const message = createBasePitState();
-    message.channels = object.channels?.map((e) => PitChannelState.fromPartial(e)) || [];
-    message.port61 = object.port61 ?? 0;
-    return message;
-  },
-};
-
-function createBaseRtcState(): RtcState {
-  return { cmos: new Uint8Array(0), index: 0, nmiMasked: false, timeUnixMs: 0n };
-}
-
-export const RtcState: MessageFns<RtcState> = {
-  encode(message: RtcState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.cmos.length !== 0) {
-      writer.uint32(10).bytes(message.cmos);
-    }
-    if (message.index !== 0) {
-      writer.uint32(16).uint32(message.index);
-    }
-    if (message.nmiMasked !== false) {
-      writer.uint32(24).bool(message.nmiMasked);
-    }
-    if (message.timeUnixMs !== 0n) {
-      if (BigInt.asUintN(64, message.timeUnixMs) !== message.timeUnixMs) {
-        throw new globalThis.Error("value provided for field message.timeUnixMs of type uint64 too large");
-      }
-      writer.uint32(32).uint64(message.timeUnixMs);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): RtcState {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRtcState();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.cmos = reader.bytes();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.index = reader.uint32();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.nmiMasked = reader.bool();
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.timeUnixMs = reader.uint64() as bigint;
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): RtcState {
-    return {
-      cmos: isSet(object.cmos) ? bytesFromBase64(object.cmos) : new Uint8Array(0),
-      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
-      nmiMasked: isSet(object.nmiMasked)
-        ? globalThis.Boolean(object.nmiMasked)
-        : isSet(object.nmi_masked)
-        ? globalThis.Boolean(object.nmi_masked)
-        : false,
-      timeUnixMs: isSet(object.timeUnixMs)
-        ? BigInt(object.timeUnixMs)
-        : isSet(object.time_unix_ms)
-        ? BigInt(object.time_unix_ms)
-        : 0n,
-    };
-  },
-
-  toJSON(message: RtcState): unknown {
-    const obj: any = {};
-    if (message.cmos.length !== 0) {
-      obj.cmos = base64FromBytes(message.cmos);
-    }
-    if (message.index !== 0) {
-      obj.index = Math.round(message.index);
-    }
-    if (message.nmiMasked !== false) {
-      obj.nmiMasked = message.nmiMasked;
-    }
-    if (message.timeUnixMs !== 0n) {
-      obj.timeUnixMs = message.timeUnixMs.toString();
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<RtcState>): RtcState {
-    return RtcState.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<RtcState>): RtcState {
-    const message = createBaseRtcState();
-    message.cmos = object.cmos ?? new Uint8Array(0);
-    message.index = object.index ?? 0;
-    message.nmiMasked = object.nmiMasked ?? false;
-    message.timeUnixMs = (object.timeUnixMs !== undefined && object.timeUnixMs !== null)
-      ? BigInt(object.timeUnixMs)
-      : 0n;
-    return message;
-  },
-};
-
-function createBaseUartState(): UartState {
-  return {
-    basePort: 0,
-    irq: 0,
-    ier: 0,
-    lcr: 0,
-    mcr: 0,
-    lsr: 0,
-    msr: 0,
-    scr: 0,
-    fcr: 0,
-    divisor: 0,
-    rxFifo: new Uint8Array(0),
-    threInterruptPending: false,
-  };
-}
-
-export const UartState: MessageFns<UartState> = {
-  encode(message: UartState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.basePort !== 0) {
-      writer.uint32(8).uint32(message.basePort);
-    }
-    if (message.irq !== 0) {
-      writer.uint32(16).uint32(message.irq);
-    }
-    if (message.ier !== 0) {
-      writer.uint32(24).uint32(message.ier);
-    }
-    if (message.lcr !== 0) {
-      writer.uint32(32).uint32(message.lcr);
-    }
-    if (message.mcr !== 0) {
-      writer.uint32(40).uint32(message.mcr);
-    }
-    if (message.lsr !== 0) {
-      writer.uint32(48).uint32(message.lsr);
-    }
-    if (message.msr !== 0) {
-      writer.uint32(56).uint32(message.msr);
-    }
-    if (message.scr !== 0) {
-      writer.uint32(64).uint32(message.scr);
-    }
-    if (message.fcr !== 0) {
-      writer.uint32(72).uint32(message.fcr);
-    }
-    if (message.divisor !== 0) {
-      writer.uint32(80).uint32(message.divisor);
-    }
-    if (message.rxFifo.length !== 0) {
-      writer.uint32(90).bytes(message.rxFifo);
-    }
-    if (message.threInterruptPending !== false) {
-      writer.uint32(96).bool(message.threInterruptPending);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): UartState {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseUartState();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.basePort = reader.uint32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.irq = reader.uint32();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.ier = reader.uint32();
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.lcr = reader.uint32();
-            continue;
-          }
-          case 5: {
-            if (tag !== 40) {
-              break;
-            }
-
-            message.mcr = reader.uint32();
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-
-            message.lsr = reader.uint32();
-            continue;
-          }
-          case 7: {
-            if (tag !== 56) {
-              break;
-            }
-
-            message.msr = reader.uint32();
-            continue;
-          }
-          case 8: {
-            if (tag !== 64) {
-              break;
-            }
-
-            message.scr = reader.uint32();
-            continue;
-          }
-          case 9: {
-            if (tag !== 72) {
-              break;
-            }
-
-            message.fcr = reader.uint32();
-            continue;
-          }
-          case 10: {
-            if (tag !== 80) {
-              break;
-            }
-
-            message.divisor = reader.uint32();
-            continue;
-          }
-          case 11: {
-            if (tag !== 90) {
-              break;
-            }
-
-            message.rxFifo = reader.bytes();
-            continue;
-          }
-          case 12: {
-            if (tag !== 96) {
-              break;
-            }
-
-            message.threInterruptPending = reader.bool();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): UartState {
-    return {
-      basePort: isSet(object.basePort)
-        ? globalThis.Number(object.basePort)
-        : isSet(object.base_port)
-        ? globalThis.Number(object.base_port)
-        : 0,
-      irq: isSet(object.irq) ? globalThis.Number(object.irq) : 0,
-      ier: isSet(object.ier) ? globalThis.Number(object.ier) : 0,
-      lcr: isSet(object.lcr) ? globalThis.Number(object.lcr) : 0,
-      mcr: isSet(object.mcr) ? globalThis.Number(object.mcr) : 0,
-      lsr: isSet(object.lsr) ? globalThis.Number(object.lsr) : 0,
-      msr: isSet(object.msr) ? globalThis.Number(object.msr) : 0,
-      scr: isSet(object.scr) ? globalThis.Number(object.scr) : 0,
-      fcr: isSet(object.fcr) ? globalThis.Number(object.fcr) : 0,
-      divisor: isSet(object.divisor) ? globalThis.Number(object.divisor) : 0,
-      rxFifo: isSet(object.rxFifo)
-        ? bytesFromBase64(object.rxFifo)
-        : isSet(object.rx_fifo)
-        ? bytesFromBase64(object.rx_fifo)
-        : new Uint8Array(0),
-      threInterruptPending: isSet(object.threInterruptPending)
-        ? globalThis.Boolean(object.threInterruptPending)
-        : isSet(object.thre_interrupt_pending)
-        ? globalThis.Boolean(object.thre_interrupt_pending)
-        : false,
-    };
-  },
-
-  toJSON(message: UartState): unknown {
-    const obj: any = {};
-    if (message.basePort !== 0) {
-      obj.basePort = Math.round(message.basePort);
-    }
-    if (message.irq !== 0) {
-      obj.irq = Math.round(message.irq);
-    }
-    if (message.ier !== 0) {
-      obj.ier = Math.round(message.ier);
-    }
-    if (message.lcr !== 0) {
-      obj.lcr = Math.round(message.lcr);
-    }
-    if (message.mcr !== 0) {
-      obj.mcr = Math.round(message.mcr);
-    }
-    if (message.lsr !== 0) {
-      obj.lsr = Math.round(message.lsr);
-    }
-    if (message.msr !== 0) {
-      obj.msr = Math.round(message.msr);
-    }
-    if (message.scr !== 0) {
-      obj.scr = Math.round(message.scr);
-    }
-    if (message.fcr !== 0) {
-      obj.fcr = Math.round(message.fcr);
-    }
-    if (message.divisor !== 0) {
-      obj.divisor = Math.round(message.divisor);
-    }
-    if (message.rxFifo.length !== 0) {
-      obj.rxFifo = base64FromBytes(message.rxFifo);
-    }
-    if (message.threInterruptPending !== false) {
-      obj.threInterruptPending = message.threInterruptPending;
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<UartState>): UartState {
-    return UartState.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<UartState>): UartState {
-    const message = createBaseUartState();
-    message.basePort = object.basePort ?? 0;
-    message.irq = object.irq ?? 0;
-    message.ier = object.ier ?? 0;
-    message.lcr = object.lcr ?? 0;
-    message.mcr = object.mcr ?? 0;
-    message.lsr = object.lsr ?? 0;
-    message.msr = object.msr ?? 0;
-    message.scr = object.scr ?? 0;
-    message.fcr = object.fcr ?? 0;
-    message.divisor = object.divisor ?? 0;
-    message.rxFifo = object.rxFifo ?? new Uint8Array(0);
-    message.threInterruptPending = object.threInterruptPending ?? false;
-    return message;
-  },
-};
-
-function createBasePciHostState(): PciHostState {
-  return { configAddress: 0, configSpace: new Uint8Array(0) };
-}
-
-export const PciHostState: MessageFns<PciHostState> = {
-  encode(message: PciHostState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.configAddress !== 0) {
-      writer.uint32(8).uint32(message.configAddress);
-    }
-    if (message.configSpace.length !== 0) {
-      writer.uint32(18).bytes(message.configSpace);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): PciHostState {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePciHostState();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.configAddress = reader.uint32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.configSpace = reader.bytes();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): PciHostState {
-    return {
-      configAddress: isSet(object.configAddress)
-        ? globalThis.Number(object.configAddress)
-        : isSet(object.config_address)
-        ? globalThis.Number(object.config_address)
-        : 0,
-      configSpace: isSet(object.configSpace)
-        ? bytesFromBase64(object.configSpace)
-        : isSet(object.config_space)
-        ? bytesFromBase64(object.config_space)
-        : new Uint8Array(0),
-    };
-  },
-
-  toJSON(message: PciHostState): unknown {
-    const obj: any = {};
-    if (message.configAddress !== 0) {
-      obj.configAddress = Math.round(message.configAddress);
-    }
-    if (message.configSpace.length !== 0) {
-      obj.configSpace = base64FromBytes(message.configSpace);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<PciHostState>): PciHostState {
-    return PciHostState.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<PciHostState>): PciHostState {
-    const message = createBasePciHostState();
-    message.configAddress = object.configAddress ?? 0;
-    message.configSpace = object.configSpace ?? new Uint8Array(0);
-    return message;
-  },
-};
-
-function createBaseVirtqueueState(): VirtqueueState {
-  return {
-    size: 0,
-    enabled: false,
-    descriptorTable: 0n,
-    availableRing: 0n,
-    usedRing: 0n,
-    nextAvailable: 0,
-    nextUsed: 0,
-  };
-}
-
-export const VirtqueueState: MessageFns<VirtqueueState> = {
-  encode(message: VirtqueueState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.size !== 0) {
-      writer.uint32(8).uint32(message.size);
-    }
-    if (message.enabled !== false) {
-      writer.uint32(16).bool(message.enabled);
-    }
-    if (message.descriptorTable !== 0n) {
-      if (BigInt.asUintN(64, message.descriptorTable) !== message.descriptorTable) {
-        throw new globalThis.Error("value provided for field message.descriptorTable of type uint64 too large");
-      }
-      writer.uint32(24).uint64(message.descriptorTable);
-    }
-    if (message.availableRing !== 0n) {
-      if (BigInt.asUintN(64, message.availableRing) !== message.availableRing) {
-        throw new globalThis.Error("value provided for field message.availableRing of type uint64 too large");
-      }
-      writer.uint32(32).uint64(message.availableRing);
-    }
-    if (message.usedRing !== 0n) {
-      if (BigInt.asUintN(64, message.usedRing) !== message.usedRing) {
-        throw new globalThis.Error("value provided for field message.usedRing of type uint64 too large");
-      }
-      writer.uint32(40).uint64(message.usedRing);
-    }
-    if (message.nextAvailable !== 0) {
-      writer.uint32(48).uint32(message.nextAvailable);
-    }
-    if (message.nextUsed !== 0) {
-      writer.uint32(56).uint32(message.nextUsed);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): VirtqueueState {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseVirtqueueState();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.size = reader.uint32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.enabled = reader.bool();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.descriptorTable = reader.uint64() as bigint;
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.availableRing = reader.uint64() as bigint;
-            continue;
-          }
-          case 5: {
-            if (tag !== 40) {
-              break;
-            }
-
-            message.usedRing = reader.uint64() as bigint;
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-
-            message.nextAvailable = reader.uint32();
-            continue;
-          }
-          case 7: {
-            if (tag !== 56) {
-              break;
-            }
-
-            message.nextUsed = reader.uint32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): VirtqueueState {
-    return {
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
-      descriptorTable: isSet(object.descriptorTable)
-        ? BigInt(object.descriptorTable)
-        : isSet(object.descriptor_table)
-        ? BigInt(object.descriptor_table)
-        : 0n,
-      availableRing: isSet(object.availableRing)
-        ? BigInt(object.availableRing)
-        : isSet(object.available_ring)
-        ? BigInt(object.available_ring)
-        : 0n,
-      usedRing: isSet(object.usedRing)
-        ? BigInt(object.usedRing)
-        : isSet(object.used_ring)
-        ? BigInt(object.used_ring)
-        : 0n,
-      nextAvailable: isSet(object.nextAvailable)
-        ? globalThis.Number(object.nextAvailable)
-        : isSet(object.next_available)
-        ? globalThis.Number(object.next_available)
-        : 0,
-      nextUsed: isSet(object.nextUsed)
-        ? globalThis.Number(object.nextUsed)
-        : isSet(object.next_used)
-        ? globalThis.Number(object.next_used)
-        : 0,
-    };
-  },
-
-  toJSON(message: VirtqueueState): unknown {
-    const obj: any = {};
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.enabled !== false) {
-      obj.enabled = message.enabled;
-    }
-    if (message.descriptorTable !== 0n) {
-      obj.descriptorTable = message.descriptorTable.toString();
-    }
-    if (message.availableRing !== 0n) {
-      obj.availableRing = message.availableRing.toString();
-    }
-    if (message.usedRing !== 0n) {
-      obj.usedRing = message.usedRing.toString();
-    }
-    if (message.nextAvailable !== 0) {
-      obj.nextAvailable = Math.round(message.nextAvailable);
-    }
-    if (message.nextUsed !== 0) {
-      obj.nextUsed = Math.round(message.nextUsed);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<VirtqueueState>): VirtqueueState {
-    return VirtqueueState.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<VirtqueueState>): VirtqueueState {
-    const message = createBaseVirtqueueState();
-    message.size = object.size ?? 0;
-    message.enabled = object.enabled ?? false;
-    message.descriptorTable = (object.descriptorTable !== undefined && object.descriptorTable !== null)
-      ? BigInt(object.descriptorTable)
-      : 0n;
-    message.availableRing = (object.availableRing !== undefined && object.availableRing !== null)
-      ? BigInt(object.availableRing)
-      : 0n;
-    message.usedRing = (object.usedRing !== undefined && object.usedRing !== null) ? BigInt(object.usedRing) : 0n;
-    message.nextAvailable = object.nextAvailable ?? 0;
-    message.nextUsed = object.nextUsed ?? 0;
-    return message;
-  },
-};
-
-function createBaseVirtioDeviceState(): VirtioDeviceState {
-  return {
-    deviceType: 0,
-    pciConfig: new Uint8Array(0),
-    deviceFeatures: 0n,
-    driverFeatures: 0n,
-    status: 0,
-    configGeneration: 0,
-    isr: 0,
-    queues: [],
-    deviceConfig: new Uint8Array(0),
-  };
-}
-
-export const VirtioDeviceState: MessageFns<VirtioDeviceState> = {
-  encode(message: VirtioDeviceState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.deviceType !== 0) {
-      writer.uint32(8).uint32(message.deviceType);
-    }
-    if (message.pciConfig.length !== 0) {
-      writer.uint32(18).bytes(message.pciConfig);
-    }
-    if (message.deviceFeatures !== 0n) {
-      if (BigInt.asUintN(64, message.deviceFeatures) !== message.deviceFeatures) {
-        throw new globalThis.Error("value provided for field message.deviceFeatures of type uint64 too large");
-      }
-      writer.uint32(24).uint64(message.deviceFeatures);
-    }
-    if (message.driverFeatures !== 0n) {
-      if (BigInt.asUintN(64, message.driverFeatures) !== message.driverFeatures) {
-        throw new globalThis.Error("value provided for field message.driverFeatures of type uint64 too large");
-      }
-      writer.uint32(32).uint64(message.driverFeatures);
-    }
-    if (message.status !== 0) {
-      writer.uint32(40).uint32(message.status);
-    }
-    if (message.configGeneration !== 0) {
-      writer.uint32(48).uint32(message.configGeneration);
-    }
-    if (message.isr !== 0) {
-      writer.uint32(56).uint32(message.isr);
-    }
-    for (const v of message.queues) {
-      VirtqueueState.encode(v!, writer.uint32(66).fork()).join();
-    }
-    if (message.deviceConfig.length !== 0) {
-      writer.uint32(74).bytes(message.deviceConfig);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): VirtioDeviceState {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseVirtioDeviceState();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.deviceType = reader.uint32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.pciConfig = reader.bytes();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.deviceFeatures = reader.uint64() as bigint;
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.driverFeatures = reader.uint64() as bigint;
-            continue;
-          }
-          case 5: {
-            if (tag !== 40) {
-              break;
-            }
-
-            message.status = reader.uint32();
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-
-            message.configGeneration = reader.uint32();
-            continue;
-          }
-          case 7: {
-            if (tag !== 56) {
-              break;
-            }
-
-            message.isr = reader.uint32();
+            message.createdUnixMs = reader.uint64() as bigint;
             continue;
           }
           case 8: {
@@ -3185,15 +1893,23 @@ export const VirtioDeviceState: MessageFns<VirtioDeviceState> = {
               break;
             }
 
-            message.queues.push(VirtqueueState.decode(reader, reader.uint32()));
+            message.componentIds.push(reader.string());
             continue;
           }
           case 9: {
-            if (tag !== 74) {
+            if (tag !== 72) {
               break;
             }
 
-            message.deviceConfig = reader.bytes();
+            message.checksumsValid = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.instructionsRetired = reader.uint64() as bigint;
             continue;
           }
         }
@@ -3208,441 +1924,138 @@ export const VirtioDeviceState: MessageFns<VirtioDeviceState> = {
     }
   },
 
-  fromJSON(object: any): VirtioDeviceState {
+  fromJSON(object: any): SnapshotInfo {
     return {
-      deviceType: isSet(object.deviceType)
-        ? globalThis.Number(object.deviceType)
-        : isSet(object.device_type)
-        ? globalThis.Number(object.device_type)
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      formatVersion: isSet(object.formatVersion)
+        ? globalThis.Number(object.formatVersion)
+        : isSet(object.format_version)
+        ? globalThis.Number(object.format_version)
         : 0,
-      pciConfig: isSet(object.pciConfig)
-        ? bytesFromBase64(object.pciConfig)
-        : isSet(object.pci_config)
-        ? bytesFromBase64(object.pci_config)
-        : new Uint8Array(0),
-      deviceFeatures: isSet(object.deviceFeatures)
-        ? BigInt(object.deviceFeatures)
-        : isSet(object.device_features)
-        ? BigInt(object.device_features)
+      vmId: isSet(object.vmId)
+        ? globalThis.String(object.vmId)
+        : isSet(object.vm_id)
+        ? globalThis.String(object.vm_id)
+        : "",
+      memoryBytes: isSet(object.memoryBytes)
+        ? BigInt(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? BigInt(object.memory_bytes)
         : 0n,
-      driverFeatures: isSet(object.driverFeatures)
-        ? BigInt(object.driverFeatures)
-        : isSet(object.driver_features)
-        ? BigInt(object.driver_features)
+      storedPages: isSet(object.storedPages)
+        ? BigInt(object.storedPages)
+        : isSet(object.stored_pages)
+        ? BigInt(object.stored_pages)
         : 0n,
-      status: isSet(object.status) ? globalThis.Number(object.status) : 0,
-      configGeneration: isSet(object.configGeneration)
-        ? globalThis.Number(object.configGeneration)
-        : isSet(object.config_generation)
-        ? globalThis.Number(object.config_generation)
-        : 0,
-      isr: isSet(object.isr) ? globalThis.Number(object.isr) : 0,
-      queues: globalThis.Array.isArray(object?.queues)
-        ? object.queues.map((e: any) => VirtqueueState.fromJSON(e))
+      fileSize: isSet(object.fileSize)
+        ? BigInt(object.fileSize)
+        : isSet(object.file_size)
+        ? BigInt(object.file_size)
+        : 0n,
+      createdUnixMs: isSet(object.createdUnixMs)
+        ? BigInt(object.createdUnixMs)
+        : isSet(object.created_unix_ms)
+        ? BigInt(object.created_unix_ms)
+        : 0n,
+      componentIds: globalThis.Array.isArray(object?.componentIds)
+        ? object.componentIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.component_ids)
+        ? object.component_ids.map((e: any) => globalThis.String(e))
         : [],
-      deviceConfig: isSet(object.deviceConfig)
-        ? bytesFromBase64(object.deviceConfig)
-        : isSet(object.device_config)
-        ? bytesFromBase64(object.device_config)
-        : new Uint8Array(0),
-    };
-  },
-
-  toJSON(message: VirtioDeviceState): unknown {
-    const obj: any = {};
-    if (message.deviceType !== 0) {
-      obj.deviceType = Math.round(message.deviceType);
-    }
-    if (message.pciConfig.length !== 0) {
-      obj.pciConfig = base64FromBytes(message.pciConfig);
-    }
-    if (message.deviceFeatures !== 0n) {
-      obj.deviceFeatures = message.deviceFeatures.toString();
-    }
-    if (message.driverFeatures !== 0n) {
-      obj.driverFeatures = message.driverFeatures.toString();
-    }
-    if (message.status !== 0) {
-      obj.status = Math.round(message.status);
-    }
-    if (message.configGeneration !== 0) {
-      obj.configGeneration = Math.round(message.configGeneration);
-    }
-    if (message.isr !== 0) {
-      obj.isr = Math.round(message.isr);
-    }
-    if (message.queues?.length) {
-      obj.queues = message.queues.map((e) => VirtqueueState.toJSON(e));
-    }
-    if (message.deviceConfig.length !== 0) {
-      obj.deviceConfig = base64FromBytes(message.deviceConfig);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<VirtioDeviceState>): VirtioDeviceState {
-    return VirtioDeviceState.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<VirtioDeviceState>): VirtioDeviceState {
-    const message = createBaseVirtioDeviceState();
-    message.deviceType = object.deviceType ?? 0;
-    message.pciConfig = object.pciConfig ?? new Uint8Array(0);
-    message.deviceFeatures = (object.deviceFeatures !== undefined && object.deviceFeatures !== null)
-      ? BigInt(object.deviceFeatures)
-      : 0n;
-    message.driverFeatures = (object.driverFeatures !== undefined && object.driverFeatures !== null)
-      ? BigInt(object.driverFeatures)
-      : 0n;
-    message.status = object.status ?? 0;
-    message.configGeneration = object.configGeneration ?? 0;
-    message.isr = object.isr ?? 0;
-    message.queues = object.queues?.map((e) => VirtqueueState.fromPartial(e)) || [];
-    message.deviceConfig = object.deviceConfig ?? new Uint8Array(0);
-    return message;
-  },
-};
-
-function createBaseCaptureMachineStateRequest(): CaptureMachineStateRequest {
-  return { requestId: "" };
-}
-
-export const CaptureMachineStateRequest: MessageFns<CaptureMachineStateRequest> = {
-  encode(message: CaptureMachineStateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.requestId !== "") {
-      writer.uint32(10).string(message.requestId);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): CaptureMachineStateRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseCaptureMachineStateRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.requestId = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): CaptureMachineStateRequest {
-    return {
-      requestId: isSet(object.requestId)
-        ? globalThis.String(object.requestId)
-        : isSet(object.request_id)
-        ? globalThis.String(object.request_id)
-        : "",
-    };
-  },
-
-  toJSON(message: CaptureMachineStateRequest): unknown {
-    const obj: any = {};
-    if (message.requestId !== "") {
-      obj.requestId = message.requestId;
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<CaptureMachineStateRequest>): CaptureMachineStateRequest {
-    return CaptureMachineStateRequest.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<CaptureMachineStateRequest>): CaptureMachineStateRequest {
-    const message = createBaseCaptureMachineStateRequest();
-    message.requestId = object.requestId ?? "";
-    return message;
-  },
-};
-
-function createBaseCaptureMachineStateResponse(): CaptureMachineStateResponse {
-  return { state: undefined };
-}
-
-export const CaptureMachineStateResponse: MessageFns<CaptureMachineStateResponse> = {
-  encode(message: CaptureMachineStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.state !== undefined) {
-      MachineState.encode(message.state, writer.uint32(10).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): CaptureMachineStateResponse {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseCaptureMachineStateResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.state = MachineState.decode(reader, reader.uint32());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): CaptureMachineStateResponse {
-    return { state: isSet(object.state) ? MachineState.fromJSON(object.state) : undefined };
-  },
-
-  toJSON(message: CaptureMachineStateResponse): unknown {
-    const obj: any = {};
-    if (message.state !== undefined) {
-      obj.state = MachineState.toJSON(message.state);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<CaptureMachineStateResponse>): CaptureMachineStateResponse {
-    return CaptureMachineStateResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<CaptureMachineStateResponse>): CaptureMachineStateResponse {
-    const message = createBaseCaptureMachineStateResponse();
-    message.state = (object.state !== undefined && object.state !== null)
-      ? MachineState.fromPartial(object.state)
-      : undefined;
-    return message;
-  },
-};
-
-function createBaseReadRamPagesRequest(): ReadRamPagesRequest {
-  return { requestId: "", firstPage: 0n, pageCount: 0 };
-}
-
-export const ReadRamPagesRequest: MessageFns<ReadRamPagesRequest> = {
-  encode(message: ReadRamPagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.requestId !== "") {
-      writer.uint32(10).string(message.requestId);
-    }
-    if (message.firstPage !== 0n) {
-      if (BigInt.asUintN(64, message.firstPage) !== message.firstPage) {
-        throw new globalThis.Error("value provided for field message.firstPage of type uint64 too large");
-      }
-      writer.uint32(16).uint64(message.firstPage);
-    }
-    if (message.pageCount !== 0) {
-      writer.uint32(24).uint32(message.pageCount);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): ReadRamPagesRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseReadRamPagesRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.requestId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.firstPage = reader.uint64() as bigint;
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.pageCount = reader.uint32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): ReadRamPagesRequest {
-    return {
-      requestId: isSet(object.requestId)
-        ? globalThis.String(object.requestId)
-        : isSet(object.request_id)
-        ? globalThis.String(object.request_id)
-        : "",
-      firstPage: isSet(object.firstPage)
-        ? BigInt(object.firstPage)
-        : isSet(object.first_page)
-        ? BigInt(object.first_page)
+      checksumsValid: isSet(object.checksumsValid)
+        ? globalThis.Boolean(object.checksumsValid)
+        : isSet(object.checksums_valid)
+        ? globalThis.Boolean(object.checksums_valid)
+        : false,
+      instructionsRetired: isSet(object.instructionsRetired)
+        ? BigInt(object.instructionsRetired)
+        : isSet(object.instructions_retired)
+        ? BigInt(object.instructions_retired)
         : 0n,
-      pageCount: isSet(object.pageCount)
-        ? globalThis.Number(object.pageCount)
-        : isSet(object.page_count)
-        ? globalThis.Number(object.page_count)
-        : 0,
     };
   },
 
-  toJSON(message: ReadRamPagesRequest): unknown {
+  toJSON(message: SnapshotInfo): unknown {
     const obj: any = {};
-    if (message.requestId !== "") {
-      obj.requestId = message.requestId;
+    if (message.path !== "") {
+      obj.path = message.path;
     }
-    if (message.firstPage !== 0n) {
-      obj.firstPage = message.firstPage.toString();
+    if (message.formatVersion !== 0) {
+      obj.formatVersion = Math.round(message.formatVersion);
     }
-    if (message.pageCount !== 0) {
-      obj.pageCount = Math.round(message.pageCount);
+    if (message.vmId !== "") {
+      obj.vmId = message.vmId;
+    }
+    if (message.memoryBytes !== 0n) {
+      obj.memoryBytes = message.memoryBytes.toString();
+    }
+    if (message.storedPages !== 0n) {
+      obj.storedPages = message.storedPages.toString();
+    }
+    if (message.fileSize !== 0n) {
+      obj.fileSize = message.fileSize.toString();
+    }
+    if (message.createdUnixMs !== 0n) {
+      obj.createdUnixMs = message.createdUnixMs.toString();
+    }
+    if (message.componentIds?.length) {
+      obj.componentIds = message.componentIds;
+    }
+    if (message.checksumsValid !== false) {
+      obj.checksumsValid = message.checksumsValid;
+    }
+    if (message.instructionsRetired !== 0n) {
+      obj.instructionsRetired = message.instructionsRetired.toString();
     }
     return obj;
   },
 
-  create(base?: DeepPartial<ReadRamPagesRequest>): ReadRamPagesRequest {
-    return ReadRamPagesRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<SnapshotInfo>): SnapshotInfo {
+    return SnapshotInfo.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ReadRamPagesRequest>): ReadRamPagesRequest {
-    const message = createBaseReadRamPagesRequest();
-    message.requestId = object.requestId ?? "";
-    message.firstPage = (object.firstPage !== undefined && object.firstPage !== null) ? BigInt(object.firstPage) : 0n;
-    message.pageCount = object.pageCount ?? 0;
+  fromPartial(object: DeepPartial<SnapshotInfo>): SnapshotInfo {
+    const message = createBaseSnapshotInfo();
+    message.path = object.path ?? "";
+    message.formatVersion = object.formatVersion ?? 0;
+    message.vmId = object.vmId ?? "";
+    message.memoryBytes = (object.memoryBytes !== undefined && object.memoryBytes !== null)
+      ? BigInt(object.memoryBytes)
+      : 0n;
+    message.storedPages = (object.storedPages !== undefined && object.storedPages !== null)
+      ? BigInt(object.storedPages)
+      : 0n;
+    message.fileSize = (object.fileSize !== undefined && object.fileSize !== null) ? BigInt(object.fileSize) : 0n;
+    message.createdUnixMs = (object.createdUnixMs !== undefined && object.createdUnixMs !== null)
+      ? BigInt(object.createdUnixMs)
+      : 0n;
+    message.componentIds = object.componentIds?.map((e) => e) || [];
+    message.checksumsValid = object.checksumsValid ?? false;
+    message.instructionsRetired = (object.instructionsRetired !== undefined && object.instructionsRetired !== null)
+      ? BigInt(object.instructionsRetired)
+      : 0n;
     return message;
   },
 };
 
-function createBaseReadRamPagesResponse(): ReadRamPagesResponse {
-  return { data: new Uint8Array(0) };
+function createBaseSaveSnapshotRequest(): SaveSnapshotRequest {
+  return { requestId: "", path: "", stop: false };
 }
 
-export const ReadRamPagesResponse: MessageFns<ReadRamPagesResponse> = {
-  encode(message: ReadRamPagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.data.length !== 0) {
-      writer.uint32(10).bytes(message.data);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): ReadRamPagesResponse {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseReadRamPagesResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.data = reader.bytes();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): ReadRamPagesResponse {
-    return { data: isSet(object.data) ? bytesFromBase64(object.data) : new Uint8Array(0) };
-  },
-
-  toJSON(message: ReadRamPagesResponse): unknown {
-    const obj: any = {};
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<ReadRamPagesResponse>): ReadRamPagesResponse {
-    return ReadRamPagesResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<ReadRamPagesResponse>): ReadRamPagesResponse {
-    const message = createBaseReadRamPagesResponse();
-    message.data = object.data ?? new Uint8Array(0);
-    return message;
-  },
-};
-
-function createBaseRestoreMachineStateRequest(): RestoreMachineStateRequest {
-  return { requestId: "", state: undefined };
-}
-
-export const RestoreMachineStateRequest: MessageFns<RestoreMachineStateRequest> = {
-  encode(message: RestoreMachineStateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const SaveSnapshotRequest: MessageFns<SaveSnapshotRequest> = {
+  encode(message: SaveSnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.requestId !== "") {
       writer.uint32(10).string(message.requestId);
     }
-    if (message.state !== undefined) {
-      MachineState.encode(message.state, writer.uint32(18).fork()).join();
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.stop !== false) {
+      writer.uint32(24).bool(message.stop);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RestoreMachineStateRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): SaveSnapshotRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -3651,7 +2064,7 @@ export const RestoreMachineStateRequest: MessageFns<RestoreMachineStateRequest> 
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRestoreMachineStateRequest();
+      const message = createBaseSaveSnapshotRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -3668,7 +2081,15 @@ export const RestoreMachineStateRequest: MessageFns<RestoreMachineStateRequest> 
               break;
             }
 
-            message.state = MachineState.decode(reader, reader.uint32());
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.stop = reader.bool();
             continue;
           }
         }
@@ -3683,51 +2104,60 @@ export const RestoreMachineStateRequest: MessageFns<RestoreMachineStateRequest> 
     }
   },
 
-  fromJSON(object: any): RestoreMachineStateRequest {
+  fromJSON(object: any): SaveSnapshotRequest {
     return {
       requestId: isSet(object.requestId)
         ? globalThis.String(object.requestId)
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
-      state: isSet(object.state) ? MachineState.fromJSON(object.state) : undefined,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      stop: isSet(object.stop) ? globalThis.Boolean(object.stop) : false,
     };
   },
 
-  toJSON(message: RestoreMachineStateRequest): unknown {
+  toJSON(message: SaveSnapshotRequest): unknown {
     const obj: any = {};
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
-    if (message.state !== undefined) {
-      obj.state = MachineState.toJSON(message.state);
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.stop !== false) {
+      obj.stop = message.stop;
     }
     return obj;
   },
 
-  create(base?: DeepPartial<RestoreMachineStateRequest>): RestoreMachineStateRequest {
-    return RestoreMachineStateRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<SaveSnapshotRequest>): SaveSnapshotRequest {
+    return SaveSnapshotRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<RestoreMachineStateRequest>): RestoreMachineStateRequest {
-    const message = createBaseRestoreMachineStateRequest();
+  fromPartial(object: DeepPartial<SaveSnapshotRequest>): SaveSnapshotRequest {
+    const message = createBaseSaveSnapshotRequest();
     message.requestId = object.requestId ?? "";
-    message.state = (object.state !== undefined && object.state !== null)
-      ? MachineState.fromPartial(object.state)
-      : undefined;
+    message.path = object.path ?? "";
+    message.stop = object.stop ?? false;
     return message;
   },
 };
 
-function createBaseRestoreMachineStateResponse(): RestoreMachineStateResponse {
-  return {};
+function createBaseSaveSnapshotResponse(): SaveSnapshotResponse {
+  return { info: undefined, pauseMs: 0 };
 }
 
-export const RestoreMachineStateResponse: MessageFns<RestoreMachineStateResponse> = {
-  encode(_: RestoreMachineStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const SaveSnapshotResponse: MessageFns<SaveSnapshotResponse> = {
+  encode(message: SaveSnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      SnapshotInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    if (message.pauseMs !== 0) {
+      writer.uint32(17).double(message.pauseMs);
+    }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RestoreMachineStateResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): SaveSnapshotResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -3736,71 +2166,7 @@ export const RestoreMachineStateResponse: MessageFns<RestoreMachineStateResponse
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRestoreMachineStateResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(_: any): RestoreMachineStateResponse {
-    return {};
-  },
-
-  toJSON(_: RestoreMachineStateResponse): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create(base?: DeepPartial<RestoreMachineStateResponse>): RestoreMachineStateResponse {
-    return RestoreMachineStateResponse.fromPartial(base ?? {});
-  },
-  fromPartial(_: DeepPartial<RestoreMachineStateResponse>): RestoreMachineStateResponse {
-    const message = createBaseRestoreMachineStateResponse();
-    return message;
-  },
-};
-
-function createBaseWriteRamPagesRequest(): WriteRamPagesRequest {
-  return { requestId: "", firstPage: 0n, data: new Uint8Array(0) };
-}
-
-export const WriteRamPagesRequest: MessageFns<WriteRamPagesRequest> = {
-  encode(message: WriteRamPagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.requestId !== "") {
-      writer.uint32(10).string(message.requestId);
-    }
-    if (message.firstPage !== 0n) {
-      if (BigInt.asUintN(64, message.firstPage) !== message.firstPage) {
-        throw new globalThis.Error("value provided for field message.firstPage of type uint64 too large");
-      }
-      writer.uint32(16).uint64(message.firstPage);
-    }
-    if (message.data.length !== 0) {
-      writer.uint32(26).bytes(message.data);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): WriteRamPagesRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseWriteRamPagesRequest();
+      const message = createBaseSaveSnapshotResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -3809,23 +2175,15 @@ export const WriteRamPagesRequest: MessageFns<WriteRamPagesRequest> = {
               break;
             }
 
-            message.requestId = reader.string();
+            message.info = SnapshotInfo.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
-            if (tag !== 16) {
+            if (tag !== 17) {
               break;
             }
 
-            message.firstPage = reader.uint64() as bigint;
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.data = reader.bytes();
+            message.pauseMs = reader.double();
             continue;
           }
         }
@@ -3840,118 +2198,55 @@ export const WriteRamPagesRequest: MessageFns<WriteRamPagesRequest> = {
     }
   },
 
-  fromJSON(object: any): WriteRamPagesRequest {
+  fromJSON(object: any): SaveSnapshotResponse {
     return {
-      requestId: isSet(object.requestId)
-        ? globalThis.String(object.requestId)
-        : isSet(object.request_id)
-        ? globalThis.String(object.request_id)
-        : "",
-      firstPage: isSet(object.firstPage)
-        ? BigInt(object.firstPage)
-        : isSet(object.first_page)
-        ? BigInt(object.first_page)
-        : 0n,
-      data: isSet(object.data) ? bytesFromBase64(object.data) : new Uint8Array(0),
+      info: isSet(object.info) ? SnapshotInfo.fromJSON(object.info) : undefined,
+      pauseMs: isSet(object.pauseMs)
+        ? globalThis.Number(object.pauseMs)
+        : isSet(object.pause_ms)
+        ? globalThis.Number(object.pause_ms)
+        : 0,
     };
   },
 
-  toJSON(message: WriteRamPagesRequest): unknown {
+  toJSON(message: SaveSnapshotResponse): unknown {
     const obj: any = {};
-    if (message.requestId !== "") {
-      obj.requestId = message.requestId;
+    if (message.info !== undefined) {
+      obj.info = SnapshotInfo.toJSON(message.info);
     }
-    if (message.firstPage !== 0n) {
-      obj.firstPage = message.firstPage.toString();
-    }
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
+    if (message.pauseMs !== 0) {
+      obj.pauseMs = floatToJson(message.pauseMs);
     }
     return obj;
   },
 
-  create(base?: DeepPartial<WriteRamPagesRequest>): WriteRamPagesRequest {
-    return WriteRamPagesRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<SaveSnapshotResponse>): SaveSnapshotResponse {
+    return SaveSnapshotResponse.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<WriteRamPagesRequest>): WriteRamPagesRequest {
-    const message = createBaseWriteRamPagesRequest();
-    message.requestId = object.requestId ?? "";
-    message.firstPage = (object.firstPage !== undefined && object.firstPage !== null) ? BigInt(object.firstPage) : 0n;
-    message.data = object.data ?? new Uint8Array(0);
-    return message;
-  },
-};
-
-function createBaseWriteRamPagesResponse(): WriteRamPagesResponse {
-  return {};
-}
-
-export const WriteRamPagesResponse: MessageFns<WriteRamPagesResponse> = {
-  encode(_: WriteRamPagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): WriteRamPagesResponse {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseWriteRamPagesResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(_: any): WriteRamPagesResponse {
-    return {};
-  },
-
-  toJSON(_: WriteRamPagesResponse): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create(base?: DeepPartial<WriteRamPagesResponse>): WriteRamPagesResponse {
-    return WriteRamPagesResponse.fromPartial(base ?? {});
-  },
-  fromPartial(_: DeepPartial<WriteRamPagesResponse>): WriteRamPagesResponse {
-    const message = createBaseWriteRamPagesResponse();
+  fromPartial(object: DeepPartial<SaveSnapshotResponse>): SaveSnapshotResponse {
+    const message = createBaseSaveSnapshotResponse();
+    message.info = (object.info !== undefined && object.info !== null)
+      ? SnapshotInfo.fromPartial(object.info)
+      : undefined;
+    message.pauseMs = object.pauseMs ?? 0;
     return message;
   },
 };
 
 /**
- * SnapshotService exports and imports the state of one VM, served by its monitor on
- * plex86.<vm>.snapshot.<method>. The storage service uses it to write and read snapshot files;
- * RAM travels in chunks of at most 1 MiB.
+ * SnapshotService saves the state of one running VM, served by its monitor on
+ * plex86.<vm>.snapshot.<method>. The monitor writes the file itself (it holds the RAM); a
+ * snapshot is restored by starting a new monitor process from the file (`plex86 snapshot
+ * restore`).
  */
 export interface SnapshotService {
-  /** CaptureMachineState: only while PAUSED. */
-  CaptureMachineState(request: CaptureMachineStateRequest): Promise<CaptureMachineStateResponse>;
-  /** ReadRamPages: only while PAUSED. */
-  ReadRamPages(request: ReadRamPagesRequest): Promise<ReadRamPagesResponse>;
   /**
-   * RestoreMachineState: only while CREATED or STOPPED, with the same memory size as the
-   * state's config. Zeroes RAM, loads CPU and device state and leaves the VM PAUSED; the RAM
-   * pages follow with WriteRamPages, then ResumeVm runs it.
+   * SaveSnapshot: while the VM runs (or is held by a debugger). Holds the CPU at an instruction
+   * boundary, waits for device requests in flight, writes the file at path (an absolute path on
+   * the monitor's host; an existing file is replaced) and lets the VM run on, or stops it when
+   * stop is set.
    */
-  RestoreMachineState(request: RestoreMachineStateRequest): Promise<RestoreMachineStateResponse>;
-  /** WriteRamPages: only while PAUSED. */
-  WriteRamPages(request: WriteRamPagesRequest): Promise<WriteRamPagesResponse>;
+  SaveSnapshot(request: SaveSnapshotRequest): Promise<SaveSnapshotResponse>;
 }
 
 export const SnapshotServiceServiceName = "plex86.v1.SnapshotService";
@@ -3961,83 +2256,37 @@ export class SnapshotServiceClientImpl implements SnapshotService {
   constructor(rpc: Rpc, opts?: { service?: string }) {
     this.service = opts?.service || SnapshotServiceServiceName;
     this.rpc = rpc;
-    this.CaptureMachineState = this.CaptureMachineState.bind(this);
-    this.ReadRamPages = this.ReadRamPages.bind(this);
-    this.RestoreMachineState = this.RestoreMachineState.bind(this);
-    this.WriteRamPages = this.WriteRamPages.bind(this);
+    this.SaveSnapshot = this.SaveSnapshot.bind(this);
   }
-  CaptureMachineState(request: CaptureMachineStateRequest): Promise<CaptureMachineStateResponse> {
-    const data = CaptureMachineStateRequest.encode(request).finish();
-    const promise = this.rpc.request(this.service, "CaptureMachineState", data);
-    return promise.then((data) => CaptureMachineStateResponse.decode(new BinaryReader(data)));
-  }
-
-  ReadRamPages(request: ReadRamPagesRequest): Promise<ReadRamPagesResponse> {
-    const data = ReadRamPagesRequest.encode(request).finish();
-    const promise = this.rpc.request(this.service, "ReadRamPages", data);
-    return promise.then((data) => ReadRamPagesResponse.decode(new BinaryReader(data)));
-  }
-
-  RestoreMachineState(request: RestoreMachineStateRequest): Promise<RestoreMachineStateResponse> {
-    const data = RestoreMachineStateRequest.encode(request).finish();
-    const promise = this.rpc.request(this.service, "RestoreMachineState", data);
-    return promise.then((data) => RestoreMachineStateResponse.decode(new BinaryReader(data)));
-  }
-
-  WriteRamPages(request: WriteRamPagesRequest): Promise<WriteRamPagesResponse> {
-    const data = WriteRamPagesRequest.encode(request).finish();
-    const promise = this.rpc.request(this.service, "WriteRamPages", data);
-    return promise.then((data) => WriteRamPagesResponse.decode(new BinaryReader(data)));
+  SaveSnapshot(request: SaveSnapshotRequest): Promise<SaveSnapshotResponse> {
+    const data = SaveSnapshotRequest.encode(request).finish();
+    const promise = this.rpc.request(this.service, "SaveSnapshot", data);
+    return promise.then((data) => SaveSnapshotResponse.decode(new BinaryReader(data)));
   }
 }
 
 /**
- * SnapshotService exports and imports the state of one VM, served by its monitor on
- * plex86.<vm>.snapshot.<method>. The storage service uses it to write and read snapshot files;
- * RAM travels in chunks of at most 1 MiB.
+ * SnapshotService saves the state of one running VM, served by its monitor on
+ * plex86.<vm>.snapshot.<method>. The monitor writes the file itself (it holds the RAM); a
+ * snapshot is restored by starting a new monitor process from the file (`plex86 snapshot
+ * restore`).
  */
 export type SnapshotServiceDefinition = typeof SnapshotServiceDefinition;
 export const SnapshotServiceDefinition = {
   name: "SnapshotService",
   fullName: "plex86.v1.SnapshotService",
   methods: {
-    /** CaptureMachineState: only while PAUSED. */
-    captureMachineState: {
-      name: "CaptureMachineState",
-      requestType: CaptureMachineStateRequest as typeof CaptureMachineStateRequest,
-      requestStream: false,
-      responseType: CaptureMachineStateResponse as typeof CaptureMachineStateResponse,
-      responseStream: false,
-      options: {},
-    },
-    /** ReadRamPages: only while PAUSED. */
-    readRamPages: {
-      name: "ReadRamPages",
-      requestType: ReadRamPagesRequest as typeof ReadRamPagesRequest,
-      requestStream: false,
-      responseType: ReadRamPagesResponse as typeof ReadRamPagesResponse,
-      responseStream: false,
-      options: {},
-    },
     /**
-     * RestoreMachineState: only while CREATED or STOPPED, with the same memory size as the
-     * state's config. Zeroes RAM, loads CPU and device state and leaves the VM PAUSED; the RAM
-     * pages follow with WriteRamPages, then ResumeVm runs it.
+     * SaveSnapshot: while the VM runs (or is held by a debugger). Holds the CPU at an instruction
+     * boundary, waits for device requests in flight, writes the file at path (an absolute path on
+     * the monitor's host; an existing file is replaced) and lets the VM run on, or stops it when
+     * stop is set.
      */
-    restoreMachineState: {
-      name: "RestoreMachineState",
-      requestType: RestoreMachineStateRequest as typeof RestoreMachineStateRequest,
+    saveSnapshot: {
+      name: "SaveSnapshot",
+      requestType: SaveSnapshotRequest as typeof SaveSnapshotRequest,
       requestStream: false,
-      responseType: RestoreMachineStateResponse as typeof RestoreMachineStateResponse,
-      responseStream: false,
-      options: {},
-    },
-    /** WriteRamPages: only while PAUSED. */
-    writeRamPages: {
-      name: "WriteRamPages",
-      requestType: WriteRamPagesRequest as typeof WriteRamPagesRequest,
-      requestStream: false,
-      responseType: WriteRamPagesResponse as typeof WriteRamPagesResponse,
+      responseType: SaveSnapshotResponse as typeof SaveSnapshotResponse,
       responseStream: false,
       options: {},
     },
@@ -4071,6 +2320,10 @@ function base64FromBytes(arr: Uint8Array): string {
     });
     return globalThis.btoa(bin.join(""));
   }
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
