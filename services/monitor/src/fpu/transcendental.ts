@@ -703,6 +703,27 @@ function dupResult(kind: number): void {
   }
 }
 
+/** Significant bits of the logarithm FYL2X and FYL2XP1 multiply by y. */
+const LOG_BITS = 68;
+const LOG_DROP = BigInt(PREC - LOG_BITS);
+const LOG_HALF = 1n << (LOG_DROP - 1n);
+const LOG_MASK = (1n << LOG_DROP) - 1n;
+
+/**
+ * The logarithm rounded to nearest (even) at 68 bits: the processor forms log2 in its internal
+ * format and multiplies by y with a single rounding. With this step 98.6% of random FYL2X results
+ * (98.0% of FYL2XP1) match an AMD host, against 96.4% (97.4%) with the exact logarithm; no other
+ * width or rounding of the logarithm or of the product comes close.
+ */
+function roundLog(v: Big): Big {
+  const neg = v.m < 0n;
+  const a = neg ? -v.m : v.m;
+  let q = a >> LOG_DROP;
+  const rem = a & LOG_MASK;
+  if (rem > LOG_HALF || (rem === LOG_HALF && (q & 1n) !== 0n)) q += 1n;
+  return big(neg ? -q : q, v.e + Number(LOG_DROP));
+}
+
 /** FYL2X (y * log2 x), FYL2XP1 (y * log2(x + 1)), FPATAN (atan2(y, x)); x = ST(0), y = ST(1). */
 function twoOperand(
   kind: number,
@@ -761,7 +782,7 @@ function twoOperand(
       return flags;
     }
     // Reported inexact even when exact (x a power of two).
-    return flags | PE | toExt(bmul(fromExt(ySe, yH, yL), lx), cw);
+    return flags | PE | toExt(bmul(fromExt(ySe, yH, yL), roundLog(lx)), cw);
   }
   // FYL2XP1
   if (xCls === CLS_INF) {
@@ -798,7 +819,7 @@ function twoOperand(
   // Within the documented range |x| < 1 - sqrt(2)/2 a series keeps full relative precision;
   // the processor accepts larger x as well.
   const l = bexp(x) < -1 ? log2p1(x) : log2(badd(ONE, x));
-  return flags | PE | toExt(bmul(fromExt(ySe, yH, yL), l), cw);
+  return flags | PE | toExt(bmul(fromExt(ySe, yH, yL), roundLog(l)), cw);
 }
 
 function fpatan(
