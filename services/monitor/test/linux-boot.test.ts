@@ -51,6 +51,7 @@ interface BzImageOptions {
   protocol?: number;
   loadflags?: number;
   initSize?: number;
+  prefAddress?: number;
 }
 
 /** A bzImage: one setup sector plus the boot sector, then `code` followed by the payload. */
@@ -73,7 +74,7 @@ function bzImage(o: BzImageOptions): Uint8Array {
   v.setUint32(0x238, 255, true);
   v.setUint32(0x248, payloadOffset, true);
   v.setUint32(0x24c, o.payload.length, true);
-  v.setUint32(0x258, KERNEL_ADDR, true);
+  v.setUint32(0x258, o.prefAddress ?? KERNEL_ADDR, true);
   v.setUint32(0x260, o.initSize ?? 0x200000, true);
   image.set(code, pm);
   image.set(o.payload, pm + payloadOffset);
@@ -139,6 +140,15 @@ describe('direct Linux boot', () => {
     expect(r.status).toBe(3);
     expectBootParams(r.stdout, 'guest');
     await expect(run({ kernel, initrd: file(initrd) })).rejects.toThrow(/no compression format plex86 knows/);
+  });
+
+  it('runs a bzImage without a compressed payload where it is loaded (as memtest86+ is built)', async () => {
+    const inPlace = { payload: new Uint8Array(0), prefAddress: 0x100000 };
+    const r = await run({ kernel: file(bzImage(inPlace)), initrd: file(initrd), append: 'in place' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(3);
+    expectBootParams(r.stdout, 'in place');
+    await expect(run({ kernel: file(bzImage({ ...inPlace, initSize: 16 })) })).rejects.toThrow(/too large/);
   });
 
   it('reads the setup header and tells compressions apart', () => {

@@ -256,11 +256,14 @@ export function loadLinux(
     }
   } else {
     const protectedMode = image.subarray((header.setupSects + 1) * 512);
-    if (PROTECTED_MODE_LOAD + protectedMode.length > kernelStart) {
+    // A compressed kernel's decompressor must sit below the address it unpacks to; a kernel
+    // without a payload (e.g. memtest86+) runs where it is loaded, inside its init_size.
+    const loadEnd = PROTECTED_MODE_LOAD + protectedMode.length;
+    if (kernelStart > PROTECTED_MODE_LOAD ? loadEnd > kernelStart : loadEnd > kernelEnd) {
       throw new LinuxBootError('the bzImage is too large to load below its own run address');
     }
     mem.writeBytes(PROTECTED_MODE_LOAD, protectedMode);
-    entry = PROTECTED_MODE_LOAD;
+    entry = header.code32Start;
   }
 
   let initrdAddr = 0;

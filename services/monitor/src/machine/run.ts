@@ -6,7 +6,7 @@
  */
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { isBzImage, loadLinux, unpackKernel } from '../boot/linux.js';
+import { isBzImage, loadLinux, readSetupHeader, unpackKernel } from '../boot/linux.js';
 import type { Bus } from '@plex86/bus';
 import { SerialConsole } from '../console/serial-console.js';
 import { ByteOutput } from './devices/byte-output.js';
@@ -227,8 +227,10 @@ async function loadKernel(machine: Machine, options: RunOptions): Promise<void> 
     return;
   }
   const initrd = options.initrd === undefined ? undefined : readProgram(options.initrd);
-  const vmlinux = decompress === 'host' ? await unpackKernel(image) : undefined;
-  loadLinux(machine.cpu, machine.mem, image, { cmdline, initrd, decompress }, vmlinux);
+  // A bzImage without a compressed payload has nothing to unpack: its protected-mode part is the program.
+  const unpack = decompress === 'host' && readSetupHeader(image).payloadLength !== 0;
+  const vmlinux = unpack ? await unpackKernel(image) : undefined;
+  loadLinux(machine.cpu, machine.mem, image, { cmdline, initrd, decompress: unpack ? 'host' : 'guest' }, vmlinux);
   machine.blocks.flush();
 }
 

@@ -192,4 +192,44 @@ describe('plex86 run with public Multiboot kernels', () => {
     // The player's ship, centred on the bottom two rows.
     expect(rows.slice(-3)).toEqual([' '.repeat(40) + '_', ' '.repeat(39) + '/ \\', '']);
   }, 60_000);
+
+  // Memtest86+ (Debian's `memtest86+`): a bzImage without a compressed payload that calibrates the
+  // TSC against the PIT, turns on paging, relocates itself to test the memory below it, and shows
+  // its progress on the text screen and the serial port. Tests #0 to #3 pass in the first
+  // billion instructions.
+  it('runs Memtest86+, which tests the memory without finding errors', async () => {
+    const kernel = join(await fetchDebianPackage('memtest86+', 'i386'), 'boot/memtest86+ia32.bin');
+    const serial = join(dir, 'memtest-serial.txt');
+    const io = captureIo();
+    const status = await main(
+      [
+        'run',
+        '--kernel',
+        kernel,
+        '--append',
+        'console=ttyS0',
+        '--memory',
+        '8M',
+        '--console',
+        'none',
+        '--serial',
+        serial,
+        '--max-instructions',
+        '1000000000',
+        '--text-screen',
+        'stdio',
+      ],
+      io,
+    );
+    expect(status, io.stderr()).toBe(124);
+    const screen = io.stdout();
+    expect(screen).toMatch(/Memtest86\+ v6\.\d+/);
+    expect(screen).toMatch(/Memory {2}: {4}8MB/);
+    // The clock it measures is the machine's virtual 200 MHz.
+    expect(screen).toMatch(/CLK\/Temp: (199|200|201)MHz/);
+    expect(screen).toMatch(/Status: Testing/);
+    expect(Number(/Test #(\d+)/.exec(screen)?.[1])).toBeGreaterThanOrEqual(4);
+    expect(screen).toMatch(/Errors: 0\n/);
+    expect(readFileSync(serial, 'latin1')).toMatch(/Memtest86\+ v6\.\d+.*Errors: 0/s);
+  }, 180_000);
 });
