@@ -3,9 +3,10 @@ import * as tables from '../generated/decoder-tables.js';
 import { CodeAttr } from './attributes.js';
 import { DecodeStatus, MAX_INSTRUCTION_LENGTH, type Bitness } from './decode-status.js';
 import type { InstructionDecoder } from './decoder-api.js';
-import type { Instruction } from './instruction.js';
+import { Instruction } from './instruction.js';
 import { OpKind } from './op-kind.js';
 import { Prefix } from './prefixes.js';
+import { PRIMING_SAMPLES, sampleBytes } from './priming.js';
 import { Register } from './register.js';
 
 // Int32 views: every word fits in 31 bits, and signed loads keep the JIT on small-integer arithmetic.
@@ -1251,3 +1252,32 @@ function fail(out: Instruction, _offset: number, length: number, ip: number, bit
   out.prefixes = 0;
   out.segmentPrefix = R.None as number;
 }
+
+/**
+ * Decodes PRIMING_SAMPLES when the module loads, so that V8 has type feedback for every path of the
+ * decoder before any of it gets hot. TurboFan optimises a function for the paths, call sites and value
+ * ranges its feedback has seen; the first one used later (a 3-operand Code, a prefix, an immediate with
+ * the top bit set, the end of a buffer) deoptimises it, and it runs in the interpreter until it is hot
+ * again and recompiled. Real code turns those up one after another, so without this the decoder went
+ * through about six such rounds, and how many had passed by a given moment varied from run to run.
+ */
+function primeDecoder(): void {
+  const out = new Instruction();
+  // V8 collects feedback only once a function has run for a while, so the first pass may go unrecorded.
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < PRIMING_SAMPLES.length; i++) {
+      const [bitness, hex] = PRIMING_SAMPLES[i] as readonly [Bitness, string];
+      const bytes = sampleBytes(hex);
+      const length = (hex.length + 1) / 3;
+      // Addresses below and above 2^31 (small integers and doubles), whole, at the end of the bytes, cut short.
+      const ip = (i & 1) === 0 ? 0x1000 : 0xfffffff0;
+      decodeInstruction(bytes, 0, bytes.length, ip, bitness, out);
+      decodeInstruction(bytes, 0, length, ip, bitness, out);
+      decodeInstruction(bytes, 0, length - 1, ip, bitness, out);
+    }
+  }
+  const prefixes = new Uint8Array(16).fill(0x66);
+  decodeInstruction(prefixes, 0, prefixes.length, 0, 32, out);
+  decodeInstruction(prefixes, prefixes.length, prefixes.length, 0, 32, out);
+}
+primeDecoder();
