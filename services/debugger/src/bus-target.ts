@@ -1,6 +1,7 @@
 /**
  * A DebugTarget backed by a VM's monitor over the bus: DebugService on plex86.<vm>.debug.<method>,
- * stop events from plex86.<vm>.debug.stopped, and VmControlService for kill and stats.
+ * stop events from plex86.<vm>.debug.stopped, VmControlService for kill and stats, and
+ * SnapshotService for `monitor snapshot save`.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -17,6 +18,7 @@ import {
   AddressSpace,
   DebugServiceDefinition,
   ErrorCode,
+  SnapshotServiceDefinition,
   StopEvent,
   VmControlServiceDefinition,
   vmStateToJSON,
@@ -55,6 +57,9 @@ async function unsupportedIfUnimplemented(call: Promise<unknown>): Promise<void>
   }
 }
 
+/** The monitor writes the whole of RAM; a large guest takes a while. */
+const SNAPSHOT_TIMEOUT_MS = 300_000;
+
 /** Largest ReadMemory/WriteMemory the wire contract allows. */
 const MEMORY_LIMIT = 0x10000;
 
@@ -64,6 +69,7 @@ export function busDebugTarget(bus: Bus, vmId: string, options: BusDebugTargetOp
   validateSubject(debugPrefix, 'send');
   const debug = methodClient(bus, debugPrefix, DebugServiceDefinition);
   const control = methodClient(bus, controlPrefix, VmControlServiceDefinition);
+  const snapshots = methodClient(bus, `${SUBJECT_ROOT}.${vmId}.snapshot`, SnapshotServiceDefinition);
   const call: CallOptions = { timeoutMs: options.timeoutMs };
   const log = options.log ?? (() => undefined);
   const idBase = randomUUID();
@@ -95,6 +101,12 @@ export function busDebugTarget(bus: Bus, vmId: string, options: BusDebugTargetOp
     readPhysical:
       options.monitor?.readPhysical ??
       ((address, length) => readMemory(AddressSpace.ADDRESS_SPACE_PHYSICAL, address, length)),
+    saveSnapshot:
+      options.monitor?.saveSnapshot ??
+      (async (path) => {
+        // The path is on the monitor's host, which wants it absolute.
+        await snapshots.saveSnapshot({ requestId: requestId(), path, stop: false }, { timeoutMs: SNAPSHOT_TIMEOUT_MS });
+      }),
     stats: async () => {
       const extra = (await options.monitor?.stats?.()) ?? [];
       let status: VmStatus | undefined;

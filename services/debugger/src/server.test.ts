@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { createInProcessBus, createNatsBus, type Bus } from '@plex86/bus';
-import { BreakpointKind, StopReason, WatchKind } from '@plex86/proto';
+import { BusError, createInProcessBus, createNatsBus, serveMethods, type Bus } from '@plex86/bus';
+import { BreakpointKind, ErrorCode, SnapshotServiceDefinition, StopReason, WatchKind } from '@plex86/proto';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { serveFakeMonitor } from '../test/fake-monitor.js';
 import { FakeTarget } from '../test/fake-target.js';
@@ -238,6 +238,56 @@ describe('busDebugTarget with monitor capabilities of its own', () => {
       gdb.socket.destroy();
       await server.close();
       target.close();
+      await stopMonitor();
+      await bus.close();
+    }
+  });
+});
+
+describe('monitor snapshot save over the bus', () => {
+  it("asks the VM's SnapshotService and reports its refusal", async () => {
+    const bus = createInProcessBus();
+    const fake = new FakeTarget();
+    const stopMonitor = await serveFakeMonitor(bus, 'vmsnap', fake);
+    const requests: { path: string; stop: boolean }[] = [];
+    const service = await serveMethods(
+      bus,
+      { name: 'test-snapshot', version: '0.0.1', queue: '' },
+      'plex86.vmsnap.snapshot',
+      SnapshotServiceDefinition,
+      {
+        saveSnapshot: (request, context) => {
+          requests.push({ path: request.path, stop: request.stop });
+          if (!request.path.startsWith('/')) {
+            throw new BusError(ErrorCode.ERROR_CODE_BAD_REQUEST, context.subject, 'the snapshot path must be absolute');
+          }
+          return { info: undefined, pauseMs: 3 };
+        },
+      },
+    );
+    const target = busDebugTarget(bus, 'vmsnap');
+    const server = await startDebugger({ listen: 'tcp:127.0.0.1:0', target });
+    const gdb = await Client.open(server.address.port);
+    try {
+      const monitor = async (command: string) => {
+        const out = await gdb.ask(`qRcmd,${hexText(command)}`);
+        if (out.startsWith('O')) {
+          await gdb.reader.nextPacket();
+          return Buffer.from(out.slice(1), 'hex').toString();
+        }
+        return out;
+      };
+      expect(await monitor('snapshot save /tmp/vm.snap')).toBe('snapshot saved to /tmp/vm.snap\n');
+      expect(await monitor('snapshot save vm.snap')).toMatch(/must be absolute/);
+      expect(requests).toEqual([
+        { path: '/tmp/vm.snap', stop: false },
+        { path: 'vm.snap', stop: false },
+      ]);
+    } finally {
+      gdb.socket.destroy();
+      await server.close();
+      target.close();
+      await service.stop();
       await stopMonitor();
       await bus.close();
     }

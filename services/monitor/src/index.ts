@@ -29,7 +29,18 @@ export {
 export { SerialConsole } from './console/serial-console.js';
 export { ConsoleOutputPublisher, CONSOLE_OUTPUT_CHUNK } from './console/output-publisher.js';
 export { serveConsoleInput, type ConsoleInputTarget } from './console/input-service.js';
-export { attachVirtioDevices, type VirtioDiskSpec, type VirtioNetSpec } from './virtio/attach.js';
+export {
+  attachVirtioDevices,
+  type VirtioDiskSpec,
+  type VirtioDiskSource,
+  type VirtioNetSpec,
+} from './virtio/attach.js';
+export { SnapshotError } from './snapshot/state.js';
+export { SnapshotFile, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_MAGIC, writeSnapshotFile } from './snapshot/file.js';
+export { checkSnapshotDisks, saveSnapshot, restoreSnapshot, type SavedSnapshot } from './snapshot/session.js';
+export { requestSnapshotSave, serveSnapshotService, type SnapshotSaver } from './snapshot/bus-service.js';
+export { imageFormatToJSON, type MachineSetup, type SnapshotInfo } from '@plex86/proto';
+export { captureMachineState, restoreMachineState, type SnapshotTarget } from './snapshot/machine-state.js';
 export type { NetLink } from './virtio/net.js';
 export * from './fpu/index.js';
 export * from './debug/index.js';

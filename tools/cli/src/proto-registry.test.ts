@@ -6,13 +6,13 @@ import {
   BlockStatus,
   ConsoleOutput,
   CreateVmRequest,
-  DeviceState,
   Engine,
   Error as ProtoError,
   ErrorCode,
   EthernetFrame,
   ImageFormat,
   ReadSectorsResponse,
+  StateField,
   StopEvent,
   StopReason,
   VmControlServiceDefinition,
@@ -145,34 +145,11 @@ describe('decodeMessage', () => {
     expect(decoded['watchpoint']).toEqual({ kind: 'WATCH_KIND_WRITE', address: '3225419776', length: 8 });
     expect(decoded).not.toHaveProperty('breakpoint');
 
-    const pic = DeviceState.encode({
-      id: 'pic',
-      state: {
-        $case: 'pic',
-        value: {
-          primary: undefined,
-          secondary: {
-            irr: 0,
-            isr: 0x10,
-            imr: 0xef,
-            vectorBase: 0x38,
-            lineLevels: 0,
-            elcr: 0x0e,
-            initStep: 0,
-            icw4Needed: true,
-            autoEoi: false,
-            specialFullyNested: false,
-            specialMask: false,
-            readIsr: false,
-            lowestPriority: 7,
-            icw3: 2,
-          },
-        },
-      },
-    }).finish();
-    const device = decodeMessage('plex86.v1.DeviceState', pic);
-    expect(device['state']).toBe('pic');
-    expect((device['pic'] as Record<string, unknown>)['secondary']).toMatchObject({ isr: 16, imr: 239, elcr: 14 });
+    const field = StateField.encode({ name: 'ch0.mode', value: { $case: 'number', value: 2 } }).finish();
+    const decodedField = decodeMessage('plex86.v1.StateField', field);
+    expect(decodedField['value']).toBe('number');
+    expect(decodedField['number']).toBe(2);
+    expect(decodedField).not.toHaveProperty('flag');
   });
 
   it('accepts a leading dot in the type name', () => {

@@ -15,6 +15,11 @@ import { writePirTable } from '../pci/pir-table.js';
 import { attachVirtioDevices, type VirtioDiskSpec, type VirtioNetSpec } from '../virtio/attach.js';
 import { DEFAULT_DEBUGCON_PORT } from './devices/debugcon.js';
 import { Machine } from './machine.js';
+import type { MachineSetup } from '@plex86/proto';
+import { serveSnapshotService, type SnapshotSaver } from '../snapshot/bus-service.js';
+import type { SnapshotFile } from '../snapshot/file.js';
+import type { SnapshotTarget } from '../snapshot/machine-state.js';
+import { imageFormat, restoreSnapshot, saveSnapshot } from '../snapshot/session.js';
 import { readTextScreen } from './devices/text-screen.js';
 import type { MultibootModule } from '../boot/multiboot.js';
 
@@ -61,6 +66,11 @@ export interface RunOptions {
   maxInstructions?: string;
   /** Print run statistics to stderr at the end. */
   stats?: boolean;
+  /**
+   * Continue a snapshot instead of loading a program: the options must build the machine the
+   * snapshot's setup describes (memory, disks, consoles, interfaces, ports).
+   */
+  restore?: SnapshotFile;
   /** At the end of the run, write the 80x25 text screen at 0xB8000 as text to `stdio` or a file. */
   textScreen?: string;
 }
@@ -72,8 +82,11 @@ export interface RunIo {
   stderr(text: string): void;
   /** Ends the run (status 0) when aborted, e.g. when the user quits the console. */
   signal?: AbortSignal;
-  /** Called once the machine is loaded and its devices are on the bus, before the first instruction. */
-  onStart?: (machine: Machine) => void;
+  /**
+   * Called once the machine is loaded and its devices are on the bus, before the first instruction,
+   * with a function that saves snapshots of it.
+   */
+  onStart?: (machine: Machine, snapshots: SnapshotSaver) => void;
 }
 
 /** The serial console's id on the bus. */
@@ -107,7 +120,7 @@ export function parsePort(text: string, option: string): number {
 
 /** Runs a machine to its end; returns the process exit status. Option errors throw RunOptionError. */
 export async function runMachine(options: RunOptions, io: RunIo): Promise<number> {
-  if (options.rom === undefined && options.kernel === undefined) {
+  if (options.rom === undefined && options.kernel === undefined && options.restore === undefined) {
     throw new RunOptionError('give a program to run: --rom FILE or --kernel FILE');
   }
   const memory = parseMemorySize(options.memory ?? '128M');
@@ -128,6 +141,8 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
   machine.onNotice = (text) => io.stderr(`${text}\n`);
   const closers: (() => Promise<void>)[] = [];
   const outputs: ByteOutput[] = [];
+  const debugconPorts: number[] = [];
+  let snapshotTarget: SnapshotTarget = { machine };
   const files: number[] = [];
   const target = (spec: string): ByteOutput => {
     let out: ByteOutput;
@@ -153,6 +168,7 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
         m !== null && /^(0x[0-9a-f]+|\d+)$/i.test(m[1]) ? parsePort(m[1], '--debugcon') : DEFAULT_DEBUGCON_PORT;
       const dest = m !== null && /^(0x[0-9a-f]+|\d+)$/i.test(m[1]) ? m[2] : spec;
       machine.addDebugcon(port, target(dest).sink);
+      debugconPorts.push(port);
     }
     if (options.exitPort !== undefined) machine.setExitPort(parsePort(options.exitPort, '--exit-port'));
     if (options.serial === 'bus' && bus !== undefined) {
@@ -180,15 +196,33 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
       });
       closers.push(() => devices.close());
       machine.addBusySource(() => devices.busy);
+      snapshotTarget = {
+        machine,
+        pci: devices.pci,
+        virtio: [
+          ...devices.blocks.map((device, i) => ({ id: options.disks?.[i]?.id ?? `disk${i}`, device })),
+          ...devices.consoles.map((device) => ({ id: device.consoleId, device })),
+          ...devices.nets.map((device) => ({ id: device.id, device })),
+        ],
+      };
       if (options.rom === undefined) writePirTable(machine.mem, devices.pci);
     }
 
-    if (options.rom !== undefined) machine.loadBios(readProgram(options.rom));
-    if (options.kernel !== undefined) await loadKernel(machine, options);
+    if (options.restore !== undefined) restoreSnapshot(snapshotTarget, options.restore);
+    else {
+      if (options.rom !== undefined) machine.loadBios(readProgram(options.rom));
+      if (options.kernel !== undefined) await loadKernel(machine, options);
+    }
+    const setup = machineSetup(options, machine, debugconPorts);
+    const snapshots: SnapshotSaver = (path, stop) => saveSnapshot(snapshotTarget, path, { vmId: vm, setup, stop });
+    if (bus !== undefined) {
+      const service = await serveSnapshotService(bus, vm, snapshots);
+      closers.push(() => service.stop());
+    }
     machine.onSlice = () => {
       for (const o of outputs) o.flush();
     };
-    io.onStart?.(machine);
+    io.onStart?.(machine, snapshots);
     const signal = io.signal;
     const onAbort = () => machine.requestStop('stopped by the user');
     if (signal?.aborted === true) onAbort();
@@ -212,6 +246,26 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
     for (const fd of files) closeSync(fd);
     for (const close of closers.reverse()) await close();
   }
+}
+
+/** What a snapshot records of how the machine was built, so that a restore can build it again. */
+function machineSetup(options: RunOptions, machine: Machine, debugconPorts: number[]): MachineSetup {
+  return {
+    memoryBytes: BigInt(machine.mem.ramSize),
+    nsPerInstruction: machine.clock.nsPerInstruction,
+    serial: machine.uart !== undefined,
+    exitPort: options.exitPort === undefined ? undefined : parsePort(options.exitPort, '--exit-port'),
+    debugconPorts,
+    disks: (options.disks ?? []).map((d) => ({
+      id: d.id,
+      readOnly: d.readOnly === true,
+      spec: d.source?.spec ?? '',
+      format: imageFormat(d.source?.format),
+      files: (d.source?.files ?? []).map((path) => ({ path, sizeBytes: 0n, mtimeNs: 0n })),
+    })),
+    virtioConsoles: [...(options.virtioConsoles ?? [])],
+    nets: (options.nets ?? []).map((n) => ({ id: n.id, mac: n.mac, segment: n.segment ?? '' })),
+  };
 }
 
 /** Loads --kernel: a Linux bzImage (with --initrd) or a Multiboot kernel, told apart by their headers. */

@@ -3,13 +3,28 @@
  * the machine, writes the file on the monitor's host and lets the VM run on (or stops it).
  */
 
-import { BusError, SUBJECT_ROOT, serveMethods, type Bus, type BusService } from '@plex86/bus';
-import { ErrorCode, SnapshotServiceDefinition } from '@plex86/proto';
+import { randomUUID } from 'node:crypto';
+import { BusError, SUBJECT_ROOT, methodClient, serveMethods, type Bus, type BusService } from '@plex86/bus';
+import { ErrorCode, SnapshotServiceDefinition, type SaveSnapshotResponse } from '@plex86/proto';
 import type { SavedSnapshot } from './session.js';
 import { SnapshotError } from './state.js';
 
 /** Saves a snapshot of the served VM (bound to its machine and setup by the run). */
 export type SnapshotSaver = (path: string, stop: boolean) => Promise<SavedSnapshot>;
+
+/** Asks the monitor of VM `vm` to save a snapshot at `path` (absolute, on the monitor's host). */
+export function requestSnapshotSave(
+  bus: Bus,
+  vm: string,
+  path: string,
+  options: { stop?: boolean; timeoutMs?: number } = {},
+): Promise<SaveSnapshotResponse> {
+  const client = methodClient(bus, `${SUBJECT_ROOT}.${vm}.snapshot`, SnapshotServiceDefinition);
+  return client.saveSnapshot(
+    { requestId: randomUUID(), path, stop: options.stop === true },
+    options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
+  );
+}
 
 export function serveSnapshotService(bus: Bus, vm: string, save: SnapshotSaver): Promise<BusService> {
   const prefix = `${SUBJECT_ROOT}.${vm}.snapshot`;

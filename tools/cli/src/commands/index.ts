@@ -7,6 +7,7 @@ import { inspectCommand } from './inspect.js';
 import { runCommand } from './run.js';
 import { serviceCommand } from './service.js';
 import { servicesCommand } from './services.js';
+import { snapshotCommand } from './snapshot.js';
 import { versionCommand } from './version.js';
 
 /** Every `plex86` subcommand, in the order `plex86 --help` lists them. */
@@ -16,6 +17,7 @@ export const commands: Command[] = [
   servicesCommand,
   inspectCommand,
   diskCommand,
+  snapshotCommand,
   guestCommand,
   disasmCommand,
   benchCommand,

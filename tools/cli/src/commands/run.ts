@@ -2,6 +2,7 @@ import { createInProcessBus, type Bus } from '@plex86/bus';
 import { buildGuest } from '@plex86/guest';
 import { startConsoleBackend, stdioEndpoint, type ConsoleBackend } from '@plex86/hal-console';
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { deriveMac, SegmentPort, startNetService, type NetServiceHandle } from '@plex86/hal-net';
 import {
   isBzImage,
@@ -9,10 +10,19 @@ import {
   runMachine,
   SERIAL_CONSOLE_ID,
   type RunOptions,
+  type SnapshotFile,
   type VirtioDiskSpec,
   type VirtioNetSpec,
 } from '@plex86/monitor';
-import { openDisk, serveDisk, DISK_SPEC_SYNTAX, type OpenedDisk, type ServedDisk } from '@plex86/storage';
+import {
+  openDisk,
+  parseDiskSpec,
+  serveDisk,
+  DISK_SPEC_SYNTAX,
+  type DiskSpec,
+  type OpenedDisk,
+  type ServedDisk,
+} from '@plex86/storage';
 import { connectNats } from '../bus-option.js';
 import { UsageError, stringOption, type Command, type CommandIo, type OptionValues } from '../command.js';
 import { GDB_HELP, GDB_OPTIONS, withRunDebugger } from './run-gdb.js';
@@ -50,7 +60,7 @@ function runOptions(values: OptionValues): RunOptions {
 }
 
 /** A `--disk` value: an image this process serves, or `bus:ID` for one a storage service serves. */
-type DiskArg = { kind: 'image'; spec: string } | { kind: 'bus'; id: string };
+export type DiskArg = { kind: 'image'; spec: string } | { kind: 'bus'; id: string };
 
 function stringList(values: OptionValues, name: string): string[] {
   const raw = values[name];
@@ -101,7 +111,7 @@ class RunBackends {
       }
       this.opened.push(disk);
       this.served.push(await serveDisk(bus, vm, id, disk.image));
-      this.disks.push({ id, readOnly: disk.spec.readOnly === true });
+      this.disks.push({ id, readOnly: disk.spec.readOnly === true, source: diskSource(disk.spec) });
     }
   }
 
@@ -109,11 +119,11 @@ class RunBackends {
    * One virtio-net interface per segment (eth0, eth1, ...). On the in-process bus this process also
    * runs the segment service; on NATS a `plex86 service net` must be running.
    */
-  async attachNets(bus: Bus, vm: string, segments: string[], inProcess: boolean): Promise<void> {
+  async attachNets(bus: Bus, vm: string, segments: string[], inProcess: boolean, macs: string[] = []): Promise<void> {
     if (segments.length > 0 && inProcess) this.netService = await startNetService(bus);
     for (const [i, segment] of segments.entries()) {
       const nic = `eth${i}`;
-      const mac = deriveMac(vm, nic);
+      const mac = macs[i] ?? deriveMac(vm, nic);
       let port: SegmentPort;
       try {
         port = await SegmentPort.attach(bus, { segment, vm, nic, mac, timeoutMs: 5000 });
@@ -124,7 +134,7 @@ class RunBackends {
         );
       }
       this.ports.push(port);
-      this.nets.push({ id: nic, mac, link: port });
+      this.nets.push({ id: nic, mac, link: port, segment });
     }
   }
 
@@ -242,8 +252,58 @@ async function isLinux(kernel: string | undefined): Promise<boolean> {
   }
 }
 
-/** Boots a Linux guest with its HAL devices and backends on the in-process bus or on NATS. */
-async function runLinux(options: RunOptions, values: OptionValues, io: CommandIo): Promise<number> {
+/**
+ * How a disk was opened, with absolute paths, for snapshots: a restore reopens it the same way and
+ * checks that its files did not change. An undo disk's writes vanish with the run, so it records
+ * the undo and a restore refuses it.
+ */
+function diskSource(spec: DiskSpec): VirtioDiskSpec['source'] {
+  const file = resolve(spec.file);
+  const overlay = spec.overlay === null ? undefined : resolve(spec.overlay);
+  const parts = [file];
+  if (overlay !== undefined) parts.push(`overlay=${overlay}`);
+  if (spec.undo) parts.push('undo');
+  if (spec.format !== null) parts.push(`format=${spec.format}`);
+  if (spec.readOnly) parts.push('readonly');
+  return {
+    spec: parts.join(','),
+    format: overlay !== undefined ? 'qcow2' : (spec.format ?? undefined),
+    files: overlay === undefined ? [file] : [file, overlay],
+  };
+}
+
+/** What a Linux restore rebuilds besides the options: the snapshot's disks and interfaces. */
+export interface LinuxRestore {
+  readonly file: SnapshotFile;
+  readonly disks: DiskArg[];
+  readonly segments: string[];
+  readonly macs: string[];
+  readonly virtioConsoles: string[];
+}
+
+/** `--disk` values that reopen a snapshot's disks: image disks as recorded, the others from the bus. */
+export function snapshotDiskArgs(disks: readonly { id: string; spec: string }[]): DiskArg[] {
+  return disks.map((d) => {
+    if (d.spec === '') return { kind: 'bus', id: d.id };
+    if (parseDiskSpec(d.spec).undo) {
+      throw new UsageError(
+        `disk ${d.id} was an undo disk (${d.spec}): its writes ended with the run, so the guest cannot continue`,
+      );
+    }
+    return { kind: 'image', spec: d.spec };
+  });
+}
+
+/**
+ * Boots a Linux guest (or, with `restore`, continues a snapshot of one) with its HAL devices and
+ * backends on the in-process bus or on NATS.
+ */
+export async function runLinux(
+  options: RunOptions,
+  values: OptionValues,
+  io: CommandIo,
+  restore?: LinuxRestore,
+): Promise<number> {
   const consoleChoice = stringOption(values, 'console') ?? SERIAL_CONSOLE_ID;
   if (consoleChoice !== SERIAL_CONSOLE_ID && consoleChoice !== VIRTIO_CONSOLE_ID && consoleChoice !== 'none') {
     throw new UsageError(`--console takes ttyS0, hvc0 or none, got "${consoleChoice}"`);
@@ -254,20 +314,27 @@ async function runLinux(options: RunOptions, values: OptionValues, io: CommandIo
     );
   }
   const vm = stringOption(values, 'vm') ?? DEFAULT_VM;
-  const disks = diskArgs(values);
+  const disks = restore?.disks ?? diskArgs(values);
   const streams = io.streams ?? { stdin: process.stdin, stdout: process.stdout };
   const bus = values['nats'] !== undefined ? await connectNats(values, `plex86-run-${vm}`) : createInProcessBus();
   const backends = new RunBackends();
   const quit = new AbortController();
   try {
     await backends.openDisks(bus, vm, disks, io);
-    await backends.attachNets(bus, vm, stringList(values, 'net'), values['nats'] === undefined);
+    await backends.attachNets(
+      bus,
+      vm,
+      restore?.segments ?? stringList(values, 'net'),
+      values['nats'] === undefined,
+      restore?.macs,
+    );
     options.bus = bus;
     options.vm = vm;
     options.serial ??= 'bus';
     options.disks = backends.disks;
     options.nets = backends.nets;
-    options.virtioConsoles = [VIRTIO_CONSOLE_ID];
+    options.virtioConsoles = restore?.virtioConsoles ?? [VIRTIO_CONSOLE_ID];
+    options.restore = restore?.file;
     options.clock ??= streams.stdin.isTTY === true ? 'realtime' : 'warp';
     if (consoleChoice !== 'none') {
       const backend = startConsoleBackend(bus, { vm, consoleId: consoleChoice, endpoint: stdioEndpoint(streams) });
