@@ -153,17 +153,20 @@ describe('x87 against the host CPU', () => {
     expectIdentical(15, name(/^(fyl2x|fyl2xp1|fpatan)$/), 400, { value: 'special', rest: 'any' });
   });
 
-  // The processor's transcendentals are not correctly rounded (ours are): on in-range operands
-  // a result may differ from ours in the last place, and C1 (the round-up bit) with it.
+  // The processor's transcendentals carry approximation errors of about 2^-69 to 2^-66 of the
+  // result; ours model the systematic parts (66-bit pi in reductions and in FPATAN's scale, the
+  // 68-bit logarithm of FYL2X and FYL2XP1) and are otherwise correctly rounded. A result may then
+  // differ in the last place, and C1 (the round-up bit) with it. The floors sit just below the
+  // shares measured on an AMD family 19h host.
   const TRANSCENDENTALS: [RegExp, RecordOptions, number][] = [
-    [/^fsin$/, { value: 'angle' }, 0.97],
-    [/^fcos$/, { value: 'angle' }, 0.97],
-    [/^fsincos$/, { value: 'angle' }, 0.96],
-    [/^fptan$/, { value: 'angle' }, 0.9],
-    [/^f2xm1$/, { value: 'unit' }, 0.94],
-    [/^fyl2x$/, { value: 'finite', rest: 'finite' }, 0.96],
-    [/^fyl2xp1$/, { value: 'small', rest: 'finite' }, 0.94],
-    [/^fpatan$/, { value: 'finite', rest: 'finite' }, 0.96],
+    [/^fsin$/, { value: 'angle' }, 0.98],
+    [/^fcos$/, { value: 'angle' }, 0.98],
+    [/^fsincos$/, { value: 'angle' }, 0.975],
+    [/^fptan$/, { value: 'angle' }, 0.94],
+    [/^f2xm1$/, { value: 'unit' }, 0.965],
+    [/^fyl2x$/, { value: 'finite', rest: 'finite' }, 0.985],
+    [/^fyl2xp1$/, { value: 'small', rest: 'finite' }, 0.97],
+    [/^fpatan$/, { value: 'finite', rest: 'finite' }, 0.99],
   ];
   for (const [re, opt, floor] of TRANSCENDENTALS) {
     it(`${re.source.slice(1, -1)}: bit-identical on most operands, within one unit in the last place on all`, () => {
