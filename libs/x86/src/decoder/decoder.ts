@@ -398,6 +398,31 @@ function planFor(code: number): void {
 }
 for (let code = 1; code < CODE_COUNT; code++) planFor(code);
 
+/**
+ * Everything the fast path reads, in one array so that TurboFan checks one typed array per call, at
+ * fixed offsets (O) that the code has as literals: the opcode entries without prefixes (0) and after a
+ * lone 66 (E.AFTER_66), a word per prefix byte, the three memory layout tables, immediate decoding by
+ * template kind, a 16-word record per Code, then CODE_BY_MODRM (whose position the entries hold).
+ */
+const enum O {
+  /** Per byte: 0, or for a prefix the prefixed fast path takes, its prefix bits | 66 table offset | segment << 16. */
+  PREFIX = 2048,
+  ADDRESS16 = 2304,
+  /** 256 after ADDRESS16: the code adds (width & 32) << 3. */
+  ADDRESS32 = 2560,
+  ADDRESS_SIB = 2816,
+  /** Two words per template kind: shift | keep << 5 | relative << 6 | one << 7, then the result mask. */
+  IMMEDIATE = 3584,
+  /** Per Code: plan, attributes, mnemonic | operand count << 16, unused, 4 register-form and 4 memory-form operand words. */
+  RECORDS = 3648,
+}
+/** Bytes the fast path may load from an instruction's first byte on (a literal in the code, unlike a module constant). */
+const enum W {
+  FAST_WINDOW = 12,
+}
+/** Where CODE_BY_MODRM starts in FAST. */
+const CODE_BY_MODRM_AT = O.RECORDS + (CODE_COUNT << 4);
+
 /*
  * Fast-path opcode table: for each code size (16-bit at 0, 32-bit at 512) and map (one-byte, 0F) the
  * decision tree as it resolves without prefixes (at 0) and after a lone 66 prefix (at 1024), so the
@@ -418,7 +443,7 @@ const enum E {
   ESCAPE = 1 << 11,
   /** Bit 12: the Code depends on the ModRM byte: 256 slots at BASE. */
   BY_MODRM = 12,
-  /** Bits 13-30: index of the first slot in CODE_BY_MODRM. */
+  /** Bits 13-30: index in FAST of the first slot (in CODE_BY_MODRM). */
   BASE = 13,
   /** Bit 31, after 66 only: the operand size is not the code size's (the opcode does not take the 66). */
   OSIZE_FLIP = 1 << 31,
@@ -478,7 +503,7 @@ let codeByModrm: number[] = [];
                 (modrmKind === 1 ? 0 : E.FORCE_MOD3) |
                 ((byModrm ? 1 : 0) << E.BY_MODRM) |
                 (o66 === 1 && !consumed[0] ? E.OSIZE_FLIP : 0) |
-                (slots.length << E.BASE);
+                ((CODE_BY_MODRM_AT + slots.length) << E.BASE);
               slots.push(...(byModrm ? codes : [codes[0] as number]));
             }
           }
@@ -490,35 +515,12 @@ let codeByModrm: number[] = [];
   codeByModrm = slots;
 }
 const CODE_BY_MODRM = Int32Array.from(codeByModrm);
-if (CODE_BY_MODRM.length >= 1 << (31 - E.BASE))
+if (CODE_BY_MODRM_AT + CODE_BY_MODRM.length >= 1 << (31 - E.BASE))
   throw new Error('libs/x86 fast-path table too large for its index bits');
 
-/**
- * Everything the fast path reads, in one array so that TurboFan checks one typed array per call
- * (offsets in O): FAST_ENTRY, the three memory layout tables, immediate decoding by template kind,
- * a 16-word record per Code, CODE_BY_MODRM.
- */
-const enum O {
-  ADDRESS16 = 1024,
-  ADDRESS32 = 1280,
-  ADDRESS_SIB = 1536,
-  /** Two words per template kind: shift | keep << 5 | relative << 6 | one << 7, then the result mask. */
-  IMMEDIATE = 2304,
-  /** Per Code: plan, attributes, mnemonic | operand count << 16, unused, 4 register-form and 4 memory-form operand words. */
-  RECORDS = 2368,
-}
-/** Bytes the fast path may load from an instruction's first byte on. */
-const FAST_WINDOW = 12;
-/** Where CODE_BY_MODRM starts in FAST. */
-const CODE_BY_MODRM_AT = O.RECORDS + (CODE_COUNT << 4);
-/** Where the opcode tables after 66 (1024 words, as FAST_ENTRY at 0) start in FAST, E.AFTER_66 after 0. */
-const AFTER_66_AT = CODE_BY_MODRM_AT + CODE_BY_MODRM.length;
-/** Per byte: 0, or for a prefix the prefixed fast path takes, its prefix bits | 66 table offset | segment << 16. */
-const PREFIX_AT = AFTER_66_AT + E.AFTER_66;
-const FAST = new Int32Array(PREFIX_AT + 256);
+const FAST = new Int32Array(CODE_BY_MODRM_AT + CODE_BY_MODRM.length);
 {
-  FAST.set(FAST_ENTRY.subarray(0, E.AFTER_66), 0);
-  FAST.set(FAST_ENTRY.subarray(E.AFTER_66), AFTER_66_AT);
+  FAST.set(FAST_ENTRY, 0);
   FAST.set(ADDRESS16, O.ADDRESS16);
   FAST.set(ADDRESS32, O.ADDRESS32);
   FAST.set(ADDRESS_SIB, O.ADDRESS_SIB);
@@ -548,9 +550,9 @@ const FAST = new Int32Array(PREFIX_AT + 256);
     for (let i = 0; i < 8; i++) FAST[record + 4 + i] = OPERANDS[(code << 3) + i] as number;
   }
   FAST.set(CODE_BY_MODRM, CODE_BY_MODRM_AT);
-  FAST[PREFIX_AT + 0x66] = P.OSIZE | E.AFTER_66;
+  FAST[O.PREFIX + 0x66] = P.OSIZE | E.AFTER_66;
   for (const byte of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65]) {
-    FAST[PREFIX_AT + byte] = P.SEG | ((SEGMENT_OF_PREFIX[byte] as number) << 16);
+    FAST[O.PREFIX + byte] = P.SEG | ((SEGMENT_OF_PREFIX[byte] as number) << 16);
   }
 }
 
@@ -577,11 +579,14 @@ export function decodeInstruction(
   // fast path wants them before `end`; instructions closer to it go general. No fast-path instruction
   // is longer than 12 bytes, below the 15-byte limit.
   const size = bytes.length;
-  if (!(offset >= 0 && offset + FAST_WINDOW <= (end < size ? end : size))) {
+  if (!(offset >= 0 && offset + W.FAST_WINDOW <= (end < size ? end : size))) {
     return decodeGeneral(bytes, offset, end, ip, bitness, out);
   }
-  const is32 = bitness !== 16;
-  const table = is32 ? 512 : 0;
+  // The code size as one number that table offsets and record fields derive from without branches
+  // (anything but 16 decodes as 32-bit, as in the general decoder). Index arithmetic ends in `| 0` so
+  // that TurboFan does it in int32 without overflow checks.
+  const width = bitness === 16 ? 16 : 32;
+  const table = (width & 32) << 4;
   let pos = offset;
   let entry = fast[table | (bytes[pos++] as number)] as number;
   if ((entry & E.ESCAPE) !== 0) entry = fast[table | 256 | (bytes[pos++] as number)] as number;
@@ -590,22 +595,25 @@ export function decodeInstruction(
   const opcode = bytes[pos - 1] as number;
   const modrm = ((bytes[pos] as number) & entry & E.KEEP) | ((entry >>> 2) & 0xc0);
   pos += (entry >>> 10) & 1;
-  const code = fast[CODE_BY_MODRM_AT + (entry >>> E.BASE) + (modrm & (-((entry >>> E.BY_MODRM) & 1) & 0xff))] as number;
-  const record = O.RECORDS + (code << 4);
+  const code = fast[((entry >>> E.BASE) + (modrm & (-((entry >>> E.BY_MODRM) & 1) & 0xff))) | 0] as number;
+  const record = (O.RECORDS + (code << 4)) | 0;
   const plan = fast[record] as number;
   if (plan === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
   const mod = modrm >>> 6;
 
-  let address = fast[(is32 ? O.ADDRESS32 : O.ADDRESS16) + modrm] as number;
-  if ((address & L.SIB) !== 0) address = fast[O.ADDRESS_SIB + ((mod << 8) | (bytes[pos++] as number))] as number;
+  let address = fast[(O.ADDRESS16 + ((width & 32) << 3) + modrm) | 0] as number;
+  if ((address & L.SIB) !== 0) {
+    address = fast[(O.ADDRESS_SIB + ((mod << 8) | (bytes[pos] as number))) | 0] as number;
+    pos = (pos + 1) | 0;
+  }
   const dispSize = (address >>> L.DISP) & 7;
   const immKind = (plan >>> Plan.IMM_KIND) & 31;
-  const length = pos + dispSize + ((plan >>> Plan.IMM_BYTES) & 7) - offset;
+  const length = (pos + dispSize + ((plan >>> Plan.IMM_BYTES) & 7) - offset) | 0;
 
   // Loads before stores where it is cheap, for the same reason as the local table copy.
   const attributes = fast[record + 1] as number;
   const mnemonicAndCount = fast[record + 2] as number;
-  const operands = record + (mod !== 3 ? 8 : 4);
+  const operands = (record + (mod !== 3 ? 8 : 4)) | 0;
   const w0 = fast[operands] as number;
   const w1 = fast[operands + 1] as number;
   const fields = (modrm & 7) | (((modrm >>> 3) & 7) << 4) | ((opcode & 7) << 8);
@@ -616,15 +624,15 @@ export function decodeInstruction(
   out.code = code;
   out.mnemonic = mnemonicAndCount & 0xffff;
   out.attributes = attributes;
-  out.operandSize = is32 ? 32 : 16;
-  out.addressSize = is32 ? 32 : 16;
+  out.operandSize = width;
+  out.addressSize = width;
   out.prefixes = 0;
   out.segmentPrefix = R.None as number;
   out.opCount = mnemonicAndCount >>> 16;
   out.op0Kind = w0 & 0xff;
   out.op1Kind = w1 & 0xff;
-  out.op0Register = ((w0 >>> 8) & 0xff) + ((fields >>> (w0 >>> 16)) & 15);
-  out.op1Register = ((w1 >>> 8) & 0xff) + ((fields >>> (w1 >>> 16)) & 15);
+  out.op0Register = (((w0 >>> 8) & 0xff) + ((fields >>> (w0 >>> 16)) & 15)) | 0;
+  out.op1Register = (((w1 >>> 8) & 0xff) + ((fields >>> (w1 >>> 16)) & 15)) | 0;
   if ((plan & (1 << Plan.MORE_OPERANDS)) === 0) {
     out.op2Kind = K.None as number;
     out.op3Kind = K.None as number;
@@ -635,8 +643,8 @@ export function decodeInstruction(
     const w3 = fast[operands + 3] as number;
     out.op2Kind = w2 & 0xff;
     out.op3Kind = w3 & 0xff;
-    out.op2Register = ((w2 >>> 8) & 0xff) + ((fields >>> (w2 >>> 16)) & 15);
-    out.op3Register = ((w3 >>> 8) & 0xff) + ((fields >>> (w3 >>> 16)) & 15);
+    out.op2Register = (((w2 >>> 8) & 0xff) + ((fields >>> (w2 >>> 16)) & 15)) | 0;
+    out.op3Register = (((w3 >>> 8) & 0xff) + ((fields >>> (w3 >>> 16)) & 15)) | 0;
   }
   if (mod !== 3) {
     // The displacement without branching on its size: load 4 bytes, keep what is encoded.
@@ -661,7 +669,7 @@ export function decodeInstruction(
   }
   if (immKind !== 0) {
     // The immediate or branch target without branching on its kind.
-    const i = pos + dispSize;
+    const i = (pos + dispSize) | 0;
     const immBytes =
       (bytes[i] as number) |
       ((bytes[i + 1] as number) << 8) |
@@ -703,37 +711,39 @@ function decodePrefixed(
   const fast = FAST;
   // The caller checked the window from `offset`; the prefix makes the longest instruction one byte longer.
   const size = bytes.length;
-  if (offset + FAST_WINDOW + 1 > (end < size ? end : size)) return decodeGeneral(bytes, offset, end, ip, bitness, out);
-  const prefix = fast[PREFIX_AT + (bytes[offset] as number)] as number;
+  if (offset + W.FAST_WINDOW + 1 > (end < size ? end : size))
+    return decodeGeneral(bytes, offset, end, ip, bitness, out);
+  const prefix = fast[O.PREFIX + (bytes[offset] as number)] as number;
   if (prefix === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
-  const is32 = bitness !== 16;
-  const table = (is32 ? 512 : 0) + ((prefix & E.AFTER_66) !== 0 ? AFTER_66_AT : 0);
+  const width = bitness === 16 ? 16 : 32;
+  const table = ((width & 32) << 4) | (prefix & E.AFTER_66);
   let pos = offset + 1;
-  let entry = fast[table + (bytes[pos++] as number)] as number;
-  if ((entry & E.ESCAPE) !== 0) entry = fast[table + 256 + (bytes[pos++] as number)] as number;
+  let entry = fast[table | (bytes[pos++] as number)] as number;
+  if ((entry & E.ESCAPE) !== 0) entry = fast[table | 256 | (bytes[pos++] as number)] as number;
   // 0 also for a second prefix.
   if (entry === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
   const opcode = bytes[pos - 1] as number;
   const modrm = ((bytes[pos] as number) & entry & E.KEEP) | ((entry >>> 2) & 0xc0);
   pos += (entry >>> 10) & 1;
-  const code = fast[
-    CODE_BY_MODRM_AT + ((entry >>> E.BASE) & 0x3ffff) + (modrm & (-((entry >>> E.BY_MODRM) & 1) & 0xff))
-  ] as number;
-  const record = O.RECORDS + (code << 4);
+  const code = fast[(((entry >>> E.BASE) & 0x3ffff) + (modrm & (-((entry >>> E.BY_MODRM) & 1) & 0xff))) | 0] as number;
+  const record = (O.RECORDS + (code << 4)) | 0;
   const plan = fast[record] as number;
   if (plan === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
   const mod = modrm >>> 6;
 
-  let address = fast[(is32 ? O.ADDRESS32 : O.ADDRESS16) + modrm] as number;
-  if ((address & L.SIB) !== 0) address = fast[O.ADDRESS_SIB + ((mod << 8) | (bytes[pos++] as number))] as number;
+  let address = fast[(O.ADDRESS16 + ((width & 32) << 3) + modrm) | 0] as number;
+  if ((address & L.SIB) !== 0) {
+    address = fast[(O.ADDRESS_SIB + ((mod << 8) | (bytes[pos] as number))) | 0] as number;
+    pos = (pos + 1) | 0;
+  }
   const dispSize = (address >>> L.DISP) & 7;
   const immKind = (plan >>> Plan.IMM_KIND) & 31;
-  const length = pos + dispSize + ((plan >>> Plan.IMM_BYTES) & 7) - offset;
+  const length = (pos + dispSize + ((plan >>> Plan.IMM_BYTES) & 7) - offset) | 0;
 
   // Loads before stores where it is cheap, for the same reason as the local table copy.
   const attributes = fast[record + 1] as number;
   const mnemonicAndCount = fast[record + 2] as number;
-  const operands = record + (mod !== 3 ? 8 : 4);
+  const operands = (record + (mod !== 3 ? 8 : 4)) | 0;
   const w0 = fast[operands] as number;
   const w1 = fast[operands + 1] as number;
   const fields = (modrm & 7) | (((modrm >>> 3) & 7) << 4) | ((opcode & 7) << 8);
@@ -744,15 +754,15 @@ function decodePrefixed(
   out.code = code;
   out.mnemonic = mnemonicAndCount & 0xffff;
   out.attributes = attributes;
-  out.operandSize = is32 !== ((entry & E.OSIZE_FLIP) !== 0) ? 32 : 16;
-  out.addressSize = is32 ? 32 : 16;
+  out.operandSize = width ^ (48 & (entry >> 31));
+  out.addressSize = width;
   out.prefixes = prefix & 0xff;
   out.segmentPrefix = prefix >>> 16;
   out.opCount = mnemonicAndCount >>> 16;
   out.op0Kind = w0 & 0xff;
   out.op1Kind = w1 & 0xff;
-  out.op0Register = ((w0 >>> 8) & 0xff) + ((fields >>> (w0 >>> 16)) & 15);
-  out.op1Register = ((w1 >>> 8) & 0xff) + ((fields >>> (w1 >>> 16)) & 15);
+  out.op0Register = (((w0 >>> 8) & 0xff) + ((fields >>> (w0 >>> 16)) & 15)) | 0;
+  out.op1Register = (((w1 >>> 8) & 0xff) + ((fields >>> (w1 >>> 16)) & 15)) | 0;
   if ((plan & (1 << Plan.MORE_OPERANDS)) === 0) {
     out.op2Kind = K.None as number;
     out.op3Kind = K.None as number;
@@ -763,8 +773,8 @@ function decodePrefixed(
     const w3 = fast[operands + 3] as number;
     out.op2Kind = w2 & 0xff;
     out.op3Kind = w3 & 0xff;
-    out.op2Register = ((w2 >>> 8) & 0xff) + ((fields >>> (w2 >>> 16)) & 15);
-    out.op3Register = ((w3 >>> 8) & 0xff) + ((fields >>> (w3 >>> 16)) & 15);
+    out.op2Register = (((w2 >>> 8) & 0xff) + ((fields >>> (w2 >>> 16)) & 15)) | 0;
+    out.op3Register = (((w3 >>> 8) & 0xff) + ((fields >>> (w3 >>> 16)) & 15)) | 0;
   }
   if (mod !== 3) {
     // The displacement without branching on its size: load 4 bytes, keep what is encoded.
@@ -789,7 +799,7 @@ function decodePrefixed(
   }
   if (immKind !== 0) {
     // The immediate or branch target without branching on its kind.
-    const i = pos + dispSize;
+    const i = (pos + dispSize) | 0;
     const immBytes =
       (bytes[i] as number) |
       ((bytes[i + 1] as number) << 8) |
