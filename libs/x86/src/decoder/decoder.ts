@@ -588,13 +588,17 @@ export function decodeInstruction(
   const width = bitness === 16 ? 16 : 32;
   const table = (width & 32) << 4;
   let pos = offset;
-  let entry = fast[table | (bytes[pos++] as number)] as number;
-  if ((entry & E.ESCAPE) !== 0) entry = fast[table | 256 | (bytes[pos++] as number)] as number;
+  let entry = fast[table | (bytes[pos] as number)] as number;
+  pos = (pos + 1) | 0;
+  if ((entry & E.ESCAPE) !== 0) {
+    entry = fast[table | 256 | (bytes[pos] as number)] as number;
+    pos = (pos + 1) | 0;
+  }
   // Prefix bytes have entry 0 and no ESCAPE bit.
   if (entry === 0) return decodePrefixed(bytes, offset, end, ip, bitness, out);
-  const opcode = bytes[pos - 1] as number;
+  const opcode = bytes[(pos - 1) | 0] as number;
   const modrm = ((bytes[pos] as number) & entry & E.KEEP) | ((entry >>> 2) & 0xc0);
-  pos += (entry >>> 10) & 1;
+  pos = (pos + ((entry >>> 10) & 1)) | 0;
   const code = fast[((entry >>> E.BASE) + (modrm & (-((entry >>> E.BY_MODRM) & 1) & 0xff))) | 0] as number;
   const record = (O.RECORDS + (code << 4)) | 0;
   const plan = fast[record] as number;
@@ -611,11 +615,11 @@ export function decodeInstruction(
   const length = (pos + dispSize + ((plan >>> Plan.IMM_BYTES) & 7) - offset) | 0;
 
   // Loads before stores where it is cheap, for the same reason as the local table copy.
-  const attributes = fast[record + 1] as number;
-  const mnemonicAndCount = fast[record + 2] as number;
-  const operands = (record + (mod !== 3 ? 8 : 4)) | 0;
+  const attributes = fast[(record + 1) | 0] as number;
+  const mnemonicAndCount = fast[(record + 2) | 0] as number;
+  const operands = (record + 8 - ((mod + 1) & 4)) | 0; // the register forms for mod 3
   const w0 = fast[operands] as number;
-  const w1 = fast[operands + 1] as number;
+  const w1 = fast[(operands + 1) | 0] as number;
   const fields = (modrm & 7) | (((modrm >>> 3) & 7) << 4) | ((opcode & 7) << 8);
 
   out.ip = ip;
@@ -639,8 +643,8 @@ export function decodeInstruction(
     out.op2Register = R.None as number;
     out.op3Register = R.None as number;
   } else {
-    const w2 = fast[operands + 2] as number;
-    const w3 = fast[operands + 3] as number;
+    const w2 = fast[(operands + 2) | 0] as number;
+    const w3 = fast[(operands + 3) | 0] as number;
     out.op2Kind = w2 & 0xff;
     out.op3Kind = w3 & 0xff;
     out.op2Register = (((w2 >>> 8) & 0xff) + ((fields >>> (w2 >>> 16)) & 15)) | 0;
@@ -650,9 +654,9 @@ export function decodeInstruction(
     // The displacement without branching on its size: load 4 bytes, keep what is encoded.
     const dispBytes =
       (bytes[pos] as number) |
-      ((bytes[pos + 1] as number) << 8) |
-      ((bytes[pos + 2] as number) << 16) |
-      ((bytes[pos + 3] as number) << 24);
+      ((bytes[(pos + 1) | 0] as number) << 8) |
+      ((bytes[(pos + 2) | 0] as number) << 16) |
+      ((bytes[(pos + 3) | 0] as number) << 24);
     const dispShift = 32 - 8 * dispSize;
     const dispSigned = ((dispBytes << dispShift) >> dispShift) & (-dispSize >> 31); // 0 without one
     const negative = dispSigned >>> 31;
@@ -672,17 +676,17 @@ export function decodeInstruction(
     const i = (pos + dispSize) | 0;
     const immBytes =
       (bytes[i] as number) |
-      ((bytes[i + 1] as number) << 8) |
-      ((bytes[i + 2] as number) << 16) |
-      ((bytes[i + 3] as number) << 24);
-    const immDecode = fast[O.IMMEDIATE + 2 * immKind] as number;
+      ((bytes[(i + 1) | 0] as number) << 8) |
+      ((bytes[(i + 2) | 0] as number) << 16) |
+      ((bytes[(i + 3) | 0] as number) << 24);
+    const immDecode = fast[(O.IMMEDIATE + 2 * immKind) | 0] as number;
     const immShift = immDecode & 31;
     const relative = -((immDecode >>> 6) & 1);
     const immediate =
       (((((immBytes & -((immDecode >>> 5) & 1)) << immShift) >> immShift) +
         ((ip + length) & relative) +
         ((immDecode >>> 7) & 1)) &
-        (fast[O.IMMEDIATE + 2 * immKind + 1] as number)) >>>
+        (fast[(O.IMMEDIATE + 2 * immKind + 1) | 0] as number)) >>>
       0;
     if (relative !== 0) {
       out.branchTarget = immediate;
@@ -718,13 +722,17 @@ function decodePrefixed(
   const width = bitness === 16 ? 16 : 32;
   const table = ((width & 32) << 4) | (prefix & E.AFTER_66);
   let pos = offset + 1;
-  let entry = fast[table | (bytes[pos++] as number)] as number;
-  if ((entry & E.ESCAPE) !== 0) entry = fast[table | 256 | (bytes[pos++] as number)] as number;
+  let entry = fast[table | (bytes[pos] as number)] as number;
+  pos = (pos + 1) | 0;
+  if ((entry & E.ESCAPE) !== 0) {
+    entry = fast[table | 256 | (bytes[pos] as number)] as number;
+    pos = (pos + 1) | 0;
+  }
   // 0 also for a second prefix.
   if (entry === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
-  const opcode = bytes[pos - 1] as number;
+  const opcode = bytes[(pos - 1) | 0] as number;
   const modrm = ((bytes[pos] as number) & entry & E.KEEP) | ((entry >>> 2) & 0xc0);
-  pos += (entry >>> 10) & 1;
+  pos = (pos + ((entry >>> 10) & 1)) | 0;
   const code = fast[(((entry >>> E.BASE) & 0x3ffff) + (modrm & (-((entry >>> E.BY_MODRM) & 1) & 0xff))) | 0] as number;
   const record = (O.RECORDS + (code << 4)) | 0;
   const plan = fast[record] as number;
@@ -741,11 +749,11 @@ function decodePrefixed(
   const length = (pos + dispSize + ((plan >>> Plan.IMM_BYTES) & 7) - offset) | 0;
 
   // Loads before stores where it is cheap, for the same reason as the local table copy.
-  const attributes = fast[record + 1] as number;
-  const mnemonicAndCount = fast[record + 2] as number;
-  const operands = (record + (mod !== 3 ? 8 : 4)) | 0;
+  const attributes = fast[(record + 1) | 0] as number;
+  const mnemonicAndCount = fast[(record + 2) | 0] as number;
+  const operands = (record + 8 - ((mod + 1) & 4)) | 0; // the register forms for mod 3
   const w0 = fast[operands] as number;
-  const w1 = fast[operands + 1] as number;
+  const w1 = fast[(operands + 1) | 0] as number;
   const fields = (modrm & 7) | (((modrm >>> 3) & 7) << 4) | ((opcode & 7) << 8);
 
   out.ip = ip;
@@ -769,8 +777,8 @@ function decodePrefixed(
     out.op2Register = R.None as number;
     out.op3Register = R.None as number;
   } else {
-    const w2 = fast[operands + 2] as number;
-    const w3 = fast[operands + 3] as number;
+    const w2 = fast[(operands + 2) | 0] as number;
+    const w3 = fast[(operands + 3) | 0] as number;
     out.op2Kind = w2 & 0xff;
     out.op3Kind = w3 & 0xff;
     out.op2Register = (((w2 >>> 8) & 0xff) + ((fields >>> (w2 >>> 16)) & 15)) | 0;
@@ -780,9 +788,9 @@ function decodePrefixed(
     // The displacement without branching on its size: load 4 bytes, keep what is encoded.
     const dispBytes =
       (bytes[pos] as number) |
-      ((bytes[pos + 1] as number) << 8) |
-      ((bytes[pos + 2] as number) << 16) |
-      ((bytes[pos + 3] as number) << 24);
+      ((bytes[(pos + 1) | 0] as number) << 8) |
+      ((bytes[(pos + 2) | 0] as number) << 16) |
+      ((bytes[(pos + 3) | 0] as number) << 24);
     const dispShift = 32 - 8 * dispSize;
     const dispSigned = ((dispBytes << dispShift) >> dispShift) & (-dispSize >> 31); // 0 without one
     const negative = dispSigned >>> 31;
@@ -802,17 +810,17 @@ function decodePrefixed(
     const i = (pos + dispSize) | 0;
     const immBytes =
       (bytes[i] as number) |
-      ((bytes[i + 1] as number) << 8) |
-      ((bytes[i + 2] as number) << 16) |
-      ((bytes[i + 3] as number) << 24);
-    const immDecode = fast[O.IMMEDIATE + 2 * immKind] as number;
+      ((bytes[(i + 1) | 0] as number) << 8) |
+      ((bytes[(i + 2) | 0] as number) << 16) |
+      ((bytes[(i + 3) | 0] as number) << 24);
+    const immDecode = fast[(O.IMMEDIATE + 2 * immKind) | 0] as number;
     const immShift = immDecode & 31;
     const relative = -((immDecode >>> 6) & 1);
     const immediate =
       (((((immBytes & -((immDecode >>> 5) & 1)) << immShift) >> immShift) +
         ((ip + length) & relative) +
         ((immDecode >>> 7) & 1)) &
-        (fast[O.IMMEDIATE + 2 * immKind + 1] as number)) >>>
+        (fast[(O.IMMEDIATE + 2 * immKind + 1) | 0] as number)) >>>
       0;
     if (relative !== 0) {
       out.branchTarget = immediate;
