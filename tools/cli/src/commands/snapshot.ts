@@ -36,7 +36,8 @@ const HELP =
   '                        [--stats] [--gdb tcp:HOST:PORT [--gdb-wait]]\n' +
   '  Continues the guest of FILE in this process, unaware of the pause: the same memory, consoles,\n' +
   '  network interfaces and disks, reopened from the files the snapshot names (a missing or changed\n' +
-  '  file is refused). The options mean what they mean for plex86 run.\n\n' +
+  "  file is refused). The options mean what they mean for plex86 run. A test program's debug\n" +
+  '  consoles go to stdout, its serial port to --serial stdio|FILE (default stdio).\n\n' +
   'plex86 snapshot info FILE\n' +
   '  Prints the header, VM, creation time, memory, components, disks and the checksum verdict;\n' +
   '  exits with status 1 when a checksum does not match.\n\n' +
@@ -54,6 +55,7 @@ export const snapshotCommand: Command = {
     console: { type: 'string' },
     clock: { type: 'string' },
     stats: { type: 'boolean' },
+    serial: { type: 'string' },
     ...GDB_OPTIONS,
   },
   async run(values, positionals, io) {
@@ -73,7 +75,7 @@ export const snapshotCommand: Command = {
         only(['nats', 'vm', 'stop']);
         return save(values, file, io);
       case 'restore':
-        only(['nats', 'vm', 'console', 'clock', 'stats', 'gdb', 'gdb-wait']);
+        only(['nats', 'vm', 'console', 'clock', 'stats', 'serial', 'gdb', 'gdb-wait']);
         return restore(values, file, io);
       case 'info':
         only([]);
@@ -132,6 +134,7 @@ async function restore(values: OptionValues, path: string, io: CommandIo): Promi
     }
     try {
       if (isLinuxStyle(setup)) {
+        if (values['serial'] !== undefined) throw new UsageError('--serial is for snapshots of test programs');
         return await runLinux(options, values, io, {
           file,
           disks: snapshotDiskArgs(setup.disks),
@@ -143,6 +146,8 @@ async function restore(values: OptionValues, path: string, io: CommandIo): Promi
       if (values['nats'] !== undefined || values['console'] !== undefined) {
         throw new UsageError('--nats and --console are for snapshots of Linux guests with devices on the bus');
       }
+      const serial = stringOption(values, 'serial');
+      if (serial !== undefined) options.serial = serial;
       // A test program: its consoles come back on the terminal.
       if (setup.exitPort !== undefined) options.exitPort = String(setup.exitPort);
       options.debugcon = setup.debugconPorts.map((port) => `0x${port.toString(16)}:stdio`);
