@@ -5,6 +5,7 @@
  * the CPU at its first instruction until a debugger lets it run.
  */
 
+import { resolve } from 'node:path';
 import { createInProcessBus, type Bus } from '@plex86/bus';
 import {
   busDebugTarget,
@@ -16,7 +17,13 @@ import {
   type ListenAddress,
   type MonitorCapabilities,
 } from '@plex86/debugger';
-import { MachineDebugger, serveDebugService, type Machine, type ServedDebugger } from '@plex86/monitor';
+import {
+  MachineDebugger,
+  serveDebugService,
+  type Machine,
+  type ServedDebugger,
+  type SnapshotSaver,
+} from '@plex86/monitor';
 import { UsageError, stringOption, type CommandIo, type OptionValues } from '../command.js';
 
 export const GDB_OPTIONS = {
@@ -56,9 +63,11 @@ function gdbArgs(values: OptionValues): GdbArgs {
 }
 
 /** What `monitor` commands reach directly in this process. */
-function localMonitor(dbg: Promise<MachineDebugger>): MonitorCapabilities {
+function localMonitor(dbg: Promise<MachineDebugger>, snapshots: Promise<SnapshotSaver>): MonitorCapabilities {
   return {
     sbePage: async (address) => (await dbg).sbePage(address),
+    // The file is on this host: a relative path is taken from the run's working directory.
+    saveSnapshot: async (path) => void (await (await snapshots)(resolve(path), false)),
     stats: async () => {
       const machine = (await dbg).machine;
       const e = machine.engine.stats;
@@ -83,7 +92,7 @@ export async function withRunDebugger(
   bus: Bus | undefined,
   vm: string,
   io: CommandIo,
-  run: (onStart: ((machine: Machine) => void) | undefined) => Promise<number>,
+  run: (onStart: ((machine: Machine, snapshots: SnapshotSaver) => void) | undefined) => Promise<number>,
 ): Promise<number> {
   const args = gdbArgs(values);
   if (args.wait && args.listen === undefined && (bus === undefined || values['nats'] === undefined)) {
@@ -100,6 +109,12 @@ export async function withRunDebugger(
     abandon = reject;
   });
   debuggerReady.catch(() => undefined);
+  let gotSaver!: (save: SnapshotSaver) => void;
+  const saverReady = new Promise<SnapshotSaver>((resolve, reject) => {
+    gotSaver = resolve;
+    debuggerReady.catch(reject);
+  });
+  saverReady.catch(() => undefined);
   let served: ServedDebugger | undefined;
   let target: BusDebugTarget | undefined;
   let server: DebuggerServer | undefined;
@@ -107,7 +122,11 @@ export async function withRunDebugger(
     served = await serveDebugService(runBus, vm, debuggerReady);
     if (args.listen !== undefined) {
       const log = (line: string) => io.err(`plex86: gdb: ${line}\n`);
-      target = busDebugTarget(runBus, vm, { log, timeoutMs: REQUEST_TIMEOUT_MS, monitor: localMonitor(debuggerReady) });
+      target = busDebugTarget(runBus, vm, {
+        log,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+        monitor: localMonitor(debuggerReady, saverReady),
+      });
       try {
         server = await startDebugger({ listen: args.listen, target, log });
       } catch (e) {
@@ -118,7 +137,8 @@ export async function withRunDebugger(
       const { host, port } = server.address;
       io.err(`plex86: gdb server listening on tcp:${host}:${port} (gdb: target remote ${host}:${port})\n`);
     }
-    const onStart = (machine: Machine) => {
+    const onStart = (machine: Machine, snapshots: SnapshotSaver) => {
+      gotSaver(snapshots);
       const dbg = new MachineDebugger(machine);
       if (args.wait) {
         // Halting a detached debugger takes effect at once: the run loop never starts the engine.

@@ -6,6 +6,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,50 @@ async function plex86(...args: string[]) {
   const io = captureIo();
   const code = await main(args, io);
   return { code, out: io.stdout(), err: io.stderr() };
+}
+
+/** The program's output without the CMOS seconds (fourth column), which follow the host's clock at each run's start. */
+function hostFree(text: string): string {
+  return text.replace(/^((?:[0-9a-f]{8} ){3})[0-9a-f]{8}/gm, '$1--------');
+}
+
+/** A minimal GDB remote protocol client: acknowledges every packet it gets. */
+class RspClient {
+  private data = '';
+  private readonly waiters: (() => void)[] = [];
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.data += d.toString('latin1');
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  static open(port: number): Promise<RspClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(new RspClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  ask(packet: string): Promise<string> {
+    let sum = 0;
+    for (const c of Buffer.from(packet, 'latin1')) sum = (sum + c) & 0xff;
+    this.socket.write(`$${packet}#${sum.toString(16).padStart(2, '0')}`);
+    return this.next();
+  }
+
+  /** The next packet from the server. */
+  async next(): Promise<string> {
+    for (;;) {
+      const m = /^\+*\$([^#]*)#[0-9a-f]{2}/.exec(this.data);
+      if (m !== null) {
+        this.data = this.data.slice(m[0].length);
+        this.socket.write('+');
+        return m[1];
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
 }
 
 const PROGRAM = ['--kernel', kernel, '--memory', '8M', '--debugcon', 'stdio', '--exit-port', '0xf4', '--serial'];
@@ -80,12 +125,44 @@ describe('plex86 snapshot', () => {
     expect(rest.err).toBe('');
     expect(rest.code).toBe(1);
     expect(first.length).toBeGreaterThan(0);
-    // The CMOS seconds (fourth column) follow the host's clock at each run's start.
-    const hostFree = (text: string) => text.replace(/^((?:[0-9a-f]{8} ){3})[0-9a-f]{8}/gm, '$1--------');
     expect(hostFree(first + rest.out)).toBe(hostFree(whole.out));
     expect(hostFree(whole.out)).toMatch(/^([0-9a-f]{8} ){3}-{8} [0-9a-f]{8} \n/);
     const serial = (name: string) => readFileSync(join(dir, name), 'latin1');
     expect(hostFree(serial('part-serial.txt') + serial('rest-serial.txt'))).toBe(hostFree(serial('whole-serial.txt')));
+  });
+
+  it("saves from gdb's monitor snapshot save in the run's own process", async () => {
+    const path = join(dir, 'gdb.snap');
+    const io = captureIo();
+    const running = main(
+      ['run', ...PROGRAM, join(dir, 'gdb-serial.txt'), '--gdb', 'tcp:127.0.0.1:0', '--gdb-wait'],
+      io,
+    );
+    let port = 0;
+    for (let i = 0; i < 500 && port === 0; i++) {
+      port = Number(/listening on tcp:127\.0\.0\.1:(\d+)/.exec(io.stderr())?.[1] ?? 0);
+      if (port === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(port, io.stderr()).toBeGreaterThan(0);
+    const gdb = await RspClient.open(port);
+    try {
+      const hex = Buffer.from(`snapshot save ${path}`).toString('hex');
+      expect(Buffer.from((await gdb.ask(`qRcmd,${hex}`)).slice(1), 'hex').toString()).toBe(
+        `snapshot saved to ${path}\n`,
+      );
+      expect(await gdb.next()).toBe('OK');
+      expect(await gdb.ask('D')).toBe('OK');
+    } finally {
+      gdb.socket.destroy();
+    }
+    expect(await running).toBe(1);
+    const info = await plex86('snapshot', 'info', path);
+    // Held at its first instruction (--gdb-wait).
+    expect(info.out).toMatch(/instructions\s+0\n/);
+    const rest = await plex86('snapshot', 'restore', path, '--serial', join(dir, 'gdb-rest-serial.txt'));
+    expect(rest.code).toBe(1);
+    const whole = await plex86('run', ...PROGRAM, join(dir, 'gdb-whole-serial.txt'));
+    expect(hostFree(rest.out)).toBe(hostFree(whole.out));
   });
 
   it('says what is wrong with the command line or the file', async () => {
