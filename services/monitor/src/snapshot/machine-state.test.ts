@@ -6,8 +6,7 @@
  * shows up as a difference.
  */
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MachineSetup } from '@plex86/proto';
@@ -16,23 +15,13 @@ import { Machine } from '../machine/machine.js';
 import { SnapshotFile, writeSnapshotFile } from './file.js';
 import { captureMachineState, nonZeroPageRuns, restoreMachineState } from './machine-state.js';
 import { restoreSnapshot } from './session.js';
+import { assembleTicker } from './testdata/ticker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plex86-snapshot-'));
 let program: Uint8Array;
 
 beforeAll(() => {
-  const out = join(dir, 'ticker.bin');
-  try {
-    execFileSync('nasm', ['-Werror', '-f', 'bin', '-o', out, join(import.meta.dirname, 'testdata/ticker.asm')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('nasm is not installed: this test assembles its program with it (apt-get install nasm)');
-    }
-    throw e;
-  }
-  program = new Uint8Array(readFileSync(out));
+  program = assembleTicker(dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -3,11 +3,11 @@
  * hold at an instruction boundary, the disks' identities, the file.
  */
 
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { ImageFormat, type MachineSetup, type SnapshotDisk, type SnapshotInfo } from '@plex86/proto';
 import { captureMachineState, restoreMachineState, type SnapshotTarget } from './machine-state.js';
-import { SnapshotFile, writeSnapshotFile } from './file.js';
+import { SNAPSHOT_MAGIC, SnapshotFile, writeSnapshotFile } from './file.js';
 import { SnapshotError } from './state.js';
 
 export interface SaveSnapshotOptions {
@@ -34,6 +34,7 @@ export async function saveSnapshot(
   options: SaveSnapshotOptions,
 ): Promise<SavedSnapshot> {
   if (!isAbsolute(path)) throw new SnapshotError(`the snapshot path must be absolute, got "${path}"`);
+  await checkReplaceable(path);
   const machine = target.machine;
   const release = await machine.holdAtBoundary();
   const start = performance.now();
@@ -45,6 +46,26 @@ export async function saveSnapshot(
     return { info, pauseMs: performance.now() - start };
   } finally {
     release();
+  }
+}
+
+/** A save replaces an older snapshot, never another kind of file (the path may come over the bus). */
+async function checkReplaceable(path: string): Promise<void> {
+  let file;
+  try {
+    file = await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new SnapshotError(`cannot check ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const head = new Uint8Array(14);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    if (bytesRead < head.length || new TextDecoder().decode(head.subarray(6, 14)) !== SNAPSHOT_MAGIC) {
+      throw new SnapshotError(`${path} exists and is not a plex86 snapshot; it is left alone`);
+    }
+  } finally {
+    await file.close();
   }
 }
 
