@@ -102,6 +102,22 @@ describe('snapshot files', () => {
     }
   });
 
+  it('writes and reads a machine whose RAM is all zero', () => {
+    const ram = new Uint8Array(RAM_BYTES);
+    const path = join(dir, 'zero.snap');
+    const info = writeSnapshotFile(path, { vmId: 'z', state: sampleState(ram), ram });
+    expect(info.storedPages).toBe(0n);
+    const file = SnapshotFile.open(path);
+    try {
+      expect(file.info().checksumsValid).toBe(true);
+      const back = new Uint8Array(RAM_BYTES).fill(1);
+      file.readRam(back);
+      expect(back.every((b) => b === 0)).toBe(true);
+    } finally {
+      file.close();
+    }
+  });
+
   it('finds a flipped byte in either section by its checksum', () => {
     const { path } = write('flip.snap');
     const at = sectionOffsets(path);

@@ -7,7 +7,17 @@
  */
 
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import {
   ChecksumAlgorithm,
   MachineState,
@@ -112,6 +122,8 @@ export function writeSnapshotFile(path: string, options: WriteSnapshotOptions): 
       at += view.length;
     }
     fileSize = Math.max(at, machineAt + machineBytes.length);
+    // An empty RAM section still lies inside the file.
+    ftruncateSync(fd, fileSize);
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, path);
