@@ -1281,12 +1281,15 @@ function fail(out: Instruction, _offset: number, length: number, ip: number, bit
  */
 function primeDecoder(): void {
   const out = new Instruction();
+  const samples = PRIMING_SAMPLES.map(([bitness, hex]) => ({
+    bitness,
+    bytes: sampleBytes(hex),
+    length: (hex.length + 1) / 3,
+  }));
   // V8 collects feedback only once a function has run for a while, so the first pass may go unrecorded.
   for (let pass = 0; pass < 2; pass++) {
-    for (let i = 0; i < PRIMING_SAMPLES.length; i++) {
-      const [bitness, hex] = PRIMING_SAMPLES[i] as readonly [Bitness, string];
-      const bytes = sampleBytes(hex);
-      const length = (hex.length + 1) / 3;
+    for (let i = 0; i < samples.length; i++) {
+      const { bitness, bytes, length } = samples[i] as (typeof samples)[number];
       // Addresses below and above 2^31 (small integers and doubles), whole, at the end of the bytes, cut short.
       const ip = (i & 1) === 0 ? 0x1000 : 0xfffffff0;
       decodeInstruction(bytes, 0, bytes.length, ip, bitness, out);
