@@ -57,7 +57,11 @@ Engines: plex86  node tools/cli/bin/plex86.mjs run --kernel --initrd --append --
   --qemu-count on|off
                     count QEMU's guest instructions with a TCG plugin built here with cc (default on;
                     its inline counter adds an add to every block QEMU runs: off times QEMU bare)
-  --seabios DIR     where bios.bin and vgabios-stdvga.bin are (default ${SEABIOS_DIR})`;
+  --seabios DIR     where bios.bin and vgabios-stdvga.bin are (default ${SEABIOS_DIR})
+  --node-option OPT an option for the node process that runs plex86, e.g. --cpu-prof
+                    --cpu-prof-dir=DIR to profile it; may be repeated
+  --plex86-cli FILE the script node runs as plex86 (default tools/cli/bin/plex86.mjs), e.g. the
+                    CLI bundled with esbuild, whose profile lines map to one plain JavaScript file`;
 
 interface Settings {
   readonly engines: readonly EngineName[];
@@ -68,6 +72,8 @@ interface Settings {
   readonly qemuCpu: string;
   readonly qemuCount: boolean;
   readonly seabiosDir: string;
+  readonly nodeOptions: readonly string[];
+  readonly plex86Cli: string;
 }
 
 function parse(args: string[]): Settings | null {
@@ -81,6 +87,8 @@ function parse(args: string[]): Settings | null {
     'qemu-cpu': { type: 'string' },
     'qemu-count': { type: 'string' },
     seabios: { type: 'string' },
+    'node-option': { type: 'string', multiple: true },
+    'plex86-cli': { type: 'string' },
   });
   if (values.help) return null;
   const engine = (name: string, option: string): EngineName => {
@@ -118,6 +126,8 @@ function parse(args: string[]): Settings | null {
     qemuCpu,
     qemuCount: qemuCount === 'on',
     seabiosDir: values.seabios ?? SEABIOS_DIR,
+    nodeOptions: values['node-option'] ?? [],
+    plex86Cli: values['plex86-cli'] ?? PLEX86_CLI,
   };
 }
 
@@ -153,13 +163,15 @@ function missing(what: string, install: string): Error {
 
 function launchPlex86(guest: Guest, settings: Settings): { command: string; start: () => Launched } {
   const args = [
-    ...[PLEX86_CLI, 'run', '--kernel', guest.kernel, '--initrd', guest.initrd],
+    ...settings.nodeOptions,
+    ...[settings.plex86Cli, 'run', '--kernel', guest.kernel, '--initrd', guest.initrd],
     ...['--append', guest.cmdline, '--memory', `${settings.memoryMiB}M`, '--stats'],
   ];
   return {
     command: `node ${args.join(' ')}`,
     start: () => {
-      if (!existsSync(PLEX86_CLI)) throw missing(PLEX86_CLI, 'the plex86 CLI belongs next to tools/bench');
+      if (!existsSync(settings.plex86Cli))
+        throw missing(settings.plex86Cli, 'the plex86 CLI belongs next to tools/bench');
       const machine = startConsoleProcess(process.execPath, args);
       return {
         machine,
