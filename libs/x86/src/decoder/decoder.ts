@@ -494,15 +494,18 @@ let codeByModrm: number[] = [];
             const codes = leaves.map((leaf) => leaf >>> Shift.PAYLOAD);
             const byModrm = codes.some((code) => code !== codes[0]);
             // After 66 the operand size depends on whether the leaf takes the prefix as part of the opcode;
-            // bytes whose leaves disagree on that stay general.
-            const consumed = leaves.map((leaf) => o66 === 1 && (leaf & F.CONSUME) !== 0);
+            // bytes whose leaves disagree on that stay general. Leaves of Codes the fast path leaves to the
+            // general decoder (invalid forms, such as the memory form of PMOVMSKB) do not count.
+            const consumed = leaves
+              .filter((leaf) => (PLAN[leaf >>> Shift.PAYLOAD] as number) !== 0)
+              .map((leaf) => o66 === 1 && (leaf & F.CONSUME) !== 0);
             if (consumed.some((c) => c !== consumed[0])) fast = 0;
             else {
               fast =
                 (modrmKind === 0 ? 0 : E.KEEP | E.MODRM) |
                 (modrmKind === 1 ? 0 : E.FORCE_MOD3) |
                 ((byModrm ? 1 : 0) << E.BY_MODRM) |
-                (o66 === 1 && !consumed[0] ? E.OSIZE_FLIP : 0) |
+                (o66 === 1 && consumed[0] === false ? E.OSIZE_FLIP : 0) |
                 ((CODE_BY_MODRM_AT + slots.length) << E.BASE);
               slots.push(...(byModrm ? codes : [codes[0] as number]));
             }

@@ -35,6 +35,40 @@ function poisoned(): Instruction {
 }
 
 describe('fast path', () => {
+  it("gives the general decoder's record for every opcode and ModRM byte, with no prefix, 66 or a segment override", () => {
+    const fast = new Instruction();
+    const general = new Instruction();
+    // Prefix, opcode (0F and a second byte), ModRM, then SIB, displacement and immediate bytes with high bits set.
+    const bytes = new Uint8Array(24).fill(0x90);
+    const tail = [0x8c, 0x81, 0x92, 0xa3, 0xb4, 0xc5, 0xd6, 0xe7, 0xf8, 0x89, 0x9a];
+    const wrong: string[] = [];
+    for (const bitness of [32, 16] as Bitness[]) {
+      for (const prefix of [-1, 0x66, 0x65]) {
+        for (let opcode = 0; opcode < 0x200; opcode++) {
+          for (let modrm = 0; modrm < 256; modrm++) {
+            let n = 0;
+            if (prefix >= 0) bytes[n++] = prefix;
+            if (opcode >= 0x100) bytes[n++] = 0x0f;
+            bytes[n++] = opcode & 0xff;
+            bytes[n++] = modrm;
+            bytes.set(tail, n);
+            const fastStatus = decodeInstruction(bytes, 0, bytes.length, 0x8000fff0, bitness, fast);
+            const generalStatus = decodeGeneral(bytes, 0, bytes.length, 0x8000fff0, bitness, general);
+            const differing = FIELDS.filter((field) => fast[field] !== general[field]);
+            if ((fastStatus !== generalStatus || differing.length > 0) && wrong.length < 5) {
+              const hex = [...bytes.subarray(0, n)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+              wrong.push(
+                `${bitness}-bit ${hex}: status ${fastStatus} vs ${generalStatus}, fields ${differing.join(', ')}`,
+              );
+            }
+            general.copyFrom(fast);
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
   for (const bitness of [32, 16] as Bitness[]) {
     it(`gives the general decoder's status and record at every offset and end (${bitness}-bit)`, () => {
       const next = xorshift32(0x2545f491 + bitness);
