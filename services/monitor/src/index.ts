@@ -40,7 +40,12 @@ export { SnapshotFile, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_MAGIC, writeSnapshotFil
 export { checkSnapshotDisks, saveSnapshot, restoreSnapshot, type SavedSnapshot } from './snapshot/session.js';
 export { requestSnapshotSave, serveSnapshotService, type SnapshotSaver } from './snapshot/bus-service.js';
 export { imageFormatToJSON, type MachineSetup, type SnapshotInfo } from '@plex86/proto';
-export { captureMachineState, restoreMachineState, type SnapshotTarget } from './snapshot/machine-state.js';
+export {
+  captureMachineState,
+  describeCpu,
+  restoreMachineState,
+  type SnapshotTarget,
+} from './snapshot/machine-state.js';
 export type { NetLink } from './virtio/net.js';
 export * from './fpu/index.js';
 export * from './debug/index.js';

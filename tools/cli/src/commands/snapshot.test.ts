@@ -120,6 +120,8 @@ describe('plex86 snapshot', () => {
     expect(info.out).toContain(`instructions      ${saved.info.instructionsRetired}\n`);
     expect(info.out).toMatch(/components\s+memory cpu fpu clock pit rtc kbc acpi com1 pic\n/);
     expect(info.out).toMatch(/checksums\s+ok/);
+    // The program runs in flat 32-bit protected mode with paging, its code at 1 MiB.
+    expect(info.out).toMatch(/cpu\s+0008:001[0-9a-f]{5}, CPL 0, protected mode, paging/);
 
     const rest = await plex86('snapshot', 'restore', path, '--serial', join(dir, 'rest-serial.txt'));
     expect(rest.err).toBe('');
@@ -159,6 +161,8 @@ describe('plex86 snapshot', () => {
     const info = await plex86('snapshot', 'info', path);
     // Held at its first instruction (--gdb-wait).
     expect(info.out).toMatch(/instructions\s+0\n/);
+    // Multiboot entry: protected mode, no paging yet.
+    expect(info.out).toMatch(/cpu\s+[0-9a-f]{4}:0010[0-9a-f]{4}, CPL 0, protected mode\n/);
     const rest = await plex86('snapshot', 'restore', path, '--serial', join(dir, 'gdb-rest-serial.txt'));
     expect(rest.code).toBe(1);
     const whole = await plex86('run', ...PROGRAM, join(dir, 'gdb-whole-serial.txt'));

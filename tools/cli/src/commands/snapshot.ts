@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { BusError } from '@plex86/bus';
 import {
   checkSnapshotDisks,
+  describeCpu,
   imageFormatToJSON,
   requestSnapshotSave,
   RunOptionError,
@@ -211,6 +212,7 @@ function describe(s: SnapshotInfo, file: SnapshotFile | undefined): string {
   const setup = file?.state.setup;
   if (file !== undefined && setup !== undefined) {
     lines.push(`virtual time      ${(Number(file.state.virtualTimeNs) / 1e9).toFixed(3)} s`);
+    lines.push(`cpu               ${describeCpu(file.state)}`);
     for (const d of setup.disks) {
       const where = d.spec === '' ? 'served on the bus' : d.spec;
       lines.push(`disk ${d.id.padEnd(12)} ${where} (${imageFormatToJSON(d.format)})`);
