@@ -887,6 +887,8 @@ export class Cpu {
     r.into('segMin', this.segMin);
     r.into('segMax', this.segMax);
     r.into('segAccess', this.segAccess);
+    // Fetch bookkeeping keyed on the code segment follows the restored CS.
+    this.updateSegmentChecks(Seg.CS);
     const cpl = this.st[CPL];
     if (cpl < 0 || cpl > 3) throw r.error('st', `holds CPL ${cpl}`);
     this.instructions = r.int('instructions', 0, Number.MAX_SAFE_INTEGER);
