@@ -3,7 +3,7 @@
  * `plex86 service storage --nats URL` runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNatsBus, methodClient, type Bus } from '@plex86/bus';
 import { BlockServiceDefinition, BlockStatus, ImageFormat, StorageServiceDefinition } from '@plex86/proto';
@@ -152,6 +152,41 @@ describe('storage service process', () => {
     expect(await Promise.all(running)).toEqual([0, 0]);
     expect(await main(['--nats', natsUrl, '--serve', 'nonsense'], ios[0])).toBe(2);
     expect(ios[0]?.text).toContain('--serve wants VM/DISK=IMAGE');
+  });
+
+  it('serves a writable disk from one process and refuses a second server for it', async () => {
+    const image = join(dir, 'writable.raw');
+    await writeFile(image, new Uint8Array(1 << 20));
+    const first = { text: '', out: (t: string) => void (first.text += t), err: (t: string) => void (first.text += t) };
+    const stop = new AbortController();
+    const running = main(['--nats', natsUrl, '--serve-writable', `vmw/vda=${image}`], first, stop.signal);
+    while (!first.text.includes('ready')) await new Promise((r) => setTimeout(r, 5));
+    expect(first.text).toContain(`serving ${image} writable as vmw/vda`);
+    const bus = await createNatsBus({ servers: natsUrl, name: 'writable-test' });
+    try {
+      const block = methodClient(bus, 'plex86.vmw.block.vda', BlockServiceDefinition);
+      const data = new Uint8Array(512).fill(0x5a);
+      const wrote = await block.writeSectors({ requestId: 'w1', sector: 7n, data });
+      expect(wrote.status).toBe(BlockStatus.BLOCK_STATUS_OK);
+      for (const [option, refusal] of [
+        ['--serve', /vmw\/vda is already served writable by another process/],
+        ['--serve-writable', /vmw\/vda is already served by another process; a writable disk has a single server/],
+      ] as const) {
+        const second = {
+          text: '',
+          out: (t: string) => void (second.text += t),
+          err: (t: string) => void (second.text += t),
+        };
+        expect(await main(['--nats', natsUrl, option, `vmw/vda=${image}`], second)).toBe(1);
+        expect(second.text).toMatch(refusal);
+      }
+      expect(new Uint8Array((await block.readSectors({ requestId: 'r1', sector: 7n, count: 1 })).data)).toEqual(data);
+    } finally {
+      await bus.close();
+      stop.abort();
+    }
+    expect(await running).toBe(0);
+    expect(new Uint8Array(await readFile(image)).subarray(7 * 512, 8 * 512)).toEqual(new Uint8Array(512).fill(0x5a));
   });
 
   it('stops in process when asked', async () => {
