@@ -211,8 +211,13 @@ export class Engine {
     let block: Block;
     let maxBytes = 0;
     const chained = prev !== null && prev.nextIp === eip && prev.nextEpoch === epoch ? prev.next : null;
-    const slot = (eip ^ (eip >>> 12)) & (JUMP_CACHE_SIZE - 1);
-    const jumped = this.jumpIp[slot] === eip && this.jumpEpoch[slot] === epoch ? this.jumpBlock[slot] : null;
+    // The jump cache is probed only when the memo misses: its tables are cold more often than not.
+    let jumped: Block | null = null;
+    let slot = 0;
+    if (chained === null || !chained.valid) {
+      slot = (eip ^ (eip >>> 12)) & (JUMP_CACHE_SIZE - 1);
+      if (this.jumpIp[slot] === eip && this.jumpEpoch[slot] === epoch) jumped = this.jumpBlock[slot];
+    }
     if (chained !== null && chained.valid) {
       block = chained;
       block.hits++;
