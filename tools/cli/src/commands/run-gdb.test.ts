@@ -14,21 +14,19 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildGuest, GUEST_PROMPT, startConsoleProcess, type ConsoleProcess, type Guest } from '@plex86/guest';
+import { buildGuest, GUEST_PROMPT, type ConsoleProcess, type Guest } from '@plex86/guest';
 import { unpackKernel } from '@plex86/monitor';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { main } from '../main.js';
+import { BOOT_TIMEOUT_MS, ChildProcesses } from '../guest-testing.js';
 import { captureIo } from '../testing.js';
 
-const CLI = join(import.meta.dirname, '../../bin/plex86.mjs');
 const GDB = '/usr/bin/gdb';
-const BOOT_TIMEOUT_MS = 900_000;
 const STEP_TIMEOUT_MS = 300_000;
 /** Linux's PAGE_OFFSET on i386 (3G/1G split): kernel text at virtual A is at physical A - PAGE_OFFSET. */
 const PAGE_OFFSET = 0xc0000000;
 
 const dir = mkdtempSync(join(tmpdir(), 'plex86-gdb-'));
-const running: ConsoleProcess[] = [];
 let guest: Guest;
 /** The vmlinux ELF entry (physical) and the 16 bytes there. */
 let entry: { address: number; bytes: number[] };
@@ -38,7 +36,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const p of running) p.kill();
+  children.killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -61,15 +59,10 @@ function elfEntry(elf: Uint8Array): { address: number; bytes: number[] } {
   throw new Error(`no loadable segment holds the ELF entry ${address.toString(16)}`);
 }
 
-function start(command: string, args: string[]): ConsoleProcess {
-  const p = startConsoleProcess(command, args, { stderrToConsole: true });
-  running.push(p);
-  return p;
-}
-
-function plex86(args: string[]): ConsoleProcess {
-  return start(process.execPath, [CLI, ...args]);
-}
+const children = new ChildProcesses();
+const start = (command: string, args: string[]): ConsoleProcess =>
+  children.start(command, args, { stderrToConsole: true });
+const plex86 = (args: string[]): ConsoleProcess => children.plex86(args, { stderrToConsole: true });
 
 /** The gdb session; @@ lines are markers the test reads values from. */
 function gdbScript(port: number): string {

@@ -17,24 +17,20 @@ import {
   GUEST_PROMPT,
   referenceResults,
   runWorkload,
-  startConsoleProcess,
   type ConsoleProcess,
   type Guest,
 } from '@plex86/guest';
 import { fetchDebianPackage } from '@plex86/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { BOOT_TIMEOUT_MS, ChildProcesses, shell } from '../guest-testing.js';
 
-const CLI = join(import.meta.dirname, '../../bin/plex86.mjs');
-const BOOT_TIMEOUT_MS = 900_000;
 /** The default guest's command line without `quiet`, so the boot messages reach the console. */
 const APPEND = 'console=ttyS0 cryptomgr.notests';
-const COMMAND_TIMEOUT_MS = 120_000;
 /** Computed by busybox awk with the x87: a harmonic sum, a division and a huge quotient. */
 const AWK_PROGRAM = `BEGIN{s=0; for(i=1;i<=1000;i++) s+=1/i; printf "awk:%.17g %.17g %.6e\\n", s, 22/7*1e10, 1/3e-300}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'plex86-linux-'));
 const disk = join(dir, 'disk.raw');
-const running: ConsoleProcess[] = [];
 let guest: Guest;
 
 beforeAll(async () => {
@@ -44,36 +40,12 @@ beforeAll(async () => {
 }, BOOT_TIMEOUT_MS);
 
 afterAll(() => {
-  for (const p of running) p.kill();
+  children.killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function plex86(args: string[]): ConsoleProcess {
-  const p = startConsoleProcess(process.execPath, [CLI, ...args]);
-  running.push(p);
-  return p;
-}
-
-let marks = 0;
-
-/**
- * Runs one command at the prompt and resolves with what it printed. The output is cut between two
- * markers the shell computes (`$((n))`), so neither the echo of the typed line, which the line
- * editor may wrap, nor stray kernel messages before it are taken for output.
- */
-async function shell(p: ConsoleProcess, command: string): Promise<string> {
-  const n = (marks += 2);
-  const begin = `<<${n}>>`;
-  const end = `<<${n + 1}>>`;
-  const from = p.console.output.length;
-  await p.console.typeLines([`echo "<<$((${n}))>>"; ${command}; echo "<<$((${n + 1}))>>"`], COMMAND_TIMEOUT_MS);
-  const at = await p.console.waitFor(begin, COMMAND_TIMEOUT_MS, `the output of ${command}`, from);
-  const stop = await p.console.waitFor(end, COMMAND_TIMEOUT_MS, `the end of ${command}`, at);
-  return p.console.output
-    .slice(at + begin.length, stop)
-    .replace(/\r/g, '')
-    .replace(/^\n/, '');
-}
+const children = new ChildProcesses();
+const plex86 = (args: string[]): ConsoleProcess => children.plex86(args);
 
 /** What the host's own busybox (i386, run natively) prints for an awk program. */
 async function hostAwk(program: string): Promise<string> {

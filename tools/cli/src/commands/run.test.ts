@@ -128,17 +128,8 @@ describe('plex86 run with public Multiboot kernels', () => {
     const io = captureIo();
     const status = await main(
       [
-        'run',
-        '--kernel',
-        kernel,
-        '--append',
-        'kernel root=/dev/hd0',
-        '--initrd',
-        `${first} x y,${second}`,
-        '--memory',
-        '32M',
-        '--text-screen',
-        screenFile,
+        ...['run', '--kernel', kernel, '--append', 'kernel root=/dev/hd0', '--initrd', `${first} x y,${second}`],
+        ...['--memory', '32M', '--text-screen', screenFile],
       ],
       io,
     );
@@ -203,21 +194,8 @@ describe('plex86 run with public Multiboot kernels', () => {
     const io = captureIo();
     const status = await main(
       [
-        'run',
-        '--kernel',
-        kernel,
-        '--append',
-        'console=ttyS0',
-        '--memory',
-        '8M',
-        '--console',
-        'none',
-        '--serial',
-        serial,
-        '--max-instructions',
-        '1000000000',
-        '--text-screen',
-        'stdio',
+        ...['run', '--kernel', kernel, '--append', 'console=ttyS0', '--memory', '8M'],
+        ...['--console', 'none', '--serial', serial, '--max-instructions', '1000000000', '--text-screen', 'stdio'],
       ],
       io,
     );

@@ -21,12 +21,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildGuest, GUEST_PROMPT, startConsoleProcess, type ConsoleProcess, type Guest } from '@plex86/guest';
+import { buildGuest, GUEST_PROMPT, type ConsoleProcess, type Guest } from '@plex86/guest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { BOOT_TIMEOUT_MS, ChildProcesses, shell } from '../guest-testing.js';
 
-const CLI = join(import.meta.dirname, '../../bin/plex86.mjs');
-const BOOT_TIMEOUT_MS = 900_000;
-const COMMAND_TIMEOUT_MS = 120_000;
 const APPEND = 'console=ttyS0 cryptomgr.notests';
 /** Written by the host at 1 MiB into the disk: the guest reads it only after the restore. */
 const DISK_MARK = 'host-written-sector';
@@ -34,7 +32,6 @@ const DISK_MARK = 'host-written-sector';
 const dir = mkdtempSync(join(tmpdir(), 'plex86-snapshot-'));
 const disk = join(dir, 'disk.raw');
 const snapshot = join(dir, 'vm.snap');
-const running: ConsoleProcess[] = [];
 let guest: Guest;
 
 beforeAll(async () => {
@@ -47,32 +44,12 @@ beforeAll(async () => {
 }, BOOT_TIMEOUT_MS);
 
 afterAll(() => {
-  for (const p of running) p.kill();
+  children.killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function plex86(args: string[]): ConsoleProcess {
-  const p = startConsoleProcess(process.execPath, [CLI, ...args]);
-  running.push(p);
-  return p;
-}
-
-let marks = 0;
-
-/** Runs one command at the prompt; its output is cut between two markers the shell computes. */
-async function shell(p: ConsoleProcess, command: string): Promise<string> {
-  const n = (marks += 2);
-  const begin = `<<${n}>>`;
-  const end = `<<${n + 1}>>`;
-  const from = p.console.output.length;
-  await p.console.typeLines([`echo "<<$((${n}))>>"; ${command}; echo "<<$((${n + 1}))>>"`], COMMAND_TIMEOUT_MS);
-  const at = await p.console.waitFor(begin, COMMAND_TIMEOUT_MS, `the output of ${command}`, from);
-  const stop = await p.console.waitFor(end, COMMAND_TIMEOUT_MS, `the end of ${command}`, at);
-  return p.console.output
-    .slice(at + begin.length, stop)
-    .replace(/\r/g, '')
-    .replace(/^\n/, '');
-}
+const children = new ChildProcesses();
+const plex86 = (args: string[]): ConsoleProcess => children.plex86(args);
 
 describe('VM snapshots of the default Linux guest', () => {
   it(
