@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMachine, type RunOptions } from '../machine/run.js';
 import { requestSnapshotSave } from './bus-service.js';
 import { SnapshotFile } from './file.js';
-import { withoutHostTime, assembleTicker } from './testdata/ticker.js';
+import { withoutHostTime, assembleTicker } from '../../test/support/ticker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plex86-snapbus-'));
 const bus = createInProcessBus();

@@ -15,7 +15,7 @@ import { Machine } from '../machine/machine.js';
 import { SnapshotFile, writeSnapshotFile } from './file.js';
 import { captureMachineState, nonZeroPageRuns, restoreMachineState } from './machine-state.js';
 import { restoreSnapshot } from './session.js';
-import { assembleTicker } from './testdata/ticker.js';
+import { assembleTicker } from '../../test/support/ticker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plex86-snapshot-'));
 let program: Uint8Array;

@@ -16,7 +16,7 @@ import { main } from '../main.js';
 import { captureIo } from '../testing.js';
 
 /** The monitor's snapshot test program: PIT interrupts, HLT, x87, CMOS, COM1; exits after 1500 ticks. */
-const TICKER = join(import.meta.dirname, '../../../../services/monitor/src/snapshot/testdata/ticker.asm');
+const TICKER = join(import.meta.dirname, '../../../../services/monitor/test/programs/ticker.asm');
 
 const dir = mkdtempSync(join(tmpdir(), 'plex86-snapcli-'));
 const kernel = join(dir, 'ticker.bin');

@@ -1,7 +1,7 @@
-; A Multiboot program that keeps the platform busy for snapshot tests: the PIT at 1 kHz on IRQ 0
-; through the PIC, HLT between ticks (virtual time warps), x87 arithmetic, paging with a 4 MiB
-; page, RDTSC, CMOS reads, PIT latches and the 16550 with its FIFO. It prints its state every 100
-; ticks on the debug console and COM1, and exits after 1500 ticks.
+; A Multiboot program that keeps the platform busy for the snapshot tests (src/snapshot and the
+; CLI's): the PIT at 1 kHz on IRQ 0 through the PIC, HLT between ticks (virtual time warps), x87
+; arithmetic, paging with a 4 MiB page, RDTSC, CMOS reads, PIT latches and the 16550 with its FIFO.
+; It prints its state every 100 ticks on the debug console and COM1, and exits after 1500 ticks.
 
 bits 32
 org 0x100000
