@@ -185,7 +185,7 @@ export class DecodingBlockSource implements BlockSource {
 
   describe(): string {
     const s = this.stats;
-    return `${s.decodedBlocks} blocks decoded (${s.decodedInstructions} instructions), ${pct(s.hits, s.lookups)} of lookups hit, ${s.invalidations} pages invalidated by writes`;
+    return `${s.decodedBlocks} blocks decoded (${s.decodedInstructions} instructions), ${s.lookups} lookups (${pct(s.hits, s.lookups)} hit), ${s.invalidations} pages invalidated by writes`;
   }
 
   private decode(block: Block, bytes: Uint8Array, offset: number, end: number, ip: number, bits: 16 | 32): void {

@@ -52,7 +52,9 @@ export class SbeBlockSource implements BlockSource {
     const s = this.cache.stats;
     return (
       `SBE: ${s.blocksScanned} blocks scanned (${s.instructionsScanned} instructions, ${s.pagesScanned} pages), ` +
-      `${pct(s.hits, s.hits + s.misses)} of lookups hit, ${s.invalidations} blocks dropped by writes, ${s.evictions} pages evicted; ` +
+      // The run loop's successor memo and jump cache answer first: these are the lookups they missed.
+      `${s.hits + s.misses} lookups past the run loop's caches (${pct(s.hits, s.hits + s.misses)} hit), ` +
+      `${s.invalidations} blocks dropped by writes, ${s.evictions} pages evicted; ` +
       `outside RAM: ${this.outside.describe()}`
     );
   }
