@@ -907,6 +907,19 @@ export class Cpu {
   }
 }
 
+/** CS:EIP, privilege and mode of a CPU state saved by saveSnapshotState, for snapshot summaries. */
+export function describeSavedCpu(r: StateReader): string {
+  const st = new Int32Array(STATE_WORDS);
+  const segSel = new Uint16Array(9);
+  r.into('st', st);
+  r.into('segSel', segSel);
+  const cr0 = st[CR0];
+  const mode = (cr0 & Cr0.PE) === 0 ? 'real mode' : (cr0 & Cr0.PG) !== 0 ? 'protected mode, paging' : 'protected mode';
+  const hex = (v: number, n: number) => (v >>> 0).toString(16).padStart(n, '0');
+  const idle = r.flag('halted') ? ', halted' : '';
+  return `${hex(segSel[Seg.CS], 4)}:${hex(st[EIP], 8)}, CPL ${st[CPL]}, ${mode}${idle}`;
+}
+
 const PAGE_SIZE_BYTES = PAGE_MASK + 1;
 
 /** Linear address of the first byte of the page after the one holding `lin`. */

@@ -6,6 +6,7 @@
  */
 
 import type { ComponentState, MachineSetup, MachineState, PageRun } from '@plex86/proto';
+import { describeSavedCpu } from '../cpu/cpu.js';
 import type { Machine } from '../machine/machine.js';
 import { PAGE_SHIFT, PAGE_SIZE } from '../memory/physical-memory.js';
 import type { PciBus } from '../pci/pci-bus.js';
@@ -166,21 +167,10 @@ export function restoreMachineState(target: SnapshotTarget, state: MachineState)
 export function describeCpu(state: MachineState): string {
   const cpu = state.components.find((c) => c.id === 'cpu');
   if (cpu === undefined) return 'no CPU state';
-  const data = (name: string): Uint8Array | undefined => {
-    const v = cpu.fields.find((f) => f.name === name)?.value;
-    return v?.$case === 'data' ? v.value : undefined;
-  };
-  const st = data('st');
-  const sel = data('segSel');
-  const halted = cpu.fields.find((f) => f.name === 'halted')?.value;
-  if (st === undefined || st.length < 64 || sel === undefined || sel.length < 4) return 'CPU state without registers';
-  const view = new DataView(st.buffer, st.byteOffset, st.byteLength);
-  const eip = view.getUint32(0, true);
-  const cpl = view.getInt32(6 * 4, true);
-  const cr0 = view.getUint32(7 * 4, true);
-  const cs = sel[2] | (sel[3] << 8);
-  const mode = (cr0 & 1) === 0 ? 'real mode' : (cr0 & 0x80000000) !== 0 ? 'protected mode, paging' : 'protected mode';
-  const hex = (v: number, n: number) => v.toString(16).padStart(n, '0');
-  const idle = halted?.$case === 'flag' && halted.value ? ', halted' : '';
-  return `${hex(cs, 4)}:${hex(eip, 8)}, CPL ${cpl}, ${mode}${idle}`;
+  try {
+    return describeSavedCpu(new StateReader(cpu, COMPONENT_VERSION));
+  } catch (e) {
+    if (e instanceof SnapshotError) return `unreadable CPU state (${e.message})`;
+    throw e;
+  }
 }
