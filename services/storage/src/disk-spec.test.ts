@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDisk, parseDiskSpec } from './disk-spec.js';
+import { formatDiskSpec, openDisk, parseDiskSpec } from './disk-spec.js';
 import { imageInfo, openImage } from './images.js';
 import { fillPattern, useTempDir } from './testing.js';
 
@@ -27,6 +27,17 @@ describe('disk specs', () => {
     expect(() => parseDiskSpec('a.img,format=vmdk')).toThrow(/bad option "format=vmdk"/);
     expect(() => parseDiskSpec('a.img,undo=yes')).toThrow(/bad option/);
     expect(() => parseDiskSpec('a.img,readonly,undo')).toThrow(/readonly takes no overlay/);
+  });
+
+  it('formats a spec as the text that parses back to it', () => {
+    for (const text of [
+      'a.img',
+      'a.img,overlay=/tmp/o.qcow2,format=qcow2',
+      'a.img,undo,format=raw',
+      'a.img,readonly',
+    ]) {
+      expect(formatDiskSpec(parseDiskSpec(text))).toBe(text);
+    }
   });
 
   it('undo: writes land in a temporary overlay that is gone after close', async () => {

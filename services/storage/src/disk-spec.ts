@@ -40,6 +40,16 @@ export function parseDiskSpec(text: string): DiskSpec {
   return spec;
 }
 
+/** The text parseDiskSpec reads back as `spec`. */
+export function formatDiskSpec(spec: DiskSpec): string {
+  const parts = [spec.file];
+  if (spec.overlay !== null) parts.push(`overlay=${spec.overlay}`);
+  if (spec.undo) parts.push('undo');
+  if (spec.format !== null) parts.push(`format=${spec.format}`);
+  if (spec.readOnly) parts.push('readonly');
+  return parts.join(',');
+}
+
 export interface OpenedDisk {
   readonly spec: DiskSpec;
   /** The image the guest writes to: FILE itself, the overlay, or the temporary overlay. */

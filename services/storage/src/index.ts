@@ -14,7 +14,14 @@ export {
   type ImageInfo,
 } from './images.js';
 export { commitOverlay, undoOverlay, type CommitProgress, type CommitResult } from './diff-disk.js';
-export { parseDiskSpec, openDisk, DISK_SPEC_SYNTAX, type DiskSpec, type OpenedDisk } from './disk-spec.js';
+export {
+  parseDiskSpec,
+  formatDiskSpec,
+  openDisk,
+  DISK_SPEC_SYNTAX,
+  type DiskSpec,
+  type OpenedDisk,
+} from './disk-spec.js';
 export { BlockDevice, MalformedRequest, MAX_TRANSFER_SECTORS, type BlockDeviceOptions } from './device.js';
 export { BlockMetrics } from './metrics.js';
 export {

@@ -15,6 +15,7 @@ import {
   type VirtioNetSpec,
 } from '@plex86/monitor';
 import {
+  formatDiskSpec,
   openDisk,
   parseDiskSpec,
   serveDisk,
@@ -50,13 +51,15 @@ function runOptions(values: OptionValues): RunOptions {
   const debugcon = values['debugcon'];
   if (Array.isArray(debugcon)) options.debugcon = debugcon.map(String);
   if (values['stats'] === true) options.stats = true;
-  const clock = stringOption(values, 'clock');
-  if (clock !== undefined) {
-    if (clock !== 'warp' && clock !== 'realtime')
-      throw new UsageError(`--clock takes warp or realtime, got "${clock}"`);
-    options.clock = clock;
-  }
+  set('clock', clockOption(values));
   return options;
+}
+
+/** `--clock warp|realtime`, checked. */
+export function clockOption(values: OptionValues): RunOptions['clock'] {
+  const clock = stringOption(values, 'clock');
+  if (clock === undefined || clock === 'warp' || clock === 'realtime') return clock;
+  throw new UsageError(`--clock takes warp or realtime, got "${clock}"`);
 }
 
 /** A `--disk` value: an image this process serves, or `bus:ID` for one a storage service serves. */
@@ -260,13 +263,8 @@ async function isLinux(kernel: string | undefined): Promise<boolean> {
 function diskSource(spec: DiskSpec): VirtioDiskSpec['source'] {
   const file = resolve(spec.file);
   const overlay = spec.overlay === null ? undefined : resolve(spec.overlay);
-  const parts = [file];
-  if (overlay !== undefined) parts.push(`overlay=${overlay}`);
-  if (spec.undo) parts.push('undo');
-  if (spec.format !== null) parts.push(`format=${spec.format}`);
-  if (spec.readOnly) parts.push('readonly');
   return {
-    spec: parts.join(','),
+    spec: formatDiskSpec({ ...spec, file, overlay: overlay ?? null }),
     format: overlay !== undefined ? 'qcow2' : (spec.format ?? undefined),
     files: overlay === undefined ? [file] : [file, overlay],
   };

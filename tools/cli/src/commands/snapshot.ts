@@ -21,7 +21,7 @@ import {
 import { connectNats } from '../bus-option.js';
 import { UsageError, stringOption, type Command, type CommandIo, type OptionValues } from '../command.js';
 import { GDB_HELP, GDB_OPTIONS, withRunDebugger } from './run-gdb.js';
-import { runLinux, snapshotDiskArgs } from './run.js';
+import { clockOption, runLinux, snapshotDiskArgs } from './run.js';
 
 const DEFAULT_VM = 'vm1';
 /** A snapshot of a large guest takes a while to write; the request waits that long. */
@@ -127,12 +127,8 @@ async function restore(values: OptionValues, path: string, io: CommandIo): Promi
     }
     const options: RunOptions = { memory: `${Number(setup.memoryBytes) / 1024}K`, restore: file };
     if (values['stats'] === true) options.stats = true;
-    const clock = stringOption(values, 'clock');
-    if (clock !== undefined) {
-      if (clock !== 'warp' && clock !== 'realtime')
-        throw new UsageError(`--clock takes warp or realtime, got "${clock}"`);
-      options.clock = clock;
-    }
+    const clock = clockOption(values);
+    if (clock !== undefined) options.clock = clock;
     try {
       if (isLinuxStyle(setup)) {
         if (values['serial'] !== undefined) throw new UsageError('--serial is for snapshots of test programs');
