@@ -282,8 +282,9 @@ async function loadKernel(machine: Machine, options: RunOptions): Promise<void> 
   }
   const initrd = options.initrd === undefined ? undefined : readProgram(options.initrd);
   // A bzImage without a compressed payload has nothing to unpack: its protected-mode part is the program.
-  const unpack = decompress === 'host' && readSetupHeader(image).payloadLength !== 0;
-  const vmlinux = unpack ? await unpackKernel(image) : undefined;
+  const header = readSetupHeader(image);
+  const unpack = decompress === 'host' && header.payloadLength !== 0;
+  const vmlinux = unpack ? await unpackKernel(image, header) : undefined;
   loadLinux(machine.cpu, machine.mem, image, { cmdline, initrd, decompress: unpack ? 'host' : 'guest' }, vmlinux);
   machine.blocks.flush();
 }

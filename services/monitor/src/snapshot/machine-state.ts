@@ -2,7 +2,7 @@
  * A machine's state as a MachineState message and back: every stateful part as a named component,
  * RAM as runs of non-zero pages. Capture needs the CPU at an instruction boundary with no device
  * work in flight (Machine.holdAtBoundary); restore goes into a machine built with the same setup.
- * Derived caches (TLB, scanned and compiled blocks) are not saved: restore flushes them.
+ * Derived caches (TLB, scanned and compiled blocks) are not saved: a restore rebuilds them.
  */
 
 import type { ComponentState, MachineSetup, MachineState, PageRun } from '@plex86/proto';
@@ -132,8 +132,9 @@ export function checkPageRuns(runs: readonly PageRun[], ramBytes: number): numbe
 }
 
 /**
- * Loads the components into a machine built with the snapshot's setup; RAM contents follow
- * separately (restoreRam). Every component must be present, and no other.
+ * Loads the components into a machine built with the snapshot's setup. RAM contents follow
+ * separately, and with them the flush of scanned and compiled code (restoreSnapshot). Every
+ * component must be present, and no other.
  */
 export function restoreMachineState(target: SnapshotTarget, state: MachineState): void {
   const m = target.machine;
@@ -158,8 +159,6 @@ export function restoreMachineState(target: SnapshotTarget, state: MachineState)
   if (BigInt(m.cpu.instructions) !== state.instructionsRetired) {
     throw new SnapshotError('the CPU state disagrees with the snapshot on the instruction count');
   }
-  // Derived caches start empty: scanned and compiled code is rebuilt from RAM.
-  m.blocks.flush();
   m.cpu.requestExit();
 }
 

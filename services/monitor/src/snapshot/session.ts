@@ -114,7 +114,7 @@ export async function checkSnapshotDisks(setup: MachineSetup): Promise<void> {
 export function restoreSnapshot(target: SnapshotTarget, file: SnapshotFile): void {
   restoreMachineState(target, file.state);
   file.readRam(target.machine.mem.ram);
-  // RAM changed under any scanned code.
+  // Scanned and compiled code is rebuilt from the restored RAM.
   target.machine.blocks.flush();
 }
 
