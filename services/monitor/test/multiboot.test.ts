@@ -4,8 +4,8 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { loadMultiboot, MultibootError, TEXT_SCREEN, writeMultibootInfo } from '../src/boot/multiboot.js';
-import { readTextScreen } from '../src/machine/devices/text-screen.js';
+import { loadMultiboot, MultibootError, writeMultibootInfo } from '../src/boot/multiboot.js';
+import { readTextScreen, TEXT_SCREEN } from '../src/machine/devices/text-screen.js';
 import { PhysicalMemory } from '../src/memory/physical-memory.js';
 
 const LOAD = 0x100000;

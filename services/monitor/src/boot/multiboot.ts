@@ -12,6 +12,7 @@ import { isElf32, loadElf32 } from './elf32.js';
 import { enterFlat32 } from './flat-entry.js';
 import { BootImageError, u32 } from './image-error.js';
 import { EBDA_START, pcMemoryMap } from './memory-map.js';
+import { TEXT_SCREEN } from '../machine/devices/text-screen.js';
 
 export const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
 export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
@@ -41,8 +42,6 @@ const INFO_MMAP = 1 << 6;
 const INFO_LOADER_NAME = 1 << 9;
 const INFO_FRAMEBUFFER = 1 << 12;
 
-/** The PC's 80x25 colour text screen, the display this machine offers a kernel asking for video. */
-export const TEXT_SCREEN = { address: 0xb8000, columns: 80, rows: 25 } as const;
 const FRAMEBUFFER_TYPE_EGA_TEXT = 2;
 
 export class MultibootError extends BootImageError {

@@ -5,7 +5,9 @@
  */
 
 import type { PhysicalMemory } from '../../memory/physical-memory.js';
-import { TEXT_SCREEN } from '../../boot/multiboot.js';
+
+/** The PC's 80x25 colour text screen: two bytes a cell (character, attribute) from 0xB8000. */
+export const TEXT_SCREEN = { address: 0xb8000, columns: 80, rows: 25 } as const;
 
 /** Code page 437, the PC's character set, from 0x00 to 0xFF (NUL shows as a space, as on the screen). */
 const CP437 =
