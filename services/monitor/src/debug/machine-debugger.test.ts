@@ -158,6 +158,57 @@ describe.each(['sbe', 'decode'] as const)('MachineDebugger with the %s block sou
     expect(first.instructionsRetired).toBe(3n);
   });
 
+  /** Lets the loop run long enough for its blocks to be chained and jump-cached, then halts it. */
+  async function haltInHotLoop(): Promise<WireStopEvent> {
+    await dbg.halt();
+    dbg.continue();
+    await new Promise((r) => setTimeout(r, 30));
+    return dbg.halt();
+  }
+
+  const NEXT_IN_LOOP = new Map([
+    [CODE + 5, CODE + 8],
+    [CODE + 8, CODE + 0xd],
+    [CODE + 0xd, CODE + 0xe],
+    [CODE + 0xe, CODE + 5],
+  ]);
+
+  it('steps one instruction at a time after the loop ran hot (no chained block runs past the step)', async () => {
+    let stop = await haltInHotLoop();
+    expect(stop.instructionsRetired).toBeGreaterThan(10_000n);
+    for (let i = 0; i < 8; i++) {
+      const next = await dbg.step(1);
+      expect(next.instructionsRetired - stop.instructionsRetired).toBe(1n);
+      expect(next.address).toBe(BigInt(NEXT_IN_LOOP.get(Number(stop.address)) ?? -1));
+      stop = next;
+    }
+  });
+
+  it('stops right after the store that hits a write watch set in a hot loop', async () => {
+    const halted = await haltInHotLoop();
+    // Instructions from each loop position through the store at CODE + 8.
+    const toStore = new Map([
+      [CODE + 5, 2n],
+      [CODE + 8, 1n],
+      [CODE + 0xd, 4n],
+      [CODE + 0xe, 3n],
+    ]);
+    dbg.insertWatchpoint(WireWatchKind.WRITE, BigInt(DATA), 4);
+    const stop = await continueToStop();
+    expect(stop.reason).toBe(WireStopReason.WATCHPOINT);
+    expect(stop.address).toBe(BigInt(CODE + 0xd));
+    expect(stop.instructionsRetired - halted.instructionsRetired).toBe(toStore.get(Number(halted.address)));
+    // Each further lap stores again; blocks cached on earlier laps must not carry it past the check.
+    let last = stop;
+    for (let lap = 0; lap < 3; lap++) {
+      const again = await continueToStop();
+      expect(again.reason).toBe(WireStopReason.WATCHPOINT);
+      expect(again.address).toBe(BigInt(CODE + 0xd));
+      expect(again.instructionsRetired - last.instructionsRetired).toBe(4n);
+      last = again;
+    }
+  });
+
   it('stops after a write to a watched range, and refuses unknown watch kinds', async () => {
     await dbg.halt();
     await dbg.step(2);

@@ -444,6 +444,9 @@ export class MachineDebugger {
       return this.trapAt(ip, Trap.BREAKPOINT);
     }
     let limit = block.count;
+    // Steps and write watches need this lookup before every instruction, so what it returns must not
+    // be chained or jump-cached by the engine (either would run it again without asking here).
+    const everyInstruction = this.stepsLeft >= 0 || this.watches.length > 0;
     if (this.stepsLeft > 0) {
       this.stepsLeft--;
       if (limit > 1) limit = 1;
@@ -461,8 +464,8 @@ export class MachineDebugger {
         }
       }
     }
-    if (limit === block.count) return block;
-    return shortened(block, limit);
+    if (limit === block.count && !everyInstruction) return block;
+    return shortened(block, limit, everyInstruction);
   }
 
   // ---- execution -------------------------------------------------------------------------------
@@ -537,6 +540,9 @@ export class MachineDebugger {
     const cpu = this.machine.cpu;
     // The instruction at a breakpoint we are stopped on runs once before the breakpoint counts again.
     this.skipLinear = (cpu.segBase[Seg.CS] + cpu.eip) >>> 0;
+    // A new fetch epoch: blocks the engine chained or jump-cached before the hook changed would
+    // otherwise run without passing the lookup above.
+    cpu.csChanges++;
     this.state = 'running';
     this.haltRequested = false;
     this.trap = Trap.NONE;
@@ -660,16 +666,24 @@ export class MachineDebugger {
  * A copy of `block` that ends after `count` records; only while debugging, so the allocation stays off
  * normal runs. Its routine list is its own and one longer than the records (the slot after the last
  * routine is where the run loop may keep a whole-block function), so nothing compiled for the full
- * block runs in its place and nothing is compiled for the shortened one.
+ * block runs in its place and nothing is compiled for the shortened one. An `uncached` copy has no
+ * cache slot, which keeps the engine from chaining or jump-caching it.
  */
-function shortened(block: SourceBlock, count: number): SourceBlock {
+function shortened(block: SourceBlock, count: number, uncached: boolean): SourceBlock {
   const full = block as unknown as { compiled?: unknown[] | null; handlers?: unknown[] };
   const routines = [...((full.compiled ?? full.handlers ?? []) as unknown[]).slice(0, count), undefined];
-  const view = Object.create(block) as { count: number; compiled: unknown[]; handlers: unknown[]; hits: number };
+  const view = Object.create(block) as {
+    count: number;
+    compiled: unknown[];
+    handlers: unknown[];
+    hits: number;
+    slot: number;
+  };
   view.count = count;
   view.compiled = routines;
   view.handlers = routines;
   view.hits = 0;
+  if (uncached) view.slot = -1;
   return view as unknown as SourceBlock;
 }
 
