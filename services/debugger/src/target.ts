@@ -42,7 +42,7 @@ export class TargetUnsupportedError extends Error {
 
 /** The attribute page the SBE scanner keeps for one guest code page. */
 export interface SbePageView {
-  /** Physical address of the page. */
+  /** Physical address of the page; negative when the linear address is not mapped. */
   readonly physicalPage: number;
   /** One attribute byte per byte of the page; empty when the page has not been scanned. */
   readonly attributes: Uint8Array;

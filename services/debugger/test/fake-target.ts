@@ -81,6 +81,7 @@ export class FakeTarget implements DebugTarget {
   monitor: MonitorCapabilities | undefined = {
     readPhysical: async (address, length) => this.memory.slice(address, Math.min(MEMORY_SIZE, address + length)),
     sbePage: async (address) => {
+      if (address >= MEMORY_SIZE) return { physicalPage: -1, attributes: new Uint8Array(0) };
       const attributes = new Uint8Array(4096);
       attributes[0x10] = 0x81;
       attributes[0x11] = 0x02;

@@ -94,6 +94,7 @@ export async function runMonitorCommand(target: DebugTarget, command: string): P
         if (address === undefined || words.length !== 2) return fail('usage: monitor sbe ADDR');
         if (caps?.sbePage === undefined) return fail('SBE attribute pages are not available on this target');
         const page = await caps.sbePage(address);
+        if (page.physicalPage < 0) return fail(`linear address ${hex(address)} is not mapped`);
         if (page.attributes.length === 0) {
           return { ok: true, output: `page ${hex(page.physicalPage)}: not scanned\n` };
         }

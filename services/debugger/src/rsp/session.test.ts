@@ -410,6 +410,9 @@ describe('RspSession monitor commands', () => {
     expect(reply).toBe('OK');
     expect(output).toContain('page 00101000 (linear 00001000): 2 marked bytes');
     expect(output).toContain('00101010  81 02 00');
+    const unmapped = await monitor('sbe 0x3000');
+    expect(unmapped.reply).toBe('E01');
+    expect(unmapped.output).toBe('linear address 00003000 is not mapped\n');
   });
 
   it('monitor snapshot save passes the path on', async () => {
