@@ -195,6 +195,9 @@ describe('busDebugTarget without a VM control service', () => {
       const stats = await target.monitor?.stats?.();
       expect(stats?.[0]?.[0]).toBe('vm status');
       expect(stats?.[0]?.[1]).toMatch(/^unavailable: .*no responders/i);
+      // k: letting go without resuming is the whole kill when nothing else serves the VM.
+      await target.kill();
+      expect(fake.calls).toContain('detach false');
     } finally {
       target.close();
       await stopMonitor();
