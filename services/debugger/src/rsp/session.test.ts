@@ -290,6 +290,19 @@ describe('RspSession breakpoints and execution', () => {
     expect(reader.take()).toEqual([]);
   });
 
+  it('interrupts a continue that had not started yet when Ctrl-C came', async () => {
+    // gdb's continue and its interrupt in one chunk: the continue is still queued behind the p.
+    session.receive(Buffer.concat([frame('p8'), frame('c'), Buffer.from([0x03])]));
+    expect(await reader.nextPacket()).toBe('00010000');
+    expect(await reader.nextPacket()).toBe('T02thread:1;');
+    expect(target.calls.filter((c) => c === 'halt')).toHaveLength(1);
+    // Consumed by that continue: the next one runs until something stops it.
+    session.receive(frame('c'));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(target.calls.filter((c) => c === 'halt')).toHaveLength(1);
+    expect(target.halted).toBe(false);
+  });
+
   it('ends the continue with an error when the interrupt fails', async () => {
     session.receive(frame('c'));
     await new Promise((r) => setTimeout(r, 10));

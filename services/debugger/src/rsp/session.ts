@@ -88,6 +88,9 @@ export class RspSession {
   private lastStop: StopEvent | undefined;
   private stopWaiter: ((stop: StopEvent | undefined) => void) | undefined;
   private interruptError = '';
+  /** Continue packets received and not yet finished; a Ctrl-C behind one of them is for it. */
+  private queuedContinues = 0;
+  private interruptQueued = false;
   private clientSwBreak = false;
   private clientHwBreak = false;
   private clientErrorMessages = false;
@@ -147,7 +150,16 @@ export class RspSession {
   private onPacket(payload: Uint8Array): void {
     if (!this.noAck) this.connection.write(ACK);
     const text = latin1.decode(payload);
-    this.queue = this.queue.then(() => this.dispatch(text));
+    if (!isContinue(text)) {
+      this.queue = this.queue.then(() => this.dispatch(text));
+      return;
+    }
+    this.queuedContinues++;
+    this.queue = this.queue
+      .then(() => this.dispatch(text))
+      .then(() => {
+        if (--this.queuedContinues === 0) this.interruptQueued = false;
+      });
   }
 
   private onBadPacket(reason: string): void {
@@ -166,7 +178,12 @@ export class RspSession {
   }
 
   private onInterrupt(): void {
-    if (!this.running || this.ended) return;
+    if (this.ended) return;
+    if (!this.running) {
+      // gdb sent the continue and then the interrupt: the continue has not started, so it takes it.
+      if (this.queuedContinues > 0) this.interruptQueued = true;
+      return;
+    }
     this.target.halt().then(
       (stop) => this.noteStop(stop),
       (err: unknown) => {
@@ -286,6 +303,10 @@ export class RspSession {
       this.running = false;
       this.stopWaiter = undefined;
       return this.send(this.targetError('continue', err));
+    }
+    if (this.interruptQueued) {
+      this.interruptQueued = false;
+      this.onInterrupt();
     }
     const stop = await next;
     this.running = false;
@@ -615,6 +636,12 @@ export class RspSession {
       ? 'OK'
       : this.error(ERR_MALFORMED, result.output.trim().split('\n')[0] ?? 'monitor command failed');
   }
+}
+
+/** c, C and vCont continues: the packets a Ctrl-C can interrupt. */
+function isContinue(packet: string): boolean {
+  const op = packet[0];
+  return op === 'c' || op === 'C' || (packet.startsWith('vCont;') && (packet[6] === 'c' || packet[6] === 'C'));
 }
 
 const ACK = new Uint8Array([Ch.PLUS]);
