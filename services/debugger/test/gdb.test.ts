@@ -168,4 +168,18 @@ describe('real gdb against the protocol server', () => {
     );
     expect(target.watchpoints.size).toBe(0);
   });
+
+  it('kills the target with kill, which gdb sends as vKill and waits to hear answered', async () => {
+    const { code, output } = await runGdb([
+      'set confirm off',
+      `target remote 127.0.0.1:${server.address.port}`,
+      'kill',
+      'info inferiors',
+    ]);
+    expect(code, output).toBe(0);
+    expect(output).toContain('[Inferior 1 (Remote target) killed]');
+    expect(output).not.toContain('Remote connection closed');
+    expect(target.calls).toContain('kill');
+    expect(target.calls.some((c) => c.startsWith('detach'))).toBe(false);
+  });
 });

@@ -373,6 +373,18 @@ describe('RspSession breakpoints and execution', () => {
     expect(reader.take()).toEqual([{ kind: '+' }]);
   });
 
+  it('kills the VM on vKill and answers it, as gdb waits for that reply', async () => {
+    expect(await ask('vKill;a410')).toBe('OK');
+    expect(target.calls).toContain('kill');
+    expect(closed).toBe(0);
+    // No detach after a kill when the connection then drops.
+    await session.close();
+    expect(target.calls.filter((c) => c.startsWith('detach'))).toEqual([]);
+    start();
+    target.failNext = 'kill';
+    expect(await ask('vKill;1')).toBe('E05');
+  });
+
   it('answers thread queries for the one CPU', async () => {
     expect(await ask('qfThreadInfo')).toBe('m1');
     expect(await ask('qsThreadInfo')).toBe('l');

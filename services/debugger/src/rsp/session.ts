@@ -530,10 +530,7 @@ export class RspSession {
       }
       return this.error(ERR_MALFORMED, `unsupported vCont action ${action}`);
     }
-    if (packet.startsWith('vKill')) {
-      await this.kill();
-      return undefined;
-    }
+    if (packet.startsWith('vKill')) return this.killWithReply();
     return '';
   }
 
@@ -544,6 +541,17 @@ export class RspSession {
       return 'OK';
     } catch (err) {
       return this.targetError('detach', err);
+    }
+  }
+
+  /** vKill: unlike k it is answered (gdb tries it first and waits), and gdb closes the connection. */
+  private async killWithReply(): Promise<string> {
+    try {
+      await this.target.kill();
+      this.detached = true;
+      return 'OK';
+    } catch (err) {
+      return this.targetError('kill', err);
     }
   }
 
