@@ -175,7 +175,7 @@ describe.each(['sbe', 'decode'] as const)('MachineDebugger with the %s block sou
 
   it('steps one instruction at a time after the loop ran hot (no chained block runs past the step)', async () => {
     let stop = await haltInHotLoop();
-    expect(stop.instructionsRetired).toBeGreaterThan(10_000n);
+    expect(stop.instructionsRetired).toBeGreaterThan(100n);
     for (let i = 0; i < 8; i++) {
       const next = await dbg.step(1);
       expect(next.instructionsRetired - stop.instructionsRetired).toBe(1n);
