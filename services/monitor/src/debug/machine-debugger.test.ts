@@ -209,6 +209,29 @@ describe.each(['sbe', 'decode'] as const)('MachineDebugger with the %s block sou
     }
   });
 
+  it('stops at a breakpoint every lap when its linear page was mapped elsewhere at insertion', async () => {
+    const cpu = machine.cpu;
+    // Identity paging for the code, data and stack pages, but linear CODE onto an empty page at first.
+    machine.mem.write32(0x10000, 0x11000 | 0x3);
+    for (const page of [DATA, GDT]) machine.mem.write32(0x11000 + (page >>> 12) * 4, page | 0x3);
+    machine.mem.write32(0x11000 + (CODE >>> 12) * 4, 0x6000 | 0x3);
+    cpu.setCr3(0x10000);
+    cpu.setCr0(cpu.cr0 | Cr0.PG);
+    await dbg.halt();
+    dbg.insertBreakpoint(WireBreakpointKind.SOFTWARE, BigInt(CODE + 0xd));
+    // The guest maps its code there after the breakpoint was set (a mark, if any, is on the old page).
+    machine.mem.write32(0x11000 + (CODE >>> 12) * 4, CODE | 0x3);
+    cpu.setCr3(0x10000);
+    let last = await continueToStop();
+    expect(last).toMatchObject({ reason: WireStopReason.BREAKPOINT, address: BigInt(CODE + 0xd) });
+    for (let lap = 0; lap < 3; lap++) {
+      const stop = await continueToStop();
+      expect(stop).toMatchObject({ reason: WireStopReason.BREAKPOINT, address: BigInt(CODE + 0xd) });
+      expect(stop.instructionsRetired - last.instructionsRetired).toBe(4n);
+      last = stop;
+    }
+  });
+
   it('stops after a write to a watched range, and refuses unknown watch kinds', async () => {
     await dbg.halt();
     await dbg.step(2);

@@ -464,8 +464,12 @@ export class MachineDebugger {
         }
       }
     }
-    if (limit === block.count && !everyInstruction) return block;
-    return shortened(block, limit, everyInstruction);
+    // The block at a breakpoint being run past must come through here again, or a block the engine
+    // cached there would run straight over the breakpoint the next time (SBE marks cannot rule that
+    // out: the address may have mapped to another page when the breakpoint was set).
+    const uncached = everyInstruction || (skip && this.breakpoints.has(lin));
+    if (limit === block.count && !uncached) return block;
+    return shortened(block, limit, uncached);
   }
 
   // ---- execution -------------------------------------------------------------------------------
