@@ -17,7 +17,7 @@ const HELP = [
   '  monitor stats                 debugger and VM counters',
   '  monitor snapshot save PATH    save a snapshot of the VM to PATH on the monitor host',
   '  monitor sbe ADDR              the SBE attribute page of the page holding linear ADDR',
-  '  monitor phys ADDR LEN         LEN bytes of guest-physical memory (at most 4096)',
+  '  monitor phys ADDR LEN         LEN bytes of guest-physical memory (1 to 4096)',
   '',
 ].join('\n');
 
@@ -113,8 +113,8 @@ export async function runMonitorCommand(target: DebugTarget, command: string): P
       case 'phys': {
         const address = parseNumber(words[1], Number.MAX_SAFE_INTEGER);
         const length = parseNumber(words[2], PHYS_LIMIT + 1);
-        if (address === undefined || length === undefined || words.length !== 3) {
-          return fail(`usage: monitor phys ADDR LEN (LEN at most ${PHYS_LIMIT})`);
+        if (address === undefined || length === undefined || length === 0 || words.length !== 3) {
+          return fail(`usage: monitor phys ADDR LEN (LEN 1 to ${PHYS_LIMIT})`);
         }
         if (caps?.readPhysical === undefined) return fail('physical memory is not available on this target');
         const data = await caps.readPhysical(address, length);

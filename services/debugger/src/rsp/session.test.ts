@@ -427,6 +427,10 @@ describe('RspSession monitor commands', () => {
     expect(output).toMatch(/^00000040 {2}70 6c 65 78 38 36 21 00 {26}plex86!\.\n$/);
     expect((await monitor('phys 0x40 5000')).reply).toBe('E01');
     expect((await monitor('phys zz 1')).output).toContain('usage: monitor phys');
+    expect(await monitor('phys 0x40 0')).toEqual({
+      output: 'usage: monitor phys ADDR LEN (LEN 1 to 4096)\n',
+      reply: 'E01',
+    });
     expect((await monitor('phys 0x3000 4')).output).toContain('outside RAM');
   });
 
