@@ -78,6 +78,14 @@ async function continueToStop(): Promise<WireStopEvent> {
   return stops[stops.length - 1];
 }
 
+/** Waits for the next published stop of a run already going. */
+async function waitForStop(): Promise<WireStopEvent> {
+  const before = stops.length;
+  for (let i = 0; i < 2000 && stops.length === before; i++) await new Promise((r) => setImmediate(r));
+  expect(stops.length).toBe(before + 1);
+  return stops[stops.length - 1];
+}
+
 function code(e: unknown): string {
   return e instanceof DebugError ? e.code : `not a DebugError: ${String(e)}`;
 }
@@ -230,6 +238,21 @@ describe.each(['sbe', 'decode'] as const)('MachineDebugger with the %s block sou
       expect(stop.instructionsRetired - last.instructionsRetired).toBe(4n);
       last = stop;
     }
+  });
+
+  it('stops at a write watch or a breakpoint inserted while the loop runs hot', async () => {
+    await dbg.halt();
+    dbg.continue();
+    await new Promise((r) => setTimeout(r, 30));
+    dbg.insertWatchpoint(WireWatchKind.WRITE, BigInt(DATA), 4);
+    let stop = await waitForStop();
+    expect(stop).toMatchObject({ reason: WireStopReason.WATCHPOINT, address: BigInt(CODE + 0xd) });
+    dbg.removeWatchpoint(WireWatchKind.WRITE, BigInt(DATA), 4);
+    dbg.continue();
+    await new Promise((r) => setTimeout(r, 30));
+    dbg.insertBreakpoint(WireBreakpointKind.HARDWARE, BigInt(CODE + 0xe));
+    stop = await waitForStop();
+    expect(stop).toMatchObject({ reason: WireStopReason.BREAKPOINT, address: BigInt(CODE + 0xe) });
   });
 
   it('stops after a write to a watched range, and refuses unknown watch kinds', async () => {

@@ -400,6 +400,9 @@ export class MachineDebugger {
 
   private updateHook(): void {
     const wanted = this.breakpoints.size > 0 || this.watches.length > 0 || this.stepsLeft >= 0;
+    // A new fetch epoch whenever what the hook looks for changes (also while the guest runs): blocks
+    // the engine chained or jump-cached before would otherwise run without passing the hook.
+    if (wanted) this.machine.cpu.csChanges++;
     if (wanted === this.installed) return;
     const source = this.inner as { lookup: BlockSource['lookup'] };
     // An own property shadows the class method while the debugger needs instruction boundaries; it
@@ -544,9 +547,6 @@ export class MachineDebugger {
     const cpu = this.machine.cpu;
     // The instruction at a breakpoint we are stopped on runs once before the breakpoint counts again.
     this.skipLinear = (cpu.segBase[Seg.CS] + cpu.eip) >>> 0;
-    // A new fetch epoch: blocks the engine chained or jump-cached before the hook changed would
-    // otherwise run without passing the lookup above.
-    cpu.csChanges++;
     this.state = 'running';
     this.haltRequested = false;
     this.trap = Trap.NONE;
