@@ -98,6 +98,17 @@ describe('PacketParser', () => {
     expect(events[1][1]).toContain('bad run-length count');
   });
 
+  it('ends a frame at # or restarts at $ right after a run-length marker', () => {
+    const { parser, events } = collect();
+    // '*' adds to the checksum: 'a' + '*' = 0x8b.
+    feed(parser, '$a*#8b$g#67$b*$g#67');
+    expect(events).toEqual([
+      ['bad', 'run-length marker with no count'],
+      ['packet', 'g'],
+      ['packet', 'g'],
+    ]);
+  });
+
   it('reports an overlong packet once and stays in sync for the next', () => {
     const { parser, events } = collect(8);
     parser.feed(framePacket(Buffer.from('M0,10:00112233445566778899', 'latin1')));

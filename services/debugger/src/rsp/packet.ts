@@ -91,6 +91,13 @@ export class PacketParser {
         this.state = State.DATA;
         return;
       case State.REPEAT: {
+        // '#' and '$' are never counts: the frame ends (or restarts) there, with the repeat malformed.
+        if (c === Ch.HASH || c === Ch.DOLLAR) {
+          this.state = State.DATA;
+          this.malformed ||= 'run-length marker with no count';
+          this.byte(c);
+          return;
+        }
         this.sum = (this.sum + c) & 0xff;
         this.state = State.DATA;
         const count = c - RLE_BIAS;
