@@ -53,7 +53,10 @@ export class Block {
   physAddr = 0;
   /** Mode the bytes were decoded in. */
   mode: CodeMode = 0;
-  /** IP the block was scanned for (the `ip` of `instructions[0]`). */
+  /**
+   * IP the block was scanned for (the `ip` of `instructions[0]`), as a signed 32-bit integer
+   * (`ip | 0`): V8 keeps such a field unboxed, so a run loop reads it without another load.
+   */
   startIp = 0;
   /** Pre-decoded instructions; only the first `count` belong to the block. */
   instructions: Instruction[] = [];
@@ -69,7 +72,9 @@ export class Block {
   valid = true;
   /** Lookups that returned this block: the hotness a JIT uses to pick what to compile. */
   hits = 0;
-  /** Slot for a compiled form of the block (e.g. a JavaScript function); opaque here, dropped with the block. */
+  /** Slot for the executor's routine per instruction; opaque here, dropped with the block. */
+  routines: unknown = null;
+  /** Slot for a compiled form of the whole block (e.g. a JavaScript function); opaque here, dropped with the block. */
   compiled: unknown = null;
   /** 128-byte chunks of the start page that the block covers (bit n = bytes n*128 .. n*128+127). */
   startMask = 0;

@@ -151,13 +151,15 @@ function checkBlock(
   if (b.count === 0 && b.endReason !== BlockEnd.Breakpoint) fail(`${where}: empty without a breakpoint`);
   const bps = cache.breakpointOffsets(sp.page);
   const ipTop = b.mode === CodeMode.Bits16 ? 0x10000 : 0x100000000;
+  if (b.startIp !== (b.startIp | 0)) fail(`${where}: startIp ${b.startIp} is not a signed 32-bit integer`);
+  const startIp = b.startIp >>> 0;
   let length = 0;
   let writes = false;
   for (let i = 0; i < b.count; i++) {
     const ins = b.instructions[i] as Instruction;
     if (seenRecords.has(ins)) fail(`${where}: instruction record shared with another block`);
     seenRecords.add(ins);
-    if (ins.ip !== b.startIp + length) fail(`${where}: instruction ${i} has ip ${hex(ins.ip)}`);
+    if (ins.ip !== startIp + length) fail(`${where}: instruction ${i} has ip ${hex(ins.ip)}`);
     const at = off + length;
     if (at < PAGE_SIZE && bps?.has(at)) fail(`${where}: instruction ${i} sits on a breakpoint`);
     if (at >= PAGE_SIZE) fail(`${where}: instruction ${i} starts beyond the start page`);
@@ -166,7 +168,7 @@ function checkBlock(
     if (i < b.count - 1 && (a & ENDS_BLOCK) !== 0) fail(`${where}: instruction ${i} should have ended the block`);
     length += ins.length;
   }
-  if (b.startIp + length > ipTop) fail(`${where}: runs past the top of the IP range`);
+  if (startIp + length > ipTop) fail(`${where}: runs past the top of the IP range`);
   if (length !== b.byteLength) fail(`${where}: byteLength ${b.byteLength} but instructions cover ${length}`);
   if (writes !== b.writesMemory) fail(`${where}: writesMemory is ${b.writesMemory}`);
   const startEnd = Math.min(off + length, PAGE_SIZE);

@@ -70,6 +70,11 @@ export class ScannedPageCache {
   debug: boolean;
   /** Scanned pages in memory, in the order the eviction hand visits them. */
   readonly resident: ScannedPage[] = [];
+  /**
+   * Blocks dropped so far, for any reason: an executor that compiled several blocks into one piece of
+   * code checks them again when this moves.
+   */
+  drops = 0;
 
   /** (page * MODE_COUNT + mode) to 1 + index in `resident`; 0 when not scanned. */
   private readonly slotOf: Int32Array;
@@ -298,7 +303,7 @@ export class ScannedPageCache {
       const empty = this.uncached;
       empty.physAddr = physAddr;
       empty.mode = mode;
-      empty.startIp = scanIp;
+      empty.startIp = scanIp | 0;
       empty.endReason = r.endReason;
       if (this.debug) checkSbeInvariants(this);
       return empty;
@@ -306,7 +311,7 @@ export class ScannedPageCache {
     const block = new Block();
     block.physAddr = physAddr;
     block.mode = mode;
-    block.startIp = scanIp;
+    block.startIp = scanIp | 0;
     block.endReason = r.endReason;
     if (this.liveInstructions + r.count > this.maxInstructions) this.makeRoom(r.count, sp);
     this.stats.blocksScanned++;
@@ -408,7 +413,9 @@ export class ScannedPageCache {
 
   private dropBlock(b: Block): boolean {
     if (!b.valid || b.slot < 0) return false;
+    this.drops++;
     b.valid = false;
+    b.routines = null;
     b.compiled = null;
     const off = b.physAddr & PAGE_OFFSET_MASK;
     const sp = this.scannedPage(b.physAddr >>> PAGE_SHIFT, b.mode) as ScannedPage;

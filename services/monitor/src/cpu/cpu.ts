@@ -126,6 +126,8 @@ export class Cpu {
   insEip = 0;
   /** Set by an instruction after which the current block must stop (mode, CS or IF changes). */
   exitBlock = false;
+  /** Left by a region function (engine/region.ts) when it returns or faults: the member that ran last. */
+  regionAt = 0;
   /** Set by STI, MOV SS and POP SS: interrupts wait until one more instruction has completed. */
   interruptShadow = false;
   /**

@@ -17,7 +17,7 @@
  * iterations ends, not after the iteration that touched the range.
  */
 
-import { CodeMode, Instruction } from '@plex86/x86';
+import { Block, CodeMode, Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
 import { WatchPage } from '../cpu/paging.js';
 import { Seg } from '../cpu/registers.js';
@@ -86,24 +86,6 @@ const GDB_SIGINT = 2;
 /** How often a halted guest waiting for device work looks for its interrupt while the debugger runs it. */
 const HALTED_POLL_MS = 1;
 
-/** Whatever the machine's block source returns; the debugger only reads the fields every block has. */
-type SourceBlock = ReturnType<BlockSource['lookup']>;
-
-/**
- * The one-record block that stops the engine before an instruction. It carries its routine under both
- * names block sources have used for it, so it does not depend on which source the machine runs.
- */
-interface TrapBlock {
-  instructions: Instruction[];
-  handlers: (((cpu: Cpu) => void) | undefined)[];
-  compiled: (((cpu: Cpu) => void) | undefined)[];
-  hits: number;
-  count: number;
-  startIp: number;
-  byteLength: number;
-  valid: boolean;
-}
-
 export class MachineDebugger {
   private state: DebugState = 'detached';
   private sequence = 0n;
@@ -122,7 +104,8 @@ export class MachineDebugger {
   // Engine-facing state, read by the lookup wrapper.
   private readonly inner: BlockSource;
   private readonly innerLookup: BlockSource['lookup'];
-  private readonly trapBlock: TrapBlock;
+  /** The one-record block that stops the engine before an instruction (never cached: slot -1). */
+  private readonly trapBlock = new Block();
   private installed = false;
   private stepsLeft = -1;
   private skipLinear = -1;
@@ -153,17 +136,11 @@ export class MachineDebugger {
       cpu.exitBlock = true;
       this.machine.engine.stop();
     };
-    this.trapBlock = {
-      instructions: [trapIns],
-      // One slot more than records, so no whole-block function is looked for or compiled.
-      handlers: [trap, undefined],
-      compiled: [trap, undefined],
-      hits: 0,
-      count: 1,
-      startIp: 0,
-      byteLength: 0,
-      valid: true,
-    };
+    const block = this.trapBlock;
+    block.instructions = [trapIns];
+    block.count = 1;
+    // One slot more than records, so no whole-block function is compiled for it.
+    block.routines = [trap, undefined];
   }
 
   // ---- queries ---------------------------------------------------------------------------------
@@ -403,6 +380,8 @@ export class MachineDebugger {
     // A new fetch epoch whenever what the hook looks for changes (also while the guest runs): blocks
     // the engine chained or jump-cached before would otherwise run without passing the hook.
     if (wanted) this.machine.cpu.csChanges++;
+    // Generated code that runs on from block to block would not come back to the hook in between.
+    this.machine.engine.chainRegions = !wanted;
     if (wanted === this.installed) return;
     const source = this.inner as { lookup: BlockSource['lookup'] };
     // An own property shadows the class method while the debugger needs instruction boundaries; it
@@ -413,15 +392,15 @@ export class MachineDebugger {
     this.installed = wanted;
   }
 
-  private trapAt(ip: number, trap: Trap): SourceBlock {
+  private trapAt(ip: number, trap: Trap): Block {
     this.trap = trap;
     const block = this.trapBlock;
-    block.startIp = ip;
-    block.instructions[0].ip = ip;
-    return block as unknown as SourceBlock;
+    block.startIp = ip | 0;
+    (block.instructions[0] as Instruction).ip = ip >>> 0;
+    return block;
   }
 
-  private lookup(block: SourceBlock, ip: number): SourceBlock {
+  private lookup(block: Block, ip: number): Block {
     const cpu = this.machine.cpu;
     const csBase = cpu.segBase[Seg.CS];
     const lin = (csBase + ip) >>> 0;
@@ -668,27 +647,19 @@ export class MachineDebugger {
 
 /**
  * A copy of `block` that ends after `count` records; only while debugging, so the allocation stays off
- * normal runs. Its routine list is its own and one longer than the records (the slot after the last
- * routine is where the run loop may keep a whole-block function), so nothing compiled for the full
- * block runs in its place and nothing is compiled for the shortened one. An `uncached` copy has no
+ * normal runs. It has no whole-block function, so nothing compiled for the full block runs in its place,
+ * and its routine list is its own and one longer than the records, so the run loop compiles nothing
+ * for it. An `uncached` copy has no
  * cache slot, which keeps the engine from chaining or jump-caching it.
  */
-function shortened(block: SourceBlock, count: number, uncached: boolean): SourceBlock {
-  const full = block as unknown as { compiled?: unknown[] | null; handlers?: unknown[] };
-  const routines = [...((full.compiled ?? full.handlers ?? []) as unknown[]).slice(0, count), undefined];
-  const view = Object.create(block) as {
-    count: number;
-    compiled: unknown[];
-    handlers: unknown[];
-    hits: number;
-    slot: number;
-  };
+function shortened(block: Block, count: number, uncached: boolean): Block {
+  const view = Object.create(block) as Block;
   view.count = count;
-  view.compiled = routines;
-  view.handlers = routines;
+  view.routines = [...(block.routines as unknown[]).slice(0, count), undefined];
+  view.compiled = null;
   view.hits = 0;
   if (uncached) view.slot = -1;
-  return view as unknown as SourceBlock;
+  return view;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -2,7 +2,8 @@
  * Where the run loop gets pre-decoded code from. A block (libs/x86's `Block`) is a straight run of
  * instructions from one physical address, within one page, ending at the first instruction that
  * transfers control or that the monitor must see with fresh state (privileged, sensitive,
- * serializing). The interpreter routine of each record is kept in the block's `compiled` slot.
+ * serializing). The interpreter routine of each record is kept in the block's `routines` slot, and
+ * the generated function of a hot block (compile.ts) in its `compiled` slot.
  *
  * Two sources implement the interface: the Scan-Before-Execute cache of libs/x86 (sbe-source.ts),
  * and the simple decoding cache here, which also serves code outside RAM (the BIOS mirror below
@@ -22,7 +23,7 @@ import {
 import type { Handler } from '../cpu/exec/table.js';
 import { PageKind, PAGE_SIZE, type PhysicalMemory } from '../memory/physical-memory.js';
 
-/** What the run loop executes: libs/x86's Block, with the handlers in `compiled`. */
+/** What the run loop executes: libs/x86's Block, with the handlers in `routines`. */
 export type ExecBlock = Block;
 
 export interface BlockSource {
@@ -30,11 +31,15 @@ export interface BlockSource {
    * The block of `bits`-bit code at physical address `phys`, whose first instruction is at `ip`,
    * using at most `maxBytes` bytes (the page end, the CS limit and the 64 KiB IP range bound it).
    * A block with `count` 0 means the first instruction does not fit: the run loop fetches it itself.
-   * `compiled` holds the block's handlers (see blockHandlers).
+   * `routines` holds the block's handlers (see blockHandlers).
    */
   lookup(phys: number, bits: 16 | 32, ip: number, maxBytes: number): Block;
   /** Drops every block (e.g. after a reset). */
   flush(): void;
+  /** Counts dropped blocks: code compiled from several blocks is checked again when it moves. */
+  readonly drops: number;
+  /** The blocks that may be compiled together with `block` into one region (region.ts), itself included. */
+  pageBlocks(block: Block): readonly (Block | null)[];
   /** Called after a guest write dropped blocks, so the CPU stops running a block that may be stale. */
   onInvalidate: (() => void) | undefined;
   /** One line of figures for --stats. */
@@ -46,7 +51,7 @@ export type HandlerResolver = (ins: Instruction, status: DecodeStatus) => Handle
 
 /** The block's handlers, resolving them the first time the block runs. */
 export function blockHandlers(block: Block, resolve: HandlerResolver): Handler[] {
-  let handlers = block.compiled as Handler[] | null;
+  let handlers = block.routines as Handler[] | null;
   if (handlers !== null) return handlers;
   const count = block.count;
   handlers = new Array<Handler>(count);
@@ -58,7 +63,7 @@ export function blockHandlers(block: Block, resolve: HandlerResolver): Handler[]
         : DecodeStatus.Ok;
   for (let i = 0; i < count; i++)
     handlers[i] = resolve(block.instructions[i], i === count - 1 ? last : DecodeStatus.Ok);
-  block.compiled = handlers;
+  block.routines = handlers;
   return handlers;
 }
 
@@ -89,6 +94,7 @@ const ENDS_BLOCK = CodeAttr.PRIVILEGED | CodeAttr.SENSITIVE | CodeAttr.SERIALIZI
 export class DecodingBlockSource implements BlockSource {
   readonly stats: DecodingStats = { lookups: 0, hits: 0, decodedBlocks: 0, decodedInstructions: 0, invalidations: 0 };
   onInvalidate: (() => void) | undefined;
+  drops = 0;
   private readonly cache = new Map<number, Block>();
   private readonly pages = new Map<number, Block[]>();
   private readonly scratchPage = new Uint8Array(PAGE_SIZE);
@@ -158,7 +164,13 @@ export class DecodingBlockSource implements BlockSource {
     return block;
   }
 
+  /** Only the block itself: the code it caches is not hot enough for regions. */
+  pageBlocks(block: Block): readonly (Block | null)[] {
+    return [block];
+  }
+
   flush(): void {
+    this.drops++;
     for (const [page, list] of this.pages) {
       for (const b of list) b.valid = false;
       if (this.cacheRam) this.mem.unmarkCode(page);
@@ -172,6 +184,7 @@ export class DecodingBlockSource implements BlockSource {
   invalidatePage(page: number): void {
     const list = this.pages.get(page);
     if (list === undefined) return;
+    this.drops++;
     for (const b of list) {
       b.valid = false;
       const key = b.mode === CodeMode.Bits32 ? b.physAddr + 0x100000000 : b.physAddr;
@@ -222,11 +235,12 @@ export class DecodingBlockSource implements BlockSource {
       if (count === MAX_BLOCK_INSTRUCTIONS) reason = BlockEnd.Limit;
     }
     block.count = count;
-    block.startIp = ip;
+    block.startIp = ip | 0;
     block.byteLength = off - offset;
     block.endReason = reason;
     block.valid = true;
     block.hits = 0;
+    block.routines = null;
     block.compiled = null;
     blockHandlers(block, this.resolve);
     this.stats.decodedBlocks++;

@@ -1,8 +1,8 @@
 /**
- * Turns a hot block into one generated function. Records whose form has a template (fast.ts) and
- * whose handler is that template's are inlined as straight-line code with their registers,
- * immediates, displacements and branch targets as literals; every other record calls its handler as
- * the interpreter would. The function returns how many records completed.
+ * The code of a hot block inside a generated function (region.ts puts the hot blocks of a page
+ * together). Records whose form has a template (fast.ts) and whose handler is that template's are
+ * inlined as straight-line code with their registers, immediates, displacements and branch targets
+ * as literals; every other record calls its handler as the interpreter would.
  *
  * What the run loop relies on is kept at every point where it can be observed:
  * - `cpu.insEip` holds the start of the record that is running before anything that can fault, so
@@ -16,22 +16,29 @@
  */
 
 import type { Instruction } from '@plex86/x86';
-import type { Cpu } from '../cpu/cpu.js';
-import { Effect, fastHandler, inlineCode, templateLocals, type FlagSource } from '../cpu/exec/fast.js';
+import { Effect, fastHandler, inlineCode, type FlagSource } from '../cpu/exec/fast.js';
 import type { Handler } from '../cpu/exec/table.js';
 
-/** A hot block as one function: runs its records in order and returns how many completed. */
-export type BlockFunction = (cpu: Cpu) => number;
-
-/** Generated source of a block function and how many records it inlined. */
+/** Generated source of a block's body and how many records it inlined. */
 export interface BlockSource {
   source: string;
   inlined: number;
 }
 
+/** Where a block's body finds its handlers and records, and how it leaves early. */
+export interface BodyContext {
+  /** Index of the block's first handler and record in the function's `h` and `r` arrays. */
+  readonly base: number;
+  /** The statement that leaves after `done` of the block's records completed (the block ends early). */
+  readonly leave: (done: number) => string;
+}
+
+const SINGLE_BLOCK: BodyContext = { base: 0, leave: (done) => `return ${done};` };
+
 /**
- * The body of the function for a block entered at its own start IP (`bits` is the code size). With
- * `inline` false every record calls its handler (the form the interpreter's handlers give).
+ * The body of a block entered at its own start IP (`bits` is the code size), up to its end: the
+ * caller decides what follows the last record. With `inline` false every record calls its handler
+ * (the form the interpreter's handlers give).
  */
 export function blockSource(
   handlers: readonly Handler[],
@@ -39,11 +46,13 @@ export function blockSource(
   count: number,
   bits: 16 | 32,
   inline = true,
+  context: BodyContext = SINGLE_BLOCK,
 ): BlockSource {
   const mask = bits === 16 ? 0xffff : -1;
+  const { base, leave } = context;
   let body = '';
   let inlined = 0;
-  // The value insEip is known to hold: the run loop sets it to the block's start before the call.
+  // The value insEip is known to hold: the caller sets it to the block's start before the body.
   let insEip = count > 0 ? records[0].ip & mask : 0;
   // The lazy-flag state the records so far leave, when generated code knows it (for Jcc).
   let flags: FlagSource | undefined;
@@ -56,8 +65,8 @@ export function blockSource(
     if (inl === undefined) {
       flags = undefined;
       if (insEip !== start) body += `cpu.insEip = ${start}; `;
-      body += `st[0] = ${next}; h[${i}](cpu, r[${i}]);`;
-      body += last ? '\n' : ` if (cpu.exitBlock) return ${i + 1};\n`;
+      body += `st[0] = ${next}; h[${base + i}](cpu, r[${base + i}]);`;
+      body += last ? '\n' : ` if (cpu.exitBlock) ${leave(i + 1)}\n`;
       insEip = start;
       continue;
     }
@@ -73,25 +82,8 @@ export function blockSource(
     // A branch writes EIP only when taken; a record that is last leaves its successor in EIP.
     if ((effect & Effect.BRANCH) !== 0 || last) body += `st[0] = ${next}; `;
     body += `{ ${inl.code.replace(/\s*\n\s*/g, ' ')} }`;
-    if ((effect & Effect.EXITS) !== 0 && !last) body += ` if (cpu.exitBlock) { st[0] = ${next}; return ${i + 1}; }`;
+    if ((effect & Effect.EXITS) !== 0 && !last) body += ` if (cpu.exitBlock) { st[0] = ${next}; ${leave(i + 1)} }`;
     body += '\n';
   }
-  body += `return ${count};`;
-  return { source: `${templateLocals(body)}\n${body}`, inlined };
-}
-
-/** Compiles the block's records into one function (see blockSource). */
-export function compileBlock(
-  handlers: Handler[],
-  records: readonly Instruction[],
-  count: number,
-  bits: 16 | 32,
-  inline = true,
-): BlockFunction {
-  const { source } = blockSource(handlers, records, count, bits, inline);
-  const factory = new Function('h', 'r', `"use strict"; return function block(cpu) {\n${source}\n};`) as (
-    h: Handler[],
-    r: readonly Instruction[],
-  ) => BlockFunction;
-  return factory(handlers.slice(0, count), records.slice(0, count));
+  return { source: body, inlined };
 }

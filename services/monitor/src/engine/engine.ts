@@ -13,7 +13,7 @@ import { HANDLERS, undefinedOpcode, type Handler } from '../cpu/exec/table.js';
 import '../cpu/exec/index.js';
 import { fastHandler } from '../cpu/exec/fast.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
-import { compileBlock, type BlockFunction } from './compile.js';
+import { compileRegion, regionMembers, type Region } from './region.js';
 
 /** Why `run` returned. */
 export const enum StopReason {
@@ -42,8 +42,10 @@ export interface EngineStats {
    * plex86 monitor takes over from the fast path.
    */
   sensitive: number;
-  /** Hot blocks turned into generated functions. */
+  /** Hot blocks turned into generated code. */
   compiledBlocks: number;
+  /** Generated functions made (each holds the hot blocks of one page, see region.ts). */
+  regions: number;
   slowFetches: number;
   faults: number;
   interrupts: number;
@@ -52,11 +54,13 @@ export interface EngineStats {
 }
 
 /**
- * Block runs (cache hits) before a block is compiled into one function. A block function pays off
- * only once V8 has optimised it; compiling lukewarm blocks (generating, parsing and optimising
- * thousands of functions) costs more than it saves, so only hot ones are compiled. Measured on the
- * default Linux guest (boot and a quarter of the bench workload, CPU seconds of the run): 2048 runs
- * 92-97 s, 8192 78-80 s, 16384 66-71 s, 65536 67 s, 262144 71 s, never compiling 85 s.
+ * Block runs (cache hits) before a block is compiled, with the warm blocks of its page, into its
+ * page's function (region.ts). Generated code pays off only once V8 has optimised it; compiling
+ * lukewarm code costs more than it saves. Measured on the default Linux guest (boot and a quarter of
+ * the bench workload, CPU seconds of the run), when each block was a function of its own: 2048 runs
+ * 92-97 s, 8192 78-80 s, 16384 66-71 s, 65536 67 s, 262144 71 s, never compiling 85 s; with page
+ * functions (seconds to the prompt and of the workload), 4096 runs 32 + 29 s, 8192 28 + 27 s,
+ * 16384 26 + 25 s.
  */
 const COMPILE_THRESHOLD = 16384;
 
@@ -68,10 +72,16 @@ export class Engine {
   compileThreshold = COMPILE_THRESHOLD;
   /** Compiled blocks inline the records that have templates (off: every record calls its handler). */
   inlineRecords = true;
+  /**
+   * Control may pass between the blocks of a region without the run loop (off while a debugger must
+   * see every block the CPU enters).
+   */
+  chainRegions = true;
   readonly stats: EngineStats = {
     blocks: 0,
     sensitive: 0,
     compiledBlocks: 0,
+    regions: 0,
     slowFetches: 0,
     faults: 0,
     interrupts: 0,
@@ -79,6 +89,8 @@ export class Engine {
   };
   shutdownMessage = '';
   private stopRequested = false;
+  /** The instruction count at which the current run's budget is spent. */
+  private end = 0;
   private readonly slowIns = new Instruction();
   private readonly fetchBuffer = new Uint8Array(16);
   /** The SBE block that ran last, whose successor memo the next lookup may use. */
@@ -110,6 +122,7 @@ export class Engine {
   run(budget: number): StopReason {
     const cpu = this.cpu;
     const end = cpu.instructions + budget;
+    this.end = end;
     this.stopRequested = false;
     while (cpu.instructions < end) {
       if (this.stopRequested) return StopReason.STOPPED;
@@ -262,27 +275,18 @@ export class Engine {
       return;
     }
     const n = count < limit ? count : limit;
-    const records = block.instructions;
-    const handlers = block.compiled as Handler[];
     if (block.endReason === BlockEnd.Sensitive || block.endReason === BlockEnd.Privileged) this.stats.sensitive++;
+    const records = block.instructions;
+    const handlers = block.routines as Handler[];
     const delta = (eip - block.startIp) | 0;
     if (delta === 0 && n === count) {
-      // A hot block runs as one generated function (see compileBlock), kept after its handlers.
-      const fn = (handlers as unknown as BlockFunction[])[count];
-      if (fn !== undefined) {
-        this.runCompiled(fn, block, records, bits === 16 ? 0xffff : -1);
+      // A hot block runs in its page's generated function (region.ts).
+      const region = block.compiled as Region | null;
+      if (region !== null && (region.drops === this.blocks.drops || this.stillValid(region))) {
+        this.runRegion(region, bits, limit === 0x7fffffff && this.chainRegions ? this.end : cpu.instructions + 1);
         return;
       }
-      if (block.hits >= this.compileThreshold && handlers.length === count) {
-        (handlers as unknown as BlockFunction[])[count] = compileBlock(
-          handlers,
-          records,
-          count,
-          bits,
-          this.inlineRecords,
-        );
-        this.stats.compiledBlocks++;
-      }
+      if (block.hits >= this.compileThreshold && handlers.length === count) this.compile(block, bits);
     }
     const mask = bits === 16 ? 0xffff : -1;
     const st = cpu.st;
@@ -305,17 +309,54 @@ export class Engine {
     cpu.exitBlock = false;
   }
 
-  /** Runs a compiled block; on a fault, counts the instructions that completed before it. */
-  private runCompiled(fn: BlockFunction, block: Block, records: readonly Instruction[], mask: number): void {
+  /**
+   * Compiles `hot` with the blocks of its page that ran at least a quarter as often, replacing the
+   * region any of them was in.
+   */
+  private compile(hot: Block, bits: 16 | 32): void {
+    const members = regionMembers(hot, this.blocks.pageBlocks(hot), this.compileThreshold >>> 2);
+    const region = compileRegion(members, bits, this.inlineRecords);
+    region.drops = this.blocks.drops;
+    for (const b of members) {
+      if (b.compiled === null) this.stats.compiledBlocks++;
+      b.compiled = region;
+    }
+    this.stats.regions++;
+  }
+
+  /** After blocks were dropped: whether every member of `region` is still there (if not, it goes). */
+  private stillValid(region: Region): boolean {
+    const members = region.members;
+    for (const b of members) {
+      if (b.valid) continue;
+      for (const m of members) if (m.compiled === region) m.compiled = null;
+      return false;
+    }
+    region.drops = this.blocks.drops;
+    return true;
+  }
+
+  /**
+   * Runs a region from the member at EIP until the instruction count reaches `end` (the last block
+   * may overrun it by a few); on a fault, counts the records of the faulting block before it.
+   */
+  private runRegion(region: Region, bits: 16 | 32, end: number): void {
     const cpu = this.cpu;
     try {
-      cpu.instructions += fn(cpu);
+      // Not `+=`: that would read the count before the members the region passed through added theirs.
+      const last = region.run(cpu, end);
+      cpu.instructions += last;
     } catch (e) {
+      const block = region.members[cpu.regionAt] as Block;
+      const records = block.instructions;
+      const mask = bits === 16 ? 0xffff : -1;
       let done = 0;
-      while (done < block.count && ((records[done].ip ^ cpu.insEip) & mask) !== 0) done++;
+      while (done < block.count && (((records[done] as Instruction).ip ^ cpu.insEip) & mask) !== 0) done++;
       cpu.instructions += done;
       throw e;
     }
+    const last = region.members[cpu.regionAt] as Block;
+    if (last.slot >= 0) this.prevBlock = last;
     cpu.exitBlock = false;
   }
 

@@ -36,11 +36,20 @@ export class SbeBlockSource implements BlockSource {
     if (phys < this.ramSize) {
       const block = this.cache.lookup(phys, bits === 32 ? CodeMode.Bits32 : CodeMode.Bits16, ip);
       if (block !== null && block.byteLength <= maxBytes) {
-        if (block.compiled === null) blockHandlers(block, this.resolve);
+        if (block.routines === null) blockHandlers(block, this.resolve);
         return block;
       }
     }
     return this.outside.lookup(phys, bits, ip, maxBytes);
+  }
+
+  get drops(): number {
+    return this.cache.drops + this.outside.drops;
+  }
+
+  pageBlocks(block: Block): readonly (Block | null)[] {
+    if (block.slot < 0) return [block];
+    return this.cache.scannedPage(block.physAddr >>> 12, block.mode)?.blocks ?? [block];
   }
 
   flush(): void {

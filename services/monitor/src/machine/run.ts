@@ -319,7 +319,7 @@ function statsText(machine: Machine, instructions: number, seconds: number): str
     `instructions     ${instructions}`,
     `fast path        ${instructions > 0 ? ((100 * fast) / instructions).toFixed(2) : '0.00'}% of instructions ran from pre-decoded blocks without the monitor`,
     `monitor exits    ${e.sensitive} sensitive/privileged instructions; exceptions: ${exits || 'none'}; external interrupts: ${e.interrupts}; ${e.slowFetches} instructions fetched one by one`,
-    `blocks           ${e.blocks} run, ${e.compiledBlocks} compiled to functions; ${machine.blocks.describe()}`,
+    `blocks           ${e.blocks} run by the run loop, ${e.compiledBlocks} compiled into ${e.regions} page functions; ${machine.blocks.describe()}`,
     `port I/O         ${machine.io.unmappedWrites} writes to unclaimed ports dropped, ${machine.io.unmappedReads} reads of unclaimed ports`,
     `time             ${seconds.toFixed(3)} s, ${(instructions / Math.max(seconds, 1e-9) / 1e6).toFixed(2)} MIPS`,
   ];

@@ -2,14 +2,15 @@
 // instruction sequences from random CPU state must leave identical registers, flags, EIP, memory,
 // completed-record counts, faults and early exits.
 
-import { Code, decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
+import { Block, BlockEnd, Code, CodeMode, decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
 import { xorshift32 } from '@plex86/x86/testing';
 import { describe, expect, it } from 'vitest';
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
 import { fastHandler } from '../../src/cpu/exec/fast.js';
 import { CPU_FAULT } from '../../src/cpu/fault.js';
 import { Cr0, Seg } from '../../src/cpu/registers.js';
-import { blockSource, compileBlock } from '../../src/engine/compile.js';
+import { blockSource } from '../../src/engine/compile.js';
+import { compileRegion } from '../../src/engine/region.js';
 import { resolveGenericHandler, resolveHandler } from '../../src/engine/engine.js';
 import type { Handler } from '../../src/cpu/exec/table.js';
 import { PortSpace } from '../../src/io/port-space.js';
@@ -37,6 +38,25 @@ function makeCpu(bits: 16 | 32): Cpu {
 /** Handler-path forms mixed into the sequences (no control transfer, no I/O, bounded run time). */
 const GENERIC =
   /^(Imul_r|Not_|Neg_|Set|Cmov|Xchg_|Bswap|Rol_|Ror_|Rcl_|Rcr_|Bt_|Bts_|Btr_|Cdq|Cwde|Cbw|Cwd|Push_imm|Shld|Shrd|Movzx_r16|Movsx_r16|Lea_r16|Shl_rm(8|16)|Shr_rm(8|16)|Sar_rm(8|16)|Push_r16|Pop_r16|Mul_|Sahf|Lahf|Clc|Stc|Cmc|Xlat)/;
+
+/** The records as one block, compiled as the run loop compiles a block alone: a region of one. */
+function compileBlock(
+  handlers: Handler[],
+  records: Instruction[],
+  count: number,
+  bits: 16 | 32,
+  inline = true,
+): (cpu: Cpu) => number {
+  const block = new Block();
+  block.mode = bits === 32 ? CodeMode.Bits32 : CodeMode.Bits16;
+  block.instructions = records;
+  block.count = count;
+  block.startIp = records[0].ip | 0;
+  block.endReason = BlockEnd.ControlTransfer;
+  block.routines = handlers;
+  const region = compileRegion([block], bits, inline);
+  return (cpu) => region.run(cpu, cpu.instructions + 1);
+}
 
 interface Sequence {
   records: Instruction[];

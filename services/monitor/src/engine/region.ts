@@ -1,0 +1,128 @@
+/**
+ * Hot code as one generated function per code page. The blocks of a physical page that ran often
+ * enough become the cases of a switch on EIP inside a loop, so control that passes from one of them
+ * to another (a loop, an if/else, a call within the page) stays in generated code instead of going
+ * back to the run loop, which pays for the block lookup and the call into a separate function.
+ *
+ * The function runs exactly the blocks the run loop would have run, and checks between them all the
+ * run loop would check:
+ * - a jump leaves the region when its target is not the start of a member, or lies on another page
+ *   (only pages whose IPs map to the page's offsets are chained: CS base page-aligned, flat limit);
+ * - after a member that ends with an instruction that may change what the run loop looks at (CS,
+ *   paging, EFLAGS.IF or TF, the interrupt controller through port I/O, HLT), the region returns;
+ * - `cpu.exitBlock` (a stop, an interrupt shadow, a write into code) and the instruction budget are
+ *   tested after every member;
+ * - the run loop re-checks the members after any block was dropped (`Region.drops`), before it
+ *   enters the region again.
+ * When it returns or faults, `cpu.regionAt` names the member that ran last.
+ */
+
+import { BlockEnd, CodeAttr, CodeMode, FlowControl, type Block, type Instruction } from '@plex86/x86';
+import type { Cpu } from '../cpu/cpu.js';
+import { templateLocals } from '../cpu/exec/fast.js';
+import type { Handler } from '../cpu/exec/table.js';
+import { blockSource } from './compile.js';
+
+/**
+ * Runs members from the one at EIP until `cpu.instructions` reaches `end` or control leaves. Each
+ * member that completes and passes control on adds its records to `cpu.instructions` at once, as
+ * the run loop would (devices and RDTSC read the count); the function returns the records of the
+ * member it returns from.
+ */
+export type RegionFunction = (cpu: Cpu, end: number) => number;
+
+export interface Region {
+  readonly run: RegionFunction;
+  /** The blocks compiled in, in case order; each has this region in its `compiled` slot. */
+  readonly members: readonly Block[];
+  /** The block source's drop count when the members were last known to be valid. */
+  drops: number;
+}
+
+/**
+ * Most records in one region (the hottest members are kept). V8 optimises a function only up to a
+ * bytecode size, and the time it takes grows with the size.
+ */
+export const MAX_REGION_RECORDS = 256;
+
+/** Instruction attributes after which the run loop must look at the CPU again. */
+const SEES_CPU = CodeAttr.PRIVILEGED | CodeAttr.SENSITIVE | CodeAttr.SERIALIZING | CodeAttr.FAR | CodeAttr.IO;
+
+/** Whether control may pass from `block` to another member without the run loop's checks. */
+export function chains(block: Block): boolean {
+  const reason = block.endReason;
+  if (reason !== BlockEnd.ControlTransfer && reason !== BlockEnd.Limit && reason !== BlockEnd.PageEnd) return false;
+  for (let i = 0; i < block.count; i++) {
+    const attrs = (block.instructions[i] as Instruction).attributes;
+    if ((attrs & SEES_CPU) !== 0) return false;
+  }
+  const flow = ((block.instructions[block.count - 1] as Instruction).attributes & CodeAttr.FLOW_MASK) as FlowControl;
+  return flow !== FlowControl.Interrupt && flow !== FlowControl.Exception;
+}
+
+/**
+ * The blocks to compile with `hot` (which comes first): those of `page` (the blocks of its physical
+ * page) that ran at least `warm` times, in its mode, at IPs on the same IP page that map to their own
+ * page offsets. Blocks of 16-bit code, or scanned where IP and page offset differ, go alone.
+ */
+export function regionMembers(hot: Block, page: readonly (Block | null)[], warm: number): Block[] {
+  const members = [hot];
+  if (hot.mode !== CodeMode.Bits32 || !sameOffset(hot)) return members;
+  const candidates: Block[] = [];
+  for (const b of page) {
+    if (b === null || b === hot || !b.valid || b.count === 0 || b.mode !== hot.mode || b.hits < warm) continue;
+    if (((b.startIp ^ hot.startIp) & ~0xfff) !== 0 || !sameOffset(b)) continue;
+    const routines = b.routines as Handler[] | null;
+    if (routines === null || routines.length !== b.count) continue;
+    candidates.push(b);
+  }
+  candidates.sort((x, y) => y.hits - x.hits);
+  let records = hot.count;
+  for (const b of candidates) {
+    if (records + b.count > MAX_REGION_RECORDS) continue;
+    members.push(b);
+    records += b.count;
+  }
+  return members;
+}
+
+function sameOffset(b: Block): boolean {
+  return ((b.startIp ^ b.physAddr) & 0xfff) === 0;
+}
+
+/**
+ * Compiles `members` (blocks of `bits`-bit code whose handlers are in `routines`) into one region.
+ * With one member, or 16-bit code, the function runs the block it is entered at and returns.
+ */
+export function compileRegion(members: readonly Block[], bits: 16 | 32, inline = true): Region {
+  const handlers: Handler[] = [];
+  const records: Instruction[] = [];
+  const chained = bits === 32 && members.length > 1;
+  let cases = '';
+  members.forEach((b, k) => {
+    const base = handlers.length;
+    const count = b.count;
+    const routines = b.routines as Handler[];
+    for (let i = 0; i < count; i++) {
+      handlers.push(routines[i] as Handler);
+      records.push(b.instructions[i] as Instruction);
+    }
+    const { source } = blockSource(routines, b.instructions, count, bits, inline, {
+      base,
+      leave: (done) => `return ${done};`,
+    });
+    const next = chained && chains(b) ? `cpu.instructions += ${count}; break;` : `return ${count};`;
+    const start = bits === 16 ? b.startIp & 0xffff : b.startIp | 0;
+    cases += `case ${start}: {\nat = ${k}; cpu.insEip = ${start};\n${source}${next}\n}\n`;
+  });
+  const loop = chained
+    ? `for (;;) {\nswitch (st[0]) {\n${cases}default: return 0;\n}\nif (cpu.instructions >= end || cpu.exitBlock) return 0;\n}`
+    : `switch (st[0]) {\n${cases}default: return 0;\n}`;
+  const body = `let at = 0;\ntry {\n${loop}\n} finally { cpu.regionAt = at; }`;
+  const factory = new Function(
+    'h',
+    'r',
+    `"use strict"; return function region(cpu, end) {\n${templateLocals(body)}\n${body}\n};`,
+  ) as (h: Handler[], r: Instruction[]) => RegionFunction;
+  return { run: factory(handlers, records), members, drops: -1 };
+}

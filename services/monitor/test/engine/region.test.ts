@@ -1,0 +1,157 @@
+// Page functions (engine/region.ts) against the interpreter: the same program, run with every block
+// compiled at once and with none compiled, must end in the same state after the same number of
+// instructions at every budget, also when the program rewrites the code of a member.
+
+import { describe, expect, it } from 'vitest';
+import { Attr, Cpu } from '../../src/cpu/cpu.js';
+import { Cr0, Seg } from '../../src/cpu/registers.js';
+import { Engine, resolveHandler, StopReason } from '../../src/engine/engine.js';
+import { SbeBlockSource } from '../../src/engine/sbe-source.js';
+import { PortSpace } from '../../src/io/port-space.js';
+import { PhysicalMemory } from '../../src/memory/physical-memory.js';
+
+const CODE = 0x10000;
+
+/** A tiny assembler for the few forms used here, with labels for rel8/rel32 targets. */
+class Code {
+  readonly bytes: number[] = [];
+  private readonly labels = new Map<string, number>();
+  private readonly fixups: { at: number; size: 1 | 4; label: string; absolute: boolean }[] = [];
+
+  get here(): number {
+    return CODE + this.bytes.length;
+  }
+  label(name: string): this {
+    this.labels.set(name, this.here);
+    return this;
+  }
+  emit(...b: number[]): this {
+    this.bytes.push(...b);
+    return this;
+  }
+  imm32(v: number): this {
+    return this.emit(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
+  }
+  rel(op: number[], size: 1 | 4, label: string): this {
+    this.emit(...op);
+    this.fixups.push({ at: this.bytes.length, size, label, absolute: false });
+    return this.emit(...new Array<number>(size).fill(0));
+  }
+  /** `op` followed by the 32-bit address of `label`. */
+  abs(op: number[], label: string): this {
+    this.emit(...op);
+    this.fixups.push({ at: this.bytes.length, size: 4, label, absolute: true });
+    return this.imm32(0);
+  }
+  address(label: string): number {
+    const at = this.labels.get(label);
+    if (at === undefined) throw new Error(`no label ${label}`);
+    return at;
+  }
+  link(): Uint8Array {
+    for (const f of this.fixups) {
+      const value = f.absolute ? this.address(f.label) : this.address(f.label) - (CODE + f.at + f.size);
+      for (let i = 0; i < f.size; i++) this.bytes[f.at + i] = (value >> (8 * i)) & 0xff;
+    }
+    return Uint8Array.from(this.bytes);
+  }
+}
+
+/**
+ * Nested loops with a call within the page and one to the next page, so control passes between
+ * blocks in every way a region chains (fall-through, Jcc both ways, CALL, RET) and leaves it.
+ * With `patch`, every outer round stores ECX into the immediate of `sub`'s XOR: a write into a
+ * member of the region that is running.
+ */
+function program(rounds: number, patch: boolean): { bytes: Uint8Array; immediate: number } {
+  const c = new Code();
+  c.emit(0xb9).imm32(rounds); // mov ecx, rounds
+  c.label('outer').emit(0xba).imm32(3); // mov edx, 3
+  c.label('inner').emit(0x01, 0xc8); // add eax, ecx
+  c.emit(0xc1, 0xc0, 0x03); // rol eax, 3
+  c.emit(0x4a); // dec edx
+  c.rel([0x75], 1, 'inner'); // jnz inner
+  c.rel([0xe8], 4, 'sub'); // call sub
+  if (patch) c.abs([0x89, 0x0d], 'immediate'); // mov [immediate], ecx
+  c.emit(0xf6, 0xc1, 0x07); // test cl, 7
+  c.rel([0x75], 1, 'skip'); // jnz skip
+  c.rel([0xe8], 4, 'far'); // call far (on the next page)
+  c.label('skip').emit(0x49); // dec ecx
+  c.rel([0x0f, 0x85], 4, 'outer'); // jnz outer
+  c.emit(0xf4); // hlt
+  c.label('sub').emit(0x35).label('immediate').imm32(0x55); // xor eax, 0x55
+  c.emit(0xc3); // ret
+  while (c.here < CODE + 0x1000) c.emit(0x90);
+  c.label('far').emit(0x05).imm32(0x1234567); // add eax, 0x1234567
+  c.emit(0xc3); // ret
+  return { bytes: c.link(), immediate: c.address('immediate') };
+}
+
+function machine(code: Uint8Array, compiled: boolean): { cpu: Cpu; engine: Engine } {
+  const mem = new PhysicalMemory({ ramSize: 1 << 20 });
+  const cpu = new Cpu(mem, new PortSpace());
+  const blocks = new SbeBlockSource(mem, resolveHandler);
+  blocks.onInvalidate = () => cpu.requestExit();
+  const engine = new Engine(cpu, blocks);
+  engine.compileThreshold = compiled ? 0 : Number.MAX_SAFE_INTEGER;
+  const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
+  cpu.setCr0(cpu.cr0 | Cr0.PE);
+  for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === Seg.CS ? attr | Attr.CODE : attr);
+  mem.ram.set(code, CODE);
+  cpu.r32[4] = 0x80000;
+  cpu.eip = CODE;
+  return { cpu, engine };
+}
+
+function state(cpu: Cpu): string {
+  const regs = Array.from(cpu.r32, (v) => (v >>> 0).toString(16)).join(' ');
+  return `${cpu.instructions} eip ${(cpu.eip >>> 0).toString(16)} flags ${cpu.eflags.toString(16)} ${regs}`;
+}
+
+describe('page functions', () => {
+  for (const patch of [false, true]) {
+    const what = patch ? 'a program that rewrites a member' : 'nested loops and calls';
+    it(`end ${what} as the interpreter does, at every budget`, () => {
+      const { bytes: code, immediate } = program(40, patch);
+      const a = machine(code, false);
+      const b = machine(code, true);
+      let stops = 0;
+      // Budgets from 1 to 13 instructions, then the rest: the run loop must stop regions exactly
+      // where it stops single blocks.
+      for (let budget = 1; a.cpu.halted === false; budget = budget >= 13 ? 1 : budget + 1) {
+        const ra = a.engine.run(budget);
+        const rb = b.engine.run(budget);
+        expect(state(b.cpu)).toBe(state(a.cpu));
+        expect(rb).toBe(ra);
+        stops++;
+      }
+      expect(stops).toBeGreaterThan(100);
+      expect(b.engine.stats.regions).toBeGreaterThan(0);
+      const c = machine(code, true);
+      expect(c.engine.run(1e6)).toBe(StopReason.HALTED);
+      expect(state(c.cpu)).toBe(state(a.cpu));
+      const d = machine(code, false);
+      d.engine.run(1e6);
+      if (patch) {
+        // Each rewrite drops a member, and with it the page function, which is made again.
+        expect(c.engine.stats.regions).toBeGreaterThan(40);
+      } else {
+        // Control passes between members inside the page function: far fewer blocks reach the run loop.
+        expect(c.engine.stats.blocks).toBeLessThan(d.engine.stats.blocks / 3);
+      }
+      // The last outer round stored ECX = 1 into the XOR.
+      expect(c.cpu.ram[immediate]).toBe(patch ? 1 : 0x55);
+    });
+  }
+
+  it('run one block per call while chaining is off, as a debugger needs', () => {
+    const code = program(20, false).bytes;
+    const a = machine(code, false);
+    a.engine.run(1e6);
+    const b = machine(code, true);
+    b.engine.chainRegions = false;
+    b.engine.run(1e6);
+    expect(state(b.cpu)).toBe(state(a.cpu));
+    expect(b.engine.stats.blocks).toBe(a.engine.stats.blocks);
+  });
+});
