@@ -1,7 +1,7 @@
 /**
- * A DebugTarget backed by a VM's monitor over the bus: DebugService on plex86.<vm>.debug.<method>,
- * stop events from plex86.<vm>.debug.stopped, VmControlService for kill and stats, and
- * SnapshotService for `monitor snapshot save`.
+ * A DebugTarget backed by a VM's monitor over the bus: DebugService on plex86.<vm>.debug.<method>
+ * (also for `monitor phys` and `monitor sbe`), stop events from plex86.<vm>.debug.stopped,
+ * VmControlService for kill and stats, and SnapshotService for `monitor snapshot save`.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -34,8 +34,8 @@ export interface BusDebugTargetOptions {
   /** One line per stop event that does not decode. */
   readonly log?: (line: string) => void;
   /**
-   * Monitor commands served without the bus, e.g. by `plex86 run` in one process, where the SBE
-   * attribute pages and snapshots are at hand; they take precedence over the bus-backed ones.
+   * Monitor commands served without the bus, e.g. by `plex86 run` in one process, where the
+   * machine's counters and snapshots are at hand; they take precedence over the bus-backed ones.
    */
   readonly monitor?: MonitorCapabilities;
 }
@@ -101,6 +101,20 @@ export function busDebugTarget(bus: Bus, vmId: string, options: BusDebugTargetOp
     readPhysical:
       options.monitor?.readPhysical ??
       ((address, length) => readMemory(AddressSpace.ADDRESS_SPACE_PHYSICAL, address, length)),
+    sbePage:
+      options.monitor?.sbePage ??
+      (async (address) => {
+        try {
+          const reply = await debug.getSbePage({ requestId: requestId(), address: BigInt(address) }, call);
+          return { physicalPage: Number(reply.physicalPage), attributes: reply.attributes };
+        } catch (err) {
+          // The one NOT_FOUND of GetSbePage: the address is not mapped, which the view says by itself.
+          if (err instanceof BusError && err.code === ErrorCode.ERROR_CODE_NOT_FOUND) {
+            return { physicalPage: -1, attributes: new Uint8Array(0) };
+          }
+          throw err;
+        }
+      }),
     saveSnapshot:
       options.monitor?.saveSnapshot ??
       (async (path) => {

@@ -126,6 +126,15 @@ function describeDebuggerOverBus(name: string, makeBus: () => Promise<Bus> | Bus
       const phys = await gdb.ask(`qRcmd,${hexText('phys 0x30 2')}`);
       expect(Buffer.from(phys.slice(1), 'hex').toString()).toMatch(/^00000030 {2}de ad/);
       expect(await gdb.reader.nextPacket()).toBe('OK');
+      // monitor sbe through GetSbePage; the monitor's NOT_FOUND reads as an unmapped address.
+      const sbe = await gdb.ask(`qRcmd,${hexText('sbe 0x1234')}`);
+      expect(Buffer.from(sbe.slice(1), 'hex').toString()).toBe(
+        'page 00101000 (linear 00001000): 2 marked bytes\n00101010  81 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n',
+      );
+      expect(await gdb.reader.nextPacket()).toBe('OK');
+      const unmapped = await gdb.ask(`qRcmd,${hexText('sbe 0x3000')}`);
+      expect(Buffer.from(unmapped.slice(1), 'hex').toString()).toBe('linear address 00003000 is not mapped\n');
+      expect(await gdb.reader.nextPacket()).toBe('E01');
 
       expect(await gdb.ask('D')).toBe('OK');
       expect(fake.breakpoints.size).toBe(0);

@@ -69,6 +69,15 @@ export async function serveFakeMonitor(
         haltExecution: async () => ({ stop: await fake.halt() }),
         detachDebugger: async (r) => (await fake.detach(r.resume), {}),
         getDebugStatus: () => fake.status(),
+        getSbePage: async (r) => {
+          const sbePage = fake.monitor?.sbePage;
+          if (sbePage === undefined) throw new BusError(ErrorCode.ERROR_CODE_UNIMPLEMENTED, '', 'no SBE pages');
+          const page = await sbePage(Number(r.address));
+          if (page.physicalPage < 0) {
+            throw new BusError(ErrorCode.ERROR_CODE_NOT_FOUND, '', `linear address ${r.address} is not mapped`);
+          }
+          return { physicalPage: BigInt(page.physicalPage), attributes: page.attributes };
+        },
       },
     ),
   );

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { main } from '../src/main.js';
 import { serveFakeMonitor } from './fake-monitor.js';
 import { FakeTarget } from './fake-target.js';
-import { frame, ReplyReader } from './rsp-client.js';
+import { frame, hexText, ReplyReader } from './rsp-client.js';
 
 const natsUrl = inject('natsUrl');
 let dir: string;
@@ -42,6 +42,18 @@ describe('debugger process', () => {
     const bus = await createNatsBus({ servers: natsUrl, name: 'debugger-process-test' });
     const fake = new FakeTarget();
     fake.memory.set([0x90, 0xcc], 0x100);
+    // The attribute page a monitor keeps once the guest ran `nop; int3` at 0x100 (the page is
+    // physically at 0x7000): two instruction starts (bit 0) of scanned code (bit 1), a block entry
+    // (bit 2) at the nop, the block's last instruction (bit 3), sensitive (bit 4), at the int3.
+    const ran = new Uint8Array(4096);
+    ran.set([0x07, 0x1b], 0x100);
+    fake.monitor = {
+      ...fake.monitor,
+      sbePage: async (address) =>
+        address < 0x1000
+          ? { physicalPage: 0x7000, attributes: ran }
+          : { physicalPage: -1, attributes: new Uint8Array(0) },
+    };
     const stopMonitor = await serveFakeMonitor(bus, 'vmproc', fake);
     const child = spawn(
       process.execPath,
@@ -72,6 +84,33 @@ describe('debugger process', () => {
       expect(await reader.nextPacket()).toBe('OK');
       socket.write(frame('s'));
       expect(await reader.nextPacket()).toBe('T05thread:1;');
+
+      // monitor sbe: the debugger process asks the monitor over NATS (GetSbePage).
+      const monitor = async (command: string): Promise<{ output: string; reply: string }> => {
+        socket.write(frame(`qRcmd,${hexText(command)}`));
+        const output = await reader.nextPacket();
+        expect(output[0], output).toBe('O');
+        return { output: Buffer.from(output.slice(1), 'hex').toString(), reply: await reader.nextPacket() };
+      };
+      const sbe = await monitor('sbe 0x104');
+      expect(sbe.reply).toBe('OK');
+      const lines = sbe.output.split('\n');
+      expect(lines[0]).toBe('page 00007000 (linear 00000000): 2 marked bytes');
+      const row = /^00007100 {2}((?:[0-9a-f]{2} ?){16})$/.exec(lines[1]);
+      expect(row, sbe.output).not.toBeNull();
+      const attrs = (row?.[1] ?? '')
+        .trim()
+        .split(' ')
+        .map((b) => parseInt(b, 16));
+      // The nop at 0x100 and the int3 after it start instructions; the int3 is sensitive.
+      expect(attrs[0] & 1).toBe(1);
+      expect(attrs[1] & 1).toBe(1);
+      expect(attrs[1] & 0x10).toBe(0x10);
+      expect(attrs.slice(2).every((b) => b === 0)).toBe(true);
+      expect(await monitor('sbe 0x5000')).toEqual({
+        output: 'linear address 00005000 is not mapped\n',
+        reply: 'E01',
+      });
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

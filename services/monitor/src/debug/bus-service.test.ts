@@ -1,7 +1,8 @@
 import { BusError, createInProcessBus, methodClient, vmSubject, type Bus } from '@plex86/bus';
 import { AddressSpace, DebugServiceDefinition, ErrorCode, StopEvent, StopReason } from '@plex86/proto';
+import { ByteAttr } from '@plex86/x86';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Seg } from '../cpu/registers.js';
+import { Cr0, Seg } from '../cpu/registers.js';
 import { Machine } from '../machine/machine.js';
 import { serveDebugService, type ServedDebugger } from './bus-service.js';
 import { MachineDebugger } from './machine-debugger.js';
@@ -75,6 +76,50 @@ describe('serveDebugService', () => {
     });
     await client.detachDebugger({ requestId: '8', resume: false });
     expect(dbg.holding).toBe(false);
+  });
+
+  it('answers GetSbePage with the attribute page of the code the guest ran, halted or running', async () => {
+    const m = machine();
+    const dbg = new MachineDebugger(m, { sliceInstructions: 1000 });
+    served = await serveDebugService(bus, 'vm9', dbg);
+    const client = methodClient(bus, 'plex86.vm9.debug', DebugServiceDefinition);
+    await client.haltExecution({ requestId: '1' });
+    await client.continueExecution({ requestId: '2' });
+    for (let i = 0; i < 1000 && m.cpu.instructions < 5000; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(m.cpu.instructions).toBeGreaterThanOrEqual(5000);
+
+    // While the loop runs: inc ax at 7C00 and jmp at 7C01 start instructions, 7C02 is the jump's operand.
+    const running = await client.getSbePage({ requestId: '3', address: 0x7c02n });
+    expect(running.physicalPage).toBe(0x7000n);
+    expect(running.attributes).toHaveLength(4096);
+    const at = (offset: number, bit: ByteAttr) => running.attributes[offset] & bit;
+    expect(at(0xc00, ByteAttr.INSN_START)).toBe(ByteAttr.INSN_START);
+    expect(at(0xc00, ByteAttr.ENTRY)).toBe(ByteAttr.ENTRY);
+    expect(at(0xc01, ByteAttr.INSN_START)).toBe(ByteAttr.INSN_START);
+    expect(at(0xc01, ByteAttr.BLOCK_END)).toBe(ByteAttr.BLOCK_END);
+    expect(at(0xc02, ByteAttr.INSN_START)).toBe(0);
+    expect(at(0xc02, ByteAttr.CODE)).toBe(ByteAttr.CODE);
+    expect(at(0xbff, ByteAttr.CODE)).toBe(0);
+    expect(at(0xc03, ByteAttr.CODE)).toBe(0);
+
+    await client.haltExecution({ requestId: '4' });
+    const halted = await client.getSbePage({ requestId: '5', address: 0x7c00n });
+    expect([...halted.attributes]).toEqual([...running.attributes]);
+    // A page the guest never ran code in: mapped, nothing scanned.
+    const data = await client.getSbePage({ requestId: '6', address: 0x20123n });
+    expect(data.physicalPage).toBe(0x20000n);
+    expect(data.attributes).toHaveLength(0);
+    await expect(client.getSbePage({ requestId: '7', address: 0x1_0000_0000n })).rejects.toMatchObject({
+      code: ErrorCode.ERROR_CODE_BAD_REQUEST,
+    });
+
+    // Paging on with an empty page directory: no linear address is mapped.
+    m.cpu.setCr3(0x10000);
+    m.cpu.setCr0(m.cpu.cr0 | Cr0.PE | Cr0.PG);
+    await expect(client.getSbePage({ requestId: '8', address: 0x7c00n })).rejects.toMatchObject({
+      code: ErrorCode.ERROR_CODE_NOT_FOUND,
+      message: expect.stringContaining('linear address 00007c00 is not mapped'),
+    });
   });
 
   it('refuses requests with FAILED_PRECONDITION when the machine never came', async () => {

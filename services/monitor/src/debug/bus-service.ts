@@ -75,6 +75,7 @@ export async function serveDebugService(
       haltExecution: call('haltExecution'),
       detachDebugger: call('detachDebugger'),
       getDebugStatus: call('getDebugStatus'),
+      getSbePage: call('getSbePage'),
     },
   );
   let removeListener: (() => void) | undefined;

@@ -33,6 +33,19 @@ export interface DebugServiceHandlers {
   haltExecution(request: RequestId): Promise<{ stop: WireStopEvent }>;
   detachDebugger(request: RequestId & { resume: boolean }): Promise<object>;
   getDebugStatus(request: RequestId): Promise<WireDebugStatus>;
+  getSbePage(request: RequestId & { address: bigint }): Promise<{ physicalPage: bigint; attributes: Uint8Array }>;
+}
+
+function sbePage(dbg: MachineDebugger, address: bigint): { physicalPage: bigint; attributes: Uint8Array } {
+  if (address > 0xffffffffn) {
+    throw new DebugError('BAD_REQUEST', `linear address ${address.toString(16)} is outside the 4 GiB linear space`);
+  }
+  const page = dbg.sbePage(Number(address));
+  if (page.physicalPage < 0) {
+    // Worded as the debugger's in-process `monitor sbe` says it.
+    throw new DebugError('NOT_FOUND', `linear address ${address.toString(16).padStart(8, '0')} is not mapped`);
+  }
+  return { physicalPage: BigInt(page.physicalPage), attributes: page.attributes };
 }
 
 /**
@@ -65,5 +78,6 @@ export function debugServiceHandlers(
     haltExecution: () => guard(async () => ({ stop: await dbg.halt() })),
     detachDebugger: (r) => guard(async () => (await dbg.detach(r.resume), {})),
     getDebugStatus: () => guard(() => dbg.status()),
+    getSbePage: (r) => guard(() => sbePage(dbg, r.address)),
   };
 }

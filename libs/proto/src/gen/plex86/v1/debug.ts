@@ -378,6 +378,25 @@ export interface GetDebugStatusResponse {
   watchpointCount: number;
 }
 
+export interface GetSbePageRequest {
+  requestId: string;
+  /** Linear address, below 4 GiB (BAD_REQUEST above), translated as ADDRESS_SPACE_LINEAR. */
+  address: bigint;
+}
+
+export interface GetSbePageResponse {
+  /** Guest-physical address of the page (a multiple of 4096). */
+  physicalPage: bigint;
+  /**
+   * One attribute byte per byte of the page, as the scanner keeps it for code of the CPU's current
+   * size (16 or 32 bit): bit 0 an instruction starts here, 1 scanned code, 2 a block entry, 3 the
+   * last instruction of a block, 4 sensitive, 5 privileged, 6 a debugger breakpoint, 7 the
+   * instruction continues on the next page. Empty when the page has not been scanned (or the
+   * engine does not scan code); otherwise 4096 bytes.
+   */
+  attributes: Uint8Array;
+}
+
 function createBaseBreakpointHit(): BreakpointHit {
   return { kind: 0, address: 0n };
 }
@@ -2898,6 +2917,192 @@ export const GetDebugStatusResponse: MessageFns<GetDebugStatusResponse> = {
   },
 };
 
+function createBaseGetSbePageRequest(): GetSbePageRequest {
+  return { requestId: "", address: 0n };
+}
+
+export const GetSbePageRequest: MessageFns<GetSbePageRequest> = {
+  encode(message: GetSbePageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.address !== 0n) {
+      if (BigInt.asUintN(64, message.address) !== message.address) {
+        throw new globalThis.Error("value provided for field message.address of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSbePageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSbePageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.address = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetSbePageRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      address: isSet(object.address) ? BigInt(object.address) : 0n,
+    };
+  },
+
+  toJSON(message: GetSbePageRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.address !== 0n) {
+      obj.address = message.address.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetSbePageRequest>): GetSbePageRequest {
+    return GetSbePageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetSbePageRequest>): GetSbePageRequest {
+    const message = createBaseGetSbePageRequest();
+    message.requestId = object.requestId ?? "";
+    message.address = (object.address !== undefined && object.address !== null) ? BigInt(object.address) : 0n;
+    return message;
+  },
+};
+
+function createBaseGetSbePageResponse(): GetSbePageResponse {
+  return { physicalPage: 0n, attributes: new Uint8Array(0) };
+}
+
+export const GetSbePageResponse: MessageFns<GetSbePageResponse> = {
+  encode(message: GetSbePageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.physicalPage !== 0n) {
+      if (BigInt.asUintN(64, message.physicalPage) !== message.physicalPage) {
+        throw new globalThis.Error("value provided for field message.physicalPage of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.physicalPage);
+    }
+    if (message.attributes.length !== 0) {
+      writer.uint32(18).bytes(message.attributes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSbePageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSbePageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.physicalPage = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.attributes = reader.bytes();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetSbePageResponse {
+    return {
+      physicalPage: isSet(object.physicalPage)
+        ? BigInt(object.physicalPage)
+        : isSet(object.physical_page)
+        ? BigInt(object.physical_page)
+        : 0n,
+      attributes: isSet(object.attributes) ? bytesFromBase64(object.attributes) : new Uint8Array(0),
+    };
+  },
+
+  toJSON(message: GetSbePageResponse): unknown {
+    const obj: any = {};
+    if (message.physicalPage !== 0n) {
+      obj.physicalPage = message.physicalPage.toString();
+    }
+    if (message.attributes.length !== 0) {
+      obj.attributes = base64FromBytes(message.attributes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetSbePageResponse>): GetSbePageResponse {
+    return GetSbePageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetSbePageResponse>): GetSbePageResponse {
+    const message = createBaseGetSbePageResponse();
+    message.physicalPage = (object.physicalPage !== undefined && object.physicalPage !== null)
+      ? BigInt(object.physicalPage)
+      : 0n;
+    message.attributes = object.attributes ?? new Uint8Array(0);
+    return message;
+  },
+};
+
 /**
  * DebugService lets a debugger (the GDB remote protocol server) control one VM, served by its
  * monitor on plex86.<vm>.debug.<method>. Stop events are published on plex86.<vm>.debug.stopped.
@@ -2945,6 +3150,11 @@ export interface DebugService {
   DetachDebugger(request: DetachDebuggerRequest): Promise<DetachDebuggerResponse>;
   /** GetDebugStatus: in any state. */
   GetDebugStatus(request: GetDebugStatusRequest): Promise<GetDebugStatusResponse>;
+  /**
+   * GetSbePage: halted or running. The SBE attribute page of the guest page that holds a linear
+   * address (GDB's `monitor sbe`); NOT_FOUND when the address is not mapped.
+   */
+  GetSbePage(request: GetSbePageRequest): Promise<GetSbePageResponse>;
 }
 
 export const DebugServiceServiceName = "plex86.v1.DebugService";
@@ -2967,6 +3177,7 @@ export class DebugServiceClientImpl implements DebugService {
     this.HaltExecution = this.HaltExecution.bind(this);
     this.DetachDebugger = this.DetachDebugger.bind(this);
     this.GetDebugStatus = this.GetDebugStatus.bind(this);
+    this.GetSbePage = this.GetSbePage.bind(this);
   }
   ReadRegisters(request: ReadRegistersRequest): Promise<ReadRegistersResponse> {
     const data = ReadRegistersRequest.encode(request).finish();
@@ -3044,6 +3255,12 @@ export class DebugServiceClientImpl implements DebugService {
     const data = GetDebugStatusRequest.encode(request).finish();
     const promise = this.rpc.request(this.service, "GetDebugStatus", data);
     return promise.then((data) => GetDebugStatusResponse.decode(new BinaryReader(data)));
+  }
+
+  GetSbePage(request: GetSbePageRequest): Promise<GetSbePageResponse> {
+    const data = GetSbePageRequest.encode(request).finish();
+    const promise = this.rpc.request(this.service, "GetSbePage", data);
+    return promise.then((data) => GetSbePageResponse.decode(new BinaryReader(data)));
   }
 }
 
@@ -3186,6 +3403,18 @@ export const DebugServiceDefinition = {
       requestType: GetDebugStatusRequest as typeof GetDebugStatusRequest,
       requestStream: false,
       responseType: GetDebugStatusResponse as typeof GetDebugStatusResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * GetSbePage: halted or running. The SBE attribute page of the guest page that holds a linear
+     * address (GDB's `monitor sbe`); NOT_FOUND when the address is not mapped.
+     */
+    getSbePage: {
+      name: "GetSbePage",
+      requestType: GetSbePageRequest as typeof GetSbePageRequest,
+      requestStream: false,
+      responseType: GetSbePageResponse as typeof GetSbePageResponse,
       responseStream: false,
       options: {},
     },
