@@ -229,7 +229,7 @@ describe('plex86 run --gdb with a test program', () => {
     }
   });
 
-  it('holds the CPU at the reset vector for gdb, which steps, watches and sees the exit-port exit', async () => {
+  it('holds the CPU at the reset vector for gdb, which steps, watches, asks monitor sbe and stats and sees the exit-port exit', async () => {
     const io = captureIo();
     const run = main(['run', '--rom', rom, '--exit-port', '0xf4', '--gdb', 'tcp:127.0.0.1:0', '--gdb-wait'], io);
     for (let i = 0; i < 600 && !io.stderr().includes('waiting for a debugger'); i++) {
@@ -245,6 +245,9 @@ describe('plex86 run --gdb with a test program', () => {
       'watch *(unsigned short *)0x500',
       'continue',
       'printf "@@watched eip=%#x\\n", $eip',
+      'monitor sbe 0xf0004',
+      'monitor sbe 0x500',
+      'monitor stats',
       'continue',
     ]);
     expect(marker(out, 'reset')).toEqual({ cs: 0xf000, eip: 0xfff0 });
@@ -252,6 +255,29 @@ describe('plex86 run --gdb with a test program', () => {
     expect(out).toMatch(/Old value = 0\s+New value = 16962/);
     // After xor, mov ds and the 6-byte store.
     expect(marker(out, 'watched')).toEqual({ eip: 10 });
+    // monitor sbe (GetSbePage over the run's bus): the attribute page of the ROM code that ran at
+    // F000:0000 (linear F0000); xor ax,ax, mov ds,ax and the store start instructions, mov ds is
+    // sensitive, the store's other five bytes are code but no instruction start.
+    expect(out).toMatch(/page 000f0000 \(linear 000f0000\): \d+ marked bytes/);
+    const row = /^000f0000 {2}((?:[0-9a-f]{2} ){15}[0-9a-f]{2})$/m.exec(out);
+    expect(row, out).not.toBeNull();
+    const attrs = (row?.[1] ?? '').split(' ').map((b) => parseInt(b, 16));
+    const INSN_START = 0x01;
+    const CODE = 0x02;
+    const SENSITIVE = 0x10;
+    expect([0, 2, 4].map((i) => attrs[i] & INSN_START)).toEqual([INSN_START, INSN_START, INSN_START]);
+    expect(attrs[2] & SENSITIVE).toBe(SENSITIVE);
+    expect(attrs.slice(5, 10).map((b) => b & (INSN_START | CODE))).toEqual(Array(5).fill(CODE));
+    // The data page the store wrote holds no scanned code.
+    expect(out).toContain('page 00000000: not scanned');
+    // monitor stats: the session's view and this process's counters (localMonitor): the far jump
+    // and the three instructions up to the watch hit.
+    expect(out).toMatch(/^state +halted$/m);
+    expect(out).toMatch(/^last stop +STOP_REASON_WATCHPOINT at 000f000a \(#\d+\)$/m);
+    expect(out).toMatch(/^instructions retired +4$/m);
+    expect(out).toMatch(/^instructions +4$/m);
+    expect(out).toMatch(/^monitor exits +[1-9]\d* sensitive, 0 faults, 0 interrupts$/m);
+    expect(out).toMatch(/^block source +SBE: [1-9]\d* blocks scanned/m);
     expect(out).toMatch(/exited normally|exited with code/);
     expect(await run).toBe(43);
   });

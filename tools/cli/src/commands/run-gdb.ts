@@ -62,10 +62,13 @@ function gdbArgs(values: OptionValues): GdbArgs {
   return { listen, wait: values['gdb-wait'] === true };
 }
 
-/** What `monitor` commands reach directly in this process. */
+/**
+ * What `monitor` commands reach directly in this process: the engine's counters and snapshots to a
+ * path on this host. The rest (`monitor sbe`, `monitor phys`) goes over the bus as it does for
+ * `plex86 service debugger`.
+ */
 function localMonitor(dbg: Promise<MachineDebugger>, snapshots: Promise<SnapshotSaver>): MonitorCapabilities {
   return {
-    sbePage: async (address) => (await dbg).sbePage(address),
     // The file is on this host: a relative path is taken from the run's working directory.
     saveSnapshot: async (path) => void (await (await snapshots)(resolve(path), false)),
     stats: async () => {
