@@ -2,7 +2,8 @@
  * Debian's gdb in batch mode debugging the default Linux guest, booted by `plex86 run --gdb-wait` in
  * a child process: gdb finds the CPU at the kernel's 32-bit entry point (startup_32, the vmlinux ELF
  * entry; the bzImage is unpacked on the host, so the CPU starts there), reads registers and memory
- * (linear and, through `monitor phys`, physical), steps until the kernel has its stack, watches the
+ * (linear and, through `monitor phys`, physical), steps, asks for the SBE attribute page of the code
+ * it stepped (`monitor sbe`), steps on until the kernel has its stack, watches the
  * stack slot below it and continues to the call that writes it, breaks at the return address it
  * wrote, lets the kernel run, interrupts it with Ctrl-C (SIGINT to gdb) once it prints its banner,
  * reads the kernel's code through its paging, and detaches; the guest then boots to its shell.
@@ -81,6 +82,9 @@ function gdbScript(port: number): string {
     'echo @@end\\n',
     'stepi',
     'printf "@@step pc=%#x\\n", (unsigned int)$pc',
+    // The step scanned the entry's code: its SBE attribute page (GetSbePage, over NATS in the second run).
+    'echo @@sbe\\n',
+    `monitor sbe ${entry.address}`,
     // startup_32 loads its segments and then its stack pointer.
     'set $esp0 = $esp',
     'set $n = 0',
@@ -154,6 +158,16 @@ async function debugKernel(port: number, vm: ConsoleProcess): Promise<void> {
   expect(first.linear).toEqual(entry.bytes);
   expect(first.physical).toEqual(entry.bytes);
   expect(marker(out, 'step').pc).toBeGreaterThan(entry.address);
+  const page = (entry.address & ~0xfff).toString(16).padStart(8, '0');
+  const sbe = out.slice(out.indexOf('@@sbe'));
+  expect(sbe).toMatch(new RegExp(`^page ${page} \\(linear ${page}\\): [1-9]\\d* marked bytes`, 'm'));
+  // The entry's own byte starts an instruction (bit 0 of its attribute byte).
+  const rowStart = entry.address & ~0xf;
+  const row = new RegExp(`^${rowStart.toString(16).padStart(8, '0')} {2}((?:[0-9a-f]{2} ){15}[0-9a-f]{2})$`, 'm').exec(
+    sbe,
+  );
+  expect(row, sbe.slice(0, 2000)).not.toBeNull();
+  expect(parseInt((row?.[1] ?? '').split(' ')[entry.address & 0xf] ?? '0', 16) & 1).toBe(1);
 
   // The watchpoint fired after the first write to the slot below the new stack: a call's return address.
   const stack = marker(out, 'stack');
