@@ -131,8 +131,8 @@ export class Cpu {
   /** Set by STI, MOV SS and POP SS: interrupts wait until one more instruction has completed. */
   interruptShadow = false;
   /**
-   * Counts CS loads and CPL changes; with the MMU's flush count it tells the run loop whether a
-   * CS:EIP still maps to the physical code it did (see fetchEpoch).
+   * Counts CS loads and CPL changes (and the engine's lookupEveryBlock); with the MMU's flush count
+   * it tells the run loop whether a CS:EIP still maps to the physical code it did (see fetchEpoch).
    */
   csChanges = 0;
   /** HLT executed; the run loop waits for an interrupt. */

@@ -377,11 +377,9 @@ export class MachineDebugger {
 
   private updateHook(): void {
     const wanted = this.breakpoints.size > 0 || this.watches.length > 0 || this.stepsLeft >= 0;
-    // A new fetch epoch whenever what the hook looks for changes (also while the guest runs): blocks
-    // the engine chained or jump-cached before would otherwise run without passing the hook.
-    if (wanted) this.machine.cpu.csChanges++;
-    // Generated code that runs on from block to block would not come back to the hook in between.
-    this.machine.engine.chainRegions = !wanted;
+    // Whenever what the hook looks for changes (also while the guest runs): blocks the engine chained,
+    // jump-cached or runs on to inside a region would otherwise run without passing the hook.
+    this.machine.engine.lookupEveryBlock(wanted);
     if (wanted === this.installed) return;
     const source = this.inner as { lookup: BlockSource['lookup'] };
     // An own property shadows the class method while the debugger needs instruction boundaries; it
@@ -649,8 +647,7 @@ export class MachineDebugger {
  * A copy of `block` that ends after `count` records; only while debugging, so the allocation stays off
  * normal runs. It has no whole-block function, so nothing compiled for the full block runs in its place,
  * and its routine list is its own and one longer than the records, so the run loop compiles nothing
- * for it. An `uncached` copy has no
- * cache slot, which keeps the engine from chaining or jump-caching it.
+ * for it. An `uncached` copy has no cache slot, which keeps the engine from chaining or jump-caching it.
  */
 function shortened(block: Block, count: number, uncached: boolean): Block {
   const view = Object.create(block) as Block;

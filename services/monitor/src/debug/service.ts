@@ -42,7 +42,7 @@ function sbePage(dbg: MachineDebugger, address: bigint): { physicalPage: bigint;
   }
   const page = dbg.sbePage(Number(address));
   if (page.physicalPage < 0) {
-    // Worded as the debugger's in-process `monitor sbe` says it.
+    // Worded as the debugger's `monitor sbe` says it (it turns NOT_FOUND into its own answer).
     throw new DebugError('NOT_FOUND', `linear address ${address.toString(16).padStart(8, '0')} is not mapped`);
   }
   return { physicalPage: BigInt(page.physicalPage), attributes: page.attributes };

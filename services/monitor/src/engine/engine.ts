@@ -72,11 +72,8 @@ export class Engine {
   compileThreshold = COMPILE_THRESHOLD;
   /** Compiled blocks inline the records that have templates (off: every record calls its handler). */
   inlineRecords = true;
-  /**
-   * Control may pass between the blocks of a region without the run loop (off while a debugger must
-   * see every block the CPU enters).
-   */
-  chainRegions = true;
+  /** Control may pass between the blocks of a region without the run loop (see lookupEveryBlock). */
+  private chainRegions = true;
   readonly stats: EngineStats = {
     blocks: 0,
     sensitive: 0,
@@ -108,6 +105,16 @@ export class Engine {
     readonly blocks: BlockSource,
     readonly intr: InterruptLine | undefined = undefined,
   ) {}
+
+  /**
+   * While `on`, every block the CPU enters comes from the block source's lookup, where a debugger
+   * hooks in: regions run one block per call, and the successor memos and jump-cache entries made
+   * before are dropped (a new fetch epoch).
+   */
+  lookupEveryBlock(on: boolean): void {
+    this.chainRegions = !on;
+    if (on) this.cpu.csChanges++;
+  }
 
   /** Makes `run` return at the next instruction boundary (the current instruction completes). */
   stop(): void {
@@ -283,7 +290,10 @@ export class Engine {
       // A hot block runs in its page's generated function (region.ts).
       const region = block.compiled as Region | null;
       if (region !== null && (region.drops === this.blocks.drops || this.stillValid(region))) {
-        this.runRegion(region, bits, limit === 0x7fffffff && this.chainRegions ? this.end : cpu.instructions + 1);
+        // Members run on from one to the next only under a flat CS limit: the run loop checks the
+        // limit before each block, a region only at its branches.
+        const chain = limit === 0x7fffffff && this.chainRegions && cpu.segLimit[Seg.CS] === -1;
+        this.runRegion(region, bits, chain ? this.end : cpu.instructions + 1);
         return;
       }
       if (block.hits >= this.compileThreshold && handlers.length === count) this.compile(block, bits);

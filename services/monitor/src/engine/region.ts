@@ -7,7 +7,8 @@
  * The function runs exactly the blocks the run loop would have run, and checks between them all the
  * run loop would check:
  * - a jump leaves the region when its target is not the start of a member, or lies on another page
- *   (only pages whose IPs map to the page's offsets are chained: CS base page-aligned, flat limit);
+ *   (only blocks whose IPs map to their page offsets are members, so the CS base is page-aligned;
+ *   the run loop lets members run on only under a flat CS limit);
  * - after a member that ends with an instruction that may change what the run loop looks at (CS,
  *   paging, EFLAGS.IF or TF, the interrupt controller through port I/O, HLT), the region returns;
  * - `cpu.exitBlock` (a stop, an interrupt shadow, a write into code) and the instruction budget are
@@ -72,8 +73,8 @@ export function regionMembers(hot: Block, page: readonly (Block | null)[], warm:
   for (const b of page) {
     if (b === null || b === hot || !b.valid || b.count === 0 || b.mode !== hot.mode || b.hits < warm) continue;
     if (((b.startIp ^ hot.startIp) & ~0xfff) !== 0 || !sameOffset(b)) continue;
-    const routines = b.routines as Handler[] | null;
-    if (routines === null || routines.length !== b.count) continue;
+    // Blocks that never ran have no handlers yet.
+    if (b.routines === null) continue;
     candidates.push(b);
   }
   candidates.sort((x, y) => y.hits - x.hits);

@@ -144,12 +144,39 @@ describe('page functions', () => {
     });
   }
 
+  it('stop at the CS limit where the run loop does, not run on to a member beyond it', () => {
+    // top: dec ecx; jnz top; then at X: inc edx; hlt.
+    const code = Uint8Array.of(0x49, 0x75, 0xfd, 0x42, 0xf4);
+    const X = CODE + 3;
+    const outcomes = [false, true].map((compiled) => {
+      const m = machine(code, compiled);
+      // Two rounds under a flat limit: both blocks run, and with compiling on, become members.
+      for (let round = 0; round < 2; round++) {
+        m.cpu.halted = false;
+        m.cpu.eip = CODE;
+        m.cpu.r32[1] = 5;
+        expect(m.engine.run(1000)).toBe(StopReason.HALTED);
+      }
+      // Now X lies beyond CS's limit: falling through to it is a #GP (with no IDT, a shutdown).
+      const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.CODE;
+      m.cpu.loadSegmentCache(Seg.CS, 0x10, 0, X - 1, attr);
+      m.cpu.halted = false;
+      m.cpu.eip = CODE;
+      m.cpu.r32[1] = 5;
+      return { reason: m.engine.run(1000), state: state(m.cpu), regions: m.engine.stats.regions };
+    });
+    expect(outcomes[0].reason).toBe(StopReason.SHUTDOWN);
+    expect(outcomes[1].reason).toBe(StopReason.SHUTDOWN);
+    expect(outcomes[1].state).toBe(outcomes[0].state);
+    expect(outcomes[1].regions).toBeGreaterThan(0);
+  });
+
   it('run one block per call while chaining is off, as a debugger needs', () => {
     const code = program(20, false).bytes;
     const a = machine(code, false);
     a.engine.run(1e6);
     const b = machine(code, true);
-    b.engine.chainRegions = false;
+    b.engine.lookupEveryBlock(true);
     b.engine.run(1e6);
     expect(state(b.cpu)).toBe(state(a.cpu));
     expect(b.engine.stats.blocks).toBe(a.engine.stats.blocks);
