@@ -271,3 +271,73 @@ describe('lazy flags', () => {
     expect(cpu.eflags & 0x8d5).toBe(Flag.CF | Flag.ZF | Flag.PF);
   });
 });
+
+describe('fetch epochs (the run loop memos CS:EIP -> code while its epoch lasts)', () => {
+  const FLAT_CODE = Attr.P | Attr.S | Attr.CODE | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
+
+  function enter(cpu: Cpu, selector: number, cpl: number, base = 0, limit = -1, attr = FLAT_CODE): void {
+    cpu.loadSegmentCache(Seg.CS, selector, base, limit, attr);
+    cpu.setCpl(cpl);
+  }
+
+  it('gives a code context seen since the last TLB flush its epoch back: user code after a system call', () => {
+    const cpu = makeCpu();
+    enter(cpu, 0x73, 3);
+    const user = cpu.fetchEpoch;
+    expect(cpu.fetchEpoch).toBe(user);
+    enter(cpu, 0x60, 0);
+    const kernel = cpu.fetchEpoch;
+    expect(kernel).not.toBe(user);
+    enter(cpu, 0x73, 3);
+    expect(cpu.fetchEpoch).toBe(user);
+    enter(cpu, 0x60, 0);
+    expect(cpu.fetchEpoch).toBe(kernel);
+  });
+
+  it('tells contexts apart by CS base, limit, default size and CPL', () => {
+    const cpu = makeCpu();
+    enter(cpu, 0x08, 0);
+    const seen = new Set([cpu.fetchEpoch]);
+    for (const [base, limit, attr, cpl] of [
+      [0x1000, -1, FLAT_CODE, 0],
+      [0, 0xfffff, FLAT_CODE, 0],
+      [0, -1, FLAT_CODE & ~Attr.DB, 0],
+      [0, -1, FLAT_CODE, 3],
+    ]) {
+      enter(cpu, 0x08, cpl, base, limit, attr);
+      expect(seen.has(cpu.fetchEpoch), `base ${base} limit ${limit} attr ${attr} cpl ${cpl}`).toBe(false);
+      seen.add(cpu.fetchEpoch);
+    }
+  });
+
+  it('starts a new epoch on every TLB flush and on request, for every context', () => {
+    const cpu = makeCpu();
+    enter(cpu, 0x73, 3);
+    const user = cpu.fetchEpoch;
+    enter(cpu, 0x60, 0);
+    const kernel = cpu.fetchEpoch;
+    cpu.mmu.invalidatePage(0x8048000);
+    const afterFlush = cpu.fetchEpoch;
+    expect([user, kernel]).not.toContain(afterFlush);
+    enter(cpu, 0x73, 3);
+    const userAfterFlush = cpu.fetchEpoch;
+    expect([user, kernel, afterFlush]).not.toContain(userAfterFlush);
+    cpu.newFetchEpoch();
+    expect([user, kernel, afterFlush, userAfterFlush]).not.toContain(cpu.fetchEpoch);
+  });
+
+  it('forgets the oldest contexts beyond the few it keeps, never reusing an epoch for another', () => {
+    const cpu = makeCpu();
+    const epochs: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      enter(cpu, 0x08, 0, i << 16);
+      epochs.push(cpu.fetchEpoch);
+    }
+    expect(new Set(epochs).size).toBe(8);
+    // The last context is still kept; the first was replaced and comes back with a new epoch.
+    enter(cpu, 0x08, 0, 7 << 16);
+    expect(cpu.fetchEpoch).toBe(epochs[7]);
+    enter(cpu, 0x08, 0, 0);
+    expect(epochs).not.toContain(cpu.fetchEpoch);
+  });
+});

@@ -39,6 +39,8 @@ const GDT_LIMIT = 12;
 const IDT_BASE = 13;
 const IDT_LIMIT = 14;
 const STATE_WORDS = 16;
+/** Code contexts a fetch epoch is kept for (kernel and user code, and a few more). */
+const CODE_CONTEXTS = 4;
 
 /** Segment access bits in `segAccess`. */
 export const enum SegAccess {
@@ -130,11 +132,24 @@ export class Cpu {
   regionAt = 0;
   /** Set by STI, MOV SS and POP SS: interrupts wait until one more instruction has completed. */
   interruptShadow = false;
+  /** The current fetch epoch (see fetchEpoch), valid while the MMU's flush count is `epochFlushes`. */
+  private epoch = 0;
+  /** The flush count `epoch` was found for; -1 after CS or CPL changed. */
+  private epochFlushes = -1;
+  /** Epochs handed out: each new one is unique, so no memo made before can match it. */
+  private epochsIssued = 0;
   /**
-   * Counts CS loads and CPL changes (and the engine's lookupEveryBlock); with the MMU's flush count
-   * it tells the run loop whether a CS:EIP still maps to the physical code it did (see fetchEpoch).
+   * The code contexts seen since the MMU's last flush (count `contextFlushes`) and their epochs: CS
+   * base, limit, and default size with CPL (`contextMode`). A context that comes back gets its epoch
+   * back, so user code entered again after a system call or an interrupt finds the memos it left.
    */
-  csChanges = 0;
+  private readonly contextBase = new Int32Array(CODE_CONTEXTS);
+  private readonly contextLimit = new Int32Array(CODE_CONTEXTS);
+  private readonly contextMode = new Int32Array(CODE_CONTEXTS);
+  private readonly contextEpoch = new Float64Array(CODE_CONTEXTS);
+  private contextCount = 0;
+  private contextNext = 0;
+  private contextFlushes = -1;
   /** HLT executed; the run loop waits for an interrupt. */
   halted = false;
   /** Interrupts and exceptions delivered so far (the single-step logic compares it). */
@@ -234,9 +249,63 @@ export class Cpu {
   get realAddressing(): boolean {
     return (this.st[CR0] & Cr0.PE) === 0 || (this.st[FLAGS] & Flag.VM) !== 0;
   }
-  /** Changes whenever the mapping from CS:EIP to physical code may have changed. */
+  /**
+   * Names the mapping from CS:EIP to physical code (and the CPL the code runs at): the run loop's
+   * memos hold while it is unchanged. It changes with the TLB's flushes and with the code context
+   * (CS base, limit and default size, CPL), and comes back with a context seen before since the
+   * last flush.
+   */
   get fetchEpoch(): number {
-    return this.mmu.flushes + this.csChanges;
+    return this.epochFlushes === this.mmu.flushes ? this.epoch : this.findEpoch();
+  }
+
+  /** A fresh fetch epoch, so that no memo made before holds (the engine's lookupEveryBlock). */
+  newFetchEpoch(): void {
+    this.contextCount = 0;
+    this.contextNext = 0;
+    this.epochFlushes = -1;
+  }
+
+  /** CS or CPL changed: the next fetchEpoch looks the context up. */
+  private codeContextChanged(): void {
+    this.epochFlushes = -1;
+  }
+
+  private findEpoch(): number {
+    const flushes = this.mmu.flushes;
+    if (flushes !== this.contextFlushes) {
+      this.contextFlushes = flushes;
+      this.contextCount = 0;
+      this.contextNext = 0;
+    }
+    const base = this.segBase[Seg.CS] | 0;
+    const limit = this.segLimit[Seg.CS] | 0;
+    const mode = (this.segAttr[Seg.CS] & Attr.DB) | this.st[CPL];
+    let epoch = -1;
+    for (let i = 0; i < this.contextCount; i++) {
+      if (this.contextBase[i] === base && this.contextLimit[i] === limit && this.contextMode[i] === mode) {
+        epoch = this.contextEpoch[i];
+        break;
+      }
+    }
+    if (epoch < 0) {
+      epoch = ++this.epochsIssued;
+      // Fill the table, then replace the oldest entry.
+      let i = this.contextCount;
+      if (i < CODE_CONTEXTS) {
+        this.contextCount++;
+      } else {
+        i = this.contextNext;
+        this.contextNext = (i + 1) % CODE_CONTEXTS;
+      }
+      this.contextBase[i] = base;
+      this.contextLimit[i] = limit;
+      this.contextMode[i] = mode;
+      this.contextEpoch[i] = epoch;
+    }
+    this.epoch = epoch;
+    this.epochFlushes = flushes;
+    return epoch;
   }
   /** Code-segment default size in bits. */
   get codeBits(): 16 | 32 {
@@ -260,7 +329,7 @@ export class Cpu {
 
   setCpl(cpl: number): void {
     this.st[CPL] = cpl;
-    this.csChanges++;
+    this.codeContextChanged();
     if (cpl === 3) {
       this.readMask = TlbBit.USER_READ | TlbBit.READ_SLOW;
       this.readWant = TlbBit.USER_READ;
@@ -394,7 +463,7 @@ export class Cpu {
   }
 
   updateSegmentChecks(seg: number): void {
-    if (seg === Seg.CS) this.csChanges++;
+    if (seg === Seg.CS) this.codeContextChanged();
     const attr = this.segAttr[seg];
     const limit = this.segLimit[seg] >>> 0;
     let access: number;
@@ -889,8 +958,9 @@ export class Cpu {
     r.into('segMin', this.segMin);
     r.into('segMax', this.segMax);
     r.into('segAccess', this.segAccess);
-    // Fetch bookkeeping keyed on the code segment follows the restored CS.
+    // Restored memory may map any CS:EIP to other code: no memo made before the restore holds.
     this.updateSegmentChecks(Seg.CS);
+    this.newFetchEpoch();
     const cpl = this.st[CPL];
     if (cpl < 0 || cpl > 3) throw r.error('st', `holds CPL ${cpl}`);
     this.instructions = r.int('instructions', 0, Number.MAX_SAFE_INTEGER);

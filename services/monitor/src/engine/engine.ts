@@ -113,7 +113,7 @@ export class Engine {
    */
   lookupEveryBlock(on: boolean): void {
     this.chainRegions = !on;
-    if (on) this.cpu.csChanges++;
+    if (on) this.cpu.newFetchEpoch();
   }
 
   /** Makes `run` return at the next instruction boundary (the current instruction completes). */
