@@ -435,13 +435,15 @@ function sinCosFix(rf: bigint): void {
 /**
  * The processor's sine polynomial on |r| <= pi/4 minus sin(r), in units of 2^-63, as an odd
  * polynomial in t = r / (pi/4): t^3 * sum(SIN_POLY_ERROR[i] * t^(2i)). Fitted by least squares to
- * the error the host's FSIN shows on 600 neighbourhoods of arguments in (0, pi/4] (each pins the
- * error down to about 0.005 ulp): a smooth, equioscillating curve of up to 0.05 ulp that no
- * lower degree describes, the mark of a fixed approximating polynomial. The residual (0.005 ulp
- * rms) is rounding noise inside the processor and is not modelled; neither is the cosine
- * polynomial's error, which shows no smooth part.
+ * the error the host's FSIN shows on 600 neighbourhoods of arguments in (0, pi/4], each of which
+ * pins the error down to about 0.005 ulp (test/fpu/sine-poly-fit.ts re-derives the coefficients).
+ * The error is a smooth, oscillating curve of up to 0.05 ulp that no lower degree describes,
+ * the mark of a fixed approximating polynomial; the same curve holds for the sine of the reduced
+ * argument in every quadrant, for FSIN, FCOS and FSINCOS alike (FSINCOS gives the host's FSIN and
+ * FCOS bits). The residual (0.005 ulp rms) is rounding noise inside the processor and is not
+ * modelled; neither is the cosine polynomial's error, which shows no smooth part.
  */
-const SIN_POLY_ERROR = [
+export const SIN_POLY_ERROR: readonly number[] = [
   1.16788157, -29.6451404, 254.200398, -1033.90849, 2250.39312, -2693.44058, 1671.58959, -420.369584,
 ];
 
