@@ -2,11 +2,13 @@
 //
 // Results are computed with 136 significant bits and then rounded once to the 64-bit
 // significand per the rounding control. Where the processor's results show a systematic part of
-// its error, that part is modelled (the 66-bit pi of the reductions and of FPATAN, the 68-bit
-// logarithm of FYL2X and FYL2XP1); otherwise results are correctly rounded, which the processor's
-// are not quite (about 1% of them differ in the last place). These instructions take tens to
-// hundreds of cycles on the hardware and are rare in guest code, so the big-number arithmetic here
-// uses BigInt; the hot arithmetic (ext80.ts) does not.
+// its error, that part is modelled (the 66-bit pi of the reductions and of FPATAN, the error of
+// the sine polynomial, the 68-bit logarithm of FYL2X and FYL2XP1); otherwise results are
+// correctly rounded, which the processor's are not quite: its remaining error is rounding noise
+// of a few hundredths of an ulp (up to 0.15 ulp for F2XM1 and FPTAN), so 0.3% (FSIN) to 5%
+// (FPTAN) of results differ in the last place. These instructions take tens to hundreds of cycles
+// on the hardware and are rare in guest code, so the big-number arithmetic here uses BigInt; the
+// hot arithmetic (ext80.ts) does not.
 
 import {
   BIAS,
