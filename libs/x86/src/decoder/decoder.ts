@@ -625,7 +625,7 @@ export function decodeInstruction(
   const w1 = fast[(operands + 1) | 0] as number;
   const fields = (modrm & 7) | (((modrm >>> 3) & 7) << 4) | ((opcode & 7) << 8);
 
-  out.ip = ip;
+  out.rawIp = ip | 0;
   out.length = length;
   out.bitness = bitness;
   out.code = code;
@@ -692,10 +692,10 @@ export function decodeInstruction(
         (fast[(O.IMMEDIATE + 2 * immKind + 1) | 0] as number)) >>>
       0;
     if (relative !== 0) {
-      out.branchTarget = immediate;
+      out.rawBranchTarget = immediate | 0;
       out.farSelector = 0;
     } else {
-      out.immediate = immediate;
+      out.rawImmediate = immediate | 0;
     }
   }
   return S.OK as number;
@@ -759,7 +759,7 @@ function decodePrefixed(
   const w1 = fast[(operands + 1) | 0] as number;
   const fields = (modrm & 7) | (((modrm >>> 3) & 7) << 4) | ((opcode & 7) << 8);
 
-  out.ip = ip;
+  out.rawIp = ip | 0;
   out.length = length;
   out.bitness = bitness;
   out.code = code;
@@ -826,10 +826,10 @@ function decodePrefixed(
         (fast[(O.IMMEDIATE + 2 * immKind + 1) | 0] as number)) >>>
       0;
     if (relative !== 0) {
-      out.branchTarget = immediate;
+      out.rawBranchTarget = immediate | 0;
       out.farSelector = 0;
     } else {
-      out.immediate = immediate;
+      out.rawImmediate = immediate | 0;
     }
   }
   return S.OK as number;
@@ -1191,7 +1191,7 @@ export function decodeGeneral(
     }
   }
 
-  out.ip = ip;
+  out.rawIp = ip | 0;
   out.length = pos - offset;
   out.bitness = bitness;
   out.code = code;
@@ -1219,10 +1219,10 @@ export function decodeGeneral(
     out.memSegment = memSegment;
     out.memSize = memSize;
   }
-  if (hasImmediate) out.immediate = immediate;
+  if (hasImmediate) out.rawImmediate = immediate | 0;
   if (hasImmediate2) out.immediate2 = immediate2;
   if (hasBranch) {
-    out.branchTarget = branchTarget;
+    out.rawBranchTarget = branchTarget | 0;
     out.farSelector = farSelector;
   }
   return S.OK as number;
@@ -1252,7 +1252,7 @@ function invalid(out: Instruction, offset: number, pos: number, ip: number, bitn
 }
 
 function fail(out: Instruction, _offset: number, length: number, ip: number, bitness: Bitness): void {
-  out.ip = ip;
+  out.rawIp = ip | 0;
   out.length = length;
   out.bitness = bitness;
   out.code = 0;

@@ -21,8 +21,13 @@ import { Register } from './register.js';
 const DOUBLE = -0;
 
 export class Instruction {
-  /** Address (offset in CS) of the first byte, as passed to decode. */
-  ip = DOUBLE;
+  /**
+   * `ip` as a signed 32-bit integer. `rawIp`, `rawImmediate` and `rawBranchTarget` are how the
+   * record stores those three: V8 keeps an int32 field in place, where a field that may hold 2^31 or
+   * more would be a pointer to a boxed double, one more load for every reader. Executors that mask
+   * or wrap the value read these; `ip`, `immediate` and `branchTarget` give the unsigned values.
+   */
+  rawIp = 0;
   /** Length in bytes (1..15). For Invalid/NeedMoreBytes/TooLong: the bytes examined. */
   length = 0;
   /** Code size the instruction was decoded in (16 or 32). */
@@ -65,28 +70,49 @@ export class Instruction {
   memSegment: Register = Register.None;
   /** Size of the memory operand. */
   memSize: MemorySize = MemorySize.Unknown;
-  /** First immediate, zero-extended from the operand's width (sign extension already applied for Immediate8toN). */
-  immediate = DOUBLE;
+  /** `immediate` as a signed 32-bit integer (see rawIp). */
+  rawImmediate = 0;
   /** Second immediate (ENTER's nesting level). */
   immediate2 = 0;
-  /** Near branch target, or the offset of a far pointer. */
-  branchTarget = DOUBLE;
+  /** `branchTarget` as a signed 32-bit integer (see rawIp). */
+  rawBranchTarget = 0;
   /** Selector of a far pointer. */
   farSelector = 0;
 
   constructor() {
-    // These fields hold 32-bit unsigned values; starting them as doubles (above) gives them a
-    // double field representation from the first record on, so a value of 2^31 or more never changes
-    // the record's hidden class. Their initial value is 0.
-    this.ip = 0;
+    // memDisplacement may exceed 32 bits signed (an absolute 32-bit address is unsigned); starting it
+    // as a double (above) gives it a double field representation from the first record on, so such a
+    // value never changes the record's hidden class. Its initial value is 0.
     this.memDisplacement = 0;
-    this.immediate = 0;
-    this.branchTarget = 0;
+  }
+
+  /** Address (offset in CS) of the first byte, as passed to decode. */
+  get ip(): number {
+    return this.rawIp >>> 0;
+  }
+  set ip(value: number) {
+    this.rawIp = value | 0;
+  }
+
+  /** First immediate, zero-extended from the operand's width (sign extension already applied for Immediate8toN). */
+  get immediate(): number {
+    return this.rawImmediate >>> 0;
+  }
+  set immediate(value: number) {
+    this.rawImmediate = value | 0;
+  }
+
+  /** Near branch target, or the offset of a far pointer. */
+  get branchTarget(): number {
+    return this.rawBranchTarget >>> 0;
+  }
+  set branchTarget(value: number) {
+    this.rawBranchTarget = value | 0;
   }
 
   /** Address of the next instruction, wrapped like IP (16-bit code) or EIP. */
   get nextIp(): number {
-    const next = this.ip + this.length;
+    const next = this.rawIp + this.length;
     return this.bitness === 16 ? next & 0xffff : next >>> 0;
   }
 
@@ -140,7 +166,7 @@ export class Instruction {
 
   /** Copies every field of `other` into this record. */
   copyFrom(other: Instruction): void {
-    this.ip = other.ip;
+    this.rawIp = other.rawIp;
     this.length = other.length;
     this.bitness = other.bitness;
     this.code = other.code;
@@ -166,9 +192,9 @@ export class Instruction {
     this.memDisplSize = other.memDisplSize;
     this.memSegment = other.memSegment;
     this.memSize = other.memSize;
-    this.immediate = other.immediate;
+    this.rawImmediate = other.rawImmediate;
     this.immediate2 = other.immediate2;
-    this.branchTarget = other.branchTarget;
+    this.rawBranchTarget = other.rawBranchTarget;
     this.farSelector = other.farSelector;
   }
 }

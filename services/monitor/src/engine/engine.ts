@@ -304,7 +304,7 @@ export class Engine {
     try {
       for (; i < n; i++) {
         const ins = records[i];
-        const start = (ins.ip + delta) & mask;
+        const start = (ins.rawIp + delta) & mask;
         cpu.insEip = start;
         st[0] = (start + ins.length) & mask;
         handlers[i](cpu, ins);
@@ -361,7 +361,7 @@ export class Engine {
       const records = block.instructions;
       const mask = bits === 16 ? 0xffff : -1;
       let done = 0;
-      while (done < block.count && (((records[done] as Instruction).ip ^ cpu.insEip) & mask) !== 0) done++;
+      while (done < block.count && (((records[done] as Instruction).rawIp ^ cpu.insEip) & mask) !== 0) done++;
       cpu.instructions += done;
       throw e;
     }

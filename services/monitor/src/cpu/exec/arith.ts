@@ -44,7 +44,7 @@ import { on, type Handler } from './table.js';
 const SIZES = [8, 16, 32] as const;
 
 function immOf(ins: Instruction, size: number): number {
-  return size === 32 ? ins.immediate | 0 : ins.immediate & sizeMask(size);
+  return size === 32 ? ins.rawImmediate | 0 : ins.rawImmediate & sizeMask(size);
 }
 
 /** Linear address of the memory operand between rmwRead and rmwWrite (no handler nests them). */
@@ -134,9 +134,9 @@ for (const size of SIZES) {
     alu(cpu, AluOp.AND, size, readRm(cpu, ins, ins.op0Kind, ins.op0Register, size), immOf(ins, size));
   });
 }
-on('Test_AL_imm8', (cpu, ins) => void alu(cpu, AluOp.AND, 8, cpu.r8[0], ins.immediate & 0xff));
-on('Test_AX_imm16', (cpu, ins) => void alu(cpu, AluOp.AND, 16, cpu.r16[0], ins.immediate & 0xffff));
-on('Test_EAX_imm32', (cpu, ins) => void alu(cpu, AluOp.AND, 32, cpu.r32[0], ins.immediate | 0));
+on('Test_AL_imm8', (cpu, ins) => void alu(cpu, AluOp.AND, 8, cpu.r8[0], ins.rawImmediate & 0xff));
+on('Test_AX_imm16', (cpu, ins) => void alu(cpu, AluOp.AND, 16, cpu.r16[0], ins.rawImmediate & 0xffff));
+on('Test_EAX_imm32', (cpu, ins) => void alu(cpu, AluOp.AND, 32, cpu.r32[0], ins.rawImmediate | 0));
 
 // ---- INC, DEC, NOT, NEG ----
 
@@ -277,7 +277,7 @@ for (let op = 0; op < 8; op++) {
       rmwWrite(cpu, ins, size, shift(cpu, op, size, rmwRead(cpu, ins, size), count));
     });
     on(`${n}_imm8`, (cpu, ins) => {
-      const count = ins.immediate & 0x1f;
+      const count = ins.rawImmediate & 0x1f;
       rmwWrite(cpu, ins, size, shift(cpu, op, size, rmwRead(cpu, ins, size), count));
     });
   }
@@ -322,7 +322,7 @@ function applyBit(op: number, v: number, bit: number): number {
 function bitTest(op: number, size: number, immediate: boolean): Handler {
   const mask = sizeMask(size);
   return (cpu, ins) => {
-    let offset = immediate ? ins.immediate & 0xff : getReg(cpu, ins.op1Register);
+    let offset = immediate ? ins.rawImmediate & 0xff : getReg(cpu, ins.op1Register);
     if (ins.op0Kind === K_REG) {
       const bit = offset & (size - 1);
       const v = getReg(cpu, ins.op0Register);
@@ -599,7 +599,7 @@ on('Aas', (cpu) => {
   }
 });
 on('Aam_imm8', (cpu, ins) => {
-  const base = ins.immediate & 0xff;
+  const base = ins.rawImmediate & 0xff;
   if (base === 0) divideError(cpu);
   const al = cpu.r8[0];
   cpu.r8[1] = Math.floor(al / base);
@@ -607,7 +607,7 @@ on('Aam_imm8', (cpu, ins) => {
   setResultFlags(cpu, 8, cpu.r8[0], 0, false, false);
 });
 on('Aad_imm8', (cpu, ins) => {
-  const al = (cpu.r8[0] + cpu.r8[1] * (ins.immediate & 0xff)) & 0xff;
+  const al = (cpu.r8[0] + cpu.r8[1] * (ins.rawImmediate & 0xff)) & 0xff;
   cpu.r16[0] = al;
   setResultFlags(cpu, 8, al, 0, false, false);
 });

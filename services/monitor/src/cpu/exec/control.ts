@@ -105,15 +105,15 @@ function retNear(cpu: Cpu, size: number, release: number): void {
 }
 on('Ret_16', (cpu) => retNear(cpu, 16, 0));
 on('Ret_32', (cpu) => retNear(cpu, 32, 0));
-on('Ret_imm16_16', (cpu, ins) => retNear(cpu, 16, ins.immediate & 0xffff));
-on('Ret_imm16_32', (cpu, ins) => retNear(cpu, 32, ins.immediate & 0xffff));
+on('Ret_imm16_16', (cpu, ins) => retNear(cpu, 16, ins.rawImmediate & 0xffff));
+on('Ret_imm16_32', (cpu, ins) => retNear(cpu, 32, ins.rawImmediate & 0xffff));
 
 // ---- far transfers ----
 
-on('Jmp_ptr1616', (cpu, ins) => farJump(cpu, ins.farSelector, ins.branchTarget & 0xffff, 16));
-on('Jmp_ptr1632', (cpu, ins) => farJump(cpu, ins.farSelector, ins.branchTarget | 0, 32));
-on('Call_ptr1616', (cpu, ins) => farCall(cpu, ins.farSelector, ins.branchTarget & 0xffff, 16));
-on('Call_ptr1632', (cpu, ins) => farCall(cpu, ins.farSelector, ins.branchTarget | 0, 32));
+on('Jmp_ptr1616', (cpu, ins) => farJump(cpu, ins.farSelector, ins.rawBranchTarget & 0xffff, 16));
+on('Jmp_ptr1632', (cpu, ins) => farJump(cpu, ins.farSelector, ins.rawBranchTarget | 0, 32));
+on('Call_ptr1616', (cpu, ins) => farCall(cpu, ins.farSelector, ins.rawBranchTarget & 0xffff, 16));
+on('Call_ptr1632', (cpu, ins) => farCall(cpu, ins.farSelector, ins.rawBranchTarget | 0, 32));
 on('Jmp_m1616', (cpu, ins) => {
   if (ins.op0Kind === K_REG) cpu.raiseNoCode(Vector.UD);
   const seg = memSeg(ins);
@@ -144,8 +144,8 @@ on('Call_m1632', (cpu, ins) => {
 });
 on('Retf_16', (cpu) => farReturn(cpu, 16, 0));
 on('Retf_32', (cpu) => farReturn(cpu, 32, 0));
-on('Retf_imm16_16', (cpu, ins) => farReturn(cpu, 16, ins.immediate & 0xffff));
-on('Retf_imm16_32', (cpu, ins) => farReturn(cpu, 32, ins.immediate & 0xffff));
+on('Retf_imm16_16', (cpu, ins) => farReturn(cpu, 16, ins.rawImmediate & 0xffff));
+on('Retf_imm16_32', (cpu, ins) => farReturn(cpu, 32, ins.rawImmediate & 0xffff));
 on('Iret', (cpu) => interruptReturn(cpu, 16));
 on('Iretd', (cpu) => interruptReturn(cpu, 32));
 
@@ -154,7 +154,7 @@ on('Iretd', (cpu) => interruptReturn(cpu, 32));
 on('Int_imm8', (cpu, ins) => {
   // Without VME, INT n in virtual-8086 mode needs IOPL 3.
   if (cpu.v86 && cpu.iopl < 3) cpu.raise(Vector.GP, 0);
-  deliverInterrupt(cpu, ins.immediate & 0xff, IntSource.SOFTWARE, false, 0);
+  deliverInterrupt(cpu, ins.rawImmediate & 0xff, IntSource.SOFTWARE, false, 0);
 });
 on('Int3', (cpu) => deliverInterrupt(cpu, Vector.BP, IntSource.SOFTWARE, false, 0));
 on('Into', (cpu) => {

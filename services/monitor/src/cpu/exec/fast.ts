@@ -58,13 +58,13 @@ function regField(size: Size, field: string): string {
 /** The handler view: everything read from the record `ins`. */
 const FIELDS: Operands = {
   reg: (size, n) => regField(size, `ins.op${n}Register`),
-  imm: (size) => (size === 32 ? 'ins.immediate | 0' : `ins.immediate & ${size === 16 ? 0xffff : 0xff}`),
+  imm: (size) => (size === 32 ? 'ins.rawImmediate | 0' : `ins.rawImmediate & ${size === 16 ? 0xffff : 0xff}`),
   ea: () => 'ea(cpu, ins)',
   seg: () => 'ins.memSegment - 25',
   target: (bits) =>
     bits === 16
-      ? '(cpu.eip + ins.branchTarget - ins.ip - ins.length) & 0xffff'
-      : '(cpu.eip + ins.branchTarget - ins.ip - ins.length) | 0',
+      ? '(cpu.eip + ins.rawBranchTarget - ins.rawIp - ins.length) & 0xffff'
+      : '(cpu.eip + ins.rawBranchTarget - ins.rawIp - ins.length) | 0',
   condition: (cc) => CONDITIONS[cc],
 };
 

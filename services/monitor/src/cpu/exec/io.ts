@@ -27,28 +27,28 @@ export function checkIoPermission(cpu: Cpu, port: number, bytes: number): void {
 }
 
 on('In_AL_imm8', (cpu, ins) => {
-  checkIoPermission(cpu, ins.immediate & 0xff, 1);
-  cpu.r8[0] = cpu.io.read8(ins.immediate & 0xff);
+  checkIoPermission(cpu, ins.rawImmediate & 0xff, 1);
+  cpu.r8[0] = cpu.io.read8(ins.rawImmediate & 0xff);
 });
 on('In_AX_imm8', (cpu, ins) => {
-  checkIoPermission(cpu, ins.immediate & 0xff, 2);
-  cpu.r16[0] = cpu.io.read16(ins.immediate & 0xff);
+  checkIoPermission(cpu, ins.rawImmediate & 0xff, 2);
+  cpu.r16[0] = cpu.io.read16(ins.rawImmediate & 0xff);
 });
 on('In_EAX_imm8', (cpu, ins) => {
-  checkIoPermission(cpu, ins.immediate & 0xff, 4);
-  cpu.r32[0] = cpu.io.read32(ins.immediate & 0xff);
+  checkIoPermission(cpu, ins.rawImmediate & 0xff, 4);
+  cpu.r32[0] = cpu.io.read32(ins.rawImmediate & 0xff);
 });
 on('Out_imm8_AL', (cpu, ins) => {
-  checkIoPermission(cpu, ins.immediate & 0xff, 1);
-  cpu.io.write8(ins.immediate & 0xff, cpu.r8[0]);
+  checkIoPermission(cpu, ins.rawImmediate & 0xff, 1);
+  cpu.io.write8(ins.rawImmediate & 0xff, cpu.r8[0]);
 });
 on('Out_imm8_AX', (cpu, ins) => {
-  checkIoPermission(cpu, ins.immediate & 0xff, 2);
-  cpu.io.write16(ins.immediate & 0xff, cpu.r16[0]);
+  checkIoPermission(cpu, ins.rawImmediate & 0xff, 2);
+  cpu.io.write16(ins.rawImmediate & 0xff, cpu.r16[0]);
 });
 on('Out_imm8_EAX', (cpu, ins) => {
-  checkIoPermission(cpu, ins.immediate & 0xff, 4);
-  cpu.io.write32(ins.immediate & 0xff, cpu.r32[0]);
+  checkIoPermission(cpu, ins.rawImmediate & 0xff, 4);
+  cpu.io.write32(ins.rawImmediate & 0xff, cpu.r32[0]);
 });
 on('In_AL_DX', (cpu) => {
   checkIoPermission(cpu, cpu.r16[4], 1);

@@ -154,6 +154,6 @@ export function bytes(size: number): number {
 
 /** Relative branch target: the decoded displacement applied to the current (next-instruction) EIP. */
 export function branchTarget(cpu: Cpu, ins: Instruction): number {
-  const t = cpu.eip + (ins.branchTarget - ins.ip - ins.length);
+  const t = cpu.eip + (ins.rawBranchTarget - ins.rawIp - ins.length);
   return ins.operandSize === 16 ? t & 0xffff : t | 0;
 }

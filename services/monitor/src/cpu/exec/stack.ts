@@ -76,10 +76,10 @@ on('Push_r16', (cpu, ins) => push16(cpu, getReg(cpu, ins.op0Register)));
 on('Push_r32', (cpu, ins) => push32(cpu, getReg(cpu, ins.op0Register)));
 on('Pop_r16', (cpu, ins) => setReg(cpu, ins.op0Register, pop16(cpu)));
 on('Pop_r32', (cpu, ins) => setReg(cpu, ins.op0Register, pop32(cpu)));
-on('Push_imm16', (cpu, ins) => push16(cpu, ins.immediate & 0xffff));
-on('Push_imm32', (cpu, ins) => push32(cpu, ins.immediate | 0));
-on('Push_imm8_16', (cpu, ins) => push16(cpu, ins.immediate & 0xffff));
-on('Push_imm8_32', (cpu, ins) => push32(cpu, ins.immediate | 0));
+on('Push_imm16', (cpu, ins) => push16(cpu, ins.rawImmediate & 0xffff));
+on('Push_imm32', (cpu, ins) => push32(cpu, ins.rawImmediate | 0));
+on('Push_imm8_16', (cpu, ins) => push16(cpu, ins.rawImmediate & 0xffff));
+on('Push_imm8_32', (cpu, ins) => push32(cpu, ins.rawImmediate | 0));
 on('Push_rm16', (cpu, ins) =>
   push16(cpu, ins.op0Kind === K_REG ? getReg(cpu, ins.op0Register) : cpu.read16(memSeg(ins), ea(cpu, ins))),
 );
@@ -213,7 +213,7 @@ on('Popfd', (cpu) => {
 // ---- ENTER / LEAVE ----
 
 function enter(cpu: Cpu, ins: Instruction, size: number): void {
-  const frameSize = ins.immediate & 0xffff;
+  const frameSize = ins.rawImmediate & 0xffff;
   const level = ins.immediate2 & 0x1f;
   const bytes = size >>> 3;
   const ebp = cpu.r32[5];
