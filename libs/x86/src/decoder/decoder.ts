@@ -685,17 +685,17 @@ export function decodeInstruction(
     const immDecode = fast[(O.IMMEDIATE + 2 * immKind) | 0] as number;
     const immShift = immDecode & 31;
     const relative = -((immDecode >>> 6) & 1);
+    // Masked to the operand's width, as an int32 (the record's raw form).
     const immediate =
-      (((((immBytes & -((immDecode >>> 5) & 1)) << immShift) >> immShift) +
+      ((((immBytes & -((immDecode >>> 5) & 1)) << immShift) >> immShift) +
         ((ip + length) & relative) +
         ((immDecode >>> 7) & 1)) &
-        (fast[(O.IMMEDIATE + 2 * immKind + 1) | 0] as number)) >>>
-      0;
+      (fast[(O.IMMEDIATE + 2 * immKind + 1) | 0] as number);
     if (relative !== 0) {
-      out.rawBranchTarget = immediate | 0;
+      out.rawBranchTarget = immediate;
       out.farSelector = 0;
     } else {
-      out.rawImmediate = immediate | 0;
+      out.rawImmediate = immediate;
     }
   }
   return S.OK as number;
@@ -819,17 +819,17 @@ function decodePrefixed(
     const immDecode = fast[(O.IMMEDIATE + 2 * immKind) | 0] as number;
     const immShift = immDecode & 31;
     const relative = -((immDecode >>> 6) & 1);
+    // Masked to the operand's width, as an int32 (the record's raw form).
     const immediate =
-      (((((immBytes & -((immDecode >>> 5) & 1)) << immShift) >> immShift) +
+      ((((immBytes & -((immDecode >>> 5) & 1)) << immShift) >> immShift) +
         ((ip + length) & relative) +
         ((immDecode >>> 7) & 1)) &
-        (fast[(O.IMMEDIATE + 2 * immKind + 1) | 0] as number)) >>>
-      0;
+      (fast[(O.IMMEDIATE + 2 * immKind + 1) | 0] as number);
     if (relative !== 0) {
-      out.rawBranchTarget = immediate | 0;
+      out.rawBranchTarget = immediate;
       out.farSelector = 0;
     } else {
-      out.rawImmediate = immediate | 0;
+      out.rawImmediate = immediate;
     }
   }
   return S.OK as number;
