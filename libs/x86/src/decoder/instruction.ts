@@ -13,78 +13,73 @@ import { Register } from './register.js';
  * registers in `opNRegister`, the one ModRM/moffs/string memory operand in the `mem*` fields,
  * immediates in `immediate`/`immediate2`, branches in `branchTarget`/`farSelector`.
  *
- * A decode always writes the header fields (ip .. opCount) and the four operand kinds and registers. The
+ * A decode always writes the header fields (ip, length, code, mnemonic, attributes, bitness, the
+ * operand and address sizes, prefixes, segmentPrefix, opCount) and the four operand kinds and registers. The
  * `mem*`, `immediate`, `immediate2`, `branchTarget` and `farSelector` fields are written only when an
  * operand uses them and otherwise keep their previous values, so read them through the operand kinds.
  */
-/** A zero that is not a small integer (-0 is stored as a double). */
-const DOUBLE = -0;
-
 export class Instruction {
+  // Field order is layout: V8 places the fields in declaration order, so the ones an executor reads
+  // for nearly every instruction come first and share the record's first cache lines.
+
   /**
-   * `ip` as a signed 32-bit integer. `rawIp`, `rawImmediate` and `rawBranchTarget` are how the
-   * record stores those three: V8 keeps an int32 field in place, where a field that may hold 2^31 or
-   * more would be a pointer to a boxed double, one more load for every reader. Executors that mask
-   * or wrap the value read these; `ip`, `immediate` and `branchTarget` give the unsigned values.
+   * `ip` as a signed 32-bit integer. `rawIp`, `rawImmediate`, `rawDisplacement` and `rawBranchTarget`
+   * are how the record stores those four: V8 keeps an int32 field in place, where a field that may
+   * hold 2^31 or more would be a pointer to a boxed double, one more load for every reader. Executors
+   * that mask or wrap the value read these; `ip`, `immediate`, `memDisplacement` and `branchTarget`
+   * give the values as documented there.
    */
   rawIp = 0;
   /** Length in bytes (1..15). For Invalid/NeedMoreBytes/TooLong: the bytes examined. */
   length = 0;
-  /** Code size the instruction was decoded in (16 or 32). */
-  bitness = 32;
-  /** Opcode identity, a `Code` (0 = Code.Invalid). */
-  code = 0;
-  /** A `Mnemonic` (0 = Mnemonic.Invalid). */
-  mnemonic = 0;
-  /** The table's {@link CodeAttr} word for `code`. */
-  attributes = 0;
-  /** Effective operand size in bits: 16 or 32. */
-  operandSize = 32;
-  /** Effective address size in bits: 16 or 32. */
-  addressSize = 32;
-  /** {@link Prefix} bits. */
-  prefixes = 0;
-  /** Last segment override prefix, or Register.None. */
-  segmentPrefix: Register = Register.None;
-  /** Number of explicit operands (0..4). */
-  opCount = 0;
-  op0Kind: OpKind = OpKind.None;
-  op1Kind: OpKind = OpKind.None;
-  op2Kind: OpKind = OpKind.None;
-  op3Kind: OpKind = OpKind.None;
   op0Register: Register = Register.None;
   op1Register: Register = Register.None;
-  op2Register: Register = Register.None;
-  op3Register: Register = Register.None;
+  op0Kind: OpKind = OpKind.None;
+  op1Kind: OpKind = OpKind.None;
+  /** `immediate` as a signed 32-bit integer (see rawIp). */
+  rawImmediate = 0;
+  /** Segment the memory operand is accessed through, after defaults and overrides. */
+  memSegment: Register = Register.None;
   /** Base register of the memory operand, or Register.None. */
   memBase: Register = Register.None;
   /** Index register of the memory operand, or Register.None. */
   memIndex: Register = Register.None;
+  /** `memDisplacement` as a signed 32-bit integer: its low 32 bits (see rawIp). */
+  rawDisplacement = 0;
   /** Scale of the index: 1, 2, 4 or 8. */
   memScale = 1;
-  /** Signed displacement, sign-extended from its encoded size (0 when absent). */
-  memDisplacement = DOUBLE;
-  /** Encoded displacement size in bytes (0, 1, 2 or 4). */
-  memDisplSize = 0;
-  /** Segment the memory operand is accessed through, after defaults and overrides. */
-  memSegment: Register = Register.None;
-  /** Size of the memory operand. */
-  memSize: MemorySize = MemorySize.Unknown;
-  /** `immediate` as a signed 32-bit integer (see rawIp). */
-  rawImmediate = 0;
-  /** Second immediate (ENTER's nesting level). */
-  immediate2 = 0;
+  /** Effective address size in bits: 16 or 32. */
+  addressSize = 32;
+  /** Opcode identity, a `Code` (0 = Code.Invalid). */
+  code = 0;
   /** `branchTarget` as a signed 32-bit integer (see rawIp). */
   rawBranchTarget = 0;
+  /** The table's {@link CodeAttr} word for `code`. */
+  attributes = 0;
+  /** Effective operand size in bits: 16 or 32. */
+  operandSize = 32;
+  /** {@link Prefix} bits. */
+  prefixes = 0;
+  /** Code size the instruction was decoded in (16 or 32). */
+  bitness = 32;
+  /** A `Mnemonic` (0 = Mnemonic.Invalid). */
+  mnemonic = 0;
+  /** Last segment override prefix, or Register.None. */
+  segmentPrefix: Register = Register.None;
+  /** Number of explicit operands (0..4). */
+  opCount = 0;
+  op2Kind: OpKind = OpKind.None;
+  op3Kind: OpKind = OpKind.None;
+  op2Register: Register = Register.None;
+  op3Register: Register = Register.None;
+  /** Encoded displacement size in bytes (0, 1, 2 or 4). */
+  memDisplSize = 0;
+  /** Size of the memory operand. */
+  memSize: MemorySize = MemorySize.Unknown;
+  /** Second immediate (ENTER's nesting level). */
+  immediate2 = 0;
   /** Selector of a far pointer. */
   farSelector = 0;
-
-  constructor() {
-    // memDisplacement may exceed 32 bits signed (an absolute 32-bit address is unsigned); starting it
-    // as a double (above) gives it a double field representation from the first record on, so such a
-    // value never changes the record's hidden class. Its initial value is 0.
-    this.memDisplacement = 0;
-  }
 
   /** Address (offset in CS) of the first byte, as passed to decode. */
   get ip(): number {
@@ -92,6 +87,19 @@ export class Instruction {
   }
   set ip(value: number) {
     this.rawIp = value | 0;
+  }
+
+  /**
+   * Displacement of the memory operand: sign-extended from its encoded size, except for an absolute
+   * address (no base, no index), which is unsigned (0 when absent).
+   */
+  get memDisplacement(): number {
+    return this.memBase === Register.None && this.memIndex === Register.None
+      ? this.rawDisplacement >>> 0
+      : this.rawDisplacement;
+  }
+  set memDisplacement(value: number) {
+    this.rawDisplacement = value | 0;
   }
 
   /** First immediate, zero-extended from the operand's width (sign extension already applied for Immediate8toN). */
@@ -188,7 +196,7 @@ export class Instruction {
     this.memBase = other.memBase;
     this.memIndex = other.memIndex;
     this.memScale = other.memScale;
-    this.memDisplacement = other.memDisplacement;
+    this.rawDisplacement = other.rawDisplacement;
     this.memDisplSize = other.memDisplSize;
     this.memSegment = other.memSegment;
     this.memSize = other.memSize;

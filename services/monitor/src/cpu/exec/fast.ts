@@ -69,7 +69,7 @@ const FIELDS: Operands = {
 };
 
 /** The handler view for 32-bit [base + displacement] operands, the commonest memory form. */
-const BASE_DISP_FIELDS: Operands = { ...FIELDS, ea: () => '((r32[ins.memBase - 17] + ins.memDisplacement) | 0)' };
+const BASE_DISP_FIELDS: Operands = { ...FIELDS, ea: () => '((r32[ins.memBase - 17] + ins.rawDisplacement) | 0)' };
 
 /** A number as a source literal that is safe next to any operator. */
 function lit(v: number): string {
@@ -105,7 +105,7 @@ class LiteralOperands implements Operands {
     if (ins.addressSize === 16) {
       if (ins.memBase !== 0) parts.push(`r16[${(ins.memBase - 9) << 1}]`);
       if (ins.memIndex !== 0) parts.push(`r16[${(ins.memIndex - 9) << 1}]`);
-      const disp = ins.memDisplacement & 0xffff;
+      const disp = ins.rawDisplacement & 0xffff;
       if (parts.length === 0) return lit(disp);
       if (disp !== 0) parts.push(lit(disp));
       return `((${parts.join(' + ')}) & 0xffff)`;
@@ -115,7 +115,7 @@ class LiteralOperands implements Operands {
       const shift = 31 - Math.clz32(ins.memScale);
       parts.push(shift === 0 ? `r32[${ins.memIndex - 17}]` : `(r32[${ins.memIndex - 17}] << ${shift})`);
     }
-    const disp = ins.memDisplacement | 0;
+    const disp = ins.rawDisplacement | 0;
     if (parts.length === 0) return lit(disp);
     if (disp !== 0) parts.push(lit(disp));
     return parts.length === 1 ? parts[0] : `((${parts.join(' + ')}) | 0)`;

@@ -38,7 +38,7 @@ export function setReg32(cpu: Cpu, r: number, v: number): void {
 
 /** Effective address (offset within the segment) of the instruction's memory operand. */
 export function ea(cpu: Cpu, ins: Instruction): number {
-  let a = ins.memDisplacement;
+  let a = ins.rawDisplacement;
   const base = ins.memBase;
   const index = ins.memIndex;
   if (ins.addressSize === 16) {
