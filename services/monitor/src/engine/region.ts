@@ -77,7 +77,9 @@ export function regionMembers(hot: Block, page: readonly (Block | null)[], warm:
     if (b.routines === null) continue;
     candidates.push(b);
   }
-  candidates.sort((x, y) => y.hits - x.hits);
+  // Blocks in no region yet first: on a page with more warm code than one region holds, each new
+  // region then covers code the others do not, instead of compiling the hottest blocks over again.
+  candidates.sort((x, y) => (x.compiled === null ? 0 : 1) - (y.compiled === null ? 0 : 1) || y.hits - x.hits);
   let records = hot.count;
   for (const b of candidates) {
     if (records + b.count > MAX_REGION_RECORDS) continue;

@@ -3,9 +3,11 @@
 // instructions at every budget, also when the program rewrites the code of a member.
 
 import { describe, expect, it } from 'vitest';
+import { Block, CodeMode } from '@plex86/x86';
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
 import { Cr0, Seg } from '../../src/cpu/registers.js';
 import { Engine, resolveHandler, StopReason } from '../../src/engine/engine.js';
+import { MAX_REGION_RECORDS, regionMembers } from '../../src/engine/region.js';
 import { SbeBlockSource } from '../../src/engine/sbe-source.js';
 import { PortSpace } from '../../src/io/port-space.js';
 import { PhysicalMemory } from '../../src/memory/physical-memory.js';
@@ -180,5 +182,48 @@ describe('page functions', () => {
     b.engine.run(1e6);
     expect(state(b.cpu)).toBe(state(a.cpu));
     expect(b.engine.stats.blocks).toBe(a.engine.stats.blocks);
+  });
+});
+
+describe('region members', () => {
+  /** A block at page offset `offset` that ran `hits` times, with `count` records. */
+  function block(offset: number, count: number, hits: number): Block {
+    const b = new Block();
+    b.physAddr = CODE + offset;
+    b.startIp = CODE + offset;
+    b.mode = CodeMode.Bits32;
+    b.count = count;
+    b.hits = hits;
+    b.routines = [];
+    return b;
+  }
+
+  /** The members' page offsets, the hot block's first. */
+  const offsets = (members: Block[]) => [
+    (members[0] as Block).physAddr - CODE,
+    ...members
+      .slice(1)
+      .map((b) => b.physAddr - CODE)
+      .sort((x, y) => x - y),
+  ];
+
+  it('take every warm block of the page while they fit, compiled before or not', () => {
+    const hot = block(0, 10, 1000);
+    const inRegion = block(0x100, 50, 900);
+    const fresh = block(0x200, 50, 800);
+    const cold = block(0x300, 50, 10);
+    inRegion.compiled = {};
+    const members = regionMembers(hot, [hot, inRegion, fresh, cold], 100);
+    expect(offsets(members)).toEqual([0, 0x100, 0x200]);
+  });
+
+  it('fill a region with blocks that are in no region yet before compiling others again', () => {
+    const hot = block(0, 10, 1000);
+    const big = (offset: number, hits: number) => block(offset, (MAX_REGION_RECORDS - 10) / 2, hits);
+    const inRegion = [big(0x100, 900), big(0x200, 890)];
+    const fresh = [big(0x300, 500), big(0x400, 400)];
+    for (const b of inRegion) b.compiled = {};
+    const members = regionMembers(hot, [hot, ...inRegion, ...fresh], 100);
+    expect(offsets(members)).toEqual([0, 0x300, 0x400]);
   });
 });
