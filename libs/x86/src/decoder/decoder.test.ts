@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Code } from '../generated/code.js';
 import { DecodeStatus } from './decode-status.js';
-import { Decoder, decodeInstruction } from './decoder.js';
+import { Decoder, decodeGeneral, decodeInstruction } from './decoder.js';
 import { Instruction } from './instruction.js';
 import { OpKind } from './op-kind.js';
 import { Register } from './register.js';
@@ -55,6 +55,28 @@ describe('Decoder', () => {
     expect(ins.operandSize).toBe(16);
     expect(ins.prefixes).toBe(0);
     expect(ins.bitness).toBe(16);
+  });
+
+  it('gives the displacement sign-extended, and unsigned for an absolute address, on both decode paths', () => {
+    const cases: [number[], 16 | 32, number][] = [
+      [[0x8b, 0x45, 0xf8], 32, -8], // mov eax, [ebp-8]
+      [[0x8b, 0x04, 0x8d, 0xfc, 0xff, 0xff, 0xff], 32, -4], // mov eax, [ecx*4-4]
+      [[0x8b, 0x05, 0xf0, 0xff, 0xff, 0xff], 32, 0xfffffff0], // mov eax, [0xfffffff0]
+      [[0x8b, 0x04, 0x25, 0xf0, 0xff, 0xff, 0xff], 32, 0xfffffff0], // the same through a SIB byte
+      [[0xa1, 0xf0, 0xff, 0xff, 0xff], 32, 0xfffffff0], // mov eax, [moffs32]
+      [[0x8b, 0x47, 0xfe], 16, -2], // mov ax, [bx-2]
+      [[0x8b, 0x06, 0xf0, 0xff], 16, 0xfff0], // mov ax, [0xfff0]
+      [[0xa1, 0xf0, 0xff], 16, 0xfff0], // mov ax, [moffs16]
+    ];
+    for (const [encoding, bits, displacement] of cases) {
+      const bytes = Uint8Array.from(encoding);
+      for (const decode of [decodeInstruction, decodeGeneral]) {
+        const ins = new Instruction();
+        expect(decode(bytes, 0, bytes.length, 0, bits, ins)).toBe(DecodeStatus.Ok);
+        expect(ins.memDisplacement).toBe(displacement);
+        expect(ins.rawDisplacement).toBe(displacement | 0);
+      }
+    }
   });
 
   it('wraps the next IP of 16-bit code at 64 KiB', () => {

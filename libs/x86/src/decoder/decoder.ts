@@ -240,9 +240,10 @@ SEGMENT_OF_PREFIX[0x65] = Register.GS;
 
 /*
  * Memory operand layouts, precomputed so the hot path loads one word instead of branching on mod, rm
- * and SIB fields: bits 0-7 base register, 8-15 index register, 16-20 default segment, 21 (16-bit) or 22
- * (32-bit) set for an absolute, unsigned displacement, 24-26 displacement size in bytes, 27 a SIB
- * byte follows, 28-31 scale. Register-form ModRM bytes (mod 3) have the layout 0.
+ * and SIB fields: bits 0-7 base register, 8-15 index register, 16-20 default segment, 21 set for an
+ * absolute 16-bit displacement (unsigned; the record's low 32 bits of an absolute 32-bit one are the
+ * same either way, and Instruction.memDisplacement reads them as unsigned), 24-26 displacement size in
+ * bytes, 27 a SIB byte follows, 28-31 scale. Register-form ModRM bytes (mod 3) have the layout 0.
  */
 const enum L {
   INDEX = 8,
@@ -255,7 +256,7 @@ const enum L {
 
 function layout(base: number, index: number, scale: number, dispSize: number): number {
   const segment = base === R.BP || base === R.ESP || base === R.EBP ? R.SS : R.DS;
-  const unsigned = base !== R.None || index !== R.None ? 0 : dispSize === 2 ? 1 : 2;
+  const unsigned = base === R.None && index === R.None && dispSize === 2 ? 1 : 0;
   return (
     base |
     (index << L.INDEX) |
@@ -666,10 +667,7 @@ export function decodeInstruction(
     out.memBase = address & 0xff;
     out.memIndex = (address >>> L.INDEX) & 0xff;
     out.memScale = address >>> L.SCALE;
-    out.memDisplacement =
-      dispSigned +
-      (negative & (address >>> L.UNSIGNED)) * 0x10000 +
-      (negative & (address >>> (L.UNSIGNED + 1))) * 0x100000000;
+    out.rawDisplacement = dispSigned + (negative & (address >>> L.UNSIGNED)) * 0x10000;
     out.memDisplSize = dispSize;
     out.memSegment = (address >>> L.SEGMENT) & 31;
     out.memSize = (plan >>> Plan.MEM_SIZE) & 0xff;
@@ -800,10 +798,7 @@ function decodePrefixed(
     out.memBase = address & 0xff;
     out.memIndex = (address >>> L.INDEX) & 0xff;
     out.memScale = address >>> L.SCALE;
-    out.memDisplacement =
-      dispSigned +
-      (negative & (address >>> L.UNSIGNED)) * 0x10000 +
-      (negative & (address >>> (L.UNSIGNED + 1))) * 0x100000000;
+    out.rawDisplacement = dispSigned + (negative & (address >>> L.UNSIGNED)) * 0x10000;
     out.memDisplSize = dispSize;
     out.memSegment = prefix >>> 16 !== 0 ? prefix >>> 16 : (address >>> L.SEGMENT) & 31;
     out.memSize = (plan >>> Plan.MEM_SIZE) & 0xff;
@@ -975,7 +970,6 @@ export function decodeGeneral(
           ((bytes[pos + 1] as number) << 8) |
           ((bytes[pos + 2] as number) << 16) |
           ((bytes[pos + 3] as number) << 24);
-        if (memBase === R.None && memIndex === R.None) disp >>>= 0;
       }
       pos += dispSize;
     }
@@ -1130,7 +1124,7 @@ export function decodeGeneral(
           const n = asize32 ? 4 : 2;
           if (pos + n > stop) return truncated(out, offset, pos + n, end, limit, ip, bitness);
           disp = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8);
-          if (asize32) disp = (disp | ((bytes[pos + 2] as number) << 16) | ((bytes[pos + 3] as number) << 24)) >>> 0;
+          if (asize32) disp |= ((bytes[pos + 2] as number) << 16) | ((bytes[pos + 3] as number) << 24);
           pos += n;
           dispSize = n;
           opKind = K.Memory;
@@ -1214,7 +1208,7 @@ export function decodeGeneral(
     out.memBase = memBase;
     out.memIndex = memIndex;
     out.memScale = memScale;
-    out.memDisplacement = disp;
+    out.rawDisplacement = disp;
     out.memDisplSize = dispSize;
     out.memSegment = memSegment;
     out.memSize = memSize;
