@@ -34,7 +34,7 @@ export class Rng {
 }
 
 /** Kinds of value distributions for ST operands. */
-export type ValueKind = 'any' | 'finite' | 'unit' | 'small' | 'angle' | 'int' | 'scale' | 'bcd' | 'special';
+export type ValueKind = 'any' | 'finite' | 'unit' | 'small' | 'angle' | 'tiny' | 'int' | 'scale' | 'bcd' | 'special';
 
 /** A random 64-bit significand with J set, from several bit patterns. */
 function significand(r: Rng): [number, number] {
@@ -103,6 +103,11 @@ export function randomValue(r: Rng, kind: ValueKind): [number, number, number] {
       // Near multiples of pi/4 and small ones.
       return [sign | (0x3fff - 8 + r.int(16)), h, l];
     }
+    case 'tiny': {
+      // Below 2^-40: every normal exponent, and denormals.
+      if (r.chance(0.1)) return denormal(r, sign);
+      return [sign | (1 + r.int(0x3fff - 42)), h, l];
+    }
     case 'int': {
       const k = r.int(20);
       if (k === 0) return special(r, sign);
@@ -137,6 +142,15 @@ export function randomValue(r: Rng, kind: ValueKind): [number, number, number] {
 }
 
 /** Zeros, denormals, infinities, NaNs and unsupported encodings. */
+/** A denormal: J clear and 1 to 63 leading zeros. */
+function denormal(r: Rng, sign: number): [number, number, number] {
+  const [h, l] = significand(r);
+  const s = 1 + r.int(63);
+  const hi = s >= 32 ? 0 : h >>> s;
+  const lo = s >= 32 ? h >>> (s - 32) : ((h << (32 - s)) | (l >>> s)) >>> 0;
+  return [sign, hi >>> 0, (lo | (hi === 0 && lo === 0 ? 1 : 0)) >>> 0];
+}
+
 function special(r: Rng, sign: number): [number, number, number] {
   const [h, l] = significand(r);
   switch (r.int(12)) {
@@ -144,13 +158,8 @@ function special(r: Rng, sign: number): [number, number, number] {
     case 1:
       return [sign, 0, 0];
     case 2:
-    case 3: {
-      // denormal: J clear, a few leading zeros
-      const s = 1 + r.int(63);
-      const hi = s >= 32 ? 0 : h >>> s;
-      const lo = s >= 32 ? h >>> (s - 32) : ((h << (32 - s)) | (l >>> s)) >>> 0;
-      return [sign, hi >>> 0, (lo | (hi === 0 && lo === 0 ? 1 : 0)) >>> 0];
-    }
+    case 3:
+      return denormal(r, sign);
     case 4: // pseudo-denormal
       return [sign, h, l];
     case 5:

@@ -153,16 +153,23 @@ describe('x87 against the host CPU', () => {
     expectIdentical(15, name(/^(fyl2x|fyl2xp1|fpatan)$/), 400, { value: 'special', rest: 'any' });
   });
 
+  it('FPTAN below 2^-40: identical, the rounding of the scaled argument included', () => {
+    // tan x lies within 2^-80 of x there, so the last bit is the processor's own rounding error,
+    // which the model gives: correctly rounded results differ on a third of these operands.
+    expectIdentical(18, name(/^fptan$/), 1500, { value: 'tiny', emptyRate: 0 });
+  });
+
   // The processor's transcendentals carry approximation errors of about 2^-69 to 2^-66 of the
   // result; ours model the systematic parts (66-bit pi in reductions and in FPATAN's scale, the
-  // error of the sine polynomial, the 68-bit logarithm of FYL2X and FYL2XP1) and are otherwise
+  // error of the sine polynomial, the 68-bit logarithm of FYL2X and FYL2XP1, FPTAN's scaled tiny
+  // arguments) and are otherwise
   // correctly rounded. A result may then differ in the last place, and C1 (the round-up bit) with
   // it. The floors sit just below the shares measured on an AMD family 19h host.
   const TRANSCENDENTALS: [RegExp, RecordOptions, number][] = [
     [/^fsin$/, { value: 'angle' }, 0.99],
     [/^fcos$/, { value: 'angle' }, 0.99],
     [/^fsincos$/, { value: 'angle' }, 0.99],
-    [/^fptan$/, { value: 'angle' }, 0.94],
+    [/^fptan$/, { value: 'angle' }, 0.97],
     [/^f2xm1$/, { value: 'unit' }, 0.965],
     [/^fyl2x$/, { value: 'finite', rest: 'finite' }, 0.985],
     [/^fyl2xp1$/, { value: 'small', rest: 'finite' }, 0.97],
