@@ -398,10 +398,15 @@ function log2(x: Big): Big {
   return badd(bint(k), bmul(ln, LOG2E));
 }
 
-/** log2(1 + x) for small |x|, with full relative precision. */
+/**
+ * log2(1 + x) for small |x|, as the processor evaluates it: z = x / (2 + x), with 2 + x and the
+ * quotient each rounded to the internal 68 bits, then 2 atanh(z) times log2(e) held to 68 bits.
+ * These roundings take the share of FYL2XP1 results identical to an AMD host's from 97.9% to
+ * 99.1%; below 2^-67 the sum is 2 and they leave the result alone.
+ */
 function log2p1(x: Big): Big {
-  const z = bdiv(x, badd(TWO, x));
-  return bmul(twoAtanh(z), LOG2E);
+  const z = roundInternal(bdiv(x, roundInternal(badd(TWO, x))));
+  return bmul(twoAtanh(z), LOG2E_INTERNAL);
 }
 
 /** sin(r) and cos(r) for |r| <= pi/4. */
@@ -558,6 +563,7 @@ function atan(z: Big): Big {
 
 const ONE = bint(1);
 const TWO = bint(2);
+const LOG2E_INTERNAL = roundInternal(LOG2E);
 const SQRT2 = bsqrt(TWO);
 
 // ---------------------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ export function randomValue(r: Rng, kind: ValueKind): [number, number, number] {
     }
     case 'tiny': {
       // Below 2^-40: every normal exponent, and denormals.
-      if (r.chance(0.1)) return denormal(r, sign);
+      if (r.chance(0.1)) return denormal(r, sign, h, l);
       return [sign | (1 + r.int(0x3fff - 42)), h, l];
     }
     case 'int': {
@@ -142,9 +142,8 @@ export function randomValue(r: Rng, kind: ValueKind): [number, number, number] {
 }
 
 /** Zeros, denormals, infinities, NaNs and unsupported encodings. */
-/** A denormal: J clear and 1 to 63 leading zeros. */
-function denormal(r: Rng, sign: number): [number, number, number] {
-  const [h, l] = significand(r);
+/** A denormal from the significand h:l: J clear and 1 to 63 leading zeros. */
+function denormal(r: Rng, sign: number, h: number, l: number): [number, number, number] {
   const s = 1 + r.int(63);
   const hi = s >= 32 ? 0 : h >>> s;
   const lo = s >= 32 ? h >>> (s - 32) : ((h << (32 - s)) | (l >>> s)) >>> 0;
@@ -159,7 +158,7 @@ function special(r: Rng, sign: number): [number, number, number] {
       return [sign, 0, 0];
     case 2:
     case 3:
-      return denormal(r, sign);
+      return denormal(r, sign, h, l);
     case 4: // pseudo-denormal
       return [sign, h, l];
     case 5:
