@@ -87,8 +87,15 @@ export class Mmu {
    * every access to a watched page reaches the CPU's slow paths. Allocated on the first watch.
    */
   watchPages: Uint8Array | undefined = undefined;
-  /** Counters for --stats. */
+  /**
+   * Per linear page, the flush count when the run loop last looked code up through it: an INVLPG of
+   * a page no code came from since the last flush leaves the run loop's memos (the fetch epoch)
+   * standing.
+   */
+  readonly fetchedAt = new Int32Array(TLB_SIZE).fill(-1);
+  /** Page walks, for --stats. */
   walks = 0;
+  /** Flushes that can have changed where code comes from: they renew the CPU's fetch epoch. */
   flushes = 0;
 
   constructor(readonly mem: PhysicalMemory) {}
@@ -139,8 +146,9 @@ export class Mmu {
 
   /** INVLPG: drops the translation of one linear page, global or not. */
   invalidatePage(linear: number): void {
-    this.tlb[linear >>> 12] = 0;
-    this.flushes++;
+    const page = linear >>> 12;
+    this.tlb[page] = 0;
+    if (this.fetchedAt[page] === this.flushes) this.flushes++;
   }
 
   /** Sets the watch bits of one linear page and drops its translation, so the next fill sees them. */

@@ -260,6 +260,7 @@ export class Engine {
       const e = cpu.tlb[lin >>> 12];
       const phys =
         (e & cpu.readMask) === cpu.readWant ? ((e & ~0xfff) | (lin & 0xfff)) >>> 0 : cpu.translateOrFault(lin, false);
+      cpu.mmu.fetchedAt[lin >>> 12] = cpu.mmu.flushes;
       const pageLeft = 0x1000 - (lin & 0xfff);
       block = this.blocks.lookup(phys, bits, eip, maxBytes < pageLeft ? maxBytes : pageLeft);
       // Only blocks the SBE cache holds (slot >= 0) are never reused for other code once dropped.

@@ -57,6 +57,20 @@ describe('block shortcuts', () => {
     for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x2222);
   });
 
+  it('outlive an INVLPG of a page no code came from, and not one of a code page', () => {
+    const { cpu, engine } = setup();
+    for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
+    const epoch = cpu.fetchEpoch;
+    // A data page (copy-on-write in a forking guest): the memos of the code stay.
+    cpu.mmu.invalidatePage(LINEAR + 0x5000);
+    expect(cpu.fetchEpoch).toBe(epoch);
+    expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
+    new DataView(cpu.ram.buffer).setUint32(PT, CODE_B | 7, true);
+    cpu.mmu.invalidatePage(LINEAR);
+    expect(cpu.fetchEpoch).not.toBe(epoch);
+    expect(runAt(cpu, engine, LINEAR)).toBe(0x2222);
+  });
+
   it('drop a block whose code the guest overwrote', () => {
     const { cpu, engine } = setup();
     for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
