@@ -5,6 +5,7 @@ import { Attr, Cpu, CPU_SIGNATURE } from './cpu.js';
 import { CPU_FAULT, Vector } from './fault.js';
 import { LazyKind, lazyWord } from './flags.js';
 import { Cr0, Cr4, Flag, Seg } from './registers.js';
+import { TlbBit } from './paging.js';
 
 function makeCpu(ramSize = 4 << 20): Cpu {
   return new Cpu(new PhysicalMemory({ ramSize }), new PortSpace());
@@ -316,7 +317,7 @@ describe('fetch epochs (the run loop memos CS:EIP -> code while its epoch lasts)
     const user = cpu.fetchEpoch;
     enter(cpu, 0x60, 0);
     const kernel = cpu.fetchEpoch;
-    cpu.mmu.fetchedAt[0x8048] = cpu.mmu.flushes; // as the run loop records a lookup of code there
+    cpu.mmu.noteFetch(0x8048); // as the run loop records a lookup of code there
     cpu.mmu.invalidatePage(0x8048000);
     const afterFlush = cpu.fetchEpoch;
     expect([user, kernel]).not.toContain(afterFlush);
@@ -325,6 +326,34 @@ describe('fetch epochs (the run loop memos CS:EIP -> code while its epoch lasts)
     expect([user, kernel, afterFlush]).not.toContain(userAfterFlush);
     cpu.newFetchEpoch();
     expect([user, kernel, afterFlush, userAfterFlush]).not.toContain(cpu.fetchEpoch);
+  });
+
+  it('keeps the global epoch of each context across flushes that keep global translations', () => {
+    const cpu = makeCpu();
+    enter(cpu, 0x73, 3);
+    const user = [cpu.fetchEpoch, cpu.globalEpoch];
+    enter(cpu, 0x60, 0);
+    const kernel = [cpu.fetchEpoch, cpu.globalEpoch];
+    expect(new Set([...user, ...kernel]).size).toBe(4);
+    cpu.mmu.setCr3(0x5000); // a task switch
+    expect(cpu.fetchEpoch).not.toBe(kernel[0]);
+    expect(cpu.globalEpoch).toBe(kernel[1]);
+    enter(cpu, 0x73, 3);
+    expect([...user, ...kernel]).not.toContain(cpu.fetchEpoch);
+    expect(cpu.globalEpoch).toBe(user[1]);
+    // A global page code came from, dropped by INVLPG, ends the global epochs (and the others).
+    const before = [cpu.fetchEpoch, cpu.globalEpoch];
+    cpu.mmu.invalidatePage(0xc0100000);
+    expect(cpu.fetchEpoch).toBe(before[0]);
+    cpu.mmu.tlb[0xc0100] = 0xc0100000 | TlbBit.VALID | TlbBit.READ | TlbBit.GLOBAL;
+    expect(cpu.mmu.noteFetch(0xc0100)).toBe(true);
+    cpu.mmu.invalidatePage(0xc0100000);
+    expect([...before, ...user, ...kernel]).not.toContain(cpu.fetchEpoch);
+    expect([...before, ...user, ...kernel]).not.toContain(cpu.globalEpoch);
+    const afterInvlpg = [cpu.fetchEpoch, cpu.globalEpoch];
+    cpu.mmu.flushAll();
+    expect(afterInvlpg).not.toContain(cpu.fetchEpoch);
+    expect(afterInvlpg).not.toContain(cpu.globalEpoch);
   });
 
   it('forgets the oldest contexts beyond the few it keeps, never reusing an epoch for another', () => {

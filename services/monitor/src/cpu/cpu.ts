@@ -134,22 +134,31 @@ export class Cpu {
   interruptShadow = false;
   /** The current fetch epoch (see fetchEpoch), valid while the MMU's flush count is `epochFlushes`. */
   private epoch = 0;
+  /**
+   * The fetch epoch of code reached through global pages, found with `epoch`: it outlives flushes
+   * that keep global translations (a CR3 load), so the kernel's memos survive a task switch.
+   */
+  globalEpoch = 0;
   /** The flush count `epoch` was found for; -1 after CS or CPL changed. */
   private epochFlushes = -1;
   /** Epochs handed out: each new one is unique, so no memo made before can match it. */
   private epochsIssued = 0;
   /**
-   * The code contexts seen since the MMU's last flush (count `contextFlushes`) and their epochs: CS
-   * base, limit, and default size with CPL (`contextMode`). A context that comes back gets its epoch
-   * back, so user code entered again after a system call or an interrupt finds the memos it left.
+   * The code contexts seen since the MMU's last flush of global translations (count
+   * `contextGlobalFlushes`) and their epochs: CS base, limit, and default size with CPL
+   * (`contextMode`). A context that comes back gets its epochs back, so user code entered again after
+   * a system call or an interrupt finds the memos it left. Its epoch (-1 when none yet) is renewed
+   * after every flush (`contextFlushes` counts them), its global epoch only after global ones.
    */
   private readonly contextBase = new Int32Array(CODE_CONTEXTS);
   private readonly contextLimit = new Int32Array(CODE_CONTEXTS);
   private readonly contextMode = new Int32Array(CODE_CONTEXTS);
   private readonly contextEpoch = new Float64Array(CODE_CONTEXTS);
+  private readonly contextGlobalEpoch = new Float64Array(CODE_CONTEXTS);
   private contextCount = 0;
   private contextNext = 0;
   private contextFlushes = -1;
+  private contextGlobalFlushes = -1;
   /** HLT executed; the run loop waits for an interrupt. */
   halted = false;
   /** Interrupts and exceptions delivered so far (the single-step logic compares it). */
@@ -253,7 +262,7 @@ export class Cpu {
    * Names the mapping from CS:EIP to physical code (and the CPL the code runs at): the run loop's
    * memos hold while it is unchanged. It changes with the TLB's flushes and with the code context
    * (CS base, limit and default size, CPL), and comes back with a context seen before since the
-   * last flush.
+   * last flush. Reading it also brings `globalEpoch` up to date, the same for code on global pages.
    */
   get fetchEpoch(): number {
     return this.epochFlushes === this.mmu.flushes ? this.epoch : this.findEpoch();
@@ -261,8 +270,7 @@ export class Cpu {
 
   /** A fresh fetch epoch, so that no memo made before holds (the engine's lookupEveryBlock). */
   newFetchEpoch(): void {
-    this.contextCount = 0;
-    this.contextNext = 0;
+    this.contextGlobalFlushes = -1;
     this.epochFlushes = -1;
   }
 
@@ -272,26 +280,28 @@ export class Cpu {
   }
 
   private findEpoch(): number {
-    const flushes = this.mmu.flushes;
-    if (flushes !== this.contextFlushes) {
-      this.contextFlushes = flushes;
+    const mmu = this.mmu;
+    const flushes = mmu.flushes;
+    if (mmu.globalFlushes !== this.contextGlobalFlushes) {
+      this.contextGlobalFlushes = mmu.globalFlushes;
       this.contextCount = 0;
       this.contextNext = 0;
+    } else if (flushes !== this.contextFlushes) {
+      this.contextEpoch.fill(-1);
     }
+    this.contextFlushes = flushes;
     const base = this.segBase[Seg.CS] | 0;
     const limit = this.segLimit[Seg.CS] | 0;
     const mode = (this.segAttr[Seg.CS] & Attr.DB) | this.st[CPL];
-    let epoch = -1;
-    for (let i = 0; i < this.contextCount; i++) {
-      if (this.contextBase[i] === base && this.contextLimit[i] === limit && this.contextMode[i] === mode) {
-        epoch = this.contextEpoch[i];
-        break;
-      }
+    let i = 0;
+    while (
+      i < this.contextCount &&
+      (this.contextBase[i] !== base || this.contextLimit[i] !== limit || this.contextMode[i] !== mode)
+    ) {
+      i++;
     }
-    if (epoch < 0) {
-      epoch = ++this.epochsIssued;
+    if (i === this.contextCount) {
       // Fill the table, then replace the oldest entry.
-      let i = this.contextCount;
       if (i < CODE_CONTEXTS) {
         this.contextCount++;
       } else {
@@ -301,11 +311,14 @@ export class Cpu {
       this.contextBase[i] = base;
       this.contextLimit[i] = limit;
       this.contextMode[i] = mode;
-      this.contextEpoch[i] = epoch;
+      this.contextEpoch[i] = -1;
+      this.contextGlobalEpoch[i] = ++this.epochsIssued;
     }
-    this.epoch = epoch;
+    if (this.contextEpoch[i] < 0) this.contextEpoch[i] = ++this.epochsIssued;
+    this.epoch = this.contextEpoch[i];
+    this.globalEpoch = this.contextGlobalEpoch[i];
     this.epochFlushes = flushes;
-    return epoch;
+    return this.epoch;
   }
   /** Code-segment default size in bits. */
   get codeBits(): 16 | 32 {

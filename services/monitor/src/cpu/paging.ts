@@ -88,15 +88,19 @@ export class Mmu {
    */
   watchPages: Uint8Array | undefined = undefined;
   /**
-   * Per linear page, the flush count when the run loop last looked code up through it: an INVLPG of
-   * a page no code came from since the last flush leaves the run loop's memos (the fetch epoch)
-   * standing.
+   * Per linear page, the flush count when the run loop last looked code up through its translation,
+   * in `fetchedAt` for a non-global one and in `globalFetchedAt` (with the count of global flushes)
+   * for a global one: an INVLPG of a page no code came from since the last flush leaves the run
+   * loop's memos (the fetch epochs) standing.
    */
   readonly fetchedAt = new Int32Array(TLB_SIZE).fill(-1);
+  readonly globalFetchedAt = new Int32Array(TLB_SIZE).fill(-1);
   /** Page walks, for --stats. */
   walks = 0;
   /** Flushes that can have changed where code comes from: they renew the CPU's fetch epoch. */
   flushes = 0;
+  /** Those of them that can have changed a global translation code came from (counted in both). */
+  globalFlushes = 0;
 
   constructor(readonly mem: PhysicalMemory) {}
 
@@ -129,6 +133,7 @@ export class Mmu {
     for (let i = 0; i < this.liveCount; i++) tlb[live[i]] = 0;
     this.liveCount = 0;
     this.flushes++;
+    this.globalFlushes++;
   }
 
   flushNonGlobal(): void {
@@ -148,7 +153,22 @@ export class Mmu {
   invalidatePage(linear: number): void {
     const page = linear >>> 12;
     this.tlb[page] = 0;
-    if (this.fetchedAt[page] === this.flushes) this.flushes++;
+    if (this.globalFetchedAt[page] === this.globalFlushes) {
+      this.globalFlushes++;
+      this.flushes++;
+    } else if (this.fetchedAt[page] === this.flushes) {
+      this.flushes++;
+    }
+  }
+
+  /** The run loop looks code up through the translation of `page`; says whether it is global. */
+  noteFetch(page: number): boolean {
+    if ((this.tlb[page] & TlbBit.GLOBAL) !== 0) {
+      this.globalFetchedAt[page] = this.globalFlushes;
+      return true;
+    }
+    this.fetchedAt[page] = this.flushes;
+    return false;
   }
 
   /** Sets the watch bits of one linear page and drops its translation, so the next fill sees them. */

@@ -229,16 +229,22 @@ export class Engine {
     // Chaining: the block that ran before remembers its successor at this IP, so the CS limit check,
     // the TLB and the SBE lookup are skipped while nothing that maps CS:EIP to code has changed.
     const prev = this.prevBlock;
+    // Memos of code on global pages carry the global epoch, the others the epoch.
     const epoch = cpu.fetchEpoch;
+    const globalEpoch = cpu.globalEpoch;
     let block: Block;
     let maxBytes = 0;
-    const chained = prev !== null && prev.nextIp === eip && prev.nextEpoch === epoch ? prev.next : null;
+    const chained =
+      prev !== null && prev.nextIp === eip && (prev.nextEpoch === epoch || prev.nextEpoch === globalEpoch)
+        ? prev.next
+        : null;
     // The jump cache is probed only when the memo misses: its tables are cold more often than not.
     let jumped: Block | null = null;
     let slot = 0;
     if (chained === null || !chained.valid) {
       slot = (eip ^ (eip >>> 12)) & (JUMP_CACHE_SIZE - 1);
-      if (this.jumpIp[slot] === eip && this.jumpEpoch[slot] === epoch) jumped = this.jumpBlock[slot];
+      const memo = this.jumpEpoch[slot];
+      if (this.jumpIp[slot] === eip && (memo === epoch || memo === globalEpoch)) jumped = this.jumpBlock[slot];
     }
     if (chained !== null && chained.valid) {
       block = chained;
@@ -249,7 +255,7 @@ export class Engine {
       if (prev !== null) {
         prev.next = block;
         prev.nextIp = eip;
-        prev.nextEpoch = epoch;
+        prev.nextEpoch = this.jumpEpoch[slot];
       }
     } else {
       const csLimit = cpu.segLimit[Seg.CS] >>> 0;
@@ -260,18 +266,21 @@ export class Engine {
       const e = cpu.tlb[lin >>> 12];
       const phys =
         (e & cpu.readMask) === cpu.readWant ? ((e & ~0xfff) | (lin & 0xfff)) >>> 0 : cpu.translateOrFault(lin, false);
-      cpu.mmu.fetchedAt[lin >>> 12] = cpu.mmu.flushes;
+      const global = cpu.mmu.noteFetch(lin >>> 12);
       const pageLeft = 0x1000 - (lin & 0xfff);
       block = this.blocks.lookup(phys, bits, eip, maxBytes < pageLeft ? maxBytes : pageLeft);
       // Only blocks the SBE cache holds (slot >= 0) are never reused for other code once dropped.
       if (block.slot >= 0 && block.count > 0) {
+        // Read again: the translation may have flushed the TLB.
+        const epochNow = cpu.fetchEpoch;
+        const memoEpoch = global ? cpu.globalEpoch : epochNow;
         if (prev !== null) {
           prev.next = block;
           prev.nextIp = eip;
-          prev.nextEpoch = cpu.fetchEpoch;
+          prev.nextEpoch = memoEpoch;
         }
         this.jumpIp[slot] = eip;
-        this.jumpEpoch[slot] = cpu.fetchEpoch;
+        this.jumpEpoch[slot] = memoEpoch;
         this.jumpBlock[slot] = block;
       }
     }

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
-import { Cr0, Seg } from '../../src/cpu/registers.js';
+import { Cr0, Cr4, Seg } from '../../src/cpu/registers.js';
 import { Engine, resolveHandler, StopReason } from '../../src/engine/engine.js';
 import { SbeBlockSource } from '../../src/engine/sbe-source.js';
 import { PortSpace } from '../../src/io/port-space.js';
@@ -20,7 +20,7 @@ function movHlt(value: number): number[] {
   return [0xb8, value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, value >>> 24, 0xf4];
 }
 
-function setup(): { cpu: Cpu; engine: Engine } {
+function setup(): { cpu: Cpu; engine: Engine; blocks: SbeBlockSource } {
   const mem = new PhysicalMemory({ ramSize: 1 << 20 });
   const cpu = new Cpu(mem, new PortSpace());
   const blocks = new SbeBlockSource(mem, resolveHandler);
@@ -36,7 +36,7 @@ function setup(): { cpu: Cpu; engine: Engine } {
   new DataView(mem.ram.buffer).setUint32(PT, CODE_A | 7, true);
   cpu.setCr3(PD);
   cpu.setCr0(cpu.cr0 | Cr0.PG);
-  return { cpu, engine };
+  return { cpu, engine, blocks };
 }
 
 function runAt(cpu: Cpu, engine: Engine, eip: number): number {
@@ -68,6 +68,35 @@ describe('block shortcuts', () => {
     new DataView(cpu.ram.buffer).setUint32(PT, CODE_B | 7, true);
     cpu.mmu.invalidatePage(LINEAR);
     expect(cpu.fetchEpoch).not.toBe(epoch);
+    expect(runAt(cpu, engine, LINEAR)).toBe(0x2222);
+  });
+
+  it('outlive a CR3 load on a global page, as its translation does, and not on other pages', () => {
+    const { cpu, engine, blocks } = setup();
+    const lookups = (): number => blocks.cache.stats.hits + blocks.cache.stats.misses;
+    const view = new DataView(cpu.ram.buffer);
+    const GLOBAL = 0x100;
+    // A second page directory maps LINEAR to CODE_B.
+    const PD2 = 0x3000;
+    const PT2 = 0x4000;
+    view.setUint32(PD2 + (LINEAR >>> 22) * 4, PT2 | 7, true);
+    view.setUint32(PT2, CODE_B | 7, true);
+    // Non-global: the CR3 load switches to the other code.
+    for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
+    cpu.setCr3(PD2);
+    expect(runAt(cpu, engine, LINEAR)).toBe(0x2222);
+    cpu.setCr3(PD);
+    expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
+    // Global (PTE.G with CR4.PGE): the translation and the memos survive the CR3 load.
+    cpu.setCr4(cpu.cr4 | Cr4.PGE);
+    view.setUint32(PT, CODE_A | 7 | GLOBAL, true);
+    for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
+    const before = lookups();
+    cpu.setCr3(PD2);
+    for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
+    expect(lookups()).toBe(before);
+    // INVLPG drops the global translation: the code of the current page directory runs.
+    cpu.mmu.invalidatePage(LINEAR);
     expect(runAt(cpu, engine, LINEAR)).toBe(0x2222);
   });
 
