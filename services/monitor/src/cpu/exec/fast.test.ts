@@ -105,4 +105,43 @@ describe('specialised handlers', () => {
       expect(seen.size).toBeGreaterThan(100);
     });
   }
+
+  it('give IMUL the generic carry, overflow and result at the edges of the truncation', () => {
+    const edges = [0, 1, -1, 2, 3, 0x7fff, 0x8000, -0x8000, 0xffff, 0x10000, 0xb505, 46341, 0x7fffffff, -0x80000000];
+    const forms = [
+      [0x0f, 0xaf, 0xc1], // imul eax, ecx
+      [0x66, 0x0f, 0xaf, 0xc1], // imul ax, cx
+      [0x69, 0xc1, 0, 0x80, 0, 0], // imul eax, ecx, 0x8000
+      [0x66, 0x6b, 0xc1, 0xfe], // imul ax, cx, -2
+    ];
+    const a = makeCpu(32);
+    const b = makeCpu(32);
+    const ins = new Instruction();
+    const mismatches: string[] = [];
+    let overflows = 0;
+    for (const bytes of forms) {
+      expect(decodeInstruction(Uint8Array.from(bytes), 0, bytes.length, 0x1000, 32, ins)).toBe(DecodeStatus.Ok);
+      const fast = fastHandler(ins) as (c: Cpu, i: Instruction) => void;
+      expect(fast).toBeDefined();
+      for (const x of edges) {
+        for (const y of edges) {
+          for (const cpu of [a, b]) {
+            cpu.r32[0] = x;
+            cpu.r32[1] = y;
+            cpu.eflags = 0x8d5 | 2;
+          }
+          HANDLERS[ins.code](a, ins);
+          fast(b, ins);
+          if ((a.eflags & 1) !== 0) overflows++;
+          if (a.r32[0] !== b.r32[0] || a.eflags !== b.eflags) {
+            mismatches.push(`${Code[ins.code]} ${x} * ${y}: ${a.r32[0]}/${a.eflags} != ${b.r32[0]}/${b.eflags}`);
+          }
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+    // Both outcomes of the truncation were seen.
+    expect(overflows).toBeGreaterThan(50);
+    expect(overflows).toBeLessThan(forms.length * edges.length ** 2 - 50);
+  });
 });

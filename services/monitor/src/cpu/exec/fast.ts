@@ -12,8 +12,9 @@
  */
 
 import { Code, OpKind, type Instruction } from '@plex86/x86';
-import { ST_LAZY, ST_OPA, ST_OPB, ST_RES } from '../cpu.js';
+import { ST_FLAGS, ST_LAZY, ST_OPA, ST_OPB, ST_RES } from '../cpu.js';
 import { LazyKind, lazyWord } from '../flags.js';
+import { Flag } from '../registers.js';
 import { ea } from './operands.js';
 import type { Handler } from './table.js';
 
@@ -486,6 +487,42 @@ define(
   MEM_EFFECT,
   'keeps',
 );
+
+// IMUL r, r/m[, imm]: the truncated product; CF = OF = the truncation lost significant bits, SF, ZF
+// and PF follow the result and AF is cleared (as setMulFlags does). A 32-bit product is exact as a
+// double below 2^53 and cannot equal the truncated one above it, so comparing the two tells the loss.
+for (const size of [16, 32] as const) {
+  const product = (a: string, b: string): string =>
+    size === 32
+      ? `const x = ${a}; const y = ${b}; const res = Math.imul(x, y); const lost = x * y !== res;`
+      : `const p = ((${a}) << 16 >> 16) * ((${b}) << 16 >> 16); const res = p & 0xffff; const lost = p !== p << 16 >> 16;`;
+  const flags =
+    `st[${ST_FLAGS}] = (st[${ST_FLAGS}] & ${~(Flag.CF | Flag.OF | Flag.AF)}) | (lost ? ${Flag.CF | Flag.OF} : 0);` +
+    ` st[${ST_LAZY}] = ${LAZY(size, LazyKind.RESULT)}; st[${ST_RES}] = res; st[${ST_OPA}] = 0; st[${ST_OPB}] = 0;`;
+  const imul =
+    (a: (o: Operands) => string, b: (o: Operands) => string): Template =>
+    (o) =>
+      `${product(a(o), b(o))} ${flags} ${o.reg(size, 0)} = res;`;
+  const memory = (o: Operands): string => `cpu.read${size}(${o.seg()}, ${o.ea()})`;
+  define(
+    `Imul_r${size}_rm${size}`,
+    imul(
+      (o) => o.reg(size, 0),
+      (o) => o.reg(size, 1),
+    ),
+    imul((o) => o.reg(size, 0), memory),
+  );
+  for (const imm of [`imm${size}`, 'imm8']) {
+    define(
+      `Imul_r${size}_rm${size}_${imm}`,
+      imul(
+        (o) => o.reg(size, 1),
+        (o) => o.imm(size),
+      ),
+      imul(memory, (o) => o.imm(size)),
+    );
+  }
+}
 
 // PUSH/POP of a 32-bit register through SS with ESP or SP (SS.B). The push writes before ESP moves,
 // so a faulting push leaves ESP as it was; POP ESP loads the popped value after the increment.
