@@ -14,6 +14,7 @@ import {
   WORKLOAD_KEYS,
   type ConsoleProcess,
   type Guest,
+  type WorkloadKey,
   type WorkloadResults,
   type WorkloadSize,
 } from '@plex86/guest';
@@ -154,6 +155,8 @@ interface Outcome {
   runMips?: number;
   mipsNote?: string;
   results?: WorkloadResults;
+  /** Seconds of each workload step (see WORKLOAD_KEYS). */
+  steps?: Record<WorkloadKey, number>;
   wrong?: string;
 }
 
@@ -395,6 +398,7 @@ async function runEngine(
     );
     outcome.workloadSeconds = run.seconds;
     outcome.results = run.results;
+    outcome.steps = run.steps;
     outcome.wrong = checkResults(run.results, expected);
     if (begin && end) outcome.workloadMips = ((await end) - (await begin)) / run.seconds / 1e6;
     say(
@@ -495,6 +499,49 @@ function report(outcomes: readonly Outcome[], settings: Settings, print: (line: 
     ]);
   }
   for (const line of table(ratioRows)) print(line);
+  stepReport(base, others, settings.baseline, print);
+}
+
+/** What each workload step measures, by the key its result line prints. */
+const STEP_NAMES: Record<WorkloadKey, string> = {
+  lines: 'awk generates the data',
+  md5: 'md5sum',
+  sha1: 'sha1sum',
+  sha256: 'sha256sum',
+  crc32: 'crc32',
+  sortedMd5: 'sort -k2,2n | md5sum',
+  awkSum: 'awk sums the data',
+  gzipBytes: 'gzip -9 | wc -c',
+  arith: 'shell arithmetic loop',
+  forks: 'loop forking expr',
+  forked: 'awk reads /proc/stat',
+};
+
+/** The workload's steps: seconds under every engine, and the baseline against each. */
+function stepReport(
+  base: Outcome,
+  others: readonly Outcome[],
+  baseline: EngineName,
+  print: (line: string) => void,
+): void {
+  const timed = [base, ...others].filter((o) => o.steps !== undefined);
+  if (base.steps === undefined || timed.length < 2) return;
+  print('');
+  print(`workload steps: seconds under each engine, and ${baseline} against each (above 1: ${baseline} is faster)`);
+  const rows = [['step', ...timed.map((o) => `${o.engine} s`), ...timed.slice(1).map((o) => `vs ${o.engine}`)]];
+  for (const key of WORKLOAD_KEYS) {
+    const mine = base.steps[key];
+    rows.push([
+      STEP_NAMES[key],
+      ...timed.map((o) => fixed(o.steps?.[key], 2)),
+      ...timed.slice(1).map((o) => {
+        const theirs = o.steps?.[key];
+        // Steps that take a few milliseconds anywhere are timer noise, not a ratio.
+        return theirs === undefined || mine < 0.01 || theirs < 0.01 ? 'n/a' : `${(theirs / mine).toFixed(2)}x`;
+      }),
+    ]);
+  }
+  for (const line of table(rows)) print(line);
 }
 
 export const bootBenchmark: Benchmark = {

@@ -4,7 +4,10 @@ import {
   parseWorkloadOutput,
   WORKLOAD_BEGIN,
   WORKLOAD_END,
+  WORKLOAD_KEYS,
+  WORKLOAD_MARK,
   workloadTypedLines,
+  type WorkloadKey,
   type WorkloadResults,
   type WorkloadSize,
 } from './workload.js';
@@ -31,6 +34,9 @@ export class GuestConsole {
   private text = '';
   private readonly waiters = new Set<Waiter>();
   private failure: Error | undefined;
+  /** Where each chunk fed so far ends in the output, and when it arrived (performance.now()). */
+  private readonly chunkEnds: number[] = [];
+  private readonly chunkTimes: number[] = [];
 
   constructor(private readonly send: (text: string) => void) {}
 
@@ -44,8 +50,26 @@ export class GuestConsole {
     return this.text.slice(-chars);
   }
 
-  feed(chunk: string): void {
+  /** When the character at `index` of the output arrived (performance.now()), or undefined before it has. */
+  arrivedAt(index: number): number | undefined {
+    const ends = this.chunkEnds;
+    let lo = 0;
+    let hi = ends.length;
+    // The first chunk that ends past `index` holds it.
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((ends[mid] as number) > index) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo < ends.length && index >= 0 ? this.chunkTimes[lo] : undefined;
+  }
+
+  /** Output from the guest, which arrived at `arrived` (performance.now()). */
+  feed(chunk: string, arrived = performance.now()): void {
+    if (chunk === '') return;
     this.text += chunk;
+    this.chunkEnds.push(this.text.length);
+    this.chunkTimes.push(arrived);
     for (const w of this.waiters) {
       const index = this.text.indexOf(w.needle, w.from);
       if (index >= 0) {
@@ -116,6 +140,8 @@ export interface WorkloadRun {
   readonly results: WorkloadResults;
   /** Host seconds from the workload's begin marker to its end marker on the console. */
   readonly seconds: number;
+  /** Host seconds of each step: from the result line before it (or the begin marker) to its own. */
+  readonly steps: Record<WorkloadKey, number>;
 }
 
 /**
@@ -136,14 +162,31 @@ export async function runWorkload(
   const lines = workloadTypedLines(options.size ?? DEFAULT_WORKLOAD);
   const from = guestConsole.output.length;
   await guestConsole.typeLines(lines, 30_000);
-  await guestConsole.waitFor(`\n${WORKLOAD_BEGIN}`, 30_000, 'start of the workload', from);
+  const begin = await guestConsole.waitFor(`\n${WORKLOAD_BEGIN}`, 30_000, 'start of the workload', from);
   const started = performance.now();
   options.onBegin?.();
   const end = await guestConsole.waitFor(`\n${WORKLOAD_END}`, options.timeoutMs, 'end of the workload', from);
   const seconds = (performance.now() - started) / 1000;
   options.onEnd?.();
   await guestConsole.waitFor('\n', 5_000, 'end of the last workload line', end + 1);
-  return { results: parseWorkloadOutput(guestConsole.output.slice(from)), seconds };
+  const results = parseWorkloadOutput(guestConsole.output.slice(from));
+  return { results, seconds, steps: stepSeconds(guestConsole, begin) };
+}
+
+/** Seconds between the arrivals of consecutive result lines, the first from the begin marker at `begin`. */
+function stepSeconds(guestConsole: GuestConsole, begin: number): Record<WorkloadKey, number> {
+  const steps = {} as Record<WorkloadKey, number>;
+  let at = begin;
+  let previous = guestConsole.arrivedAt(begin + 1) ?? 0;
+  for (const key of WORKLOAD_KEYS) {
+    // The results parsed, so every line is there, in this order.
+    at = guestConsole.output.indexOf(`\n${WORKLOAD_MARK}: ${key}=`, at);
+    if (at < 0) throw new Error(`no ${key} line after the begin marker`);
+    const arrived = guestConsole.arrivedAt(at + 1) ?? previous;
+    steps[key] = Math.max(0, arrived - previous) / 1000;
+    previous = arrived;
+  }
+  return steps;
 }
 
 /** A guest machine running in a child process with its serial console on stdio. */

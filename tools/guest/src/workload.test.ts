@@ -87,7 +87,7 @@ describe('the guest workload script and its parser', () => {
 
   it('says what is missing from incomplete output', () => {
     expect(() => parseWorkloadOutput('plex86:/# ')).toThrow(WorkloadOutputError);
-    expect(() => parseWorkloadOutput(sample(WORKLOAD_KEYS.slice(1)))).toThrow(/lacks md5 \(got: sha1/);
+    expect(() => parseWorkloadOutput(sample(WORKLOAD_KEYS.slice(1)))).toThrow(/lacks lines \(got: md5/);
     const cut = sample(WORKLOAD_KEYS).split(WORKLOAD_END)[0] as string;
     expect(() => parseWorkloadOutput(cut)).toThrow(/did not reach .*end/);
     expect(() => parseWorkloadOutput(sample(['md5', ...WORKLOAD_KEYS]))).toThrow(/md5 twice/);
@@ -135,6 +135,37 @@ describe('the guest console seen from the host', () => {
     await typing;
     expect(sent).toEqual(['one\n', 'two\n', 'three\n']);
     expect(guest.output).toBe('one\r\n> two\r\n> three\r\n> ');
+  });
+});
+
+describe('the workload timed step by step', () => {
+  it('knows when each character of the output arrived', () => {
+    const guest = new GuestConsole(() => undefined);
+    expect(guest.arrivedAt(0)).toBeUndefined();
+    guest.feed('abc', 10);
+    guest.feed('', 15);
+    guest.feed('de', 20);
+    expect([0, 1, 2, 3, 4].map((i) => guest.arrivedAt(i))).toEqual([10, 10, 10, 20, 20]);
+    expect(guest.arrivedAt(5)).toBeUndefined();
+    expect(guest.arrivedAt(-1)).toBeUndefined();
+  });
+
+  it('gives each step the time from the result line before it to its own', async () => {
+    // Step k takes k + 1 tenths of a second; the script's lines are echoed as they are typed.
+    const at = (k: number) => 1_000 + 50 * (k + 1) * (k + 2);
+    const guest: GuestConsole = new GuestConsole((text) => {
+      setTimeout(() => {
+        guest.feed(text.replace('\n', '\r\n'));
+        if (!text.startsWith('sh ')) return;
+        guest.feed(`${WORKLOAD_BEGIN}\r\n`, at(-1));
+        WORKLOAD_KEYS.forEach((key, k) => guest.feed(`plex86-workload: ${key}=v${k}\r\n`, at(k)));
+        guest.feed(`${WORKLOAD_END}\r\n${GUEST_PROMPT}`, at(WORKLOAD_KEYS.length));
+      }, 1);
+    });
+    const run = await runWorkload(guest, { size: SMALL, timeoutMs: 5_000 });
+    expect(run.results.md5).toBe('v1');
+    expect(Object.keys(run.steps)).toEqual([...WORKLOAD_KEYS]);
+    WORKLOAD_KEYS.forEach((key, k) => expect(run.steps[key]).toBeCloseTo((k + 1) / 10, 9));
   });
 });
 

@@ -26,8 +26,13 @@ export const WORKLOAD_MARK = 'plex86-workload';
 export const WORKLOAD_BEGIN = `<<${WORKLOAD_MARK} begin>>`;
 export const WORKLOAD_END = `<<${WORKLOAD_MARK} end>>`;
 
-/** Every key the workload prints, in order. */
+/**
+ * Every key the workload prints, in order. Each is printed when its step is done, so the time from
+ * one result line to the next is the time of one step (`lines`: generating the data with awk,
+ * `sortedMd5`: the sort, `forks`: the forking loop).
+ */
 export const WORKLOAD_KEYS = [
+  'lines',
   'md5',
   'sha1',
   'sha256',
@@ -67,6 +72,7 @@ f=${dir}/workload.data
 echo "<<$m begin>>"
 awk -v n=${size.lines} 'BEGIN{x=1;for(i=1;i<=n;i++){
 x=(x*69069+1)%4294967296;print i,x}}' >$f
+r=$(awk 'END{print NR}' $f); echo "$m: lines=$r"
 r=$(md5sum <$f); echo "$m: md5=\${r%% *}"
 r=$(sha1sum <$f); echo "$m: sha1=\${r%% *}"
 r=$(sha256sum <$f); echo "$m: sha256=\${r%% *}"
@@ -177,6 +183,7 @@ export function referenceResults(size: WorkloadSize = DEFAULT_WORKLOAD): Omit<Wo
   let forks = 0;
   for (let i = 0; i < size.forks; i++) forks += i % 7;
   return {
+    lines: String(size.lines),
     md5: hash('md5', data),
     sha1: hash('sha1', data),
     sha256: hash('sha256', data),
