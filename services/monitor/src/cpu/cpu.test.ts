@@ -270,6 +270,16 @@ describe('lazy flags', () => {
     cpu.setLazy(lazyWord(LazyKind.SUB, 32), 0, 5, 5);
     cpu.setFlagBits(Flag.CF, Flag.CF);
     expect(cpu.eflags & 0x8d5).toBe(Flag.CF | Flag.ZF | Flag.PF);
+    // A rotate after an ADD: CF and OF set, SF, ZF, PF and AF still the ADD's (0x7fffffff + 2),
+    // whatever the stored EFLAGS word held for them.
+    cpu.eflags = Flag.ZF | Flag.PF;
+    cpu.setLazy(lazyWord(LazyKind.ADD, 32), -0x7fffffff, 0x7fffffff, 2);
+    cpu.setFlagBits(Flag.CF | Flag.OF | Flag.DF, Flag.DF);
+    expect(cpu.eflags & (0x8d5 | Flag.DF)).toBe(Flag.SF | Flag.AF | Flag.DF);
+    expect(cpu.getZf()).toBe(false);
+    expect(cpu.getOf()).toBe(false);
+    cpu.materializeFlags();
+    expect(cpu.eflags & 0x8d5).toBe(Flag.SF | Flag.AF);
   });
 });
 

@@ -797,10 +797,14 @@ export class Cpu {
     st[OPB] = b;
   }
 
-  /** Sets status flags explicitly, leaving the others as they are; `mask` says which ones. */
+  /**
+   * Sets flags explicitly, leaving the others as they are; `mask` says which ones. Status flags it
+   * sets stop being lazy; the rest of a lazy state stays lazy (a rotate sets CF and OF after an ADD
+   * without evaluating the ADD's other flags).
+   */
   setFlagBits(mask: number, values: number): void {
     const st = this.st;
-    if (st[LAZY] !== 0) this.materializeFlags();
+    st[LAZY] &= ~((mask & ARITH_FLAGS) << 16);
     st[FLAGS] = (st[FLAGS] & ~mask) | (values & mask);
   }
 
