@@ -64,6 +64,10 @@ describe('paging programs', () => {
     expect(run.status).toBe(1);
     // With a compile threshold of 0 every block ran as a generated function.
     expect(run.machine.engine.stats.compiledBlocks).toBeGreaterThan(20);
+    // ...so nearly every instruction is counted as run in one, and never more than ran.
+    const { regionInstructions } = run.machine.engine.stats;
+    expect(regionInstructions).toBeGreaterThan(0.9 * run.machine.cpu.instructions);
+    expect(regionInstructions).toBeLessThanOrEqual(run.machine.cpu.instructions);
   });
 });
 

@@ -89,6 +89,8 @@ describe('runMachine', () => {
     expect(r.stderr).toMatch(/^instructions {5}7$/m);
     // OUT, OUT, CLI and HLT are sensitive or privileged: 3 of the 7 instructions stay on the fast path.
     expect(r.stderr).toMatch(/^fast path {8}42\.86% /m);
+    // Seven instructions never make a block hot enough for a page function.
+    expect(r.stderr).toMatch(/^compiled code {4}0\.00% of instructions ran in page functions/m);
     expect(r.stderr).toMatch(
       /^monitor exits {4}4 sensitive\/privileged instructions; exceptions: none; external interrupts: 0; 0 instructions fetched one by one$/m,
     );

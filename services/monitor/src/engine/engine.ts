@@ -46,6 +46,8 @@ export interface EngineStats {
   compiledBlocks: number;
   /** Generated functions made (each holds the hot blocks of one page, see region.ts). */
   regions: number;
+  /** Instructions run inside generated functions (the rest ran through the handlers one by one). */
+  regionInstructions: number;
   slowFetches: number;
   faults: number;
   interrupts: number;
@@ -79,6 +81,7 @@ export class Engine {
     sensitive: 0,
     compiledBlocks: 0,
     regions: 0,
+    regionInstructions: 0,
     slowFetches: 0,
     faults: 0,
     interrupts: 0,
@@ -362,6 +365,7 @@ export class Engine {
    */
   private runRegion(region: Region, bits: 16 | 32, end: number): void {
     const cpu = this.cpu;
+    const before = cpu.instructions;
     try {
       // Not `+=`: that would read the count before the members the region passed through added theirs.
       const last = region.run(cpu, end);
@@ -374,6 +378,8 @@ export class Engine {
       while (done < block.count && (((records[done] as Instruction).rawIp ^ cpu.insEip) & mask) !== 0) done++;
       cpu.instructions += done;
       throw e;
+    } finally {
+      this.stats.regionInstructions += cpu.instructions - before;
     }
     const last = region.members[cpu.regionAt] as Block;
     if (last.slot >= 0) this.prevBlock = last;

@@ -307,6 +307,10 @@ function readProgram(path: string): Uint8Array {
   }
 }
 
+function percent(part: number, whole: number): string {
+  return whole > 0 ? ((100 * part) / whole).toFixed(2) : '0.00';
+}
+
 function statsText(machine: Machine, instructions: number, seconds: number): string {
   const e = machine.engine.stats;
   const monitor = e.sensitive + e.faults + e.interrupts + e.slowFetches;
@@ -317,9 +321,10 @@ function statsText(machine: Machine, instructions: number, seconds: number): str
     .join(', ');
   const lines = [
     `instructions     ${instructions}`,
-    `fast path        ${instructions > 0 ? ((100 * fast) / instructions).toFixed(2) : '0.00'}% of instructions ran from pre-decoded blocks without the monitor`,
+    `fast path        ${percent(fast, instructions)}% of instructions ran from pre-decoded blocks without the monitor`,
     `monitor exits    ${e.sensitive} sensitive/privileged instructions; exceptions: ${exits || 'none'}; external interrupts: ${e.interrupts}; ${e.slowFetches} instructions fetched one by one`,
     `blocks           ${e.blocks} run by the run loop, ${e.compiledBlocks} compiled into ${e.regions} page functions; ${machine.blocks.describe()}`,
+    `compiled code    ${percent(e.regionInstructions, instructions)}% of instructions ran in page functions, the rest through the handlers one by one`,
     `port I/O         ${machine.io.unmappedWrites} writes to unclaimed ports dropped, ${machine.io.unmappedReads} reads of unclaimed ports`,
     `time             ${seconds.toFixed(3)} s, ${(instructions / Math.max(seconds, 1e-9) / 1e6).toFixed(2)} MIPS`,
   ];
