@@ -12,6 +12,7 @@ import {
   runWorkload,
   startConsoleProcess,
   WORKLOAD_KEYS,
+  WORKLOAD_STEPS,
   type ConsoleProcess,
   type Guest,
   type WorkloadKey,
@@ -502,21 +503,6 @@ function report(outcomes: readonly Outcome[], settings: Settings, print: (line: 
   stepReport(base, others, settings.baseline, print);
 }
 
-/** What each workload step measures, by the key its result line prints. */
-const STEP_NAMES: Record<WorkloadKey, string> = {
-  lines: 'awk generates the data',
-  md5: 'md5sum',
-  sha1: 'sha1sum',
-  sha256: 'sha256sum',
-  crc32: 'crc32',
-  sortedMd5: 'sort -k2,2n | md5sum',
-  awkSum: 'awk sums the data',
-  gzipBytes: 'gzip -9 | wc -c',
-  arith: 'shell arithmetic loop',
-  forks: 'loop forking expr',
-  forked: 'awk reads /proc/stat',
-};
-
 /** The workload's steps: seconds under every engine, and the baseline against each. */
 function stepReport(
   base: Outcome,
@@ -532,7 +518,7 @@ function stepReport(
   for (const key of WORKLOAD_KEYS) {
     const mine = base.steps[key];
     rows.push([
-      STEP_NAMES[key],
+      WORKLOAD_STEPS[key],
       ...timed.map((o) => fixed(o.steps?.[key], 2)),
       ...timed.slice(1).map((o) => {
         const theirs = o.steps?.[key];

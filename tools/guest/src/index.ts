@@ -16,6 +16,7 @@ export {
   WORKLOAD_BEGIN,
   WORKLOAD_END,
   WORKLOAD_KEYS,
+  WORKLOAD_STEPS,
   WorkloadOutputError,
   workloadScript,
   workloadTypedLines,

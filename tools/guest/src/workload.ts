@@ -27,9 +27,8 @@ export const WORKLOAD_BEGIN = `<<${WORKLOAD_MARK} begin>>`;
 export const WORKLOAD_END = `<<${WORKLOAD_MARK} end>>`;
 
 /**
- * Every key the workload prints, in order. Each is printed when its step is done, so the time from
- * one result line to the next is the time of one step (`lines`: generating the data with awk,
- * `sortedMd5`: the sort, `forks`: the forking loop).
+ * Every key the workload prints, in order. Each is printed when its step (WORKLOAD_STEPS) is done,
+ * so the time from one result line to the next is the time of one step.
  */
 export const WORKLOAD_KEYS = [
   'lines',
@@ -46,6 +45,21 @@ export const WORKLOAD_KEYS = [
 ] as const;
 
 export type WorkloadKey = (typeof WORKLOAD_KEYS)[number];
+
+/** What each step of the script does, by the key of the result line that ends it. */
+export const WORKLOAD_STEPS: Record<WorkloadKey, string> = {
+  lines: 'awk generates the data',
+  md5: 'md5sum',
+  sha1: 'sha1sum',
+  sha256: 'sha256sum',
+  crc32: 'crc32',
+  sortedMd5: 'sort -k2,2n | md5sum',
+  awkSum: 'awk sums the data',
+  gzipBytes: 'gzip -9 | wc -c',
+  arith: 'shell arithmetic loop',
+  forks: 'loop forking expr',
+  forked: 'awk reads /proc/stat',
+};
 export type WorkloadResults = Record<WorkloadKey, string>;
 
 /** Where the script file goes in the guest. */

@@ -141,7 +141,6 @@ export function randomValue(r: Rng, kind: ValueKind): [number, number, number] {
   }
 }
 
-/** Zeros, denormals, infinities, NaNs and unsupported encodings. */
 /** A denormal from the significand h:l: J clear and 1 to 63 leading zeros. */
 function denormal(r: Rng, sign: number, h: number, l: number): [number, number, number] {
   const s = 1 + r.int(63);
@@ -150,6 +149,7 @@ function denormal(r: Rng, sign: number, h: number, l: number): [number, number, 
   return [sign, hi >>> 0, (lo | (hi === 0 && lo === 0 ? 1 : 0)) >>> 0];
 }
 
+/** Zeros, denormals, infinities, NaNs and unsupported encodings. */
 function special(r: Rng, sign: number): [number, number, number] {
   const [h, l] = significand(r);
   switch (r.int(12)) {
