@@ -34,4 +34,13 @@ describe('CodeWriteTracker', () => {
     expect(t.mayHitCode(0x2000, 0)).toBe(false);
     expect(t.mayHitCode(-8, 4)).toBe(false);
   });
+
+  it('keeps its masks in storage the caller gives, of exactly one word per page', () => {
+    const storage = new Uint32Array(8).subarray(2, 6);
+    const t = new CodeWriteTracker(4, storage);
+    t.masks[1] = 1;
+    expect(storage[1]).toBe(1);
+    expect(t.mayHitCode(0x1000, 4)).toBe(true);
+    expect(() => new CodeWriteTracker(5, storage)).toThrow(/needs 5 words, got 4/);
+  });
 });

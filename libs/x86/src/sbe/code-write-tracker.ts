@@ -20,8 +20,12 @@ export class CodeWriteTracker {
   /** Chunk mask per physical page number; 0 for pages without scanned code. */
   readonly masks: Uint32Array;
 
-  constructor(pageCount: number) {
-    this.masks = new Uint32Array(pageCount);
+  /** `storage`, when given, holds the masks (it must have `pageCount` zeroed words). */
+  constructor(pageCount: number, storage?: Uint32Array) {
+    if (storage !== undefined && storage.length !== pageCount) {
+      throw new RangeError(`the code map needs ${pageCount} words, got ${storage.length}`);
+    }
+    this.masks = storage ?? new Uint32Array(pageCount);
   }
 
   get pageCount(): number {

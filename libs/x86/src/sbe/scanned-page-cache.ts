@@ -28,6 +28,11 @@ export interface ScannedPageCacheOptions {
   readonly nextPage?: NextPageResolver | null;
   /** Check every invariant after each change (slow: for tests and debugging). */
   readonly debug?: boolean;
+  /**
+   * Storage for the code map (one chunk mask per page of `memory`), e.g. an array the monitor's
+   * memory writes check; default: an array of the cache's own.
+   */
+  readonly codeMap?: Uint32Array;
 }
 
 const DEFAULT_MAX_PAGES = 1024;
@@ -115,7 +120,7 @@ export class ScannedPageCache {
     );
     this.nextPage = options.nextPage === undefined ? flatNextPage(this.pageCount) : options.nextPage;
     this.debug = options.debug ?? false;
-    this.tracker = new CodeWriteTracker(this.pageCount);
+    this.tracker = new CodeWriteTracker(this.pageCount, options.codeMap);
     this.masks = this.tracker.masks;
     this.slotOf = new Int32Array(this.pageCount * MODE_COUNT);
     this.scanner = new PageScanner(this.decoder, memory, this.pool, this.nextPage, this.maxBlockInstructions);

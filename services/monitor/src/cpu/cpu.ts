@@ -9,6 +9,7 @@
 
 import { CTL_CW, CTL_EMPTY, Fpu } from '../fpu/fpu.js';
 import { PortSpace } from '../io/port-space.js';
+import { ADDRESS_PAGES, MACHINE_LAYOUT } from '../memory/machine-memory.js';
 import { PAGE_MASK, PhysicalMemory } from '../memory/physical-memory.js';
 import { CPU_FAULT, Vector } from './fault.js';
 import { lazyAf, lazyCf, lazyFlags, lazyOf, lazySf, lazyZf, PARITY } from './flags.js';
@@ -39,6 +40,7 @@ const GDT_LIMIT = 12;
 const IDT_BASE = 13;
 const IDT_LIMIT = 14;
 const STATE_WORDS = 16;
+
 /** Code contexts a fetch epoch is kept for (kernel and user code, and a few more). */
 const CODE_CONTEXTS = 4;
 
@@ -79,34 +81,39 @@ export class Cpu {
   readonly ram: Uint8Array;
   readonly ram16: Uint16Array;
   readonly ram32: Int32Array;
-  codePages: Uint32Array;
+  readonly codePages: Uint32Array;
 
-  /** General registers: one buffer, three views (EAX..EDI, AX..DI at even indices, AL/AH at 4n/4n+1). */
-  readonly r32 = new Int32Array(8);
-  readonly r16 = new Uint16Array(this.r32.buffer);
-  readonly r8 = new Uint8Array(this.r32.buffer);
+  // The registers, state words, segment limits, bases and access bits, the TLB masks and the TLB are
+  // views of the machine memory (machine-memory.ts), where code compiled to WebAssembly reaches them.
+
+  /** General registers: three views of one area (EAX..EDI, AX..DI at even indices, AL/AH at 4n/4n+1). */
+  readonly r32: Int32Array;
+  readonly r16: Uint16Array;
+  readonly r8: Uint8Array;
   /** Scalar state (EIP, EFLAGS, lazy flags, CPL, control registers, descriptor-table registers). */
-  readonly st = new Int32Array(STATE_WORDS);
+  readonly st: Int32Array;
   /** Debug registers DR0-DR7. */
   readonly dr = new Int32Array(8);
 
   /** Segment registers ES CS SS DS FS GS LDTR TR with their descriptor caches. */
   readonly segSel = new Uint16Array(9);
-  readonly segBase = new Int32Array(9);
+  readonly segBase: Int32Array;
   /** Byte-granular limit (after G scaling). */
-  readonly segLimit = new Int32Array(9);
+  readonly segLimit: Int32Array;
   readonly segAttr = new Uint16Array(9);
   /** Lowest and highest valid offsets, derived from limit and expand direction. */
   readonly segMin = new Int32Array(9);
   readonly segMax = new Int32Array(9);
   /** SegAccess bits; 0 for a null or unusable segment. */
-  readonly segAccess = new Uint8Array(9);
+  readonly segAccess: Uint8Array;
 
   /** TLB masks for the current privilege: a word passes when `(word & mask) === want`. */
   readMask = TlbBit.READ | TlbBit.READ_SLOW;
   readWant = TlbBit.READ;
   writeMask = TlbBit.WRITE | TlbBit.WRITE_SLOW;
   writeWant = TlbBit.WRITE;
+  /** The four masks again, for compiled code: read mask, read want, write mask, write want. */
+  private readonly tlbMasks: Int32Array;
 
   /**
    * Set by the debugger while it watches reads or accesses: the slow paths report each access to a
@@ -188,16 +195,24 @@ export class Cpu {
   descAddr = 0;
 
   constructor(mem: PhysicalMemory, io: PortSpace) {
+    const buffer = mem.machineMemory.buffer;
+    this.r32 = new Int32Array(buffer, MACHINE_LAYOUT.regs, 8);
+    this.r16 = new Uint16Array(buffer, MACHINE_LAYOUT.regs, 16);
+    this.r8 = new Uint8Array(buffer, MACHINE_LAYOUT.regs, 32);
+    this.st = new Int32Array(buffer, MACHINE_LAYOUT.state, STATE_WORDS);
+    this.segLimit = new Int32Array(buffer, MACHINE_LAYOUT.segLimit, 9);
+    this.segBase = new Int32Array(buffer, MACHINE_LAYOUT.segBase, 9);
+    this.segAccess = new Uint8Array(buffer, MACHINE_LAYOUT.segAccess, 9);
+    this.tlbMasks = new Int32Array(buffer, MACHINE_LAYOUT.tlbMasks, 4);
     this.mem = mem;
     this.io = io;
-    this.mmu = new Mmu(mem);
+    this.mmu = new Mmu(mem, new Int32Array(buffer, MACHINE_LAYOUT.tlb, ADDRESS_PAGES));
     this.tlb = this.mmu.tlb;
     this.ram = mem.ram;
     this.ram16 = mem.ram16;
     this.ram32 = mem.ram32;
     this.codePages = mem.codePages;
     mem.onLayoutChange = () => this.mmu.flushAll();
-    mem.onCodeMapChange = () => (this.codePages = mem.codePages);
     this.reset();
   }
 
@@ -354,6 +369,11 @@ export class Cpu {
       this.writeMask = TlbBit.WRITE | TlbBit.WRITE_SLOW;
       this.writeWant = TlbBit.WRITE;
     }
+    const masks = this.tlbMasks;
+    masks[0] = this.readMask;
+    masks[1] = this.readWant;
+    masks[2] = this.writeMask;
+    masks[3] = this.writeWant;
   }
 
   /** Writes CR0 (no checks; MOV CR0 checks before calling) and reconfigures paging. */

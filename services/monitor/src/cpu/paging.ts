@@ -71,7 +71,8 @@ export interface PagingControl {
 }
 
 export class Mmu {
-  readonly tlb = new Int32Array(TLB_SIZE);
+  /** One word per linear page: the physical page and the permission bits (TlbBit). */
+  readonly tlb: Int32Array;
   /** Linear page numbers with a live TLB word, so a flush touches only those. */
   private readonly live = new Int32Array(TLB_SIZE);
   private liveCount = 0;
@@ -102,7 +103,14 @@ export class Mmu {
   /** Those of them that can have changed a global translation code came from (counted in both). */
   globalFlushes = 0;
 
-  constructor(readonly mem: PhysicalMemory) {}
+  /** `tlb`, when given, holds the TLB (a zeroed array of one word per linear page). */
+  constructor(
+    readonly mem: PhysicalMemory,
+    tlb?: Int32Array,
+  ) {
+    if (tlb !== undefined && tlb.length !== TLB_SIZE) throw new RangeError(`the TLB needs ${TLB_SIZE} words`);
+    this.tlb = tlb ?? new Int32Array(TLB_SIZE);
+  }
 
   /** Updates the paging controls; flushes what the change makes stale. */
   configure(control: PagingControl): void {

@@ -22,9 +22,14 @@ export class SbeBlockSource implements BlockSource {
     this.ramSize = mem.ramSize;
     // No block holds an instruction that crosses a page: the run loop fetches those through the TLB,
     // so a page fault on the second page is raised with the right CR2.
-    this.cache = new ScannedPageCache({ memory: mem.ram, decoder: new Decoder(), nextPage: null });
+    // The cache keeps its chunk masks in the memory's code map, which every write checks.
+    this.cache = new ScannedPageCache({
+      memory: mem.ram,
+      decoder: new Decoder(),
+      nextPage: null,
+      codeMap: mem.codePages.subarray(0, mem.ramSize >>> 12),
+    });
     this.outside = new DecodingBlockSource(mem, resolve, false);
-    mem.setCodeMap(this.cache.tracker.masks);
     mem.setCodeWriteListener((phys, length) => {
       const before = this.cache.stats.invalidations;
       this.cache.notifyWrite(phys, length);

@@ -5,6 +5,7 @@
  */
 
 import type { StateReader, StateWriter } from '../snapshot/state.js';
+import { ADDRESS_PAGES, createMachineMemory, MACHINE_LAYOUT } from './machine-memory.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -33,7 +34,7 @@ export interface MmioHandler {
 /** Called when the guest writes to a physical page that holds scanned code. */
 export type CodeWriteListener = (physAddr: number, length: number) => void;
 
-const PHYS_PAGES = 1 << 20;
+const PHYS_PAGES = ADDRESS_PAGES;
 
 /** Stands in for unused MMIO slots so the handler array holds one shape. */
 const NO_DEVICE: MmioHandler = { read8: () => 0xff, write8: () => undefined };
@@ -54,12 +55,12 @@ export class PhysicalMemory {
   /** PageKind of every physical page of the 4 GiB space. */
   readonly pageKind: Uint8Array;
   /**
-   * Non-zero for pages that hold scanned code; writes to them are reported. A block source may
-   * install its own map (setCodeMap), e.g. the SBE cache's per-page chunk masks.
+   * Non-zero for pages that hold scanned code; writes to them are reported. A block source may keep
+   * its own marks in it, e.g. the SBE cache's per-page chunk masks for the RAM pages.
    */
-  codePages: Uint32Array;
-  /** Called when setCodeMap replaces the map, so holders of the old reference can update. */
-  onCodeMapChange: (() => void) | undefined;
+  readonly codePages: Uint32Array;
+  /** The WebAssembly memory that holds RAM, the code map and the CPU's state (machine-memory.ts). */
+  readonly machineMemory: WebAssembly.Memory;
   /** 0xFFFFFFFF with A20 enabled, bit 20 cleared otherwise. */
   a20Mask = -1;
   /** Writes dropped because nothing (or a ROM) is mapped there. */
@@ -80,13 +81,14 @@ export class PhysicalMemory {
       throw new RangeError(`RAM size must be a multiple of 4 KiB between 1 MiB and 2 GiB, got ${size}`);
     }
     this.ramSize = size;
-    const buffer = new ArrayBuffer(size);
-    this.ram = new Uint8Array(buffer);
-    this.ram16 = new Uint16Array(buffer);
-    this.ram32 = new Int32Array(buffer);
+    this.machineMemory = createMachineMemory(size);
+    const buffer = this.machineMemory.buffer;
+    this.ram = new Uint8Array(buffer, MACHINE_LAYOUT.ram, size);
+    this.ram16 = new Uint16Array(buffer, MACHINE_LAYOUT.ram, size >>> 1);
+    this.ram32 = new Int32Array(buffer, MACHINE_LAYOUT.ram, size >>> 2);
     this.pageKind = new Uint8Array(PHYS_PAGES).fill(PageKind.UNMAPPED);
     this.pageKind.fill(PageKind.RAM, 0, size >>> PAGE_SHIFT);
-    this.codePages = new Uint32Array(PHYS_PAGES);
+    this.codePages = new Uint32Array(buffer, MACHINE_LAYOUT.codePages, PHYS_PAGES);
     this.mmioIndex = new Uint8Array(PHYS_PAGES);
     this.mmioBase = new Int32Array(256);
   }
@@ -156,15 +158,6 @@ export class PhysicalMemory {
 
   setCodeWriteListener(listener: CodeWriteListener | undefined): void {
     this.codeWriteListener = listener;
-  }
-
-  /**
-   * Uses `map` as the code map: a write to RAM page p is reported when map[p] is not 0. Pages past
-   * the end of `map` never report.
-   */
-  setCodeMap(map: Uint32Array): void {
-    this.codePages = map;
-    this.onCodeMapChange?.();
   }
 
   /** Marks a physical page as holding scanned code (writes to it are then reported). */

@@ -186,7 +186,7 @@ describe('ACPI tables', () => {
     expect(rsdp % 16).toBe(0);
     expect(ram[rsdp + 15]).toBe(0);
     expect(text(ram, rsdp + 9, 6)).toBe('PLEX86');
-    const rsdtAt = new DataView(ram.buffer).getUint32(rsdp + 16, true);
+    const rsdtAt = new DataView(ram.buffer, ram.byteOffset).getUint32(rsdp + 16, true);
     const rsdt = table(ram, rsdtAt, 'RSDT');
     expect(rsdt.bytes.length).toBe(40);
     expect(rsdt.v.getUint32(36, true)).toBe(tables.fadt);
@@ -237,7 +237,7 @@ describe('ACPI tables', () => {
     expect(facs).toBe(tables.facs);
     expect(facs % 64).toBe(0);
     expect(text(ram, facs, 4)).toBe('FACS');
-    expect(new DataView(ram.buffer).getUint32(facs + 4, true)).toBe(64);
+    expect(new DataView(ram.buffer, ram.byteOffset).getUint32(facs + 4, true)).toBe(64);
     expect(v.getUint32(40, true)).toBe(tables.dsdt);
   });
 

@@ -32,8 +32,8 @@ function setup(): { cpu: Cpu; engine: Engine; blocks: SbeBlockSource } {
   for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === Seg.CS ? attr | Attr.CODE : attr);
   mem.ram.set(movHlt(0x1111), CODE_A);
   mem.ram.set(movHlt(0x2222), CODE_B);
-  new DataView(mem.ram.buffer).setUint32(PD + (LINEAR >>> 22) * 4, PT | 7, true);
-  new DataView(mem.ram.buffer).setUint32(PT, CODE_A | 7, true);
+  new DataView(mem.ram.buffer, mem.ram.byteOffset).setUint32(PD + (LINEAR >>> 22) * 4, PT | 7, true);
+  new DataView(mem.ram.buffer, mem.ram.byteOffset).setUint32(PT, CODE_A | 7, true);
   cpu.setCr3(PD);
   cpu.setCr0(cpu.cr0 | Cr0.PG);
   return { cpu, engine, blocks };
@@ -50,7 +50,7 @@ describe('block shortcuts', () => {
   it('follow a page remapped under the same EIP once the TLB entry is dropped', () => {
     const { cpu, engine } = setup();
     for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
-    new DataView(cpu.ram.buffer).setUint32(PT, CODE_B | 7, true);
+    new DataView(cpu.ram.buffer, cpu.ram.byteOffset).setUint32(PT, CODE_B | 7, true);
     // Without INVLPG the stale translation still holds, as on the processor.
     expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
     cpu.mmu.invalidatePage(LINEAR);
@@ -65,7 +65,7 @@ describe('block shortcuts', () => {
     cpu.mmu.invalidatePage(LINEAR + 0x5000);
     expect(cpu.fetchEpoch).toBe(epoch);
     expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
-    new DataView(cpu.ram.buffer).setUint32(PT, CODE_B | 7, true);
+    new DataView(cpu.ram.buffer, cpu.ram.byteOffset).setUint32(PT, CODE_B | 7, true);
     cpu.mmu.invalidatePage(LINEAR);
     expect(cpu.fetchEpoch).not.toBe(epoch);
     expect(runAt(cpu, engine, LINEAR)).toBe(0x2222);
@@ -74,7 +74,7 @@ describe('block shortcuts', () => {
   it('outlive a CR3 load on a global page, as its translation does, and not on other pages', () => {
     const { cpu, engine, blocks } = setup();
     const lookups = (): number => blocks.cache.stats.hits + blocks.cache.stats.misses;
-    const view = new DataView(cpu.ram.buffer);
+    const view = new DataView(cpu.ram.buffer, cpu.ram.byteOffset);
     const GLOBAL = 0x100;
     // A second page directory maps LINEAR to CODE_B.
     const PD2 = 0x3000;
