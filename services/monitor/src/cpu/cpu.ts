@@ -100,7 +100,7 @@ export class Cpu {
   readonly segBase: Int32Array;
   /** Byte-granular limit (after G scaling). */
   readonly segLimit: Int32Array;
-  readonly segAttr = new Uint16Array(9);
+  readonly segAttr: Uint16Array;
   /** Lowest and highest valid offsets, derived from limit and expand direction. */
   readonly segMin = new Int32Array(9);
   readonly segMax = new Int32Array(9);
@@ -203,6 +203,7 @@ export class Cpu {
     this.segLimit = new Int32Array(buffer, MACHINE_LAYOUT.segLimit, 9);
     this.segBase = new Int32Array(buffer, MACHINE_LAYOUT.segBase, 9);
     this.segAccess = new Uint8Array(buffer, MACHINE_LAYOUT.segAccess, 9);
+    this.segAttr = new Uint16Array(buffer, MACHINE_LAYOUT.segAttr, 9);
     this.tlbMasks = new Int32Array(buffer, MACHINE_LAYOUT.tlbMasks, 4);
     this.mem = mem;
     this.io = io;

@@ -14,6 +14,7 @@ import '../cpu/exec/index.js';
 import { fastHandler } from '../cpu/exec/fast.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
 import { compileRegion, regionMembers, type Region } from './region.js';
+import { MAX_FALLBACKS, WarmTier } from './wasm/block-tier.js';
 
 /** Why `run` returned. */
 export const enum StopReason {
@@ -48,6 +49,14 @@ export interface EngineStats {
   regions: number;
   /** Instructions run inside generated functions (the rest ran through the handlers one by one). */
   regionInstructions: number;
+  /** Blocks compiled to WebAssembly by the warm tier, in how many modules. */
+  warmBlocks: number;
+  warmModules: number;
+  /** Records of those blocks, and how many of them became WebAssembly code (the rest call their handlers). */
+  warmRecords: number;
+  warmInlined: number;
+  /** Instructions run in warm-tier blocks. */
+  warmInstructions: number;
   slowFetches: number;
   faults: number;
   interrupts: number;
@@ -66,6 +75,22 @@ export interface EngineStats {
  */
 const COMPILE_THRESHOLD = 16384;
 
+/**
+ * Block runs before a block of 32-bit code joins the warm tier's queue (wasm/block-tier.ts); negative:
+ * never. A WebAssembly module compiles in well under a millisecond, so warm code need not wait for
+ * the page-function threshold, but the tier is off by default: on the default Linux guest (the
+ * shell-arithmetic and fork steps of the workload at a quarter scale) it runs 10-14% of the
+ * instructions at 256 runs and the steps take as long as without it. The interpreter's records and
+ * the tier's code for code that runs a few thousand times cost the same: cache misses.
+ */
+const WARM_THRESHOLD = -1;
+
+/** Blocks compiled together into one WebAssembly module. */
+const WARM_BATCH = 64;
+
+/** Instructions a queued block waits at most before a smaller batch is compiled. */
+const WARM_WAIT = 20_000_000;
+
 /** Entries of the jump cache (a power of two). */
 const JUMP_CACHE_SIZE = 4096;
 
@@ -74,6 +99,15 @@ export class Engine {
   compileThreshold = COMPILE_THRESHOLD;
   /** Compiled blocks inline the records that have templates (off: every record calls its handler). */
   inlineRecords = true;
+  /**
+   * Runs of a block of 32-bit code before the one at which it goes to the warm tier (0: at its
+   * first run, which then runs compiled); a negative value turns the tier off.
+   */
+  warmThreshold = WARM_THRESHOLD;
+  /** Blocks per warm-tier module; tests lower it. */
+  warmBatch = WARM_BATCH;
+  /** Records without WebAssembly code a block may have to join the warm tier; tests raise it. */
+  warmFallbacks = MAX_FALLBACKS;
   /** Control may pass between the blocks of a region without the run loop (see lookupEveryBlock). */
   private chainRegions = true;
   readonly stats: EngineStats = {
@@ -82,6 +116,11 @@ export class Engine {
     compiledBlocks: 0,
     regions: 0,
     regionInstructions: 0,
+    warmBlocks: 0,
+    warmModules: 0,
+    warmRecords: 0,
+    warmInlined: 0,
+    warmInstructions: 0,
     slowFetches: 0,
     faults: 0,
     interrupts: 0,
@@ -102,6 +141,11 @@ export class Engine {
   private readonly jumpIp = new Int32Array(JUMP_CACHE_SIZE);
   private readonly jumpEpoch = new Float64Array(JUMP_CACHE_SIZE).fill(-1);
   private readonly jumpBlock: (Block | null)[] = new Array<Block | null>(JUMP_CACHE_SIZE).fill(null);
+  /** Blocks waiting for the warm tier, and the instruction count when the first of them came. */
+  private warmQueue: Block[] = [];
+  private warmSince = 0;
+  /** The warm tier, made when the first batch compiles. */
+  private warm: WarmTier | null = null;
 
   constructor(
     readonly cpu: Cpu,
@@ -134,6 +178,7 @@ export class Engine {
     const end = cpu.instructions + budget;
     this.end = end;
     this.stopRequested = false;
+    if (this.warmQueue.length > 0 && cpu.instructions - this.warmSince >= WARM_WAIT) this.compileWarm();
     while (cpu.instructions < end) {
       if (this.stopRequested) return StopReason.STOPPED;
       if (cpu.halted && !this.interruptReady()) return StopReason.HALTED;
@@ -303,13 +348,30 @@ export class Engine {
       // A hot block runs in its page's generated function (region.ts).
       const region = block.compiled as Region | null;
       if (region !== null && (region.drops === this.blocks.drops || this.stillValid(region))) {
-        // Members run on from one to the next only under a flat CS limit: the run loop checks the
-        // limit before each block, a region only at its branches.
-        const chain = limit === 0x7fffffff && this.chainRegions && cpu.segLimit[Seg.CS] === -1;
-        this.runRegion(region, bits, chain ? this.end : cpu.instructions + 1);
-        return;
+        if (region.warmSlot < 0) {
+          // Members run on from one to the next only under a flat CS limit: the run loop checks the
+          // limit before each block, a region only at its branches.
+          const chain = limit === 0x7fffffff && this.chainRegions && cpu.segLimit[Seg.CS] === -1;
+          this.runRegion(region, bits, chain ? this.end : cpu.instructions + 1);
+          return;
+        }
+        if (block.hits < this.compileThreshold) {
+          this.runWarm(block, region);
+          return;
+        }
       }
-      if (block.hits >= this.compileThreshold && handlers.length === count) this.compile(block, bits);
+      if (handlers.length === count) {
+        if (block.hits >= this.compileThreshold) this.compile(block, bits);
+        else if (block.hits === this.warmThreshold && bits === 32) {
+          this.queueWarm(block);
+          // A batch that just compiled runs at once (tests rely on it to run every block compiled).
+          const warm = block.compiled as Region | null;
+          if (warm !== null) {
+            this.runWarm(block, warm);
+            return;
+          }
+        }
+      }
     }
     const mask = bits === 16 ? 0xffff : -1;
     const st = cpu.st;
@@ -347,12 +409,42 @@ export class Engine {
     this.stats.regions++;
   }
 
+  /** Queues `block` for the warm tier; a full queue compiles. */
+  private queueWarm(block: Block): void {
+    if (block.slot < 0 || block.compiled !== null) return;
+    if (this.warmQueue.length === 0) this.warmSince = this.cpu.instructions;
+    this.warmQueue.push(block);
+    if (this.warmQueue.length >= this.warmBatch) this.compileWarm();
+  }
+
+  /** Compiles the queued blocks that are still valid and in no region into one WebAssembly module. */
+  private compileWarm(): void {
+    const blocks = this.warmQueue.filter((b) => b.valid && b.compiled === null);
+    this.warmQueue = [];
+    if (blocks.length === 0) return;
+    this.warm ??= new WarmTier(this.cpu);
+    const batch = this.warm.compile(blocks, this.warmFallbacks);
+    const drops = this.blocks.drops;
+    let compiled = 0;
+    batch.regions.forEach((region, i) => {
+      if (region === null) return;
+      region.drops = drops;
+      (blocks[i] as Block).compiled = region;
+      compiled++;
+    });
+    this.stats.warmBlocks += compiled;
+    this.stats.warmModules++;
+    this.stats.warmRecords += batch.records;
+    this.stats.warmInlined += batch.inlined;
+  }
+
   /** After blocks were dropped: whether every member of `region` is still there (if not, it goes). */
   private stillValid(region: Region): boolean {
     const members = region.members;
     for (const b of members) {
       if (b.valid) continue;
       for (const m of members) if (m.compiled === region) m.compiled = null;
+      this.warm?.release(region);
       return false;
     }
     region.drops = this.blocks.drops;
@@ -383,6 +475,30 @@ export class Engine {
     }
     const last = region.members[cpu.regionAt] as Block;
     if (last.slot >= 0) this.prevBlock = last;
+    cpu.exitBlock = false;
+  }
+
+  /**
+   * Runs a warm-tier block (entered at its start, to its end). On a fault, counts the records before
+   * the faulting one, as the interpreter would have.
+   */
+  private runWarm(block: Block, region: Region): void {
+    const cpu = this.cpu;
+    let done: number;
+    try {
+      done = (this.warm as WarmTier).run(region.warmSlot);
+    } catch (e) {
+      const records = block.instructions;
+      let before = 0;
+      while (before < block.count && (records[before] as Instruction).rawIp !== cpu.insEip) before++;
+      cpu.instructions += before;
+      this.stats.warmInstructions += before;
+      throw e;
+    }
+    cpu.instructions += done;
+    this.stats.warmInstructions += done;
+    if (done === block.count) cpu.insEip = region.lastIp;
+    this.prevBlock = block;
     cpu.exitBlock = false;
   }
 

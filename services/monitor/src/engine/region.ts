@@ -38,6 +38,13 @@ export interface Region {
   readonly members: readonly Block[];
   /** The block source's drop count when the members were last known to be valid. */
   drops: number;
+  /**
+   * For a warm-tier region (one block compiled to WebAssembly, wasm/block-tier.ts, which a page
+   * function replaces once the block is hot): its slot in the tier's function table; -1 otherwise.
+   */
+  readonly warmSlot: number;
+  /** For a warm-tier region, the IP of the block's last record (the interpreter leaves it in insEip). */
+  readonly lastIp: number;
 }
 
 /**
@@ -79,7 +86,7 @@ export function regionMembers(hot: Block, page: readonly (Block | null)[], warm:
   }
   // Blocks in no region yet first: on a page with more warm code than one region holds, each new
   // region then covers code the others do not, instead of compiling the hottest blocks over again.
-  candidates.sort((x, y) => (x.compiled === null ? 0 : 1) - (y.compiled === null ? 0 : 1) || y.hits - x.hits);
+  candidates.sort((x, y) => inPageFunction(x) - inPageFunction(y) || y.hits - x.hits);
   let records = hot.count;
   for (const b of candidates) {
     if (records + b.count > MAX_REGION_RECORDS) continue;
@@ -87,6 +94,11 @@ export function regionMembers(hot: Block, page: readonly (Block | null)[], warm:
     records += b.count;
   }
   return members;
+}
+
+function inPageFunction(b: Block): number {
+  const region = b.compiled as Region | null;
+  return region !== null && region.warmSlot < 0 ? 1 : 0;
 }
 
 function sameOffset(b: Block): boolean {
@@ -127,5 +139,5 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
     'r',
     `"use strict"; return function region(cpu, end) {\n${templateLocals(body)}\n${body}\n};`,
   ) as (h: Handler[], r: Instruction[]) => RegionFunction;
-  return { run: factory(handlers, records), members, drops: -1 };
+  return { run: factory(handlers, records), members, drops: -1, warmSlot: -1, lastIp: 0 };
 }

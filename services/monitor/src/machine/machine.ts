@@ -79,6 +79,11 @@ export interface MachineConfig {
   /** Block runs before a block is compiled into one function (tests use 1 to compile everything). */
   compileThreshold?: number;
   /**
+   * The warm tier (engine/wasm/block-tier.ts): block runs before a block is compiled to WebAssembly
+   * (negative: never), blocks per module, and how many records without WebAssembly code a block may have.
+   */
+  warmTier?: { threshold?: number; batch?: number; maxFallbacks?: number };
+  /**
    * What a halted guest's time does: 'warp' (the default) jumps virtual time to the next timer event,
    * so idling costs nothing and runs are reproducible; 'realtime' sleeps until the host's clock
    * reaches it, for interactive use.
@@ -165,6 +170,10 @@ export class Machine {
       this.platform.pic.setIrq(Irq.FPU, false);
     };
     if (config.compileThreshold !== undefined) this.engine.compileThreshold = config.compileThreshold;
+    const warm = config.warmTier;
+    if (warm?.threshold !== undefined) this.engine.warmThreshold = warm.threshold;
+    if (warm?.batch !== undefined) this.engine.warmBatch = warm.batch;
+    if (warm?.maxFallbacks !== undefined) this.engine.warmFallbacks = warm.maxFallbacks;
   }
 
   /** Maps a BIOS image (64 or 128 KiB, or larger) to end at 0xFFFFF and below 4 GiB; the CPU starts at its reset vector. */

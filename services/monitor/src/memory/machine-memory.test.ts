@@ -14,6 +14,7 @@ describe('machine memory', () => {
       [MACHINE_LAYOUT.segBase, 36],
       [MACHINE_LAYOUT.segAccess, 9],
       [MACHINE_LAYOUT.tlbMasks, 16],
+      [MACHINE_LAYOUT.segAttr, 18],
       [MACHINE_LAYOUT.tlb, ADDRESS_PAGES * 4],
       [MACHINE_LAYOUT.codePages, ADDRESS_PAGES * 4],
     ];
@@ -38,6 +39,7 @@ describe('machine memory', () => {
     expect(bytes.getInt32(MACHINE_LAYOUT.segBase + 4 * Seg.DS, true)).toBe(0x1000);
     expect(bytes.getInt32(MACHINE_LAYOUT.segLimit + 4 * Seg.DS, true)).toBe(0xfff);
     expect(bytes.getUint8(MACHINE_LAYOUT.segAccess + Seg.DS)).toBe(cpu.segAccess[Seg.DS]);
+    expect(bytes.getUint16(MACHINE_LAYOUT.segAttr + 2 * Seg.DS, true)).toBe(0x93);
     cpu.setCpl(3);
     expect(bytes.getInt32(MACHINE_LAYOUT.tlbMasks, true)).toBe(cpu.readMask);
     expect(bytes.getInt32(MACHINE_LAYOUT.tlbMasks + 12, true)).toBe(cpu.writeWant);

@@ -23,6 +23,8 @@ export const MACHINE_LAYOUT = {
   segAccess: 168,
   /** The TLB masks for the current privilege: read mask, read want, write mask, write want. */
   tlbMasks: 180,
+  /** Segment attributes (16 bits each). */
+  segAttr: 196,
   tlb: 64 * KIB,
   /** The code map: non-zero for a physical page that holds scanned code (PhysicalMemory.codePages). */
   codePages: 64 * KIB + 4 * MIB,

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine, type MachineConfig } from '../../src/machine/machine.js';
 import { caseCode, generateCases, RECORD_BYTES, type Case } from './cases.js';
 import { runTool } from '../support/programs.js';
 
@@ -76,12 +76,21 @@ function runNative(cases: Case[]): Uint8Array {
   }
 }
 
-async function runPlex86(cases: Case[]): Promise<Uint8Array> {
+/** How the kernel runs: blocks compiled to page functions at once, or to WebAssembly (the warm tier). */
+const ENGINES: [string, Partial<MachineConfig>][] = [
+  ['page functions', { compileThreshold: 0 }],
+  [
+    'the warm tier',
+    { compileThreshold: Number.MAX_SAFE_INTEGER, warmTier: { threshold: 0, batch: 1, maxFallbacks: 1 << 30 } },
+  ],
+];
+
+async function runPlex86(cases: Case[], config: Partial<MachineConfig>): Promise<Uint8Array> {
   const src = join(dir, 'kernel.asm');
   const bin = join(dir, 'kernel.bin');
   writeFileSync(src, kernelProgram(cases));
   runTool('nasm', ['-f', 'bin', '-o', bin, src], 'nasm');
-  const machine = new Machine({ memory: 16 << 20, compileThreshold: 0 });
+  const machine = new Machine({ memory: 16 << 20, ...config });
   const out = new Uint8Array(cases.length * RECORD_BYTES);
   let at = 0;
   machine.addDebugcon(0xe9, (b) => {
@@ -99,34 +108,40 @@ async function runPlex86(cases: Case[]): Promise<Uint8Array> {
 const NAMES = ['eax', 'ebx', 'ecx', 'edx', 'esi', 'edi', 'ebp'];
 
 describe('differential test against the host CPU', () => {
-  it(`agrees on ${CASES} random single-instruction cases (registers, defined flags, memory)`, async () => {
-    const cases = generateCases(20261121, CASES);
-    const native = runNative(cases);
-    const ours = await runPlex86(cases);
-    expect(native.length).toBe(ours.length);
-    const dv = new DataView(native.buffer, native.byteOffset, native.byteLength);
-    const ov = new DataView(ours.buffer, ours.byteOffset, ours.byteLength);
-    const mismatches: string[] = [];
-    cases.forEach((c, i) => {
-      const base = i * RECORD_BYTES;
-      const diffs: string[] = [];
-      for (let r = 0; r < 7; r++) {
-        const n = dv.getUint32(base + r * 4, true);
-        const o = ov.getUint32(base + r * 4, true);
-        if (n !== o) diffs.push(`${NAMES[r]} host ${n.toString(16)} plex86 ${o.toString(16)}`);
-      }
-      const nf = dv.getUint32(base + 28, true) & c.mask;
-      const of = ov.getUint32(base + 28, true) & c.mask;
-      if (nf !== of)
-        diffs.push(`flags host ${nf.toString(16)} plex86 ${of.toString(16)} (mask ${c.mask.toString(16)})`);
-      for (let j = 0; j < 16; j++) {
-        if (native[base + 32 + j] !== ours[base + 32 + j]) {
-          diffs.push(`buf[${j}] host ${native[base + 32 + j]} plex86 ${ours[base + 32 + j]}`);
-          break;
+  const cases = generateCases(20261121, CASES);
+  let native: Uint8Array | undefined;
+  it.each(ENGINES)(
+    `agrees on ${CASES} random single-instruction cases (registers, defined flags, memory) with %s`,
+    async (_, config) => {
+      native ??= runNative(cases);
+      const host = native;
+      const ours = await runPlex86(cases, config);
+      expect(host.length).toBe(ours.length);
+      const dv = new DataView(host.buffer, host.byteOffset, host.byteLength);
+      const ov = new DataView(ours.buffer, ours.byteOffset, ours.byteLength);
+      const mismatches: string[] = [];
+      cases.forEach((c, i) => {
+        const base = i * RECORD_BYTES;
+        const diffs: string[] = [];
+        for (let r = 0; r < 7; r++) {
+          const n = dv.getUint32(base + r * 4, true);
+          const o = ov.getUint32(base + r * 4, true);
+          if (n !== o) diffs.push(`${NAMES[r]} host ${n.toString(16)} plex86 ${o.toString(16)}`);
         }
-      }
-      if (diffs.length > 0) mismatches.push(`#${i} ${c.asm.replace(/\n\s*/g, '; ')}: ${diffs.join(', ')}`);
-    });
-    expect(mismatches.slice(0, 15)).toEqual([]);
-  }, 120_000);
+        const nf = dv.getUint32(base + 28, true) & c.mask;
+        const of = ov.getUint32(base + 28, true) & c.mask;
+        if (nf !== of)
+          diffs.push(`flags host ${nf.toString(16)} plex86 ${of.toString(16)} (mask ${c.mask.toString(16)})`);
+        for (let j = 0; j < 16; j++) {
+          if (host[base + 32 + j] !== ours[base + 32 + j]) {
+            diffs.push(`buf[${j}] host ${host[base + 32 + j]} plex86 ${ours[base + 32 + j]}`);
+            break;
+          }
+        }
+        if (diffs.length > 0) mismatches.push(`#${i} ${c.asm.replace(/\n\s*/g, '; ')}: ${diffs.join(', ')}`);
+      });
+      expect(mismatches.slice(0, 15)).toEqual([]);
+    },
+    120_000,
+  );
 });

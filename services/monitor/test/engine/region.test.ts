@@ -222,7 +222,9 @@ describe('region members', () => {
     const big = (offset: number, hits: number) => block(offset, (MAX_REGION_RECORDS - 10) / 2, hits);
     const inRegion = [big(0x100, 900), big(0x200, 890)];
     const fresh = [big(0x300, 500), big(0x400, 400)];
-    for (const b of inRegion) b.compiled = {};
+    // In a page function; a block in the warm tier (a WebAssembly slot) counts as in no region.
+    for (const b of inRegion) b.compiled = { warmSlot: -1 };
+    (fresh[0] as Block).compiled = { warmSlot: 7 };
     const members = regionMembers(hot, [hot, ...inRegion, ...fresh], 100);
     expect(offsets(members)).toEqual([0, 0x300, 0x400]);
   });
