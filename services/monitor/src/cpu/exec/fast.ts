@@ -11,12 +11,12 @@
  * views) and declares its own temporaries, so each instance goes into a block of its own.
  */
 
-import { Code, OpKind, type Instruction } from '@plex86/x86';
+import { OpKind, type Instruction } from '@plex86/x86';
 import { ST_FLAGS, ST_LAZY, ST_OPA, ST_OPB, ST_RES } from '../cpu.js';
 import { LazyKind, lazyWord } from '../flags.js';
 import { Flag } from '../registers.js';
 import { ea } from './operands.js';
-import type { Handler } from './table.js';
+import { codeNamed, type Handler } from './table.js';
 
 type Size = 8 | 16 | 32;
 
@@ -286,12 +286,6 @@ class FastEntry {
 
 const FAST = new Map<number, FastEntry>();
 
-function code(name: string): number {
-  const c = (Code as unknown as Record<string, number | undefined>)[name];
-  if (typeof c !== 'number') throw new Error(`unknown instruction code ${name}`);
-  return c;
-}
-
 const MEM_EFFECT = Effect.FAULTS | Effect.EXITS;
 
 function define(
@@ -302,7 +296,7 @@ function define(
   memEffect = MEM_EFFECT,
   flags: FlagEffect = 'changes',
 ): void {
-  FAST.set(code(name), new FastEntry(regT, memT, regEffect, memEffect, flags));
+  FAST.set(codeNamed(name), new FastEntry(regT, memT, regEffect, memEffect, flags));
 }
 
 /** What group-1 operation `op` of `size` leaves in the lazy flags (ADC/SBB pick their kind at run time). */
@@ -567,7 +561,8 @@ const CONDITIONS = [
   '(cpu.getZf() || cpu.getSf() !== cpu.getOf())',
   '!(cpu.getZf() || cpu.getSf() !== cpu.getOf())',
 ];
-const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
+/** Condition-code suffixes of Jcc, SETcc and CMOVcc, by the low nibble of the opcode. */
+export const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 const jumpCode = (o: Operands, bits: 16 | 32): string =>
   `const t = ${o.target(bits)};
    if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0);

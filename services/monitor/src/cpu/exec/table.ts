@@ -17,10 +17,16 @@ export const HANDLERS: Handler[] = new Array<Handler>(CODE_COUNT).fill(undefined
 /** Code names that have a handler, for the coverage report. */
 const registered = new Set<number>();
 
-/** Registers a handler under a Code name; a name the decoder does not know is a programming error. */
-export function on(name: string, handler: Handler): void {
+/** The Code of a name; a name the decoder does not know is a programming error. */
+export function codeNamed(name: string): number {
   const code = (Code as unknown as Record<string, number | undefined>)[name];
   if (typeof code !== 'number') throw new Error(`unknown instruction code ${name}`);
+  return code;
+}
+
+/** Registers a handler under a Code name. */
+export function on(name: string, handler: Handler): void {
+  const code = codeNamed(name);
   if (registered.has(code)) throw new Error(`instruction code ${name} registered twice`);
   registered.add(code);
   HANDLERS[code] = handler;

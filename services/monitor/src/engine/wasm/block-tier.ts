@@ -17,8 +17,8 @@ import { Code, OpKind, Register, type Block, type Instruction } from '@plex86/x8
 import { Attr, SegAccess, ST_EIP, ST_LAZY, ST_OPA, ST_OPB, ST_RES, type Cpu } from '../../cpu/cpu.js';
 import { MACHINE_LAYOUT } from '../../memory/machine-memory.js';
 import { Seg } from '../../cpu/registers.js';
-import { fastHandler } from '../../cpu/exec/fast.js';
-import type { Handler } from '../../cpu/exec/table.js';
+import { CC, fastHandler } from '../../cpu/exec/fast.js';
+import { codeNamed, type Handler } from '../../cpu/exec/table.js';
 import { LazyKind, lazyWord } from '../../cpu/flags.js';
 import type { Region } from '../region.js';
 import { FunctionBody, ModuleBuilder, Op } from './encoder.js';
@@ -260,12 +260,6 @@ type Emitter = (f: FunctionBody, ins: Instruction, ctx: BlockContext) => boolean
 
 const EMITTERS = new Map<number, Emitter>();
 
-function code(name: string): number {
-  const c = (Code as unknown as Record<string, number | undefined>)[name];
-  if (typeof c !== 'number') throw new Error(`unknown instruction code ${name}`);
-  return c;
-}
-
 const isReg = (k: OpKind): boolean => k === OpKind.Register;
 const isMem = (k: OpKind): boolean => k === OpKind.Memory;
 const imm32 = (f: FunctionBody, ins: Instruction) => (): void => void f.i32(ins.rawImmediate | 0);
@@ -323,12 +317,12 @@ const ALU_NAMES: [Alu, string][] = [
 for (const [op, n] of ALU_NAMES) {
   const fromReg = aluRm(op, (f, ins) => reg(f, ins.op1Register));
   const fromImm = aluRm(op, imm32);
-  EMITTERS.set(code(`${n}_rm32_r32`), fromReg);
-  EMITTERS.set(code(`${n}_rm32_imm32`), fromImm);
-  EMITTERS.set(code(`${n}_rm32_imm8`), fromImm);
-  EMITTERS.set(code(`${n}_EAX_imm32`), fromImm);
+  EMITTERS.set(codeNamed(`${n}_rm32_r32`), fromReg);
+  EMITTERS.set(codeNamed(`${n}_rm32_imm32`), fromImm);
+  EMITTERS.set(codeNamed(`${n}_rm32_imm8`), fromImm);
+  EMITTERS.set(codeNamed(`${n}_EAX_imm32`), fromImm);
   // op0 = register, op1 = r/m
-  EMITTERS.set(code(`${n}_r32_rm32`), (f, ins, ctx) => {
+  EMITTERS.set(codeNamed(`${n}_r32_rm32`), (f, ins, ctx) => {
     const dest = ins.op0Register;
     const store = (): void => store32(f, dest, () => f.get(RES));
     if (isReg(ins.op1Kind)) {
@@ -365,11 +359,11 @@ function testRm(source: (f: FunctionBody, ins: Instruction) => () => void): Emit
   };
 }
 EMITTERS.set(
-  code('Test_rm32_r32'),
+  codeNamed('Test_rm32_r32'),
   testRm((f, ins) => reg(f, ins.op1Register)),
 );
-EMITTERS.set(code('Test_rm32_imm32'), testRm(imm32));
-EMITTERS.set(code('Test_EAX_imm32'), testRm(imm32));
+EMITTERS.set(codeNamed('Test_rm32_imm32'), testRm(imm32));
+EMITTERS.set(codeNamed('Test_EAX_imm32'), testRm(imm32));
 /** MOV r/m32, source: a register store or a memory write. */
 function movToRm(source: (f: FunctionBody, ins: Instruction) => () => void): Emitter {
   return (f, ins, ctx) => {
@@ -388,11 +382,11 @@ function movToRm(source: (f: FunctionBody, ins: Instruction) => () => void): Emi
   };
 }
 EMITTERS.set(
-  code('Mov_rm32_r32'),
+  codeNamed('Mov_rm32_r32'),
   movToRm((f, ins) => reg(f, ins.op1Register)),
 );
-EMITTERS.set(code('Mov_rm32_imm32'), movToRm(imm32));
-EMITTERS.set(code('Mov_r32_imm32'), movToRm(imm32));
+EMITTERS.set(codeNamed('Mov_rm32_imm32'), movToRm(imm32));
+EMITTERS.set(codeNamed('Mov_r32_imm32'), movToRm(imm32));
 /** MOV/MOVZX/MOVSX r32, r/m of `size` bytes. */
 function loadToReg(size: 1 | 2 | 4, signed: boolean): Emitter {
   return (f, ins, ctx) => {
@@ -423,12 +417,12 @@ function loadToReg(size: 1 | 2 | 4, signed: boolean): Emitter {
     return true;
   };
 }
-EMITTERS.set(code('Mov_r32_rm32'), loadToReg(4, false));
-EMITTERS.set(code('Movzx_r32_rm8'), loadToReg(1, false));
-EMITTERS.set(code('Movzx_r32_rm16'), loadToReg(2, false));
-EMITTERS.set(code('Movsx_r32_rm8'), loadToReg(1, true));
-EMITTERS.set(code('Movsx_r32_rm16'), loadToReg(2, true));
-EMITTERS.set(code('Not_rm32'), (f, ins) => {
+EMITTERS.set(codeNamed('Mov_r32_rm32'), loadToReg(4, false));
+EMITTERS.set(codeNamed('Movzx_r32_rm8'), loadToReg(1, false));
+EMITTERS.set(codeNamed('Movzx_r32_rm16'), loadToReg(2, false));
+EMITTERS.set(codeNamed('Movsx_r32_rm8'), loadToReg(1, true));
+EMITTERS.set(codeNamed('Movsx_r32_rm16'), loadToReg(2, true));
+EMITTERS.set(codeNamed('Not_rm32'), (f, ins) => {
   if (!isReg(ins.op0Kind)) return false;
   store32(f, ins.op0Register, () => {
     load32(f, ins.op0Register);
@@ -437,7 +431,7 @@ EMITTERS.set(code('Not_rm32'), (f, ins) => {
   return true;
 });
 // LEA computes the address of a 32-bit address-size operand; nothing is read.
-EMITTERS.set(code('Lea_r32_m'), (f, ins) => {
+EMITTERS.set(codeNamed('Lea_r32_m'), (f, ins) => {
   if (!inlineMem(ins)) return false;
   store32(f, ins.op0Register, () => pushEa(f, ins));
   return true;
@@ -477,12 +471,12 @@ function emitPush(f: FunctionBody, ctx: BlockContext, value: () => void, then?: 
   );
 }
 
-EMITTERS.set(code('Push_r32'), (f, ins, ctx) => {
+EMITTERS.set(codeNamed('Push_r32'), (f, ins, ctx) => {
   emitPush(f, ctx, reg(f, ins.op0Register));
   return true;
 });
 // POP: ESP moves, then the register is written (POP ESP keeps the popped value).
-EMITTERS.set(code('Pop_r32'), (f, ins, ctx) => {
+EMITTERS.set(codeNamed('Pop_r32'), (f, ins, ctx) => {
   guarded(
     f,
     ctx,
@@ -606,13 +600,12 @@ function pushCondition(f: FunctionBody, cc: number, kind: LazyKind): boolean {
 
 /** Jcc and JMP with a relative target, in 32-bit code: cc, or -1 for JMP. */
 const BRANCHES = new Map<number, number>();
-const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 CC.forEach((c, cc) => {
-  BRANCHES.set(code(`J${c}_rel8_32`), cc);
-  BRANCHES.set(code(`J${c}_rel32`), cc);
+  BRANCHES.set(codeNamed(`J${c}_rel8_32`), cc);
+  BRANCHES.set(codeNamed(`J${c}_rel32`), cc);
 });
-BRANCHES.set(code('Jmp_rel8_32'), -1);
-BRANCHES.set(code('Jmp_rel32'), -1);
+BRANCHES.set(codeNamed('Jmp_rel8_32'), -1);
+BRANCHES.set(codeNamed('Jmp_rel32'), -1);
 
 /** Imports of a block module, by function index. */
 const enum Import {
@@ -717,8 +710,8 @@ function emitBranch(f: FunctionBody, ins: Instruction, ctx: BlockContext, kind: 
   return true;
 }
 
-const CALL_REL32 = code('Call_rel32');
-const RET_32 = code('Ret_32');
+const CALL_REL32 = codeNamed('Call_rel32');
+const RET_32 = codeNamed('Ret_32');
 
 /** What one compiled batch did: a region per block that compiled (null for the others), and counts. */
 export interface WasmBatch {
