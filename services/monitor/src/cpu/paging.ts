@@ -7,6 +7,7 @@
  * "take the slow path", which walks again and faults if the access is really not allowed.
  */
 
+import { ADDRESS_PAGES } from '../memory/machine-memory.js';
 import { PageKind, PhysicalMemory } from '../memory/physical-memory.js';
 
 export const enum TlbBit {
@@ -55,7 +56,7 @@ const enum Pte {
 /** A 4 MiB PDE without PSE-36 must have bits 13-21 clear. */
 const PDE4M_RESERVED = 0x3fe000;
 
-const TLB_SIZE = 1 << 20;
+const TLB_SIZE = ADDRESS_PAGES;
 
 export interface PagingControl {
   /** CR0.PG */

@@ -13,8 +13,8 @@ import { HANDLERS, undefinedOpcode, type Handler } from '../cpu/exec/table.js';
 import '../cpu/exec/index.js';
 import { fastHandler } from '../cpu/exec/fast.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
-import { compileRegion, regionMembers, type Region } from './region.js';
-import { MAX_FALLBACKS, WarmTier } from './wasm/block-tier.js';
+import { compileRegion, regionMembers, type CompiledCode, type Region } from './region.js';
+import { MAX_FALLBACKS, WarmTier, type WarmBlock } from './wasm/block-tier.js';
 
 /** Why `run` returned. */
 export const enum StopReason {
@@ -346,17 +346,17 @@ export class Engine {
     const delta = (eip - block.startIp) | 0;
     if (delta === 0 && n === count) {
       // A hot block runs in its page's generated function (region.ts).
-      const region = block.compiled as Region | null;
-      if (region !== null && (region.drops === this.blocks.drops || this.stillValid(region))) {
-        if (region.warmSlot < 0) {
+      const code = block.compiled as CompiledCode | null;
+      if (code !== null && (code.drops === this.blocks.drops || this.stillValid(code))) {
+        if (code.warmSlot < 0) {
           // Members run on from one to the next only under a flat CS limit: the run loop checks the
           // limit before each block, a region only at its branches.
           const chain = limit === 0x7fffffff && this.chainRegions && cpu.segLimit[Seg.CS] === -1;
-          this.runRegion(region, bits, chain ? this.end : cpu.instructions + 1);
+          this.runRegion(code as Region, bits, chain ? this.end : cpu.instructions + 1);
           return;
         }
         if (block.hits < this.compileThreshold) {
-          this.runWarm(block, region);
+          this.runWarm(block, code as WarmBlock);
           return;
         }
       }
@@ -365,7 +365,7 @@ export class Engine {
         else if (block.hits === this.warmThreshold && bits === 32) {
           this.queueWarm(block);
           // A batch that just compiled runs at once (tests rely on it to run every block compiled).
-          const warm = block.compiled as Region | null;
+          const warm = block.compiled as WarmBlock | null;
           if (warm !== null) {
             this.runWarm(block, warm);
             return;
@@ -426,10 +426,10 @@ export class Engine {
     const batch = this.warm.compile(blocks, this.warmFallbacks);
     const drops = this.blocks.drops;
     let compiled = 0;
-    batch.regions.forEach((region, i) => {
-      if (region === null) return;
-      region.drops = drops;
-      (blocks[i] as Block).compiled = region;
+    batch.compiled.forEach((warm, i) => {
+      if (warm === null) return;
+      warm.drops = drops;
+      (blocks[i] as Block).compiled = warm;
       compiled++;
     });
     this.stats.warmBlocks += compiled;
@@ -438,16 +438,16 @@ export class Engine {
     this.stats.warmInlined += batch.inlined;
   }
 
-  /** After blocks were dropped: whether every member of `region` is still there (if not, it goes). */
-  private stillValid(region: Region): boolean {
-    const members = region.members;
+  /** After blocks were dropped: whether every member of `code` is still there (if not, it goes). */
+  private stillValid(code: CompiledCode): boolean {
+    const members = code.members;
     for (const b of members) {
       if (b.valid) continue;
-      for (const m of members) if (m.compiled === region) m.compiled = null;
-      this.warm?.release(region);
+      for (const m of members) if (m.compiled === code) m.compiled = null;
+      this.warm?.release(code);
       return false;
     }
-    region.drops = this.blocks.drops;
+    code.drops = this.blocks.drops;
     return true;
   }
 
@@ -463,12 +463,7 @@ export class Engine {
       const last = region.run(cpu, end);
       cpu.instructions += last;
     } catch (e) {
-      const block = region.members[cpu.regionAt] as Block;
-      const records = block.instructions;
-      const mask = bits === 16 ? 0xffff : -1;
-      let done = 0;
-      while (done < block.count && (((records[done] as Instruction).rawIp ^ cpu.insEip) & mask) !== 0) done++;
-      cpu.instructions += done;
+      cpu.instructions += recordsBefore(region.members[cpu.regionAt] as Block, cpu.insEip, bits);
       throw e;
     } finally {
       this.stats.regionInstructions += cpu.instructions - before;
@@ -482,22 +477,20 @@ export class Engine {
    * Runs a warm-tier block (entered at its start, to its end). On a fault, counts the records before
    * the faulting one, as the interpreter would have.
    */
-  private runWarm(block: Block, region: Region): void {
+  private runWarm(block: Block, warm: WarmBlock): void {
     const cpu = this.cpu;
     let done: number;
     try {
-      done = (this.warm as WarmTier).run(region.warmSlot);
+      done = (this.warm as WarmTier).run(warm.warmSlot);
     } catch (e) {
-      const records = block.instructions;
-      let before = 0;
-      while (before < block.count && (records[before] as Instruction).rawIp !== cpu.insEip) before++;
+      const before = recordsBefore(block, cpu.insEip, 32);
       cpu.instructions += before;
       this.stats.warmInstructions += before;
       throw e;
     }
     cpu.instructions += done;
     this.stats.warmInstructions += done;
-    if (done === block.count) cpu.insEip = region.lastIp;
+    if (done === block.count) cpu.insEip = warm.lastIp;
     this.prevBlock = block;
     cpu.exitBlock = false;
   }
@@ -529,6 +522,15 @@ export class Engine {
     cpu.instructions++;
     cpu.exitBlock = false;
   }
+}
+
+/** Records of `block` (entered at its start) before the one at `insEip`: those a fault lets count. */
+function recordsBefore(block: Block, insEip: number, bits: 16 | 32): number {
+  const records = block.instructions;
+  const mask = bits === 16 ? 0xffff : -1;
+  let done = 0;
+  while (done < block.count && (((records[done] as Instruction).rawIp ^ insEip) & mask) !== 0) done++;
+  return done;
 }
 
 /** #UD for an undefined encoding, #GP(0) for one longer than 15 bytes. */

@@ -32,19 +32,21 @@ import { blockSource } from './compile.js';
  */
 export type RegionFunction = (cpu: Cpu, end: number) => number;
 
-export interface Region {
-  readonly run: RegionFunction;
-  /** The blocks compiled in, in case order; each has this region in its `compiled` slot. */
+/**
+ * What a block's `compiled` slot holds: a page function (Region), or a block the warm tier compiled
+ * to WebAssembly (wasm/block-tier.ts WarmBlock), which a page function replaces once it is hot.
+ */
+export interface CompiledCode {
+  /** The blocks compiled in, in case order; each has this code in its `compiled` slot. */
   readonly members: readonly Block[];
   /** The block source's drop count when the members were last known to be valid. */
   drops: number;
-  /**
-   * For a warm-tier region (one block compiled to WebAssembly, wasm/block-tier.ts, which a page
-   * function replaces once the block is hot): its slot in the tier's function table; -1 otherwise.
-   */
+  /** The warm tier's function-table slot of a warm-tier block; -1 for a page function. */
   readonly warmSlot: number;
-  /** For a warm-tier region, the IP of the block's last record (the interpreter leaves it in insEip). */
-  readonly lastIp: number;
+}
+
+export interface Region extends CompiledCode {
+  readonly run: RegionFunction;
 }
 
 /**
@@ -97,8 +99,8 @@ export function regionMembers(hot: Block, page: readonly (Block | null)[], warm:
 }
 
 function inPageFunction(b: Block): number {
-  const region = b.compiled as Region | null;
-  return region !== null && region.warmSlot < 0 ? 1 : 0;
+  const code = b.compiled as CompiledCode | null;
+  return code !== null && code.warmSlot < 0 ? 1 : 0;
 }
 
 function sameOffset(b: Block): boolean {
@@ -139,5 +141,5 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
     'r',
     `"use strict"; return function region(cpu, end) {\n${templateLocals(body)}\n${body}\n};`,
   ) as (h: Handler[], r: Instruction[]) => RegionFunction;
-  return { run: factory(handlers, records), members, drops: -1, warmSlot: -1, lastIp: 0 };
+  return { run: factory(handlers, records), members, drops: -1, warmSlot: -1 };
 }

@@ -716,6 +716,11 @@ export function inlineCode(ins: Instruction, next: number, flags?: FlagSource): 
   };
 }
 
+/** What the record's form does to the arithmetic flags, or undefined when it has no template. */
+export function fastFlagEffect(ins: Instruction): FlagEffect | undefined {
+  return FAST.get(ins.code)?.flags;
+}
+
 /** Number of specialised handlers compiled (for tests and statistics). */
 export function fastHandlerCount(): number {
   return compiled;

@@ -3,24 +3,26 @@
  * (region.ts), compiled to WebAssembly. WebAssembly compiles in microseconds where a JavaScript
  * page function costs V8 milliseconds, so this tier can start early.
  *
- * Records of the commonest register-only forms (ALU, TEST, MOV, LEA, MOVZX/MOVSX, NOT) become
- * WebAssembly code on the registers and state words in the machine memory (memory/machine-memory.ts). Every other record calls
- * back into JavaScript, which runs its handler exactly as the interpreter does: it sets `insEip` and
- * EIP, runs the handler and reports `exitBlock`. Inlined records cannot fault, read EIP or end the
- * block, so the run loop's invariants hold at every point where they can be observed.
+ * A block becomes one function on the machine memory (memory/machine-memory.ts). ALU, TEST, MOV,
+ * LEA, MOVZX/MOVSX, NOT, PUSH, POP, CALL, RET, JMP and a Jcc fused with the ALU record before it are
+ * WebAssembly code. A memory operand takes the fast path cpu.ts takes for it (per-module address
+ * helpers check the same conditions); when that path does not apply, the record's handler runs, and
+ * faults, writes into code and branches beyond the CS limit are its business. Records without
+ * WebAssembly code call their handlers. A handler call sets `insEip` and EIP as the interpreter does
+ * and reports `exitBlock`, so the run loop's invariants hold wherever they can be observed.
  *
- * Blocks compile in batches, one module per batch: instantiating a module costs about 0.1 ms
- * whatever its size.
+ * Blocks compile in batches, one module per batch (instantiating a module costs about 0.1 ms
+ * whatever its size), and the run loop reaches them all through one dispatcher (WarmTier).
  */
 
-import { Code, OpKind, Register, type Block, type Instruction } from '@plex86/x86';
+import { OpKind, Register, type Block, type Instruction } from '@plex86/x86';
 import { Attr, SegAccess, ST_EIP, ST_LAZY, ST_OPA, ST_OPB, ST_RES, type Cpu } from '../../cpu/cpu.js';
 import { MACHINE_LAYOUT } from '../../memory/machine-memory.js';
-import { Seg } from '../../cpu/registers.js';
-import { CC, fastHandler } from '../../cpu/exec/fast.js';
+import { REG8_OFFSET, Seg } from '../../cpu/registers.js';
+import { CC, fastFlagEffect, fastHandler } from '../../cpu/exec/fast.js';
 import { codeNamed, type Handler } from '../../cpu/exec/table.js';
 import { LazyKind, lazyWord } from '../../cpu/flags.js';
-import type { Region } from '../region.js';
+import type { CompiledCode } from '../region.js';
 import { FunctionBody, ModuleBuilder, Op } from './encoder.js';
 
 /** Locals of a block function: operands and result of an ALU record, and the physical address of an access. */
@@ -30,13 +32,10 @@ const RES = 2;
 const PHYS = 3;
 const LOCALS = 4;
 
-/** r8 byte offsets of AL..BH (index 0 unused). */
-const R8 = [0, 0, 4, 8, 12, 1, 5, 9, 13];
-
 const L = MACHINE_LAYOUT;
 const reg32 = (r: Register): number => L.regs + (r - Register.EAX) * 4;
 const reg16 = (r: Register): number => L.regs + (r - Register.AX) * 4;
-const reg8 = (r: Register): number => L.regs + (R8[r] as number);
+const reg8 = (r: Register): number => L.regs + (REG8_OFFSET[r - Register.AL] as number);
 const state = (word: number): number => L.state + word * 4;
 
 /** Pushes a 32-bit register. */
@@ -449,8 +448,11 @@ function stack32(f: FunctionBody): void {
 
 const ESP = Register.ESP;
 
-/** PUSH of `value` on a 32-bit stack: the write, then ESP moves (a faulting push leaves ESP). */
-function emitPush(f: FunctionBody, ctx: BlockContext, value: () => void, then?: () => void): void {
+/**
+ * PUSH of `value` on a 32-bit stack: the write, then ESP moves (a faulting push leaves ESP). CALL
+ * adds a condition that must hold too (`also`, pushing an i32) and what follows the push (`then`).
+ */
+function emitPush(f: FunctionBody, ctx: BlockContext, value: () => void, also?: () => void, then?: () => void): void {
   const below = (): void => {
     load32(f, ESP);
     f.i32(-4).op(Op.I32Add);
@@ -462,6 +464,10 @@ function emitPush(f: FunctionBody, ctx: BlockContext, value: () => void, then?: 
       stack32(f);
       fastAccess(f, Seg.SS, below, 4, Access.WRITE);
       f.op(Op.I32And);
+      if (also !== undefined) {
+        also();
+        f.op(Op.I32And);
+      }
     },
     () => {
       storePhys(f, value);
@@ -497,20 +503,6 @@ EMITTERS.set(codeNamed('Pop_r32'), (f, ins, ctx) => {
   );
   return true;
 });
-
-/** The lazy-flag kind the last inlined ALU record left in the locals A, B and RES. */
-function flagKind(ins: Instruction): LazyKind | undefined {
-  const name = Code[ins.code] as string;
-  if (name.startsWith('Add_')) return LazyKind.ADD;
-  if (name.startsWith('Sub_') || name.startsWith('Cmp_')) return LazyKind.SUB;
-  if (/^(And|Or|Xor|Test)_/.test(name)) return LazyKind.LOGIC;
-  return undefined;
-}
-
-/** Records that leave the flags as they were (MOV, LEA, MOVZX/MOVSX, NOT, PUSH, POP). */
-function keepsFlags(ins: Instruction): boolean {
-  return /^(Mov|Lea|Movzx|Movsx|Not|Push|Pop)_/.test(Code[ins.code] as string);
-}
 
 /**
  * Pushes condition `cc` (the low nibble of a Jcc opcode) from the locals of the ALU record of `kind`
@@ -631,33 +623,12 @@ function emitBranch(f: FunctionBody, ins: Instruction, ctx: BlockContext, kind: 
   const next = (start + ins.length) | 0;
   const target = ins.rawBranchTarget | 0;
   if (ins.code === CALL_REL32) {
-    guarded(
+    emitPush(
       f,
       ctx,
-      () => {
-        withinCsLimit(f, () => f.i32(target));
-        stack32(f);
-        f.op(Op.I32And);
-        fastAccess(
-          f,
-          Seg.SS,
-          () => {
-            load32(f, ESP);
-            f.i32(-4).op(Op.I32Add);
-          },
-          4,
-          Access.WRITE,
-        );
-        f.op(Op.I32And);
-      },
-      () => {
-        storePhys(f, () => f.i32(next));
-        store32(f, ESP, () => {
-          load32(f, ESP);
-          f.i32(-4).op(Op.I32Add);
-        });
-        storeState(f, ST_EIP, () => f.i32(target));
-      },
+      () => f.i32(next),
+      () => withinCsLimit(f, () => f.i32(target)),
+      () => storeState(f, ST_EIP, () => f.i32(target)),
     );
     return true;
   }
@@ -666,12 +637,11 @@ function emitBranch(f: FunctionBody, ins: Instruction, ctx: BlockContext, kind: 
     stack32(f);
     fastAccess(f, Seg.SS, reg(f, ESP), 4, Access.READ);
     f.op(Op.I32And).ifThen();
-    loadPhys(f, 4);
-    f.tee(A);
-    f.i32(0)
-      .memory(Op.I32Load, L.segLimit + 4 * Seg.CS)
-      .op(Op.I32LeU)
-      .set(B);
+    withinCsLimit(f, () => {
+      loadPhys(f, 4);
+      f.tee(A);
+    });
+    f.set(B);
     f.op(Op.Else).i32(0).set(B).op(Op.End);
     guarded(
       f,
@@ -713,9 +683,15 @@ function emitBranch(f: FunctionBody, ins: Instruction, ctx: BlockContext, kind: 
 const CALL_REL32 = codeNamed('Call_rel32');
 const RET_32 = codeNamed('Ret_32');
 
-/** What one compiled batch did: a region per block that compiled (null for the others), and counts. */
+/** A block compiled by the warm tier: its function's slot, and what the run loop needs after it. */
+export interface WarmBlock extends CompiledCode {
+  /** The IP of the block's last record (the interpreter leaves it in insEip). */
+  readonly lastIp: number;
+}
+
+/** What one compiled batch did: the compiled form of each block (null where it did not qualify), and counts. */
 export interface WasmBatch {
-  regions: (Region | null)[];
+  compiled: (WarmBlock | null)[];
   inlined: number;
   records: number;
 }
@@ -775,17 +751,19 @@ function blockCode(block: Block, firstSite: number, maxFallbacks: number): Block
     const handler = routines[i] as Handler;
     const last = i === count - 1;
     const mark = f.length;
-    const emit = handler === fastHandler(ins) ? EMITTERS.get(ins.code) : undefined;
-    if (last && handler === fastHandler(ins) && emitBranch(f, ins, ctx, kind)) {
+    const fast = handler === fastHandler(ins);
+    const emit = fast ? EMITTERS.get(ins.code) : undefined;
+    if (last && fast && emitBranch(f, ins, ctx, kind)) {
       inlined++;
       continue;
     }
     if (f.length !== mark) throw new Error('a branch declined after emitting code');
     if (emit !== undefined && emit(f, ins, ctx)) {
       inlined++;
-      const k = flagKind(ins);
-      if (k !== undefined) kind = k;
-      else if (!keepsFlags(ins)) kind = undefined;
+      // The form's flag effect (fast.ts) says what the locals hold: the emitted ALU records keep
+      // their operands and result there.
+      const effect = fastFlagEffect(ins);
+      if (effect !== 'keeps') kind = typeof effect === 'object' ? effect.kind : undefined;
       // The interpreter leaves EIP on the successor of the last record.
       if (last) storeState(f, ST_EIP, () => f.i32((ins.rawIp + ins.length) | 0));
       continue;
@@ -812,8 +790,8 @@ export class WarmTier {
   /** Runs the block in `slot` and returns how many of its records completed. */
   readonly run: (slot: number) => number;
   private readonly table = new WebAssembly.Table({ element: 'anyfunc', initial: TABLE_STEP });
-  /** The region of each slot, or null for a free one. */
-  private readonly slots: (Region | null)[] = [];
+  /** The block of each slot, or null for a free one. */
+  private readonly slots: (WarmBlock | null)[] = [];
   private readonly free: number[] = [];
 
   constructor(private readonly cpu: Cpu) {
@@ -830,15 +808,10 @@ export class WarmTier {
     this.run = instance.exports['run'] as (slot: number) => number;
   }
 
-  /** Blocks the table holds. */
-  get size(): number {
-    return this.slots.length - this.free.length;
-  }
-
   /**
    * Compiles `blocks` (valid blocks of 32-bit code, entered at their start IPs, whose handlers are
    * in `routines`) into one module; each block with at most `maxFallbacks` records without
-   * WebAssembly code gets a slot and a single-member region that runs it.
+   * WebAssembly code gets a slot.
    */
   compile(blocks: readonly Block[], maxFallbacks = MAX_FALLBACKS): WasmBatch {
     const cpu = this.cpu;
@@ -865,7 +838,7 @@ export class WarmTier {
       builder.define(`b${j}`, 0, 1, c.body);
       names.push(`b${j}`);
     });
-    if (names.every((n) => n === null)) return { regions: names.map(() => null), inlined, records: total };
+    if (names.every((n) => n === null)) return { compiled: names.map(() => null), inlined, records: total };
     const st = cpu.st;
     const startIps = Int32Array.from(records, (ins) => ins.rawIp | 0);
     const nextIps = Int32Array.from(records, (ins) => (ins.rawIp + ins.length) | 0);
@@ -876,36 +849,23 @@ export class WarmTier {
       return cpu.exitBlock ? 1 : 0;
     };
     const instance = new WebAssembly.Instance(new WebAssembly.Module(builder.toBytes()), { cpu: { memory, handler } });
-    const regions = blocks.map((block, j): Region | null => {
+    const compiled = blocks.map((block, j): WarmBlock | null => {
       const name = names[j];
       if (name === null || name === undefined) return null;
       const slot = this.allocate();
       this.table.set(slot, instance.exports[name]);
-      const count = block.count;
-      const lastIp = (block.instructions[count - 1] as Instruction).rawIp | 0;
-      const run = this.run;
-      const region: Region = {
-        run: (c) => {
-          c.regionAt = 0;
-          const done = run(slot);
-          if (done === count) c.insEip = lastIp;
-          return done;
-        },
-        members: [block],
-        drops: -1,
-        warmSlot: slot,
-        lastIp,
-      };
-      this.slots[slot] = region;
-      return region;
+      const lastIp = (block.instructions[block.count - 1] as Instruction).rawIp | 0;
+      const warm: WarmBlock = { members: [block], drops: -1, warmSlot: slot, lastIp };
+      this.slots[slot] = warm;
+      return warm;
     });
-    return { regions, inlined, records: total };
+    return { compiled, inlined, records: total };
   }
 
-  /** Frees the slot of a region whose block was dropped. */
-  release(region: Region): void {
-    const slot = region.warmSlot;
-    if (slot < 0 || this.slots[slot] !== region) return;
+  /** Frees the slot of a block that was dropped. */
+  release(code: CompiledCode): void {
+    const slot = code.warmSlot;
+    if (slot < 0 || this.slots[slot] !== code) return;
     this.slots[slot] = null;
     this.table.set(slot, null);
     this.free.push(slot);
@@ -914,7 +874,7 @@ export class WarmTier {
   private allocate(): number {
     if (this.free.length === 0 && this.slots.length === this.table.length) {
       // Slots of blocks dropped since (they are only found when looked at again) come back first.
-      for (const region of this.slots) if (region !== null && !(region.members[0] as Block).valid) this.release(region);
+      for (const warm of this.slots) if (warm !== null && !(warm.members[0] as Block).valid) this.release(warm);
       if (this.free.length === 0) this.table.grow(TABLE_STEP);
     }
     const slot = this.free.pop();
