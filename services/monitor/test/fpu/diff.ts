@@ -4,7 +4,7 @@
 
 import { CTL_NE, CTL_OPSIZE32, CTL_PROTECTED, Fpu, FpuResult } from '../../src/fpu/fpu.js';
 import { Mem, type X87Op } from './ops.js';
-import { RECORD_SIZE } from './native.js';
+import { RECORD_SIZE, runHarness } from './native.js';
 
 /** Deterministic PRNG (xorshift32 variant with a 32-bit output). */
 export class Rng {
@@ -454,6 +454,68 @@ export function compareMask(op: X87Op): Uint8Array {
       m.fill(0, 128 + 20, 128 + 26);
     }
   }
+  return m;
+}
+
+/**
+ * What the host's x87 stores that the modelled P6 stores differently. The P6, like Intel processors
+ * in FOP code compatibility mode, stores the last opcode (FOP) for every non-control instruction;
+ * AMD processors and recent Intel ones, which lack that mode, store it only for an instruction that
+ * raised an unmasked exception, so without one the setup's 0 stays (`fopOnException`). Intel
+ * processors that deprecate the FPU CS and DS values store 0 for them (`zeroSegments`).
+ */
+export interface HostX87 {
+  fopOnException: boolean;
+  zeroSegments: boolean;
+}
+
+/** Finds the host's HostX87 with FLD1 (every exception masked) and FLDENV (segments loaded). */
+export function probeHost(exe: string, ops: readonly X87Op[]): HostX87 {
+  const fld1 = ops.findIndex((op) => op.name === 'fld1');
+  const fldenv = ops.findIndex((op) => op.name === 'fldenv');
+  const tries = 3;
+  const input = new Uint8Array(2 * tries * RECORD_SIZE);
+  const rng = new Rng(1);
+  for (let t = 0; t < tries; t++) {
+    makeRecord(rng, ops[fld1], fld1, input, t * RECORD_SIZE, { unmaskedRate: 0, emptyRate: 0 });
+    makeRecord(rng, ops[fldenv], fldenv, input, (tries + t) * RECORD_SIZE, {});
+    wr16(input, (tries + t) * RECORD_SIZE + 112 + 16, 0x1234); // FCS
+    wr16(input, (tries + t) * RECORD_SIZE + 112 + 24, 0x5678); // FDS
+  }
+  const host = runHarness(exe, input);
+  const at = (t: number, field: number) => rd16(host, t * RECORD_SIZE + field);
+  const fops = Array.from({ length: tries }, (_, t) => at(t, 18) & 0x7ff);
+  // A task switch between the instruction and the FNSAVE may lose the opcode, so one run that keeps it decides.
+  const fopAlways = fops.includes(ops[fld1].fop);
+  if (!fopAlways && fops.some((fop) => fop !== 0)) {
+    throw new Error(`FLD1 left the last opcodes ${fops.map((f) => hex(f, 3)).join(', ')} on the host`);
+  }
+  const segments = Array.from({ length: tries }, (_, t) => [at(tries + t, 16), at(tries + t, 24)]);
+  const zeroSegments = segments.every(([cs, ds]) => cs === 0 && ds === 0);
+  if (!zeroSegments && !segments.every(([cs, ds]) => cs === 0x1234 && ds === 0x5678)) {
+    throw new Error(
+      `FLDENV left FPU CS:DS ${segments.map(([cs, ds]) => `${hex(cs, 4)}:${hex(ds, 4)}`).join(', ')} on the host`,
+    );
+  }
+  return { fopOnException: !fopAlways, zeroSegments };
+}
+
+/**
+ * compareMask for one record, without what the host leaves at 0: the FOP fields of images whose
+ * status word has no exception pending (ES clear), unless the instruction loaded them, and the
+ * FPU CS and DS fields.
+ */
+export function recordMask(op: X87Op, host: HostX87, result: Uint8Array, o: number): Uint8Array {
+  const m = compareMask(op);
+  const savesEnvironment = /fnstenv|fnsave/.test(op.name) && !op.o16;
+  if (host.zeroSegments) {
+    m.fill(0, 16, 18);
+    m.fill(0, 24, 26);
+  }
+  if (!host.fopOnException || /fldenv|rstor/.test(op.name)) return m;
+  const ES = 0x80;
+  if ((result[o + 4] & ES) === 0) m.fill(0, 18, 20);
+  if (savesEnvironment && (result[o + 128 + 4] & ES) === 0) m.fill(0, 128 + 18, 128 + 20);
   return m;
 }
 

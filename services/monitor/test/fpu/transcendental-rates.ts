@@ -7,11 +7,12 @@
 import { Fpu } from '../../src/fpu/fpu.js';
 import {
   Rng,
-  compareMask,
   describeInput,
   describeResult,
   emulateRecord,
   makeRecord,
+  probeHost,
+  recordMask,
   type RecordOptions,
 } from './diff.js';
 import { buildHarness, RECORD_SIZE, runHarness } from './native.js';
@@ -66,24 +67,26 @@ const seed = Number(process.argv[3] ?? 1);
 if (!Number.isInteger(records) || records <= 0) throw new Error(`records per instruction: ${process.argv[2]}`);
 const ops = allOps();
 const exe = buildHarness(ops.map(nativeAsm));
+const hostX87 = probeHost(exe, ops);
 const fpu = new Fpu();
 fpu.sse3 = true;
 console.log(`${records} records per instruction, seed ${seed}; bit-identical share (C1-only / one-ulp differences)`);
 for (const [name, opt] of FUNCTIONS) {
   const index = ops.findIndex((op) => op.name === name);
-  const mask = compareMask(ops[index]);
   const rng = new Rng(seed * 1000 + index);
   const input = new Uint8Array(records * RECORD_SIZE);
   for (let r = 0; r < records; r++) {
     makeRecord(rng, ops[index], index, input, r * RECORD_SIZE, { ...opt, emptyRate: 0, unmaskedRate: 0 });
   }
   const host = runHarness(exe, input);
+  const mask = (o: number) => recordMask(ops[index], hostX87, host, o);
   const ours = new Uint8Array(input.length);
   for (let r = 0; r < records; r++) emulateRecord(fpu, ops, input, r * RECORD_SIZE, ours, r * RECORD_SIZE);
   // The host kernel may lose the last-opcode field when it switches tasks between the instruction
   // and the FNSAVE: records that differ beyond C1 and the last place run once more.
   const again: number[] = [];
-  for (let r = 0; r < records; r++) if (classify(mask, host, ours, r * RECORD_SIZE) === 'far') again.push(r);
+  for (let r = 0; r < records; r++)
+    if (classify(mask(r * RECORD_SIZE), host, ours, r * RECORD_SIZE) === 'far') again.push(r);
   if (again.length > 0) {
     const rerun = new Uint8Array(again.length * RECORD_SIZE);
     again.forEach((r, i) => rerun.set(input.subarray(r * RECORD_SIZE, (r + 1) * RECORD_SIZE), i * RECORD_SIZE));
@@ -94,7 +97,7 @@ for (const [name, opt] of FUNCTIONS) {
   const byMode = RC_NAMES.map(() => [0, 0]);
   for (let r = 0; r < records; r++) {
     const o = r * RECORD_SIZE;
-    const kind = classify(mask, host, ours, o);
+    const kind = classify(mask(o), host, ours, o);
     count[kind]++;
     if (kind === 'far' && process.env.SHOW_FAR) {
       console.log(
