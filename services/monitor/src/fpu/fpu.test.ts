@@ -296,3 +296,82 @@ describe('robustness', () => {
     expect([...results].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 6, 16, 17]);
   });
 });
+
+describe('the transcendentals of either vendor', () => {
+  const FSIN = r(0xd9, 0xfe);
+  const FCOS = r(0xd9, 0xff);
+  const FSINCOS = r(0xd9, 0xfb);
+  const F2XM1 = r(0xd9, 0xf0);
+  const C1 = 0x200;
+  const PE = 0x20;
+
+  /** A fresh FPU of `vendor` with control word `cw` and ST(0) = se:hi:lo. */
+  function loaded(vendor: 'intel' | 'amd', cw: number, se: number, hi: number, lo: number): Fpu {
+    const fpu = new Fpu();
+    fpu.vendor = vendor;
+    fpu.execute(m(0xd9, 5), PM32, bytes16(cw), 0); // FLDCW
+    const v = new Uint8Array(10);
+    const dv = new DataView(v.buffer);
+    dv.setUint32(0, lo, true);
+    dv.setUint32(4, hi, true);
+    dv.setUint16(8, se, true);
+    fpu.execute(m(0xdb, 5), PM32, v, 0); // FLD m80
+    return fpu;
+  }
+  const st0 = (fpu: Fpu) => {
+    const p = fpu.phys(0);
+    return [fpu.se[p], fpu.hi[p], fpu.lo[p]];
+  };
+
+  it('F2XM1(1): exact on Intel, just below 1 on AMD when rounding down', () => {
+    const intel = loaded('intel', 0x077f, 0x3fff, 0x80000000, 0);
+    intel.execute(F2XM1, PM32, new Uint8Array(0), 0);
+    expect(st0(intel)).toEqual([0x3fff, 0x80000000, 0]);
+    expect(intel.statusWord() & (PE | C1)).toBe(PE);
+    const amd = loaded('amd', 0x077f, 0x3fff, 0x80000000, 0);
+    amd.execute(F2XM1, PM32, new Uint8Array(0), 0);
+    expect(st0(amd)).toEqual([0x3ffe, 0xffffffff, 0xffffffff]);
+  });
+
+  it('FSIN below 2^-68: x itself on Intel, rounded toward zero on AMD', () => {
+    const x = [0x3fff - 70, 0xc0000000, 0];
+    const intel = loaded('intel', 0x0f7f, x[0], x[1], x[2]);
+    intel.execute(FSIN, PM32, new Uint8Array(0), 0);
+    expect(st0(intel)).toEqual(x);
+    expect(intel.statusWord() & (PE | C1)).toBe(PE);
+    const amd = loaded('amd', 0x0f7f, x[0], x[1], x[2]);
+    amd.execute(FSIN, PM32, new Uint8Array(0), 0);
+    expect(st0(amd)).toEqual([x[0], 0xbfffffff, 0xffffffff]);
+  });
+
+  it("Intel's FSIN returns a pseudo-denormal unchanged and tags it valid", () => {
+    const fpu = loaded('intel', 0x037f, 0, 0x80000001, 0);
+    const tag = () => (fpu.tagWord() >>> (2 * fpu.phys(0))) & 3;
+    expect(tag()).toBe(2); // special, as loaded
+    fpu.execute(FSIN, PM32, new Uint8Array(0), 0);
+    expect(st0(fpu)).toEqual([0, 0x80000001, 0]);
+    expect(tag()).toBe(0);
+    // FSTP ST(0) frees the register; loading the value again writes it with its own tag.
+    fpu.execute(r(0xdd, 0xd8), PM32, new Uint8Array(0), 0);
+    const v = new Uint8Array([0, 0, 0, 0, 1, 0, 0, 0x80, 0, 0]);
+    fpu.execute(m(0xdb, 5), PM32, v, 0);
+    expect(st0(fpu)).toEqual([0, 0x80000001, 0]);
+    expect(tag()).toBe(2);
+  });
+
+  it("FSINCOS sets C1 from the cosine's rounding on Intel, from the sine's on AMD", () => {
+    let differ = 0;
+    for (let i = 1; i <= 64; i++) {
+      const hi = (0x80000000 | Math.imul(i, 0x9e3779b9)) >>> 0;
+      const c1 = (op: number, vendor: 'intel' | 'amd') => {
+        const fpu = loaded(vendor, 0x037f, 0x3ffe, hi, Math.imul(i, 0x85ebca6b) >>> 0);
+        fpu.execute(op, PM32, new Uint8Array(0), 0);
+        return fpu.statusWord() & C1;
+      };
+      if (c1(FSIN, 'amd') !== c1(FCOS, 'intel')) differ++;
+      expect(c1(FSINCOS, 'intel')).toBe(c1(FCOS, 'intel'));
+      expect(c1(FSINCOS, 'amd')).toBe(c1(FSIN, 'amd'));
+    }
+    expect(differ).toBeGreaterThan(0);
+  });
+});

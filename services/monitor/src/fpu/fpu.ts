@@ -112,6 +112,7 @@ import {
   TR_FSINCOS,
   TR_FYL2X,
   TR_FYL2XP1,
+  type X87Vendor,
 } from './transcendental.js';
 
 /** What the CPU does after execute(). */
@@ -260,6 +261,16 @@ export class Fpu {
   eflags = 0;
   /** FISTTP exists only with SSE3; without it DB/DD/DF /1 are invalid. */
   sse3 = false;
+  /**
+   * Whose transcendental microcode FSIN and friends follow (transcendental.ts). The modelled CPU
+   * says GenuineIntel in CPUID; the differential tests pick the host's vendor.
+   */
+  vendor: X87Vendor = 'intel';
+  /**
+   * Physical registers whose tag reads valid though their contents are a pseudo-denormal: Intel's
+   * FSIN and FSINCOS tag the pseudo-denormal they return for one that way. Any write clears it.
+   */
+  private validTags = 0;
 
   /** The register stack (80-bit values as sign/exponent and two significand words) and control words. */
   saveSnapshotState(w: StateWriter): void {
@@ -268,6 +279,7 @@ export class Fpu {
     w.bytes('lo', this.lo);
     w.bytes('ctl', this.ctl);
     w.flag('sse3', this.sse3);
+    w.number('validTags', this.validTags);
   }
 
   loadSnapshotState(r: StateReader): void {
@@ -277,6 +289,7 @@ export class Fpu {
     r.into('ctl', this.ctl);
     if (this.ctl[CTL_TOP] > 7) throw r.error('ctl', `holds TOP ${this.ctl[CTL_TOP]}`);
     this.sse3 = r.flag('sse3');
+    this.validTags = r.int('validTags', 0, 0xff);
   }
 
   constructor() {
@@ -295,6 +308,7 @@ export class Fpu {
     c[CTL_FDP] = 0;
     c[CTL_FDS] = 0;
     c[CTL_FOP] = 0;
+    this.validTags = 0;
   }
 
   /**
@@ -328,7 +342,12 @@ export class Fpu {
       if ((empty & (1 << p)) !== 0) t = TAG_EMPTY;
       else {
         const cls = classify(this.se[p], this.hi[p], this.lo[p]);
-        t = cls === CLS_NORMAL ? TAG_VALID : cls === CLS_ZERO ? TAG_ZERO : TAG_SPECIAL;
+        t =
+          cls === CLS_NORMAL || (this.validTags & (1 << p)) !== 0
+            ? TAG_VALID
+            : cls === CLS_ZERO
+              ? TAG_ZERO
+              : TAG_SPECIAL;
       }
       tw |= t << (2 * p);
     }
@@ -380,6 +399,7 @@ export class Fpu {
     this.hi[p] = hi;
     this.lo[p] = lo;
     this.ctl[CTL_EMPTY] &= ~(1 << p);
+    this.validTags &= ~(1 << p);
   }
 
   private pop(): void {
@@ -1319,7 +1339,7 @@ export class Fpu {
       if (this.underflow()) this.setReg(p, INDEFINITE_SE, INDEFINITE_HI, INDEFINITE_LO);
       return;
     }
-    const f = transcendental(kind, this.se[p], this.hi[p], this.lo[p], 0, 0, 0, c[CTL_CW]);
+    const f = transcendental(kind, this.se[p], this.hi[p], this.lo[p], 0, 0, 0, c[CTL_CW], this.vendor);
     if (this.aborts(f)) return;
     this.signal(f);
     // FSIN/FCOS: C2 = 1 leaves an out-of-range operand unchanged.
@@ -1327,8 +1347,15 @@ export class Fpu {
       c[CTL_SW] = (c[CTL_SW] | C2) & ~C1;
       return;
     }
+    const pseudoDenormal = this.isPseudoDenormal(p);
     this.setReg(p, R.se, R.hi, R.lo);
+    if (pseudoDenormal && kind === TR_FSIN && this.vendor === 'intel') this.validTags |= 1 << p;
     this.setC1(R.up);
+  }
+
+  /** Exponent 0 with the integer bit set: the x87 reads it as 2^-16382 times its significand. */
+  private isPseudoDenormal(p: number): boolean {
+    return (this.se[p] & 0x7fff) === 0 && (this.hi[p] & 0x80000000) !== 0;
   }
 
   /** FPTAN and FSINCOS: ST(0) := first result, then push the second. */
@@ -1351,7 +1378,7 @@ export class Fpu {
       this.setReg(t, INDEFINITE_SE, INDEFINITE_HI, INDEFINITE_LO);
       return;
     }
-    const f = transcendental(kind, this.se[p0], this.hi[p0], this.lo[p0], 0, 0, 0, c[CTL_CW]);
+    const f = transcendental(kind, this.se[p0], this.hi[p0], this.lo[p0], 0, 0, 0, c[CTL_CW], this.vendor);
     if (this.aborts(f)) return;
     this.signal(f);
     if (R.q !== 0) {
@@ -1360,7 +1387,9 @@ export class Fpu {
     }
     c[CTL_SW] &= ~C2;
     this.setC1(R.up);
+    const pseudoDenormal = this.isPseudoDenormal(p0);
     this.setReg(p0, R.se, R.hi, R.lo);
+    if (pseudoDenormal && kind === TR_FSINCOS && this.vendor === 'intel') this.validTags |= 1 << p0;
     c[CTL_TOP] = t;
     this.setReg(t, R.se2, R.hi2, R.lo2);
   }
@@ -1386,6 +1415,7 @@ export class Fpu {
       this.hi[p1],
       this.lo[p1],
       c[CTL_CW],
+      this.vendor,
     );
     this.finish(f, p1, true);
   }
@@ -1499,6 +1529,7 @@ export class Fpu {
     let empty = 0;
     for (let p = 0; p < 8; p++) if (((tw >>> (2 * p)) & 3) === TAG_EMPTY) empty |= 1 << p;
     c[CTL_EMPTY] = empty;
+    this.validTags = 0;
     this.updateEs();
     return size;
   }
@@ -1552,6 +1583,7 @@ export class Fpu {
     c[CTL_TOP] = (sw >>> 11) & 7;
     c[CTL_SW] = sw & ~0x3800;
     c[CTL_EMPTY] = ~mem[off + 4] & 0xff;
+    this.validTags = 0;
     c[CTL_FOP] = rd16(mem, off + 6) & 0x7ff;
     c[CTL_FIP] = rd32(mem, off + 8);
     c[CTL_FCS] = rd16(mem, off + 12);

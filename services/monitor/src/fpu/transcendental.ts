@@ -2,13 +2,17 @@
 //
 // Results are computed with 136 significant bits and then rounded once to the 64-bit
 // significand per the rounding control. Where the processor's results show a systematic part of
-// its error, that part is modelled (the 66-bit pi of the reductions and of FPATAN, the error of
-// the sine polynomial, the 68-bit logarithm of FYL2X and FYL2XP1, the scaled argument of FPTAN
-// below 2^-33); otherwise results are correctly rounded, which the processor's are not quite:
-// its remaining error is rounding noise of a few hundredths of an ulp (up to 0.15 ulp for F2XM1
-// and FPTAN), so 0.3% (FSIN) to 3% (F2XM1) of results differ in the last place. These
-// instructions take tens to hundreds of cycles on the hardware and are rare in guest code, so the
-// big-number arithmetic here uses BigInt; the hot arithmetic (ext80.ts) does not.
+// its error, that part is modelled; otherwise results are correctly rounded, which the
+// processor's are not quite: its remaining error is rounding noise of a few hundredths of an ulp,
+// so some results differ in the last place. The two vendors' microcode differs (X87Vendor):
+// - both: the 66-bit pi of the reductions and of FPATAN, the scaled argument of FPTAN below 2^-33;
+// - AMD: the error of the sine polynomial, the 68-bit logarithm of FYL2X and FYL2XP1 and the
+//   68-bit rounding of FPTAN's scaled argument; FSINCOS sets C1 from the sine; F2XM1(1) lies
+//   just below 1;
+// - Intel: FSIN, FCOS and FSINCOS return x and 1 below 2^-68 (inexact, whatever the rounding);
+//   FSINCOS sets C1 from the cosine; F2XM1(1) and F2XM1(-1) are exact, yet reported inexact.
+// These instructions take tens to hundreds of cycles on the hardware and are rare in guest code,
+// so the big-number arithmetic here uses BigInt; the hot arithmetic (ext80.ts) does not.
 
 import {
   BIAS,
@@ -38,6 +42,12 @@ export const TR_FSIN = 4;
 export const TR_FCOS = 5;
 export const TR_FSINCOS = 6;
 export const TR_FYL2XP1 = 7;
+
+/** Whose microcode the transcendentals follow (see the module comment). */
+export type X87Vendor = 'intel' | 'amd';
+
+/** The vendor of the current call to transcendental(). */
+let amd = false;
 
 /** Significant bits carried through the big-number computations. */
 const PREC = 136;
@@ -177,6 +187,11 @@ const INTERNAL_BITS = 68;
 const INTERNAL_DROP = BigInt(PREC - INTERNAL_BITS);
 const INTERNAL_HALF = 1n << (INTERNAL_DROP - 1n);
 const INTERNAL_MASK = (1n << INTERNAL_DROP) - 1n;
+
+/** v rounded to nearest (even) at the internal format's 68 bits, where the vendor shows it (AMD). */
+function internal(v: Big): Big {
+  return amd ? roundInternal(v) : v;
+}
 
 /** v rounded to nearest (even) at the internal format's 68 bits. */
 function roundInternal(v: Big): Big {
@@ -399,14 +414,14 @@ function log2(x: Big): Big {
 }
 
 /**
- * log2(1 + x) for small |x|, as the processor evaluates it: z = x / (2 + x), with 2 + x and the
- * quotient each rounded to the internal 68 bits, then 2 atanh(z) times log2(e) held to 68 bits.
- * These roundings take the share of FYL2XP1 results identical to an AMD host's from 97.9% to
- * 99.1%; below 2^-67 the sum is 2 and they leave the result alone.
+ * log2(1 + x) for small |x|, as the processor evaluates it: z = x / (2 + x), then 2 atanh(z)
+ * times log2(e). AMD's rounds 2 + x, the quotient and log2(e) to the internal 68 bits: these
+ * roundings take the share of FYL2XP1 results identical to an AMD host's from 97.9% to 99.1%;
+ * below 2^-67 the sum is 2 and they leave the result alone.
  */
 function log2p1(x: Big): Big {
-  const z = roundInternal(bdiv(x, roundInternal(badd(TWO, x))));
-  return bmul(twoAtanh(z), LOG2E_INTERNAL);
+  const z = internal(bdiv(x, internal(badd(TWO, x))));
+  return bmul(twoAtanh(z), amd ? LOG2E_INTERNAL : LOG2E);
 }
 
 /** sin(r) and cos(r) for |r| <= pi/4. */
@@ -626,7 +641,9 @@ export function transcendental(
   bH: number,
   bL: number,
   cw: number,
+  vendor: X87Vendor,
 ): number {
+  amd = vendor === 'amd';
   R.q = 0;
   R.up = 0;
   const aCls = classify(aSe, aH, aL);
@@ -661,8 +678,13 @@ export function transcendental(
     const e = aSe & 0x7fff;
     if (e >= BIAS) {
       if (e === BIAS && aH === 0x80000000 && aL === 0) {
-        // 2^1 - 1 and 2^-1 - 1 are exact, yet reported inexact. The processor's 2^1 - 1 lies just
-        // below 1: rounding down or toward zero gives 1 - 2^-64, the other modes round up to 1.
+        // 2^1 - 1 and 2^-1 - 1 are exact, yet reported inexact.
+        if (!amd) {
+          setExact(aSe ^ (sign !== 0 ? 1 : 0), 0x80000000, 0);
+          return flags | PE;
+        }
+        // AMD's 2^1 - 1 lies just below 1: rounding down or toward zero gives 1 - 2^-64, the other
+        // modes round up to 1.
         const rc = (cw & RC_MASK) >>> RC_SHIFT;
         if (sign === 0 && (rc === RC_DOWN || rc === RC_ZERO)) {
           setExact(BIAS - 1, 0xffffffff, 0xffffffff);
@@ -719,7 +741,17 @@ export function transcendental(
     R.lo2 = 0;
     return flags;
   }
-  sinCos(x, kind !== TR_FPTAN);
+  if (!amd && kind !== TR_FPTAN && bexp(x) < INTEL_SIN_TINY) {
+    // sin x = x and cos x = 1, inexact, in every rounding mode; a true denormal underflows.
+    if (kind === TR_FCOS) setExact(BIAS, 0x80000000, 0);
+    else setExact(aSe, aH, aL);
+    R.se2 = BIAS;
+    R.hi2 = 0x80000000;
+    R.lo2 = 0;
+    const tiny = aCls === CLS_DENORMAL && (aH & 0x80000000) === 0 && kind !== TR_FCOS;
+    return flags | PE | (tiny ? UE : 0);
+  }
+  sinCos(x, amd && kind !== TR_FPTAN);
   switch (kind) {
     case TR_FSIN:
       return flags | toExt(kSin, cw);
@@ -733,7 +765,8 @@ export function transcendental(
       return flags;
     }
     default: {
-      // FSINCOS: ST(0) := sine, then push the cosine.
+      // FSINCOS: ST(0) := sine, then push the cosine; C1 tells how the sine (AMD) or the cosine
+      // (Intel) was rounded.
       const c = kCos;
       flags |= toExt(kSin, cw);
       const se = R.se;
@@ -747,18 +780,21 @@ export function transcendental(
       R.se = se;
       R.hi = hi;
       R.lo = lo;
-      R.up = up;
+      if (amd) R.up = up;
       return flags;
     }
   }
 }
 
+/** Intel's FSIN, FCOS and FSINCOS return x and 1 for |x| below 2^INTEL_SIN_TINY. */
+const INTEL_SIN_TINY = -68;
+
 /** FPTAN of |x| below 2^TAN_TINY takes the scaled path of tinyTangent. */
 const TAN_TINY = -33;
 
 /**
- * FPTAN multiplies its argument by this 66-bit constant (1.4527085269...) and rounds the product
- * to the internal 68 bits. The constant was read off an AMD host's results for tiny arguments: the
+ * FPTAN multiplies its argument by this 66-bit constant (1.4527085269...), and AMD's rounds the
+ * product to the internal 68 bits. The constant was read off an AMD host's results for tiny arguments: the
  * side of x on which their tangent lies follows the rounding of x times it, and the binary point
  * of the product moves where x's significand passes 2 / 1.4527... = 1.3767. Its role in the
  * processor's algorithm is not known, and larger arguments do not show it.
@@ -772,7 +808,7 @@ const TAN_SCALE = big(0x2e7c9697bbdf1e68bn, -65);
  * rounded up.
  */
 function tinyTangent(x: Big, cw: number): number {
-  const xr = bdiv(roundInternal(bmul(x, TAN_SCALE)), TAN_SCALE);
+  const xr = bdiv(internal(bmul(x, TAN_SCALE)), TAN_SCALE);
   if (bexp(x) >= -40) return toExt(badd(xr, bdiv(bmul(bmul(xr, xr), xr), bint(3))), cw);
   const flags = toExt(xr, cw);
   if (bcmpAbs(xr, x) !== 0) return flags;
@@ -846,11 +882,11 @@ function twoOperand(
       return flags;
     }
     // Reported inexact even when exact (x a power of two).
-    // The processor forms log2 x in its internal format and multiplies by y with a single
+    // AMD's processor forms log2 x in its internal format and multiplies by y with a single
     // rounding: with this step 98.6% of random FYL2X results (98.0% of FYL2XP1) match an AMD host,
     // against 96.4% (97.4%) with the exact logarithm; no other width or rounding of the logarithm
     // or of the product comes close.
-    return flags | PE | toExt(bmul(fromExt(ySe, yH, yL), roundInternal(lx)), cw);
+    return flags | PE | toExt(bmul(fromExt(ySe, yH, yL), internal(lx)), cw);
   }
   // FYL2XP1
   if (xCls === CLS_INF) {
@@ -887,7 +923,7 @@ function twoOperand(
   // Within the documented range |x| < 1 - sqrt(2)/2 a series keeps full relative precision;
   // the processor accepts larger x as well.
   const l = bexp(x) < -1 ? log2p1(x) : log2(badd(ONE, x));
-  return flags | PE | toExt(bmul(fromExt(ySe, yH, yL), roundInternal(l)), cw);
+  return flags | PE | toExt(bmul(fromExt(ySe, yH, yL), internal(l)), cw);
 }
 
 function fpatan(

@@ -2,7 +2,9 @@
 // instruction on both sides, and a byte comparison of the resulting FNSAVE image, AX, EFLAGS and
 // memory operand.
 
+import { readFileSync } from 'node:fs';
 import { CTL_NE, CTL_OPSIZE32, CTL_PROTECTED, Fpu, FpuResult } from '../../src/fpu/fpu.js';
+import type { X87Vendor } from '../../src/fpu/transcendental.js';
 import { Mem, type X87Op } from './ops.js';
 import { RECORD_SIZE, runHarness } from './native.js';
 
@@ -467,6 +469,16 @@ export function compareMask(op: X87Op): Uint8Array {
 export interface HostX87 {
   fopOnException: boolean;
   zeroSegments: boolean;
+  /** Whose transcendental microcode the host runs (the Fpu models either). */
+  vendor: X87Vendor;
+}
+
+/** The host processor's vendor, from /proc/cpuinfo. */
+function hostVendor(): X87Vendor {
+  const id = /^vendor_id\s*:\s*(\S+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+  if (id === 'GenuineIntel') return 'intel';
+  if (id === 'AuthenticAMD') return 'amd';
+  throw new Error(`the x87 differential tests know Intel and AMD processors, not ${id ?? 'this one'}`);
 }
 
 /** Finds the host's HostX87 with FLD1 (every exception masked) and FLDENV (segments loaded). */
@@ -497,7 +509,7 @@ export function probeHost(exe: string, ops: readonly X87Op[]): HostX87 {
       `FLDENV left FPU CS:DS ${segments.map(([cs, ds]) => `${hex(cs, 4)}:${hex(ds, 4)}`).join(', ')} on the host`,
     );
   }
-  return { fopOnException: !fopAlways, zeroSegments };
+  return { fopOnException: !fopAlways, zeroSegments, vendor: hostVendor() };
 }
 
 /**

@@ -14,7 +14,7 @@ const TRANSCENDENTAL = /^(f2xm1|fyl2x|fyl2xp1|fptan|fpatan|fsin|fcos|fsincos)$/;
 const EFLAGS_MASK = [0xd5, 0x08, 0, 0];
 let exe = '';
 let image: Uint8Array = new Uint8Array(0);
-let hostX87: HostX87 = { fopOnException: false, zeroSegments: false };
+let hostX87: HostX87 = { fopOnException: false, zeroSegments: false, vendor: 'intel' };
 
 beforeAll(() => {
   const asm = OPS.map(nativeAsm);

@@ -70,7 +70,10 @@ const exe = buildHarness(ops.map(nativeAsm));
 const hostX87 = probeHost(exe, ops);
 const fpu = new Fpu();
 fpu.sse3 = true;
-console.log(`${records} records per instruction, seed ${seed}; bit-identical share (C1-only / one-ulp differences)`);
+fpu.vendor = hostX87.vendor;
+console.log(
+  `${hostX87.vendor} host, ${records} records per instruction, seed ${seed}; bit-identical share (C1-only / one-ulp differences)`,
+);
 for (const [name, opt] of FUNCTIONS) {
   const index = ops.findIndex((op) => op.name === name);
   const rng = new Rng(seed * 1000 + index);

@@ -18,10 +18,11 @@ import {
 } from './diff.js';
 import { buildHarness, RECORD_SIZE, runHarness } from './native.js';
 import { allOps, nativeAsm, type X87Op } from './ops.js';
+import type { X87Vendor } from '../../src/fpu/transcendental.js';
 
 const OPS = allOps();
 let exe = '';
-let hostX87: HostX87 = { fopOnException: false, zeroSegments: false };
+let hostX87: HostX87 = { fopOnException: false, zeroSegments: false, vendor: 'intel' };
 
 beforeAll(() => {
   exe = buildHarness(OPS.map(nativeAsm));
@@ -52,6 +53,7 @@ function differential(seed: number, select: (op: X87Op) => boolean, perOp: numbe
   const ours = new Uint8Array(input.length);
   const fpu = new Fpu();
   fpu.sse3 = true; // the host has FISTTP
+  fpu.vendor = hostX87.vendor;
   const differing: number[] = [];
   for (let r = 0; r < count; r++) {
     const o = r * RECORD_SIZE;
@@ -159,47 +161,55 @@ describe('x87 against the host CPU', () => {
 
   it('FPTAN below 2^-40: identical, the rounding of the scaled argument included', () => {
     // tan x lies within 2^-80 of x there, so the last bit is the processor's own rounding error,
-    // which the model gives: correctly rounded results differ on a third of these operands.
-    expectIdentical(18, name(/^fptan$/), 1500, { value: 'tiny', emptyRate: 0 });
+    // which the model gives: on an AMD host, correctly rounded results differ on a third of these
+    // operands. An Intel host's are correctly rounded but for about 1 in 3000, not modelled.
+    if (hostX87.vendor === 'amd') expectIdentical(18, name(/^fptan$/), 1500, { value: 'tiny', emptyRate: 0 });
+    else expectMostlyIdentical(18, /^fptan$/, { value: 'tiny', emptyRate: 0 }, 0.997);
   });
 
   // The processor's transcendentals carry approximation errors of about 2^-69 to 2^-66 of the
-  // result; ours model the systematic parts (66-bit pi in reductions and in FPATAN's scale, the
-  // error of the sine polynomial, the 68-bit logarithm of FYL2X and FYL2XP1 and the 68-bit steps
-  // of FYL2XP1's argument, FPTAN's scaled tiny arguments) and are otherwise correctly rounded. A
-  // result may then differ in the last place, and C1 (the round-up bit) with it. The floors sit
-  // just below the shares measured on an AMD family 19h host.
-  const TRANSCENDENTALS: [RegExp, RecordOptions, number][] = [
-    [/^fsin$/, { value: 'angle' }, 0.99],
-    [/^fcos$/, { value: 'angle' }, 0.99],
-    [/^fsincos$/, { value: 'angle' }, 0.99],
-    [/^fptan$/, { value: 'angle' }, 0.97],
-    [/^f2xm1$/, { value: 'unit' }, 0.965],
-    [/^fyl2x$/, { value: 'finite', rest: 'finite' }, 0.985],
-    [/^fyl2xp1$/, { value: 'small', rest: 'finite' }, 0.985],
-    [/^fpatan$/, { value: 'finite', rest: 'finite' }, 0.99],
+  // result; ours model the systematic parts of the host vendor's (transcendental.ts) and are
+  // otherwise correctly rounded. A result may then differ in the last place, and C1 (the round-up
+  // bit) with it. The floors sit just below the shares measured on an AMD family 19h host and on
+  // an Intel Xeon (family 6, model 167) host.
+  const TRANSCENDENTALS: [RegExp, RecordOptions, Record<X87Vendor, number>][] = [
+    [/^fsin$/, { value: 'angle' }, { amd: 0.99, intel: 0.96 }],
+    [/^fcos$/, { value: 'angle' }, { amd: 0.99, intel: 0.965 }],
+    [/^fsincos$/, { value: 'angle' }, { amd: 0.99, intel: 0.95 }],
+    [/^fptan$/, { value: 'angle' }, { amd: 0.97, intel: 0.95 }],
+    [/^f2xm1$/, { value: 'unit' }, { amd: 0.965, intel: 0.86 }],
+    [/^fyl2x$/, { value: 'finite', rest: 'finite' }, { amd: 0.985, intel: 0.95 }],
+    [/^fyl2xp1$/, { value: 'small', rest: 'finite' }, { amd: 0.985, intel: 0.86 }],
+    [/^fpatan$/, { value: 'finite', rest: 'finite' }, { amd: 0.99, intel: 0.97 }],
   ];
   for (const [re, opt, floor] of TRANSCENDENTALS) {
     it(`${re.source.slice(1, -1)}: bit-identical on most operands, within one unit in the last place on all`, () => {
-      const out = differential(16, name(re), 1500, { ...opt, emptyRate: 0, unmaskedRate: 0 });
-      let exact = 0;
-      const far: string[] = [];
-      for (let r = 0; r < out.records; r++) {
-        const o = r * RECORD_SIZE;
-        if (sameRecord(out.input, out.host, out.ours, o)) exact++;
-        else if (!withinOneUlp(out.input, out.host, out.ours, o)) {
-          far.push(
-            `${describeInput(OPS, out.input, o)}\n   host ${describeResult(out.host, o)}\n   ours ${describeResult(out.ours, o)}`,
-          );
-        }
-      }
-      expect(far.length, `${far.length} results more than one ulp away:\n${far.slice(0, 6).join('\n')}`).toBe(0);
-      const share = exact / out.records;
-      console.log(`${re.source.slice(1, -1)}: ${(100 * share).toFixed(2)}% of ${out.records} bit-identical`);
-      expect(share).toBeGreaterThanOrEqual(floor);
+      expectMostlyIdentical(16, re, { ...opt, emptyRate: 0, unmaskedRate: 0 }, floor[hostX87.vendor]);
     });
   }
 });
+
+/** Records of the ops `re` selects: at least `floor` of them identical, the rest within one ulp. */
+function expectMostlyIdentical(seed: number, re: RegExp, opt: RecordOptions, floor: number): void {
+  const out = differential(seed, name(re), 1500, opt);
+  let exact = 0;
+  const far: string[] = [];
+  for (let r = 0; r < out.records; r++) {
+    const o = r * RECORD_SIZE;
+    if (sameRecord(out.input, out.host, out.ours, o)) exact++;
+    else if (!withinOneUlp(out.input, out.host, out.ours, o)) {
+      far.push(
+        `${describeInput(OPS, out.input, o)}\n   host ${describeResult(out.host, o)}\n   ours ${describeResult(out.ours, o)}`,
+      );
+    }
+  }
+  expect(far.length, `${far.length} results more than one ulp away:\n${far.slice(0, 6).join('\n')}`).toBe(0);
+  const share = exact / out.records;
+  console.log(
+    `${re.source.slice(1, -1)}: ${(100 * share).toFixed(2)}% of ${out.records} bit-identical (${hostX87.vendor} host)`,
+  );
+  expect(share).toBeGreaterThanOrEqual(floor);
+}
 
 /** Same record except C1 and result registers that differ by at most one unit in the last place. */
 function withinOneUlp(input: Uint8Array, host: Uint8Array, ours: Uint8Array, o: number): boolean {
