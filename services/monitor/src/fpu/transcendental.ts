@@ -712,7 +712,7 @@ export function transcendental(
       return flags | PE;
     }
     const x = fromExt(aSe, aH, aL);
-    if (!amd && bexp(x) < INTEL_F2XM1_SMALL) {
+    if (!amd && bexp(x) < INTEL_SHORT) {
       // Intel's: x times ln 2 held to 66 fraction bits, the product truncated to 67 bits. On an
       // Intel host this takes the share of identical results for |x| < 1/4 from 80% to 99.8%.
       // Below 2^-68 the whole product is the result, still reported inexact.
@@ -756,23 +756,6 @@ export function transcendental(
     }
   }
   const x = fromExt(aSe, aH, aL);
-  if (kind === TR_FPTAN && bexp(x) < (amd ? TAN_TINY : INTEL_TINY)) {
-    flags |= tinyTangent(x, cw);
-    R.se2 = BIAS;
-    R.hi2 = 0x80000000;
-    R.lo2 = 0;
-    return flags;
-  }
-  if (kind === TR_FPTAN && !amd && bexp(x) < INTEL_TAN_SMALL) {
-    // Intel's: sine over cosine, each truncated to 67 bits. On an Intel host this takes the share
-    // of identical results for |x| < 1/4 from 82% to 99.8%.
-    sinCos(x, false);
-    flags |= toExt(bdiv(truncate(kSin, 67), truncate(kCos, 67)), cw) | PE;
-    R.se2 = BIAS;
-    R.hi2 = 0x80000000;
-    R.lo2 = 0;
-    return flags;
-  }
   if (!amd && kind !== TR_FPTAN && bexp(x) < INTEL_TINY) {
     // sin x = x and cos x = 1, inexact, in every rounding mode; a true denormal underflows.
     if (kind === TR_FCOS) setExact(BIAS, 0x80000000, 0);
@@ -782,6 +765,23 @@ export function transcendental(
     R.lo2 = 0;
     const tiny = aCls === CLS_DENORMAL && (aH & 0x80000000) === 0 && kind !== TR_FCOS;
     return flags | PE | (tiny ? UE : 0);
+  }
+  if (kind === TR_FPTAN && bexp(x) < (amd ? TAN_TINY : INTEL_TINY)) {
+    flags |= tinyTangent(x, cw);
+    R.se2 = BIAS;
+    R.hi2 = 0x80000000;
+    R.lo2 = 0;
+    return flags;
+  }
+  if (kind === TR_FPTAN && !amd && bexp(x) < INTEL_SHORT) {
+    // Intel's: sine over cosine, each truncated to 67 bits. On an Intel host this takes the share
+    // of identical results for |x| < 1/4 from 82% to 99.8%.
+    sinCos(x, false);
+    flags |= toExt(bdiv(truncate(kSin, 67), truncate(kCos, 67)), cw) | PE;
+    R.se2 = BIAS;
+    R.hi2 = 0x80000000;
+    R.lo2 = 0;
+    return flags;
   }
   sinCos(x, amd && kind !== TR_FPTAN);
   switch (kind) {
@@ -818,19 +818,16 @@ export function transcendental(
   }
 }
 
-/** Intel's F2XM1 takes its short path (see there) for |x| below 2^INTEL_F2XM1_SMALL. */
-const INTEL_F2XM1_SMALL = -2;
+/** Intel's F2XM1 and FPTAN take their short paths (see there) for |x| below 2^INTEL_SHORT. */
+const INTEL_SHORT = -2;
 
 /**
- * Below 2^INTEL_TINY Intel's FSIN, FCOS and FSINCOS return x and 1, FPTAN x, and F2XM1 the
- * product of x and ln 2 (all inexact).
+ * Below 2^INTEL_TINY Intel's FSIN, FCOS and FSINCOS return x and 1, FPTAN x (tinyTangent), and
+ * F2XM1 the product of x and ln 2 (all inexact).
  */
 const INTEL_TINY = -68;
 
-/** Intel's FPTAN takes its short path (see there) for |x| below 2^INTEL_TAN_SMALL. */
-const INTEL_TAN_SMALL = -2;
-
-/** FPTAN of |x| below 2^TAN_TINY (AMD) or 2^INTEL_TINY (Intel) takes the path of tinyTangent. */
+/** FPTAN of |x| below 2^TAN_TINY (AMD's) or 2^INTEL_TINY (Intel's) takes the path of tinyTangent. */
 const TAN_TINY = -33;
 
 /**
@@ -845,11 +842,11 @@ const TAN_SCALE = big(0x2e7c9697bbdf1e68bn, -65);
 /**
  * tan x for |x| < 2^-33, from the argument as the processor's scaling leaves it: below 2^-40 the
  * x^3/3 term is beyond its precision, and the rounding error of the scaling alone decides the
- * last bit (AMD's; Intel's leaves x as it is). When that product is exact the result is x, still
- * reported inexact though not rounded up.
+ * last bit on AMD's (Intel's takes x as it is). When that product is exact the result is x
+ * (normalized), still reported inexact though not rounded up.
  */
 function tinyTangent(x: Big, cw: number): number {
-  const xr = bdiv(internal(bmul(x, TAN_SCALE)), TAN_SCALE);
+  const xr = amd ? bdiv(roundInternal(bmul(x, TAN_SCALE)), TAN_SCALE) : x;
   if (bexp(x) >= -40) return toExt(badd(xr, bdiv(bmul(bmul(xr, xr), xr), bint(3))), cw);
   const flags = toExt(xr, cw);
   if (bcmpAbs(xr, x) !== 0) return flags;
