@@ -333,18 +333,28 @@ describe('the transcendentals of either vendor', () => {
     expect(st0(amd)).toEqual([0x3ffe, 0xffffffff, 0xffffffff]);
   });
 
-  it("F2XM1 and FPTAN below 1/4: Intel's truncated intermediates move some results by one unit in the last place", () => {
-    for (const op of [F2XM1, r(0xd9, 0xf2)]) {
+  it("F2XM1, FPTAN and FYL2X: Intel's truncated intermediates move some results by one unit in the last place", () => {
+    const FPTAN = r(0xd9, 0xf2);
+    const FYL2X = r(0xd9, 0xf1);
+    for (const op of [F2XM1, FPTAN, FYL2X]) {
       let differ = 0;
       for (let i = 1; i <= 200; i++) {
-        const se = 0x3fff - 3 - (i % 17);
+        // F2XM1 and FPTAN below 1/4; FYL2X of 3 * 2^-20 .. 6 * 2^-20 times 1.
+        const se = op === FYL2X ? 0x3fff - 19 : 0x3fff - 3 - (i % 17);
         const hi = (0x80000000 | Math.imul(i, 0x9e3779b9)) >>> 0;
         const lo = Math.imul(i, 0x85ebca6b) >>> 0;
         const [intel, amd] = (['intel', 'amd'] as const).map((vendor) => {
-          const fpu = loaded(vendor, 0x037f, se, hi, lo);
+          const fpu = op === FYL2X ? loaded(vendor, 0x037f, 0x3fff, 0x80000000, 0) : new Fpu();
+          fpu.vendor = vendor;
+          const x = new Uint8Array(10);
+          const dv = new DataView(x.buffer);
+          dv.setUint32(0, lo, true);
+          dv.setUint32(4, hi, true);
+          dv.setUint16(8, se, true);
+          fpu.execute(m(0xdb, 5), PM32, x, 0); // FLD m80
           fpu.execute(op, PM32, new Uint8Array(0), 0);
           // FPTAN pushes 1: its tangent is ST(1).
-          const p = fpu.phys(op === F2XM1 ? 0 : 1);
+          const p = fpu.phys(op === FPTAN ? 1 : 0);
           return [fpu.se[p], fpu.hi[p], fpu.lo[p]];
         });
         expect(intel[0]).toBe(amd[0]);
