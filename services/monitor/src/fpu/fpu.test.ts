@@ -305,17 +305,22 @@ describe('the transcendentals of either vendor', () => {
   const C1 = 0x200;
   const PE = 0x20;
 
-  /** A fresh FPU of `vendor` with control word `cw` and ST(0) = se:hi:lo. */
-  function loaded(vendor: 'intel' | 'amd', cw: number, se: number, hi: number, lo: number): Fpu {
-    const fpu = new Fpu();
-    fpu.vendor = vendor;
-    fpu.execute(m(0xd9, 5), PM32, bytes16(cw), 0); // FLDCW
+  /** Pushes se:hi:lo with FLD m80. */
+  function push(fpu: Fpu, se: number, hi: number, lo: number): void {
     const v = new Uint8Array(10);
     const dv = new DataView(v.buffer);
     dv.setUint32(0, lo, true);
     dv.setUint32(4, hi, true);
     dv.setUint16(8, se, true);
-    fpu.execute(m(0xdb, 5), PM32, v, 0); // FLD m80
+    fpu.execute(m(0xdb, 5), PM32, v, 0);
+  }
+
+  /** A fresh FPU of `vendor` with control word `cw` and ST(0) = se:hi:lo. */
+  function loaded(vendor: 'intel' | 'amd', cw: number, se: number, hi: number, lo: number): Fpu {
+    const fpu = new Fpu();
+    fpu.vendor = vendor;
+    fpu.execute(m(0xd9, 5), PM32, bytes16(cw), 0); // FLDCW
+    push(fpu, se, hi, lo);
     return fpu;
   }
   const st0 = (fpu: Fpu) => {
@@ -344,14 +349,8 @@ describe('the transcendentals of either vendor', () => {
         const hi = (0x80000000 | Math.imul(i, 0x9e3779b9)) >>> 0;
         const lo = Math.imul(i, 0x85ebca6b) >>> 0;
         const [intel, amd] = (['intel', 'amd'] as const).map((vendor) => {
-          const fpu = op === FYL2X ? loaded(vendor, 0x037f, 0x3fff, 0x80000000, 0) : new Fpu();
-          fpu.vendor = vendor;
-          const x = new Uint8Array(10);
-          const dv = new DataView(x.buffer);
-          dv.setUint32(0, lo, true);
-          dv.setUint32(4, hi, true);
-          dv.setUint16(8, se, true);
-          fpu.execute(m(0xdb, 5), PM32, x, 0); // FLD m80
+          const fpu = op === FYL2X ? loaded(vendor, 0x037f, 0x3fff, 0x80000000, 0) : loaded(vendor, 0x037f, se, hi, lo);
+          if (op === FYL2X) push(fpu, se, hi, lo);
           fpu.execute(op, PM32, new Uint8Array(0), 0);
           // FPTAN pushes 1: its tangent is ST(1).
           const p = fpu.phys(op === FPTAN ? 1 : 0);
@@ -386,8 +385,7 @@ describe('the transcendentals of either vendor', () => {
     expect(tag()).toBe(0);
     // FSTP ST(0) frees the register; loading the value again writes it with its own tag.
     fpu.execute(r(0xdd, 0xd8), PM32, new Uint8Array(0), 0);
-    const v = new Uint8Array([0, 0, 0, 0, 1, 0, 0, 0x80, 0, 0]);
-    fpu.execute(m(0xdb, 5), PM32, v, 0);
+    push(fpu, 0, 0x80000001, 0);
     expect(st0(fpu)).toEqual([0, 0x80000001, 0]);
     expect(tag()).toBe(2);
   });
