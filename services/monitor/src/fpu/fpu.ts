@@ -268,7 +268,7 @@ export class Fpu {
   vendor: X87Vendor = 'intel';
   /**
    * Physical registers whose tag reads valid though their contents are a pseudo-denormal: Intel's
-   * FSIN and FSINCOS tag the pseudo-denormal they return for one that way. Any write clears it.
+   * FSIN and FSINCOS tag the pseudo-denormal they return that way (R.validTag). Any write clears it.
    */
   private validTags = 0;
 
@@ -1347,15 +1347,9 @@ export class Fpu {
       c[CTL_SW] = (c[CTL_SW] | C2) & ~C1;
       return;
     }
-    const pseudoDenormal = this.isPseudoDenormal(p);
     this.setReg(p, R.se, R.hi, R.lo);
-    if (pseudoDenormal && kind === TR_FSIN && this.vendor === 'intel') this.validTags |= 1 << p;
+    this.validTags |= R.validTag << p;
     this.setC1(R.up);
-  }
-
-  /** Exponent 0 with the integer bit set: the x87 reads it as 2^-16382 times its significand. */
-  private isPseudoDenormal(p: number): boolean {
-    return (this.se[p] & 0x7fff) === 0 && (this.hi[p] & 0x80000000) !== 0;
   }
 
   /** FPTAN and FSINCOS: ST(0) := first result, then push the second. */
@@ -1387,9 +1381,8 @@ export class Fpu {
     }
     c[CTL_SW] &= ~C2;
     this.setC1(R.up);
-    const pseudoDenormal = this.isPseudoDenormal(p0);
     this.setReg(p0, R.se, R.hi, R.lo);
-    if (pseudoDenormal && kind === TR_FSINCOS && this.vendor === 'intel') this.validTags |= 1 << p0;
+    this.validTags |= R.validTag << p0;
     c[CTL_TOP] = t;
     this.setReg(t, R.se2, R.hi2, R.lo2);
   }

@@ -430,7 +430,7 @@ export function emulateRecord(
 }
 
 /** Byte ranges of a result record that are compared (pointer fields depend on native addresses). */
-export function compareMask(op: X87Op): Uint8Array {
+function compareMask(op: X87Op): Uint8Array {
   const m = new Uint8Array(RECORD_SIZE);
   m.fill(1, 0, 108);
   const comparePointers = op.name.includes('fldenv') || op.name.includes('rstor') || op.name === 'fninit';
