@@ -52,8 +52,6 @@ export class Result80 {
   up = 0;
   /** FPREM/FPREM1: the three low quotient bits; FCOM: the relation (see compare()). */
   q = 0;
-  /** 1: the (first) result is a pseudo-denormal the processor tags valid (Intel's FSIN and FSINCOS). */
-  validTag = 0;
 }
 export const R = new Result80();
 

@@ -266,11 +266,6 @@ export class Fpu {
    * says GenuineIntel in CPUID; the differential tests pick the host's vendor.
    */
   vendor: X87Vendor = 'intel';
-  /**
-   * Physical registers whose tag reads valid though their contents are a pseudo-denormal: Intel's
-   * FSIN and FSINCOS tag the pseudo-denormal they return that way (R.validTag). Any write clears it.
-   */
-  private validTags = 0;
 
   /** The register stack (80-bit values as sign/exponent and two significand words) and control words. */
   saveSnapshotState(w: StateWriter): void {
@@ -279,7 +274,6 @@ export class Fpu {
     w.bytes('lo', this.lo);
     w.bytes('ctl', this.ctl);
     w.flag('sse3', this.sse3);
-    w.number('validTags', this.validTags);
   }
 
   loadSnapshotState(r: StateReader): void {
@@ -289,7 +283,6 @@ export class Fpu {
     r.into('ctl', this.ctl);
     if (this.ctl[CTL_TOP] > 7) throw r.error('ctl', `holds TOP ${this.ctl[CTL_TOP]}`);
     this.sse3 = r.flag('sse3');
-    this.validTags = r.int('validTags', 0, 0xff);
   }
 
   constructor() {
@@ -308,7 +301,6 @@ export class Fpu {
     c[CTL_FDP] = 0;
     c[CTL_FDS] = 0;
     c[CTL_FOP] = 0;
-    this.validTags = 0;
   }
 
   /**
@@ -342,12 +334,7 @@ export class Fpu {
       if ((empty & (1 << p)) !== 0) t = TAG_EMPTY;
       else {
         const cls = classify(this.se[p], this.hi[p], this.lo[p]);
-        t =
-          cls === CLS_NORMAL || (this.validTags & (1 << p)) !== 0
-            ? TAG_VALID
-            : cls === CLS_ZERO
-              ? TAG_ZERO
-              : TAG_SPECIAL;
+        t = cls === CLS_NORMAL ? TAG_VALID : cls === CLS_ZERO ? TAG_ZERO : TAG_SPECIAL;
       }
       tw |= t << (2 * p);
     }
@@ -399,7 +386,6 @@ export class Fpu {
     this.hi[p] = hi;
     this.lo[p] = lo;
     this.ctl[CTL_EMPTY] &= ~(1 << p);
-    this.validTags &= ~(1 << p);
   }
 
   private pop(): void {
@@ -1348,7 +1334,6 @@ export class Fpu {
       return;
     }
     this.setReg(p, R.se, R.hi, R.lo);
-    this.validTags |= R.validTag << p;
     this.setC1(R.up);
   }
 
@@ -1382,7 +1367,6 @@ export class Fpu {
     c[CTL_SW] &= ~C2;
     this.setC1(R.up);
     this.setReg(p0, R.se, R.hi, R.lo);
-    this.validTags |= R.validTag << p0;
     c[CTL_TOP] = t;
     this.setReg(t, R.se2, R.hi2, R.lo2);
   }
@@ -1522,7 +1506,6 @@ export class Fpu {
     let empty = 0;
     for (let p = 0; p < 8; p++) if (((tw >>> (2 * p)) & 3) === TAG_EMPTY) empty |= 1 << p;
     c[CTL_EMPTY] = empty;
-    this.validTags = 0;
     this.updateEs();
     return size;
   }
@@ -1576,7 +1559,6 @@ export class Fpu {
     c[CTL_TOP] = (sw >>> 11) & 7;
     c[CTL_SW] = sw & ~0x3800;
     c[CTL_EMPTY] = ~mem[off + 4] & 0xff;
-    this.validTags = 0;
     c[CTL_FOP] = rd16(mem, off + 6) & 0x7ff;
     c[CTL_FIP] = rd32(mem, off + 8);
     c[CTL_FCS] = rd16(mem, off + 12);

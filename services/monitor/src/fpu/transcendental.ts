@@ -660,7 +660,6 @@ export function transcendental(
   amd = vendor === 'amd';
   R.q = 0;
   R.up = 0;
-  R.validTag = 0;
   const aCls = classify(aSe, aH, aL);
   switch (kind) {
     case TR_FYL2X:
@@ -766,8 +765,8 @@ export function transcendental(
     R.hi2 = 0x80000000;
     R.lo2 = 0;
     const tiny = aCls === CLS_DENORMAL && (aH & 0x80000000) === 0 && kind !== TR_FCOS;
-    // A pseudo-denormal sine comes back as it was, tagged valid.
-    if (aCls === CLS_DENORMAL && !tiny && kind !== TR_FCOS) R.validTag = 1;
+    // A pseudo-denormal sine comes back normalized: the same value with biased exponent 1.
+    if (aCls === CLS_DENORMAL && !tiny && kind !== TR_FCOS) R.se = aSe | 1;
     return flags | PE | (tiny ? UE : 0);
   }
   if (kind === TR_FPTAN && bexp(x) < (amd ? TAN_TINY : INTEL_TINY)) {

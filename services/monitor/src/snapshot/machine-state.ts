@@ -13,8 +13,8 @@ import type { PciBus } from '../pci/pci-bus.js';
 import type { VirtioPciDevice } from '../virtio/pci-transport.js';
 import { SnapshotError, StateReader, StateWriter } from './state.js';
 
-/** Field layout version of every component written by this code (2: the FPU keeps its valid-tag marks). */
-export const COMPONENT_VERSION = 2;
+/** Field layout version of every component written by this code (3: the FPU's registers and control words only). */
+export const COMPONENT_VERSION = 3;
 
 /** What a snapshot covers besides the Machine: the PCI bus and virtio devices of a run. */
 export interface SnapshotTarget {
