@@ -489,7 +489,7 @@ function sinCosFix(rf: bigint): void {
  * The processor's sine polynomial on |r| <= pi/4 minus sin(r), in units of 2^-63, as an odd
  * polynomial in t = r / (pi/4): t^3 * sum(SIN_POLY_ERROR[i] * t^(2i)). Fitted by least squares to
  * the error the host's FSIN shows on 600 neighbourhoods of arguments in (0, pi/4], each of which
- * pins the error down to about 0.005 ulp (test/fpu/sine-poly-fit.ts re-derives the coefficients).
+ * pins the error down to about 0.005 ulp (test/fpu/sine-error-fit.ts re-derives the coefficients).
  * The error is a smooth, oscillating curve of up to 0.05 ulp that no lower degree describes,
  * the mark of a fixed approximating polynomial; the same curve holds for the sine of the reduced
  * argument in every quadrant, for FSIN, FCOS and FSINCOS alike (FSINCOS gives the host's FSIN and
@@ -514,13 +514,48 @@ function sinPolyError(r: number): void {
 }
 
 /**
- * Reduces x modulo pi/2: kSin/kCos receive sin and cos of x, with the sine polynomial's error
- * when `poly` is set (FSIN, FCOS, FSINCOS; FPTAN's results do not show it).
+ * Intel's sine and cosine of the reduced argument r, minus the true values, on |r| in
+ * [j/16, (j+1)/16) for j = 0 .. 12, in units of 2^-64. The error is flat on each of these pieces
+ * and jumps between them, the mark of a table of sin(j/16) and cos(j/16) whose entries carry
+ * errors of their own; below 1/4 the results are correctly rounded. Measured on an Intel host:
+ * each piece is the mean over about 100 neighbourhoods of 48 consecutive arguments in all four
+ * rounding modes (test/fpu/sine-error-fit.ts measures them again); within a piece the error
+ * scatters by about 0.008 (rms), which is not modelled. FPTAN's sine and cosine carry the same.
  */
-function sinCos(x: Big, poly: boolean): void {
+export const INTEL_SIN_TABLE_ERROR: readonly number[] = [
+  0, 0, 0, 0, -0.028, 0.024, -0.005, 0.02, 0.061, 0.058, 0.057, 0.052, 0.032,
+];
+export const INTEL_COS_TABLE_ERROR: readonly number[] = [
+  0, 0, 0, 0, -0.042, 0.017, 0.031, 0.016, 0.044, 0.045, 0.015, 0.02, 0.039,
+];
+
+/**
+ * Adds Intel's table error at the reduced argument r (|r| <= pi/4, fixed point with `fix` fraction
+ * bits) to kSin and kCos. The piece comes from r's bits: a double may round r up onto the next one.
+ */
+function sinCosTableError(r: bigint, fix: number): void {
+  const j = Number(((r < 0n ? -r : r) << 4n) >> BigInt(fix));
+  if (j < 4) return;
+  const s = INTEL_SIN_TABLE_ERROR[j] as number;
+  kSin = badd(kSin, big(BigInt(Math.round((r < 0n ? -s : s) * 2 ** 40)), -104));
+  kCos = badd(kCos, big(BigInt(Math.round((INTEL_COS_TABLE_ERROR[j] as number) * 2 ** 40)), -104));
+}
+
+/** Adds the vendor's error at the reduced argument r (fixed point, `fix` fraction bits) to kSin and kCos. */
+function kernelError(r: bigint, fix: number): void {
+  if (amd) sinPolyError(Number(r >> BigInt(fix - 60)) * 2 ** -60);
+  else sinCosTableError(r, fix);
+}
+
+/**
+ * Reduces x modulo pi/2: kSin/kCos receive sin and cos of x, with the processor's error in them
+ * when `withError` is set (FSIN, FCOS, FSINCOS; AMD's FPTAN results do not show it).
+ */
+function sinCos(x: Big, withError: boolean): void {
   if (bexp(x) < -2) {
+    // Below 1/4: AMD's polynomial error; Intel's results are correctly rounded.
     sinCosKernel(x);
-    if (poly) sinPolyError(Number(x.m) * 2 ** x.e);
+    if (withError && amd) sinPolyError(Number(x.m) * 2 ** x.e);
     return;
   }
   // Fixed point with enough bits for |x| < 2^63 and PREC bits left after cancellation.
@@ -533,7 +568,7 @@ function sinCos(x: Big, poly: boolean): void {
   const rAbs = rr < 0n ? -rr : rr;
   if (rAbs >= 1n << BigInt(fix - TINY)) sinCosFix(rr >> BigInt(fix - FP));
   else sinCosKernel(big(rr, -fix));
-  if (poly) sinPolyError(Number(rr >> BigInt(fix - 60)) * 2 ** -60);
+  if (withError) kernelError(rr, fix);
   const s = kSin;
   const c = kCos;
   switch (Number(((q % 4n) + 4n) % 4n)) {
@@ -776,24 +811,16 @@ export function transcendental(
     R.lo2 = 0;
     return flags;
   }
-  if (kind === TR_FPTAN && !amd && bexp(x) < INTEL_SHORT) {
-    // Intel's: sine over cosine, each truncated to 67 bits. On an Intel host this takes the share
-    // of identical results for |x| < 1/4 from 82% to 99.8%.
-    sinCos(x, false);
-    flags |= toExt(bdiv(truncate(kSin, 67), truncate(kCos, 67)), cw) | PE;
-    R.se2 = BIAS;
-    R.hi2 = 0x80000000;
-    R.lo2 = 0;
-    return flags;
-  }
-  sinCos(x, amd && kind !== TR_FPTAN);
+  sinCos(x, kind !== TR_FPTAN || !amd);
   switch (kind) {
     case TR_FSIN:
       return flags | toExt(kSin, cw);
     case TR_FCOS:
       return flags | toExt(kCos, cw);
     case TR_FPTAN: {
-      flags |= toExt(bdiv(kSin, kCos), cw);
+      // Intel's: sine over cosine, each truncated to 67 bits (99% identical on an Intel host, 97%
+      // with the quotient of the exact values).
+      flags |= amd ? toExt(bdiv(kSin, kCos), cw) : toExt(bdiv(truncate(kSin, 67), truncate(kCos, 67)), cw) | PE;
       R.se2 = BIAS;
       R.hi2 = 0x80000000;
       R.lo2 = 0;
@@ -821,7 +848,7 @@ export function transcendental(
   }
 }
 
-/** Intel's F2XM1 and FPTAN take their short paths (see there) for |x| below 2^INTEL_SHORT. */
+/** Intel's F2XM1 takes its short path (see there) for |x| below 2^INTEL_SHORT. */
 const INTEL_SHORT = -2;
 
 /**
