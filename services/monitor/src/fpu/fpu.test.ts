@@ -414,6 +414,25 @@ describe('the transcendentals of either vendor', () => {
     }
   });
 
+  it("Intel's FPATAN rounds up the quotient truncated to 67 bits where y/x is tiny, as an Intel host does", () => {
+    // x (exponent 0), y's exponent and significand, the host's result; the exact y/x rounded up
+    // lies one unit higher.
+    const FPATAN = r(0xd9, 0xf3);
+    const VECTORS: [bigint, number, bigint, number, bigint][] = [
+      [0x8c07721d2ad884dfn, 0x3f9b, 0xf22c463ea794922bn, 0x3f9b, 0xdd5e88e33a424da8n],
+      [0xbecf7d3d7c7644a9n, 0x3f9b, 0xa884e5d833c84727n, 0x3f9a, 0xe217c76bd711d350n],
+      [0xca0b1d201c4e3717n, 0x3f9b, 0x8f3bf261df82f19an, 0x3f9a, 0xb57c48bcb5f04d8fn],
+    ];
+    const words = (v: bigint): [number, number] => [Number(v >> 32n), Number(v & 0xffffffffn)];
+    for (const [x, ySe, y, se, result] of VECTORS) {
+      const fpu = loaded('intel', 0x0b7f, ySe, ...words(y));
+      push(fpu, 0x3fff, ...words(x));
+      fpu.execute(FPATAN, PM32, new Uint8Array(0), 0);
+      expect(st0(fpu)).toEqual([se, ...words(result)]);
+      expect(fpu.statusWord() & PE).toBe(PE);
+    }
+  });
+
   it("FSINCOS sets C1 from the cosine's rounding on Intel, from the sine's on AMD", () => {
     let differ = 0;
     for (let i = 1; i <= 64; i++) {
