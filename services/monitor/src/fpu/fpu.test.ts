@@ -433,6 +433,24 @@ describe('the transcendentals of either vendor', () => {
     }
   });
 
+  it("Intel's FYL2XP1 below 1/8 divides by 2 + x truncated to 67 bits, as an Intel host's results show", () => {
+    // x, and an Intel host's y * log2(1 + x) for y = 1, rounded up; the logarithm of the exact
+    // quotient truncated to 67 bits (the rule above 1/8) rounds up one unit apart.
+    const FYL2XP1 = r(0xd9, 0xf9);
+    const VECTORS: [number, bigint, number, bigint][] = [
+      [0x3fd1, 0xc2767f6f3ee0ede2n, 0x3fd2, 0x8c467b394f5d93ben],
+      [0x3fd4, 0xaa5235fdf159d2ebn, 0x3fd4, 0xf5b8b185ade4858cn],
+      [0x3fd0, 0xfe16e15fe5975861n, 0x3fd1, 0xb74967e6e9b50072n],
+    ];
+    const words = (v: bigint): [number, number] => [Number(v >> 32n), Number(v & 0xffffffffn)];
+    for (const [xSe, x, se, result] of VECTORS) {
+      const fpu = loaded('intel', 0x0b7f, 0x3fff, 0x80000000, 0);
+      push(fpu, xSe, ...words(x));
+      fpu.execute(FYL2XP1, PM32, new Uint8Array(0), 0);
+      expect(st0(fpu)).toEqual([se, ...words(result)]);
+    }
+  });
+
   it("FSINCOS sets C1 from the cosine's rounding on Intel, from the sine's on AMD", () => {
     let differ = 0;
     for (let i = 1; i <= 64; i++) {
