@@ -451,6 +451,14 @@ describe('the transcendentals of either vendor', () => {
     }
   });
 
+  it('FYL2X of a denormal y and x = 2 is y, reported inexact and so underflowing, as on an Intel host', () => {
+    const fpu = loaded('intel', 0x037f, 0x0000, 0x1234, 0x56789abc);
+    push(fpu, 0x4000, 0x80000000, 0);
+    fpu.execute(r(0xd9, 0xf1), PM32, new Uint8Array(0), 0);
+    expect(st0(fpu)).toEqual([0x0000, 0x1234, 0x56789abc]);
+    expect(fpu.statusWord() & 0x3f).toBe(PE | 0x10 | 0x02); // PE, UE, DE
+  });
+
   it("FSINCOS sets C1 from the cosine's rounding on Intel, from the sine's on AMD", () => {
     let differ = 0;
     for (let i = 1; i <= 64; i++) {
