@@ -23,6 +23,7 @@ export {
   parsePort,
   RunOptionError,
   SERIAL_CONSOLE_ID,
+  STATS_SIGNAL,
   type RunOptions,
   type RunIo,
 } from './machine/run.js';

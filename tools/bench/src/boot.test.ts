@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bootBenchmark } from './boot.js';
+import { startConsoleProcess } from '@plex86/guest';
+import { bootBenchmark, PLEX86_CLI, plex86Count } from './boot.js';
 import { qemuCountPlugin, readQemuCount } from './boot-qemu-count.js';
 import { EXIT_PORT, multibootImage } from './multiboot-image.js';
 
@@ -70,4 +71,28 @@ describe("QEMU's instruction-count plugin", () => {
   it('reads 0 before QEMU has written a count', () => {
     expect(readQemuCount(join(dir, 'none'))).toBe(0);
   });
+});
+
+describe("plex86's instruction count while it runs", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plex86-count-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is read from the statistics plex86 run --stats prints on its signal, and grows', async () => {
+    // mov al, 'r'; out 0xe9, al; then inc eax; jmp $-1 for ever.
+    const kernel = join(dir, 'loop.elf');
+    writeFileSync(kernel, multibootImage([0xb0, 0x72, 0xe6, 0xe9, 0x40, 0xeb, 0xfd]));
+    const machine = startConsoleProcess(process.execPath, [
+      ...[PLEX86_CLI, 'run', '--kernel', kernel, '--debugcon', 'stdio', '--stats'],
+    ]);
+    try {
+      await machine.console.waitFor('r', 20_000, 'the program to start');
+      const first = await plex86Count(machine);
+      const second = await plex86Count(machine);
+      expect(first).toBeGreaterThan(0);
+      expect(second).toBeGreaterThan(first);
+    } finally {
+      machine.kill();
+      await machine.exited;
+    }
+  }, 60_000);
 });

@@ -19,6 +19,7 @@ import {
   type WorkloadResults,
   type WorkloadSize,
 } from '@plex86/guest';
+import { STATS_SIGNAL } from '@plex86/monitor';
 import { qemuCountPlugin, readQemuCount } from './boot-qemu-count.js';
 import type { V86Count, V86Request } from './boot-v86.js';
 import type { Benchmark } from './index.js';
@@ -28,7 +29,7 @@ const ENGINES = ['plex86', 'qemu', 'v86'] as const;
 type EngineName = (typeof ENGINES)[number];
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const PLEX86_CLI = join(HERE, '..', '..', 'cli', 'bin', 'plex86.mjs');
+export const PLEX86_CLI = join(HERE, '..', '..', 'cli', 'bin', 'plex86.mjs');
 const SEABIOS_DIR = '/usr/share/seabios';
 const QEMU = 'qemu-system-i386';
 
@@ -179,17 +180,49 @@ function launchPlex86(guest: Guest, settings: Settings): { command: string; star
       const machine = startConsoleProcess(process.execPath, args);
       return {
         machine,
-        countAtExit: (stderr) => {
-          const m = /^instructions\s+(\d+)\s*$/m.exec(stderr);
-          return m ? Number(m[1]) : undefined;
-        },
-        noCount: 'plex86 run reports its instruction count only at exit (--stats), so only over the whole run',
+        countNow: () => plex86Count(machine),
+        countAtExit: (stderr) => lastCount(stderr),
+        noCount: 'plex86 run did not report its instruction count',
         finish: async () => {
           await machine.exited;
         },
       };
     },
   };
+}
+
+/** The count of the last statistics block plex86 printed (`instructions N`). */
+function lastCount(text: string): number | undefined {
+  const all = [...text.matchAll(/^instructions\s+(\d+)\n/gm)];
+  const last = all[all.length - 1];
+  return last ? Number(last[1]) : undefined;
+}
+
+/** Asks a running `plex86 run --stats` for its figures so far (STATS_SIGNAL) and reads the count. */
+export function plex86Count(machine: ConsoleProcess): Promise<number> {
+  const { child } = machine;
+  const errors = child.stderr;
+  if (!errors) return Promise.reject(new Error('plex86 was started without a stderr pipe'));
+  return new Promise<number>((resolve, reject) => {
+    let text = '';
+    const done = () => {
+      clearTimeout(timer);
+      errors.off('data', onData);
+    };
+    const onData = (chunk: string) => {
+      text += chunk;
+      const count = lastCount(text);
+      if (count === undefined) return;
+      done();
+      resolve(count);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`plex86 did not print its statistics within 10 s of ${STATS_SIGNAL}`));
+    }, 10_000);
+    errors.on('data', onData);
+    child.kill(STATS_SIGNAL);
+  });
 }
 
 function launchQemu(guest: Guest, settings: Settings): { command: string; start: () => Launched } {
@@ -387,11 +420,12 @@ async function runEngine(
       runWorkload(machine.console, {
         size: settings.size,
         timeoutMs: settings.timeoutMs,
+        // The counts are awaited after the workload; until then a failure must not go unhandled.
         onBegin: () => {
-          if (count) begin = count();
+          if (count) (begin = count()).catch(() => undefined);
         },
         onEnd: () => {
-          if (count) end = count();
+          if (count) (end = count()).catch(() => undefined);
         },
       }),
       30_000,

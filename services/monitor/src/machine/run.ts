@@ -89,6 +89,9 @@ export interface RunIo {
   onStart?: (machine: Machine, snapshots: SnapshotSaver) => void;
 }
 
+/** With --stats, this signal makes a running machine print its statistics so far. */
+export const STATS_SIGNAL = 'SIGUSR2';
+
 /** The serial console's id on the bus. */
 export const SERIAL_CONSOLE_ID = 'ttyS0';
 
@@ -227,11 +230,18 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
     const onAbort = () => machine.requestStop('stopped by the user');
     if (signal?.aborted === true) onAbort();
     signal?.addEventListener('abort', onAbort);
+    // --stats: SIGUSR2 asks for the figures so far (the bench reads the instruction count that way).
+    const first = machine.cpu.instructions;
+    const startMs = performance.now();
+    const onStatsRequest = () =>
+      io.stderr(statsText(machine, machine.cpu.instructions - first, (performance.now() - startMs) / 1000));
+    if (options.stats === true) process.on(STATS_SIGNAL, onStatsRequest);
     let result;
     try {
       result = await machine.run(maxInstructions);
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      process.off(STATS_SIGNAL, onStatsRequest);
     }
     for (const o of outputs) o.flush();
     if (result.message !== '') io.stderr(`${result.message}\n`);

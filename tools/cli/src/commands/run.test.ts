@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,19 +32,48 @@ times 0xfff0 - ($ - $$) db 0
 times 0x10000 - ($ - $$) db 0
 `;
 
+// Says "ready" on the debug console, then loops until the process is stopped.
+const LOOP_ROM_SOURCE = `
+bits 16
+org 0
+start:
+  mov si, message
+  mov dx, 0xe9
+.next:
+  cs lodsb
+  test al, al
+  jz .loop
+  out dx, al
+  jmp .next
+.loop:
+  inc ax
+  jmp .loop
+message: db 'ready', 10, 0
+times 0xfff0 - ($ - $$) db 0
+  jmp 0xf000:start
+times 0x10000 - ($ - $$) db 0
+`;
+
+const PLEX86 = new URL('../../bin/plex86.mjs', import.meta.url).pathname;
+
+function assemble(dir: string, name: string, source: string): string {
+  writeFileSync(join(dir, `${name}.asm`), source);
+  const out = join(dir, `${name}.bin`);
+  try {
+    execFileSync('nasm', ['-f', 'bin', '-o', out, join(dir, `${name}.asm`)]);
+  } catch (e) {
+    throw new Error(`assembling the test ROM needs nasm (apt-get install nasm): ${(e as Error).message}`);
+  }
+  return out;
+}
+
 describe('plex86 run', () => {
   let dir: string;
   let rom: string;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'plex86-run-'));
-    writeFileSync(join(dir, 'rom.asm'), ROM_SOURCE);
-    rom = join(dir, 'rom.bin');
-    try {
-      execFileSync('nasm', ['-f', 'bin', '-o', rom, join(dir, 'rom.asm')]);
-    } catch (e) {
-      throw new Error(`assembling the test ROM needs nasm (apt-get install nasm): ${(e as Error).message}`);
-    }
+    rom = assemble(dir, 'rom', ROM_SOURCE);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -60,6 +89,37 @@ describe('plex86 run', () => {
     const status = await main(['run', '--rom', rom, '--max-instructions', '3', '--exit-port', '0xf4'], io);
     expect(status).toBe(124);
   });
+
+  it('with --stats, prints the figures so far on SIGUSR2 while the machine runs', async () => {
+    const loop = assemble(dir, 'loop', LOOP_ROM_SOURCE);
+    const child = spawn(process.execPath, [PLEX86, 'run', '--rom', loop, '--debugcon', 'stdio', '--stats'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    const until = async (condition: () => boolean, what: string) => {
+      for (let i = 0; i < 400 && !condition(); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!condition()) throw new Error(`timed out waiting for ${what}; stderr:\n${err}`);
+    };
+    const counts = () => [...err.matchAll(/^instructions\s+(\d+)\n/gm)].map((m) => Number(m[1]));
+    try {
+      await until(() => out.includes('ready'), 'the ROM to start');
+      child.kill('SIGUSR2');
+      await until(() => counts().length === 1, 'the first statistics');
+      child.kill('SIGUSR2');
+      await until(() => counts().length === 2, 'the second statistics');
+      const [first, second] = counts() as [number, number];
+      expect(first).toBeGreaterThan(0);
+      expect(second).toBeGreaterThan(first);
+      expect(err).toMatch(/^time\s+[\d.]+ s, [\d.]+ MIPS$/m);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 30_000);
 
   it('turns a bad option value into a usage error', async () => {
     const io = captureIo();

@@ -192,6 +192,7 @@ export const runCommand: Command = {
     '  --memory SIZE             RAM, e.g. 64M or 256M (default 128M)\n' +
     '  --max-instructions N      stop after N instructions (status 124)\n' +
     '  --stats                   print instructions, fast-path share, monitor exits, SBE figures, MIPS\n' +
+    '                            at the end, and the figures so far whenever the process gets SIGUSR2\n' +
     '  --text-screen stdio|FILE  at the end, write the 80x25 text screen (0xb8000) as text: what a\n' +
     '                            kernel that prints to the screen showed (no display is modelled)\n\n' +
     GDB_HELP +
