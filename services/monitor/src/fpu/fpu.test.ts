@@ -434,13 +434,17 @@ describe('the transcendentals of either vendor', () => {
   });
 
   it("Intel's FYL2XP1 below 1/8 divides by 2 + x truncated to 67 bits, as an Intel host's results show", () => {
-    // x, and an Intel host's y * log2(1 + x) for y = 1, rounded up; the logarithm of the exact
-    // quotient truncated to 67 bits (the rule above 1/8) rounds up one unit apart.
+    // x, and an Intel host's y * log2(1 + x) for y = 1, rounded up. Below 2^-36 the logarithm of
+    // the exact quotient truncated to 67 bits (the rule above 1/8) rounds up one unit apart; above,
+    // so does the logarithm with log2(e) truncated to 68 bits (the rule below 2^-36).
     const FYL2XP1 = r(0xd9, 0xf9);
     const VECTORS: [number, bigint, number, bigint][] = [
       [0x3fd1, 0xc2767f6f3ee0ede2n, 0x3fd2, 0x8c467b394f5d93ben],
       [0x3fd4, 0xaa5235fdf159d2ebn, 0x3fd4, 0xf5b8b185ade4858cn],
       [0x3fd0, 0xfe16e15fe5975861n, 0x3fd1, 0xb74967e6e9b50072n],
+      [0x3ff2, 0xac5a2e37da0be5d9n, 0x3ff2, 0xf8a19ec6eeb80df2n],
+      [0x3fe8, 0x93edbdaeaf559fc2n, 0x3fe8, 0xd56a7bd3c5628376n],
+      [0x3fe5, 0xd6377c1a8f3878c0n, 0x3fe6, 0x9a86536c92aecc63n],
     ];
     const words = (v: bigint): [number, number] => [Number(v >> 32n), Number(v & 0xffffffffn)];
     for (const [xSe, x, se, result] of VECTORS) {
