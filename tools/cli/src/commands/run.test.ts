@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../main.js';
 import { captureIo } from '../testing.js';
 
-// A 64 KiB BIOS-style image: from the reset vector it prints to the debug console, then reports 0x15
-// to the exit port, so the run ends with status (0x15 << 1) | 1 = 43.
-const ROM_SOURCE = `
+/** A 64 KiB BIOS-style image: from the reset vector it prints `message` to the debug console, then runs `then`. */
+function romSource(message: string, then: string): string {
+  return `
 bits 16
 org 0
 start:
@@ -23,36 +23,19 @@ start:
   out dx, al
   jmp .next
 .done:
-  mov al, 0x15
-  out 0xf4, al
-  hlt
-message: db 'plex86 rom ok', 10, 0
+${then}
+message: db '${message}', 10, 0
 times 0xfff0 - ($ - $$) db 0
   jmp 0xf000:start
 times 0x10000 - ($ - $$) db 0
 `;
+}
 
-// Says "ready" on the debug console, then loops until the process is stopped.
-const LOOP_ROM_SOURCE = `
-bits 16
-org 0
-start:
-  mov si, message
-  mov dx, 0xe9
-.next:
-  cs lodsb
-  test al, al
-  jz .loop
-  out dx, al
-  jmp .next
-.loop:
-  inc ax
-  jmp .loop
-message: db 'ready', 10, 0
-times 0xfff0 - ($ - $$) db 0
-  jmp 0xf000:start
-times 0x10000 - ($ - $$) db 0
-`;
+// Reports 0x15 to the exit port, so the run ends with status (0x15 << 1) | 1 = 43.
+const ROM_SOURCE = romSource('plex86 rom ok', '  mov al, 0x15\n  out 0xf4, al\n  hlt');
+
+// Loops until the process is stopped.
+const LOOP_ROM_SOURCE = romSource('ready', '  inc ax\n  jmp .done');
 
 const PLEX86 = new URL('../../bin/plex86.mjs', import.meta.url).pathname;
 
