@@ -303,9 +303,9 @@ const LOG10_2 = big((LN2_FIX << FIX) / LN10_FIX, -512);
  * AMD host this moves the match from 98.7% to 99.7% of random operands, the same in every
  * quadrant. Intel's add the arctangent to pi66 / 2 or pi66 (see fpatan).
  */
-const ATAN_SCALE = bdiv(big(REDUCE_PI, -512), PI);
 const REDUCED_PI = big(REDUCE_PI, -512);
 const REDUCED_HALF_PI = big(REDUCE_PI, -513);
+const ATAN_SCALE = bdiv(REDUCED_PI, PI);
 
 /** FLD1, FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2, FLDZ (index 0-6) into R, rounded per RC. */
 export function loadConstant(i: number, cw: number): void {
@@ -836,7 +836,7 @@ export function transcendental(
     case TR_FPTAN: {
       // Intel's: sine over cosine, each truncated to 67 bits (99% identical on an Intel host, 97%
       // with the quotient of the exact values).
-      flags |= amd ? toExt(bdiv(kSin, kCos), cw) : toExt(bdiv(truncate(kSin, 67), truncate(kCos, 67)), cw) | PE;
+      flags |= amd ? toExt(bdiv(kSin, kCos), cw) : inexact(toExt(bdiv(truncate(kSin, 67), truncate(kCos, 67)), cw), cw);
       R.se2 = BIAS;
       R.hi2 = 0x80000000;
       R.lo2 = 0;

@@ -13,8 +13,11 @@ import type { PciBus } from '../pci/pci-bus.js';
 import type { VirtioPciDevice } from '../virtio/pci-transport.js';
 import { SnapshotError, StateReader, StateWriter } from './state.js';
 
-/** Field layout version of every component written by this code (3: the FPU's registers and control words only). */
-export const COMPONENT_VERSION = 3;
+/**
+ * Field layout version of every component written by this code. Version 2 (an FPU with valid-tag
+ * marks) is refused: the FPU writes version 1's fields again.
+ */
+export const COMPONENT_VERSION = 1;
 
 /** What a snapshot covers besides the Machine: the PCI bus and virtio devices of a run. */
 export interface SnapshotTarget {

@@ -519,7 +519,6 @@ export function probeHost(exe: string, ops: readonly X87Op[]): HostX87 {
  */
 export function recordMask(op: X87Op, host: HostX87, result: Uint8Array, o: number): Uint8Array {
   const m = compareMask(op);
-  const savesEnvironment = /fnstenv|fnsave/.test(op.name) && !op.o16;
   if (host.zeroSegments) {
     m.fill(0, 16, 18);
     m.fill(0, 24, 26);
@@ -527,6 +526,7 @@ export function recordMask(op: X87Op, host: HostX87, result: Uint8Array, o: numb
   if (!host.fopOnException || /fldenv|rstor/.test(op.name)) return m;
   const ES = 0x80;
   if ((result[o + 4] & ES) === 0) m.fill(0, 18, 20);
+  const savesEnvironment = /fnstenv|fnsave/.test(op.name) && !op.o16;
   if (savesEnvironment && (result[o + 128 + 4] & ES) === 0) m.fill(0, 128 + 18, 128 + 20);
   return m;
 }
