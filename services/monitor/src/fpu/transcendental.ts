@@ -9,11 +9,12 @@
 // - AMD: the error of the sine polynomial; the logarithm of FYL2X and FYL2XP1 rounded to 68 bits;
 //   the scaled argument of FPTAN below 2^-33, rounded to 68 bits; FSINCOS sets C1 from the sine;
 //   F2XM1(1) lies just below 1;
-// - Intel: FSIN, FCOS and FSINCOS return x and 1 below 2^-68 (inexact, whatever the rounding);
-//   FSINCOS sets C1 from the cosine; the logarithm of FYL2X and FYL2XP1 truncated to 67 bits;
-//   FPTAN below 1/4 divides sine by cosine, each truncated to 67 bits; F2XM1 below 1/4 works from
-//   x times ln 2 held to 66 bits, the product truncated to 67 bits; F2XM1(1) and F2XM1(-1) are
-//   exact, yet reported inexact.
+// - Intel: FSIN, FCOS and FSINCOS return x and 1 below 2^-68 (inexact, whatever the rounding), and
+//   above 1/4 carry the error of a table of sines and cosines, piece by piece; FSINCOS sets C1 from
+//   the cosine; FPTAN divides sine by cosine, each truncated to 67 bits; FPATAN truncates its
+//   quotient to 67 bits; the logarithm of FYL2X and FYL2XP1 truncated to 67 bits, FYL2XP1's below
+//   1/8 after each of three factors; F2XM1 below 1/4 works from x times ln 2 held to 66 bits, the
+//   product truncated to 67 bits; F2XM1(1) and F2XM1(-1) are exact, yet reported inexact.
 // These instructions take tens to hundreds of cycles on the hardware and are rare in guest code,
 // so the big-number arithmetic here uses BigInt; the hot arithmetic (ext80.ts) does not.
 
@@ -434,19 +435,22 @@ function log2(x: Big): Big {
 }
 
 /**
- * log2(1 + x) for small |x|, as the processor evaluates it: z = x / (2 + x), then 2 atanh(z)
- * times log2(e). AMD's rounds 2 + x, the quotient and log2(e) to the internal 68 bits: these
- * roundings take the share of FYL2XP1 results identical to an AMD host's from 97.9% to 99.1%;
- * below 2^-67 the sum is 2 and they leave the result alone. Intel's truncates 2 + x to 67 bits
- * below |x| = 1/8, and log2(e) to 68 bits below 2^-36 and to 67 above. Its logarithm, pinned down
- * with many multipliers y, lies on the 67-bit grid; these rules give it for about 74% of the
- * arguments below 2^-36 and 62-67% above (the rest one unit off there, either way), and take an
- * Intel host's FYL2XP1 from 92.4% to 95.3% identical.
+ * log2(1 + x) for small |x|, as the processor evaluates it: 2 atanh(z) times log2(e), z = x / (2 + x).
+ * AMD's rounds 2 + x, the quotient and log2(e) to the internal 68 bits: these roundings take the
+ * share of FYL2XP1 results identical to an AMD host's from 97.9% to 99.1%; below 2^-67 the sum is 2
+ * and they leave the result alone. Intel's, below |x| = 1/8, builds the same product in three
+ * factors and truncates to 67 bits after each: x log2(e) (log2(e) rounded to 66 bits), then times
+ * 2 / (2 + x), then times atanh(z) / z, with 2 + x truncated to 67 bits in both. An Intel host's
+ * logarithm, pinned down exactly by running each x with many multipliers y, is this value for 1,894
+ * of 1,895 random x from 2^-70 to 1/8, of either sign.
  */
 function log2p1(x: Big): Big {
   if (!amd && bexp(x) < -3) {
-    const ln = twoAtanh(bdiv(x, truncate(badd(TWO, x), 67)));
-    return bmul(ln, bexp(x) < -36 ? LOG2E_T68 : LOG2E_T67);
+    const twoPlusX = truncate(badd(TWO, x), 67);
+    const z = bdiv(x, twoPlusX);
+    const scaled = truncate(bmul(x, LOG2E_66), 67);
+    const doubled = truncate(bmul(scaled, bdiv(TWO, twoPlusX)), 67);
+    return truncate(bmul(doubled, bdiv(twoAtanh(z), badd(z, z))), 67);
   }
   const z = internal(bdiv(x, internal(badd(TWO, x))));
   return bmul(twoAtanh(z), amd ? LOG2E_INTERNAL : LOG2E);
@@ -642,8 +646,8 @@ function atan(z: Big): Big {
 const ONE = bint(1);
 const TWO = bint(2);
 const LOG2E_INTERNAL = roundInternal(LOG2E);
-const LOG2E_T67 = truncate(LOG2E, 67);
-const LOG2E_T68 = truncate(LOG2E, 68);
+/** log2(e) rounded to 66 bits, as Intel's FYL2XP1 holds it. */
+const LOG2E_66 = roundBits(LOG2E, 66);
 const SQRT2 = bsqrt(TWO);
 
 // ---------------------------------------------------------------------------------------------
