@@ -288,7 +288,9 @@ describe('compiled blocks', () => {
     const { source, inlined } = blockSource(handlers, records, records.length, 32);
     expect(inlined).toBe(3);
     expect(source).toContain('r32[0] = res');
-    expect(source).toContain('cpu.read32(3, ((r32[6] + 8) | 0))');
+    // The load: the TLB hit inline, cpu.read32 otherwise.
+    expect(source).toContain('_mo = ((r32[6] + 8) | 0)');
+    expect(source).toContain('ram32[_mp >>> 2] : cpu.read32(3, _mo)');
     expect(source).toContain('h[2](cpu, r[2])');
     expect(source).not.toMatch(/h\[[013]\]/);
     // The jump's target as a literal: the record after it is at 0x1009, 0x10 back is 0xff9.

@@ -106,6 +106,119 @@ describe('specialised handlers', () => {
     });
   }
 
+  it('reach 32-bit memory through the inline TLB path exactly as the generic handlers do', () => {
+    // Paging on, pages of every kind, their translations in the TLB (each instruction runs twice: the
+    // first run also sets dirty bits); at CPL 0 and 3, with CR0.WP, through a flat DS, one with a
+    // limit and a read-only one, at aligned, unaligned and page-crossing offsets.
+    const forms: [string, number[]][] = [
+      ['mov eax, [ebx + 4]', [0x8b, 0x43, 0x04]],
+      ['mov [ebx], ecx', [0x89, 0x0b]],
+      ['cmp eax, [ebx]', [0x3b, 0x03]],
+      ['mov [ebx], 0x11223344', [0xc7, 0x03, 0x44, 0x33, 0x22, 0x11]],
+      ['push esi', [0x56]],
+      ['pop edi', [0x5f]],
+      ['mov eax, [0x5ffc]', [0xa1, 0xfc, 0x5f, 0, 0]],
+    ];
+    // Linear page -> PTE: user read-write, user read-only, supervisor, not present, user read-write
+    // holding code (its writes are reported), user read-write again (so a crossing write continues).
+    const ptes = [0x20000 | 7, 0x21000 | 5, 0x22000 | 3, 0, 0x23000 | 7, 0x24000 | 7];
+    const setUp = (): { cpu: Cpu; written: string[] } => {
+      const cpu = makeCpu(32);
+      const written: string[] = [];
+      cpu.mem.write32(0x10000, 0x11000 | 7);
+      ptes.forEach((pte, i) => cpu.mem.write32(0x11000 + (i + 1) * 4, pte));
+      for (let p = 0x20000; p < 0x25000; p += 4) cpu.mem.write32(p, Math.imul(p, 0x9e3779b1));
+      cpu.mem.markCode(0x23);
+      cpu.mem.setCodeWriteListener((phys, length) => written.push(`${phys.toString(16)}/${length}`));
+      cpu.setCr3(0x10000);
+      cpu.setCr0(cpu.cr0 | Cr0.PG | Cr0.WP);
+      return { cpu, written };
+    };
+    const generic = setUp();
+    const inline = setUp();
+    let fallbacks = 0;
+    const b = inline.cpu;
+    b.read32 = (seg: number, offset: number): number => {
+      fallbacks++;
+      return Cpu.prototype.read32.call(b, seg, offset);
+    };
+    b.write32 = (seg: number, offset: number, value: number): void => {
+      fallbacks++;
+      Cpu.prototype.write32.call(b, seg, offset, value);
+    };
+    const ins = new Instruction();
+    const mismatches: string[] = [];
+    let runs = 0;
+    let faults = 0;
+    for (const [text, bytes] of forms) {
+      expect(decodeInstruction(Uint8Array.from(bytes), 0, bytes.length, 0x1000, 32, ins)).toBe(DecodeStatus.Ok);
+      const fast = fastHandler(ins) as (c: Cpu, i: Instruction) => void;
+      expect(fast).toBeDefined();
+      for (const cpl of [0, 3]) {
+        for (const [dsLimit, dsWritable] of [
+          [-1, true],
+          [0x1fff, true],
+          [-1, false],
+        ] as const) {
+          for (let page = 1; page <= 5; page++) {
+            for (const offset of [0, 4, 0xffc, 0xffe, 0xff9, 1]) {
+              const address = page * 0x1000 + offset;
+              for (const cpu of [generic.cpu, b]) {
+                // Translations of every present page are in the TLB before the first run, supervisor
+                // pages too.
+                cpu.setCpl(0);
+                cpu.mmu.flushAll();
+                for (let p = 1; p <= 6; p++) {
+                  try {
+                    cpu.readLin32(p * 0x1000);
+                  } catch (e) {
+                    if (e !== CPU_FAULT) throw e;
+                  }
+                }
+                cpu.setCpl(cpl);
+                const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G | (cpl << 5);
+                cpu.loadSegmentCache(3, 0x10 | cpl, 0, dsLimit, dsWritable ? attr : attr & ~Attr.RW);
+                cpu.loadSegmentCache(2, 0x10 | cpl, 0, -1, attr);
+                cpu.r32[0] = 0x01020304;
+                cpu.r32[1] = 0x0a0b0c0d;
+                cpu.r32[3] = address;
+                cpu.r32[4] = address;
+                cpu.r32[6] = 0x55667788;
+              }
+              for (let run = 0; run < 2; run++) {
+                const va = exec(generic.cpu, HANDLERS[ins.code], ins);
+                const vb = exec(b, fast, ins);
+                runs++;
+                if (va >= 0) faults++;
+                const a = generic.cpu;
+                const diffs: string[] = [];
+                if (va !== vb) diffs.push(`fault ${va} != ${vb}`);
+                if (va === 14 && (a.faultCode !== b.faultCode || a.cr2 !== b.cr2)) diffs.push('page fault details');
+                for (let r = 0; r < 8; r++) if (a.r32[r] !== b.r32[r]) diffs.push(`r${r} ${a.r32[r]} != ${b.r32[r]}`);
+                if ((a.eflags & 0x8d5) !== (b.eflags & 0x8d5)) diffs.push('flags');
+                if (Buffer.compare(a.mem.ram, b.mem.ram) !== 0) diffs.push('memory');
+                if (generic.written.join() !== inline.written.join()) diffs.push('code writes');
+                if (diffs.length > 0) {
+                  mismatches.push(
+                    `${text} cpl ${cpl} DS ${dsLimit}${dsWritable ? '' : ' read-only'} at ${address.toString(16)}: ${diffs.join(', ')}`,
+                  );
+                  b.mem.ram.set(a.mem.ram);
+                  inline.written.splice(0, inline.written.length, ...generic.written);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    expect(mismatches.slice(0, 10)).toEqual([]);
+    // Code writes were reported, faults were taken, and both paths ran often.
+    expect(generic.written.length).toBeGreaterThan(10);
+    expect(faults).toBeGreaterThan(runs / 5);
+    expect(fallbacks).toBeGreaterThan(runs / 2);
+    expect(runs - fallbacks).toBeGreaterThan(100);
+  });
+
   it('give IMUL the generic carry, overflow and result at the edges of the truncation', () => {
     const edges = [0, 1, -1, 2, 3, 0x7fff, 0x8000, -0x8000, 0xffff, 0x10000, 0xb505, 46341, 0x7fffffff, -0x80000000];
     const forms = [
