@@ -47,6 +47,8 @@ export interface CompiledCode {
 
 export interface Region extends CompiledCode {
   readonly run: RegionFunction;
+  /** Per member, whether control passes on from it without the run loop's checks (`chains`). */
+  readonly chaining: Uint8Array;
 }
 
 /**
@@ -141,5 +143,6 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
     'r',
     `"use strict"; return function region(cpu, end) {\n${templateLocals(body)}\n${body}\n};`,
   ) as (h: Handler[], r: Instruction[]) => RegionFunction;
-  return { run: factory(handlers, records), members, drops: -1, warmSlot: -1 };
+  const chaining = Uint8Array.from(members, (b) => (bits === 32 && chains(b) ? 1 : 0));
+  return { run: factory(handlers, records), chaining, members, drops: -1, warmSlot: -1 };
 }

@@ -146,6 +146,36 @@ describe('page functions', () => {
     });
   }
 
+  it('hand control from one page function to the next only while no interrupt is waiting', () => {
+    // The nested loops call a subroutine on the next page: once the successor memos are made, the
+    // page functions of both pages enter each other without the run loop.
+    const { bytes: code } = program(400, false);
+    const free = machine(code, true);
+    expect(free.engine.run(1e6)).toBe(StopReason.HALTED);
+    const total = free.cpu.instructions;
+    expect(free.engine.stats.regionHandoffs).toBeGreaterThan(90);
+    // With IF set, an interrupt that comes up halfway is taken at the next boundary between page
+    // functions, as the run loop takes it between blocks, not when the chain of hand-offs ends.
+    const raisedAt = Math.floor(total / 2);
+    let takenAt = -1;
+    const { cpu } = machine(code, true);
+    const line = {
+      pending: () => cpu.instructions >= raisedAt,
+      acknowledge: () => {
+        takenAt = cpu.instructions;
+        throw new Error('acknowledged');
+      },
+    };
+    const blocks = new SbeBlockSource(cpu.mem, resolveHandler);
+    blocks.onInvalidate = () => cpu.requestExit();
+    const engine = new Engine(cpu, blocks, line);
+    engine.compileThreshold = 0;
+    cpu.eflags |= 0x200;
+    expect(() => engine.run(1e6)).toThrow('acknowledged');
+    expect(takenAt).toBeGreaterThanOrEqual(raisedAt);
+    expect(takenAt).toBeLessThan(raisedAt + 40);
+  });
+
   it('stop at the CS limit where the run loop does, not run on to a member beyond it', () => {
     // top: dec ecx; jnz top; then at X: inc edx; hlt.
     const code = Uint8Array.of(0x49, 0x75, 0xfd, 0x42, 0xf4);
