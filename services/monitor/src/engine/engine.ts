@@ -285,19 +285,16 @@ export class Engine {
     const globalEpoch = cpu.globalEpoch;
     let block: Block;
     let maxBytes = 0;
-    const chained =
-      prev !== null && prev.nextIp === eip && (prev.nextEpoch === epoch || prev.nextEpoch === globalEpoch)
-        ? prev.next
-        : null;
+    const chained = prev !== null ? this.memoSuccessor(prev, eip) : null;
     // The jump cache is probed only when the memo misses: its tables are cold more often than not.
     let jumped: Block | null = null;
     let slot = 0;
-    if (chained === null || !chained.valid) {
+    if (chained === null) {
       slot = (eip ^ (eip >>> 12)) & (JUMP_CACHE_SIZE - 1);
       const memo = this.jumpEpoch[slot];
       if (this.jumpIp[slot] === eip && (memo === epoch || memo === globalEpoch)) jumped = this.jumpBlock[slot];
     }
-    if (chained !== null && chained.valid) {
+    if (chained !== null) {
       block = chained;
       block.hits++;
     } else if (jumped !== null && jumped.valid) {
@@ -349,8 +346,8 @@ export class Engine {
     const delta = (eip - block.startIp) | 0;
     if (delta === 0 && n === count) {
       // A hot block runs in its page's generated function (region.ts).
-      const code = block.compiled as CompiledCode | null;
-      if (code !== null && (code.drops === this.blocks.drops || this.stillValid(code))) {
+      const code = this.currentCode(block);
+      if (code !== null) {
         if (code.warmSlot < 0) {
           // Members run on from one to the next only under a flat CS limit: the run loop checks the
           // limit before each block, a region only at its branches.
@@ -441,6 +438,23 @@ export class Engine {
     this.stats.warmInlined += batch.inlined;
   }
 
+  /**
+   * The block `prev` remembers at `eip`, while the translation it was found under holds and the
+   * block is valid; otherwise null.
+   */
+  private memoSuccessor(prev: Block, eip: number): Block | null {
+    const memo = prev.nextEpoch;
+    if (prev.nextIp !== eip || (memo !== this.cpu.fetchEpoch && memo !== this.cpu.globalEpoch)) return null;
+    const next = prev.next;
+    return next !== null && next.valid ? next : null;
+  }
+
+  /** The code compiled for `block`, when all its members are still there. */
+  private currentCode(block: Block): CompiledCode | null {
+    const code = block.compiled as CompiledCode | null;
+    return code !== null && (code.drops === this.blocks.drops || this.stillValid(code)) ? code : null;
+  }
+
   /** After blocks were dropped: whether every member of `code` is still there (if not, it goes). */
   private stillValid(code: CompiledCode): boolean {
     const members = code.members;
@@ -497,13 +511,10 @@ export class Engine {
     if (cpu.exitBlock || cpu.instructions >= this.end || this.stopRequested) return null;
     if (this.intr !== undefined && cpu.interruptsEnabled && this.intr.pending()) return null;
     const eip = cpu.eip;
-    const memo = last.nextEpoch;
-    if (last.nextIp !== eip || (memo !== cpu.fetchEpoch && memo !== cpu.globalEpoch)) return null;
-    const block = last.next;
-    if (block === null || !block.valid || block.startIp !== eip) return null;
-    const code = block.compiled as CompiledCode | null;
-    if (code === null || code.warmSlot >= 0 || (code.drops !== this.blocks.drops && !this.stillValid(code)))
-      return null;
+    const block = this.memoSuccessor(last, eip);
+    if (block === null || block.startIp !== eip) return null;
+    const code = this.currentCode(block);
+    if (code === null || code.warmSlot >= 0) return null;
     block.hits++;
     this.stats.blocks++;
     this.stats.regionHandoffs++;

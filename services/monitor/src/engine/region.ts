@@ -116,6 +116,7 @@ function sameOffset(b: Block): boolean {
 export function compileRegion(members: readonly Block[], bits: 16 | 32, inline = true): Region {
   const handlers: Handler[] = [];
   const records: Instruction[] = [];
+  const chaining = Uint8Array.from(members, (b) => (bits === 32 && chains(b) ? 1 : 0));
   const chained = bits === 32 && members.length > 1;
   let cases = '';
   members.forEach((b, k) => {
@@ -130,7 +131,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
       base,
       leave: (done) => `return ${done};`,
     });
-    const next = chained && chains(b) ? `cpu.instructions += ${count}; break;` : `return ${count};`;
+    const next = chained && chaining[k] === 1 ? `cpu.instructions += ${count}; break;` : `return ${count};`;
     const start = bits === 16 ? b.startIp & 0xffff : b.startIp | 0;
     cases += `case ${start}: {\nat = ${k}; cpu.insEip = ${start};\n${source}${next}\n}\n`;
   });
@@ -143,6 +144,5 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
     'r',
     `"use strict"; return function region(cpu, end) {\n${templateLocals(body)}\n${body}\n};`,
   ) as (h: Handler[], r: Instruction[]) => RegionFunction;
-  const chaining = Uint8Array.from(members, (b) => (bits === 32 && chains(b) ? 1 : 0));
   return { run: factory(handlers, records), chaining, members, drops: -1, warmSlot: -1 };
 }

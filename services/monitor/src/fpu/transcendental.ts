@@ -450,7 +450,8 @@ function log2p1(x: Big): Big {
     const z = bdiv(x, twoPlusX);
     const scaled = truncate(bmul(x, LOG2E_66), 67);
     const doubled = truncate(bmul(scaled, bdiv(TWO, twoPlusX)), 67);
-    return truncate(bmul(doubled, bdiv(twoAtanh(z), badd(z, z))), 67);
+    // The third truncation is heldLogarithm's.
+    return bmul(doubled, bdiv(twoAtanh(z), badd(z, z)));
   }
   const z = internal(bdiv(x, internal(badd(TWO, x))));
   return bmul(twoAtanh(z), amd ? LOG2E_INTERNAL : LOG2E);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Block, CodeMode } from '@plex86/x86';
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
 import { Cr0, Seg } from '../../src/cpu/registers.js';
-import { Engine, resolveHandler, StopReason } from '../../src/engine/engine.js';
+import { Engine, resolveHandler, StopReason, type InterruptLine } from '../../src/engine/engine.js';
 import { MAX_REGION_RECORDS, regionMembers } from '../../src/engine/region.js';
 import { SbeBlockSource } from '../../src/engine/sbe-source.js';
 import { PortSpace } from '../../src/io/port-space.js';
@@ -89,12 +89,16 @@ function program(rounds: number, patch: boolean): { bytes: Uint8Array; immediate
   return { bytes: c.link(), immediate: c.address('immediate') };
 }
 
-function machine(code: Uint8Array, compiled: boolean): { cpu: Cpu; engine: Engine } {
+function machine(
+  code: Uint8Array,
+  compiled: boolean,
+  intr: ((cpu: Cpu) => InterruptLine) | undefined = undefined,
+): { cpu: Cpu; engine: Engine } {
   const mem = new PhysicalMemory({ ramSize: 1 << 20 });
   const cpu = new Cpu(mem, new PortSpace());
   const blocks = new SbeBlockSource(mem, resolveHandler);
   blocks.onInvalidate = () => cpu.requestExit();
-  const engine = new Engine(cpu, blocks);
+  const engine = new Engine(cpu, blocks, intr?.(cpu));
   engine.compileThreshold = compiled ? 0 : Number.MAX_SAFE_INTEGER;
   const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
   cpu.setCr0(cpu.cr0 | Cr0.PE);
@@ -158,18 +162,13 @@ describe('page functions', () => {
     // functions, as the run loop takes it between blocks, not when the chain of hand-offs ends.
     const raisedAt = Math.floor(total / 2);
     let takenAt = -1;
-    const { cpu } = machine(code, true);
-    const line = {
-      pending: () => cpu.instructions >= raisedAt,
+    const { cpu, engine } = machine(code, true, (c) => ({
+      pending: () => c.instructions >= raisedAt,
       acknowledge: () => {
-        takenAt = cpu.instructions;
+        takenAt = c.instructions;
         throw new Error('acknowledged');
       },
-    };
-    const blocks = new SbeBlockSource(cpu.mem, resolveHandler);
-    blocks.onInvalidate = () => cpu.requestExit();
-    const engine = new Engine(cpu, blocks, line);
-    engine.compileThreshold = 0;
+    }));
     cpu.eflags |= 0x200;
     expect(() => engine.run(1e6)).toThrow('acknowledged');
     expect(takenAt).toBeGreaterThanOrEqual(raisedAt);

@@ -210,32 +210,27 @@ const FLAT_READ = SegAccess.FLAT | SegAccess.READ;
 const FLAT_WRITE = SegAccess.FLAT | SegAccess.WRITE;
 
 /**
- * A dword read through `seg` at offset `ea`, as an expression. The common case, a flat segment and
- * an aligned dword (which never crosses a page) whose page the TLB allows, is inline; the rest goes
- * through cpu.read32, which checks the same conditions first. Generated functions are too large for
- * V8 to inline that call, and it cost more than the access: the copy loop of plex86 bench cpu runs
- * 15-20% faster this way.
+ * A read of `size` bits through `seg` at offset `ea`, as an expression. For a dword, the common case
+ * is inline: a flat segment and an aligned dword (which never crosses a page) whose page the TLB
+ * allows; the rest goes through cpu.read32, which checks the same conditions first. Generated
+ * functions are too large for V8 to inline that call, and it cost more than the access: the copy
+ * loop of plex86 bench cpu runs 15-20% faster this way. Bytes and words are not inline: the larger
+ * code cost as much as it saved.
  */
-function read32Code(seg: string, ea: string): string {
+function readCode(size: Size, seg: string, ea: string): string {
+  if (size !== 32) return `cpu.read${size}(${seg}, ${ea})`;
   return `((_mo = ${ea}, (segAccess[${seg}] & ${FLAT_READ}) === ${FLAT_READ}) &&
     (((_me = tlb[(_ml = (segBase[${seg}] + _mo) | 0) >>> 12]) & cpu.readMask) === cpu.readWant) &&
     ((_mp = (_me & ~0xfff) | (_ml & 0xfff)) & 3) === 0 ? ram32[_mp >>> 2] : cpu.read32(${seg}, _mo))`;
 }
 
-/** A dword write, as a statement: inline as read32Code's read, on a page that holds no scanned code. */
-function write32Code(seg: string, ea: string, value: string): string {
+/** A write, as a statement: a dword inline as readCode's read, on a page that holds no scanned code. */
+function writeCode(size: Size, seg: string, ea: string, value: string): string {
+  if (size !== 32) return `cpu.write${size}(${seg}, ${ea}, ${value});`;
   return `if ((_mo = ${ea}, (segAccess[${seg}] & ${FLAT_WRITE}) === ${FLAT_WRITE}) &&
     (((_me = tlb[(_ml = (segBase[${seg}] + _mo) | 0) >>> 12]) & cpu.writeMask) === cpu.writeWant) &&
     ((_mp = (_me & ~0xfff) | (_ml & 0xfff)) & 3) === 0 && codePages[_mp >>> 12] === 0) ram32[_mp >>> 2] = ${value};
     else cpu.write32(${seg}, _mo, ${value});`;
-}
-
-function readCode(size: Size, seg: string, ea: string): string {
-  return size === 32 ? read32Code(seg, ea) : `cpu.read${size}(${seg}, ${ea})`;
-}
-
-function writeCode(size: Size, seg: string, ea: string, value: string): string {
-  return size === 32 ? write32Code(seg, ea, value) : `cpu.write${size}(${seg}, ${ea}, ${value});`;
 }
 
 let compiled = 0;
@@ -561,8 +556,8 @@ for (const size of [16, 32] as const) {
 define(
   'Push_r32',
   (o) => `const v = ${o.reg(32, 0)};
-   if (cpu.stack32) { const sp = (r32[4] - 4) | 0; ${write32Code('2', 'sp', 'v')} r32[4] = sp; }
-   else { const sp = (r16[8] - 4) & 0xffff; ${write32Code('2', 'sp', 'v')} r16[8] = sp; }`,
+   if (cpu.stack32) { const sp = (r32[4] - 4) | 0; ${writeCode(32, '2', 'sp', 'v')} r32[4] = sp; }
+   else { const sp = (r16[8] - 4) & 0xffff; ${writeCode(32, '2', 'sp', 'v')} r16[8] = sp; }`,
   undefined,
   MEM_EFFECT,
   MEM_EFFECT,
@@ -571,8 +566,8 @@ define(
 define(
   'Pop_r32',
   (o) => `let v;
-   if (cpu.stack32) { const sp = r32[4]; v = ${read32Code('2', 'sp')}; r32[4] = (sp + 4) | 0; }
-   else { const sp = r16[8]; v = ${read32Code('2', 'sp')}; r16[8] = (sp + 4) & 0xffff; }
+   if (cpu.stack32) { const sp = r32[4]; v = ${readCode(32, '2', 'sp')}; r32[4] = (sp + 4) | 0; }
+   else { const sp = r16[8]; v = ${readCode(32, '2', 'sp')}; r16[8] = (sp + 4) & 0xffff; }
    ${o.reg(32, 0)} = v;`,
   undefined,
   MEM_EFFECT,
@@ -631,8 +626,8 @@ define('Jmp_rel16', (o) => jumpCode(o, 16), undefined, BRANCH, 0, 'keeps');
 // CALL rel32 and RET: the return address is EIP (the next instruction); the target is checked against
 // the CS limit before anything is pushed or ESP moves.
 const pushEip = `const v = st[0];
-   if (cpu.stack32) { const sp = (r32[4] - 4) | 0; ${write32Code('2', 'sp', 'v')} r32[4] = sp; }
-   else { const sp = (r16[8] - 4) & 0xffff; ${write32Code('2', 'sp', 'v')} r16[8] = sp; }`;
+   if (cpu.stack32) { const sp = (r32[4] - 4) | 0; ${writeCode(32, '2', 'sp', 'v')} r32[4] = sp; }
+   else { const sp = (r16[8] - 4) & 0xffff; ${writeCode(32, '2', 'sp', 'v')} r16[8] = sp; }`;
 const CALL = Effect.FAULTS | Effect.EXITS | Effect.BRANCH;
 define(
   'Call_rel32',
@@ -644,7 +639,7 @@ define(
 );
 define(
   'Ret_32',
-  () => `const s32 = cpu.stack32; const sp = s32 ? r32[4] : r16[8]; const t = ${read32Code('2', 'sp')};
+  () => `const s32 = cpu.stack32; const sp = s32 ? r32[4] : r16[8]; const t = ${readCode(32, '2', 'sp')};
    if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0);
    st[0] = t; if (s32) r32[4] = (sp + 4) | 0; else r16[8] = (sp + 4) & 0xffff;`,
   undefined,
@@ -699,19 +694,19 @@ define('Not_rm32', (o) => `${o.reg(32, 0)} = ~${o.reg(32, 0)};`, undefined, Effe
 define(
   'Mov_EAX_moffs32',
   undefined,
-  (o) => `r32[0] = ${read32Code(o.seg(), o.ea())};`,
+  (o) => `r32[0] = ${readCode(32, o.seg(), o.ea())};`,
   Effect.NONE,
   MEM_EFFECT,
   'keeps',
 );
-define('Mov_moffs32_EAX', undefined, (o) => write32Code(o.seg(), o.ea(), 'r32[0]'), Effect.NONE, MEM_EFFECT, 'keeps');
+define('Mov_moffs32_EAX', undefined, (o) => writeCode(32, o.seg(), o.ea(), 'r32[0]'), Effect.NONE, MEM_EFFECT, 'keeps');
 
 // CMOVcc: the source is read (and may fault) whatever the condition.
 for (let cc = 0; cc < 16; cc++) {
   define(
     `Cmov${CC[cc]}_r32_rm32`,
     (o) => `const v = ${o.reg(32, 1)}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
-    (o) => `const v = ${read32Code(o.seg(), o.ea())}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
+    (o) => `const v = ${readCode(32, o.seg(), o.ea())}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
     Effect.NONE,
     MEM_EFFECT,
     'keeps',
