@@ -74,6 +74,8 @@ export class Block {
   hits = 0;
   /** Slot for the executor's routine per instruction; opaque here, dropped with the block. */
   routines: unknown = null;
+  /** Slot for the executor's compact copy of the records (e.g. a typed array); opaque here, dropped with the block. */
+  packed: unknown = null;
   /** Slot for a compiled form of the whole block (e.g. a JavaScript function); opaque here, dropped with the block. */
   compiled: unknown = null;
   /** 128-byte chunks of the start page that the block covers (bit n = bytes n*128 .. n*128+127). */

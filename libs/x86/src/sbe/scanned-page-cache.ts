@@ -421,6 +421,7 @@ export class ScannedPageCache {
     this.drops++;
     b.valid = false;
     b.routines = null;
+    b.packed = null;
     b.compiled = null;
     const off = b.physAddr & PAGE_OFFSET_MASK;
     const sp = this.scannedPage(b.physAddr >>> PAGE_SHIFT, b.mode) as ScannedPage;

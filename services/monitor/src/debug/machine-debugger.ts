@@ -139,8 +139,8 @@ export class MachineDebugger {
     const block = this.trapBlock;
     block.instructions = [trapIns];
     block.count = 1;
-    // One slot more than records, so no whole-block function is compiled for it.
-    block.routines = [trap, undefined];
+    // Without a packed form the run loop calls these routines and compiles nothing for the block.
+    block.routines = [trap];
   }
 
   // ---- queries ---------------------------------------------------------------------------------
@@ -646,13 +646,14 @@ export class MachineDebugger {
 /**
  * A copy of `block` that ends after `count` records; only while debugging, so the allocation stays off
  * normal runs. It has no whole-block function, so nothing compiled for the full block runs in its place,
- * and its routine list is its own and one longer than the records, so the run loop compiles nothing
- * for it. An `uncached` copy has no cache slot, which keeps the engine from chaining or jump-caching it.
+ * and no packed form, so the run loop calls its own routine list and compiles nothing for it. An
+ * `uncached` copy has no cache slot, which keeps the engine from chaining or jump-caching it.
  */
 function shortened(block: Block, count: number, uncached: boolean): Block {
   const view = Object.create(block) as Block;
   view.count = count;
-  view.routines = [...(block.routines as unknown[]).slice(0, count), undefined];
+  view.routines = (block.routines as unknown[]).slice(0, count);
+  view.packed = null;
   view.compiled = null;
   view.hits = 0;
   if (uncached) view.slot = -1;

@@ -20,6 +20,8 @@ import {
   FlowControl,
   Instruction,
 } from '@plex86/x86';
+import { packedTwin } from '../cpu/exec/fast.js';
+import { packRecord, PACKED_SHIFT, routineId } from '../cpu/exec/packed.js';
 import type { Handler } from '../cpu/exec/table.js';
 import { PageKind, PAGE_SIZE, type PhysicalMemory } from '../memory/physical-memory.js';
 
@@ -64,7 +66,22 @@ export function blockHandlers(block: Block, resolve: HandlerResolver): Handler[]
   for (let i = 0; i < count; i++)
     handlers[i] = resolve(block.instructions[i], i === count - 1 ? last : DecodeStatus.Ok);
   block.routines = handlers;
+  block.packed = packBlock(block.instructions, handlers, count);
   return handlers;
+}
+
+/**
+ * The interpreter's packed form of the records (cpu/exec/packed.ts), each with its handler, or the
+ * specialised handler's packed twin where the handler is the record's specialised one.
+ */
+function packBlock(records: readonly Instruction[], handlers: readonly Handler[], count: number): Int32Array {
+  const packed = new Int32Array(count << PACKED_SHIFT);
+  for (let i = 0; i < count; i++) {
+    const ins = records[i] as Instruction;
+    const handler = handlers[i] as Handler;
+    packRecord(ins, routineId(packedTwin(handler, ins) ?? handler), packed, i << PACKED_SHIFT);
+  }
+  return packed;
 }
 
 export interface DecodingStats {
@@ -241,6 +258,7 @@ export class DecodingBlockSource implements BlockSource {
     block.valid = true;
     block.hits = 0;
     block.routines = null;
+    block.packed = null;
     block.compiled = null;
     blockHandlers(block, this.resolve);
     this.stats.decodedBlocks++;

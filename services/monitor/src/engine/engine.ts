@@ -12,6 +12,7 @@ import { Seg } from '../cpu/registers.js';
 import { HANDLERS, undefinedOpcode, type Handler } from '../cpu/exec/table.js';
 import '../cpu/exec/index.js';
 import { fastHandler } from '../cpu/exec/fast.js';
+import { Packed, PACKED_SHIFT, ROUTINES, type PackedHandler } from '../cpu/exec/packed.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
 import { compileRegion, regionMembers, type CompiledCode, type Region } from './region.js';
 import { MAX_FALLBACKS, WarmTier, type WarmBlock } from './wasm/block-tier.js';
@@ -342,7 +343,8 @@ export class Engine {
     const n = count < limit ? count : limit;
     if (block.endReason === BlockEnd.Sensitive || block.endReason === BlockEnd.Privileged) this.stats.sensitive++;
     const records = block.instructions;
-    const handlers = block.routines as Handler[];
+    // The packed form is missing only on blocks a debugger made, whose handlers are its own.
+    const packed = block.packed as Int32Array | null;
     const delta = (eip - block.startIp) | 0;
     if (delta === 0 && n === count) {
       // A hot block runs in its page's generated function (region.ts).
@@ -360,7 +362,7 @@ export class Engine {
           return;
         }
       }
-      if (handlers.length === count) {
+      if (packed !== null) {
         if (block.hits >= this.compileThreshold) this.compile(block, bits);
         else if (block.hits === this.warmThreshold && bits === 32) {
           this.queueWarm(block);
@@ -377,15 +379,31 @@ export class Engine {
     const st = cpu.st;
     let i = 0;
     try {
-      for (; i < n; i++) {
-        const ins = records[i];
-        const start = (ins.rawIp + delta) & mask;
-        cpu.insEip = start;
-        st[0] = (start + ins.length) & mask;
-        handlers[i](cpu, ins);
-        if (cpu.exitBlock) {
-          i++;
-          break;
+      if (packed !== null) {
+        const routines = ROUTINES;
+        for (; i < n; i++) {
+          const o = i << PACKED_SHIFT;
+          const start = (packed[o + Packed.IP] + delta) & mask;
+          cpu.insEip = start;
+          st[0] = (start + packed[o + Packed.LENGTH]) & mask;
+          (routines[packed[o + Packed.ROUTINE]] as PackedHandler)(cpu, records[i], packed, o);
+          if (cpu.exitBlock) {
+            i++;
+            break;
+          }
+        }
+      } else {
+        const handlers = block.routines as Handler[];
+        for (; i < n; i++) {
+          const ins = records[i];
+          const start = (ins.rawIp + delta) & mask;
+          cpu.insEip = start;
+          st[0] = (start + ins.length) & mask;
+          handlers[i](cpu, ins);
+          if (cpu.exitBlock) {
+            i++;
+            break;
+          }
         }
       }
     } finally {

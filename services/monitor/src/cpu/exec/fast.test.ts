@@ -5,7 +5,8 @@ import { PhysicalMemory } from '../../memory/physical-memory.js';
 import { Attr, Cpu } from '../cpu.js';
 import { CPU_FAULT } from '../fault.js';
 import { Cr0 } from '../registers.js';
-import { fastCodes, fastHandler } from './fast.js';
+import { fastCodes, fastHandler, packedTwin } from './fast.js';
+import { packRecord, PACKED_STRIDE, routineId, type PackedHandler } from './packed.js';
 import './index.js';
 import { HANDLERS } from './table.js';
 
@@ -34,6 +35,18 @@ function exec(cpu: Cpu, handler: (c: Cpu, i: Instruction) => void, ins: Instruct
   }
 }
 
+/** Runs a packed routine on the record at offset `o` of `p` and returns the vector it raised, or -1. */
+function execPacked(cpu: Cpu, handler: PackedHandler, p: Int32Array, o: number): number {
+  try {
+    // The record object is the generic handlers' input; a packed twin must not need it.
+    handler(cpu, undefined as unknown as Instruction, p, o);
+    return -1;
+  } catch (e) {
+    if (e !== CPU_FAULT) throw e;
+    return cpu.faultVector;
+  }
+}
+
 describe('specialised handlers', () => {
   it('exist for the hot forms', () => {
     expect(fastCodes()).toContain(Code.Add_rm32_r32);
@@ -42,7 +55,7 @@ describe('specialised handlers', () => {
   });
 
   for (const bits of [16, 32] as const) {
-    it(`behave exactly like the generic handlers on random ${bits}-bit instructions and state`, () => {
+    it(`behave exactly like the generic handlers on random ${bits}-bit instructions and state, packed too`, () => {
       let seed = bits * 7919;
       const rnd = (): number => {
         seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) | 0;
@@ -50,6 +63,9 @@ describe('specialised handlers', () => {
       };
       const a = makeCpu(bits);
       const b = makeCpu(bits);
+      // The packed twin runs on a third CPU, from the record's packed form at a nonzero offset.
+      const c = makeCpu(bits);
+      const packed = new Int32Array(2 * PACKED_STRIDE);
       const bytes = new Uint8Array(16);
       const ins = new Instruction();
       const seen = new Set<number>();
@@ -60,6 +76,9 @@ describe('specialised handlers', () => {
         if (decodeInstruction(bytes, 0, 16, 0x1000, bits, ins) !== DecodeStatus.Ok) continue;
         const fast = fastHandler(ins);
         if (fast === undefined) continue;
+        const twin = packedTwin(fast, ins);
+        if (twin === undefined) throw new Error(`${Code[ins.code]} has no packed twin`);
+        packRecord(ins, routineId(twin), packed, PACKED_STRIDE);
         tried++;
         seen.add(ins.code);
         // Same random state in both CPUs: registers, a lazy flag state from a random ALU result, memory.
@@ -67,37 +86,53 @@ describe('specialised handlers', () => {
           const v = rnd() | 0;
           a.r32[r] = v;
           b.r32[r] = v;
+          c.r32[r] = v;
         }
         const flags = (rnd() & 0x8d5) | 2;
         a.eflags = flags;
         b.eflags = flags;
+        c.eflags = flags;
         const lz = [0, 0x8d52001, 0x8d50803, 0x8d41001][rnd() & 3];
         const res = rnd() | 0;
         const opa = rnd() | 0;
         const opb = rnd() | 0;
         a.setLazy(lz, res, opa, opb);
         b.setLazy(lz, res, opa, opb);
+        c.setLazy(lz, res, opa, opb);
         for (let i = 0; i < 64; i++) {
           const addr = rnd() % RAM;
           const v = rnd() & 0xff;
           a.mem.write8(addr, v);
           b.mem.write8(addr, v);
+          c.mem.write8(addr, v);
         }
         a.eip = 0x1000 + ins.length;
         b.eip = 0x1000 + ins.length;
+        c.eip = 0x1000 + ins.length;
         const va = exec(a, HANDLERS[ins.code], ins);
         const vb = exec(b, fast, ins);
+        const vc = execPacked(c, twin, packed, PACKED_STRIDE);
         const diffs: string[] = [];
-        if (va !== vb) diffs.push(`fault ${va} != ${vb}`);
-        for (let r = 0; r < 8; r++) if (a.r32[r] !== b.r32[r]) diffs.push(`r${r} ${a.r32[r]} != ${b.r32[r]}`);
-        if (va === -1 && (a.eflags & 0x8d5) !== (b.eflags & 0x8d5)) diffs.push(`flags ${a.eflags} != ${b.eflags}`);
-        if (a.eip !== b.eip) diffs.push(`eip ${a.eip} != ${b.eip}`);
-        if (Buffer.compare(a.mem.ram, b.mem.ram) !== 0) diffs.push('memory differs');
+        for (const [name, other, v] of [
+          ['fast', b, vb],
+          ['packed', c, vc],
+        ] as const) {
+          if (va !== v) diffs.push(`${name}: fault ${va} != ${v}`);
+          for (let r = 0; r < 8; r++) {
+            if (a.r32[r] !== other.r32[r]) diffs.push(`${name}: r${r} ${a.r32[r]} != ${other.r32[r]}`);
+          }
+          if (va === -1 && (a.eflags & 0x8d5) !== (other.eflags & 0x8d5)) {
+            diffs.push(`${name}: flags ${a.eflags} != ${other.eflags}`);
+          }
+          if (a.eip !== other.eip) diffs.push(`${name}: eip ${a.eip} != ${other.eip}`);
+          if (Buffer.compare(a.mem.ram, other.mem.ram) !== 0) diffs.push(`${name}: memory differs`);
+        }
         if (diffs.length > 0) {
           mismatches.push(
             `${Code[ins.code]} ${Array.from(bytes.subarray(0, ins.length), (x) => x.toString(16)).join(' ')}: ${diffs.join(', ')}`,
           );
-          a.mem.ram.set(b.mem.ram);
+          b.mem.ram.set(a.mem.ram);
+          c.mem.ram.set(a.mem.ram);
         }
       }
       expect(mismatches.slice(0, 10)).toEqual([]);

@@ -16,6 +16,7 @@ import { SegAccess, ST_FLAGS, ST_LAZY, ST_OPA, ST_OPB, ST_RES } from '../cpu.js'
 import { LazyKind, lazyWord } from '../flags.js';
 import { Flag } from '../registers.js';
 import { ea } from './operands.js';
+import { eaPacked, MemWord, Packed, type PackedHandler } from './packed.js';
 import { codeNamed, type Handler } from './table.js';
 
 type Size = 8 | 16 | 32;
@@ -71,6 +72,23 @@ const FIELDS: Operands = {
 
 /** The handler view for 32-bit [base + displacement] operands, the commonest memory form. */
 const BASE_DISP_FIELDS: Operands = { ...FIELDS, ea: () => '((r32[ins.memBase - 17] + ins.rawDisplacement) | 0)' };
+
+/** The interpreter's view: everything read from the packed record at `_pk[_po]` (packed.ts). */
+const PACKED: Operands = {
+  reg: (size, n) => regField(size, `_pk[_po + ${n === 0 ? Packed.OP0 : Packed.OP1}]`),
+  imm: (size) =>
+    size === 32 ? `_pk[_po + ${Packed.IMM}]` : `_pk[_po + ${Packed.IMM}] & ${size === 16 ? 0xffff : 0xff}`,
+  ea: () => 'eaPacked(cpu, _pk, _po)',
+  seg: () => `((_pk[_po + ${Packed.MEM}] >>> ${MemWord.SEG_SHIFT}) & 7)`,
+  target: (bits) => `(cpu.eip + _pk[_po + ${Packed.IMM}]) ${bits === 16 ? '& 0xffff' : '| 0'}`,
+  condition: (cc) => CONDITIONS[cc],
+};
+
+/** The packed view for 32-bit [base + displacement] operands. */
+const BASE_DISP_PACKED: Operands = {
+  ...PACKED,
+  ea: () => `((r32[(_pk[_po + ${Packed.MEM}] & 0xff) - 17] + _pk[_po + ${Packed.DISP}]) | 0)`,
+};
 
 /** A number as a source literal that is safe next to any operator. */
 function lit(v: number): string {
@@ -255,14 +273,18 @@ export function templateLocals(code: string): string {
   return decl;
 }
 
-function compile(body: string): Handler {
+/** A handler from a template's code: with `packed`, one that reads the packed record (packed.ts). */
+function compile(body: string, packed: true): PackedHandler;
+function compile(body: string, packed?: false): Handler;
+function compile(body: string, packed = false): Handler | PackedHandler {
   compiled++;
   const factory = new Function(
     'R8',
     'ea',
-    `"use strict"; return function fastHandler(cpu, ins) {\n${templateLocals(body)}\n${body}\n};`,
-  ) as (r8: Uint8Array, eaFn: typeof ea) => Handler;
-  return factory(R8, ea);
+    'eaPacked',
+    `"use strict"; return function fastHandler(cpu, ins${packed ? ', _pk, _po' : ''}) {\n${templateLocals(body)}\n${body}\n};`,
+  ) as (r8: Uint8Array, eaFn: typeof ea, eaPackedFn: typeof eaPacked) => Handler | PackedHandler;
+  return factory(R8, ea, eaPacked);
 }
 
 /** What the block compiler must do around an inlined instance. */
@@ -293,6 +315,9 @@ class FastEntry {
   private regFn: Handler | undefined;
   private memFn: Handler | undefined;
   private baseFn: Handler | undefined;
+  private regPacked: PackedHandler | undefined;
+  private memPacked: PackedHandler | undefined;
+  private basePacked: PackedHandler | undefined;
   constructor(
     readonly regT: Template | undefined,
     readonly memT: Template | undefined,
@@ -314,6 +339,21 @@ class FastEntry {
     }
     this.memFn ??= compile(this.memT(FIELDS));
     return this.memFn;
+  }
+
+  regP(): PackedHandler | undefined {
+    if (this.regPacked === undefined && this.regT !== undefined) this.regPacked = compile(this.regT(PACKED), true);
+    return this.regPacked;
+  }
+
+  memP(baseDisp32: boolean): PackedHandler | undefined {
+    if (this.memT === undefined) return undefined;
+    if (baseDisp32) {
+      this.basePacked ??= compile(this.memT(BASE_DISP_PACKED), true);
+      return this.basePacked;
+    }
+    this.memPacked ??= compile(this.memT(PACKED), true);
+    return this.memPacked;
   }
 }
 
@@ -720,7 +760,22 @@ export function fastHandler(ins: Instruction): Handler | undefined {
   const entry = FAST.get(ins.code);
   if (entry === undefined) return undefined;
   if (ins.op0Kind !== MEMORY && ins.op1Kind !== MEMORY) return entry.reg();
-  return entry.mem(ins.addressSize === 32 && ins.memBase !== 0 && ins.memIndex === 0);
+  return entry.mem(baseDisp32(ins));
+}
+
+/**
+ * When `handler` is the record's specialised handler, its twin that reads the record's packed form
+ * (packed.ts) for the interpreter; otherwise undefined.
+ */
+export function packedTwin(handler: Handler, ins: Instruction): PackedHandler | undefined {
+  const entry = FAST.get(ins.code);
+  if (entry === undefined || handler !== fastHandler(ins)) return undefined;
+  if (ins.op0Kind !== MEMORY && ins.op1Kind !== MEMORY) return entry.regP();
+  return entry.memP(baseDisp32(ins));
+}
+
+function baseDisp32(ins: Instruction): boolean {
+  return ins.addressSize === 32 && ins.memBase !== 0 && ins.memIndex === 0;
 }
 
 /**
