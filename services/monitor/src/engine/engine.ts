@@ -343,7 +343,8 @@ export class Engine {
     const n = count < limit ? count : limit;
     if (block.endReason === BlockEnd.Sensitive || block.endReason === BlockEnd.Privileged) this.stats.sensitive++;
     const records = block.instructions;
-    // The packed form is missing only on blocks a debugger made, whose handlers are its own.
+    // The packed form is missing only on blocks a debugger made: their handlers are its own, it moves
+    // their records (a trap record goes to each stop's IP), and the run loop compiles none of them.
     const packed = block.packed as Int32Array | null;
     const delta = (eip - block.startIp) | 0;
     if (delta === 0 && n === count) {
