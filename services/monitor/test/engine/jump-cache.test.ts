@@ -108,3 +108,25 @@ describe('block shortcuts', () => {
     expect(engine.stats.compiledBlocks).toBeGreaterThan(1);
   });
 });
+
+describe('a block entered at another IP', () => {
+  it('runs its records at the IP it was entered at (the same code page mapped twice)', () => {
+    const { cpu, engine, blocks } = setup();
+    // call next; next: pop eax; add eax, 0x10; jmp done; (16 bytes of int3) done: hlt. CALL pushes
+    // the next record's IP, and the relative JMP lands on HLT only if its target moves with the IP.
+    const code = [0xe8, 0, 0, 0, 0, 0x58, 0x83, 0xc0, 0x10, 0xeb, 0x10, ...new Array<number>(16).fill(0xcc), 0xf4];
+    cpu.ram.set(code, CODE_A);
+    const second = LINEAR + 0x1000;
+    const pt = new DataView(cpu.ram.buffer, cpu.ram.byteOffset);
+    pt.setUint32(PT + 4, CODE_A | 7, true);
+    // A stack page above both mappings.
+    pt.setUint32(PT + 8, 0x12000 | 7, true);
+    cpu.r32[4] = LINEAR + 0x3000;
+    for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR) >>> 0).toBe(LINEAR + 5 + 0x10);
+    const scanned = blocks.cache.stats.blocksScanned;
+    for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, second) >>> 0).toBe(second + 5 + 0x10);
+    expect(cpu.eip >>> 0).toBe(second + code.length);
+    // The second mapping ran the blocks scanned for the first.
+    expect(blocks.cache.stats.blocksScanned).toBe(scanned);
+  });
+});
