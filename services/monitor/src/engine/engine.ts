@@ -414,8 +414,8 @@ export class Engine {
   }
 
   /**
-   * Compiles `hot` with the blocks of its page that ran at least a quarter as often, replacing the
-   * region any of them was in.
+   * Compiles `hot` with the blocks of its page that ran at least a quarter as often and are in no
+   * page function yet (regionMembers), taking them from the warm tier if they were there.
    */
   private compile(hot: Block, bits: 16 | 32): void {
     const members = regionMembers(hot, this.blocks.pageBlocks(hot), this.compileThreshold >>> 2);
