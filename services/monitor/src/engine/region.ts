@@ -1,8 +1,9 @@
 /**
- * Hot code as one generated function per code page. The blocks of a physical page that ran often
+ * Hot code as generated functions per code page. The blocks of a physical page that ran often
  * enough become the cases of a switch on EIP inside a loop, so control that passes from one of them
  * to another (a loop, an if/else, a call within the page) stays in generated code instead of going
- * back to the run loop, which pays for the block lookup and the call into a separate function.
+ * back to the run loop, which pays for the block lookup and the call into a separate function. Code
+ * of the page that gets hot later goes into another function of the page (see regionMembers).
  *
  * The function runs exactly the blocks the run loop would have run, and checks between them all the
  * run loop would check:
