@@ -12,8 +12,8 @@ import { Seg } from '../cpu/registers.js';
 import { HANDLERS, undefinedOpcode, type Handler } from '../cpu/exec/table.js';
 import '../cpu/exec/index.js';
 import { fastHandler } from '../cpu/exec/fast.js';
-import { Packed, PACKED_SHIFT, ROUTINES, type PackedHandler } from '../cpu/exec/packed.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
+import { interpretPacked } from './interpreter.js';
 import { compileRegion, regionMembers, type CompiledCode, type Region } from './region.js';
 import { MAX_FALLBACKS, WarmTier, type WarmBlock } from './wasm/block-tier.js';
 
@@ -379,34 +379,24 @@ export class Engine {
       }
     }
     const mask = bits === 16 ? 0xffff : -1;
+    if (packed !== null) {
+      interpretPacked(cpu, records, packed, n, delta, mask);
+      cpu.exitBlock = false;
+      return;
+    }
+    const handlers = block.routines as Handler[];
     const st = cpu.st;
     let i = 0;
     try {
-      if (packed !== null) {
-        const routines = ROUTINES;
-        for (; i < n; i++) {
-          const o = i << PACKED_SHIFT;
-          const start = (packed[o + Packed.IP] + delta) & mask;
-          cpu.insEip = start;
-          st[0] = (start + packed[o + Packed.LENGTH]) & mask;
-          (routines[packed[o + Packed.ROUTINE]] as PackedHandler)(cpu, records[i], packed, o);
-          if (cpu.exitBlock) {
-            i++;
-            break;
-          }
-        }
-      } else {
-        const handlers = block.routines as Handler[];
-        for (; i < n; i++) {
-          const ins = records[i];
-          const start = (ins.rawIp + delta) & mask;
-          cpu.insEip = start;
-          st[0] = (start + ins.length) & mask;
-          handlers[i](cpu, ins);
-          if (cpu.exitBlock) {
-            i++;
-            break;
-          }
+      for (; i < n; i++) {
+        const ins = records[i];
+        const start = (ins.rawIp + delta) & mask;
+        cpu.insEip = start;
+        st[0] = (start + ins.length) & mask;
+        handlers[i](cpu, ins);
+        if (cpu.exitBlock) {
+          i++;
+          break;
         }
       }
     } finally {

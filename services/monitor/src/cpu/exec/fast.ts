@@ -774,6 +774,25 @@ export function packedTwin(handler: Handler, ins: Instruction): PackedHandler | 
   return entry.memP(baseDisp32(ins));
 }
 
+/** Which handler of a form: a register operand, a memory operand, or the 32-bit [base + displacement] form. */
+export type FormVariant = 'reg' | 'mem' | 'base';
+
+/**
+ * A form's packed twin and its template's code in the packed view, for a generated function that
+ * runs the form inline: the code reads the packed record at `_pk[_po]`, and needs the template locals
+ * and the names in PACKED_SCOPE. Undefined when the form has no such handler.
+ */
+export function packedForm(name: string, variant: FormVariant): { twin: PackedHandler; code: string } | undefined {
+  const entry = FAST.get(codeNamed(name));
+  const template = variant === 'reg' ? entry?.regT : entry?.memT;
+  if (entry === undefined || template === undefined) return undefined;
+  const twin = (variant === 'reg' ? entry.regP() : entry.memP(variant === 'base')) as PackedHandler;
+  return { twin, code: template(variant === 'base' ? BASE_DISP_PACKED : PACKED) };
+}
+
+/** The names the packed view's code uses besides the template locals, for a generated function's scope. */
+export const PACKED_SCOPE: Readonly<Record<string, unknown>> = { R8, eaPacked };
+
 function baseDisp32(ins: Instruction): boolean {
   return ins.addressSize === 32 && ins.memBase !== 0 && ins.memIndex === 0;
 }

@@ -1,0 +1,136 @@
+/**
+ * The interpreter's loop over a block's packed records (cpu/exec/packed.ts), generated once: the
+ * most frequent forms run inline, each as a case of a switch on the routine index with its template
+ * in the packed view (cpu/exec/fast.ts); every other record calls its routine. A call through the
+ * routine table costs V8's generic call builtin and the handler's entry and exit for every record,
+ * where a case of a dense switch is one indirect jump, with the register views and state words
+ * loaded once per block.
+ */
+
+import type { Instruction } from '@plex86/x86';
+import type { Cpu } from '../cpu/cpu.js';
+import { packedForm, PACKED_SCOPE, templateLocals, type FormVariant } from '../cpu/exec/fast.js';
+import { Packed, PACKED_SHIFT, routineId, ROUTINES } from '../cpu/exec/packed.js';
+
+/**
+ * The forms that run inline, the most frequent first: the 64 commonest among the records the
+ * interpreter ran on the default guest (boot and the bench workload at a quarter scale), 91.5 % of
+ * them. Each names a specialised handler's form (fast.ts) and which of its handlers.
+ */
+const INLINE_FORMS: readonly (readonly [string, FormVariant])[] = [
+  ['Mov_r32_rm32', 'base'],
+  ['Mov_rm32_r32', 'reg'],
+  ['Mov_rm32_r32', 'base'],
+  ['Push_r32', 'reg'],
+  ['Pop_r32', 'reg'],
+  ['Xor_rm32_r32', 'reg'],
+  ['Add_rm32_r32', 'reg'],
+  ['Lea_r32_m', 'base'],
+  ['Call_rel32', 'reg'],
+  ['Je_rel8_32', 'reg'],
+  ['Test_rm32_r32', 'reg'],
+  ['Jne_rel8_32', 'reg'],
+  ['Ret_32', 'reg'],
+  ['Add_rm32_imm8', 'reg'],
+  ['Ror_rm32_imm8', 'reg'],
+  ['Je_rel32', 'reg'],
+  ['Sub_rm32_imm8', 'reg'],
+  ['Cmp_rm32_r32', 'reg'],
+  ['Lea_r32_m', 'mem'],
+  ['Mov_r32_imm32', 'reg'],
+  ['Jne_rel32', 'reg'],
+  ['Mov_rm32_imm32', 'base'],
+  ['Rol_rm32_imm8', 'reg'],
+  ['Cmp_rm32_imm8', 'reg'],
+  ['Mov_r32_rm32', 'mem'],
+  ['And_rm32_imm8', 'reg'],
+  ['Jmp_rel8_32', 'reg'],
+  ['Sub_rm32_r32', 'reg'],
+  ['Movzx_r32_rm8', 'base'],
+  ['Jmp_rel32', 'reg'],
+  ['Shr_rm32_imm8', 'reg'],
+  ['Mov_EAX_moffs32', 'mem'],
+  ['Add_rm32_imm32', 'reg'],
+  ['Test_rm8_r8', 'reg'],
+  ['Cmp_rm32_r32', 'base'],
+  ['And_rm32_r32', 'reg'],
+  ['Cmp_rm8_imm8', 'base'],
+  ['Jae_rel8_32', 'reg'],
+  ['Jb_rel8_32', 'reg'],
+  ['Or_rm32_r32', 'reg'],
+  ['Mov_rm8_r8', 'base'],
+  ['Inc_r32', 'reg'],
+  ['Mov_r8_rm8', 'base'],
+  ['Mov_rm32_r32', 'mem'],
+  ['Test_rm8_imm8', 'base'],
+  ['Sub_r32_rm32', 'mem'],
+  ['Cmp_AL_imm8', 'reg'],
+  ['Cmp_rm32_imm8', 'base'],
+  ['Add_r32_rm32', 'mem'],
+  ['Shl_rm32_imm8', 'reg'],
+  ['Cmp_rm8_imm8', 'reg'],
+  ['And_rm32_imm32', 'reg'],
+  ['Test_rm8_imm8', 'reg'],
+  ['Jbe_rel8_32', 'reg'],
+  ['Add_rm32_imm8', 'base'],
+  ['Cmp_rm32_imm32', 'reg'],
+  ['Movzx_r32_rm8', 'reg'],
+  ['Ja_rel8_32', 'reg'],
+  ['Mov_rm32_imm32', 'reg'],
+  ['And_EAX_imm32', 'reg'],
+  ['Mov_rm8_imm8', 'base'],
+  ['Test_AL_imm8', 'reg'],
+  ['Movzx_r32_rm16', 'base'],
+  ['Add_r32_rm32', 'base'],
+];
+
+/**
+ * Runs records 0 to n-1 of a block from their packed form, at IPs moved by `delta` and wrapped by
+ * `mask`, until one sets `cpu.exitBlock`; adds the records that ran (a faulting one not) to
+ * `cpu.instructions`, also when one faults.
+ */
+export type PackedInterpreter = (
+  cpu: Cpu,
+  records: readonly Instruction[],
+  packed: Int32Array,
+  n: number,
+  delta: number,
+  mask: number,
+) => void;
+
+/** Each inline form's routine index and code. */
+const INLINE = INLINE_FORMS.map(([name, variant]) => {
+  const form = packedForm(name, variant);
+  if (form === undefined) throw new Error(`the interpreter's inline form ${name} (${variant}) has no template`);
+  return { id: routineId(form.twin), code: form.code };
+});
+
+/** The routine indexes the interpreter runs inline. */
+export const INLINE_ROUTINES: readonly number[] = INLINE.map((form) => form.id);
+
+function build(): PackedInterpreter {
+  const cases = INLINE.map((form) => `case ${form.id}: { ${form.code} } break;\n`).join('');
+  const body = `let i = 0;
+  try {
+    for (; i < n; i++) {
+      const _po = i << ${PACKED_SHIFT};
+      const start = (_pk[_po + ${Packed.IP}] + delta) & mask;
+      cpu.insEip = start;
+      st[0] = (start + _pk[_po + ${Packed.LENGTH}]) & mask;
+      const id = _pk[_po + ${Packed.ROUTINE}];
+      switch (id) {
+${cases}default: ROUTINES[id](cpu, records[i], _pk, _po);
+      }
+      if (cpu.exitBlock) { i++; break; }
+    }
+  } finally { cpu.instructions += i; }`;
+  const scope = Object.keys(PACKED_SCOPE);
+  const factory = new Function(
+    'ROUTINES',
+    ...scope,
+    `"use strict"; return function interpret(cpu, records, _pk, n, delta, mask) {\n${templateLocals(body)}\n${body}\n};`,
+  ) as (...values: unknown[]) => PackedInterpreter;
+  return factory(ROUTINES, ...scope.map((k) => PACKED_SCOPE[k]));
+}
+
+export const interpretPacked: PackedInterpreter = build();

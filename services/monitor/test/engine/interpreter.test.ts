@@ -1,0 +1,123 @@
+// The interpreter's generated loop (engine/interpreter.ts) runs its most frequent forms inline: each
+// must do what the generic handler does, at any IP the block is entered at.
+
+import { Code, decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
+import { describe, expect, it } from 'vitest';
+import { Attr, Cpu } from '../../src/cpu/cpu.js';
+import { fastHandler, packedTwin } from '../../src/cpu/exec/fast.js';
+import { packRecord, PACKED_STRIDE, routineId, ROUTINES } from '../../src/cpu/exec/packed.js';
+import { HANDLERS } from '../../src/cpu/exec/table.js';
+import '../../src/cpu/exec/index.js';
+import { CPU_FAULT } from '../../src/cpu/fault.js';
+import { INLINE_ROUTINES, interpretPacked } from '../../src/engine/interpreter.js';
+import { PortSpace } from '../../src/io/port-space.js';
+import { PhysicalMemory } from '../../src/memory/physical-memory.js';
+
+const RAM = 1 << 20;
+
+function makeCpu(bits: 16 | 32): Cpu {
+  const cpu = new Cpu(new PhysicalMemory({ ramSize: RAM }), new PortSpace());
+  if (bits === 32) {
+    cpu.setCr0(cpu.cr0 | 1);
+    const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
+    for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === 1 ? attr | Attr.CODE : attr);
+  } else {
+    for (let s = 0; s < 6; s++) cpu.loadRealSegment(s, 0);
+  }
+  return cpu;
+}
+
+/** Runs `fn` and returns the vector it raised, or -1. */
+function vectorOf(cpu: Cpu, fn: () => void): number {
+  try {
+    fn();
+    return -1;
+  } catch (e) {
+    if (e !== CPU_FAULT) throw e;
+    return cpu.faultVector;
+  }
+}
+
+describe('the packed interpreter', () => {
+  it('has a case for each of its 64 inline forms', () => {
+    expect(new Set(INLINE_ROUTINES).size).toBe(64);
+  });
+
+  for (const bits of [16, 32] as const) {
+    it(`runs its inline forms as the generic handlers do, on random ${bits}-bit instructions and state`, () => {
+      let seed = bits * 104729;
+      const rnd = (): number => {
+        seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) | 0;
+        return seed >>> 0;
+      };
+      const inline = new Set(INLINE_ROUTINES);
+      // An inline form that went through the routine table instead of its case fails the test.
+      const saved = INLINE_ROUTINES.map((id) => ROUTINES[id]);
+      for (const id of INLINE_ROUTINES) {
+        ROUTINES[id] = () => {
+          throw new Error(`routine ${id} was called, not run inline`);
+        };
+      }
+      const a = makeCpu(bits);
+      const c = makeCpu(bits);
+      const bytes = new Uint8Array(16);
+      const ins = new Instruction();
+      const packed = new Int32Array(PACKED_STRIDE);
+      const mask = bits === 16 ? 0xffff : -1;
+      const seen = new Set<number>();
+      const mismatches: string[] = [];
+      let tried = 0;
+      try {
+        for (let n = 0; n < 400_000 && tried < 4000; n++) {
+          for (let i = 0; i < 16; i++) bytes[i] = rnd() & 0xff;
+          if (decodeInstruction(bytes, 0, 16, 0x1000, bits, ins) !== DecodeStatus.Ok) continue;
+          const fast = fastHandler(ins);
+          const twin = fast === undefined ? undefined : packedTwin(fast, ins);
+          if (twin === undefined || !inline.has(routineId(twin))) continue;
+          tried++;
+          seen.add(routineId(twin));
+          packRecord(ins, routineId(twin), packed, 0);
+          for (let r = 0; r < 8; r++) {
+            const v = rnd() | 0;
+            a.r32[r] = v;
+            c.r32[r] = v;
+          }
+          const flags = (rnd() & 0x8d5) | 2;
+          a.eflags = flags;
+          c.eflags = flags;
+          for (let i = 0; i < 64; i++) {
+            const addr = rnd() % RAM;
+            const v = rnd() & 0xff;
+            a.mem.write8(addr, v);
+            c.mem.write8(addr, v);
+          }
+          // The block is entered at its own IP or 0x40 bytes further on.
+          const delta = rnd() & 0x40;
+          a.eip = (0x1000 + delta + ins.length) & mask;
+          const va = vectorOf(a, () => HANDLERS[ins.code](a, ins));
+          const before = c.instructions;
+          const vc = vectorOf(c, () => interpretPacked(c, [ins], packed, 1, delta, mask));
+          const diffs: string[] = [];
+          if (va !== vc) diffs.push(`fault ${va} != ${vc}`);
+          if (c.instructions - before !== (vc === -1 ? 1 : 0)) diffs.push(`counted ${c.instructions - before}`);
+          for (let r = 0; r < 8; r++) if (a.r32[r] !== c.r32[r]) diffs.push(`r${r} ${a.r32[r]} != ${c.r32[r]}`);
+          if (va === -1 && (a.eflags & 0x8d5) !== (c.eflags & 0x8d5)) diffs.push(`flags ${a.eflags} != ${c.eflags}`);
+          if (va === -1 && a.eip !== c.eip) diffs.push(`eip ${a.eip} != ${c.eip}`);
+          if (Buffer.compare(a.mem.ram, c.mem.ram) !== 0) diffs.push('memory differs');
+          if (diffs.length > 0) {
+            mismatches.push(`${Code[ins.code]} delta ${delta}: ${diffs.join(', ')}`);
+            c.mem.ram.set(a.mem.ram);
+          }
+        }
+      } finally {
+        INLINE_ROUTINES.forEach((id, k) => {
+          ROUTINES[id] = saved[k] as (typeof ROUTINES)[number];
+        });
+      }
+      expect(mismatches.slice(0, 10)).toEqual([]);
+      expect(tried).toBe(4000);
+      // 16-bit code reaches the [base + displacement] forms only with an address-size prefix.
+      expect(seen.size).toBeGreaterThan(bits === 32 ? 55 : 30);
+    });
+  }
+});
