@@ -8,10 +8,10 @@ import { fastHandler, packedTwin } from '../../src/cpu/exec/fast.js';
 import { packRecord, PACKED_STRIDE, routineId, ROUTINES } from '../../src/cpu/exec/packed.js';
 import { HANDLERS } from '../../src/cpu/exec/table.js';
 import '../../src/cpu/exec/index.js';
-import { CPU_FAULT } from '../../src/cpu/fault.js';
 import { INLINE_ROUTINES, interpretPacked } from '../../src/engine/interpreter.js';
 import { PortSpace } from '../../src/io/port-space.js';
 import { PhysicalMemory } from '../../src/memory/physical-memory.js';
+import { vectorOf } from '../support/faults.js';
 
 const RAM = 1 << 20;
 
@@ -25,17 +25,6 @@ function makeCpu(bits: 16 | 32): Cpu {
     for (let s = 0; s < 6; s++) cpu.loadRealSegment(s, 0);
   }
   return cpu;
-}
-
-/** Runs `fn` and returns the vector it raised, or -1. */
-function vectorOf(cpu: Cpu, fn: () => void): number {
-  try {
-    fn();
-    return -1;
-  } catch (e) {
-    if (e !== CPU_FAULT) throw e;
-    return cpu.faultVector;
-  }
 }
 
 describe('the packed interpreter', () => {

@@ -9,6 +9,7 @@ import { fastCodes, fastHandler, packedTwin } from './fast.js';
 import { packRecord, PACKED_STRIDE, routineId, type PackedHandler } from './packed.js';
 import './index.js';
 import { HANDLERS } from './table.js';
+import { vectorOf } from '../../../test/support/faults.js';
 
 const RAM = 1 << 20;
 
@@ -26,25 +27,13 @@ function makeCpu(bits: 16 | 32): Cpu {
 
 /** Runs one handler and returns the vector it raised, or -1. */
 function exec(cpu: Cpu, handler: (c: Cpu, i: Instruction) => void, ins: Instruction): number {
-  try {
-    handler(cpu, ins);
-    return -1;
-  } catch (e) {
-    if (e !== CPU_FAULT) throw e;
-    return cpu.faultVector;
-  }
+  return vectorOf(cpu, () => handler(cpu, ins));
 }
 
 /** Runs a packed routine on the record at offset `o` of `p` and returns the vector it raised, or -1. */
 function execPacked(cpu: Cpu, handler: PackedHandler, p: Int32Array, o: number): number {
-  try {
-    // The record object is the generic handlers' input; a packed twin must not need it.
-    handler(cpu, undefined as unknown as Instruction, p, o);
-    return -1;
-  } catch (e) {
-    if (e !== CPU_FAULT) throw e;
-    return cpu.faultVector;
-  }
+  // The record object is the generic handlers' input; a packed twin must not need it.
+  return vectorOf(cpu, () => handler(cpu, undefined as unknown as Instruction, p, o));
 }
 
 describe('specialised handlers', () => {
