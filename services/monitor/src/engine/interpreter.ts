@@ -9,7 +9,7 @@
 
 import type { Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
-import { packedForm, PACKED_SCOPE, templateLocals, type FormVariant } from '../cpu/exec/fast.js';
+import { generatedFunction, packedForm, type FormVariant } from '../cpu/exec/fast.js';
 import { Packed, PACKED_SHIFT, routineId, ROUTINES } from '../cpu/exec/packed.js';
 
 /**
@@ -124,13 +124,7 @@ ${cases}default: ROUTINES[id](cpu, records[i], _pk, _po);
       if (cpu.exitBlock) { i++; break; }
     }
   } finally { cpu.instructions += i; }`;
-  const scope = Object.keys(PACKED_SCOPE);
-  const factory = new Function(
-    'ROUTINES',
-    ...scope,
-    `"use strict"; return function interpret(cpu, records, _pk, n, delta, mask) {\n${templateLocals(body)}\n${body}\n};`,
-  ) as (...values: unknown[]) => PackedInterpreter;
-  return factory(ROUTINES, ...scope.map((k) => PACKED_SCOPE[k]));
+  return generatedFunction('interpret', 'cpu, records, _pk, n, delta, mask', body, { ROUTINES }) as PackedInterpreter;
 }
 
 export const interpretPacked: PackedInterpreter = build();

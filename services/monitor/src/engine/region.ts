@@ -21,7 +21,7 @@
 
 import { BlockEnd, CodeAttr, CodeMode, FlowControl, type Block, type Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
-import { templateLocals } from '../cpu/exec/fast.js';
+import { generatedFunction } from '../cpu/exec/fast.js';
 import type { Handler } from '../cpu/exec/table.js';
 import { blockSource } from './compile.js';
 
@@ -147,10 +147,6 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
     ? `for (;;) {\nswitch (st[0]) {\n${cases}default: return 0;\n}\nif (cpu.instructions >= end || cpu.exitBlock) return 0;\n}`
     : `switch (st[0]) {\n${cases}default: return 0;\n}`;
   const body = `let at = 0;\ntry {\n${loop}\n} finally { cpu.regionAt = at; }`;
-  const factory = new Function(
-    'h',
-    'r',
-    `"use strict"; return function region(cpu, end) {\n${templateLocals(body)}\n${body}\n};`,
-  ) as (h: Handler[], r: Instruction[]) => RegionFunction;
-  return { run: factory(handlers, records), chaining, members, drops: -1, warmSlot: -1 };
+  const run = generatedFunction('region', 'cpu, end', body, { h: handlers, r: records }) as RegionFunction;
+  return { run, chaining, members, drops: -1, warmSlot: -1 };
 }

@@ -8,7 +8,9 @@
  * handlers' (arith.ts, control.ts, stack.ts); the 80286 suite and the program tests run through these.
  *
  * Template code uses the locals `st`, `r32`, `r16` and `r8` (the CPU's state words and register
- * views) and declares its own temporaries, so each instance goes into a block of its own.
+ * views; generatedFunction declares those the code uses) and declares its own temporaries, so each
+ * instance goes into a block of its own. The handler view reads the record `ins`, the packed view
+ * its packed form (packed.ts), which the interpreter uses.
  */
 
 import { OpKind, type Instruction } from '@plex86/x86';
@@ -267,10 +269,31 @@ const LOCALS: [RegExp, string][] = [
 ];
 
 /** The declarations of the template locals that `code` uses. */
-export function templateLocals(code: string): string {
+function templateLocals(code: string): string {
   let decl = '';
   for (const [re, line] of LOCALS) if (re.test(code)) decl += `${line} `;
   return decl;
+}
+
+/** The names template code in the field and packed views uses besides the template locals. */
+const TEMPLATE_SCOPE: Readonly<Record<string, unknown>> = { R8, ea, eaPacked };
+
+/**
+ * A function of generated code, `function name(params) { locals; body }`: the template locals the
+ * body uses are declared first, and the names template code uses and those in `scope` are in scope.
+ */
+export function generatedFunction(
+  name: string,
+  params: string,
+  body: string,
+  scope: Readonly<Record<string, unknown>> = {},
+): unknown {
+  const names = { ...TEMPLATE_SCOPE, ...scope };
+  const factory = new Function(
+    ...Object.keys(names),
+    `"use strict"; return function ${name}(${params}) {\n${templateLocals(body)}\n${body}\n};`,
+  ) as (...values: unknown[]) => unknown;
+  return factory(...Object.values(names));
 }
 
 /** A handler from a template's code: with `packed`, one that reads the packed record (packed.ts). */
@@ -278,13 +301,7 @@ function compile(body: string, packed: true): PackedHandler;
 function compile(body: string, packed?: false): Handler;
 function compile(body: string, packed = false): Handler | PackedHandler {
   compiled++;
-  const factory = new Function(
-    'R8',
-    'ea',
-    'eaPacked',
-    `"use strict"; return function fastHandler(cpu, ins${packed ? ', _pk, _po' : ''}) {\n${templateLocals(body)}\n${body}\n};`,
-  ) as (r8: Uint8Array, eaFn: typeof ea, eaPackedFn: typeof eaPacked) => Handler | PackedHandler;
-  return factory(R8, ea, eaPacked);
+  return generatedFunction('fastHandler', packed ? 'cpu, ins, _pk, _po' : 'cpu, ins', body) as Handler | PackedHandler;
 }
 
 /** What the block compiler must do around an inlined instance. */
@@ -306,18 +323,25 @@ export interface InlineCode {
   flags: FlagEffect;
 }
 
+/** Which handler of a form: a register operand, a memory operand, or the 32-bit [base + displacement] form. */
+export type FormVariant = 'reg' | 'mem' | 'base';
+
+/** The operand views of each variant: [through the record's fields, through its packed form]. */
+const VIEWS: Record<FormVariant, readonly [Operands, Operands]> = {
+  reg: [FIELDS, PACKED],
+  mem: [FIELDS, PACKED],
+  base: [BASE_DISP_FIELDS, BASE_DISP_PACKED],
+};
+
 /**
- * Handler sources for a code: one for a register r/m operand and one for memory; the memory one is
- * also built with the effective address inlined for the common 32-bit [base + displacement] form.
+ * The templates of a code, one for a register r/m operand and one for memory, and their handlers:
+ * per variant (the memory template also with the effective address inlined for the common 32-bit
+ * [base + displacement] form), one reading the record's fields and a twin reading its packed form.
  * Each is compiled the first time a record needs it.
  */
 class FastEntry {
-  private regFn: Handler | undefined;
-  private memFn: Handler | undefined;
-  private baseFn: Handler | undefined;
-  private regPacked: PackedHandler | undefined;
-  private memPacked: PackedHandler | undefined;
-  private basePacked: PackedHandler | undefined;
+  private readonly handlers = new Map<FormVariant, Handler>();
+  private readonly twins = new Map<FormVariant, PackedHandler>();
   constructor(
     readonly regT: Template | undefined,
     readonly memT: Template | undefined,
@@ -326,34 +350,28 @@ class FastEntry {
     readonly flags: FlagEffect,
   ) {}
 
-  reg(): Handler | undefined {
-    if (this.regFn === undefined && this.regT !== undefined) this.regFn = compile(this.regT(FIELDS));
-    return this.regFn;
+  template(variant: FormVariant): Template | undefined {
+    return variant === 'reg' ? this.regT : this.memT;
   }
 
-  mem(baseDisp32: boolean): Handler | undefined {
-    if (this.memT === undefined) return undefined;
-    if (baseDisp32) {
-      this.baseFn ??= compile(this.memT(BASE_DISP_FIELDS));
-      return this.baseFn;
+  handler(variant: FormVariant): Handler | undefined {
+    let fn = this.handlers.get(variant);
+    const t = this.template(variant);
+    if (fn === undefined && t !== undefined) {
+      fn = compile(t(VIEWS[variant][0]));
+      this.handlers.set(variant, fn);
     }
-    this.memFn ??= compile(this.memT(FIELDS));
-    return this.memFn;
+    return fn;
   }
 
-  regP(): PackedHandler | undefined {
-    if (this.regPacked === undefined && this.regT !== undefined) this.regPacked = compile(this.regT(PACKED), true);
-    return this.regPacked;
-  }
-
-  memP(baseDisp32: boolean): PackedHandler | undefined {
-    if (this.memT === undefined) return undefined;
-    if (baseDisp32) {
-      this.basePacked ??= compile(this.memT(BASE_DISP_PACKED), true);
-      return this.basePacked;
+  twin(variant: FormVariant): PackedHandler | undefined {
+    let fn = this.twins.get(variant);
+    const t = this.template(variant);
+    if (fn === undefined && t !== undefined) {
+      fn = compile(t(VIEWS[variant][1]), true);
+      this.twins.set(variant, fn);
     }
-    this.memPacked ??= compile(this.memT(PACKED), true);
-    return this.memPacked;
+    return fn;
   }
 }
 
@@ -755,12 +773,15 @@ for (let cc = 0; cc < 16; cc++) {
 
 const MEMORY = OpKind.Memory;
 
+/** The variant of its form's handlers that a record needs. */
+function variantOf(ins: Instruction): FormVariant {
+  if (ins.op0Kind !== MEMORY && ins.op1Kind !== MEMORY) return 'reg';
+  return ins.addressSize === 32 && ins.memBase !== 0 && ins.memIndex === 0 ? 'base' : 'mem';
+}
+
 /** A specialised handler for the record, or undefined when the generic one must run. */
 export function fastHandler(ins: Instruction): Handler | undefined {
-  const entry = FAST.get(ins.code);
-  if (entry === undefined) return undefined;
-  if (ins.op0Kind !== MEMORY && ins.op1Kind !== MEMORY) return entry.reg();
-  return entry.mem(baseDisp32(ins));
+  return FAST.get(ins.code)?.handler(variantOf(ins));
 }
 
 /**
@@ -769,45 +790,33 @@ export function fastHandler(ins: Instruction): Handler | undefined {
  */
 export function packedTwin(handler: Handler, ins: Instruction): PackedHandler | undefined {
   const entry = FAST.get(ins.code);
-  if (entry === undefined || handler !== fastHandler(ins)) return undefined;
-  if (ins.op0Kind !== MEMORY && ins.op1Kind !== MEMORY) return entry.regP();
-  return entry.memP(baseDisp32(ins));
+  const variant = variantOf(ins);
+  return entry !== undefined && handler === entry.handler(variant) ? entry.twin(variant) : undefined;
 }
-
-/** Which handler of a form: a register operand, a memory operand, or the 32-bit [base + displacement] form. */
-export type FormVariant = 'reg' | 'mem' | 'base';
 
 /**
  * A form's packed twin and its template's code in the packed view, for a generated function that
- * runs the form inline: the code reads the packed record at `_pk[_po]`, and needs the template locals
- * and the names in PACKED_SCOPE. Undefined when the form has no such handler.
+ * runs the form inline (see generatedFunction): the code reads the packed record at `_pk[_po]`.
+ * Undefined when the form has no such handler.
  */
 export function packedForm(name: string, variant: FormVariant): { twin: PackedHandler; code: string } | undefined {
   const entry = FAST.get(codeNamed(name));
-  const template = variant === 'reg' ? entry?.regT : entry?.memT;
+  const template = entry?.template(variant);
   if (entry === undefined || template === undefined) return undefined;
-  const twin = (variant === 'reg' ? entry.regP() : entry.memP(variant === 'base')) as PackedHandler;
-  return { twin, code: template(variant === 'base' ? BASE_DISP_PACKED : PACKED) };
-}
-
-/** The names the packed view's code uses besides the template locals, for a generated function's scope. */
-export const PACKED_SCOPE: Readonly<Record<string, unknown>> = { R8, eaPacked };
-
-function baseDisp32(ins: Instruction): boolean {
-  return ins.addressSize === 32 && ins.memBase !== 0 && ins.memIndex === 0;
+  return { twin: entry.twin(variant) as PackedHandler, code: template(VIEWS[variant][1]) };
 }
 
 /**
  * The record's template with its operands as literals, or undefined when its form has none. The code
  * is only valid where the record runs at its own IP (a block entered at its start) with EIP `next`,
- * and needs the locals that `templateLocals` declares. `flags` is the state the records before it left in the lazy
- * flags, when known, for a conditional jump to test directly.
+ * in a function made by generatedFunction, which declares the template locals. `flags` is the state
+ * the records before it left in the lazy flags, when known, for a conditional jump to test directly.
  */
 export function inlineCode(ins: Instruction, next: number, flags?: FlagSource): InlineCode | undefined {
   const entry = FAST.get(ins.code);
   if (entry === undefined) return undefined;
   const memory = ins.op0Kind === MEMORY || ins.op1Kind === MEMORY;
-  const t = memory ? entry.memT : entry.regT;
+  const t = entry.template(memory ? 'mem' : 'reg');
   if (t === undefined) return undefined;
   return {
     code: t(new LiteralOperands(ins, next, flags)),
