@@ -147,6 +147,9 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
     ? `for (;;) {\nswitch (st[0]) {\n${cases}default: return 0;\n}\nif (cpu.instructions >= end || cpu.exitBlock) return 0;\n}`
     : `switch (st[0]) {\n${cases}default: return 0;\n}`;
   const body = `let at = 0;\ntry {\n${loop}\n} finally { cpu.regionAt = at; }`;
-  const run = generatedFunction('region', 'cpu, end', body, { h: handlers, r: records }) as RegionFunction;
+  // Named after its guest code, so that profiles of the host say which guest code is hot.
+  const first = members[0] as Block;
+  const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
+  const run = generatedFunction(name, 'cpu, end', body, { h: handlers, r: records }) as RegionFunction;
   return { run, chaining, members, drops: -1, warmSlot: -1 };
 }
