@@ -14,7 +14,7 @@ import '../cpu/exec/index.js';
 import { fastHandler } from '../cpu/exec/fast.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
 import { interpretPacked } from './interpreter.js';
-import { compileRegion, regionMembers, type CompiledCode, type Region } from './region.js';
+import { compileRegion, Link, regionMembers, type CompiledCode, type Region } from './region.js';
 import { MAX_FALLBACKS, WarmTier, type WarmBlock } from './wasm/block-tier.js';
 
 /** Why `run` returned. */
@@ -499,38 +499,57 @@ export class Engine {
       } finally {
         this.stats.regionInstructions += cpu.instructions - before;
       }
-      const at = cpu.regionAt;
-      const last = region.members[at] as Block;
-      if (last.slot >= 0) this.prevBlock = last;
       // Most regions end with a jump to another page (79% on the default guest's workload): enter
       // the region the run loop would enter next here, when the run loop has nothing to do between.
-      if (!chain || region.chaining[at] === 0) break;
-      const next = this.followingRegion(last);
+      if (!chain || region.chaining[cpu.regionAt] === 0) break;
+      const next = this.followingRegion(region, cpu.regionAt);
       if (next === null) break;
       region = next;
     }
+    const last = region.members[cpu.regionAt] as Block;
+    this.prevBlock = last.slot >= 0 ? last : null;
     cpu.exitBlock = false;
   }
 
   /**
-   * The page function the run loop would run after `last`, a member that passes control on without
-   * its checks, or null when the run loop must look: a stop, an interrupt shadow, a write into code,
-   * the budget, an interrupt to take, or no valid successor memo on a region's member.
+   * The page function the run loop would run after member `at` of `region`, a member that passes
+   * control on without its checks, or null when the run loop must look: a stop, an interrupt shadow,
+   * a write into code, the budget, an interrupt to take, or no valid successor memo on the member.
+   * The member's hand-off link answers while nothing that the memo and the successor's page function
+   * depend on has changed: the same EIP, fetch epoch and drop count.
    */
-  private followingRegion(last: Block): Region | null {
+  private followingRegion(region: Region, at: number): Region | null {
     const cpu = this.cpu;
     if (cpu.exitBlock || cpu.instructions >= this.end || this.stopRequested) return null;
     if (this.intr !== undefined && cpu.interruptsEnabled && this.intr.pending()) return null;
     const eip = cpu.eip;
-    const block = this.memoSuccessor(last, eip);
-    if (block === null || block.startIp !== eip) return null;
-    const code = this.currentCode(block);
-    if (code === null || code.warmSlot >= 0) return null;
-    block.hits++;
+    const stamp = region.linkStamp;
+    const s = at * Link.STAMP;
+    const epoch = stamp[s + Link.EPOCH];
+    let next: Region | null = null;
+    if (
+      stamp[s + Link.EIP] === eip &&
+      stamp[s + Link.DROPS] === this.blocks.drops &&
+      (epoch === cpu.fetchEpoch || epoch === cpu.globalEpoch)
+    ) {
+      next = region.linkTo[at] as Region;
+    } else {
+      const last = region.members[at] as Block;
+      const block = this.memoSuccessor(last, eip);
+      if (block === null || block.startIp !== eip) return null;
+      const code = this.currentCode(block);
+      if (code === null || code.warmSlot >= 0) return null;
+      next = code as Region;
+      region.linkTo[at] = next;
+      stamp[s + Link.EIP] = eip;
+      stamp[s + Link.EPOCH] = last.nextEpoch;
+      stamp[s + Link.DROPS] = this.blocks.drops;
+      block.hits++;
+    }
     this.stats.blocks++;
     this.stats.regionHandoffs++;
     cpu.insEip = eip;
-    return code as Region;
+    return next;
   }
 
   /**

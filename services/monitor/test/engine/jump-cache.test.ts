@@ -109,6 +109,44 @@ describe('block shortcuts', () => {
   });
 });
 
+describe('hand-off links between page functions', () => {
+  /** A page function at LINEAR + 0x1000 that jumps to LINEAR, run `times` times; EAX as it ends. */
+  function jumpIn(cpu: Cpu, engine: Engine, times: number): number[] {
+    const results: number[] = [];
+    for (let i = 0; i < times; i++) results.push(runAt(cpu, engine, LINEAR + 0x1000));
+    return results;
+  }
+
+  function setupJump(): { cpu: Cpu; engine: Engine } {
+    const { cpu, engine } = setup();
+    const CODE_C = 0x13000;
+    // jmp rel32 to LINEAR, on the next page of the mapping.
+    const rel = -0x1000 - 5;
+    cpu.ram.set([0xe9, rel & 0xff, (rel >>> 8) & 0xff, (rel >>> 16) & 0xff, rel >>> 24], CODE_C);
+    new DataView(cpu.ram.buffer, cpu.ram.byteOffset).setUint32(PT + 4, CODE_C | 7, true);
+    return { cpu, engine };
+  }
+
+  it('give way when the target page is remapped', () => {
+    const { cpu, engine } = setupJump();
+    expect(jumpIn(cpu, engine, 4)).toEqual([0x1111, 0x1111, 0x1111, 0x1111]);
+    // The later runs went from one page function to the other without the run loop.
+    expect(engine.stats.regionHandoffs).toBeGreaterThanOrEqual(2);
+    new DataView(cpu.ram.buffer, cpu.ram.byteOffset).setUint32(PT, CODE_B | 7, true);
+    cpu.mmu.invalidatePage(LINEAR);
+    expect(jumpIn(cpu, engine, 3)).toEqual([0x2222, 0x2222, 0x2222]);
+  });
+
+  it('give way when the target code is overwritten', () => {
+    const { cpu, engine } = setupJump();
+    expect(jumpIn(cpu, engine, 4)).toEqual([0x1111, 0x1111, 0x1111, 0x1111]);
+    const handoffs = engine.stats.regionHandoffs;
+    cpu.write32(Seg.DS, LINEAR + 1, 0x3333);
+    expect(jumpIn(cpu, engine, 3)).toEqual([0x3333, 0x3333, 0x3333]);
+    expect(engine.stats.regionHandoffs).toBeGreaterThan(handoffs);
+  });
+});
+
 describe('a block entered at another IP', () => {
   it('runs its records at the IP it was entered at (the same code page mapped twice)', () => {
     const { cpu, engine, blocks } = setup();
