@@ -524,7 +524,7 @@ export class Engine {
     if (this.intr !== undefined && cpu.interruptsEnabled && this.intr.pending()) return null;
     const eip = cpu.eip;
     const stamp = region.linkStamp;
-    const s = at * Link.STAMP;
+    const s = at * Link.WORDS;
     const epoch = stamp[s + Link.EPOCH];
     let next: Region | null = null;
     if (

@@ -52,20 +52,21 @@ export interface Region extends CompiledCode {
   readonly chaining: Uint8Array;
   /**
    * Hand-off links: per member, the page function control went on to when it last left this one
-   * from that member, and the stamp that link holds under (Link.STAMP words per member: the EIP it
-   * went to, the fetch epoch its translation was made in, the block source's drop count then).
-   * Following a link reads these two arrays instead of the blocks at both ends of the jump.
+   * from that member, and the stamp that link holds under (Link.WORDS words per member: the EIP it
+   * went to, the fetch epoch its translation was made in, the block source's drop count then; all
+   * -1 until the first hand-off, which no drop count matches). Following a link reads these two
+   * arrays instead of the blocks at both ends of the jump.
    */
   readonly linkTo: (Region | null)[];
   readonly linkStamp: Float64Array;
 }
 
-/** Words per member in `Region.linkStamp`. */
+/** The words of a member's stamp in `Region.linkStamp`, and how many there are per member. */
 export const enum Link {
   EIP = 0,
   EPOCH = 1,
   DROPS = 2,
-  STAMP = 3,
+  WORDS = 3,
 }
 
 /**
@@ -168,6 +169,6 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
   const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
   const run = generatedFunction(name, 'cpu, end', body, { h: handlers, r: records }) as RegionFunction;
   const linkTo = new Array<Region | null>(members.length).fill(null);
-  const linkStamp = new Float64Array(members.length * Link.STAMP).fill(-1);
+  const linkStamp = new Float64Array(members.length * Link.WORDS).fill(-1);
   return { run, chaining, members, drops: -1, warmSlot: -1, linkTo, linkStamp };
 }
