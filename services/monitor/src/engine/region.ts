@@ -136,13 +136,15 @@ function sameOffset(b: Block): boolean {
 
 /**
  * Compiles `members` (blocks of `bits`-bit code whose handlers are in `routines`) into one region.
- * With one member, or 16-bit code, the function runs the block it is entered at and returns.
+ * When no member passes control on (16-bit code, or members that all end where the run loop must
+ * look), the function runs the block it is entered at and returns. A single member that does pass
+ * control on loops like any other: a hot loop of one block stays in its function.
  */
 export function compileRegion(members: readonly Block[], bits: 16 | 32, inline = true): Region {
   const handlers: Handler[] = [];
   const records: Instruction[] = [];
   const chaining = Uint8Array.from(members, (b) => (bits === 32 && chains(b) ? 1 : 0));
-  const chained = bits === 32 && members.length > 1;
+  const chained = chaining.includes(1);
   let cases = '';
   members.forEach((b, k) => {
     const base = handlers.length;

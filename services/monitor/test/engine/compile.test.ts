@@ -55,7 +55,15 @@ function compileBlock(
   block.endReason = BlockEnd.ControlTransfer;
   block.routines = handlers;
   const region = compileRegion([block], bits, inline);
-  return (cpu) => region.run(cpu, cpu.instructions + 1);
+  // The records that completed: a member that passes control on adds its count to the instruction
+  // count itself, one that returns gives it back.
+  return (cpu) => {
+    const before = cpu.instructions;
+    const last = region.run(cpu, before + 1);
+    const completed = cpu.instructions - before + last;
+    cpu.instructions = before;
+    return completed;
+  };
 }
 
 interface Sequence {

@@ -205,6 +205,23 @@ describe('page functions', () => {
     expect(outcomes[1].regions).toBeGreaterThan(0);
   });
 
+  it('run a loop of one block inside its page function, not one hand-off per round', () => {
+    // top: add eax, ecx; dec ecx; jnz top; hlt. The loop block is hot alone: its page function has
+    // one member, which jumps back to itself.
+    const code = Uint8Array.of(0x01, 0xc8, 0x49, 0x75, 0xfb, 0xf4);
+    const [a, b] = [false, true].map((compiled) => {
+      const m = machine(code, compiled);
+      m.cpu.r32[1] = 1000;
+      expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
+      return m;
+    });
+    expect(state(b.cpu)).toBe(state(a.cpu));
+    expect(b.engine.stats.regionInstructions).toBeGreaterThan(2990);
+    expect(a.engine.stats.blocks).toBeGreaterThan(1000);
+    // The first round, the compiled rounds in one call, the HLT block.
+    expect(b.engine.stats.blocks).toBeLessThan(10);
+  });
+
   it('run one block per call while chaining is off, as a debugger needs', () => {
     const code = program(20, false).bytes;
     const a = machine(code, false);
