@@ -40,12 +40,19 @@ export interface Operands {
   target(bits: 16 | 32): string;
   /** Condition code `cc` (the low nibble of a Jcc opcode) as a boolean expression. */
   condition(cc: number): string;
+  /** CF before the record, as 0 or 1. */
+  carry(): string;
 }
 
 /** The lazy-flag state an instance leaves with its kind and size known when the code is generated. */
 export interface FlagSource {
   kind: LazyKind;
   size: Size;
+  /**
+   * INC and DEC: CF is the one from before them (the lazy word's incDec form), so the conditions
+   * that read CF cannot be taken from the operands.
+   */
+  keepsCf?: boolean;
 }
 
 /** What an instance does to the arithmetic flags: leaves them, sets them from a known source, or other. */
@@ -70,6 +77,7 @@ const FIELDS: Operands = {
       ? '(cpu.eip + ins.rawBranchTarget - ins.rawIp - ins.length) & 0xffff'
       : '(cpu.eip + ins.rawBranchTarget - ins.rawIp - ins.length) | 0',
   condition: (cc) => CONDITIONS[cc],
+  carry: () => 'cpu.getCf()',
 };
 
 /** The handler view for 32-bit [base + displacement] operands, the commonest memory form. */
@@ -84,6 +92,7 @@ const PACKED: Operands = {
   seg: () => `((_pk[_po + ${Packed.MEM}] >>> ${MemWord.SEG_SHIFT}) & 7)`,
   target: (bits) => `(cpu.eip + _pk[_po + ${Packed.IMM}]) ${bits === 16 ? '& 0xffff' : '| 0'}`,
   condition: (cc) => CONDITIONS[cc],
+  carry: () => 'cpu.getCf()',
 };
 
 /** The packed view for 32-bit [base + displacement] operands. */
@@ -155,14 +164,21 @@ class LiteralOperands implements Operands {
   condition(cc: number): string {
     return (this.flags !== undefined ? fusedCondition(cc, this.flags) : undefined) ?? CONDITIONS[cc];
   }
+
+  carry(): string {
+    const below = this.flags !== undefined ? fusedCondition(2, this.flags) : undefined;
+    return below === undefined ? 'cpu.getCf()' : `(${below} ? 1 : 0)`;
+  }
 }
 
 /**
  * Condition `cc` straight from the operands and result an ADD, SUB/CMP or logic operation of a known
  * size left in the state words (the flag getters would decode the lazy word to find out the same),
- * or undefined for the conditions that gain nothing (parity, overflow after ADD/SUB).
+ * or undefined for the conditions that gain nothing (parity, overflow after ADD/SUB) and for those
+ * that read CF after INC or DEC.
  */
 function fusedCondition(cc: number, src: FlagSource): string | undefined {
+  if (src.keepsCf === true && (cc === 2 || cc === 3 || cc === 6 || cc === 7)) return undefined;
   const size = src.size;
   const r = `st[${ST_RES}]`;
   const a = `st[${ST_OPA}]`;
@@ -177,9 +193,11 @@ function fusedCondition(cc: number, src: FlagSource): string | undefined {
     return base[cc];
   }
   if (src.kind === LazyKind.ADD) {
-    return [undefined, undefined, undefined, undefined, zero, `${r} !== 0`, undefined, undefined, sign, `!(${sign})`][
-      cc
-    ];
+    // CF: the result wrapped below the first operand.
+    const carry = size === 32 ? `(${r} >>> 0) < (${a} >>> 0)` : `${r} < ${a}`;
+    base.push(carry, `!(${carry})`, zero, `${r} !== 0`, `(${carry} || ${zero})`, `!(${carry} || ${zero})`);
+    base.push(sign, `!(${sign})`);
+    return base[cc];
   }
   if (src.kind !== LazyKind.SUB) return undefined;
   const ua = size === 32 ? `(${a} >>> 0)` : a;
@@ -199,8 +217,11 @@ function mask(size: Size, expr: string): string {
   return size === 32 ? `(${expr}) | 0` : `(${expr}) & ${size === 16 ? 0xffff : 0xff}`;
 }
 
-/** Code computing `res` from `a` and `b` for group-1 operation `op`, recording the lazy flags. */
-function aluCode(op: number, size: Size): string {
+/**
+ * Code computing `res` from `a` and `b` for group-1 operation `op`, recording the lazy flags; ADC and
+ * SBB add `carry` (CF as 0 or 1).
+ */
+function aluCode(op: number, size: Size, carry = 'cpu.getCf()'): string {
   const setAll = (kind: LazyKind): string =>
     `st[${ST_LAZY}] = ${LAZY(size, kind)}; st[${ST_RES}] = res; st[${ST_OPA}] = a; st[${ST_OPB}] = b;`;
   const setLogic = `st[${ST_LAZY}] = ${LAZY(size, LazyKind.LOGIC)}; st[${ST_RES}] = res;`;
@@ -210,11 +231,11 @@ function aluCode(op: number, size: Size): string {
     case 1:
       return `const res = a | b; ${setLogic}`;
     case 2:
-      return `const c = cpu.getCf(); const res = ${mask(size, 'a + b + c')};
+      return `const c = ${carry}; const res = ${mask(size, 'a + b + c')};
         st[${ST_LAZY}] = c !== 0 ? ${LAZY(size, LazyKind.ADC)} : ${LAZY(size, LazyKind.ADD)};
         st[${ST_RES}] = res; st[${ST_OPA}] = a; st[${ST_OPB}] = b;`;
     case 3:
-      return `const c = cpu.getCf(); const res = ${mask(size, 'a - b - c')};
+      return `const c = ${carry}; const res = ${mask(size, 'a - b - c')};
         st[${ST_LAZY}] = c !== 0 ? ${LAZY(size, LazyKind.SBB)} : ${LAZY(size, LazyKind.SUB)};
         st[${ST_RES}] = res; st[${ST_OPA}] = a; st[${ST_OPB}] = b;`;
     case 4:
@@ -403,19 +424,19 @@ for (let op = 0; op < 8; op++) {
   const n = OPS[op];
   const store = op !== 7;
   for (const size of SIZES) {
-    const alu = aluCode(op, size);
+    const alu = (o: Operands): string => aluCode(op, size, o.carry());
     const flags = aluFlags(op, size);
     const bytes = size >>> 3;
     const regReg: Template = (o) =>
-      `const a = ${o.reg(size, 0)}; const b = ${o.reg(size, 1)}; ${alu} ${store ? `${o.reg(size, 0)} = res;` : ''}`;
+      `const a = ${o.reg(size, 0)}; const b = ${o.reg(size, 1)}; ${alu(o)} ${store ? `${o.reg(size, 0)} = res;` : ''}`;
     // op0 = r/m, op1 = register
     define(
       `${n}_rm${size}_r${size}`,
       regReg,
       store
         ? (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${bytes});
-           const a = cpu.readLin${size}(lin); const b = ${o.reg(size, 1)}; ${alu} cpu.writeLin${size}(lin, res);`
-        : (o) => `const a = ${readCode(size, o.seg(), o.ea())}; const b = ${o.reg(size, 1)}; ${alu}`,
+           const a = cpu.readLin${size}(lin); const b = ${o.reg(size, 1)}; ${alu(o)} cpu.writeLin${size}(lin, res);`
+        : (o) => `const a = ${readCode(size, o.seg(), o.ea())}; const b = ${o.reg(size, 1)}; ${alu(o)}`,
       Effect.NONE,
       MEM_EFFECT,
       flags,
@@ -425,7 +446,7 @@ for (let op = 0; op < 8; op++) {
       `${n}_r${size}_rm${size}`,
       regReg,
       (o) => `const b = ${readCode(size, o.seg(), o.ea())}; const a = ${o.reg(size, 0)};
-       ${alu} ${store ? `${o.reg(size, 0)} = res;` : ''}`,
+       ${alu(o)} ${store ? `${o.reg(size, 0)} = res;` : ''}`,
       Effect.NONE,
       MEM_EFFECT,
       flags,
@@ -435,11 +456,11 @@ for (let op = 0; op < 8; op++) {
       define(
         name,
         (o) => `const a = ${o.reg(size, 0)}; const b = ${o.imm(size)};
-         ${alu} ${store ? `${o.reg(size, 0)} = res;` : ''}`,
+         ${alu(o)} ${store ? `${o.reg(size, 0)} = res;` : ''}`,
         store
           ? (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${bytes});
-             const a = cpu.readLin${size}(lin); const b = ${o.imm(size)}; ${alu} cpu.writeLin${size}(lin, res);`
-          : (o) => `const a = ${readCode(size, o.seg(), o.ea())}; const b = ${o.imm(size)}; ${alu}`,
+             const a = cpu.readLin${size}(lin); const b = ${o.imm(size)}; ${alu(o)} cpu.writeLin${size}(lin, res);`
+          : (o) => `const a = ${readCode(size, o.seg(), o.ea())}; const b = ${o.imm(size)}; ${alu(o)}`,
         Effect.NONE,
         MEM_EFFECT,
         flags,
@@ -449,7 +470,7 @@ for (let op = 0; op < 8; op++) {
   }
   define(
     `${n}_EAX_imm32`,
-    (o) => `const a = r32[0]; const b = ${o.imm(32)}; ${aluCode(op, 32)} ${store ? 'r32[0] = res;' : ''}`,
+    (o) => `const a = r32[0]; const b = ${o.imm(32)}; ${aluCode(op, 32, o.carry())} ${store ? 'r32[0] = res;' : ''}`,
     undefined,
     Effect.NONE,
     MEM_EFFECT,
@@ -457,7 +478,7 @@ for (let op = 0; op < 8; op++) {
   );
   define(
     `${n}_AX_imm16`,
-    (o) => `const a = r16[0]; const b = ${o.imm(16)}; ${aluCode(op, 16)} ${store ? 'r16[0] = res;' : ''}`,
+    (o) => `const a = r16[0]; const b = ${o.imm(16)}; ${aluCode(op, 16, o.carry())} ${store ? 'r16[0] = res;' : ''}`,
     undefined,
     Effect.NONE,
     MEM_EFFECT,
@@ -465,7 +486,7 @@ for (let op = 0; op < 8; op++) {
   );
   define(
     `${n}_AL_imm8`,
-    (o) => `const a = r8[0]; const b = ${o.imm(8)}; ${aluCode(op, 8)} ${store ? 'r8[0] = res;' : ''}`,
+    (o) => `const a = r8[0]; const b = ${o.imm(8)}; ${aluCode(op, 8, o.carry())} ${store ? 'r8[0] = res;' : ''}`,
     undefined,
     Effect.NONE,
     MEM_EFFECT,
@@ -517,24 +538,29 @@ for (const size of SIZES) {
     MEM_EFFECT,
     'keeps',
   );
-  // INC / DEC of a r/m operand keep CF: it is made concrete first.
+  // INC / DEC of a r/m operand keep CF: it is made concrete first. A Jcc after them takes ZF, SF and
+  // OF from the operands as after ADD or SUB of 1, and CF from the flags.
   for (const [name, kind, delta] of [
     ['Inc', LazyKind.ADD, '+'],
     ['Dec', LazyKind.SUB, '-'],
   ] as const) {
     const lz = LAZY(size, kind, true);
-    const body = (get: string, put: (v: string) => string): string =>
-      `const cf = cpu.getCf(); const a = ${get}; const res = ${mask(size, `a ${delta} 1`)};
+    const body = (o: Operands, get: string, put: (v: string) => string): string =>
+      `const cf = ${o.carry()}; const a = ${get}; const res = ${mask(size, `a ${delta} 1`)};
        st[1] = (st[1] & ~1) | cf; st[${ST_LAZY}] = ${lz}; st[${ST_RES}] = res; st[${ST_OPA}] = a; st[${ST_OPB}] = 1;
        ${put('res')}`;
-    const regT: Template = (o) => body(o.reg(size, 0), (v) => `${o.reg(size, 0)} = ${v};`);
+    const regT: Template = (o) => body(o, o.reg(size, 0), (v) => `${o.reg(size, 0)} = ${v};`);
+    const flags: FlagSource = { kind, size, keepsCf: true };
     define(
       `${name}_rm${size}`,
       regT,
       (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${size >>> 3});
-       ${body(`cpu.readLin${size}(lin)`, (v) => `cpu.writeLin${size}(lin, ${v});`)}`,
+       ${body(o, `cpu.readLin${size}(lin)`, (v) => `cpu.writeLin${size}(lin, ${v});`)}`,
+      Effect.NONE,
+      MEM_EFFECT,
+      flags,
     );
-    if (size !== 8) define(`${name}_r${size}`, regT, undefined);
+    if (size !== 8) define(`${name}_r${size}`, regT, undefined, Effect.NONE, MEM_EFFECT, flags);
   }
 }
 
@@ -765,6 +791,18 @@ for (let cc = 0; cc < 16; cc++) {
     `Cmov${CC[cc]}_r32_rm32`,
     (o) => `const v = ${o.reg(32, 1)}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
     (o) => `const v = ${readCode(32, o.seg(), o.ea())}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
+    Effect.NONE,
+    MEM_EFFECT,
+    'keeps',
+  );
+}
+
+// SETcc: 1 or 0 by the condition.
+for (let cc = 0; cc < 16; cc++) {
+  define(
+    `Set${CC[cc]}_rm8`,
+    (o) => `${o.reg(8, 0)} = ${o.condition(cc)} ? 1 : 0;`,
+    (o) => writeCode(8, o.seg(), o.ea(), `${o.condition(cc)} ? 1 : 0`),
     Effect.NONE,
     MEM_EFFECT,
     'keeps',

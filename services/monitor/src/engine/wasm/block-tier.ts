@@ -763,7 +763,7 @@ function blockCode(block: Block, firstSite: number, maxFallbacks: number): Block
       // The form's flag effect (fast.ts) says what the locals hold: the emitted ALU records keep
       // their operands and result there.
       const effect = fastFlagEffect(ins);
-      if (effect !== 'keeps') kind = typeof effect === 'object' ? effect.kind : undefined;
+      if (effect !== 'keeps') kind = typeof effect === 'object' && effect.keepsCf !== true ? effect.kind : undefined;
       // The interpreter leaves EIP on the successor of the last record.
       if (last) storeState(f, ST_EIP, () => f.i32((ins.rawIp + ins.length) | 0));
       continue;
