@@ -142,6 +142,11 @@ describe('specialised handlers', () => {
       ['push esi', [0x56]],
       ['pop edi', [0x5f]],
       ['mov eax, [0x5ffc]', [0xa1, 0xfc, 0x5f, 0, 0]],
+      ['push dword [ebx + 4]', [0xff, 0x73, 0x04]],
+      ['push 0x12', [0x6a, 0x12]],
+      ['jmp [ebx]', [0xff, 0x23]],
+      ['leave', [0xc9]],
+      ['bt dword [ebx], 5', [0x0f, 0xba, 0x23, 0x05]],
     ];
     // Linear page -> PTE: user read-write, user read-only, supervisor, not present, user read-write
     // holding code (its writes are reported), user read-write again (so a crossing write continues).
@@ -207,7 +212,9 @@ describe('specialised handlers', () => {
                 cpu.r32[1] = 0x0a0b0c0d;
                 cpu.r32[3] = address;
                 cpu.r32[4] = address;
+                cpu.r32[5] = address;
                 cpu.r32[6] = 0x55667788;
+                cpu.eip = 0x1000 + bytes.length;
               }
               for (let run = 0; run < 2; run++) {
                 const va = exec(generic.cpu, HANDLERS[ins.code], ins);
@@ -220,6 +227,7 @@ describe('specialised handlers', () => {
                 if (va === 14 && (a.faultCode !== b.faultCode || a.cr2 !== b.cr2)) diffs.push('page fault details');
                 for (let r = 0; r < 8; r++) if (a.r32[r] !== b.r32[r]) diffs.push(`r${r} ${a.r32[r]} != ${b.r32[r]}`);
                 if ((a.eflags & 0x8d5) !== (b.eflags & 0x8d5)) diffs.push('flags');
+                if (a.eip !== b.eip) diffs.push(`eip ${a.eip} != ${b.eip}`);
                 if (Buffer.compare(a.mem.ram, b.mem.ram) !== 0) diffs.push('memory');
                 if (generic.written.join() !== inline.written.join()) diffs.push('code writes');
                 if (diffs.length > 0) {

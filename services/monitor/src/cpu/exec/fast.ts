@@ -635,18 +635,24 @@ for (const size of [16, 32] as const) {
   }
 }
 
-// PUSH/POP of a 32-bit register through SS with ESP or SP (SS.B). The push writes before ESP moves,
-// so a faulting push leaves ESP as it was; POP ESP loads the popped value after the increment.
-define(
-  'Push_r32',
-  (o) => `const v = ${o.reg(32, 0)};
+// PUSH/POP of a dword through SS with ESP or SP (SS.B). The value is read first (a PUSH of memory
+// addresses it with ESP as it was), and the push writes before ESP moves, so a faulting push leaves
+// ESP as it was; POP ESP loads the popped value after the increment.
+const pushCode = (value: string): string => `const v = ${value};
    if (cpu.stack32) { const sp = (r32[4] - 4) | 0; ${writeCode(32, '2', 'sp', 'v')} r32[4] = sp; }
-   else { const sp = (r16[8] - 4) & 0xffff; ${writeCode(32, '2', 'sp', 'v')} r16[8] = sp; }`,
-  undefined,
+   else { const sp = (r16[8] - 4) & 0xffff; ${writeCode(32, '2', 'sp', 'v')} r16[8] = sp; }`;
+define('Push_r32', (o) => pushCode(o.reg(32, 0)), undefined, MEM_EFFECT, MEM_EFFECT, 'keeps');
+define(
+  'Push_rm32',
+  (o) => pushCode(o.reg(32, 0)),
+  (o) => pushCode(readCode(32, o.seg(), o.ea())),
   MEM_EFFECT,
   MEM_EFFECT,
   'keeps',
 );
+for (const name of ['Push_imm32', 'Push_imm8_32']) {
+  define(name, (o) => pushCode(o.imm(32)), undefined, MEM_EFFECT, MEM_EFFECT, 'keeps');
+}
 define(
   'Pop_r32',
   (o) => `let v;
@@ -680,8 +686,9 @@ const CONDITIONS = [
 ];
 /** Condition-code suffixes of Jcc, SETcc and CMOVcc, by the low nibble of the opcode. */
 export const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
-const jumpCode = (o: Operands, bits: 16 | 32): string =>
-  `const t = ${o.target(bits)};
+/** A jump to `target` (an expression, evaluated once), checked against the CS limit. */
+const jumpCode = (target: string): string =>
+  `const t = ${target};
    if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0);
    st[0] = t;`;
 const BRANCH = Effect.FAULTS | Effect.BRANCH;
@@ -694,7 +701,7 @@ for (let cc = 0; cc < 16; cc++) {
   ] as const) {
     define(
       `J${CC[cc]}_${suffix}`,
-      (o) => `if (${o.condition(cc)}) { ${jumpCode(o, bits)} }`,
+      (o) => `if (${o.condition(cc)}) { ${jumpCode(o.target(bits))} }`,
       undefined,
       BRANCH,
       0,
@@ -702,16 +709,14 @@ for (let cc = 0; cc < 16; cc++) {
     );
   }
 }
-define('Jmp_rel8_32', (o) => jumpCode(o, 32), undefined, BRANCH, 0, 'keeps');
-define('Jmp_rel32', (o) => jumpCode(o, 32), undefined, BRANCH, 0, 'keeps');
-define('Jmp_rel8_16', (o) => jumpCode(o, 16), undefined, BRANCH, 0, 'keeps');
-define('Jmp_rel16', (o) => jumpCode(o, 16), undefined, BRANCH, 0, 'keeps');
+define('Jmp_rel8_32', (o) => jumpCode(o.target(32)), undefined, BRANCH, 0, 'keeps');
+define('Jmp_rel32', (o) => jumpCode(o.target(32)), undefined, BRANCH, 0, 'keeps');
+define('Jmp_rel8_16', (o) => jumpCode(o.target(16)), undefined, BRANCH, 0, 'keeps');
+define('Jmp_rel16', (o) => jumpCode(o.target(16)), undefined, BRANCH, 0, 'keeps');
 
 // CALL rel32 and RET: the return address is EIP (the next instruction); the target is checked against
 // the CS limit before anything is pushed or ESP moves.
-const pushEip = `const v = st[0];
-   if (cpu.stack32) { const sp = (r32[4] - 4) | 0; ${writeCode(32, '2', 'sp', 'v')} r32[4] = sp; }
-   else { const sp = (r16[8] - 4) & 0xffff; ${writeCode(32, '2', 'sp', 'v')} r16[8] = sp; }`;
+const pushEip = pushCode('st[0]');
 const CALL = Effect.FAULTS | Effect.EXITS | Effect.BRANCH;
 define(
   'Call_rel32',
@@ -730,6 +735,40 @@ define(
   CALL,
   0,
   'keeps',
+);
+
+// JMP r/m32: to the register or the dword read. LEAVE: ESP from EBP, then EBP popped.
+define(
+  'Jmp_rm32',
+  (o) => jumpCode(o.reg(32, 0)),
+  (o) => jumpCode(readCode(32, o.seg(), o.ea())),
+  BRANCH,
+  CALL,
+  'keeps',
+);
+define(
+  'Leave_32',
+  () => `const s32 = cpu.stack32; const bp = s32 ? r32[5] : r16[10]; const v = ${readCode(32, '2', 'bp')};
+   if (s32) r32[4] = (bp + 4) | 0; else r16[8] = (bp + 4) & 0xffff; r32[5] = v;`,
+  undefined,
+  MEM_EFFECT,
+  MEM_EFFECT,
+  'keeps',
+);
+
+// NEG of a 32-bit register: SUB from 0. BT of a dword with an immediate bit offset: CF only.
+define(
+  'Neg_rm32',
+  (o) => `const a = 0; const b = ${o.reg(32, 0)}; ${aluCode(5, 32)} ${o.reg(32, 0)} = res;`,
+  undefined,
+  Effect.NONE,
+  MEM_EFFECT,
+  { kind: LazyKind.SUB, size: 32 },
+);
+define(
+  'Bt_rm32_imm8',
+  (o) => `cpu.setFlagBits(1, (${o.reg(32, 0)} >>> ((${o.imm(8)}) & 31)) & 1);`,
+  (o) => `cpu.setFlagBits(1, (${readCode(32, o.seg(), o.ea())} >>> ((${o.imm(8)}) & 31)) & 1);`,
 );
 
 // SHL/SHR/SAR of a 32-bit register by an immediate or 1: CF, OF, AF in the flags word, SF/ZF/PF lazy
