@@ -5,7 +5,7 @@
  * Linux tests; these pin down the loader's layout and its errors.
  */
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -131,6 +131,26 @@ describe('direct Linux boot', () => {
       expect(r.status).toBe(3);
       expectBootParams(r.stdout, 'quiet');
     }
+  });
+
+  it('keeps the kernel it unpacked in the kernel cache and boots from it, also after it was damaged', async () => {
+    const kernelCache = join(dir, 'kernels');
+    const kernel = file(bzImage({ payload: new Uint8Array(xzSync(Buffer.from(vmlinux))) }));
+    const boot = async (): Promise<void> => {
+      const r = await run({ kernel, initrd: file(initrd), append: 'cached', kernelCache });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(3);
+      expectBootParams(r.stdout, 'cached');
+    };
+    await boot();
+    const [name] = readdirSync(kernelCache);
+    const kept = join(kernelCache, name as string);
+    // The kept file ends with the kernel ELF.
+    expect(readFileSync(kept).subarray(-vmlinux.length).equals(vmlinux)).toBe(true);
+    await boot();
+    writeFileSync(kept, readFileSync(kept).subarray(0, 200));
+    await boot();
+    expect(readFileSync(kept).subarray(-vmlinux.length).equals(vmlinux)).toBe(true);
   });
 
   it('with --boot-decompress guest, enters the protected-mode part at code32_start instead', async () => {

@@ -6,7 +6,8 @@
  */
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { isBzImage, loadLinux, readSetupHeader, unpackKernel } from '../boot/linux.js';
+import { cachedKernel } from '../boot/kernel-cache.js';
+import { isBzImage, kernelPayload, loadLinux, readSetupHeader, unpackKernel } from '../boot/linux.js';
 import type { Bus } from '@plex86/bus';
 import { SerialConsole } from '../console/serial-console.js';
 import { ByteOutput } from './devices/byte-output.js';
@@ -39,6 +40,8 @@ export interface RunOptions {
   initrd?: string;
   /** Where a bzImage's compressed kernel is unpacked: `host` (default) or `guest` (its own decompressor). */
   bootDecompress?: string;
+  /** Where kernels unpacked on the host are kept for later runs (boot/kernel-cache.ts); none: nowhere. */
+  kernelCache?: string;
   /** RAM size: a number with an optional K, M or G suffix (MiB when bare). Default 128M. */
   memory?: string;
   /** Debug consoles, each `[PORT:]TARGET` with TARGET `stdio`, `stderr` or a file; port 0xE9 by default. */
@@ -294,7 +297,12 @@ async function loadKernel(machine: Machine, options: RunOptions): Promise<void> 
   // A bzImage without a compressed payload has nothing to unpack: its protected-mode part is the program.
   const header = readSetupHeader(image);
   const unpack = decompress === 'host' && header.payloadLength !== 0;
-  const vmlinux = unpack ? await unpackKernel(image, header) : undefined;
+  const cache = options.kernelCache;
+  const vmlinux = !unpack
+    ? undefined
+    : cache === undefined
+      ? await unpackKernel(image, header)
+      : await cachedKernel(kernelPayload(image, header), cache, () => unpackKernel(image, header));
   loadLinux(machine.cpu, machine.mem, image, { cmdline, initrd, decompress: unpack ? 'host' : 'guest' }, vmlinux);
   machine.blocks.flush();
 }

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { deriveMac, SegmentPort, startNetService, type NetServiceHandle } from '@plex86/hal-net';
 import {
+  defaultKernelCacheDir,
   isBzImage,
   RunOptionError,
   runMachine,
@@ -43,6 +44,7 @@ function runOptions(values: OptionValues): RunOptions {
   set('append', stringOption(values, 'append'));
   set('initrd', stringOption(values, 'initrd'));
   set('bootDecompress', stringOption(values, 'boot-decompress'));
+  set('kernelCache', kernelCacheOption(values));
   set('memory', stringOption(values, 'memory'));
   set('exitPort', stringOption(values, 'exit-port'));
   set('serial', stringOption(values, 'serial'));
@@ -53,6 +55,14 @@ function runOptions(values: OptionValues): RunOptions {
   if (values['stats'] === true) options.stats = true;
   set('clock', clockOption(values));
   return options;
+}
+
+/** `--kernel-cache DIR|off`: where kernels unpacked on the host are kept (default in the user cache). */
+function kernelCacheOption(values: OptionValues): string | undefined {
+  const dir = stringOption(values, 'kernel-cache');
+  if (dir === 'off') return undefined;
+  if (dir === '') throw new UsageError('--kernel-cache takes a directory or off');
+  return dir ?? defaultKernelCacheDir();
 }
 
 /** `--clock warp|realtime`, checked. */
@@ -167,6 +177,9 @@ export const runCommand: Command = {
     '                            cryptomgr.notests)\n' +
     '  --boot-decompress host|guest  where a bzImage is unpacked: on the host before entry (default,\n' +
     "                            fast) or by the kernel's own decompressor in the guest\n" +
+    '  --kernel-cache DIR|off    where kernels unpacked on the host are kept, so that the next boot\n' +
+    '                            of the same kernel skips the unpacking (default\n' +
+    '                            ~/.cache/plex86/kernels); off: unpack at every boot\n' +
     `  --disk ${DISK_SPEC_SYNTAX}\n` +
     '                            a virtio disk (vda, vdb, ... in order), served by this process;\n' +
     '                            overlay= writes to a qcow2 diff disk, undo drops every write at exit;\n' +
@@ -204,6 +217,7 @@ export const runCommand: Command = {
     append: { type: 'string' },
     initrd: { type: 'string' },
     'boot-decompress': { type: 'string' },
+    'kernel-cache': { type: 'string' },
     disk: { type: 'string', multiple: true },
     net: { type: 'string', multiple: true },
     console: { type: 'string' },
