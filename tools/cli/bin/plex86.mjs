@@ -4,7 +4,6 @@
 // "@plex86/source" export condition, so no build step precedes a run.
 import { register } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { register as registerTsx } from 'tsx/esm/api';
 
 // V8 compiles and collects garbage on a pool of worker threads, four by default. On a machine with
 // few cores they take the core the guest runs on: on two cores, plex86 bench boot reached the prompt
@@ -23,6 +22,8 @@ if (
   process.execve(process.execPath, [process.execPath, ...args], process.env);
 }
 
+// Loaded only now, so that a process that starts itself again has not loaded it for nothing.
+const { register: registerTsx } = await import('tsx/esm/api');
 const addSourceCondition =
   'export async function resolve(specifier, context, next) {' +
   " return next(specifier, { ...context, conditions: [...context.conditions, '@plex86/source'] }); }";
