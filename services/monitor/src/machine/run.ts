@@ -297,12 +297,13 @@ async function loadKernel(machine: Machine, options: RunOptions): Promise<void> 
   // A bzImage without a compressed payload has nothing to unpack: its protected-mode part is the program.
   const header = readSetupHeader(image);
   const unpack = decompress === 'host' && header.payloadLength !== 0;
-  const cache = options.kernelCache;
-  const vmlinux = !unpack
-    ? undefined
-    : cache === undefined
-      ? await unpackKernel(image, header)
-      : await cachedKernel(kernelPayload(image, header), cache, () => unpackKernel(image, header));
+  let vmlinux: Uint8Array | undefined;
+  if (unpack) {
+    const cache = options.kernelCache;
+    const unpackHere = () => unpackKernel(image, header);
+    vmlinux =
+      cache === undefined ? await unpackHere() : await cachedKernel(kernelPayload(image, header), cache, unpackHere);
+  }
   loadLinux(machine.cpu, machine.mem, image, { cmdline, initrd, decompress: unpack ? 'host' : 'guest' }, vmlinux);
   machine.blocks.flush();
 }
