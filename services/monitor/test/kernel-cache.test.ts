@@ -1,11 +1,12 @@
 // Kernels unpacked on the host and kept between runs (boot/kernel-cache.ts): kept once, read back
 // instead of unpacked, replaced when damaged, and never in the way when the cache cannot be written.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cachedKernel } from '../src/boot/kernel-cache.js';
+import { cachedKernel, KEPT } from '../src/boot/kernel-cache.js';
 
 const root = mkdtempSync(join(tmpdir(), 'plex86-kernels-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -58,6 +59,25 @@ describe('the kernel cache', () => {
       expect(readFileSync(path).equals(sound)).toBe(true);
     }
     expect(u.calls).toBe(5);
+  });
+
+  it(`keeps the ${KEPT} kernels used last`, async () => {
+    const dir = freshDir();
+    const u = unpacker();
+    const payloads = Array.from({ length: KEPT + 1 }, (_, i) => new TextEncoder().encode(`kernel ${i}`));
+    const kept = (p: Uint8Array): string => join(dir, `${createHash('sha256').update(p).digest('hex')}.vmlinux`);
+    // Kernel i was last used i seconds after the epoch: kernel 0 first.
+    for (const [i, p] of payloads.slice(0, KEPT).entries()) {
+      await cachedKernel(p, dir, u.unpack);
+      utimesSync(kept(p), i, i);
+    }
+    // Using kernel 0 again makes kernel 1 the one used longest ago.
+    await cachedKernel(payloads[0] as Uint8Array, dir, u.unpack);
+    expect(u.calls).toBe(KEPT);
+    await cachedKernel(payloads[KEPT] as Uint8Array, dir, u.unpack);
+    expect(readdirSync(dir)).toHaveLength(KEPT);
+    expect(existsSync(kept(payloads[0] as Uint8Array))).toBe(true);
+    expect(existsSync(kept(payloads[1] as Uint8Array))).toBe(false);
   });
 
   it('still gives the kernel when the cache cannot be written', async () => {

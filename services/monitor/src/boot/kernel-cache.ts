@@ -6,17 +6,21 @@
  * A kept kernel is a file `<sha256 of the payload>.vmlinux`: MAGIC, the SHA-256 of the kernel, then
  * the kernel. It is written to a temporary name and renamed, so a reader never sees half a file; one
  * whose magic or hash does not match is unpacked again and replaced. A cache that cannot be read or
- * written costs only the time of the unpacking.
+ * written costs only the time of the unpacking. The cache keeps the KEPT kernels used last (a read
+ * renews a file's time), about 16 MB each for Debian's.
  */
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 const MAGIC = new TextEncoder().encode('plex86 vmlinux 1');
 const HASH_BYTES = 32;
 const HEADER = MAGIC.length + HASH_BYTES;
+const SUFFIX = '.vmlinux';
+/** Kernels a cache keeps. */
+export const KEPT = 8;
 
 /** The default place: `plex86/kernels` in the user's cache directory (XDG_CACHE_HOME or ~/.cache). */
 export function defaultKernelCacheDir(): string {
@@ -36,12 +40,34 @@ export async function cachedKernel(
   dir: string,
   unpack: () => Promise<Uint8Array>,
 ): Promise<Uint8Array> {
-  const path = join(dir, `${sha256(payload).toString('hex')}.vmlinux`);
+  const path = join(dir, `${sha256(payload).toString('hex')}${SUFFIX}`);
   const kept = readKept(path);
-  if (kept !== undefined) return kept;
+  if (kept !== undefined) {
+    try {
+      const now = new Date();
+      utimesSync(path, now, now);
+    } catch {
+      // Its place in the order of use stays as it was.
+    }
+    return kept;
+  }
   const kernel = await unpack();
   keep(path, kernel);
+  prune(dir);
   return kernel;
+}
+
+/** Removes the kernels beyond the KEPT used last. */
+function prune(dir: string): void {
+  try {
+    const files = readdirSync(dir)
+      .filter((name) => name.endsWith(SUFFIX))
+      .map((name) => ({ path: join(dir, name), used: statSync(join(dir, name)).mtimeMs }))
+      .sort((a, b) => b.used - a.used);
+    for (const old of files.slice(KEPT)) rmSync(old.path, { force: true });
+  } catch {
+    // Another process may be pruning too; what is left is pruned next time.
+  }
 }
 
 function readKept(path: string): Uint8Array | undefined {
