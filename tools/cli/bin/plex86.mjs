@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The plex86 command. It runs the CLI from its TypeScript sources: tsx compiles
-// them on load, and workspace packages resolve to their sources through the
-// "@plex86/source" export condition, so no build step precedes a run.
+// them on load (or esbuild bundles them for plex86 run), and workspace packages
+// resolve to their sources through the "@plex86/source" export condition, so no
+// build step precedes a run.
 import { register } from 'node:module';
 import { availableParallelism } from 'node:os';
 
@@ -22,13 +23,22 @@ if (
   process.execve(process.execPath, [process.execPath, ...args], process.env);
 }
 
-// Loaded only now, so that a process that starts itself again has not loaded it for nothing.
-const { register: registerTsx } = await import('tsx/esm/api');
-const addSourceCondition =
-  'export async function resolve(specifier, context, next) {' +
-  " return next(specifier, { ...context, conditions: [...context.conditions, '@plex86/source'] }); }";
-register(`data:text/javascript,${encodeURIComponent(addSourceCondition)}`);
-registerTsx();
-
-const { main } = await import('../src/main.ts');
+// `plex86 run` runs from a bundle of the CLI when one can be had (run-bundle.mjs says why); the
+// other commands, and run without esbuild, go through tsx.
+let main;
+if (process.argv[2] === 'run') {
+  const { cliBundle } = await import('./run-bundle.mjs');
+  const bundle = await cliBundle();
+  if (bundle !== null) ({ main } = await import(bundle));
+}
+if (main === undefined) {
+  // Loaded only now, so that a process that starts itself again has not loaded it for nothing.
+  const { register: registerTsx } = await import('tsx/esm/api');
+  const addSourceCondition =
+    'export async function resolve(specifier, context, next) {' +
+    " return next(specifier, { ...context, conditions: [...context.conditions, '@plex86/source'] }); }";
+  register(`data:text/javascript,${encodeURIComponent(addSourceCondition)}`);
+  registerTsx();
+  ({ main } = await import('../src/main.ts'));
+}
 process.exitCode = await main(process.argv.slice(2));

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,29 @@ describe('plex86 run', () => {
     rom = assemble(dir, 'rom', ROM_SOURCE);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs from a bundle of the CLI, made again when a file it was made from changed', () => {
+    const cache = new URL('../../../../node_modules/.cache/plex86/', import.meta.url).pathname;
+    const manifestPath = join(cache, 'cli.json');
+    const runRom = () => {
+      // Status 43: the ROM's report on the exit port.
+      const r = spawnSync(process.execPath, [PLEX86, 'run', '--rom', rom, '--exit-port', '0xf4'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(43);
+    };
+    runRom();
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+      bundle: string;
+      inputs: Record<string, string>;
+    };
+    expect(existsSync(join(cache, manifest.bundle))).toBe(true);
+    expect(Object.keys(manifest.inputs)).toContain('tools/cli/src/main.ts');
+    // A file that no longer matches its stamp: the next run makes the bundle again.
+    manifest.inputs['tools/cli/src/main.ts'] = 'changed';
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    runRom();
+    const remade = JSON.parse(readFileSync(manifestPath, 'utf8')) as { inputs: Record<string, string> };
+    expect(remade.inputs['tools/cli/src/main.ts']).not.toBe('changed');
+  });
 
   it('runs a ROM with a debug console and an exit port', async () => {
     const io = captureIo();
