@@ -16,7 +16,7 @@ export { Machine, ExitStatus, type RunResult, type MachineConfig } from './machi
 export { Uart16550 } from './machine/devices/uart16550.js';
 export { loadMultiboot, MultibootError } from './boot/multiboot.js';
 export { isBzImage, loadLinux, unpackKernel, LinuxBootError, type LinuxBootOptions } from './boot/linux.js';
-export { cachedKernel, defaultKernelCacheDir } from './boot/kernel-cache.js';
+export { cachedKernel, defaultKernelCacheDir, userCacheDir } from './boot/kernel-cache.js';
 export { BootImageError } from './boot/image-error.js';
 export {
   runMachine,

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { userCacheDir } from '@plex86/monitor';
 import { join } from 'node:path';
 
 /**
@@ -59,8 +59,7 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const struct qemu_info_t *in
 
 /** Where the compiled plugin is kept. */
 function pluginDir(): string {
-  const cache = process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache');
-  return join(cache, 'plex86', 'bench');
+  return userCacheDir('bench');
 }
 
 /**

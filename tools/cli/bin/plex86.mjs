@@ -11,9 +11,10 @@ import { availableParallelism } from 'node:os';
 // 6 % sooner and ran the workload 10 % faster with one worker. So `plex86 run` starts itself again
 // (the same process and PID, through process.execve) with one worker fewer than the machine has
 // cores, unless node was given a pool size; a node without process.execve runs on as it is.
+const command = process.argv[2];
 const poolSize = (args) => args.some((a) => a.startsWith('--v8-pool-size'));
 if (
-  process.argv[2] === 'run' &&
+  command === 'run' &&
   typeof process.execve === 'function' &&
   !poolSize(process.execArgv) &&
   !poolSize((process.env.NODE_OPTIONS ?? '').split(/\s+/))
@@ -26,7 +27,7 @@ if (
 // `plex86 run` runs from a bundle of the CLI when one can be had (run-bundle.mjs says why); the
 // other commands, and run without esbuild, go through tsx.
 let main;
-if (process.argv[2] === 'run') {
+if (command === 'run') {
   const { cliBundle } = await import('./run-bundle.mjs');
   const bundle = await cliBundle();
   if (bundle !== null) ({ main } = await import(bundle));

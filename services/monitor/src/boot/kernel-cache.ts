@@ -22,9 +22,14 @@ const SUFFIX = '.vmlinux';
 /** Kernels a cache keeps. */
 export const KEPT = 8;
 
-/** The default place: `plex86/kernels` in the user's cache directory (XDG_CACHE_HOME or ~/.cache). */
+/** `plex86/NAME` in the user's cache directory (XDG_CACHE_HOME, or ~/.cache when it is unset or empty). */
+export function userCacheDir(name: string): string {
+  return join(process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'plex86', name);
+}
+
+/** The default place for kept kernels: `plex86/kernels` in the user's cache directory. */
 export function defaultKernelCacheDir(): string {
-  return join(process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'plex86', 'kernels');
+  return userCacheDir('kernels');
 }
 
 function sha256(data: Uint8Array): Buffer {
