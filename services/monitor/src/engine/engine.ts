@@ -487,24 +487,24 @@ export class Engine {
   private runRegion(region: Region, bits: 16 | 32, chain: boolean): void {
     const cpu = this.cpu;
     const end = chain ? this.end : cpu.instructions + 1;
-    for (;;) {
-      const before = cpu.instructions;
-      try {
+    const before = cpu.instructions;
+    try {
+      for (;;) {
         // Not `+=`: that would read the count before the members the region passed through added theirs.
         const last = region.run(cpu, end);
         cpu.instructions += last;
-      } catch (e) {
-        cpu.instructions += recordsBefore(region.members[cpu.regionAt] as Block, cpu.insEip, bits);
-        throw e;
-      } finally {
-        this.stats.regionInstructions += cpu.instructions - before;
+        // Most regions end with a jump to another page (79% on the default guest's workload): enter
+        // the region the run loop would enter next here, when the run loop has nothing to do between.
+        if (last !== 0 || !chain) break;
+        const next = this.followingRegion(region, cpu.regionAt);
+        if (next === null) break;
+        region = next;
       }
-      // Most regions end with a jump to another page (79% on the default guest's workload): enter
-      // the region the run loop would enter next here, when the run loop has nothing to do between.
-      if (!chain || region.chaining[cpu.regionAt] === 0) break;
-      const next = this.followingRegion(region, cpu.regionAt);
-      if (next === null) break;
-      region = next;
+    } catch (e) {
+      cpu.instructions += recordsBefore(region.members[cpu.regionAt] as Block, cpu.insEip, bits);
+      throw e;
+    } finally {
+      this.stats.regionInstructions += cpu.instructions - before;
     }
     const last = region.members[cpu.regionAt] as Block;
     this.prevBlock = last.slot >= 0 ? last : null;
@@ -523,16 +523,16 @@ export class Engine {
     if (cpu.exitBlock || cpu.instructions >= this.end || this.stopRequested) return null;
     if (this.intr !== undefined && cpu.interruptsEnabled && this.intr.pending()) return null;
     const eip = cpu.eip;
-    const stamp = region.linkStamp;
+    const links = region.links;
     const s = at * Link.WORDS;
-    const epoch = stamp[s + Link.EPOCH];
+    const epoch = links[s + Link.EPOCH];
     let next: Region | null = null;
     if (
-      stamp[s + Link.EIP] === eip &&
-      stamp[s + Link.DROPS] === this.blocks.drops &&
+      links[s + Link.EIP] === eip &&
+      links[s + Link.DROPS] === this.blocks.drops &&
       (epoch === cpu.fetchEpoch || epoch === cpu.globalEpoch)
     ) {
-      next = region.linkTo[at] as Region;
+      next = links[s + Link.TO] as Region;
     } else {
       const last = region.members[at] as Block;
       const block = this.memoSuccessor(last, eip);
@@ -540,10 +540,10 @@ export class Engine {
       const code = this.currentCode(block);
       if (code === null || code.warmSlot >= 0) return null;
       next = code as Region;
-      region.linkTo[at] = next;
-      stamp[s + Link.EIP] = eip;
-      stamp[s + Link.EPOCH] = last.nextEpoch;
-      stamp[s + Link.DROPS] = this.blocks.drops;
+      links[s + Link.TO] = next;
+      links[s + Link.EIP] = eip;
+      links[s + Link.EPOCH] = last.nextEpoch;
+      links[s + Link.DROPS] = this.blocks.drops;
       block.hits++;
     }
     this.stats.blocks++;

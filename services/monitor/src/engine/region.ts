@@ -28,8 +28,10 @@ import { blockSource } from './compile.js';
 /**
  * Runs members from the one at EIP until `cpu.instructions` reaches `end` or control leaves. Each
  * member that completes and passes control on adds its records to `cpu.instructions` at once, as
- * the run loop would (devices and RDTSC read the count); the function returns the records of the
- * member it returns from.
+ * the run loop would (devices and RDTSC read the count). The function returns 0 when it returns
+ * after such a member (control may go on into the page function at EIP), else the records of the
+ * member it returns from that completed: all of a member that does not pass control on, or those
+ * before a point where the member leaves early.
  */
 export type RegionFunction = (cpu: Cpu, end: number) => number;
 
@@ -48,25 +50,23 @@ export interface CompiledCode {
 
 export interface Region extends CompiledCode {
   readonly run: RegionFunction;
-  /** Per member, whether control passes on from it without the run loop's checks (`chains`). */
-  readonly chaining: Uint8Array;
   /**
-   * Hand-off links: per member, the page function control went on to when it last left this one
-   * from that member, and the stamp that link holds under (Link.WORDS words per member: the EIP it
-   * went to, the fetch epoch its translation was made in, the block source's drop count then; all
-   * -1 until the first hand-off, which no drop count matches). Following a link reads these two
-   * arrays instead of the blocks at both ends of the jump.
+   * Hand-off links, Link.WORDS entries per member: the page function control went on to when it
+   * last left this one from that member, and the stamp that link holds under (the EIP it went to,
+   * the fetch epoch its translation was made in, the block source's drop count then; all -1 until
+   * the first hand-off, which no drop count matches). Following a link reads these entries instead
+   * of the blocks at both ends of the jump; one array keeps them on one or two cache lines.
    */
-  readonly linkTo: (Region | null)[];
-  readonly linkStamp: Float64Array;
+  readonly links: (Region | number | null)[];
 }
 
-/** The words of a member's stamp in `Region.linkStamp`, and how many there are per member. */
+/** The entries of a member's link in `Region.links`, and how many there are per member. */
 export const enum Link {
-  EIP = 0,
-  EPOCH = 1,
-  DROPS = 2,
-  WORDS = 3,
+  TO = 0,
+  EIP = 1,
+  EPOCH = 2,
+  DROPS = 3,
+  WORDS = 4,
 }
 
 /**
@@ -143,8 +143,8 @@ function sameOffset(b: Block): boolean {
 export function compileRegion(members: readonly Block[], bits: 16 | 32, inline = true): Region {
   const handlers: Handler[] = [];
   const records: Instruction[] = [];
-  const chaining = Uint8Array.from(members, (b) => (bits === 32 && chains(b) ? 1 : 0));
-  const chained = chaining.includes(1);
+  const chaining = members.map((b) => bits === 32 && chains(b));
+  const chained = chaining.includes(true);
   let cases = '';
   members.forEach((b, k) => {
     const base = handlers.length;
@@ -158,7 +158,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
       base,
       leave: (done) => `return ${done};`,
     });
-    const next = chained && chaining[k] === 1 ? `cpu.instructions += ${count}; break;` : `return ${count};`;
+    const next = chained && chaining[k] === true ? `cpu.instructions += ${count}; break;` : `return ${count};`;
     const start = bits === 16 ? b.startIp & 0xffff : b.startIp | 0;
     cases += `case ${start}: {\nat = ${k}; cpu.insEip = ${start};\n${source}${next}\n}\n`;
   });
@@ -170,7 +170,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
   const first = members[0] as Block;
   const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
   const run = generatedFunction(name, 'cpu, end', body, { h: handlers, r: records }) as RegionFunction;
-  const linkTo = new Array<Region | null>(members.length).fill(null);
-  const linkStamp = new Float64Array(members.length * Link.WORDS).fill(-1);
-  return { run, chaining, members, drops: -1, warmSlot: -1, linkTo, linkStamp };
+  const links: (Region | number | null)[] = [];
+  for (let k = 0; k < members.length; k++) links.push(null, -1, -1, -1);
+  return { run, members, drops: -1, warmSlot: -1, links };
 }
