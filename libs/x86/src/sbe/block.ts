@@ -49,41 +49,27 @@ export enum BlockEnd {
  * bytes. Once `valid` is false, the records stay readable until the next lookup, which may reuse them.
  */
 export class Block {
-  /** Guest-physical address of the first byte. */
-  physAddr = 0;
-  /** Mode the bytes were decoded in. */
-  mode: CodeMode = 0;
+  // The fields a run loop reads for every block come first: V8 lays fields out in this order, so
+  // they share the object's first two cache lines.
+
+  /** False once the block was dropped (written over, evicted, flushed or breakpointed). */
+  valid = true;
+  /** Lookups that returned this block: the hotness a JIT uses to pick what to compile. */
+  hits = 0;
+  /** Index of the block in its scanned page's block table (bookkeeping of the cache). */
+  slot = -1;
+  /** Instructions in the block: the first `count` of `instructions`. */
+  count = 0;
   /**
    * IP the block was scanned for (the `ip` of `instructions[0]`), as a signed 32-bit integer
    * (`ip | 0`): V8 keeps such a field unboxed, so a run loop reads it without another load.
    */
   startIp = 0;
-  /** Pre-decoded instructions; only the first `count` belong to the block. */
-  instructions: Instruction[] = [];
-  count = 0;
-  /** Bytes covered, counted from `physAddr`; any beyond the end of the start page lie in `crossPage`. */
-  byteLength = 0;
   endReason: BlockEnd = BlockEnd.ControlTransfer;
-  /** Physical page that holds the bytes of an instruction crossing the page end, or -1. */
-  crossPage = -1;
-  /** Some instruction of the block writes memory, so the CPU must watch `valid`. */
-  writesMemory = false;
-  /** False once the block was dropped (written over, evicted, flushed or breakpointed). */
-  valid = true;
-  /** Lookups that returned this block: the hotness a JIT uses to pick what to compile. */
-  hits = 0;
-  /** Slot for the executor's routine per instruction; opaque here, dropped with the block. */
-  routines: unknown = null;
   /** Slot for the executor's compact copy of the records (e.g. a typed array); opaque here, dropped with the block. */
   packed: unknown = null;
   /** Slot for a compiled form of the whole block (e.g. a JavaScript function); opaque here, dropped with the block. */
   compiled: unknown = null;
-  /** 128-byte chunks of the start page that the block covers (bit n = bytes n*128 .. n*128+127). */
-  startMask = 0;
-  /** Chunks of `crossPage` that the block covers. */
-  crossMask = 0;
-  /** Index of the block in its scanned page's block table (bookkeeping of the cache). */
-  slot = -1;
   /**
    * A successor memo for the run loop: the block it found at IP `nextIp` after this one, while its
    * address-translation state was `nextEpoch`. Opaque here; a dropped block is never revived, so
@@ -92,4 +78,22 @@ export class Block {
   next: Block | null = null;
   nextIp = 0;
   nextEpoch = -1;
+  /** Pre-decoded instructions; only the first `count` belong to the block. */
+  instructions: Instruction[] = [];
+  /** Slot for the executor's routine per instruction; opaque here, dropped with the block. */
+  routines: unknown = null;
+  /** Guest-physical address of the first byte. */
+  physAddr = 0;
+  /** Mode the bytes were decoded in. */
+  mode: CodeMode = 0;
+  /** Bytes covered, counted from `physAddr`; any beyond the end of the start page lie in `crossPage`. */
+  byteLength = 0;
+  /** Physical page that holds the bytes of an instruction crossing the page end, or -1. */
+  crossPage = -1;
+  /** Some instruction of the block writes memory, so the CPU must watch `valid`. */
+  writesMemory = false;
+  /** 128-byte chunks of the start page that the block covers (bit n = bytes n*128 .. n*128+127). */
+  startMask = 0;
+  /** Chunks of `crossPage` that the block covers. */
+  crossMask = 0;
 }
