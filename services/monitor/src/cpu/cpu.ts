@@ -344,6 +344,20 @@ export class Cpu {
   get stack32(): boolean {
     return (this.segAttr[Seg.SS] & Attr.DB) !== 0;
   }
+  /**
+   * ES, SS and DS are read/write segments based at 0 without a limit and SS is a 32-bit stack, as
+   * under a flat memory model: what page functions made for flat code take for granted (region.ts).
+   */
+  get flatData(): boolean {
+    const access = this.segAccess;
+    const base = this.segBase;
+    const rw = SegAccess.READ | SegAccess.WRITE | SegAccess.FLAT;
+    return (
+      (access[Seg.ES] & access[Seg.SS] & access[Seg.DS] & rw) === rw &&
+      (base[Seg.ES] | base[Seg.SS] | base[Seg.DS]) === 0 &&
+      (this.segAttr[Seg.SS] & Attr.DB) !== 0
+    );
+  }
   /** EFLAGS.TF (single-step). */
   get trapFlag(): boolean {
     return (this.st[FLAGS] & Flag.TF) !== 0;

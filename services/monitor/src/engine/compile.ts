@@ -31,9 +31,11 @@ export interface BodyContext {
   readonly base: number;
   /** The statement that leaves after `done` of the block's records completed (the block ends early). */
   readonly leave: (done: number) => string;
+  /** The code runs only while the CPU's data segments are flat (Cpu.flatData; fast.ts Operands.flat). */
+  readonly flat: boolean;
 }
 
-const SINGLE_BLOCK: BodyContext = { base: 0, leave: (done) => `return ${done};` };
+const SINGLE_BLOCK: BodyContext = { base: 0, leave: (done) => `return ${done};`, flat: false };
 
 /**
  * The body of a block entered at its own start IP (`bits` is the code size), up to its end: the
@@ -49,7 +51,7 @@ export function blockSource(
   context: BodyContext = SINGLE_BLOCK,
 ): BlockSource {
   const mask = bits === 16 ? 0xffff : -1;
-  const { base, leave } = context;
+  const { base, leave, flat } = context;
   let body = '';
   let inlined = 0;
   // The value insEip is known to hold: the caller sets it to the block's start before the body.
@@ -61,7 +63,7 @@ export function blockSource(
     const start = ins.ip & mask;
     const next = (start + ins.length) & mask;
     const last = i === count - 1;
-    const inl = inline && handlers[i] === fastHandler(ins) ? inlineCode(ins, next, flags) : undefined;
+    const inl = inline && handlers[i] === fastHandler(ins) ? inlineCode(ins, next, flags, flat) : undefined;
     if (inl === undefined) {
       flags = undefined;
       if (insEip !== start) body += `cpu.insEip = ${start}; `;

@@ -354,18 +354,21 @@ export class Engine {
       const code = this.currentCode(block);
       if (code !== null) {
         if (code.warmSlot < 0) {
-          // Members run on from one to the next only under a flat CS limit: the run loop checks the
-          // limit before each block, a region only at its branches.
-          const chain = limit === 0x7fffffff && this.chainRegions && cpu.segLimit[Seg.CS] === -1;
-          this.runRegion(code as Region, bits, chain);
-          return;
-        }
-        if (block.hits < this.compileThreshold) {
+          // A page function made for flat data segments waits, interpreted, while they are not.
+          const flat = cpu.flatData;
+          if (flat || !(code as Region).flat) {
+            // Members run on from one to the next only under a flat CS limit: the run loop checks the
+            // limit before each block, a region only at its branches.
+            const chain = limit === 0x7fffffff && this.chainRegions && cpu.segLimit[Seg.CS] === -1;
+            this.runRegion(code as Region, bits, chain, flat);
+            return;
+          }
+        } else if (block.hits < this.compileThreshold) {
           this.runWarm(block, code as WarmBlock);
           return;
         }
       }
-      if (packed !== null) {
+      if (packed !== null && (code === null || code.warmSlot >= 0)) {
         if (block.hits >= this.compileThreshold) this.compile(block, bits);
         else if (block.hits === this.warmThreshold && bits === 32) {
           this.queueWarm(block);
@@ -411,7 +414,7 @@ export class Engine {
    */
   private compile(hot: Block, bits: 16 | 32): void {
     const members = regionMembers(hot, this.blocks.pageBlocks(hot), this.compileThreshold >>> 2);
-    const region = compileRegion(members, bits, this.inlineRecords);
+    const region = compileRegion(members, bits, this.inlineRecords, bits === 32 && this.cpu.flatData);
     region.drops = this.blocks.drops;
     for (const b of members) {
       if (b.compiled === null) this.stats.compiledBlocks++;
@@ -482,9 +485,10 @@ export class Engine {
   /**
    * Runs a region from the member at EIP: with `chain`, on from member to member and on into the
    * regions that follow until the budget is spent (the last block may overrun it by a few), else one
-   * member. On a fault, counts the records of the faulting block before it.
+   * member. `flat` is Cpu.flatData, which holds until the run returns (Region.flat). On a fault,
+   * counts the records of the faulting block before it.
    */
-  private runRegion(region: Region, bits: 16 | 32, chain: boolean): void {
+  private runRegion(region: Region, bits: 16 | 32, chain: boolean, flat: boolean): void {
     const cpu = this.cpu;
     const end = chain ? this.end : cpu.instructions + 1;
     const before = cpu.instructions;
@@ -496,7 +500,7 @@ export class Engine {
         // Most regions end with a jump to another page (79% on the default guest's workload): enter
         // the region the run loop would enter next here, when the run loop has nothing to do between.
         if (last !== 0 || !chain) break;
-        const next = this.followingRegion(region, cpu.regionAt);
+        const next = this.followingRegion(region, cpu.regionAt, flat);
         if (next === null) break;
         region = next;
       }
@@ -514,11 +518,12 @@ export class Engine {
   /**
    * The page function the run loop would run after member `at` of `region`, a member that passes
    * control on without its checks, or null when the run loop must look: a stop, an interrupt shadow,
-   * a write into code, the budget, an interrupt to take, or no valid successor memo on the member.
-   * The member's hand-off link answers while nothing that the memo and the successor's page function
-   * depend on has changed: the same EIP, fetch epoch and drop count.
+   * a write into code, the budget, an interrupt to take, no valid successor memo on the member, or a
+   * successor made for flat data segments while they are not (`flat`, Cpu.flatData). The member's
+   * hand-off link answers while nothing that the memo and the successor's page function depend on
+   * has changed: the same EIP, fetch epoch and drop count.
    */
-  private followingRegion(region: Region, at: number): Region | null {
+  private followingRegion(region: Region, at: number, flat: boolean): Region | null {
     const cpu = this.cpu;
     if (cpu.exitBlock || cpu.instructions >= this.end || this.stopRequested) return null;
     if (this.intr !== undefined && cpu.interruptsEnabled && this.intr.pending()) return null;
@@ -546,6 +551,7 @@ export class Engine {
       links[s + Link.DROPS] = this.blocks.drops;
       block.hits++;
     }
+    if (next.flat && !flat) return null;
     this.stats.blocks++;
     this.stats.regionHandoffs++;
     cpu.insEip = eip;

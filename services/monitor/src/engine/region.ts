@@ -51,6 +51,14 @@ export interface CompiledCode {
 export interface Region extends CompiledCode {
   readonly run: RegionFunction;
   /**
+   * Made for flat data segments (Cpu.flatData): its memory accesses through ES, SS and DS skip the
+   * segment checks and base, and its stack accesses use ESP. The run loop enters it only while the
+   * CPU's segments are so; members that load a segment register or change the mode end the region's
+   * run (they are sensitive, privileged or far: a block ends with them and the region returns after
+   * it), so the check at entry holds for the whole run, hand-offs included.
+   */
+  readonly flat: boolean;
+  /**
    * Hand-off links, Link.WORDS entries per member: the page function control went on to when it
    * last left this one from that member, and the stamp that link holds under (the EIP it went to,
    * the fetch epoch its translation was made in, the block source's drop count then; all -1 until
@@ -140,7 +148,7 @@ function sameOffset(b: Block): boolean {
  * look), the function runs the block it is entered at and returns. A single member that does pass
  * control on loops like any other: a hot loop of one block stays in its function.
  */
-export function compileRegion(members: readonly Block[], bits: 16 | 32, inline = true): Region {
+export function compileRegion(members: readonly Block[], bits: 16 | 32, inline = true, flat = false): Region {
   const handlers: Handler[] = [];
   const records: Instruction[] = [];
   const chaining = members.map((b) => bits === 32 && chains(b));
@@ -157,6 +165,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
     const { source } = blockSource(routines, b.instructions, count, bits, inline, {
       base,
       leave: (done) => `return ${done};`,
+      flat,
     });
     const next = chained && chaining[k] === true ? `cpu.instructions += ${count}; break;` : `return ${count};`;
     const start = bits === 16 ? b.startIp & 0xffff : b.startIp | 0;
@@ -172,5 +181,5 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
   const run = generatedFunction(name, 'cpu, end', body, { h: handlers, r: records }) as RegionFunction;
   const links: (Region | number | null)[] = [];
   for (let k = 0; k < members.length; k++) links.push(null, -1, -1, -1);
-  return { run, members, drops: -1, warmSlot: -1, links };
+  return { run, members, drops: -1, warmSlot: -1, links, flat };
 }

@@ -3,7 +3,7 @@
 // instructions at every budget, also when the program rewrites the code of a member.
 
 import { describe, expect, it } from 'vitest';
-import { Block, CodeMode } from '@plex86/x86';
+import { Block, CODE_ATTRIBUTES, CODE_COUNT, CodeAttr, CodeMode } from '@plex86/x86';
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
 import { Cr0, Seg } from '../../src/cpu/registers.js';
 import { Engine, resolveHandler, StopReason, type InterruptLine } from '../../src/engine/engine.js';
@@ -220,6 +220,103 @@ describe('page functions', () => {
     expect(a.engine.stats.blocks).toBeGreaterThan(1000);
     // The first round, the compiled rounds in one call, the HLT block.
     expect(b.engine.stats.blocks).toBeLessThan(10);
+  });
+
+  it('run code made for flat data segments only while ES, SS and DS are flat, with a 32-bit stack', () => {
+    // top: mov eax, [ebx]; add edx, eax; push eax; pop esi; dec ecx; jnz top; hlt
+    const code = Uint8Array.of(0x8b, 0x03, 0x01, 0xc2, 0x50, 0x5e, 0x49, 0x75, 0xf7, 0xf4);
+    const data = Seg.DS;
+    const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.G;
+    // Each round changes the data segments, then runs the loop 50 times: flat; DS based at 0x1000; SS
+    // a 16-bit stack (PUSH and POP move SP only); flat again.
+    const rounds: ((cpu: Cpu) => void)[] = [
+      () => undefined,
+      (cpu) => cpu.loadSegmentCache(data, 0x10, 0x1000, -1, attr | Attr.DB),
+      (cpu) => {
+        cpu.loadSegmentCache(data, 0x10, 0, -1, attr | Attr.DB);
+        cpu.loadSegmentCache(Seg.SS, 0x10, 0, -1, attr);
+        cpu.r32[4] = 0x7fff0000 | 0x8000;
+      },
+      (cpu) => cpu.loadSegmentCache(Seg.SS, 0x10, 0, -1, attr | Attr.DB),
+    ];
+    const [a, b] = [false, true].map((compiled) => {
+      const m = machine(code, compiled);
+      const view = new DataView(m.cpu.ram.buffer, m.cpu.ram.byteOffset);
+      view.setUint32(0x20000, 0x1111, true);
+      view.setUint32(0x21000, 0x2222, true);
+      m.cpu.r32[2] = 0;
+      const inRegions: number[] = [];
+      for (const change of rounds) {
+        change(m.cpu);
+        m.cpu.halted = false;
+        m.cpu.eip = CODE;
+        m.cpu.r32[1] = 50;
+        m.cpu.r32[3] = 0x20000;
+        const before = m.engine.stats.regionInstructions;
+        expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
+        inRegions.push(m.engine.stats.regionInstructions - before);
+        m.cpu.r32[4] = 0x80000;
+      }
+      return { state: state(m.cpu), stack: view.getUint32(0x7ffc, true), inRegions };
+    });
+    expect(b.state).toBe(a.state);
+    // EDX: 50 dwords through a flat DS, 50 through DS based at 0x1000, 100 through a flat one again.
+    expect(b.state).toContain(` ${(150 * 0x1111 + 50 * 0x2222).toString(16)} `);
+    // The 16-bit stack round pushed at SS:SP - 4, not below ESP.
+    expect(b.stack).toBe(0x1111);
+    expect(b.inRegions[0]).toBeGreaterThan(200);
+    expect(b.inRegions[1]).toBe(0);
+    expect(b.inRegions[2]).toBe(0);
+    expect(b.inRegions[3]).toBeGreaterThan(200);
+  });
+
+  it('take flat data segments for granted only where no member can load a segment register', () => {
+    // Flat code is checked for at entry only: a segment load must end its block (the scanner ends
+    // blocks at sensitive instructions) and the region's run (chains() refuses sensitive members).
+    let loads = 0;
+    for (let code = 0; code < CODE_COUNT; code++) {
+      const attrs = CODE_ATTRIBUTES[code] as number;
+      if ((attrs & CodeAttr.SEGMENT_LOAD) === 0) continue;
+      loads++;
+      expect((attrs & CodeAttr.SENSITIVE) !== 0, `code ${code}`).toBe(true);
+    }
+    expect(loads).toBeGreaterThan(10);
+  });
+
+  it('hand control to a page function made for flat data segments only while they are flat', () => {
+    // Page 1 calls `far` on page 2 in a loop; page 2 also has a call of `far` to enter alone.
+    const c = new Code();
+    c.emit(0xb9).imm32(20); // mov ecx, 20
+    c.label('loop').rel([0xe8], 4, 'far'); // call far
+    c.emit(0x49); // dec ecx
+    c.rel([0x75], 1, 'loop'); // jnz loop
+    c.emit(0xf4); // hlt
+    while (c.here < CODE + 0x1000) c.emit(0x90);
+    c.label('far').emit(0x03, 0x13); // add edx, [ebx]
+    c.emit(0xc3); // ret
+    c.label('alone').rel([0xe8], 4, 'far'); // call far
+    c.emit(0xf4); // hlt
+    const code = c.link();
+    const [a, b] = [false, true].map((compiled) => {
+      const m = machine(code, compiled);
+      const view = new DataView(m.cpu.ram.buffer, m.cpu.ram.byteOffset);
+      view.setUint32(0x20000, 0x1111, true);
+      view.setUint32(0x21000, 0x2222, true);
+      m.cpu.r32[2] = 0;
+      m.cpu.r32[3] = 0x20000;
+      // Under flat segments, `far` runs once (and with compiling on, becomes flat code).
+      m.cpu.eip = c.address('alone');
+      expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
+      // Then the loop runs with DS based at 0x1000: its own page function is not flat code.
+      m.cpu.loadSegmentCache(Seg.DS, 0x10, 0x1000, -1, Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G);
+      m.cpu.halted = false;
+      m.cpu.eip = CODE;
+      expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
+      return m;
+    });
+    expect(state(b.cpu)).toBe(state(a.cpu));
+    expect(b.cpu.r32[2]).toBe(0x1111 + 20 * 0x2222);
+    expect(b.engine.stats.regions).toBeGreaterThan(1);
   });
 
   it('run one block per call while chaining is off, as a debugger needs', () => {

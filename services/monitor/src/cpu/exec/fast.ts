@@ -36,6 +36,11 @@ export interface Operands {
   ea(): string;
   /** Segment register number of the memory operand. */
   seg(): string;
+  /**
+   * True where the code may take ES, SS and DS to be flat read/write segments based at 0 and SS to
+   * be a 32-bit stack (Cpu.flatData): the caller checks that before it runs the code.
+   */
+  readonly flat: boolean;
   /** Branch target EIP, wrapped to `bits`. */
   target(bits: 16 | 32): string;
   /** Condition code `cc` (the low nibble of a Jcc opcode) as a boolean expression. */
@@ -72,6 +77,7 @@ const FIELDS: Operands = {
   imm: (size) => (size === 32 ? 'ins.rawImmediate | 0' : `ins.rawImmediate & ${size === 16 ? 0xffff : 0xff}`),
   ea: () => 'ea(cpu, ins)',
   seg: () => 'ins.memSegment - 25',
+  flat: false,
   target: (bits) =>
     bits === 16
       ? '(cpu.eip + ins.rawBranchTarget - ins.rawIp - ins.length) & 0xffff'
@@ -90,6 +96,7 @@ const PACKED: Operands = {
     size === 32 ? `_pk[_po + ${Packed.IMM}]` : `_pk[_po + ${Packed.IMM}] & ${size === 16 ? 0xffff : 0xff}`,
   ea: () => 'eaPacked(cpu, _pk, _po)',
   seg: () => `((_pk[_po + ${Packed.MEM}] >>> ${MemWord.SEG_SHIFT}) & 7)`,
+  flat: false,
   target: (bits) => `(cpu.eip + _pk[_po + ${Packed.IMM}]) ${bits === 16 ? '& 0xffff' : '| 0'}`,
   condition: (cc) => CONDITIONS[cc],
   carry: () => 'cpu.getCf()',
@@ -115,6 +122,7 @@ class LiteralOperands implements Operands {
     private readonly ins: Instruction,
     private readonly next: number,
     private readonly flags: FlagSource | undefined,
+    readonly flat: boolean,
   ) {}
 
   reg(size: Size, n: 0 | 1): string {
@@ -256,22 +264,46 @@ const FLAT_WRITE = SegAccess.FLAT | SegAccess.WRITE;
  * allows; the rest goes through cpu.read32, which checks the same conditions first. Generated
  * functions are too large for V8 to inline that call, and it cost more than the access: the copy
  * loop of plex86 bench cpu runs 15-20% faster this way. Bytes and words are not inline: the larger
- * code cost as much as it saved.
+ * code cost as much as it saved. With `flat` (Operands.flat), accesses through ES, SS and DS skip the
+ * segment's checks and base.
  */
-function readCode(size: Size, seg: string, ea: string): string {
+function readCode(size: Size, seg: string, ea: string, flat: boolean): string {
   if (size !== 32) return `cpu.read${size}(${seg}, ${ea})`;
-  return `((_mo = ${ea}, (segAccess[${seg}] & ${FLAT_READ}) === ${FLAT_READ}) &&
-    (((_me = tlb[(_ml = (segBase[${seg}] + _mo) | 0) >>> 12]) & cpu.readMask) === cpu.readWant) &&
+  return `((_mo = ${ea}, ${segmentCheck(seg, FLAT_READ, flat)}) &&
+    (((_me = tlb[(_ml = ${linear(seg, flat)}) >>> 12]) & cpu.readMask) === cpu.readWant) &&
     ((_mp = (_me & ~0xfff) | (_ml & 0xfff)) & 3) === 0 ? ram32[_mp >>> 2] : cpu.read32(${seg}, _mo))`;
 }
 
 /** A write, as a statement: a dword inline as readCode's read, on a page that holds no scanned code. */
-function writeCode(size: Size, seg: string, ea: string, value: string): string {
+function writeCode(size: Size, seg: string, ea: string, value: string, flat: boolean): string {
   if (size !== 32) return `cpu.write${size}(${seg}, ${ea}, ${value});`;
-  return `if ((_mo = ${ea}, (segAccess[${seg}] & ${FLAT_WRITE}) === ${FLAT_WRITE}) &&
-    (((_me = tlb[(_ml = (segBase[${seg}] + _mo) | 0) >>> 12]) & cpu.writeMask) === cpu.writeWant) &&
+  return `if ((_mo = ${ea}, ${segmentCheck(seg, FLAT_WRITE, flat)}) &&
+    (((_me = tlb[(_ml = ${linear(seg, flat)}) >>> 12]) & cpu.writeMask) === cpu.writeWant) &&
     ((_mp = (_me & ~0xfff) | (_ml & 0xfff)) & 3) === 0 && codePages[_mp >>> 12] === 0) ram32[_mp >>> 2] = ${value};
     else cpu.write32(${seg}, _mo, ${value});`;
+}
+
+/** Whether `seg` (a literal or an expression) is one of ES, SS and DS, which flat code takes as flat. */
+function flatSegment(seg: string, flat: boolean): boolean {
+  return flat && (seg === '0' || seg === '2' || seg === '3');
+}
+
+/** The test that `seg` allows `need` (FLAT_READ or FLAT_WRITE) without a limit check. */
+function segmentCheck(seg: string, need: number, flat: boolean): string {
+  return flatSegment(seg, flat) ? 'true' : `(segAccess[${seg}] & ${need}) === ${need}`;
+}
+
+/** The linear address of offset `_mo` through `seg`. */
+function linear(seg: string, flat: boolean): string {
+  return flatSegment(seg, flat) ? '_mo' : `(segBase[${seg}] + _mo) | 0`;
+}
+
+/**
+ * `stack32` with ESP, else `stack16` with SP; flat code (Operands.flat) runs on a 32-bit stack and
+ * needs only the first.
+ */
+function onStack(o: Operands, stack32: string, stack16: string): string {
+  return o.flat ? `{ ${stack32} }` : `if (cpu.stack32) { ${stack32} } else { ${stack16} }`;
 }
 
 let compiled = 0;
@@ -436,7 +468,7 @@ for (let op = 0; op < 8; op++) {
       store
         ? (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${bytes});
            const a = cpu.readLin${size}(lin); const b = ${o.reg(size, 1)}; ${alu(o)} cpu.writeLin${size}(lin, res);`
-        : (o) => `const a = ${readCode(size, o.seg(), o.ea())}; const b = ${o.reg(size, 1)}; ${alu(o)}`,
+        : (o) => `const a = ${readCode(size, o.seg(), o.ea(), o.flat)}; const b = ${o.reg(size, 1)}; ${alu(o)}`,
       Effect.NONE,
       MEM_EFFECT,
       flags,
@@ -445,7 +477,7 @@ for (let op = 0; op < 8; op++) {
     define(
       `${n}_r${size}_rm${size}`,
       regReg,
-      (o) => `const b = ${readCode(size, o.seg(), o.ea())}; const a = ${o.reg(size, 0)};
+      (o) => `const b = ${readCode(size, o.seg(), o.ea(), o.flat)}; const a = ${o.reg(size, 0)};
        ${alu(o)} ${store ? `${o.reg(size, 0)} = res;` : ''}`,
       Effect.NONE,
       MEM_EFFECT,
@@ -460,7 +492,7 @@ for (let op = 0; op < 8; op++) {
         store
           ? (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${bytes});
              const a = cpu.readLin${size}(lin); const b = ${o.imm(size)}; ${alu(o)} cpu.writeLin${size}(lin, res);`
-          : (o) => `const a = ${readCode(size, o.seg(), o.ea())}; const b = ${o.imm(size)}; ${alu(o)}`,
+          : (o) => `const a = ${readCode(size, o.seg(), o.ea(), o.flat)}; const b = ${o.imm(size)}; ${alu(o)}`,
         Effect.NONE,
         MEM_EFFECT,
         flags,
@@ -499,7 +531,7 @@ for (const size of SIZES) {
   define(
     `Test_rm${size}_r${size}`,
     (o) => `const a = ${o.reg(size, 0)}; const b = ${o.reg(size, 1)}; ${test}`,
-    (o) => `const a = ${readCode(size, o.seg(), o.ea())}; const b = ${o.reg(size, 1)}; ${test}`,
+    (o) => `const a = ${readCode(size, o.seg(), o.ea(), o.flat)}; const b = ${o.reg(size, 1)}; ${test}`,
     Effect.NONE,
     MEM_EFFECT,
     { kind: LazyKind.LOGIC, size },
@@ -507,7 +539,7 @@ for (const size of SIZES) {
   define(
     `Test_rm${size}_imm${size}`,
     (o) => `const a = ${o.reg(size, 0)}; const b = ${o.imm(size)}; ${test}`,
-    (o) => `const a = ${readCode(size, o.seg(), o.ea())}; const b = ${o.imm(size)}; ${test}`,
+    (o) => `const a = ${readCode(size, o.seg(), o.ea(), o.flat)}; const b = ${o.imm(size)}; ${test}`,
     Effect.NONE,
     MEM_EFFECT,
     { kind: LazyKind.LOGIC, size },
@@ -516,7 +548,7 @@ for (const size of SIZES) {
   define(
     `Mov_rm${size}_r${size}`,
     (o) => `${o.reg(size, 0)} = ${o.reg(size, 1)};`,
-    (o) => writeCode(size, o.seg(), o.ea(), o.reg(size, 1)),
+    (o) => writeCode(size, o.seg(), o.ea(), o.reg(size, 1), o.flat),
     Effect.NONE,
     MEM_EFFECT,
     'keeps',
@@ -524,7 +556,7 @@ for (const size of SIZES) {
   define(
     `Mov_r${size}_rm${size}`,
     (o) => `${o.reg(size, 0)} = ${o.reg(size, 1)};`,
-    (o) => `${o.reg(size, 0)} = ${readCode(size, o.seg(), o.ea())};`,
+    (o) => `${o.reg(size, 0)} = ${readCode(size, o.seg(), o.ea(), o.flat)};`,
     Effect.NONE,
     MEM_EFFECT,
     'keeps',
@@ -533,7 +565,7 @@ for (const size of SIZES) {
   define(
     `Mov_rm${size}_imm${size}`,
     (o) => `${o.reg(size, 0)} = ${o.imm(size)};`,
-    (o) => writeCode(size, o.seg(), o.ea(), o.imm(size)),
+    (o) => writeCode(size, o.seg(), o.ea(), o.imm(size), o.flat),
     Effect.NONE,
     MEM_EFFECT,
     'keeps',
@@ -614,7 +646,7 @@ for (const size of [16, 32] as const) {
     (a: (o: Operands) => string, b: (o: Operands) => string): Template =>
     (o) =>
       `${product(a(o), b(o))} ${flags} ${o.reg(size, 0)} = res;`;
-  const memory = (o: Operands): string => `${readCode(size, o.seg(), o.ea())}`;
+  const memory = (o: Operands): string => `${readCode(size, o.seg(), o.ea(), o.flat)}`;
   define(
     `Imul_r${size}_rm${size}`,
     imul(
@@ -638,27 +670,32 @@ for (const size of [16, 32] as const) {
 // PUSH/POP of a dword through SS with ESP or SP (SS.B). The value is read first (a PUSH of memory
 // addresses it with ESP as it was), and the push writes before ESP moves, so a faulting push leaves
 // ESP as it was; POP ESP loads the popped value after the increment.
-const pushCode = (value: string): string => `const v = ${value};
-   if (cpu.stack32) { const sp = (r32[4] - 4) | 0; ${writeCode(32, '2', 'sp', 'v')} r32[4] = sp; }
-   else { const sp = (r16[8] - 4) & 0xffff; ${writeCode(32, '2', 'sp', 'v')} r16[8] = sp; }`;
-define('Push_r32', (o) => pushCode(o.reg(32, 0)), undefined, MEM_EFFECT, MEM_EFFECT, 'keeps');
+const pushCode = (o: Operands, value: string): string =>
+  `const v = ${value}; ${onStack(
+    o,
+    `const sp = (r32[4] - 4) | 0; ${writeCode(32, '2', 'sp', 'v', o.flat)} r32[4] = sp;`,
+    `const sp = (r16[8] - 4) & 0xffff; ${writeCode(32, '2', 'sp', 'v', o.flat)} r16[8] = sp;`,
+  )}`;
+define('Push_r32', (o) => pushCode(o, o.reg(32, 0)), undefined, MEM_EFFECT, MEM_EFFECT, 'keeps');
 define(
   'Push_rm32',
-  (o) => pushCode(o.reg(32, 0)),
-  (o) => pushCode(readCode(32, o.seg(), o.ea())),
+  (o) => pushCode(o, o.reg(32, 0)),
+  (o) => pushCode(o, readCode(32, o.seg(), o.ea(), o.flat)),
   MEM_EFFECT,
   MEM_EFFECT,
   'keeps',
 );
 for (const name of ['Push_imm32', 'Push_imm8_32']) {
-  define(name, (o) => pushCode(o.imm(32)), undefined, MEM_EFFECT, MEM_EFFECT, 'keeps');
+  define(name, (o) => pushCode(o, o.imm(32)), undefined, MEM_EFFECT, MEM_EFFECT, 'keeps');
 }
 define(
   'Pop_r32',
-  (o) => `let v;
-   if (cpu.stack32) { const sp = r32[4]; v = ${readCode(32, '2', 'sp')}; r32[4] = (sp + 4) | 0; }
-   else { const sp = r16[8]; v = ${readCode(32, '2', 'sp')}; r16[8] = (sp + 4) & 0xffff; }
-   ${o.reg(32, 0)} = v;`,
+  (o) =>
+    `let v; ${onStack(
+      o,
+      `const sp = r32[4]; v = ${readCode(32, '2', 'sp', o.flat)}; r32[4] = (sp + 4) | 0;`,
+      `const sp = r16[8]; v = ${readCode(32, '2', 'sp', o.flat)}; r16[8] = (sp + 4) & 0xffff;`,
+    )} ${o.reg(32, 0)} = v;`,
   undefined,
   MEM_EFFECT,
   MEM_EFFECT,
@@ -716,11 +753,11 @@ define('Jmp_rel16', (o) => jumpCode(o.target(16)), undefined, BRANCH, 0, 'keeps'
 
 // CALL rel32 and RET: the return address is EIP (the next instruction); the target is checked against
 // the CS limit before anything is pushed or ESP moves.
-const pushEip = pushCode('st[0]');
 const CALL = Effect.FAULTS | Effect.EXITS | Effect.BRANCH;
 define(
   'Call_rel32',
-  (o) => `const t = ${o.target(32)}; if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0); ${pushEip} st[0] = t;`,
+  (o) =>
+    `const t = ${o.target(32)}; if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0); ${pushCode(o, 'st[0]')} st[0] = t;`,
   undefined,
   CALL,
   0,
@@ -728,9 +765,13 @@ define(
 );
 define(
   'Ret_32',
-  () => `const s32 = cpu.stack32; const sp = s32 ? r32[4] : r16[8]; const t = ${readCode(32, '2', 'sp')};
-   if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0);
-   st[0] = t; if (s32) r32[4] = (sp + 4) | 0; else r16[8] = (sp + 4) & 0xffff;`,
+  (o) =>
+    o.flat
+      ? `const sp = r32[4]; const t = ${readCode(32, '2', 'sp', true)};
+       if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0); st[0] = t; r32[4] = (sp + 4) | 0;`
+      : `const s32 = cpu.stack32; const sp = s32 ? r32[4] : r16[8]; const t = ${readCode(32, '2', 'sp', false)};
+       if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0);
+       st[0] = t; if (s32) r32[4] = (sp + 4) | 0; else r16[8] = (sp + 4) & 0xffff;`,
   undefined,
   CALL,
   0,
@@ -741,15 +782,18 @@ define(
 define(
   'Jmp_rm32',
   (o) => jumpCode(o.reg(32, 0)),
-  (o) => jumpCode(readCode(32, o.seg(), o.ea())),
+  (o) => jumpCode(readCode(32, o.seg(), o.ea(), o.flat)),
   BRANCH,
   CALL,
   'keeps',
 );
 define(
   'Leave_32',
-  () => `const s32 = cpu.stack32; const bp = s32 ? r32[5] : r16[10]; const v = ${readCode(32, '2', 'bp')};
-   if (s32) r32[4] = (bp + 4) | 0; else r16[8] = (bp + 4) & 0xffff; r32[5] = v;`,
+  (o) =>
+    o.flat
+      ? `const bp = r32[5]; const v = ${readCode(32, '2', 'bp', true)}; r32[4] = (bp + 4) | 0; r32[5] = v;`
+      : `const s32 = cpu.stack32; const bp = s32 ? r32[5] : r16[10]; const v = ${readCode(32, '2', 'bp', false)};
+       if (s32) r32[4] = (bp + 4) | 0; else r16[8] = (bp + 4) & 0xffff; r32[5] = v;`,
   undefined,
   MEM_EFFECT,
   MEM_EFFECT,
@@ -768,7 +812,7 @@ define(
 define(
   'Bt_rm32_imm8',
   (o) => `cpu.setFlagBits(1, (${o.reg(32, 0)} >>> ((${o.imm(8)}) & 31)) & 1);`,
-  (o) => `cpu.setFlagBits(1, (${readCode(32, o.seg(), o.ea())} >>> ((${o.imm(8)}) & 31)) & 1);`,
+  (o) => `cpu.setFlagBits(1, (${readCode(32, o.seg(), o.ea(), o.flat)} >>> ((${o.imm(8)}) & 31)) & 1);`,
 );
 
 // SHL/SHR/SAR of a 32-bit register by an immediate or 1: CF, OF, AF in the flags word, SF/ZF/PF lazy
@@ -817,19 +861,26 @@ define('Not_rm32', (o) => `${o.reg(32, 0)} = ~${o.reg(32, 0)};`, undefined, Effe
 define(
   'Mov_EAX_moffs32',
   undefined,
-  (o) => `r32[0] = ${readCode(32, o.seg(), o.ea())};`,
+  (o) => `r32[0] = ${readCode(32, o.seg(), o.ea(), o.flat)};`,
   Effect.NONE,
   MEM_EFFECT,
   'keeps',
 );
-define('Mov_moffs32_EAX', undefined, (o) => writeCode(32, o.seg(), o.ea(), 'r32[0]'), Effect.NONE, MEM_EFFECT, 'keeps');
+define(
+  'Mov_moffs32_EAX',
+  undefined,
+  (o) => writeCode(32, o.seg(), o.ea(), 'r32[0]', o.flat),
+  Effect.NONE,
+  MEM_EFFECT,
+  'keeps',
+);
 
 // CMOVcc: the source is read (and may fault) whatever the condition.
 for (let cc = 0; cc < 16; cc++) {
   define(
     `Cmov${CC[cc]}_r32_rm32`,
     (o) => `const v = ${o.reg(32, 1)}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
-    (o) => `const v = ${readCode(32, o.seg(), o.ea())}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
+    (o) => `const v = ${readCode(32, o.seg(), o.ea(), o.flat)}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
     Effect.NONE,
     MEM_EFFECT,
     'keeps',
@@ -841,7 +892,7 @@ for (let cc = 0; cc < 16; cc++) {
   define(
     `Set${CC[cc]}_rm8`,
     (o) => `${o.reg(8, 0)} = ${o.condition(cc)} ? 1 : 0;`,
-    (o) => writeCode(8, o.seg(), o.ea(), `${o.condition(cc)} ? 1 : 0`),
+    (o) => writeCode(8, o.seg(), o.ea(), `${o.condition(cc)} ? 1 : 0`, o.flat),
     Effect.NONE,
     MEM_EFFECT,
     'keeps',
@@ -889,14 +940,14 @@ export function packedForm(name: string, variant: FormVariant): { twin: PackedHa
  * in a function made by generatedFunction, which declares the template locals. `flags` is the state
  * the records before it left in the lazy flags, when known, for a conditional jump to test directly.
  */
-export function inlineCode(ins: Instruction, next: number, flags?: FlagSource): InlineCode | undefined {
+export function inlineCode(ins: Instruction, next: number, flags?: FlagSource, flat = false): InlineCode | undefined {
   const entry = FAST.get(ins.code);
   if (entry === undefined) return undefined;
   const memory = ins.op0Kind === MEMORY || ins.op1Kind === MEMORY;
   const t = entry.template(memory ? 'mem' : 'reg');
   if (t === undefined) return undefined;
   return {
-    code: t(new LiteralOperands(ins, next, flags)),
+    code: t(new LiteralOperands(ins, next, flags, flat)),
     effect: memory ? entry.memEffect : entry.regEffect,
     flags: entry.flags,
   };
