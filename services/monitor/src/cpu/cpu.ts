@@ -345,17 +345,19 @@ export class Cpu {
     return (this.segAttr[Seg.SS] & Attr.DB) !== 0;
   }
   /**
-   * ES, SS and DS are read/write segments based at 0 without a limit and SS is a 32-bit stack, as
-   * under a flat memory model: what page functions made for flat code take for granted (region.ts).
+   * ES, SS and DS are read/write segments based at 0 without a limit, SS is a 32-bit stack and CS
+   * has no limit below 4 GiB, as under a flat memory model: what page functions made for flat
+   * segments take for granted (region.ts).
    */
-  get flatData(): boolean {
+  get flatSegments(): boolean {
     const access = this.segAccess;
     const base = this.segBase;
     const rw = SegAccess.READ | SegAccess.WRITE | SegAccess.FLAT;
     return (
       (access[Seg.ES] & access[Seg.SS] & access[Seg.DS] & rw) === rw &&
       (base[Seg.ES] | base[Seg.SS] | base[Seg.DS]) === 0 &&
-      (this.segAttr[Seg.SS] & Attr.DB) !== 0
+      (this.segAttr[Seg.SS] & Attr.DB) !== 0 &&
+      this.segLimit[Seg.CS] === -1
     );
   }
   /** EFLAGS.TF (single-step). */

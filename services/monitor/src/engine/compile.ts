@@ -31,7 +31,7 @@ export interface BodyContext {
   readonly base: number;
   /** The statement that leaves after `done` of the block's records completed (the block ends early). */
   readonly leave: (done: number) => string;
-  /** The code runs only while the CPU's data segments are flat (Cpu.flatData; fast.ts Operands.flat). */
+  /** The code runs only while the CPU's segments are flat (Cpu.flatSegments; fast.ts Operands.flat). */
   readonly flat: boolean;
 }
 

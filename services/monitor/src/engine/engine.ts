@@ -354,8 +354,8 @@ export class Engine {
       const code = this.currentCode(block);
       if (code !== null) {
         if (code.warmSlot < 0) {
-          // A page function made for flat data segments waits, interpreted, while they are not.
-          const flat = cpu.flatData;
+          // A page function made for flat segments waits, interpreted, while they are not.
+          const flat = cpu.flatSegments;
           if (flat || !(code as Region).flat) {
             // Members run on from one to the next only under a flat CS limit: the run loop checks the
             // limit before each block, a region only at its branches.
@@ -414,7 +414,7 @@ export class Engine {
    */
   private compile(hot: Block, bits: 16 | 32): void {
     const members = regionMembers(hot, this.blocks.pageBlocks(hot), this.compileThreshold >>> 2);
-    const region = compileRegion(members, bits, this.inlineRecords, bits === 32 && this.cpu.flatData);
+    const region = compileRegion(members, bits, this.inlineRecords, bits === 32 && this.cpu.flatSegments);
     region.drops = this.blocks.drops;
     for (const b of members) {
       if (b.compiled === null) this.stats.compiledBlocks++;
@@ -485,7 +485,7 @@ export class Engine {
   /**
    * Runs a region from the member at EIP: with `chain`, on from member to member and on into the
    * regions that follow until the budget is spent (the last block may overrun it by a few), else one
-   * member. `flat` is Cpu.flatData, which holds until the run returns (Region.flat). On a fault,
+   * member. `flat` is Cpu.flatSegments, which holds until the run returns (Region.flat). On a fault,
    * counts the records of the faulting block before it.
    */
   private runRegion(region: Region, bits: 16 | 32, chain: boolean, flat: boolean): void {
@@ -519,7 +519,7 @@ export class Engine {
    * The page function the run loop would run after member `at` of `region`, a member that passes
    * control on without its checks, or null when the run loop must look: a stop, an interrupt shadow,
    * a write into code, the budget, an interrupt to take, no valid successor memo on the member, or a
-   * successor made for flat data segments while they are not (`flat`, Cpu.flatData). The member's
+   * successor made for flat segments while they are not (`flat`, Cpu.flatSegments). The member's
    * hand-off link answers while nothing that the memo and the successor's page function depend on
    * has changed: the same EIP, fetch epoch and drop count.
    */

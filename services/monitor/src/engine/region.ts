@@ -51,11 +51,12 @@ export interface CompiledCode {
 export interface Region extends CompiledCode {
   readonly run: RegionFunction;
   /**
-   * Made for flat data segments (Cpu.flatData): its memory accesses through ES, SS and DS skip the
-   * segment checks and base, and its stack accesses use ESP. The run loop enters it only while the
-   * CPU's segments are so; members that load a segment register or change the mode end the region's
-   * run (they are sensitive, privileged or far: a block ends with them and the region returns after
-   * it), so the check at entry holds for the whole run, hand-offs included.
+   * Made for flat segments (Cpu.flatSegments): its memory accesses through ES, SS and DS skip the
+   * segment checks and base, its stack accesses use ESP, and its jumps skip the CS limit check. The
+   * run loop enters it only while the CPU's segments are so; members that load a segment register
+   * or change the mode end the region's run (they are sensitive, privileged or far: a block ends with
+   * them and the region returns after it), so the check at entry holds for the whole run, hand-offs
+   * included.
    */
   readonly flat: boolean;
   /**

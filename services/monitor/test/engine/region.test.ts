@@ -270,6 +270,35 @@ describe('page functions', () => {
     expect(b.inRegions[3]).toBeGreaterThan(200);
   });
 
+  it('check jumps against a CS limit that came after their page function was made for flat segments', () => {
+    // top: dec ecx; jnz top; jmp X; ...; X: hlt, with X beyond the limit of the last round.
+    const c = new Code();
+    c.label('top').emit(0x49); // dec ecx
+    c.rel([0x75], 1, 'top'); // jnz top
+    c.rel([0xe9], 4, 'x'); // jmp x
+    while (c.here < CODE + 0x100) c.emit(0x90);
+    c.label('x').emit(0xf4); // hlt
+    const code = c.link();
+    const outcomes = [false, true].map((compiled) => {
+      const m = machine(code, compiled);
+      const limited = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.CODE;
+      const rounds = [-1, -1, c.address('x') - 1];
+      const reasons = rounds.map((limit) => {
+        m.cpu.loadSegmentCache(Seg.CS, 0x10, 0, limit, limit === -1 ? limited | Attr.G : limited);
+        m.cpu.halted = false;
+        m.cpu.eip = CODE;
+        m.cpu.r32[1] = 20;
+        return m.engine.run(1000);
+      });
+      return { reasons, state: state(m.cpu), regions: m.engine.stats.regions };
+    });
+    expect(outcomes[0].reasons).toEqual([StopReason.HALTED, StopReason.HALTED, StopReason.SHUTDOWN]);
+    expect(outcomes[1].reasons).toEqual(outcomes[0].reasons);
+    // The #GP is the JMP's: EIP stays on it.
+    expect(outcomes[1].state).toBe(outcomes[0].state);
+    expect(outcomes[1].regions).toBeGreaterThan(0);
+  });
+
   it('take flat data segments for granted only where no member can load a segment register', () => {
     // Flat code is checked for at entry only: a segment load must end its block (the scanner ends
     // blocks at sensitive instructions) and the region's run (chains() refuses sensitive members).

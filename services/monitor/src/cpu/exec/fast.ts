@@ -37,8 +37,9 @@ export interface Operands {
   /** Segment register number of the memory operand. */
   seg(): string;
   /**
-   * True where the code may take ES, SS and DS to be flat read/write segments based at 0 and SS to
-   * be a 32-bit stack (Cpu.flatData): the caller checks that before it runs the code.
+   * True where the code may take ES, SS and DS to be flat read/write segments based at 0, SS to be a
+   * 32-bit stack and CS to have no limit below 4 GiB (Cpu.flatSegments): the caller checks that
+   * before it runs the code.
    */
   readonly flat: boolean;
   /** Branch target EIP, wrapped to `bits`. */
@@ -723,11 +724,11 @@ const CONDITIONS = [
 ];
 /** Condition-code suffixes of Jcc, SETcc and CMOVcc, by the low nibble of the opcode. */
 export const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
+/** The #GP(0) of a jump to `t` beyond the CS limit; flat code (Operands.flat) has none (4 GiB). */
+const limitCheck = (o: Operands): string =>
+  o.flat ? '' : 'if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0);';
 /** A jump to `target` (an expression, evaluated once), checked against the CS limit. */
-const jumpCode = (target: string): string =>
-  `const t = ${target};
-   if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0);
-   st[0] = t;`;
+const jumpCode = (o: Operands, target: string): string => `const t = ${target}; ${limitCheck(o)} st[0] = t;`;
 const BRANCH = Effect.FAULTS | Effect.BRANCH;
 for (let cc = 0; cc < 16; cc++) {
   for (const [suffix, bits] of [
@@ -738,7 +739,7 @@ for (let cc = 0; cc < 16; cc++) {
   ] as const) {
     define(
       `J${CC[cc]}_${suffix}`,
-      (o) => `if (${o.condition(cc)}) { ${jumpCode(o.target(bits))} }`,
+      (o) => `if (${o.condition(cc)}) { ${jumpCode(o, o.target(bits))} }`,
       undefined,
       BRANCH,
       0,
@@ -746,18 +747,17 @@ for (let cc = 0; cc < 16; cc++) {
     );
   }
 }
-define('Jmp_rel8_32', (o) => jumpCode(o.target(32)), undefined, BRANCH, 0, 'keeps');
-define('Jmp_rel32', (o) => jumpCode(o.target(32)), undefined, BRANCH, 0, 'keeps');
-define('Jmp_rel8_16', (o) => jumpCode(o.target(16)), undefined, BRANCH, 0, 'keeps');
-define('Jmp_rel16', (o) => jumpCode(o.target(16)), undefined, BRANCH, 0, 'keeps');
+define('Jmp_rel8_32', (o) => jumpCode(o, o.target(32)), undefined, BRANCH, 0, 'keeps');
+define('Jmp_rel32', (o) => jumpCode(o, o.target(32)), undefined, BRANCH, 0, 'keeps');
+define('Jmp_rel8_16', (o) => jumpCode(o, o.target(16)), undefined, BRANCH, 0, 'keeps');
+define('Jmp_rel16', (o) => jumpCode(o, o.target(16)), undefined, BRANCH, 0, 'keeps');
 
 // CALL rel32 and RET: the return address is EIP (the next instruction); the target is checked against
 // the CS limit before anything is pushed or ESP moves.
 const CALL = Effect.FAULTS | Effect.EXITS | Effect.BRANCH;
 define(
   'Call_rel32',
-  (o) =>
-    `const t = ${o.target(32)}; if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0); ${pushCode(o, 'st[0]')} st[0] = t;`,
+  (o) => `const t = ${o.target(32)}; ${limitCheck(o)} ${pushCode(o, 'st[0]')} st[0] = t;`,
   undefined,
   CALL,
   0,
@@ -768,7 +768,7 @@ define(
   (o) =>
     o.flat
       ? `const sp = r32[4]; const t = ${readCode(32, '2', 'sp', true)};
-       if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0); st[0] = t; r32[4] = (sp + 4) | 0;`
+       st[0] = t; r32[4] = (sp + 4) | 0;`
       : `const s32 = cpu.stack32; const sp = s32 ? r32[4] : r16[8]; const t = ${readCode(32, '2', 'sp', false)};
        if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0);
        st[0] = t; if (s32) r32[4] = (sp + 4) | 0; else r16[8] = (sp + 4) & 0xffff;`,
@@ -781,8 +781,8 @@ define(
 // JMP r/m32: to the register or the dword read. LEAVE: ESP from EBP, then EBP popped.
 define(
   'Jmp_rm32',
-  (o) => jumpCode(o.reg(32, 0)),
-  (o) => jumpCode(readCode(32, o.seg(), o.ea(), o.flat)),
+  (o) => jumpCode(o, o.reg(32, 0)),
+  (o) => jumpCode(o, readCode(32, o.seg(), o.ea(), o.flat)),
   BRANCH,
   CALL,
   'keeps',
