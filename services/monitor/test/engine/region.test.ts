@@ -270,6 +270,44 @@ describe('page functions', () => {
     expect(b.inRegions[3]).toBeGreaterThan(200);
   });
 
+  it('read and write bytes and words inline as the interpreter does: unaligned, across pages, into code', () => {
+    const c = new Code();
+    c.emit(0xb9).imm32(30); // mov ecx, 30
+    c.emit(0xbb).imm32(0x20000); // mov ebx, 0x20000
+    c.label('top').emit(0x0f, 0xb6, 0x03); // movzx eax, byte [ebx]
+    c.emit(0x01, 0xc2); // add edx, eax
+    c.emit(0x0f, 0xb7, 0x83).imm32(0xfff); // movzx eax, word [ebx + 0xfff]: across the page end
+    c.emit(0x01, 0xc2); // add edx, eax
+    c.emit(0x0f, 0xbf, 0x43, 0x01); // movsx eax, word [ebx + 1]: unaligned
+    c.emit(0x01, 0xc2); // add edx, eax
+    c.emit(0x88, 0x14, 0x0b); // mov [ebx + ecx], dl
+    c.emit(0x66, 0x89, 0x54, 0x4b, 0x01); // mov [ebx + ecx*2 + 1], dx: unaligned
+    c.emit(0x66, 0x89, 0x93).imm32(0xffe); // mov [ebx + 0xffe], dx: the last word of the page
+    c.emit(0xf6, 0xc1, 0x07); // test cl, 7
+    c.rel([0x75], 1, 'skip'); // jnz skip
+    c.abs([0x88, 0x0d], 'imm8'); // mov [imm8], cl: into code on this page, every eighth round
+    c.label('skip').rel([0xe8], 4, 'sub'); // call sub
+    c.emit(0x49); // dec ecx
+    c.rel([0x75], 1, 'top'); // jnz top
+    c.emit(0xf4); // hlt
+    // Far enough from the loop that a write into it leaves the loop's blocks alone.
+    while (c.here < CODE + 0x400) c.emit(0x90);
+    c.label('sub').emit(0x83, 0xc2).label('imm8').emit(0x11); // add edx, 0x11
+    c.emit(0xc3); // ret
+    const code = c.link();
+    const [a, b] = [false, true].map((compiled) => {
+      const m = machine(code, compiled);
+      for (let i = 0; i < 0x1010; i++) m.cpu.ram[0x20000 + i] = (i * 37) & 0xff;
+      expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
+      return { m, data: Array.from(m.cpu.ram.subarray(0x20000, 0x21010)) };
+    });
+    expect(state(b.m.cpu)).toBe(state(a.m.cpu));
+    expect(b.data).toEqual(a.data);
+    expect(b.m.cpu.ram[c.address('imm8')]).toBe(8);
+    expect(b.m.engine.stats.regions).toBeGreaterThan(1);
+    expect(b.m.engine.stats.regionInstructions).toBeGreaterThan(300);
+  });
+
   it('check jumps against a CS limit that came after their page function was made for flat segments', () => {
     // top: dec ecx; jnz top; jmp X; ...; X: hlt, with X beyond the limit of the last round.
     const c = new Code();

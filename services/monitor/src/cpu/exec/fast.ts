@@ -264,24 +264,42 @@ const FLAT_WRITE = SegAccess.FLAT | SegAccess.WRITE;
  * is inline: a flat segment and an aligned dword (which never crosses a page) whose page the TLB
  * allows; the rest goes through cpu.read32, which checks the same conditions first. Generated
  * functions are too large for V8 to inline that call, and it cost more than the access: the copy
- * loop of plex86 bench cpu runs 15-20% faster this way. Bytes and words are not inline: the larger
- * code cost as much as it saved. With `flat` (Operands.flat), accesses through ES, SS and DS skip the
- * segment's checks and base.
+ * loop of plex86 bench cpu runs 15-20% faster this way. Bytes and words are inline only in flat code
+ * (Operands.flat) through ES, SS and DS, whose accesses need no segment check or base: elsewhere the
+ * larger code cost as much as it saved.
  */
 function readCode(size: Size, seg: string, ea: string, flat: boolean): string {
-  if (size !== 32) return `cpu.read${size}(${seg}, ${ea})`;
+  if (size !== 32 && !flatSegment(seg, flat)) return `cpu.read${size}(${seg}, ${ea})`;
   return `((_mo = ${ea}, ${segmentCheck(seg, FLAT_READ, flat)}) &&
     (((_me = tlb[(_ml = ${linear(seg, flat)}) >>> 12]) & cpu.readMask) === cpu.readWant) &&
-    ((_mp = (_me & ~0xfff) | (_ml & 0xfff)) & 3) === 0 ? ram32[_mp >>> 2] : cpu.read32(${seg}, _mo))`;
+    ${ramAccess(size)} : cpu.read${size}(${seg}, _mo))`;
 }
 
-/** A write, as a statement: a dword inline as readCode's read, on a page that holds no scanned code. */
+/** A write, as a statement: inline as readCode's read, on a page that holds no scanned code. */
 function writeCode(size: Size, seg: string, ea: string, value: string, flat: boolean): string {
-  if (size !== 32) return `cpu.write${size}(${seg}, ${ea}, ${value});`;
+  if (size !== 32 && !flatSegment(seg, flat)) return `cpu.write${size}(${seg}, ${ea}, ${value});`;
+  const [aligned, element] = ramElement(size);
   return `if ((_mo = ${ea}, ${segmentCheck(seg, FLAT_WRITE, flat)}) &&
     (((_me = tlb[(_ml = ${linear(seg, flat)}) >>> 12]) & cpu.writeMask) === cpu.writeWant) &&
-    ((_mp = (_me & ~0xfff) | (_ml & 0xfff)) & 3) === 0 && codePages[_mp >>> 12] === 0) ram32[_mp >>> 2] = ${value};
-    else cpu.write32(${seg}, _mo, ${value});`;
+    ${aligned} && codePages[_mp >>> 12] === 0) ${element} = ${value};
+    else cpu.write${size}(${seg}, _mo, ${value});`;
+}
+
+/**
+ * The test that the RAM address `_mp` of an access of `size` bits (found from the TLB entry `_me`
+ * and the linear address `_ml`) is aligned, so that it lies in one page, and the RAM element there.
+ */
+function ramElement(size: Size): [string, string] {
+  const address = '(_mp = (_me & ~0xfff) | (_ml & 0xfff))';
+  if (size === 8) return [`(${address}, true)`, 'ram[_mp]'];
+  const view = size === 16 ? 'ram16' : 'ram32';
+  return [`(${address} & ${(size >>> 3) - 1}) === 0`, `${view}[_mp >>> ${size === 16 ? 1 : 2}]`];
+}
+
+/** The read's condition tail and the RAM element it reads: `aligned ? element`. */
+function ramAccess(size: Size): string {
+  const [aligned, element] = ramElement(size);
+  return `${aligned} ? ${element}`;
 }
 
 /** Whether `seg` (a literal or an expression) is one of ES, SS and DS, which flat code takes as flat. */
@@ -318,6 +336,8 @@ const LOCALS: [RegExp, string][] = [
   [/\bsegBase\[/, 'const segBase = cpu.segBase;'],
   [/\btlb\[/, 'const tlb = cpu.tlb;'],
   [/\bram32\[/, 'const ram32 = cpu.ram32;'],
+  [/\bram\[/, 'const ram = cpu.ram;'],
+  [/\bram16\[/, 'const ram16 = cpu.ram16;'],
   [/\bcodePages\[/, 'const codePages = cpu.codePages;'],
   [/\b_mo\b/, 'let _mo = 0, _ml = 0, _me = 0, _mp = 0;'],
 ];
@@ -602,7 +622,7 @@ define('Lea_r32_m', undefined, (o) => `${o.reg(32, 0)} = ${o.ea()};`, Effect.NON
 define(
   'Movzx_r32_rm8',
   (o) => `${o.reg(32, 0)} = ${o.reg(8, 1)};`,
-  (o) => `${o.reg(32, 0)} = cpu.read8(${o.seg()}, ${o.ea()});`,
+  (o) => `${o.reg(32, 0)} = ${readCode(8, o.seg(), o.ea(), o.flat)};`,
   Effect.NONE,
   MEM_EFFECT,
   'keeps',
@@ -610,7 +630,7 @@ define(
 define(
   'Movzx_r32_rm16',
   (o) => `${o.reg(32, 0)} = ${o.reg(16, 1)};`,
-  (o) => `${o.reg(32, 0)} = cpu.read16(${o.seg()}, ${o.ea()});`,
+  (o) => `${o.reg(32, 0)} = ${readCode(16, o.seg(), o.ea(), o.flat)};`,
   Effect.NONE,
   MEM_EFFECT,
   'keeps',
@@ -618,7 +638,7 @@ define(
 define(
   'Movsx_r32_rm8',
   (o) => `${o.reg(32, 0)} = (${o.reg(8, 1)} << 24) >> 24;`,
-  (o) => `${o.reg(32, 0)} = (cpu.read8(${o.seg()}, ${o.ea()}) << 24) >> 24;`,
+  (o) => `${o.reg(32, 0)} = (${readCode(8, o.seg(), o.ea(), o.flat)} << 24) >> 24;`,
   Effect.NONE,
   MEM_EFFECT,
   'keeps',
@@ -626,7 +646,7 @@ define(
 define(
   'Movsx_r32_rm16',
   (o) => `${o.reg(32, 0)} = (${o.reg(16, 1)} << 16) >> 16;`,
-  (o) => `${o.reg(32, 0)} = (cpu.read16(${o.seg()}, ${o.ea()}) << 16) >> 16;`,
+  (o) => `${o.reg(32, 0)} = (${readCode(16, o.seg(), o.ea(), o.flat)} << 16) >> 16;`,
   Effect.NONE,
   MEM_EFFECT,
   'keeps',
