@@ -109,6 +109,19 @@ function machine(
   return { cpu, engine };
 }
 
+/**
+ * A machine for the flat-segment tests: the dwords 0x1111 at 0x20000 and 0x2222 at 0x21000 (what DS
+ * based at 0x1000 reads at 0x20000), and EDX 0.
+ */
+function dataMachine(code: Uint8Array, compiled: boolean): { cpu: Cpu; engine: Engine } {
+  const m = machine(code, compiled);
+  const view = new DataView(m.cpu.ram.buffer, m.cpu.ram.byteOffset);
+  view.setUint32(0x20000, 0x1111, true);
+  view.setUint32(0x21000, 0x2222, true);
+  m.cpu.r32[2] = 0;
+  return m;
+}
+
 function state(cpu: Cpu): string {
   const regs = Array.from(cpu.r32, (v) => (v >>> 0).toString(16)).join(' ');
   return `${cpu.instructions} eip ${(cpu.eip >>> 0).toString(16)} flags ${cpu.eflags.toString(16)} ${regs}`;
@@ -240,11 +253,7 @@ describe('page functions', () => {
       (cpu) => cpu.loadSegmentCache(Seg.SS, 0x10, 0, -1, attr | Attr.DB),
     ];
     const [a, b] = [false, true].map((compiled) => {
-      const m = machine(code, compiled);
-      const view = new DataView(m.cpu.ram.buffer, m.cpu.ram.byteOffset);
-      view.setUint32(0x20000, 0x1111, true);
-      view.setUint32(0x21000, 0x2222, true);
-      m.cpu.r32[2] = 0;
+      const m = dataMachine(code, compiled);
       const inRegions: number[] = [];
       for (const change of rounds) {
         change(m.cpu);
@@ -257,7 +266,11 @@ describe('page functions', () => {
         inRegions.push(m.engine.stats.regionInstructions - before);
         m.cpu.r32[4] = 0x80000;
       }
-      return { state: state(m.cpu), stack: view.getUint32(0x7ffc, true), inRegions };
+      return {
+        state: state(m.cpu),
+        stack: new DataView(m.cpu.ram.buffer, m.cpu.ram.byteOffset).getUint32(0x7ffc, true),
+        inRegions,
+      };
     });
     expect(b.state).toBe(a.state);
     // EDX: 50 dwords through a flat DS, 50 through DS based at 0x1000, 100 through a flat one again.
@@ -365,11 +378,7 @@ describe('page functions', () => {
     c.emit(0xf4); // hlt
     const code = c.link();
     const [a, b] = [false, true].map((compiled) => {
-      const m = machine(code, compiled);
-      const view = new DataView(m.cpu.ram.buffer, m.cpu.ram.byteOffset);
-      view.setUint32(0x20000, 0x1111, true);
-      view.setUint32(0x21000, 0x2222, true);
-      m.cpu.r32[2] = 0;
+      const m = dataMachine(code, compiled);
       m.cpu.r32[3] = 0x20000;
       // Under flat segments, `far` runs once (and with compiling on, becomes flat code).
       m.cpu.eip = c.address('alone');
