@@ -168,7 +168,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
       leave: (done) => `return ${done};`,
       flat,
     });
-    const next = chained && chaining[k] === true ? `cpu.instructions += ${count}; break;` : `return ${count};`;
+    const next = chained && chaining[k] ? `cpu.instructions += ${count}; break;` : `return ${count};`;
     const start = bits === 16 ? b.startIp & 0xffff : b.startIp | 0;
     cases += `case ${start}: {\nat = ${k}; cpu.insEip = ${start};\n${source}${next}\n}\n`;
   });

@@ -270,9 +270,10 @@ const FLAT_WRITE = SegAccess.FLAT | SegAccess.WRITE;
  */
 function readCode(size: Size, seg: string, ea: string, flat: boolean): string {
   if (size !== 32 && !flatSegment(seg, flat)) return `cpu.read${size}(${seg}, ${ea})`;
+  const [aligned, element] = ramElement(size);
   return `((_mo = ${ea}, ${segmentCheck(seg, FLAT_READ, flat)}) &&
     (((_me = tlb[(_ml = ${linear(seg, flat)}) >>> 12]) & cpu.readMask) === cpu.readWant) &&
-    ${ramAccess(size)} : cpu.read${size}(${seg}, _mo))`;
+    ${aligned} ? ${element} : cpu.read${size}(${seg}, _mo))`;
 }
 
 /** A write, as a statement: inline as readCode's read, on a page that holds no scanned code. */
@@ -296,10 +297,14 @@ function ramElement(size: Size): [string, string] {
   return [`(${address} & ${(size >>> 3) - 1}) === 0`, `${view}[_mp >>> ${size === 16 ? 1 : 2}]`];
 }
 
-/** The read's condition tail and the RAM element it reads: `aligned ? element`. */
-function ramAccess(size: Size): string {
-  const [aligned, element] = ramElement(size);
-  return `${aligned} ? ${element}`;
+/** readCode for the memory operand of the record `o` views. */
+function readOperand(o: Operands, size: Size): string {
+  return readCode(size, o.seg(), o.ea(), o.flat);
+}
+
+/** writeCode for the memory operand of the record `o` views. */
+function writeOperand(o: Operands, size: Size, value: string): string {
+  return writeCode(size, o.seg(), o.ea(), value, o.flat);
 }
 
 /** Whether `seg` (a literal or an expression) is one of ES, SS and DS, which flat code takes as flat. */
@@ -489,7 +494,7 @@ for (let op = 0; op < 8; op++) {
       store
         ? (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${bytes});
            const a = cpu.readLin${size}(lin); const b = ${o.reg(size, 1)}; ${alu(o)} cpu.writeLin${size}(lin, res);`
-        : (o) => `const a = ${readCode(size, o.seg(), o.ea(), o.flat)}; const b = ${o.reg(size, 1)}; ${alu(o)}`,
+        : (o) => `const a = ${readOperand(o, size)}; const b = ${o.reg(size, 1)}; ${alu(o)}`,
       Effect.NONE,
       MEM_EFFECT,
       flags,
@@ -498,7 +503,7 @@ for (let op = 0; op < 8; op++) {
     define(
       `${n}_r${size}_rm${size}`,
       regReg,
-      (o) => `const b = ${readCode(size, o.seg(), o.ea(), o.flat)}; const a = ${o.reg(size, 0)};
+      (o) => `const b = ${readOperand(o, size)}; const a = ${o.reg(size, 0)};
        ${alu(o)} ${store ? `${o.reg(size, 0)} = res;` : ''}`,
       Effect.NONE,
       MEM_EFFECT,
@@ -513,7 +518,7 @@ for (let op = 0; op < 8; op++) {
         store
           ? (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${bytes});
              const a = cpu.readLin${size}(lin); const b = ${o.imm(size)}; ${alu(o)} cpu.writeLin${size}(lin, res);`
-          : (o) => `const a = ${readCode(size, o.seg(), o.ea(), o.flat)}; const b = ${o.imm(size)}; ${alu(o)}`,
+          : (o) => `const a = ${readOperand(o, size)}; const b = ${o.imm(size)}; ${alu(o)}`,
         Effect.NONE,
         MEM_EFFECT,
         flags,
@@ -552,7 +557,7 @@ for (const size of SIZES) {
   define(
     `Test_rm${size}_r${size}`,
     (o) => `const a = ${o.reg(size, 0)}; const b = ${o.reg(size, 1)}; ${test}`,
-    (o) => `const a = ${readCode(size, o.seg(), o.ea(), o.flat)}; const b = ${o.reg(size, 1)}; ${test}`,
+    (o) => `const a = ${readOperand(o, size)}; const b = ${o.reg(size, 1)}; ${test}`,
     Effect.NONE,
     MEM_EFFECT,
     { kind: LazyKind.LOGIC, size },
@@ -560,7 +565,7 @@ for (const size of SIZES) {
   define(
     `Test_rm${size}_imm${size}`,
     (o) => `const a = ${o.reg(size, 0)}; const b = ${o.imm(size)}; ${test}`,
-    (o) => `const a = ${readCode(size, o.seg(), o.ea(), o.flat)}; const b = ${o.imm(size)}; ${test}`,
+    (o) => `const a = ${readOperand(o, size)}; const b = ${o.imm(size)}; ${test}`,
     Effect.NONE,
     MEM_EFFECT,
     { kind: LazyKind.LOGIC, size },
@@ -569,7 +574,7 @@ for (const size of SIZES) {
   define(
     `Mov_rm${size}_r${size}`,
     (o) => `${o.reg(size, 0)} = ${o.reg(size, 1)};`,
-    (o) => writeCode(size, o.seg(), o.ea(), o.reg(size, 1), o.flat),
+    (o) => writeOperand(o, size, o.reg(size, 1)),
     Effect.NONE,
     MEM_EFFECT,
     'keeps',
@@ -577,7 +582,7 @@ for (const size of SIZES) {
   define(
     `Mov_r${size}_rm${size}`,
     (o) => `${o.reg(size, 0)} = ${o.reg(size, 1)};`,
-    (o) => `${o.reg(size, 0)} = ${readCode(size, o.seg(), o.ea(), o.flat)};`,
+    (o) => `${o.reg(size, 0)} = ${readOperand(o, size)};`,
     Effect.NONE,
     MEM_EFFECT,
     'keeps',
@@ -586,7 +591,7 @@ for (const size of SIZES) {
   define(
     `Mov_rm${size}_imm${size}`,
     (o) => `${o.reg(size, 0)} = ${o.imm(size)};`,
-    (o) => writeCode(size, o.seg(), o.ea(), o.imm(size), o.flat),
+    (o) => writeOperand(o, size, o.imm(size)),
     Effect.NONE,
     MEM_EFFECT,
     'keeps',
@@ -622,7 +627,7 @@ define('Lea_r32_m', undefined, (o) => `${o.reg(32, 0)} = ${o.ea()};`, Effect.NON
 define(
   'Movzx_r32_rm8',
   (o) => `${o.reg(32, 0)} = ${o.reg(8, 1)};`,
-  (o) => `${o.reg(32, 0)} = ${readCode(8, o.seg(), o.ea(), o.flat)};`,
+  (o) => `${o.reg(32, 0)} = ${readOperand(o, 8)};`,
   Effect.NONE,
   MEM_EFFECT,
   'keeps',
@@ -630,7 +635,7 @@ define(
 define(
   'Movzx_r32_rm16',
   (o) => `${o.reg(32, 0)} = ${o.reg(16, 1)};`,
-  (o) => `${o.reg(32, 0)} = ${readCode(16, o.seg(), o.ea(), o.flat)};`,
+  (o) => `${o.reg(32, 0)} = ${readOperand(o, 16)};`,
   Effect.NONE,
   MEM_EFFECT,
   'keeps',
@@ -638,7 +643,7 @@ define(
 define(
   'Movsx_r32_rm8',
   (o) => `${o.reg(32, 0)} = (${o.reg(8, 1)} << 24) >> 24;`,
-  (o) => `${o.reg(32, 0)} = (${readCode(8, o.seg(), o.ea(), o.flat)} << 24) >> 24;`,
+  (o) => `${o.reg(32, 0)} = (${readOperand(o, 8)} << 24) >> 24;`,
   Effect.NONE,
   MEM_EFFECT,
   'keeps',
@@ -646,7 +651,7 @@ define(
 define(
   'Movsx_r32_rm16',
   (o) => `${o.reg(32, 0)} = (${o.reg(16, 1)} << 16) >> 16;`,
-  (o) => `${o.reg(32, 0)} = (${readCode(16, o.seg(), o.ea(), o.flat)} << 16) >> 16;`,
+  (o) => `${o.reg(32, 0)} = (${readOperand(o, 16)} << 16) >> 16;`,
   Effect.NONE,
   MEM_EFFECT,
   'keeps',
@@ -667,7 +672,7 @@ for (const size of [16, 32] as const) {
     (a: (o: Operands) => string, b: (o: Operands) => string): Template =>
     (o) =>
       `${product(a(o), b(o))} ${flags} ${o.reg(size, 0)} = res;`;
-  const memory = (o: Operands): string => `${readCode(size, o.seg(), o.ea(), o.flat)}`;
+  const memory = (o: Operands): string => readOperand(o, size);
   define(
     `Imul_r${size}_rm${size}`,
     imul(
@@ -701,7 +706,7 @@ define('Push_r32', (o) => pushCode(o, o.reg(32, 0)), undefined, MEM_EFFECT, MEM_
 define(
   'Push_rm32',
   (o) => pushCode(o, o.reg(32, 0)),
-  (o) => pushCode(o, readCode(32, o.seg(), o.ea(), o.flat)),
+  (o) => pushCode(o, readOperand(o, 32)),
   MEM_EFFECT,
   MEM_EFFECT,
   'keeps',
@@ -786,12 +791,13 @@ define(
 define(
   'Ret_32',
   (o) =>
-    o.flat
-      ? `const sp = r32[4]; const t = ${readCode(32, '2', 'sp', true)};
-       st[0] = t; r32[4] = (sp + 4) | 0;`
-      : `const s32 = cpu.stack32; const sp = s32 ? r32[4] : r16[8]; const t = ${readCode(32, '2', 'sp', false)};
-       if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0);
-       st[0] = t; if (s32) r32[4] = (sp + 4) | 0; else r16[8] = (sp + 4) & 0xffff;`,
+    onStack(
+      o,
+      `const sp = r32[4]; const t = ${readCode(32, '2', 'sp', o.flat)}; ${limitCheck(o)}
+       st[0] = t; r32[4] = (sp + 4) | 0;`,
+      `const sp = r16[8]; const t = ${readCode(32, '2', 'sp', o.flat)}; ${limitCheck(o)}
+       st[0] = t; r16[8] = (sp + 4) & 0xffff;`,
+    ),
   undefined,
   CALL,
   0,
@@ -802,7 +808,7 @@ define(
 define(
   'Jmp_rm32',
   (o) => jumpCode(o, o.reg(32, 0)),
-  (o) => jumpCode(o, readCode(32, o.seg(), o.ea(), o.flat)),
+  (o) => jumpCode(o, readOperand(o, 32)),
   BRANCH,
   CALL,
   'keeps',
@@ -810,10 +816,11 @@ define(
 define(
   'Leave_32',
   (o) =>
-    o.flat
-      ? `const bp = r32[5]; const v = ${readCode(32, '2', 'bp', true)}; r32[4] = (bp + 4) | 0; r32[5] = v;`
-      : `const s32 = cpu.stack32; const bp = s32 ? r32[5] : r16[10]; const v = ${readCode(32, '2', 'bp', false)};
-       if (s32) r32[4] = (bp + 4) | 0; else r16[8] = (bp + 4) & 0xffff; r32[5] = v;`,
+    onStack(
+      o,
+      `const bp = r32[5]; const v = ${readCode(32, '2', 'bp', o.flat)}; r32[4] = (bp + 4) | 0; r32[5] = v;`,
+      `const bp = r16[10]; const v = ${readCode(32, '2', 'bp', o.flat)}; r16[8] = (bp + 4) & 0xffff; r32[5] = v;`,
+    ),
   undefined,
   MEM_EFFECT,
   MEM_EFFECT,
@@ -832,7 +839,7 @@ define(
 define(
   'Bt_rm32_imm8',
   (o) => `cpu.setFlagBits(1, (${o.reg(32, 0)} >>> ((${o.imm(8)}) & 31)) & 1);`,
-  (o) => `cpu.setFlagBits(1, (${readCode(32, o.seg(), o.ea(), o.flat)} >>> ((${o.imm(8)}) & 31)) & 1);`,
+  (o) => `cpu.setFlagBits(1, (${readOperand(o, 32)} >>> ((${o.imm(8)}) & 31)) & 1);`,
 );
 
 // SHL/SHR/SAR of a 32-bit register by an immediate or 1: CF, OF, AF in the flags word, SF/ZF/PF lazy
@@ -878,29 +885,15 @@ for (const [name, acc, size] of [
   });
 }
 define('Not_rm32', (o) => `${o.reg(32, 0)} = ~${o.reg(32, 0)};`, undefined, Effect.NONE, 0, 'keeps');
-define(
-  'Mov_EAX_moffs32',
-  undefined,
-  (o) => `r32[0] = ${readCode(32, o.seg(), o.ea(), o.flat)};`,
-  Effect.NONE,
-  MEM_EFFECT,
-  'keeps',
-);
-define(
-  'Mov_moffs32_EAX',
-  undefined,
-  (o) => writeCode(32, o.seg(), o.ea(), 'r32[0]', o.flat),
-  Effect.NONE,
-  MEM_EFFECT,
-  'keeps',
-);
+define('Mov_EAX_moffs32', undefined, (o) => `r32[0] = ${readOperand(o, 32)};`, Effect.NONE, MEM_EFFECT, 'keeps');
+define('Mov_moffs32_EAX', undefined, (o) => writeOperand(o, 32, 'r32[0]'), Effect.NONE, MEM_EFFECT, 'keeps');
 
 // CMOVcc: the source is read (and may fault) whatever the condition.
 for (let cc = 0; cc < 16; cc++) {
   define(
     `Cmov${CC[cc]}_r32_rm32`,
     (o) => `const v = ${o.reg(32, 1)}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
-    (o) => `const v = ${readCode(32, o.seg(), o.ea(), o.flat)}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
+    (o) => `const v = ${readOperand(o, 32)}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
     Effect.NONE,
     MEM_EFFECT,
     'keeps',
@@ -912,7 +905,7 @@ for (let cc = 0; cc < 16; cc++) {
   define(
     `Set${CC[cc]}_rm8`,
     (o) => `${o.reg(8, 0)} = ${o.condition(cc)} ? 1 : 0;`,
-    (o) => writeCode(8, o.seg(), o.ea(), `${o.condition(cc)} ? 1 : 0`, o.flat),
+    (o) => writeOperand(o, 8, `${o.condition(cc)} ? 1 : 0`),
     Effect.NONE,
     MEM_EFFECT,
     'keeps',
