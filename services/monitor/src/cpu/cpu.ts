@@ -18,6 +18,16 @@ import { ARITH_FLAGS, Cr0, Cr4, Flag, Seg } from './registers.js';
 import type { StateReader, StateWriter } from '../snapshot/state.js';
 
 /** Indices into `Cpu.st` (the generated fast handlers use the exported ones as literals). */
+/**
+ * The initial value of a number field that outgrows 32 bits while the guest runs (instruction counts
+ * and what is computed from them). V8 stores a field that has held only small integers as such; the
+ * first larger value changes how every object of the class stores it, which throws away all the
+ * optimised code that read the object (on the default guest, every page function at once, about 2.1
+ * billion instructions in). -0 is a double, so a field that starts with it stores doubles from the
+ * start, also after 0 is written to it; a field that is reported is so set to 0 once made.
+ */
+export const WIDE_ZERO = -0;
+
 export const ST_EIP = 0;
 export const ST_FLAGS = 1;
 export const ST_LAZY = 2;
@@ -127,9 +137,9 @@ export class Cpu {
   faultHasCode = false;
 
   /** Executed instructions since reset: the virtual clock. */
-  instructions = 0;
+  instructions = WIDE_ZERO;
   /** Added to `instructions` to give the time-stamp counter (WRMSR to the TSC sets it). */
-  tscOffset = 0;
+  tscOffset = WIDE_ZERO;
 
   /** EIP of the instruction being executed (faults roll back to it). */
   insEip = 0;

@@ -5,7 +5,7 @@
  */
 
 import { Block, BlockEnd, decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
-import type { Cpu } from '../cpu/cpu.js';
+import { WIDE_ZERO, type Cpu } from '../cpu/cpu.js';
 import { CPU_FAULT, CpuShutdown, hasErrorCode, Vector } from '../cpu/fault.js';
 import { deliverException, deliverInterrupt, IntSource } from '../cpu/interrupts.js';
 import { Seg } from '../cpu/registers.js';
@@ -115,19 +115,20 @@ export class Engine {
   warmFallbacks = MAX_FALLBACKS;
   /** Control may pass between the blocks of a region without the run loop (see lookupEveryBlock). */
   private chainRegions = true;
+  /** The counters of blocks and instructions outgrow 32 bits, so they start as doubles (WIDE_ZERO). */
   readonly stats: EngineStats = {
-    blocks: 0,
-    sensitive: 0,
+    blocks: WIDE_ZERO,
+    sensitive: WIDE_ZERO,
     compiledBlocks: 0,
     regions: 0,
-    regionInstructions: 0,
-    regionHandoffs: 0,
+    regionInstructions: WIDE_ZERO,
+    regionHandoffs: WIDE_ZERO,
     warmBlocks: 0,
     warmModules: 0,
     warmRecords: 0,
     warmInlined: 0,
-    warmInstructions: 0,
-    slowFetches: 0,
+    warmInstructions: WIDE_ZERO,
+    slowFetches: WIDE_ZERO,
     faults: 0,
     interrupts: 0,
     exceptionsByVector: new Array<number>(32).fill(0),
@@ -135,7 +136,7 @@ export class Engine {
   shutdownMessage = '';
   private stopRequested = false;
   /** The instruction count at which the current run's budget is spent. */
-  private end = 0;
+  private end = WIDE_ZERO;
   private readonly slowIns = new Instruction();
   private readonly fetchBuffer = new Uint8Array(16);
   /** The SBE block that ran last, whose successor memo the next lookup may use. */
@@ -149,7 +150,7 @@ export class Engine {
   private readonly jumpBlock: (Block | null)[] = new Array<Block | null>(JUMP_CACHE_SIZE).fill(null);
   /** Blocks waiting for the warm tier, and the instruction count when the first of them came. */
   private warmQueue: Block[] = [];
-  private warmSince = 0;
+  private warmSince = WIDE_ZERO;
   /** The warm tier, made when the first batch compiles. */
   private warm: WarmTier | null = null;
 
@@ -157,7 +158,11 @@ export class Engine {
     readonly cpu: Cpu,
     readonly blocks: BlockSource,
     readonly intr: InterruptLine | undefined = undefined,
-  ) {}
+  ) {
+    // The counters that started as -0 to be doubles stay doubles; reported, they read 0.
+    const s = this.stats;
+    s.blocks = s.sensitive = s.regionInstructions = s.regionHandoffs = s.warmInstructions = s.slowFetches = 0;
+  }
 
   /**
    * While `on`, every block the CPU enters comes from the block source's lookup, where a debugger

@@ -7,7 +7,7 @@
  * Devices own one `Timer` each and re-arm it; nothing is allocated when a timer fires.
  */
 
-import type { Cpu } from '../cpu/cpu.js';
+import { WIDE_ZERO, type Cpu } from '../cpu/cpu.js';
 import type { StateReader, StateWriter } from '../snapshot/state.js';
 
 /** 5 ns per instruction: a 200 MHz virtual CPU (and a 200 MHz TSC). */
@@ -31,7 +31,7 @@ export class Timer {
 export class VirtualClock {
   readonly nsPerInstruction: number;
   /** Instruction-times added by warps (also added to the CPU's TSC offset). */
-  private warped = 0;
+  private warped = WIDE_ZERO;
   private readonly timers: Timer[] = [];
   /** The earliest armed deadline (cached; timers change far less often than it is read). */
   private next = Infinity;
