@@ -66,8 +66,12 @@ export class Block {
    */
   startIp = 0;
   endReason: BlockEnd = BlockEnd.ControlTransfer;
-  /** Slot for the executor's compact copy of the records (e.g. a typed array); opaque here, dropped with the block. */
-  packed: unknown = null;
+  /**
+   * Where the executor's compact copy of the records starts (e.g. in an arena of typed words), and
+   * the arena's generation then; opaque here. -1: no copy (dropped with the block).
+   */
+  packedAt = -1;
+  packedGen = -1;
   /** Slot for a compiled form of the whole block (e.g. a JavaScript function); opaque here, dropped with the block. */
   compiled: unknown = null;
   /**

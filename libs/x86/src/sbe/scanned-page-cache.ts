@@ -421,7 +421,7 @@ export class ScannedPageCache {
     this.drops++;
     b.valid = false;
     b.routines = null;
-    b.packed = null;
+    b.packedAt = -1;
     b.compiled = null;
     const off = b.physAddr & PAGE_OFFSET_MASK;
     const sp = this.scannedPage(b.physAddr >>> PAGE_SHIFT, b.mode) as ScannedPage;

@@ -653,7 +653,7 @@ function shortened(block: Block, count: number, uncached: boolean): Block {
   const view = Object.create(block) as Block;
   view.count = count;
   view.routines = (block.routines as unknown[]).slice(0, count);
-  view.packed = null;
+  view.packedAt = -1;
   view.compiled = null;
   view.hits = 0;
   if (uncached) view.slot = -1;

@@ -2,8 +2,9 @@
  * Where the run loop gets pre-decoded code from. A block (libs/x86's `Block`) is a straight run of
  * instructions from one physical address, within one page, ending at the first instruction that
  * transfers control or that the monitor must see with fresh state (privileged, sensitive,
- * serializing). The interpreter routine of each record is kept in the block's `routines` slot, and
- * the generated function of a hot block (compile.ts) in its `compiled` slot.
+ * serializing). The interpreter routine of each record is kept in the block's `routines` slot, its
+ * packed records in the source's arena (record-arena.ts), and the generated function of a hot block
+ * (compile.ts) in its `compiled` slot.
  *
  * Two sources implement the interface: the Scan-Before-Execute cache of libs/x86 (sbe-source.ts),
  * and the simple decoding cache here, which also serves code outside RAM (the BIOS mirror below
@@ -20,10 +21,9 @@ import {
   FlowControl,
   Instruction,
 } from '@plex86/x86';
-import { packedTwin } from '../cpu/exec/fast.js';
-import { packRecord, PACKED_SHIFT, routineId } from '../cpu/exec/packed.js';
 import type { Handler } from '../cpu/exec/table.js';
 import { PageKind, PAGE_SIZE, type PhysicalMemory } from '../memory/physical-memory.js';
+import { RecordArena } from './record-arena.js';
 
 /** What the run loop executes: libs/x86's Block, with the handlers in `routines`. */
 export type ExecBlock = Block;
@@ -33,9 +33,11 @@ export interface BlockSource {
    * The block of `bits`-bit code at physical address `phys`, whose first instruction is at `ip`,
    * using at most `maxBytes` bytes (the page end, the CS limit and the 64 KiB IP range bound it).
    * A block with `count` 0 means the first instruction does not fit: the run loop fetches it itself.
-   * `routines` holds the block's handlers (see blockHandlers).
+   * `routines` holds the block's handlers and `records` its packed records (see blockHandlers).
    */
   lookup(phys: number, bits: 16 | 32, ip: number, maxBytes: number): Block;
+  /** Where the interpreter's packed records of the blocks are. */
+  readonly records: RecordArena;
   /** Drops every block (e.g. after a reset). */
   flush(): void;
   /** Counts dropped blocks: code compiled from several blocks is checked again when it moves. */
@@ -51,8 +53,8 @@ export interface BlockSource {
 /** Picks the routine that executes a decoded record (`status` is its decode status). */
 export type HandlerResolver = (ins: Instruction, status: DecodeStatus) => Handler;
 
-/** The block's handlers, resolving them the first time the block runs. */
-export function blockHandlers(block: Block, resolve: HandlerResolver): Handler[] {
+/** The block's handlers, resolving them (and packing its records in `arena`) the first time the block runs. */
+export function blockHandlers(block: Block, resolve: HandlerResolver, arena: RecordArena): Handler[] {
   let handlers = block.routines as Handler[] | null;
   if (handlers !== null) return handlers;
   const count = block.count;
@@ -66,22 +68,8 @@ export function blockHandlers(block: Block, resolve: HandlerResolver): Handler[]
   for (let i = 0; i < count; i++)
     handlers[i] = resolve(block.instructions[i], i === count - 1 ? last : DecodeStatus.Ok);
   block.routines = handlers;
-  block.packed = packBlock(block.instructions, handlers, count);
+  arena.pack(block, handlers, count);
   return handlers;
-}
-
-/**
- * The interpreter's packed form of the records (cpu/exec/packed.ts), each with its handler, or the
- * specialised handler's packed twin where the handler is the record's specialised one.
- */
-function packBlock(records: readonly Instruction[], handlers: readonly Handler[], count: number): Int32Array {
-  const packed = new Int32Array(count << PACKED_SHIFT);
-  for (let i = 0; i < count; i++) {
-    const ins = records[i] as Instruction;
-    const handler = handlers[i] as Handler;
-    packRecord(ins, routineId(packedTwin(handler, ins) ?? handler), packed, i << PACKED_SHIFT);
-  }
-  return packed;
 }
 
 export interface DecodingStats {
@@ -122,6 +110,7 @@ export class DecodingBlockSource implements BlockSource {
     private readonly mem: PhysicalMemory,
     private readonly resolve: HandlerResolver,
     private readonly cacheRam = true,
+    readonly records = new RecordArena(),
   ) {
     if (cacheRam) mem.setCodeWriteListener((phys) => this.invalidatePage(phys >>> 12));
   }
@@ -258,9 +247,9 @@ export class DecodingBlockSource implements BlockSource {
     block.valid = true;
     block.hits = 0;
     block.routines = null;
-    block.packed = null;
+    block.packedAt = -1;
     block.compiled = null;
-    blockHandlers(block, this.resolve);
+    blockHandlers(block, this.resolve, this.records);
     this.stats.decodedBlocks++;
     this.stats.decodedInstructions += count;
   }

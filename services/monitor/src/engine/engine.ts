@@ -14,6 +14,7 @@ import '../cpu/exec/index.js';
 import { fastHandler } from '../cpu/exec/fast.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
 import { interpretPacked } from './interpreter.js';
+import type { RecordArena } from './record-arena.js';
 import { compileRegion, Link, regionMembers, type CompiledCode, type Region } from './region.js';
 import { MAX_FALLBACKS, WarmTier, type WarmBlock } from './wasm/block-tier.js';
 
@@ -139,6 +140,8 @@ export class Engine {
   private end = WIDE_ZERO;
   private readonly slowIns = new Instruction();
   private readonly fetchBuffer = new Uint8Array(16);
+  /** The block source's arena of packed records. */
+  private readonly records: RecordArena;
   /** The SBE block that ran last, whose successor memo the next lookup may use. */
   private prevBlock: Block | null = null;
   /**
@@ -159,6 +162,7 @@ export class Engine {
     readonly blocks: BlockSource,
     readonly intr: InterruptLine | undefined = undefined,
   ) {
+    this.records = blocks.records;
     // The counters that started as -0 to be doubles stay doubles; reported, they read 0.
     const s = this.stats;
     s.blocks = s.sensitive = s.regionInstructions = s.regionHandoffs = s.warmInstructions = s.slowFetches = 0;
@@ -352,7 +356,10 @@ export class Engine {
     const records = block.instructions;
     // The packed form is missing only on blocks a debugger made: their handlers are its own, it moves
     // their records (a trap record goes to each stop's IP), and the run loop compiles none of them.
-    const packed = block.packed as Int32Array | null;
+    // A block packed before the arena started over is packed again.
+    let packedAt = block.packedAt;
+    if (packedAt >= 0 && block.packedGen !== this.records.gen)
+      packedAt = this.records.pack(block, block.routines as Handler[], count);
     const delta = (eip - block.startIp) | 0;
     if (delta === 0 && n === count) {
       // A hot block runs in its page's generated function (region.ts).
@@ -373,7 +380,7 @@ export class Engine {
           return;
         }
       }
-      if (packed !== null && (code === null || code.warmSlot >= 0)) {
+      if (packedAt >= 0 && (code === null || code.warmSlot >= 0)) {
         if (block.hits >= this.compileThreshold) this.compile(block, bits);
         else if (block.hits === this.warmThreshold && bits === 32) {
           this.queueWarm(block);
@@ -387,8 +394,8 @@ export class Engine {
       }
     }
     const mask = bits === 16 ? 0xffff : -1;
-    if (packed !== null) {
-      interpretPacked(cpu, records, packed, n, delta, mask);
+    if (packedAt >= 0) {
+      interpretPacked(cpu, records, this.records.words, packedAt, n, delta, mask);
       cpu.exitBlock = false;
       return;
     }

@@ -85,14 +85,16 @@ const INLINE_FORMS: readonly (readonly [string, FormVariant])[] = [
 ];
 
 /**
- * Runs records 0 to n-1 of a block from their packed form, at IPs moved by `delta` and wrapped by
- * `mask`, until one sets `cpu.exitBlock`; adds the records that ran (a faulting one not) to
- * `cpu.instructions`, also when one faults.
+ * Runs records 0 to n-1 of a block from their packed form, which starts at offset `at` of `packed`
+ * (the block source's arena), at IPs moved by `delta` and wrapped by `mask`, until one sets
+ * `cpu.exitBlock`; adds the records that ran (a faulting one not) to `cpu.instructions`, also when
+ * one faults.
  */
 export type PackedInterpreter = (
   cpu: Cpu,
   records: readonly Instruction[],
   packed: Int32Array,
+  at: number,
   n: number,
   delta: number,
   mask: number,
@@ -113,7 +115,7 @@ function build(): PackedInterpreter {
   const body = `let i = 0;
   try {
     for (; i < n; i++) {
-      const _po = i << ${PACKED_SHIFT};
+      const _po = at + (i << ${PACKED_SHIFT});
       const start = (_pk[_po + ${Packed.IP}] + delta) & mask;
       cpu.insEip = start;
       st[0] = (start + _pk[_po + ${Packed.LENGTH}]) & mask;
@@ -124,7 +126,9 @@ ${cases}default: ROUTINES[id](cpu, records[i], _pk, _po);
       if (cpu.exitBlock) { i++; break; }
     }
   } finally { cpu.instructions += i; }`;
-  return generatedFunction('interpret', 'cpu, records, _pk, n, delta, mask', body, { ROUTINES }) as PackedInterpreter;
+  return generatedFunction('interpret', 'cpu, records, _pk, at, n, delta, mask', body, {
+    ROUTINES,
+  }) as PackedInterpreter;
 }
 
 export const interpretPacked: PackedInterpreter = build();

@@ -8,6 +8,7 @@
 import { Block, CodeMode, Decoder, ScannedPageCache } from '@plex86/x86';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
 import { blockHandlers, DecodingBlockSource, pct, type BlockSource, type HandlerResolver } from './block-source.js';
+import { RecordArena } from './record-arena.js';
 
 export class SbeBlockSource implements BlockSource {
   readonly cache: ScannedPageCache;
@@ -18,6 +19,7 @@ export class SbeBlockSource implements BlockSource {
   constructor(
     mem: PhysicalMemory,
     private readonly resolve: HandlerResolver,
+    readonly records = new RecordArena(),
   ) {
     this.ramSize = mem.ramSize;
     // No block holds an instruction that crosses a page: the run loop fetches those through the TLB,
@@ -29,7 +31,7 @@ export class SbeBlockSource implements BlockSource {
       nextPage: null,
       codeMap: mem.codePages.subarray(0, mem.ramSize >>> 12),
     });
-    this.outside = new DecodingBlockSource(mem, resolve, false);
+    this.outside = new DecodingBlockSource(mem, resolve, false, records);
     mem.setCodeWriteListener((phys, length) => {
       const before = this.cache.stats.invalidations;
       this.cache.notifyWrite(phys, length);
@@ -41,7 +43,7 @@ export class SbeBlockSource implements BlockSource {
     if (phys < this.ramSize) {
       const block = this.cache.lookup(phys, bits === 32 ? CodeMode.Bits32 : CodeMode.Bits16, ip);
       if (block !== null && block.byteLength <= maxBytes) {
-        if (block.routines === null) blockHandlers(block, this.resolve);
+        if (block.routines === null) blockHandlers(block, this.resolve, this.records);
         return block;
       }
     }
@@ -69,7 +71,7 @@ export class SbeBlockSource implements BlockSource {
       // The run loop's successor memo and jump cache answer first: these are the lookups they missed.
       `${s.hits + s.misses} lookups past the run loop's caches (${pct(s.hits, s.hits + s.misses)} hit), ` +
       `${s.invalidations} blocks dropped by writes, ${s.evictions} pages evicted; ` +
-      `outside RAM: ${this.outside.describe()}`
+      `outside RAM: ${this.outside.describe()}; ${this.records.describe()}`
     );
   }
 }

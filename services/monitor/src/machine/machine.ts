@@ -9,6 +9,7 @@
 import { Cpu } from '../cpu/cpu.js';
 import { Seg } from '../cpu/registers.js';
 import { DecodingBlockSource, type BlockSource } from '../engine/block-source.js';
+import { RecordArena } from '../engine/record-arena.js';
 import { SbeBlockSource } from '../engine/sbe-source.js';
 import { Engine, resolveHandler, StopReason } from '../engine/engine.js';
 import { PortSpace } from '../io/port-space.js';
@@ -83,6 +84,8 @@ export interface MachineConfig {
    * (negative: never), blocks per module, and how many records without WebAssembly code a block may have.
    */
   warmTier?: { threshold?: number; batch?: number; maxFallbacks?: number };
+  /** Words of packed records the block source holds before its arena starts over (record-arena.ts); tests shrink it. */
+  recordArenaWords?: number;
   /**
    * What a halted guest's time does: 'warp' (the default) jumps virtual time to the next timer event,
    * so idling costs nothing and runs are reproducible; 'realtime' sleeps until the host's clock
@@ -135,10 +138,11 @@ export class Machine {
     this.mem = new PhysicalMemory({ ramSize: config.memory });
     this.io = new PortSpace();
     // The block source may install its code map in memory, so it comes before the CPU.
+    const records = new RecordArena(config.recordArenaWords);
     const blocks =
       config.blocks === 'decode'
-        ? new DecodingBlockSource(this.mem, resolveHandler)
-        : new SbeBlockSource(this.mem, resolveHandler);
+        ? new DecodingBlockSource(this.mem, resolveHandler, true, records)
+        : new SbeBlockSource(this.mem, resolveHandler, records);
     this.cpu = new Cpu(this.mem, this.io);
     blocks.onInvalidate = () => this.cpu.requestExit();
     this.blocks = blocks;

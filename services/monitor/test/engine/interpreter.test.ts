@@ -51,7 +51,8 @@ describe('the packed interpreter', () => {
       const c = makeCpu(bits);
       const bytes = new Uint8Array(16);
       const ins = new Instruction();
-      const packed = new Int32Array(PACKED_STRIDE);
+      // The record sits after another, as a block's do in the arena.
+      const packed = new Int32Array(2 * PACKED_STRIDE);
       const mask = bits === 16 ? 0xffff : -1;
       const seen = new Set<number>();
       const mismatches: string[] = [];
@@ -65,7 +66,7 @@ describe('the packed interpreter', () => {
           if (twin === undefined || !inline.has(routineId(twin))) continue;
           tried++;
           seen.add(routineId(twin));
-          packRecord(ins, routineId(twin), packed, 0);
+          packRecord(ins, routineId(twin), packed, PACKED_STRIDE);
           for (let r = 0; r < 8; r++) {
             const v = rnd() | 0;
             a.r32[r] = v;
@@ -85,7 +86,7 @@ describe('the packed interpreter', () => {
           a.eip = (0x1000 + delta + ins.length) & mask;
           const va = vectorOf(a, () => HANDLERS[ins.code](a, ins));
           const before = c.instructions;
-          const vc = vectorOf(c, () => interpretPacked(c, [ins], packed, 1, delta, mask));
+          const vc = vectorOf(c, () => interpretPacked(c, [ins], packed, PACKED_STRIDE, 1, delta, mask));
           const diffs: string[] = [];
           if (va !== vc) diffs.push(`fault ${va} != ${vc}`);
           if (c.instructions - before !== (vc === -1 ? 1 : 0)) diffs.push(`counted ${c.instructions - before}`);
