@@ -1,10 +1,11 @@
 /**
  * The interpreter's compact form of a block: eight int32s per record, a block's records one after
- * another in its block source's arena (engine/record-arena.ts), holding the record's IP and length, its routine as an index into ROUTINES, and the operand fields the
- * specialised handlers read. Code that runs a few thousand times is spread over many pages, and the
- * interpreter's time on it goes to cache misses: a record object spans two to three cache lines and
- * each block's records lie wherever the pool had them, where a packed block keeps two records per
- * line, in order, beside its routine numbers.
+ * another in its block source's arena (engine/record-arena.ts), holding the record's IP and length,
+ * its routine as an index into ROUTINES, and the operand fields the specialised handlers read. Code
+ * that runs a few thousand times is spread over many pages, and the interpreter's time on it goes to
+ * cache misses: a record object spans two to three cache lines and each block's records lie wherever
+ * the pool had them, where a packed block keeps two records per line, in order, beside its routine
+ * numbers.
  *
  * Routines take the record object as well: the generic handlers read it (they decode operand kinds,
  * prefixes and the rest), the specialised ones read only the packed fields.
