@@ -28,6 +28,9 @@ import type { StateReader, StateWriter } from '../snapshot/state.js';
  */
 export const WIDE_ZERO = -0;
 
+/** Fetch epochs before they start again: the largest small integer (Smi) of every V8 build, 2^30 - 1. */
+const EPOCH_LIMIT = 0x3fffffff;
+
 export const ST_EIP = 0;
 export const ST_FLAGS = 1;
 export const ST_LAZY = 2;
@@ -161,6 +164,16 @@ export class Cpu {
   /** Epochs handed out: each new one is unique, so no memo made before can match it. */
   private epochsIssued = 0;
   /**
+   * Epochs handed out before they start again from 1 (tests lower it). Epochs are small integers,
+   * which V8 keeps in the memos themselves rather than in a boxed double each memo read would have to
+   * load; starting again calls `onEpochsSpent` first, which must forget every memo made before.
+   */
+  epochLimit = EPOCH_LIMIT;
+  /** Forgets every memo stamped with an epoch (the run loop's); called before epochs start again. */
+  onEpochsSpent: (() => void) | undefined = undefined;
+  /** Times epochs started again. */
+  epochRestarts = 0;
+  /**
    * The code contexts seen since the MMU's last flush of global translations (count
    * `contextGlobalFlushes`) and their epochs: CS base, limit, and default size with CPL
    * (`contextMode`). A context that comes back gets its epochs back, so user code entered again after
@@ -170,8 +183,8 @@ export class Cpu {
   private readonly contextBase = new Int32Array(CODE_CONTEXTS);
   private readonly contextLimit = new Int32Array(CODE_CONTEXTS);
   private readonly contextMode = new Int32Array(CODE_CONTEXTS);
-  private readonly contextEpoch = new Float64Array(CODE_CONTEXTS);
-  private readonly contextGlobalEpoch = new Float64Array(CODE_CONTEXTS);
+  private readonly contextEpoch = new Int32Array(CODE_CONTEXTS);
+  private readonly contextGlobalEpoch = new Int32Array(CODE_CONTEXTS);
   private contextCount = 0;
   private contextNext = 0;
   private contextFlushes = -1;
@@ -306,6 +319,14 @@ export class Cpu {
   }
 
   private findEpoch(): number {
+    // Room for the two epochs a new context takes.
+    if (this.epochsIssued >= this.epochLimit - 2) {
+      this.onEpochsSpent?.();
+      this.epochRestarts++;
+      this.epochsIssued = 0;
+      this.contextCount = 0;
+      this.contextNext = 0;
+    }
     const mmu = this.mmu;
     const flushes = mmu.flushes;
     if (mmu.globalFlushes !== this.contextGlobalFlushes) {

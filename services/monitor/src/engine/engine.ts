@@ -149,7 +149,7 @@ export class Engine {
    * entry holds while the fetch epoch it was made in lasts, as the memo does.
    */
   private readonly jumpIp = new Int32Array(JUMP_CACHE_SIZE);
-  private readonly jumpEpoch = new Float64Array(JUMP_CACHE_SIZE).fill(-1);
+  private readonly jumpEpoch = new Int32Array(JUMP_CACHE_SIZE).fill(-1);
   private readonly jumpBlock: (Block | null)[] = new Array<Block | null>(JUMP_CACHE_SIZE).fill(null);
   /** Blocks waiting for the warm tier, and the instruction count when the first of them came. */
   private warmQueue: Block[] = [];
@@ -163,6 +163,9 @@ export class Engine {
     readonly intr: InterruptLine | undefined = undefined,
   ) {
     this.records = blocks.records;
+    // Before epochs start again, every block goes: memos and jump-cache entries are used only while
+    // the block they lead to is valid, hand-off links only at the drop count they were made at.
+    cpu.onEpochsSpent = () => this.blocks.flush();
     // The counters that started as -0 to be doubles stay doubles; reported, they read 0.
     const s = this.stats;
     s.blocks = s.sensitive = s.regionInstructions = s.regionHandoffs = s.warmInstructions = s.slowFetches = 0;

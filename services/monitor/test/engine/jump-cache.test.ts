@@ -1,6 +1,7 @@
 // The run loop's shortcuts to the next block (the successor memo and the jump cache) must give way
 // when the code at an EIP changes: a remapped page (new fetch epoch) or a write into the code.
 
+import { xorshift32 } from '@plex86/x86/testing';
 import { describe, expect, it } from 'vitest';
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
 import { Cr0, Cr4, Seg } from '../../src/cpu/registers.js';
@@ -98,6 +99,31 @@ describe('block shortcuts', () => {
     // INVLPG drops the global translation: the code of the current page directory runs.
     cpu.mmu.invalidatePage(LINEAR);
     expect(runAt(cpu, engine, LINEAR)).toBe(0x2222);
+  });
+
+  it('are all forgotten when fetch epochs run out and start again', () => {
+    const { cpu, engine } = setup();
+    const view = new DataView(cpu.ram.buffer, cpu.ram.byteOffset);
+    // A second page directory maps LINEAR to CODE_B; both map the next page to CODE_C. Every CR3
+    // load takes a new epoch; epochs that came back would find memos and jump-cache entries made
+    // under the other directory.
+    const PD2 = 0x3000;
+    const PT2 = 0x4000;
+    const CODE_C = 0x12000;
+    cpu.ram.set(movHlt(0x3333), CODE_C);
+    view.setUint32(PD2 + (LINEAR >>> 22) * 4, PT2 | 7, true);
+    view.setUint32(PT2, CODE_B | 7, true);
+    view.setUint32(PT + 4, CODE_C | 7, true);
+    view.setUint32(PT2 + 4, CODE_C | 7, true);
+    cpu.epochLimit = 8;
+    const rnd = xorshift32(7);
+    for (let i = 0; i < 400; i++) {
+      const second = (rnd() & 1) !== 0;
+      cpu.setCr3(second ? PD2 : PD);
+      const far = (rnd() & 3) === 0;
+      expect(runAt(cpu, engine, far ? LINEAR + 0x1000 : LINEAR)).toBe(far ? 0x3333 : second ? 0x2222 : 0x1111);
+    }
+    expect(cpu.epochRestarts).toBeGreaterThan(50);
   });
 
   it('drop a block whose code the guest overwrote', () => {
