@@ -10,7 +10,7 @@
 import type { Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
 import { generatedFunction, packedForm, type FormVariant } from '../cpu/exec/fast.js';
-import { Packed, PACKED_SHIFT, routineId, ROUTINES } from '../cpu/exec/packed.js';
+import { Packed, PACKED_SHIFT, READS_RECORD, routineId, ROUTINES } from '../cpu/exec/packed.js';
 
 /**
  * The forms that run inline, the most frequent first: the 64 commonest among the records the
@@ -121,13 +121,14 @@ function build(): PackedInterpreter {
       st[0] = (start + _pk[_po + ${Packed.LENGTH}]) & mask;
       const id = _pk[_po + ${Packed.ROUTINE}];
       switch (id) {
-${cases}default: ROUTINES[id](cpu, records[i], _pk, _po);
+${cases}default: ROUTINES[id](cpu, READS_RECORD[id] === 1 ? records[i] : null, _pk, _po);
       }
       if (cpu.exitBlock) { i++; break; }
     }
   } finally { cpu.instructions += i; }`;
   return generatedFunction('interpret', 'cpu, records, _pk, at, n, delta, mask', body, {
     ROUTINES,
+    READS_RECORD,
   }) as PackedInterpreter;
 }
 

@@ -18,7 +18,7 @@ import { SegAccess, ST_FLAGS, ST_LAZY, ST_OPA, ST_OPB, ST_RES } from '../cpu.js'
 import { LazyKind, lazyWord } from '../flags.js';
 import { Flag } from '../registers.js';
 import { ea } from './operands.js';
-import { eaPacked, MemWord, Packed, type PackedHandler } from './packed.js';
+import { eaPacked, MemWord, Packed, RECORDLESS, type PackedHandler } from './packed.js';
 import { codeNamed, type Handler } from './table.js';
 
 type Size = 8 | 16 | 32;
@@ -380,7 +380,11 @@ function compile(body: string, packed: true): PackedHandler;
 function compile(body: string, packed?: false): Handler;
 function compile(body: string, packed = false): Handler | PackedHandler {
   compiled++;
-  return generatedFunction('fastHandler', packed ? 'cpu, ins, _pk, _po' : 'cpu, ins', body) as Handler | PackedHandler;
+  if (!packed) return generatedFunction('fastHandler', 'cpu, ins', body) as Handler;
+  // A twin has no `ins` to read: the interpreter calls it without the record.
+  const twin = generatedFunction('fastHandler', 'cpu, _record, _pk, _po', body) as PackedHandler;
+  RECORDLESS.add(twin);
+  return twin;
 }
 
 /** What the block compiler must do around an inlined instance. */

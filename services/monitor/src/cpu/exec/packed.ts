@@ -50,12 +50,25 @@ export const enum MemWord {
   SEG_SHIFT = 20,
 }
 
-/** A routine as the interpreter calls it: with the record and its packed form at offset `o`. */
+/**
+ * A routine as the interpreter calls it: with its packed form at offset `o`, and the record, which
+ * a packed twin (in RECORDLESS) never reads and is called without.
+ */
 export type PackedHandler = (cpu: Cpu, ins: Instruction, p: Int32Array, o: number) => void;
 
 /** Every routine a packed record names; an index is never reused. */
 export const ROUTINES: PackedHandler[] = [];
 const routineIndex = new Map<PackedHandler, number>();
+
+/** The specialised handlers' packed twins (fast.ts): they read only the packed form. */
+export const RECORDLESS = new WeakSet<PackedHandler>();
+
+/**
+ * Per routine index: 1 when the routine reads the record, 0 for a packed twin. The interpreter
+ * passes the record only to the routines that read it: loading it from the block's record array
+ * costs a cache miss or two on code that runs a few thousand times.
+ */
+export const READS_RECORD: number[] = [];
 
 /** The routine's index in ROUTINES, adding it the first time. */
 export function routineId(routine: PackedHandler | Handler): number {
@@ -63,6 +76,7 @@ export function routineId(routine: PackedHandler | Handler): number {
   if (id === undefined) {
     id = ROUTINES.length;
     ROUTINES.push(routine);
+    READS_RECORD.push(RECORDLESS.has(routine) ? 0 : 1);
     routineIndex.set(routine, id);
   }
   return id;
