@@ -507,23 +507,32 @@ export class Engine {
     const cpu = this.cpu;
     const end = chain ? this.end : cpu.instructions + 1;
     const before = cpu.instructions;
+    let handoffs = 0;
     try {
       for (;;) {
-        // Not `+=`: that would read the count before the members the region passed through added theirs.
+        // Not `cpu.instructions += region.run(...)`: that would read the count before the members the
+        // region passed through added theirs.
         const last = region.run(cpu, end);
-        cpu.instructions += last;
+        if (last !== 0) {
+          cpu.instructions += last;
+          break;
+        }
         // Most regions end with a jump to another page (79% on the default guest's workload): enter
         // the region the run loop would enter next here, when the run loop has nothing to do between.
-        if (last !== 0 || !chain) break;
+        if (!chain) break;
         const next = this.followingRegion(region, cpu.regionAt, flat);
         if (next === null) break;
+        handoffs++;
         region = next;
       }
     } catch (e) {
       cpu.instructions += recordsBefore(region.members[cpu.regionAt] as Block, cpu.insEip, bits);
       throw e;
     } finally {
-      this.stats.regionInstructions += cpu.instructions - before;
+      const stats = this.stats;
+      stats.regionInstructions += cpu.instructions - before;
+      stats.blocks += handoffs;
+      stats.regionHandoffs += handoffs;
     }
     const last = region.members[cpu.regionAt] as Block;
     this.prevBlock = last.slot >= 0 ? last : null;
@@ -536,7 +545,8 @@ export class Engine {
    * a write into code, the budget, an interrupt to take, no valid successor memo on the member, or a
    * successor made for flat segments while they are not (`flat`, Cpu.flatSegments). The member's
    * hand-off link answers while nothing that the memo and the successor's page function depend on
-   * has changed: the same EIP, fetch epoch and drop count.
+   * has changed: the same EIP, fetch epoch and drop count. runRegion counts a hand-off as a block
+   * the run loop ran.
    */
   private followingRegion(region: Region, at: number, flat: boolean): Region | null {
     const cpu = this.cpu;
@@ -546,11 +556,13 @@ export class Engine {
     const links = region.links;
     const s = at * Link.WORDS;
     const epoch = links[s + Link.EPOCH];
+    // Before the drop count: finding the epoch may start epochs again, which drops every block.
+    const fetchEpoch = cpu.fetchEpoch;
     let next: Region | null = null;
     if (
       links[s + Link.EIP] === eip &&
       links[s + Link.DROPS] === this.blocks.drops &&
-      (epoch === cpu.fetchEpoch || epoch === cpu.globalEpoch)
+      (epoch === fetchEpoch || epoch === cpu.globalEpoch)
     ) {
       next = links[s + Link.TO] as Region;
     } else {
@@ -567,8 +579,6 @@ export class Engine {
       block.hits++;
     }
     if (next.flat && !flat) return null;
-    this.stats.blocks++;
-    this.stats.regionHandoffs++;
     cpu.insEip = eip;
     return next;
   }
