@@ -272,7 +272,7 @@ function readCode(size: Size, seg: string, ea: string, flat: boolean): string {
   if (size !== 32 && !flatSegment(seg, flat)) return `cpu.read${size}(${seg}, ${ea})`;
   const [aligned, element] = ramElement(size);
   return `((_mo = ${ea}, ${segmentCheck(seg, FLAT_READ, flat)}) &&
-    (((_me = tlb[(_ml = ${linear(seg, flat)}) >>> 12]) & cpu.readMask) === cpu.readWant) &&
+    (((_me = tlb[(_ml = ${linear(seg, flat)}) >>> 12]) & readMask) === readWant) &&
     ${aligned} ? ${element} : cpu.read${size}(${seg}, _mo))`;
 }
 
@@ -281,7 +281,7 @@ function writeCode(size: Size, seg: string, ea: string, value: string, flat: boo
   if (size !== 32 && !flatSegment(seg, flat)) return `cpu.write${size}(${seg}, ${ea}, ${value});`;
   const [aligned, element] = ramElement(size);
   return `if ((_mo = ${ea}, ${segmentCheck(seg, FLAT_WRITE, flat)}) &&
-    (((_me = tlb[(_ml = ${linear(seg, flat)}) >>> 12]) & cpu.writeMask) === cpu.writeWant) &&
+    (((_me = tlb[(_ml = ${linear(seg, flat)}) >>> 12]) & writeMask) === writeWant) &&
     ${aligned} && codePages[_mp >>> 12] === 0) ${element} = ${value};
     else cpu.write${size}(${seg}, _mo, ${value});`;
 }
@@ -344,6 +344,9 @@ const LOCALS: [RegExp, string][] = [
   [/\bram\[/, 'const ram = cpu.ram;'],
   [/\bram16\[/, 'const ram16 = cpu.ram16;'],
   [/\bcodePages\[/, 'const codePages = cpu.codePages;'],
+  // The permission masks change only with the CPL, which no instruction inside generated code changes.
+  [/\breadMask\b/, 'const readMask = cpu.readMask, readWant = cpu.readWant;'],
+  [/\bwriteMask\b/, 'const writeMask = cpu.writeMask, writeWant = cpu.writeWant;'],
   [/\b_mo\b/, 'let _mo = 0, _ml = 0, _me = 0, _mp = 0;'],
 ];
 
