@@ -33,6 +33,8 @@ export interface BodyContext {
   readonly leave: (done: number) => string;
   /** The code runs only while the CPU's segments are flat (Cpu.flatSegments; fast.ts Operands.flat). */
   readonly flat: boolean;
+  /** Code before each call of a handler (a page function brings the instruction count up to date). */
+  readonly beforeCall?: string;
 }
 
 const SINGLE_BLOCK: BodyContext = { base: 0, leave: (done) => `return ${done};`, flat: false };
@@ -51,7 +53,7 @@ export function blockSource(
   context: BodyContext = SINGLE_BLOCK,
 ): BlockSource {
   const mask = bits === 16 ? 0xffff : -1;
-  const { base, leave, flat } = context;
+  const { base, leave, flat, beforeCall = '' } = context;
   let body = '';
   let inlined = 0;
   // The value insEip is known to hold: the caller sets it to the block's start before the body.
@@ -67,7 +69,7 @@ export function blockSource(
     if (inl === undefined) {
       flags = undefined;
       if (insEip !== start) body += `cpu.insEip = ${start}; `;
-      body += `st[0] = ${next}; h[${base + i}](cpu, r[${base + i}]);`;
+      body += `st[0] = ${next}; ${beforeCall}h[${base + i}](cpu, r[${base + i}]);`;
       body += last ? '\n' : ` if (cpu.exitBlock) ${leave(i + 1)}\n`;
       insEip = start;
       continue;

@@ -97,6 +97,9 @@ const WARM_BATCH = 64;
 /** Instructions a queued block waits at most before a smaller batch is compiled. */
 const WARM_WAIT = 20_000_000;
 
+/** The most records a page function is asked to run in one call: a small integer. */
+const BUDGET_PART = 0x3fffffff;
+
 /** Entries of the jump cache (a power of two). */
 const JUMP_CACHE_SIZE = 4096;
 
@@ -505,14 +508,17 @@ export class Engine {
    */
   private runRegion(region: Region, bits: 16 | 32, chain: boolean, flat: boolean): void {
     const cpu = this.cpu;
-    const end = chain ? this.end : cpu.instructions + 1;
+    const end = this.end;
     const before = cpu.instructions;
     let handoffs = 0;
     try {
       for (;;) {
-        // Not `cpu.instructions += region.run(...)`: that would read the count before the members the
+        // Control passes on only after one member unless the run chains; a budget past 2^30 records
+        // (not a small integer) is given in parts, with hand-offs between them. Not
+        // `cpu.instructions += region.run(...)`: that would read the count before the members the
         // region passed through added theirs.
-        const last = region.run(cpu, end);
+        const left = end - cpu.instructions;
+        const last = region.run(cpu, !chain ? 1 : (left < BUDGET_PART ? left : BUDGET_PART) | 0);
         if (last !== 0) {
           cpu.instructions += last;
           break;

@@ -26,14 +26,16 @@ import type { Handler } from '../cpu/exec/table.js';
 import { blockSource } from './compile.js';
 
 /**
- * Runs members from the one at EIP until `cpu.instructions` reaches `end` or control leaves. Each
- * member that completes and passes control on adds its records to `cpu.instructions` at once, as
- * the run loop would (devices and RDTSC read the count). The function returns 0 when it returns
- * after such a member (control may go on into the page function at EIP), else the records of the
- * member it returns from that completed: all of a member that does not pass control on, or those
- * before a point where the member leaves early.
+ * Runs members from the one at EIP until those that completed and passed control on ran `budget`
+ * records (a small integer) or control leaves. It counts their records in a local and adds the count
+ * to `cpu.instructions` when it returns or faults, and before it calls a handler (RDTSC and port
+ * I/O read the count; a memory-mapped device reached from an inline access sees the count the
+ * function was entered or last called a handler with). The function returns 0 when it returns after
+ * such a member (control may go on into the page function at EIP), else the records of the member
+ * it returns from that completed: all of a member that does not pass control on, or those before a
+ * point where the member leaves early.
  */
-export type RegionFunction = (cpu: Cpu, end: number) => number;
+export type RegionFunction = (cpu: Cpu, budget: number) => number;
 
 /**
  * What a block's `compiled` slot holds: a page function (Region), or a block the warm tier compiled
@@ -167,19 +169,20 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
       base,
       leave: (done) => `return ${done};`,
       flat,
+      beforeCall: 'cpu.instructions += _done; budget -= _done; _done = 0; ',
     });
-    const next = chained && chaining[k] ? `cpu.instructions += ${count}; break;` : `return ${count};`;
+    const next = chained && chaining[k] ? `_done += ${count}; break;` : `return ${count};`;
     const start = bits === 16 ? b.startIp & 0xffff : b.startIp | 0;
     cases += `case ${start}: {\nat = ${k}; cpu.insEip = ${start};\n${source}${next}\n}\n`;
   });
   const loop = chained
-    ? `for (;;) {\nswitch (st[0]) {\n${cases}default: return 0;\n}\nif (cpu.instructions >= end || cpu.exitBlock) return 0;\n}`
+    ? `for (;;) {\nswitch (st[0]) {\n${cases}default: return 0;\n}\nif (_done >= budget || cpu.exitBlock) return 0;\n}`
     : `switch (st[0]) {\n${cases}default: return 0;\n}`;
-  const body = `let at = 0;\ntry {\n${loop}\n} finally { cpu.regionAt = at; }`;
+  const body = `let at = 0, _done = 0;\ntry {\n${loop}\n} finally { cpu.regionAt = at; cpu.instructions += _done; }`;
   // Named after its guest code, so that profiles of the host say which guest code is hot.
   const first = members[0] as Block;
   const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
-  const run = generatedFunction(name, 'cpu, end', body, { h: handlers, r: records }) as RegionFunction;
+  const run = generatedFunction(name, 'cpu, budget', body, { h: handlers, r: records }) as RegionFunction;
   const links: (Region | number | null)[] = [];
   for (let k = 0; k < members.length; k++) links.push(null, -1, -1, -1);
   return { run, members, drops: -1, warmSlot: -1, links, flat };

@@ -59,7 +59,7 @@ function compileBlock(
   // count itself, one that returns gives it back.
   return (cpu) => {
     const before = cpu.instructions;
-    const last = region.run(cpu, before + 1);
+    const last = region.run(cpu, 1);
     const completed = cpu.instructions - before + last;
     cpu.instructions = before;
     return completed;

@@ -405,6 +405,57 @@ describe('page functions', () => {
     expect(state(b.cpu)).toBe(state(a.cpu));
     expect(b.engine.stats.blocks).toBe(a.engine.stats.blocks);
   });
+
+  it('give a handler it calls the instruction count of the members that ran before it', () => {
+    // A loop, then RDTSC (a handler, reading the count) in the same page function: the records the
+    // function counted so far must be in the count the handler reads.
+    const c = new Code();
+    c.emit(0xb9).imm32(50); // mov ecx, 50
+    c.label('top').emit(0x01, 0xcb); // add ebx, ecx
+    c.emit(0x49); // dec ecx
+    c.rel([0x75], 1, 'top'); // jnz top
+    c.emit(0x0f, 0x31); // rdtsc
+    c.emit(0xf4); // hlt
+    const code = c.link();
+    const tsc = [false, true].map((compiled) => {
+      const m = machine(code, false);
+      // A first run gives every block hits; then the first block to run again compiles all of them
+      // into one page function.
+      expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
+      if (compiled) m.engine.compileThreshold = 2;
+      m.cpu.halted = false;
+      m.cpu.eip = CODE;
+      expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
+      if (compiled) expect(m.engine.stats.regions).toBe(1);
+      return { eax: m.cpu.r32[0] >>> 0, state: state(m.cpu) };
+    });
+    expect(tsc[1].eax).toBe(tsc[0].eax);
+    expect(tsc[1].state).toBe(tsc[0].state);
+  });
+
+  it('end at the budget in a loop that calls a handler on every pass', () => {
+    // A guest polling a device spins through a handler call per pass; the count handed to each
+    // call must still use up the budget the function was given, or the run never returns.
+    // (A million passes, so that a run that overshoots its budget ends at HLT instead of spinning.)
+    const c = new Code();
+    c.emit(0xb9).imm32(1_000_000); // mov ecx, 1000000
+    c.label('top').emit(0xf3, 0x90); // pause
+    c.emit(0x43); // inc ebx
+    c.emit(0x49); // dec ecx
+    c.rel([0x75], 1, 'top'); // jnz top
+    c.emit(0xf4); // hlt
+    const m = machine(c.link(), false);
+    expect(m.engine.run(1000)).toBe(StopReason.BUDGET);
+    m.engine.compileThreshold = 2;
+    const before = m.cpu.instructions;
+    expect(m.engine.run(300_000)).toBe(StopReason.BUDGET);
+    expect(m.engine.stats.regions).toBe(1);
+    const ran = m.cpu.instructions - before;
+    expect(ran).toBeGreaterThanOrEqual(300_000);
+    expect(ran).toBeLessThan(300_000 + 4);
+    // Four instructions a pass after the first, all counted.
+    expect(Math.abs((m.cpu.r32[3] >>> 0) - (m.cpu.instructions - 1) / 4)).toBeLessThanOrEqual(1);
+  });
 });
 
 describe('region members', () => {
