@@ -39,6 +39,9 @@ function makeCpu(bits: 16 | 32): Cpu {
 const GENERIC =
   /^(Imul_r|Not_|Neg_|Set|Cmov|Xchg_|Bswap|Rol_|Ror_|Rcl_|Rcr_|Bt_|Bts_|Btr_|Cdq|Cwde|Cbw|Cwd|Push_imm|Shld|Shrd|Movzx_r16|Movsx_r16|Lea_r16|Shl_rm(8|16)|Shr_rm(8|16)|Sar_rm(8|16)|Push_r16|Pop_r16|Mul_|Sahf|Lahf|Clc|Stc|Cmc|Xlat)/;
 
+/** The body context of a page function made for flat segments. */
+const FLAT = { base: 0, leave: (done: number) => `return ${done};`, flat: true };
+
 /** The records as one block, compiled as the run loop compiles a block alone: a region of one. */
 function compileBlock(
   handlers: Handler[],
@@ -46,6 +49,7 @@ function compileBlock(
   count: number,
   bits: 16 | 32,
   inline = true,
+  flat = false,
 ): (cpu: Cpu) => number {
   const block = new Block();
   block.mode = bits === 32 ? CodeMode.Bits32 : CodeMode.Bits16;
@@ -54,7 +58,7 @@ function compileBlock(
   block.startIp = records[0].ip | 0;
   block.endReason = BlockEnd.ControlTransfer;
   block.routines = handlers;
-  const region = compileRegion([block], bits, inline);
+  const region = compileRegion([block], bits, inline, flat);
   // The records that completed: a member that passes control on adds its count to the instruction
   // count itself, one that returns gives it back.
   return (cpu) => {
@@ -215,6 +219,7 @@ describe('compiled blocks', () => {
     const edges = [0, 1, 2, -1, -2, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, -0x80000000];
     const mismatches: string[] = [];
     let fused = 0;
+    let selects = 0;
     // add, or, and, sub, xor, cmp, test of EAX/AX/AL with EBX/BX/BL, then a Jcc rel8.
     for (const op of [0x00, 0x08, 0x20, 0x28, 0x30, 0x38, 0x84]) {
       // 8-, 32- and 16-bit operands.
@@ -235,18 +240,22 @@ describe('compiled blocks', () => {
           const handlers = records.map((r) => resolveHandler(r, DecodeStatus.Ok));
           const src = blockSource(handlers, records, 2, 32).source;
           if (!src.includes('cpu.get')) fused++;
+          const flatSrc = blockSource(handlers, records, 2, 32, true, FLAT).source;
+          if (/st\[0\] = \(.*\) \? \d+ : \d+;/.test(flatSrc)) selects++;
           const called = compileBlock(handlers, records, 2, 32, false);
           const inline = compileBlock(handlers, records, 2, 32, true);
+          // Code for flat segments (which the CPU has here) stores the target or the next IP.
+          const flat = compileBlock(handlers, records, 2, 32, true, true);
           for (const x of edges) {
             for (const y of edges) {
               const eips: number[] = [];
-              for (const fn of [called, inline]) {
+              for (const fn of [called, inline, flat]) {
                 cpu.r32[0] = x;
                 cpu.r32[3] = y;
                 runBlock(cpu, fn, records, -1);
                 eips.push(cpu.eip);
               }
-              if (eips[0] !== eips[1]) {
+              if (eips[0] !== eips[1] || eips[0] !== eips[2]) {
                 mismatches.push(`${Code[records[0].code]}; ${Code[records[1].code]} with ${x}, ${y}: ${eips}`);
               }
             }
@@ -256,6 +265,8 @@ describe('compiled blocks', () => {
     }
     expect(mismatches.slice(0, 10)).toEqual([]);
     expect(fused).toBeGreaterThan(200);
+    // Every jump of the flat code is a store of one of two IPs.
+    expect(selects).toBe(7 * 3 * 16);
   });
 
   it('compute branch targets from the wrapped next IP of 16-bit code ending at 0x10000', () => {

@@ -44,6 +44,8 @@ export interface Operands {
   readonly flat: boolean;
   /** Branch target EIP, wrapped to `bits`. */
   target(bits: 16 | 32): string;
+  /** The IP of the next record (which EIP holds while the record runs). */
+  nextIp(): string;
   /** Condition code `cc` (the low nibble of a Jcc opcode) as a boolean expression. */
   condition(cc: number): string;
   /** CF before the record, as 0 or 1. */
@@ -83,6 +85,7 @@ const FIELDS: Operands = {
     bits === 16
       ? '(cpu.eip + ins.rawBranchTarget - ins.rawIp - ins.length) & 0xffff'
       : '(cpu.eip + ins.rawBranchTarget - ins.rawIp - ins.length) | 0',
+  nextIp: () => 'st[0]',
   condition: (cc) => CONDITIONS[cc],
   carry: () => 'cpu.getCf()',
 };
@@ -99,6 +102,7 @@ const PACKED: Operands = {
   seg: () => `((_pk[_po + ${Packed.MEM}] >>> ${MemWord.SEG_SHIFT}) & 7)`,
   flat: false,
   target: (bits) => `(cpu.eip + _pk[_po + ${Packed.IMM}]) ${bits === 16 ? '& 0xffff' : '| 0'}`,
+  nextIp: () => 'st[0]',
   condition: (cc) => CONDITIONS[cc],
   carry: () => 'cpu.getCf()',
 };
@@ -168,6 +172,10 @@ class LiteralOperands implements Operands {
     const ins = this.ins;
     const t = this.next + ins.branchTarget - ins.ip - ins.length;
     return lit(bits === 16 ? t & 0xffff : t | 0);
+  }
+
+  nextIp(): string {
+    return lit(this.next);
   }
 
   condition(cc: number): string {
@@ -345,8 +353,9 @@ const LOCALS: [RegExp, string][] = [
   [/\bram16\[/, 'const ram16 = cpu.ram16;'],
   [/\bcodePages\[/, 'const codePages = cpu.codePages;'],
   // The permission masks change only with the CPL, which no instruction inside generated code changes.
-  [/\breadMask\b/, 'const readMask = cpu.readMask, readWant = cpu.readWant;'],
-  [/\bwriteMask\b/, 'const writeMask = cpu.writeMask, writeWant = cpu.writeWant;'],
+  // (`let`: a page function's first calls take every access the slow way; see region.ts.)
+  [/\breadMask\b/, 'let readMask = cpu.readMask, readWant = cpu.readWant;'],
+  [/\bwriteMask\b/, 'let writeMask = cpu.writeMask, writeWant = cpu.writeWant;'],
   [/\b_mo\b/, 'let _mo = 0, _ml = 0, _me = 0, _mp = 0;'],
 ];
 
@@ -761,6 +770,13 @@ const limitCheck = (o: Operands): string =>
   o.flat ? '' : 'if ((t >>> 0) > (cpu.segLimit[1] >>> 0)) cpu.raise(13, 0);';
 /** A jump to `target` (an expression, evaluated once), checked against the CS limit. */
 const jumpCode = (o: Operands, target: string): string => `const t = ${target}; ${limitCheck(o)} st[0] = t;`;
+/**
+ * A conditional jump in flat code (no limit check) as a store of the target or the next IP: V8
+ * optimises a page function for the paths that ran before and leaves the optimised code (a deopt)
+ * the first time another path runs that reads or writes memory; here both paths are plain values.
+ */
+const selectCode = (o: Operands, condition: string, target: string): string =>
+  `st[0] = (${condition}) ? ${target} : ${o.nextIp()};`;
 const BRANCH = Effect.FAULTS | Effect.BRANCH;
 for (let cc = 0; cc < 16; cc++) {
   for (const [suffix, bits] of [
@@ -771,7 +787,10 @@ for (let cc = 0; cc < 16; cc++) {
   ] as const) {
     define(
       `J${CC[cc]}_${suffix}`,
-      (o) => `if (${o.condition(cc)}) { ${jumpCode(o, o.target(bits))} }`,
+      (o) =>
+        o.flat
+          ? selectCode(o, o.condition(cc), o.target(bits))
+          : `if (${o.condition(cc)}) { ${jumpCode(o, o.target(bits))} }`,
       undefined,
       BRANCH,
       0,
@@ -895,12 +914,13 @@ define('Not_rm32', (o) => `${o.reg(32, 0)} = ~${o.reg(32, 0)};`, undefined, Effe
 define('Mov_EAX_moffs32', undefined, (o) => `r32[0] = ${readOperand(o, 32)};`, Effect.NONE, MEM_EFFECT, 'keeps');
 define('Mov_moffs32_EAX', undefined, (o) => writeOperand(o, 32, 'r32[0]'), Effect.NONE, MEM_EFFECT, 'keeps');
 
-// CMOVcc: the source is read (and may fault) whatever the condition.
+// CMOVcc: the source is read (and may fault) whatever the condition; the destination is written back
+// either way, so that neither path holds an access the other lacks (see selectCode).
 for (let cc = 0; cc < 16; cc++) {
   define(
     `Cmov${CC[cc]}_r32_rm32`,
-    (o) => `const v = ${o.reg(32, 1)}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
-    (o) => `const v = ${readOperand(o, 32)}; if (${o.condition(cc)}) ${o.reg(32, 0)} = v;`,
+    (o) => `const v = ${o.reg(32, 1)}, d = ${o.reg(32, 0)}; ${o.reg(32, 0)} = (${o.condition(cc)}) ? v : d;`,
+    (o) => `const v = ${readOperand(o, 32)}, d = ${o.reg(32, 0)}; ${o.reg(32, 0)} = (${o.condition(cc)}) ? v : d;`,
     Effect.NONE,
     MEM_EFFECT,
     'keeps',
