@@ -86,30 +86,6 @@ export const enum Link {
  */
 export const MAX_REGION_RECORDS = 256;
 
-/**
- * Calls of a new page function in which every inline memory access takes its slow path (cpu.read32
- * and the like, which make the same access), each call ending after at most COLD_BUDGET records.
- * V8 optimises a function for the paths that ran before, and leaves the optimised code (a deopt)
- * the first time another one runs, to optimise it again much later; a slow path runs for the first
- * time whenever the guest touches a page again after a TLB flush. These calls run the slow paths
- * while the function is still in V8's first tiers (V8 records what a function does from its eighth
- * call on), so that they are part of the optimised code.
- */
-export const COLD_CALLS = 24;
-export const COLD_BUDGET = 512;
-
-/**
- * The start of a page function whose cases are `cases`: on its cold calls, permission masks no
- * TLB entry matches, and a small budget.
- */
-function coldStart(cases: string): string {
-  let masks = '';
-  if (/\breadMask\b/.test(cases)) masks += 'readWant = -1; ';
-  if (/\bwriteMask\b/.test(cases)) masks += 'writeWant = -1; ';
-  if (masks === '') return '';
-  return `if (_cold[0] > 0) { _cold[0]--; ${masks}if (budget > ${COLD_BUDGET}) budget = ${COLD_BUDGET}; }\n`;
-}
-
 /** Instruction attributes after which the run loop must look at the CPU again. */
 const SEES_CPU = CodeAttr.PRIVILEGED | CodeAttr.SENSITIVE | CodeAttr.SERIALIZING | CodeAttr.FAR | CodeAttr.IO;
 
@@ -202,12 +178,11 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
   const loop = chained
     ? `for (;;) {\nswitch (st[0]) {\n${cases}default: return 0;\n}\nif (_done >= budget || cpu.exitBlock) return 0;\n}`
     : `switch (st[0]) {\n${cases}default: return 0;\n}`;
-  const body = `let at = 0, _done = 0;\n${coldStart(cases)}try {\n${loop}\n} finally { cpu.regionAt = at; cpu.instructions += _done; }`;
+  const body = `let at = 0, _done = 0;\ntry {\n${loop}\n} finally { cpu.regionAt = at; cpu.instructions += _done; }`;
   // Named after its guest code, so that profiles of the host say which guest code is hot.
   const first = members[0] as Block;
   const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
-  const cold = Int32Array.of(COLD_CALLS);
-  const run = generatedFunction(name, 'cpu, budget', body, { h: handlers, r: records, _cold: cold }) as RegionFunction;
+  const run = generatedFunction(name, 'cpu, budget', body, { h: handlers, r: records }) as RegionFunction;
   const links: (Region | number | null)[] = [];
   for (let k = 0; k < members.length; k++) links.push(null, -1, -1, -1);
   return { run, members, drops: -1, warmSlot: -1, links, flat };

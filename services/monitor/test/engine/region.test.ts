@@ -7,7 +7,7 @@ import { Block, CODE_ATTRIBUTES, CODE_COUNT, CodeAttr, CodeMode } from '@plex86/
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
 import { Cr0, Seg } from '../../src/cpu/registers.js';
 import { Engine, resolveHandler, StopReason, type InterruptLine } from '../../src/engine/engine.js';
-import { COLD_BUDGET, COLD_CALLS, MAX_REGION_RECORDS, regionMembers } from '../../src/engine/region.js';
+import { MAX_REGION_RECORDS, regionMembers } from '../../src/engine/region.js';
 import { SbeBlockSource } from '../../src/engine/sbe-source.js';
 import { PortSpace } from '../../src/io/port-space.js';
 import { PhysicalMemory } from '../../src/memory/physical-memory.js';
@@ -455,42 +455,6 @@ describe('page functions', () => {
     expect(ran).toBeLessThan(300_000 + 4);
     // Four instructions a pass after the first, all counted.
     expect(Math.abs((m.cpu.r32[3] >>> 0) - (m.cpu.instructions - 1) / 4)).toBeLessThanOrEqual(1);
-  });
-});
-
-describe('cold calls', () => {
-  it('take every inline memory access the slow way in the first calls of a page function, and then not', () => {
-    // top: mov eax, [ebx]; add edx, eax; mov [ebx+4], edx; dec ecx; jnz top; hlt
-    const code = Uint8Array.of(0x8b, 0x03, 0x01, 0xc2, 0x89, 0x53, 0x04, 0x49, 0x75, 0xf6, 0xf4);
-    const passes = 100_000;
-    const [a, b] = [false, true].map((compiled) => {
-      const m = dataMachine(code, compiled);
-      m.cpu.r32[3] = 0x20000;
-      m.cpu.r32[1] = passes;
-      return m;
-    });
-    const slow = { reads: 0, writes: 0 };
-    const { read32, write32 } = b.cpu;
-    b.cpu.read32 = function (seg, offset) {
-      slow.reads++;
-      return read32.call(this, seg, offset);
-    };
-    b.cpu.write32 = function (seg, offset, value) {
-      slow.writes++;
-      write32.call(this, seg, offset, value);
-    };
-    expect(a.engine.run(1e7)).toBe(StopReason.HALTED);
-    expect(b.engine.run(1e7)).toBe(StopReason.HALTED);
-    expect(state(b.cpu)).toBe(state(a.cpu));
-    expect(b.cpu.ram.subarray(0x20000, 0x20008)).toEqual(a.cpu.ram.subarray(0x20000, 0x20008));
-    // Five records a pass: each cold call ends after about COLD_BUDGET / 5 passes, and every pass
-    // in it took both accesses the slow way; the rest took them inline.
-    const coldPasses = COLD_CALLS * Math.ceil(COLD_BUDGET / 5);
-    for (const n of [slow.reads, slow.writes]) {
-      expect(n).toBeGreaterThanOrEqual(COLD_CALLS);
-      expect(n).toBeLessThanOrEqual(coldPasses + 2);
-    }
-    expect(slow.reads).toBeLessThan(passes / 10);
   });
 });
 

@@ -353,9 +353,8 @@ const LOCALS: [RegExp, string][] = [
   [/\bram16\[/, 'const ram16 = cpu.ram16;'],
   [/\bcodePages\[/, 'const codePages = cpu.codePages;'],
   // The permission masks change only with the CPL, which no instruction inside generated code changes.
-  // (`let`: a page function's first calls take every access the slow way; see region.ts.)
-  [/\breadMask\b/, 'let readMask = cpu.readMask, readWant = cpu.readWant;'],
-  [/\bwriteMask\b/, 'let writeMask = cpu.writeMask, writeWant = cpu.writeWant;'],
+  [/\breadMask\b/, 'const readMask = cpu.readMask, readWant = cpu.readWant;'],
+  [/\bwriteMask\b/, 'const writeMask = cpu.writeMask, writeWant = cpu.writeWant;'],
   [/\b_mo\b/, 'let _mo = 0, _ml = 0, _me = 0, _mp = 0;'],
 ];
 
@@ -771,9 +770,10 @@ const limitCheck = (o: Operands): string =>
 /** A jump to `target` (an expression, evaluated once), checked against the CS limit. */
 const jumpCode = (o: Operands, target: string): string => `const t = ${target}; ${limitCheck(o)} st[0] = t;`;
 /**
- * A conditional jump in flat code (no limit check) as a store of the target or the next IP: V8
+ * A conditional jump in flat code (no limit check) as one store of the target or the next IP. V8
  * optimises a page function for the paths that ran before and leaves the optimised code (a deopt)
- * the first time another path runs that reads or writes memory; here both paths are plain values.
+ * the first time a path runs with an array access it never saw, as `st[0] = t` in a branch first
+ * taken after optimisation was; here the store is on both paths, which differ only in a value.
  */
 const selectCode = (o: Operands, condition: string, target: string): string =>
   `st[0] = (${condition}) ? ${target} : ${o.nextIp()};`;
