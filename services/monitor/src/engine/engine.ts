@@ -77,9 +77,12 @@ export interface EngineStats {
  * functions (seconds to the prompt and of the workload), 4096 runs 32 + 29 s, 8192 28 + 27 s,
  * 16384 26 + 25 s; again with region hand-offs and inline dword accesses, 4096 runs 18.2 + 19.7 s,
  * 8192 17.1 + 17.3 s, 16384 14.6 + 15.5 s. V8 optimises a new page function with Maglev some 10 ms after
- * it is made and with TurboFan some 150 ms after (medians, from V8's code log of such a run).
+ * it is made and with TurboFan some 150 ms after (medians, from V8's code log of such a run). Once
+ * conditional jumps stopped deoptimising page functions (fast.ts selectCode), lower thresholds paid
+ * again (half of the workload, means of alternating runs, to the prompt + workload): 16384 runs
+ * 20.0 + 35.0 s (9 runs), 8192 19.7 + 32.6 s (6), 4096 20.1 + 33.6 s (6), 2048 22.5 + 36.0 s (3).
  */
-const COMPILE_THRESHOLD = 16384;
+const COMPILE_THRESHOLD = 8192;
 
 /**
  * Block runs before a block of 32-bit code joins the warm tier's queue (wasm/block-tier.ts); negative:
