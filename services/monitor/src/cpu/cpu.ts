@@ -12,7 +12,7 @@ import { PortSpace } from '../io/port-space.js';
 import { ADDRESS_PAGES, MACHINE_LAYOUT } from '../memory/machine-memory.js';
 import { PAGE_MASK, PhysicalMemory } from '../memory/physical-memory.js';
 import { CPU_FAULT, Vector } from './fault.js';
-import { lazyAf, lazyCf, lazyFlags, lazyOf, lazySf, lazyZf, PARITY } from './flags.js';
+import { carryFlag, lazyAf, lazyFlags, overflowFlag, parityFlag, signFlag, zeroFlag } from './flags.js';
 import { Mmu, TlbBit } from './paging.js';
 import { ARITH_FLAGS, Cr0, Cr4, Flag, Seg } from './registers.js';
 import type { StateReader, StateWriter } from '../snapshot/state.js';
@@ -743,7 +743,9 @@ export class Cpu {
     }
     const p = this.translateOrFault(lin, false);
     if (this.onWatchedAccess !== undefined) this.onWatchedAccess(lin, 4, false);
-    return this.mem.read32(p);
+    // As an int32, as the register views hold it: page functions keep registers in locals, where a
+    // device's unsigned dword would stay unsigned.
+    return this.mem.read32(p) | 0;
   }
 
   private writeLin16Slow(lin: number, value: number): void {
@@ -889,14 +891,11 @@ export class Cpu {
 
   getCf(): number {
     const st = this.st;
-    const lazy = st[LAZY];
-    if ((lazy & (Flag.CF << 16)) === 0) return st[FLAGS] & Flag.CF;
-    return lazyCf(lazy, st[RES], st[OPA], st[OPB]);
+    return carryFlag(st[FLAGS], st[LAZY], st[RES], st[OPA], st[OPB]);
   }
   getPf(): boolean {
     const st = this.st;
-    if ((st[LAZY] & (Flag.PF << 16)) === 0) return (st[FLAGS] & Flag.PF) !== 0;
-    return PARITY[st[RES] & 0xff] !== 0;
+    return parityFlag(st[FLAGS], st[LAZY], st[RES]);
   }
   getAf(): boolean {
     const st = this.st;
@@ -906,21 +905,15 @@ export class Cpu {
   }
   getZf(): boolean {
     const st = this.st;
-    const lazy = st[LAZY];
-    if ((lazy & (Flag.ZF << 16)) === 0) return (st[FLAGS] & Flag.ZF) !== 0;
-    return lazyZf(lazy, st[RES]) !== 0;
+    return zeroFlag(st[FLAGS], st[LAZY], st[RES]);
   }
   getSf(): boolean {
     const st = this.st;
-    const lazy = st[LAZY];
-    if ((lazy & (Flag.SF << 16)) === 0) return (st[FLAGS] & Flag.SF) !== 0;
-    return lazySf(lazy, st[RES]) !== 0;
+    return signFlag(st[FLAGS], st[LAZY], st[RES]);
   }
   getOf(): boolean {
     const st = this.st;
-    const lazy = st[LAZY];
-    if ((lazy & (Flag.OF << 16)) === 0) return (st[FLAGS] & Flag.OF) !== 0;
-    return lazyOf(lazy, st[RES], st[OPA], st[OPB]) !== 0;
+    return overflowFlag(st[FLAGS], st[LAZY], st[RES], st[OPA], st[OPB]);
   }
 
   /** Condition code test for Jcc/SETcc/CMOVcc (the low nibble of the opcode). */

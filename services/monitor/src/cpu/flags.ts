@@ -9,6 +9,8 @@
  * A lazy word of 0 means the EFLAGS word holds every flag.
  */
 
+import { Flag } from './registers.js';
+
 export const enum LazyKind {
   NONE = 0,
   /** res = a + b */
@@ -135,4 +137,28 @@ export function lazyFlags(lazy: number, res: number, a: number, b: number): numb
     lazySf(lazy, res) |
     lazyOf(lazy, res, a, b)
   );
+}
+
+// The status flags from the EFLAGS word and a lazy state (Cpu's state words, or the locals a page
+// function holds them in): a lazy flag is computed, the others read from the EFLAGS word.
+
+/** CF as 0 or 1. */
+export function carryFlag(flags: number, lazy: number, res: number, a: number, b: number): number {
+  return (lazy & (Flag.CF << 16)) === 0 ? flags & Flag.CF : lazyCf(lazy, res, a, b);
+}
+
+export function parityFlag(flags: number, lazy: number, res: number): boolean {
+  return (lazy & (Flag.PF << 16)) === 0 ? (flags & Flag.PF) !== 0 : PARITY[res & 0xff] !== 0;
+}
+
+export function zeroFlag(flags: number, lazy: number, res: number): boolean {
+  return (lazy & (Flag.ZF << 16)) === 0 ? (flags & Flag.ZF) !== 0 : lazyZf(lazy, res) !== 0;
+}
+
+export function signFlag(flags: number, lazy: number, res: number): boolean {
+  return (lazy & (Flag.SF << 16)) === 0 ? (flags & Flag.SF) !== 0 : lazySf(lazy, res) !== 0;
+}
+
+export function overflowFlag(flags: number, lazy: number, res: number, a: number, b: number): boolean {
+  return (lazy & (Flag.OF << 16)) === 0 ? (flags & Flag.OF) !== 0 : lazyOf(lazy, res, a, b) !== 0;
 }

@@ -35,6 +35,8 @@ export interface BodyContext {
   readonly flat: boolean;
   /** Code before each call of a handler (a page function brings the instruction count up to date). */
   readonly beforeCall?: string;
+  /** Code after each call of a handler. */
+  readonly afterCall?: string;
 }
 
 const SINGLE_BLOCK: BodyContext = { base: 0, leave: (done) => `return ${done};`, flat: false };
@@ -53,7 +55,7 @@ export function blockSource(
   context: BodyContext = SINGLE_BLOCK,
 ): BlockSource {
   const mask = bits === 16 ? 0xffff : -1;
-  const { base, leave, flat, beforeCall = '' } = context;
+  const { base, leave, flat, beforeCall = '', afterCall = '' } = context;
   let body = '';
   let inlined = 0;
   // The value insEip is known to hold: the caller sets it to the block's start before the body.
@@ -69,7 +71,7 @@ export function blockSource(
     if (inl === undefined) {
       flags = undefined;
       if (insEip !== start) body += `cpu.insEip = ${start}; `;
-      body += `st[0] = ${next}; ${beforeCall}h[${base + i}](cpu, r[${base + i}]);`;
+      body += `st[0] = ${next}; ${beforeCall}h[${base + i}](cpu, r[${base + i}]);${afterCall}`;
       body += last ? '\n' : ` if (cpu.exitBlock) ${leave(i + 1)}\n`;
       insEip = start;
       continue;

@@ -16,7 +16,8 @@
  *   tested after every member;
  * - the run loop re-checks the members after any block was dropped (`Region.drops`), before it
  *   enters the region again.
- * When it returns or faults, `cpu.regionAt` names the member that ran last.
+ * When it returns or faults, `cpu.regionAt` names the member that ran last. While it runs, the guest's
+ * registers and state words are locals of the function (state-locals.ts).
  */
 
 import { BlockEnd, CodeAttr, CodeMode, FlowControl, type Block, type Instruction } from '@plex86/x86';
@@ -24,6 +25,7 @@ import type { Cpu } from '../cpu/cpu.js';
 import { generatedFunction } from '../cpu/exec/fast.js';
 import type { Handler } from '../cpu/exec/table.js';
 import { blockSource } from './compile.js';
+import { AFTER_HANDLER, BEFORE_HANDLER, holdStateInLocals, STATE_LOCALS_SCOPE } from './state-locals.js';
 
 /**
  * Runs members from the one at EIP until those that completed and passed control on ran `budget`
@@ -169,7 +171,8 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
       base,
       leave: (done) => `return ${done};`,
       flat,
-      beforeCall: 'cpu.instructions += _done; budget -= _done; _done = 0; ',
+      beforeCall: `cpu.instructions += _done; budget -= _done; _done = 0; ${BEFORE_HANDLER}`,
+      afterCall: AFTER_HANDLER,
     });
     const next = chained && chaining[k] ? `_done += ${count}; break;` : `return ${count};`;
     const start = bits === 16 ? b.startIp & 0xffff : b.startIp | 0;
@@ -178,11 +181,16 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
   const loop = chained
     ? `for (;;) {\nswitch (st[0]) {\n${cases}default: return 0;\n}\nif (_done >= budget || cpu.exitBlock) return 0;\n}`
     : `switch (st[0]) {\n${cases}default: return 0;\n}`;
-  const body = `let at = 0, _done = 0;\ntry {\n${loop}\n} finally { cpu.regionAt = at; cpu.instructions += _done; }`;
+  const state = holdStateInLocals(loop);
+  const body = `let at = 0, _done = 0; ${state.load}\ntry {\n${state.code}\n} finally { cpu.regionAt = at; cpu.instructions += _done; ${state.store} }`;
   // Named after its guest code, so that profiles of the host say which guest code is hot.
   const first = members[0] as Block;
   const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
-  const run = generatedFunction(name, 'cpu, budget', body, { h: handlers, r: records }) as RegionFunction;
+  const run = generatedFunction(name, 'cpu, budget', body, {
+    ...STATE_LOCALS_SCOPE,
+    h: handlers,
+    r: records,
+  }) as RegionFunction;
   const links: (Region | number | null)[] = [];
   for (let k = 0; k < members.length; k++) links.push(null, -1, -1, -1);
   return { run, members, drops: -1, warmSlot: -1, links, flat };

@@ -9,14 +9,16 @@
  *
  * Template code uses the locals `st`, `r32`, `r16` and `r8` (the CPU's state words and register
  * views; generatedFunction declares those the code uses) and declares its own temporaries, so each
- * instance goes into a block of its own. The handler view reads the record `ins`, the packed view
+ * instance goes into a block of its own. It reaches registers and state words only through those
+ * views, and calls only Cpu methods that do not read them besides the flag getters: a page function
+ * holds the literal view's registers and state words in locals (engine/state-locals.ts). The handler view reads the record `ins`, the packed view
  * its packed form (packed.ts), which the interpreter uses.
  */
 
 import { OpKind, type Instruction } from '@plex86/x86';
 import { SegAccess, ST_FLAGS, ST_LAZY, ST_OPA, ST_OPB, ST_RES } from '../cpu.js';
 import { LazyKind, lazyWord } from '../flags.js';
-import { Flag } from '../registers.js';
+import { ARITH_FLAGS, Flag } from '../registers.js';
 import { ea } from './operands.js';
 import { eaPacked, MemWord, Packed, RECORDLESS, type PackedHandler } from './packed.js';
 import { codeNamed, type Handler } from './table.js';
@@ -226,6 +228,14 @@ function fusedCondition(cc: number, src: FlagSource): string | undefined {
   base.push(sign, `!(${sign})`, undefined, undefined, `${sa} < ${sb}`, `${sa} >= ${sb}`);
   base.push(`${sa} <= ${sb}`, `${sa} > ${sb}`);
   return base[cc];
+}
+
+/**
+ * Sets the flags in `mask` (a number) to `values` (an expression), as Cpu.setFlagBits does: those that
+ * are status flags stop being lazy.
+ */
+function flagBitsCode(mask: number, values: string): string {
+  return `st[${ST_LAZY}] &= ${~((mask & ARITH_FLAGS) << 16)}; st[${ST_FLAGS}] = (st[${ST_FLAGS}] & ${~mask}) | ((${values}) & ${mask});`;
 }
 
 const LAZY = (size: Size, kind: LazyKind, incDec = false): number => lazyWord(kind, size, incDec);
@@ -864,8 +874,8 @@ define(
 );
 define(
   'Bt_rm32_imm8',
-  (o) => `cpu.setFlagBits(1, (${o.reg(32, 0)} >>> ((${o.imm(8)}) & 31)) & 1);`,
-  (o) => `cpu.setFlagBits(1, (${readOperand(o, 32)} >>> ((${o.imm(8)}) & 31)) & 1);`,
+  (o) => flagBitsCode(Flag.CF, `${o.reg(32, 0)} >>> ((${o.imm(8)}) & 31)`),
+  (o) => flagBitsCode(Flag.CF, `${readOperand(o, 32)} >>> ((${o.imm(8)}) & 31)`),
 );
 
 // SHL/SHR/SAR of a 32-bit register by an immediate or 1: CF, OF, AF in the flags word, SF/ZF/PF lazy
@@ -893,7 +903,7 @@ for (const [name, expr, cfExpr, ofExpr] of [
 ] as const) {
   const body = (o: Operands, count: string): string =>
     `const c = ${count}; if (c !== 0) { const a = ${o.reg(32, 0)}; const res = (${expr}) | 0; const cf = ${cfExpr};
-     cpu.setFlagBits(0x801, cf | (${ofExpr} ? 0x800 : 0)); ${o.reg(32, 0)} = res; }`;
+     ${flagBitsCode(Flag.CF | Flag.OF, `cf | (${ofExpr} ? 0x800 : 0)`)} ${o.reg(32, 0)} = res; }`;
   define(`${name}_rm32_imm8`, (o) => body(o, `(${o.imm(8)}) & 31`), undefined);
   define(`${name}_rm32_1`, (o) => body(o, '1'), undefined);
   define(`${name}_rm32_CL`, (o) => body(o, 'r8[4] & 31'), undefined);
