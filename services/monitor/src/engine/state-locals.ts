@@ -1,5 +1,6 @@
 /**
- * The guest's general registers and state words (EIP, EFLAGS and the lazy-flag words) as locals of a
+ * The guest's general registers and state words (EIP, EFLAGS and the lazy-flag words), and the start
+ * of the instruction running (`cpu.insEip`, which the run loop reads after a fault), as locals of a
  * page function. Inlined template code (cpu/exec/fast.ts) reaches them as `r32[n]`, `r16[n]`,
  * `r8[n]` and `st[n]` with literal indexes; as elements of typed arrays, every access is a load or a
  * store that V8 keeps (any store to a typed array may alias any other), and an ALU operation stores
@@ -95,8 +96,8 @@ export function holdStateInLocals(code: string): StateLocals {
   const held = [...registers].sort((a, b) => a - b);
 
   const words = Array.from({ length: STATE_WORDS }, (_, n) => n);
-  const storeAll = `${words.map((n) => `st[${n}] = _s${n};`).join(' ')} ${held.map((n) => `r32[${n}] = _r${n};`).join(' ')}`;
-  const reloadAll = `${words.map((n) => `_s${n} = st[${n}];`).join(' ')} ${held.map((n) => `_r${n} = r32[${n}];`).join(' ')}`;
+  const storeAll = `cpu.insEip = _ie; ${words.map((n) => `st[${n}] = _s${n};`).join(' ')} ${held.map((n) => `r32[${n}] = _r${n};`).join(' ')}`;
+  const reloadAll = `_ie = cpu.insEip; ${words.map((n) => `_s${n} = st[${n}];`).join(' ')} ${held.map((n) => `_r${n} = r32[${n}];`).join(' ')}`;
 
   let out = partialWrites(code);
   out = out.replace(/\b(r16|r8)\[(\d+)\]/g, (_, view: string, n: string) => {
@@ -106,12 +107,14 @@ export function holdStateInLocals(code: string): StateLocals {
   out = out.replace(/\br32\[(\d+)\]/g, '_r$1');
   out = out.replace(/\bst\[(\d+)\]/g, (m, n: string) => (Number(n) < STATE_WORDS ? `_s${n}` : m));
   out = out.replace(/\bcpu\.(get[A-Z]f)\(\)/g, (m, name: string) => FLAG_GETTERS[name] ?? m);
+  out = out.replaceAll('cpu.insEip = ', '_ie = ');
+  if (out.includes('cpu.insEip')) throw new Error('page function code reads cpu.insEip, which it holds in a local');
   out = out
     .replaceAll(BEFORE_HANDLER, `${storeAll} _held = false; `)
     .replaceAll(AFTER_HANDLER, ` _held = true; ${reloadAll}`);
 
   const load =
-    `let _held = true, ${words.map((n) => `_s${n} = st[${n}]`).join(', ')}` +
+    `let _held = true, _ie = cpu.insEip, ${words.map((n) => `_s${n} = st[${n}]`).join(', ')}` +
     `${held.map((n) => `, _r${n} = r32[${n}]`).join('')};`;
   return { code: out, load, store: `if (_held) { ${storeAll} }` };
 }

@@ -19,6 +19,14 @@ describe('state locals', () => {
     expect(store).toContain('st[0] = _s0;');
   });
 
+  it('hold the start of the running instruction in a local', () => {
+    const { code, load, store } = holdStateInLocals('cpu.insEip = 4096; r32[0] = cpu.read32(2, 0);');
+    expect(code).toBe('_ie = 4096; _r0 = cpu.read32(2, 0);');
+    expect(load).toContain('_ie = cpu.insEip');
+    expect(store).toContain('cpu.insEip = _ie;');
+    expect(() => holdStateInLocals('x = cpu.insEip;')).toThrow('reads cpu.insEip');
+  });
+
   it('write the locals back around handler calls and compute flags from them', () => {
     const { code } = holdStateInLocals(
       `r32[2] = 1; ${BEFORE_HANDLER}h[0](cpu, r[0]);${AFTER_HANDLER} x = cpu.getCf();`,
