@@ -11,8 +11,9 @@
  * views; generatedFunction declares those the code uses) and declares its own temporaries, so each
  * instance goes into a block of its own. It reaches registers and state words only through those
  * views, and calls only Cpu methods that do not read them besides the flag getters: a page function
- * holds the literal view's registers and state words in locals (engine/state-locals.ts). The handler view reads the record `ins`, the packed view
- * its packed form (packed.ts), which the interpreter uses.
+ * holds the literal view's registers and state words in locals (engine/state-locals.ts). The handler
+ * view reads the record `ins`, the packed view its packed form (packed.ts), which the interpreter
+ * uses.
  */
 
 import { OpKind, type Instruction } from '@plex86/x86';
