@@ -87,7 +87,8 @@ export function blockSource(
     }
     // A branch writes EIP only when taken (CALL also pushes it as the return address); a record that
     // is last leaves its successor in EIP. A conditional jump of flat code writes EIP either way
-    // (fast.ts selectCode), so the store before it is one store too many, kept for one rule.
+    // (fast.ts selectCode); the store before it then goes to a local of the page function
+    // (state-locals.ts), which V8 drops as a dead store.
     if ((effect & Effect.BRANCH) !== 0 || last) body += `st[0] = ${next}; `;
     body += `{ ${inl.code.replace(/\s*\n\s*/g, ' ')} }`;
     if ((effect & Effect.EXITS) !== 0 && !last) body += ` if (cpu.exitBlock) { st[0] = ${next}; ${leave(i + 1)} }`;

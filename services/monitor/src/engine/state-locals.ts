@@ -20,14 +20,15 @@
  * written by merging the value into it.
  */
 
+import { ST_FLAGS, ST_LAZY, ST_OPA, ST_OPB, ST_RES } from '../cpu/cpu.js';
 import { carryFlag, overflowFlag, parityFlag, signFlag, zeroFlag } from '../cpu/flags.js';
 
 /** Marks where a handler is called in code given to holdStateInLocals: before the call and after it. */
 export const BEFORE_HANDLER = '@before-handler@';
 export const AFTER_HANDLER = '@after-handler@';
 
-/** The state words held in locals: EIP, EFLAGS and the lazy-flag words (cpu.ts ST_*). */
-const STATE_WORDS = 6;
+/** The state words held in locals: EIP, EFLAGS and the lazy-flag words (cpu.ts ST_*), 0 to ST_OPB. */
+const STATE_WORDS = ST_OPB + 1;
 
 /** Cpu methods inline code may call: they neither read nor write registers or state words. */
 const STATE_FREE = new Set([
@@ -48,23 +49,22 @@ const STATE_FREE = new Set([
   'raiseNoCode',
 ]);
 
-/** The Cpu's flag getters, and the functions of flags.ts that compute the same from the locals. */
-const FLAG_GETTERS: Readonly<Record<string, string>> = {
-  getCf: 'carryFlag(_s1, _s2, _s3, _s4, _s5)',
-  getOf: 'overflowFlag(_s1, _s2, _s3, _s4, _s5)',
-  getZf: 'zeroFlag(_s1, _s2, _s3)',
-  getSf: 'signFlag(_s1, _s2, _s3)',
-  getPf: 'parityFlag(_s1, _s2, _s3)',
+/**
+ * The Cpu's flag getters, each with the function of flags.ts that computes the same flag and the
+ * state words it takes (their locals are its arguments).
+ */
+const FLAG_GETTERS: Readonly<Record<string, readonly [string, (...words: number[]) => unknown, readonly number[]]>> = {
+  getCf: ['carryFlag', carryFlag, [ST_FLAGS, ST_LAZY, ST_RES, ST_OPA, ST_OPB]],
+  getOf: ['overflowFlag', overflowFlag, [ST_FLAGS, ST_LAZY, ST_RES, ST_OPA, ST_OPB]],
+  getZf: ['zeroFlag', zeroFlag, [ST_FLAGS, ST_LAZY, ST_RES]],
+  getSf: ['signFlag', signFlag, [ST_FLAGS, ST_LAZY, ST_RES]],
+  getPf: ['parityFlag', parityFlag, [ST_FLAGS, ST_LAZY, ST_RES]],
 };
 
 /** The functions the rewritten code calls, for the scope of its generatedFunction. */
-export const STATE_LOCALS_SCOPE: Readonly<Record<string, unknown>> = {
-  carryFlag,
-  overflowFlag,
-  zeroFlag,
-  signFlag,
-  parityFlag,
-};
+export const STATE_LOCALS_SCOPE: Readonly<Record<string, unknown>> = Object.fromEntries(
+  Object.values(FLAG_GETTERS).map(([name, fn]) => [name, fn]),
+);
 
 export interface StateLocals {
   /** The code with the registers and state words it reaches as locals, its handler calls synchronised. */
@@ -106,7 +106,10 @@ export function holdStateInLocals(code: string): StateLocals {
   });
   out = out.replace(/\br32\[(\d+)\]/g, '_r$1');
   out = out.replace(/\bst\[(\d+)\]/g, (m, n: string) => (Number(n) < STATE_WORDS ? `_s${n}` : m));
-  out = out.replace(/\bcpu\.(get[A-Z]f)\(\)/g, (m, name: string) => FLAG_GETTERS[name] ?? m);
+  out = out.replace(/\bcpu\.(get[A-Z]f)\(\)/g, (m, getter: string) => {
+    const flag = FLAG_GETTERS[getter];
+    return flag === undefined ? m : `${flag[0]}(${flag[2].map((n) => `_s${n}`).join(', ')})`;
+  });
   out = out.replaceAll('cpu.insEip = ', '_ie = ');
   if (out.includes('cpu.insEip')) throw new Error('page function code reads cpu.insEip, which it holds in a local');
   out = out
