@@ -150,6 +150,8 @@ export class Cpu {
   exitBlock = false;
   /** Left by a region function (engine/region.ts) when it returns or faults: the member that ran last. */
   regionAt = 0;
+  /** Left with regionAt: the region function's budget less the records it ran (hand-offs go on while positive). */
+  regionLeft = 0;
   /** Set by STI, MOV SS and POP SS: interrupts wait until one more instruction has completed. */
   interruptShadow = false;
   /** The current fetch epoch (see fetchEpoch), valid while the MMU's flush count is `epochFlushes`. */

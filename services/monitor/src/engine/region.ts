@@ -16,8 +16,9 @@
  *   tested after every member;
  * - the run loop re-checks the members after any block was dropped (`Region.drops`), before it
  *   enters the region again.
- * When it returns or faults, `cpu.regionAt` names the member that ran last. While it runs, the guest's
- * registers and state words are locals of the function (state-locals.ts).
+ * When it returns or faults, `cpu.regionAt` names the member that ran last and `cpu.regionLeft` what
+ * is left of its budget. While it runs, the guest's registers and state words are locals of the
+ * function (state-locals.ts).
  */
 
 import { BlockEnd, CodeAttr, CodeMode, FlowControl, type Block, type Instruction } from '@plex86/x86';
@@ -64,22 +65,23 @@ export interface Region extends CompiledCode {
    */
   readonly flat: boolean;
   /**
-   * Hand-off links, Link.WORDS entries per member: the page function control went on to when it
-   * last left this one from that member, and the stamp that link holds under (the EIP it went to,
-   * the fetch epoch its translation was made in, the block source's drop count then; all -1 until
-   * the first hand-off, which no drop count matches). Following a link reads these entries instead
-   * of the blocks at both ends of the jump; one array keeps them on one or two cache lines.
+   * Hand-off links, one per member: the page function control went on to when it last left this one
+   * from that member (`linkTo`), and the stamp that link holds under (`linkStamp`, Link.WORDS words
+   * per member: the EIP it went to, the fetch epoch its translation was made in, the block source's
+   * drop count then; the drop count is -1 until the first hand-off, which no drop count matches).
+   * Following a link reads these instead of the blocks at both ends of the jump; the stamps are int32
+   * words, which V8 compares without checking for boxed numbers.
    */
-  readonly links: (Region | number | null)[];
+  readonly linkTo: (Region | null)[];
+  readonly linkStamp: Int32Array;
 }
 
-/** The entries of a member's link in `Region.links`, and how many there are per member. */
+/** The words of a member's stamp in `Region.linkStamp`, and how many there are per member. */
 export const enum Link {
-  TO = 0,
-  EIP = 1,
-  EPOCH = 2,
-  DROPS = 3,
-  WORDS = 4,
+  EIP = 0,
+  EPOCH = 1,
+  DROPS = 2,
+  WORDS = 3,
 }
 
 /**
@@ -182,7 +184,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
     ? `for (;;) {\nswitch (st[0]) {\n${cases}default: return 0;\n}\nif (_done >= budget || cpu.exitBlock) return 0;\n}`
     : `switch (st[0]) {\n${cases}default: return 0;\n}`;
   const state = holdStateInLocals(loop);
-  const body = `let at = 0, _done = 0; ${state.load}\ntry {\n${state.code}\n} finally { cpu.regionAt = at; cpu.instructions += _done; ${state.store} }`;
+  const body = `let at = 0, _done = 0; ${state.load}\ntry {\n${state.code}\n} finally { cpu.regionAt = at; cpu.regionLeft = budget - _done; cpu.instructions += _done; ${state.store} }`;
   // Named after its guest code, so that profiles of the host say which guest code is hot.
   const first = members[0] as Block;
   const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
@@ -191,7 +193,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
     h: handlers,
     r: records,
   }) as RegionFunction;
-  const links: (Region | number | null)[] = [];
-  for (let k = 0; k < members.length; k++) links.push(null, -1, -1, -1);
-  return { run, members, drops: -1, warmSlot: -1, links, flat };
+  const linkTo = new Array<Region | null>(members.length).fill(null);
+  const linkStamp = new Int32Array(members.length * Link.WORDS).fill(-1);
+  return { run, members, drops: -1, warmSlot: -1, linkTo, linkStamp, flat };
 }
