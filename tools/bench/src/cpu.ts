@@ -10,6 +10,8 @@ The CPU engine on CPU-bound 32-bit programs, each booted as a Multiboot kernel a
 (rates per second of CPU time used by the process, so a busy machine skews them less):
   int     an integer loop (MOV, shifts, ADD, XOR, AND, LEA, CMP, Jcc, INC, DEC): MIPS
   copy    a dword copy loop through registers over 64 KiB buffers: MIPS and MB/s
+  call    a loop that calls a short function on another code page: MIPS (control passes between
+          the generated functions of two pages twice per iteration)
   string  REP MOVSD, REP STOSD, REPNE SCASB, REPE CMPSB over 64 KiB buffers: MB/s of string data
 
   --scale N    multiplies the work (default 1: about a second per program on a quiet machine)
@@ -56,6 +58,22 @@ const PROGRAMS: readonly Program[] = [
     countAt: 1,
     count: 200,
     bytesPerIteration: 65536,
+  },
+  {
+    // mov ebp, COUNT; mov eax, 0x12345678; mov ebx, 1
+    // .loop: call far; dec ebp; jnz .loop
+    // mov al, 0; out 0xf4, al
+    // times 0x1800 - ($ - $$) nop
+    // far: add eax, ebx; xor ebx, eax; ret
+    name: 'call',
+    code: [
+      ...hex('bd00000000b878563412bb01000000e8ec1700004d75f8b000e6f4'),
+      ...new Array<number>(0x1800 - 27).fill(0x90),
+      ...hex('01d831c3c3'),
+    ],
+    countAt: 1,
+    count: 2_000_000,
+    bytesPerIteration: 0,
   },
   {
     // mov ebp, COUNT; cld
