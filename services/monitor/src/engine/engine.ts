@@ -15,7 +15,7 @@ import { fastHandler } from '../cpu/exec/fast.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
 import { interpretPacked } from './interpreter.js';
 import type { RecordArena } from './record-arena.js';
-import { compileRegion, Link, regionMembers, type CompiledCode, type Region } from './region.js';
+import { borrowedMembers, compileRegion, Link, regionMembers, type CompiledCode, type Region } from './region.js';
 import { MAX_FALLBACKS, WarmTier, type WarmBlock } from './wasm/block-tier.js';
 
 /** Why `run` returned. */
@@ -49,6 +49,8 @@ export interface EngineStats {
   compiledBlocks: number;
   /** Generated functions made (each holds the hot blocks of one page, see region.ts). */
   regions: number;
+  /** Blocks compiled into the page functions of other pages that borrowed them (region.ts borrowedMembers). */
+  borrowedBlocks: number;
   /** Instructions run inside generated functions (the rest ran through the handlers one by one). */
   regionInstructions: number;
   /** Page functions entered straight from another one, without the run loop (runRegion). */
@@ -122,6 +124,8 @@ export class Engine {
   warmBatch = WARM_BATCH;
   /** Records without WebAssembly code a block may have to join the warm tier; tests raise it. */
   warmFallbacks = MAX_FALLBACKS;
+  /** Page functions borrow the hot blocks of the pages they pass control to (region.ts borrowedMembers). */
+  borrowBlocks = true;
   /** Control may pass between the blocks of a region without the run loop (see lookupEveryBlock). */
   private chainRegions = true;
   /** The counters of blocks and instructions outgrow 32 bits, so they start as doubles (WIDE_ZERO). */
@@ -130,6 +134,7 @@ export class Engine {
     sensitive: WIDE_ZERO,
     compiledBlocks: 0,
     regions: 0,
+    borrowedBlocks: 0,
     regionInstructions: WIDE_ZERO,
     regionHandoffs: WIDE_ZERO,
     warmBlocks: 0,
@@ -436,9 +441,13 @@ export class Engine {
    * page function yet (regionMembers), taking them from the warm tier if they were there.
    */
   private compile(hot: Block, bits: 16 | 32): void {
-    const members = regionMembers(hot, this.blocks.pageBlocks(hot), this.compileThreshold >>> 2);
-    const region = compileRegion(members, bits, this.inlineRecords, bits === 32 && this.cpu.flatSegments);
+    const warm = this.compileThreshold >>> 2;
+    const members = regionMembers(hot, this.blocks.pageBlocks(hot), warm);
+    const borrowed = this.borrowBlocks ? borrowedMembers(members, this.compileThreshold) : [];
+    const all = borrowed.length === 0 ? members : [...members, ...borrowed];
+    const region = compileRegion(all, bits, this.inlineRecords, bits === 32 && this.cpu.flatSegments);
     region.drops = this.blocks.drops;
+    this.stats.borrowedBlocks += borrowed.length;
     for (const b of members) {
       if (b.compiled === null) this.stats.compiledBlocks++;
       b.compiled = region;

@@ -173,6 +173,57 @@ describe('hand-off links between page functions', () => {
   });
 });
 
+describe('blocks a page function borrows from another page', () => {
+  /**
+   * The target first runs on its own as often as a block that is compiled, which makes it hot enough
+   * to be borrowed; the jumping page's function, made at its third run, takes it in with a check of
+   * its translation instead of handing off to the target's own function.
+   */
+  function setupBorrow(): { cpu: Cpu; engine: Engine } {
+    const { cpu, engine } = setup();
+    const CODE_C = 0x13000;
+    const rel = -0x1000 - 5;
+    cpu.ram.set([0xe9, rel & 0xff, (rel >>> 8) & 0xff, (rel >>> 16) & 0xff, rel >>> 24], CODE_C);
+    new DataView(cpu.ram.buffer, cpu.ram.byteOffset).setUint32(PT + 4, CODE_C | 7, true);
+    engine.compileThreshold = 3;
+    for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
+    return { cpu, engine };
+  }
+
+  function jumpIn(cpu: Cpu, engine: Engine, times: number): number[] {
+    const results: number[] = [];
+    for (let i = 0; i < times; i++) results.push(runAt(cpu, engine, LINEAR + 0x1000));
+    return results;
+  }
+
+  it('run the code of the page they jump to without a hand-off', () => {
+    const { cpu, engine } = setupBorrow();
+    // The jump's third run makes its function.
+    expect(jumpIn(cpu, engine, 4)).toEqual([0x1111, 0x1111, 0x1111, 0x1111]);
+    expect(engine.stats.borrowedBlocks).toBe(1);
+    const before = engine.stats.regionInstructions;
+    expect(jumpIn(cpu, engine, 1)).toEqual([0x1111]);
+    // The jump, MOV and HLT ran in one page function: no hand-off from the jump's to the target's.
+    expect(engine.stats.regionInstructions - before).toBe(3);
+    expect(engine.stats.regionHandoffs).toBe(0);
+  });
+
+  it('give way when the page of the borrowed block is remapped', () => {
+    const { cpu, engine } = setupBorrow();
+    expect(jumpIn(cpu, engine, 4)).toEqual([0x1111, 0x1111, 0x1111, 0x1111]);
+    new DataView(cpu.ram.buffer, cpu.ram.byteOffset).setUint32(PT, CODE_B | 7, true);
+    cpu.mmu.invalidatePage(LINEAR);
+    expect(jumpIn(cpu, engine, 3)).toEqual([0x2222, 0x2222, 0x2222]);
+  });
+
+  it('give way when the borrowed code is overwritten', () => {
+    const { cpu, engine } = setupBorrow();
+    expect(jumpIn(cpu, engine, 4)).toEqual([0x1111, 0x1111, 0x1111, 0x1111]);
+    cpu.write32(Seg.DS, LINEAR + 1, 0x3333);
+    expect(jumpIn(cpu, engine, 3)).toEqual([0x3333, 0x3333, 0x3333]);
+  });
+});
+
 describe('a block entered at another IP', () => {
   it('runs its records at the IP it was entered at (the same code page mapped twice)', () => {
     const { cpu, engine, blocks } = setup();

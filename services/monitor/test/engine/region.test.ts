@@ -134,18 +134,26 @@ describe('page functions', () => {
       const { bytes: code, immediate } = program(40, patch);
       const a = machine(code, false);
       const b = machine(code, true);
+      // Made once the blocks ran a few times, page functions borrow blocks of the other page: the
+      // function of `far` the loop's blocks its RET returns to.
+      const g = machine(code, true);
+      g.engine.compileThreshold = 4;
       let stops = 0;
       // Budgets from 1 to 13 instructions, then the rest: the run loop must stop regions exactly
       // where it stops single blocks.
       for (let budget = 1; a.cpu.halted === false; budget = budget >= 13 ? 1 : budget + 1) {
         const ra = a.engine.run(budget);
         const rb = b.engine.run(budget);
+        const rg = g.engine.run(budget);
         expect(state(b.cpu)).toBe(state(a.cpu));
         expect(rb).toBe(ra);
+        expect(state(g.cpu)).toBe(state(a.cpu));
+        expect(rg).toBe(ra);
         stops++;
       }
       expect(stops).toBeGreaterThan(100);
       expect(b.engine.stats.regions).toBeGreaterThan(0);
+      expect(g.engine.stats.borrowedBlocks).toBeGreaterThan(0);
       const c = machine(code, true);
       // Without rewrites, compiled once every block of the loops ran a few times: a page function
       // takes the blocks of its page that are warm when it is made (and none that is in another).
