@@ -135,31 +135,36 @@ describe('block shortcuts', () => {
   });
 });
 
+/** The code at LINEAR + 0x1000 that jumps to LINEAR, run `times` times; EAX as each run ends. */
+function jumpIn(cpu: Cpu, engine: Engine, times: number): number[] {
+  const results: number[] = [];
+  for (let i = 0; i < times; i++) results.push(runAt(cpu, engine, LINEAR + 0x1000));
+  return results;
+}
+
+/** setup(), with a JMP rel32 to LINEAR on the next page of the mapping. */
+function setupJump(): { cpu: Cpu; engine: Engine } {
+  const { cpu, engine } = setup();
+  const CODE_C = 0x13000;
+  const rel = -0x1000 - 5;
+  cpu.ram.set([0xe9, rel & 0xff, (rel >>> 8) & 0xff, (rel >>> 16) & 0xff, rel >>> 24], CODE_C);
+  new DataView(cpu.ram.buffer, cpu.ram.byteOffset).setUint32(PT + 4, CODE_C | 7, true);
+  return { cpu, engine };
+}
+
+/** Maps LINEAR to CODE_B (mov eax, 0x2222; hlt) and drops the old translation, as the guest would. */
+function remapTarget(cpu: Cpu): void {
+  new DataView(cpu.ram.buffer, cpu.ram.byteOffset).setUint32(PT, CODE_B | 7, true);
+  cpu.mmu.invalidatePage(LINEAR);
+}
+
 describe('hand-off links between page functions', () => {
-  /** A page function at LINEAR + 0x1000 that jumps to LINEAR, run `times` times; EAX as it ends. */
-  function jumpIn(cpu: Cpu, engine: Engine, times: number): number[] {
-    const results: number[] = [];
-    for (let i = 0; i < times; i++) results.push(runAt(cpu, engine, LINEAR + 0x1000));
-    return results;
-  }
-
-  function setupJump(): { cpu: Cpu; engine: Engine } {
-    const { cpu, engine } = setup();
-    const CODE_C = 0x13000;
-    // jmp rel32 to LINEAR, on the next page of the mapping.
-    const rel = -0x1000 - 5;
-    cpu.ram.set([0xe9, rel & 0xff, (rel >>> 8) & 0xff, (rel >>> 16) & 0xff, rel >>> 24], CODE_C);
-    new DataView(cpu.ram.buffer, cpu.ram.byteOffset).setUint32(PT + 4, CODE_C | 7, true);
-    return { cpu, engine };
-  }
-
   it('give way when the target page is remapped', () => {
     const { cpu, engine } = setupJump();
     expect(jumpIn(cpu, engine, 4)).toEqual([0x1111, 0x1111, 0x1111, 0x1111]);
     // The later runs went from one page function to the other without the run loop.
     expect(engine.stats.regionHandoffs).toBeGreaterThanOrEqual(2);
-    new DataView(cpu.ram.buffer, cpu.ram.byteOffset).setUint32(PT, CODE_B | 7, true);
-    cpu.mmu.invalidatePage(LINEAR);
+    remapTarget(cpu);
     expect(jumpIn(cpu, engine, 3)).toEqual([0x2222, 0x2222, 0x2222]);
   });
 
@@ -180,20 +185,10 @@ describe('blocks a page function borrows from another page', () => {
    * its translation instead of handing off to the target's own function.
    */
   function setupBorrow(): { cpu: Cpu; engine: Engine } {
-    const { cpu, engine } = setup();
-    const CODE_C = 0x13000;
-    const rel = -0x1000 - 5;
-    cpu.ram.set([0xe9, rel & 0xff, (rel >>> 8) & 0xff, (rel >>> 16) & 0xff, rel >>> 24], CODE_C);
-    new DataView(cpu.ram.buffer, cpu.ram.byteOffset).setUint32(PT + 4, CODE_C | 7, true);
+    const { cpu, engine } = setupJump();
     engine.compileThreshold = 3;
     for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x1111);
     return { cpu, engine };
-  }
-
-  function jumpIn(cpu: Cpu, engine: Engine, times: number): number[] {
-    const results: number[] = [];
-    for (let i = 0; i < times; i++) results.push(runAt(cpu, engine, LINEAR + 0x1000));
-    return results;
   }
 
   it('run the code of the page they jump to without a hand-off', () => {
@@ -211,8 +206,7 @@ describe('blocks a page function borrows from another page', () => {
   it('give way when the page of the borrowed block is remapped', () => {
     const { cpu, engine } = setupBorrow();
     expect(jumpIn(cpu, engine, 4)).toEqual([0x1111, 0x1111, 0x1111, 0x1111]);
-    new DataView(cpu.ram.buffer, cpu.ram.byteOffset).setUint32(PT, CODE_B | 7, true);
-    cpu.mmu.invalidatePage(LINEAR);
+    remapTarget(cpu);
     expect(jumpIn(cpu, engine, 3)).toEqual([0x2222, 0x2222, 0x2222]);
   });
 
