@@ -55,6 +55,8 @@ export interface EngineStats {
   regionInstructions: number;
   /** Page functions entered straight from another one, without the run loop (runRegion). */
   regionHandoffs: number;
+  /** Blocks interpreted straight after the block before them, without the run loop (interpretOn). */
+  chainedBlocks: number;
   /** Blocks compiled to WebAssembly by the warm tier, in how many modules. */
   warmBlocks: number;
   warmModules: number;
@@ -126,7 +128,12 @@ export class Engine {
   warmFallbacks = MAX_FALLBACKS;
   /** Page functions borrow the hot blocks of the pages they pass control to (region.ts borrowedMembers). */
   borrowBlocks = true;
-  /** Control may pass between the blocks of a region without the run loop (see lookupEveryBlock). */
+  /** Interpreted blocks run on into the blocks that follow them without the run loop (interpretOn). */
+  chainInterpreted = true;
+  /**
+   * Control may pass between the blocks of a region, and from an interpreted block to the next,
+   * without the run loop (see lookupEveryBlock).
+   */
   private chainRegions = true;
   /** The counters of blocks and instructions outgrow 32 bits, so they start as doubles (WIDE_ZERO). */
   readonly stats: EngineStats = {
@@ -137,6 +144,7 @@ export class Engine {
     borrowedBlocks: 0,
     regionInstructions: WIDE_ZERO,
     regionHandoffs: WIDE_ZERO,
+    chainedBlocks: WIDE_ZERO,
     warmBlocks: 0,
     warmModules: 0,
     warmRecords: 0,
@@ -181,7 +189,8 @@ export class Engine {
     cpu.onEpochsSpent = () => this.blocks.flush();
     // The counters that started as -0 to be doubles stay doubles; reported, they read 0.
     const s = this.stats;
-    s.blocks = s.sensitive = s.regionInstructions = s.regionHandoffs = s.warmInstructions = s.slowFetches = 0;
+    s.blocks = s.sensitive = s.regionInstructions = s.regionHandoffs = s.chainedBlocks = s.warmInstructions = 0;
+    s.slowFetches = 0;
   }
 
   /**
@@ -412,6 +421,15 @@ export class Engine {
     const mask = bits === 16 ? 0xffff : -1;
     if (packedAt >= 0) {
       interpretPacked(cpu, records, this.records.words, packedAt, n, delta, mask);
+      if (
+        !cpu.exitBlock &&
+        delta === 0 &&
+        n === count &&
+        limit === 0x7fffffff &&
+        this.chainRegions &&
+        this.chainInterpreted
+      )
+        this.interpretOn(block, mask);
       cpu.exitBlock = false;
       return;
     }
@@ -434,6 +452,41 @@ export class Engine {
       cpu.instructions += i;
     }
     cpu.exitBlock = false;
+  }
+
+  /**
+   * After the run loop interpreted `from` to its end: interprets the blocks that follow it, as long as
+   * the successor memos know them and the run loop would interpret them too, without going back to
+   * the run loop between them. Blocks of lukewarm code (run fewer times than a page function takes)
+   * are short, and the run loop's checks and the interpreter's entry cost more than their records.
+   * Between blocks it checks what the run loop checks: the budget, EFLAGS.TF and the interrupt line;
+   * it stops after a block that ends with an instruction the run loop must see (chainsOn), at a
+   * successor that has generated code, was packed in an older arena generation or is about to be
+   * compiled or queued for the warm tier, and when a record sets `cpu.exitBlock`.
+   */
+  private interpretOn(from: Block, mask: number): void {
+    const cpu = this.cpu;
+    const intr = this.intr;
+    const records = this.records;
+    const stats = this.stats;
+    let block = from;
+    while (chainsOn(block) && cpu.instructions < this.end && !cpu.trapFlag) {
+      if (intr !== undefined && cpu.interruptsEnabled && intr.pending()) return;
+      const eip = cpu.eip;
+      const next = this.memoSuccessor(block, eip);
+      if (next === null || next.compiled !== null || next.startIp !== eip || next.packedGen !== records.gen) return;
+      const hits = next.hits + 1;
+      if (hits >= this.compileThreshold || hits === this.warmThreshold || next.mode !== block.mode) return;
+      next.hits = hits;
+      this.prevBlock = next;
+      stats.blocks++;
+      stats.chainedBlocks++;
+      if (next.endReason === BlockEnd.Sensitive || next.endReason === BlockEnd.Privileged) stats.sensitive++;
+      cpu.insEip = eip;
+      interpretPacked(cpu, next.instructions, records.words, next.packedAt, next.count, 0, mask);
+      if (cpu.exitBlock) return;
+      block = next;
+    }
   }
 
   /**
@@ -657,6 +710,16 @@ export class Engine {
     cpu.instructions++;
     cpu.exitBlock = false;
   }
+}
+
+/**
+ * Whether control may go on from `block` to the next interpreted block without the run loop: the
+ * block ends with a jump, at its size limit or at its page's end, not with an instruction that
+ * changes what the run loop looks at (those end their blocks as sensitive or privileged).
+ */
+function chainsOn(block: Block): boolean {
+  const reason = block.endReason;
+  return reason === BlockEnd.ControlTransfer || reason === BlockEnd.Limit || reason === BlockEnd.PageEnd;
 }
 
 /** Records of `block` (entered at its start) before the one at `insEip`: those a fault lets count. */

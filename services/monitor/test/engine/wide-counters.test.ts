@@ -45,11 +45,13 @@ describe('counters past 2^31', () => {
     const m = pcMachine();
     // Counters near 2^31 (warped time beyond it) that the run takes past it.
     m.engine.stats.blocks = 2 ** 31 - 10;
+    m.engine.stats.chainedBlocks = 2 ** 31 - 10;
     m.engine.stats.slowFetches = 2 ** 31 - 10;
     m.clock.warpTo(m.clock.now() + 2 ** 32 * m.clock.nsPerInstruction);
     const wide = await runLoop(m, 2 ** 31 - 1000, 5000);
     expect(wide.cpu.instructions).toBeGreaterThan(2 ** 31);
     expect(wide.engine.stats.blocks).toBeGreaterThan(2 ** 31);
+    expect(wide.engine.stats.chainedBlocks).toBeGreaterThan(2 ** 31);
     expect(wide.cpu.tscOffset).toBeGreaterThan(2 ** 31);
 
     expect(sameMap(wide.cpu, fresh.cpu)).toBe(true);

@@ -1,0 +1,112 @@
+// Interpreted blocks run on into the blocks that follow them without the run loop (Engine.interpretOn):
+// the guest must see what it sees when the run loop runs each block, the budget must hold, and an
+// interrupt must be taken at the next block boundary after it is raised.
+
+import { describe, expect, it } from 'vitest';
+import { Attr, Cpu } from '../../src/cpu/cpu.js';
+import { Seg } from '../../src/cpu/registers.js';
+import { Engine, resolveHandler, StopReason, type InterruptLine } from '../../src/engine/engine.js';
+import { SbeBlockSource } from '../../src/engine/sbe-source.js';
+import { PortSpace } from '../../src/io/port-space.js';
+import { PhysicalMemory } from '../../src/memory/physical-memory.js';
+
+const CODE = 0x10000;
+const FAR = CODE + 0x1800;
+
+/**
+ * mov ebp, 5000; mov eax, 0x12345678; mov ebx, 1
+ * .loop: call far; dec ebp; jnz .loop
+ * hlt
+ * (at CODE + 0x1800) far: add eax, ebx; xor ebx, eax; ret
+ * Three blocks per iteration, on two pages.
+ */
+const CALL_LOOP: readonly number[] = [
+  ...[0xbd, 0x88, 0x13, 0x00, 0x00, 0xb8, 0x78, 0x56, 0x34, 0x12, 0xbb, 0x01, 0x00, 0x00, 0x00],
+  ...[0xe8, 0xec, 0x17, 0x00, 0x00, 0x4d, 0x75, 0xf8, 0xf4],
+];
+const CALLEE: readonly number[] = [0x01, 0xd8, 0x31, 0xc3, 0xc3];
+const ITERATIONS = 5000;
+
+/** A flat 32-bit protected-mode machine whose blocks are never compiled: the interpreter runs them all. */
+function flatMachine(intr?: InterruptLine): { cpu: Cpu; engine: Engine } {
+  const mem = new PhysicalMemory({ ramSize: 1 << 20 });
+  const cpu = new Cpu(mem, new PortSpace());
+  const blocks = new SbeBlockSource(mem, resolveHandler);
+  blocks.onInvalidate = () => cpu.requestExit();
+  const engine = new Engine(cpu, blocks, intr);
+  engine.compileThreshold = 2 ** 30;
+  const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
+  cpu.setCr0(cpu.cr0 | 1);
+  for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === Seg.CS ? attr | Attr.CODE : attr);
+  cpu.r32[4] = 0x80000;
+  mem.ram.set(CALL_LOOP, CODE);
+  mem.ram.set(CALLEE, FAR);
+  cpu.eip = CODE;
+  return { cpu, engine };
+}
+
+describe('interpreted blocks that follow one another', () => {
+  it('run without the run loop and leave the guest as the run loop does', () => {
+    const chained = flatMachine();
+    const stepped = flatMachine();
+    stepped.engine.chainInterpreted = false;
+    for (const { engine } of [chained, stepped]) expect(engine.run(1_000_000)).toBe(StopReason.HALTED);
+
+    expect(chained.cpu.r32).toEqual(stepped.cpu.r32);
+    expect(chained.cpu.st).toEqual(stepped.cpu.st);
+    expect(chained.cpu.instructions).toBe(stepped.cpu.instructions);
+    expect(chained.cpu.instructions).toBe(3 + ITERATIONS * 6 + 1);
+    // Each block is counted once, chained or not.
+    expect(chained.engine.stats.blocks).toBe(stepped.engine.stats.blocks);
+    expect(stepped.engine.stats.chainedBlocks).toBe(0);
+    // All but the first blocks of the loop (before the successor memos are made) and the HLT run chained.
+    expect(chained.engine.stats.chainedBlocks).toBeGreaterThan(3 * ITERATIONS - 10);
+  });
+
+  it('stop at the budget, as the run loop does, within one block', () => {
+    const { cpu, engine } = flatMachine();
+    expect(engine.run(2000)).toBe(StopReason.BUDGET);
+    // The loop's longest block has three instructions.
+    expect(cpu.instructions).toBeGreaterThanOrEqual(2000);
+    expect(cpu.instructions).toBeLessThan(2003);
+    expect(engine.stats.chainedBlocks).toBeGreaterThan(900);
+    expect(engine.run(1_000_000)).toBe(StopReason.HALTED);
+    expect(cpu.instructions).toBe(3 + ITERATIONS * 6 + 1);
+  });
+
+  it('end at the next block boundary when an interrupt is raised', () => {
+    // The line rises once the guest has run RAISE instructions, whenever anyone looks.
+    const RAISE = 1000;
+    let takenAt = -1;
+    const line: InterruptLine = {
+      pending: () => takenAt < 0 && cpu.instructions >= RAISE,
+      acknowledge: () => {
+        takenAt = cpu.instructions;
+        return 0x20;
+      },
+    };
+    const { cpu, engine } = flatMachine(line);
+    // A GDT with a flat code segment at selector 0x10, an IDT whose vector 0x20 is an interrupt gate
+    // to a HLT through it, and IF set.
+    const GDT = 0x20000;
+    const IDT = 0x21000;
+    const HANDLER = 0x30000;
+    const view = new DataView(cpu.ram.buffer, cpu.ram.byteOffset);
+    view.setUint32(GDT + 0x10, 0x0000ffff, true);
+    view.setUint32(GDT + 0x14, 0x00cf9a00, true);
+    cpu.setGdt(GDT, 0x17);
+    const gate = IDT + 0x20 * 8;
+    view.setUint32(gate, (0x10 << 16) | (HANDLER & 0xffff), true);
+    view.setUint32(gate + 4, (HANDLER & 0xffff0000) | 0x8e00, true);
+    cpu.setIdt(IDT, 0x7ff);
+    cpu.ram[HANDLER] = 0xf4;
+    cpu.setFlagBits(0x200, 0x200);
+
+    expect(engine.run(1_000_000)).toBe(StopReason.HALTED);
+    // Taken before the block that followed the one during which the line rose (at most three long).
+    expect(takenAt).toBeGreaterThanOrEqual(RAISE);
+    expect(takenAt).toBeLessThan(RAISE + 3);
+    expect(cpu.eip).toBe(HANDLER + 1);
+    expect(engine.stats.chainedBlocks).toBeGreaterThan(300);
+  });
+});
