@@ -468,24 +468,32 @@ export class Engine {
     const cpu = this.cpu;
     const intr = this.intr;
     const records = this.records;
-    const stats = this.stats;
     let block = from;
-    while (chainsOn(block) && cpu.instructions < this.end && !cpu.trapFlag) {
-      if (intr !== undefined && cpu.interruptsEnabled && intr.pending()) return;
-      const eip = cpu.eip;
-      const next = this.memoSuccessor(block, eip);
-      if (next === null || next.compiled !== null || next.startIp !== eip || next.packedGen !== records.gen) return;
-      const hits = next.hits + 1;
-      if (hits >= this.compileThreshold || hits === this.warmThreshold || next.mode !== block.mode) return;
-      next.hits = hits;
-      this.prevBlock = next;
-      stats.blocks++;
-      stats.chainedBlocks++;
-      if (next.endReason === BlockEnd.Sensitive || next.endReason === BlockEnd.Privileged) stats.sensitive++;
-      cpu.insEip = eip;
-      interpretPacked(cpu, next.instructions, records.words, next.packedAt, next.count, 0, mask);
-      if (cpu.exitBlock) return;
-      block = next;
+    // Blocks entered, counted into the statistics once the chain ends (also by a fault).
+    let chained = 0;
+    try {
+      while (chainsOn(block) && cpu.instructions < this.end && !cpu.trapFlag) {
+        if (intr !== undefined && cpu.interruptsEnabled && intr.pending()) return;
+        const eip = cpu.eip;
+        const next = this.memoSuccessor(block, eip);
+        if (next === null || next.compiled !== null || next.startIp !== eip || next.packedGen !== records.gen) return;
+        const hits = next.hits + 1;
+        if (hits >= this.compileThreshold || hits === this.warmThreshold || next.mode !== block.mode) return;
+        next.hits = hits;
+        block = next;
+        chained++;
+        // Records set `cpu.insEip` as they start.
+        interpretPacked(cpu, block.instructions, records.words, block.packedAt, block.count, 0, mask);
+        if (cpu.exitBlock) return;
+      }
+    } finally {
+      if (chained > 0) {
+        this.prevBlock = block;
+        const stats = this.stats;
+        stats.blocks += chained;
+        stats.chainedBlocks += chained;
+        if (block.endReason === BlockEnd.Sensitive || block.endReason === BlockEnd.Privileged) stats.sensitive++;
+      }
     }
   }
 
