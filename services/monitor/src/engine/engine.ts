@@ -317,31 +317,13 @@ export class Engine {
     // Chaining: the block that ran before remembers its successor at this IP, so the CS limit check,
     // the TLB and the SBE lookup are skipped while nothing that maps CS:EIP to code has changed.
     const prev = this.prevBlock;
-    // Memos of code on global pages carry the global epoch, the others the epoch.
-    const epoch = cpu.fetchEpoch;
-    const globalEpoch = cpu.globalEpoch;
     let block: Block;
     let maxBytes = 0;
-    const chained = prev !== null ? this.memoSuccessor(prev, eip) : null;
     // The jump cache is probed only when the memo misses: its tables are cold more often than not.
-    let jumped: Block | null = null;
-    let slot = 0;
-    if (chained === null) {
-      slot = (eip ^ (eip >>> 12)) & (JUMP_CACHE_SIZE - 1);
-      const memo = this.jumpEpoch[slot];
-      if (this.jumpIp[slot] === eip && (memo === epoch || memo === globalEpoch)) jumped = this.jumpBlock[slot];
-    }
-    if (chained !== null) {
-      block = chained;
+    const known = (prev !== null ? this.memoSuccessor(prev, eip) : null) ?? this.jumpCached(prev, eip);
+    if (known !== null) {
+      block = known;
       block.hits++;
-    } else if (jumped !== null && jumped.valid) {
-      block = jumped;
-      block.hits++;
-      if (prev !== null) {
-        prev.next = block;
-        prev.nextIp = eip;
-        prev.nextEpoch = this.jumpEpoch[slot];
-      }
     } else {
       const csLimit = cpu.segLimit[Seg.CS] >>> 0;
       if (eip >>> 0 > csLimit) cpu.raise(Vector.GP, 0);
@@ -364,6 +346,7 @@ export class Engine {
           prev.nextIp = eip;
           prev.nextEpoch = memoEpoch;
         }
+        const slot = jumpSlot(eip);
         this.jumpIp[slot] = eip;
         this.jumpEpoch[slot] = memoEpoch;
         this.jumpBlock[slot] = block;
@@ -475,7 +458,7 @@ export class Engine {
       while (chainsOn(block) && cpu.instructions < this.end && !cpu.trapFlag) {
         if (intr !== undefined && cpu.interruptsEnabled && intr.pending()) return;
         const eip = cpu.eip;
-        const next = this.memoSuccessor(block, eip);
+        const next = this.memoSuccessor(block, eip) ?? this.jumpCached(block, eip);
         if (next === null || next.compiled !== null || next.startIp !== eip || next.packedGen !== records.gen) return;
         const hits = next.hits + 1;
         if (hits >= this.compileThreshold || hits === this.warmThreshold || next.mode !== block.mode) return;
@@ -555,6 +538,25 @@ export class Engine {
     if (prev.nextIp !== eip || (memo !== this.cpu.fetchEpoch && memo !== this.cpu.globalEpoch)) return null;
     const next = prev.next;
     return next !== null && next.valid ? next : null;
+  }
+
+  /**
+   * The block the jump cache holds at `eip`, while the translation it was found under holds and the
+   * block is valid, which becomes the successor memo of `prev`; otherwise null. Memos of code on
+   * global pages carry the global epoch, the others the epoch.
+   */
+  private jumpCached(prev: Block | null, eip: number): Block | null {
+    const slot = jumpSlot(eip);
+    const memo = this.jumpEpoch[slot];
+    if (this.jumpIp[slot] !== eip || (memo !== this.cpu.fetchEpoch && memo !== this.cpu.globalEpoch)) return null;
+    const block = this.jumpBlock[slot] as Block | null;
+    if (block === null || !block.valid) return null;
+    if (prev !== null) {
+      prev.next = block;
+      prev.nextIp = eip;
+      prev.nextEpoch = memo;
+    }
+    return block;
   }
 
   /** The code compiled for `block`, when all its members are still there. */
@@ -728,6 +730,11 @@ export class Engine {
 function chainsOn(block: Block): boolean {
   const reason = block.endReason;
   return reason === BlockEnd.ControlTransfer || reason === BlockEnd.Limit || reason === BlockEnd.PageEnd;
+}
+
+/** The jump cache's entry for `eip`. */
+function jumpSlot(eip: number): number {
+  return (eip ^ (eip >>> 12)) & (JUMP_CACHE_SIZE - 1);
 }
 
 /** Records of `block` (entered at its start) before the one at `insEip`: those a fault lets count. */
