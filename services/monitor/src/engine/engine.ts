@@ -632,8 +632,10 @@ export class Engine {
 
   /**
    * The page function the run loop would run after member `at` of `region`, a member that passes
-   * control on without its checks, or null when the run loop must look: no valid successor memo on
-   * the member, or a successor made for flat segments while they are not (`flat`, Cpu.flatSegments).
+   * control on without its checks, or null when the run loop must look: neither the member's
+   * successor memo nor the jump cache knows the block at EIP (a return or an indirect jump to a
+   * target the memo does not hold finds it in the jump cache), or a successor made for flat segments
+   * while they are not (`flat`, Cpu.flatSegments).
    * The member's hand-off link answers while nothing that the memo and the successor's page function
    * depend on has changed: the same EIP, fetch epoch and drop count. runRegion counts a hand-off as a
    * block the run loop ran.
@@ -655,7 +657,7 @@ export class Engine {
       (epoch !== fetchEpoch && epoch !== cpu.globalEpoch)
     ) {
       const last = region.members[at] as Block;
-      const block = this.memoSuccessor(last, eip);
+      const block = this.memoSuccessor(last, eip) ?? this.jumpCached(last, eip);
       if (block === null || block.startIp !== eip) return null;
       const code = this.currentCode(block);
       if (code === null || code.warmSlot >= 0) return null;

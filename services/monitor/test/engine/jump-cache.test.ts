@@ -176,6 +176,33 @@ describe('hand-off links between page functions', () => {
     expect(jumpIn(cpu, engine, 3)).toEqual([0x3333, 0x3333, 0x3333]);
     expect(engine.stats.regionHandoffs).toBeGreaterThan(handoffs);
   });
+
+  it('follow a return through the jump cache when the returning member holds another address', () => {
+    const { cpu, engine } = setup();
+    engine.borrowBlocks = false;
+    const ITERATIONS = 50;
+    // At LINEAR + 0x1000: mov ecx, ITERATIONS; .loop: call LINEAR; call LINEAR; dec ecx; jnz .loop; hlt.
+    // At LINEAR: add eax, 1; ret. The function's return goes to either call's next record in turn.
+    const rel = (from: number): number[] => {
+      const r = -0x1000 - from;
+      return [r & 0xff, (r >>> 8) & 0xff, (r >>> 16) & 0xff, r >>> 24];
+    };
+    const CODE_C = 0x13000;
+    cpu.ram.set([0xb9, ITERATIONS, 0, 0, 0, 0xe8, ...rel(10), 0xe8, ...rel(15), 0x49, 0x75, 0xf3, 0xf4], CODE_C);
+    cpu.ram.set([0x83, 0xc0, 0x01, 0xc3], CODE_A);
+    const pt = new DataView(cpu.ram.buffer, cpu.ram.byteOffset);
+    pt.setUint32(PT + 4, CODE_C | 7, true);
+    pt.setUint32(PT + 8, 0x12000 | 7, true);
+    cpu.r32[4] = LINEAR + 0x3000;
+    cpu.r32[0] = 0;
+    cpu.eip = LINEAR + 0x1000;
+    expect(engine.run(100_000)).toBe(StopReason.HALTED);
+    expect(cpu.r32[0]).toBe(2 * ITERATIONS);
+    // Two calls and two returns pass between the pages' functions on each pass; after the first
+    // passes, every one of them is a hand-off, the returns too, though each finds the other
+    // return address in the memo.
+    expect(engine.stats.regionHandoffs).toBeGreaterThan(4 * (ITERATIONS - 3));
+  });
 });
 
 describe('blocks a page function borrows from another page', () => {
