@@ -173,7 +173,7 @@ function launchPlex86(guest: Guest, settings: Settings): { command: string; star
     ...['--append', guest.cmdline, '--memory', `${settings.memoryMiB}M`, '--stats'],
   ];
   return {
-    command: `node ${args.join(' ')}`,
+    command: `${process.execPath} ${args.join(' ')}`,
     start: () => {
       if (!existsSync(settings.plex86Cli))
         throw missing(settings.plex86Cli, 'the plex86 CLI belongs next to tools/bench');
@@ -286,7 +286,7 @@ function launchV86(guest: Guest, settings: Settings): { command: string; start: 
     ...['--memory', String(settings.memoryMiB)],
   ];
   return {
-    command: `node ${args.join(' ')}`,
+    command: `${process.execPath} ${args.join(' ')}`,
     start: () => {
       for (const file of [bios, vgaBios]) if (!existsSync(file)) throw missing(file, 'apt-get install seabios');
       const machine = startConsoleProcess(process.execPath, args, { ipc: true });
@@ -486,6 +486,8 @@ function report(outcomes: readonly Outcome[], settings: Settings, print: (line: 
     `workload: ${settings.size.lines} lines of data, ${settings.size.arithmetic} arithmetic iterations, ` +
       `${settings.size.forks} forks`,
   );
+  // The JavaScript engines run on the Node that runs the bench; V8's version changes their speed.
+  print(`plex86 and v86 ran on Node ${process.versions.node}`);
   const rows = [['engine', 'boot s', 'workload s', 'MIPS workload', 'MIPS run', 'results']];
   for (const o of outcomes) {
     const results = o.results === undefined ? 'n/a' : o.wrong === undefined ? 'match' : 'WRONG';
