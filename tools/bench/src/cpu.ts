@@ -10,8 +10,8 @@ The CPU engine on CPU-bound 32-bit programs, each booted as a Multiboot kernel a
 (rates per second of CPU time used by the process, so a busy machine skews them less):
   int     an integer loop (MOV, shifts, ADD, XOR, AND, LEA, CMP, Jcc, INC, DEC): MIPS
   copy    a dword copy loop through registers over 64 KiB buffers: MIPS and MB/s
-  call    a loop that calls a short function on another code page: MIPS (control passes between
-          the generated functions of two pages twice per iteration)
+  call    a loop that calls a short function on another code page: MIPS (what passing control
+          between the code of two pages costs)
   string  REP MOVSD, REP STOSD, REPNE SCASB, REPE CMPSB over 64 KiB buffers: MB/s of string data
 
   --scale N    multiplies the work (default 1: about a second per program on a quiet machine)

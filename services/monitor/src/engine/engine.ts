@@ -727,7 +727,9 @@ export class Engine {
 /**
  * Whether control may go on from `block` to the next interpreted block without the run loop: the
  * block ends with a jump, at its size limit or at its page's end, not with an instruction that
- * changes what the run loop looks at (those end their blocks as sensitive or privileged).
+ * changes what the run loop looks at (those end their blocks as sensitive or privileged). The
+ * end-reason half of region.ts `chains`, which also looks at every record because a page function
+ * keeps the access masks across its members; the interpreter loads them again for each block.
  */
 function chainsOn(block: Block): boolean {
   const reason = block.endReason;
