@@ -15,16 +15,7 @@ import { fastHandler } from '../cpu/exec/fast.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
 import { interpretPacked } from './interpreter.js';
 import type { RecordArena } from './record-arena.js';
-import {
-  borrowedMembers,
-  compileRegion,
-  Link,
-  MERGE_HEAT,
-  mergedMembers,
-  regionMembers,
-  type CompiledCode,
-  type Region,
-} from './region.js';
+import { borrowedMembers, compileRegion, Link, regionMembers, type CompiledCode, type Region } from './region.js';
 import { MAX_FALLBACKS, WarmTier, type WarmBlock } from './wasm/block-tier.js';
 
 /** Why `run` returned. */
@@ -60,8 +51,6 @@ export interface EngineStats {
   regions: number;
   /** Blocks compiled into the page functions of other pages that borrowed them (region.ts borrowedMembers). */
   borrowedBlocks: number;
-  /** Page functions made of two of one page that passed control to each other often (Engine.merge). */
-  mergedRegions: number;
   /** Instructions run inside generated functions (the rest ran through the handlers one by one). */
   regionInstructions: number;
   /** Page functions entered straight from another one, without the run loop (runRegion). */
@@ -141,8 +130,6 @@ export class Engine {
   borrowBlocks = true;
   /** Interpreted blocks run on into the blocks that follow them without the run loop (interpretOn). */
   chainInterpreted = true;
-  /** Two page functions of one page that pass control to each other often merge (region.ts mergedMembers). */
-  mergeRegions = true;
   /**
    * Control may pass between the blocks of a region, and from an interpreted block to the next,
    * without the run loop (see lookupEveryBlock).
@@ -155,7 +142,6 @@ export class Engine {
     compiledBlocks: 0,
     regions: 0,
     borrowedBlocks: 0,
-    mergedRegions: 0,
     regionInstructions: WIDE_ZERO,
     regionHandoffs: WIDE_ZERO,
     chainedBlocks: WIDE_ZERO,
@@ -502,17 +488,9 @@ export class Engine {
   private compile(hot: Block, bits: 16 | 32): void {
     const warm = this.compileThreshold >>> 2;
     const members = regionMembers(hot, this.blocks.pageBlocks(hot), warm);
-    this.pageFunction(members, bits, bits === 32 && this.cpu.flatSegments);
-  }
-
-  /**
-   * Compiles `members` (blocks of one page) into a page function that borrows the hot blocks of the
-   * pages they pass control to, and makes it their compiled code.
-   */
-  private pageFunction(members: Block[], bits: 16 | 32, flat: boolean): Region {
     const borrowed = this.borrowBlocks ? borrowedMembers(members, this.compileThreshold) : [];
     const all = borrowed.length === 0 ? members : [...members, ...borrowed];
-    const region = compileRegion(all, bits, this.inlineRecords, flat);
+    const region = compileRegion(all, bits, this.inlineRecords, bits === 32 && this.cpu.flatSegments);
     region.drops = this.blocks.drops;
     this.stats.borrowedBlocks += borrowed.length;
     for (const b of members) {
@@ -520,22 +498,6 @@ export class Engine {
       b.compiled = region;
     }
     this.stats.regions++;
-    return region;
-  }
-
-  /**
-   * One page function in place of `from` and `to`, two of one page that control passed between
-   * MERGE_HEAT times through one link (region.ts mergedMembers); null when they cannot merge. The two
-   * retire: links to them are followed no more.
-   */
-  private merge(from: Region, to: Region): Region | null {
-    const members = mergedMembers(from, to);
-    if (members === null) return null;
-    const merged = this.pageFunction(members, 32, from.flat);
-    from.retired = true;
-    to.retired = true;
-    this.stats.mergedRegions++;
-    return merged;
   }
 
   /** Queues `block` for the warm tier; a full queue compiles. */
@@ -692,8 +654,7 @@ export class Engine {
       next === null ||
       stamp[s + Link.EIP] !== eip ||
       stamp[s + Link.DROPS] !== drops ||
-      (epoch !== fetchEpoch && epoch !== cpu.globalEpoch) ||
-      next.retired
+      (epoch !== fetchEpoch && epoch !== cpu.globalEpoch)
     ) {
       const last = region.members[at] as Block;
       const block = this.memoSuccessor(last, eip) ?? this.jumpCached(last, eip);
@@ -705,17 +666,7 @@ export class Engine {
       stamp[s + Link.EIP] = eip;
       stamp[s + Link.EPOCH] = last.nextEpoch;
       stamp[s + Link.DROPS] = drops;
-      stamp[s + Link.HEAT] = next !== region && next.page === region.page && this.mergeRegions ? 0 : -1;
       block.hits++;
-    } else {
-      const heat = stamp[s + Link.HEAT];
-      if (heat >= 0) {
-        if (heat < MERGE_HEAT) stamp[s + Link.HEAT] = heat + 1;
-        else {
-          stamp[s + Link.HEAT] = -1;
-          next = this.merge(region, next) ?? next;
-        }
-      }
     }
     if (next.flat && !flat) return null;
     cpu.insEip = eip;

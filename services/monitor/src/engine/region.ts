@@ -3,8 +3,7 @@
  * enough become the cases of a switch on EIP inside a loop, so control that passes from one of them
  * to another (a loop, an if/else, a call within the page) stays in generated code instead of going
  * back to the run loop, which pays for the block lookup and the call into a separate function. Code
- * of the page that gets hot later goes into another function of the page (see regionMembers); two
- * functions of a page that pass control to each other often merge into one (mergedMembers).
+ * of the page that gets hot later goes into another function of the page (see regionMembers).
  *
  * The function runs exactly the blocks the run loop would have run, and checks between them all the
  * run loop would check:
@@ -80,26 +79,14 @@ export interface Region extends CompiledCode {
    */
   readonly linkTo: (Region | null)[];
   readonly linkStamp: Int32Array;
-  /** The physical page number of its own members (not of the blocks it borrows). */
-  readonly page: number;
-  /**
-   * Its members went into a merged page function of their page (mergedMembers): links to it are
-   * followed no more, so that control reaches the merged function.
-   */
-  retired: boolean;
 }
 
-/**
- * The words of a member's stamp in `Region.linkStamp`, and how many there are per member. HEAT counts
- * the hand-offs through a link to another page function of the same page (-1 for other links), which
- * merge when it reaches MERGE_HEAT.
- */
+/** The words of a member's stamp in `Region.linkStamp`, and how many there are per member. */
 export const enum Link {
   EIP = 0,
   EPOCH = 1,
   DROPS = 2,
-  HEAT = 3,
-  WORDS = 4,
+  WORDS = 3,
 }
 
 /**
@@ -132,10 +119,15 @@ export function chains(block: Block): boolean {
  * A block that is in a page function stays there: a new function starts in V8's unoptimised tiers
  * and takes tens of milliseconds to be optimised, which compiling the hottest code of a page again
  * each time another block of it gets hot would pay over and over. A page may so have several page
- * functions; control passes between them through the run loop's hand-off, until they merge
- * (mergedMembers). Measured on the default guest at a quarter of the bench workload (five
- * alternating rounds): with hot blocks compiled again into each new function of their page, 15.1 s
- * to the prompt and 15.8 s of workload; without, 14.2 and 13.9 s.
+ * functions; control passes between them through the run loop's hand-off. Measured on the default
+ * guest at a quarter of the bench workload (five alternating rounds): with hot blocks compiled
+ * again into each new function of their page, 15.1 s to the prompt and 15.8 s of workload; without,
+ * 14.2 and 13.9 s.
+ *
+ * Merging two functions of a page into one once control had passed between them 16384 times through
+ * one hand-off link cut hand-offs by 29-38% (sort, gzip and the shell steps) and saved no time in
+ * paired runs (both variants at once, one per core, six rounds): the merged function starts again in
+ * V8's unoptimised tiers, and hand-offs within a hot loop find everything in cache.
  */
 export function regionMembers(hot: Block, page: readonly (Block | null)[], warm: number): Block[] {
   const members = [hot];
@@ -156,35 +148,6 @@ export function regionMembers(hot: Block, page: readonly (Block | null)[], warm:
     records += b.count;
   }
   return members;
-}
-
-/**
- * Hand-offs through one link between two page functions of the same page before they merge
- * (mergedMembers).
- */
-export const MERGE_HEAT = 1 << 14;
-
-/**
- * The members of one page function that takes the place of `from` and `to`, two page functions of
- * one page that control passes between often (a link between them reached MERGE_HEAT): their own
- * members, not the blocks they borrow. A page gets a second page function when blocks of it get hot
- * after its first was made (regionMembers); when the two pass control to each other in a loop, each
- * pass costs two hand-offs. Null when the members would not fit in one function, the functions were
- * made for different segments, or one of them is no longer in use.
- */
-export function mergedMembers(from: Region, to: Region): Block[] | null {
-  if (from === to || from.retired || to.retired || from.page !== to.page || from.flat !== to.flat) return null;
-  const members: Block[] = [];
-  let records = 0;
-  for (const r of [from, to]) {
-    for (const m of r.members) {
-      if (m.compiled !== r) continue;
-      if (!m.valid) return null;
-      members.push(m);
-      records += m.count;
-    }
-  }
-  return records <= MAX_REGION_RECORDS ? members : null;
 }
 
 /** Most blocks of one path into another page that a page function borrows. */
@@ -315,15 +278,5 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
   }) as RegionFunction;
   const linkTo = new Array<Region | null>(members.length).fill(null);
   const linkStamp = new Int32Array(members.length * Link.WORDS).fill(-1);
-  return {
-    run,
-    members,
-    drops: -1,
-    warmSlot: -1,
-    linkTo,
-    linkStamp,
-    flat,
-    page: first.physAddr >>> 12,
-    retired: false,
-  };
+  return { run, members, drops: -1, warmSlot: -1, linkTo, linkStamp, flat };
 }

@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
 import { Cr0, Cr4, Seg } from '../../src/cpu/registers.js';
 import { Engine, resolveHandler, StopReason } from '../../src/engine/engine.js';
-import { MERGE_HEAT } from '../../src/engine/region.js';
 import { SbeBlockSource } from '../../src/engine/sbe-source.js';
 import { PortSpace } from '../../src/io/port-space.js';
 import { PhysicalMemory } from '../../src/memory/physical-memory.js';
@@ -203,94 +202,6 @@ describe('hand-off links between page functions', () => {
     // passes, every one of them is a hand-off, the returns too, though each finds the other
     // return address in the memo.
     expect(engine.stats.regionHandoffs).toBeGreaterThan(4 * (ITERATIONS - 3));
-  });
-});
-
-describe('two page functions of one page', () => {
-  /**
-   * On the page at LINEAR, P: add eax, 1; test ebx, ebx; jnz Q. R: dec ecx; jnz P; ret. Q (at +40h):
-   * add edx, 1; jmp R. On the next page, the caller C: mov ecx, edi; call P; dec esi; jnz C; hlt.
-   * With EBX zero, P and R loop and become the page's first function; with EBX set, each pass goes
-   * through Q too, which gets hot later and becomes the page's second function, and control passes
-   * from one function to the other and back on every pass.
-   */
-  function runLoops(merge: boolean, calls: number, passes: number): { cpu: Cpu; engine: Engine } {
-    const { cpu, engine } = setup();
-    engine.compileThreshold = 16;
-    engine.mergeRegions = merge;
-    // The loop runs in the page's own functions, not in blocks the caller's function borrows.
-    engine.borrowBlocks = false;
-    const page = new Array<number>(0x45).fill(0x90);
-    page.splice(0, 11, 0x83, 0xc0, 0x01, 0x85, 0xdb, 0x75, 0x39, 0x49, 0x75, 0xf6, 0xc3);
-    page.splice(0x40, 5, 0x83, 0xc2, 0x01, 0xeb, 0xc2);
-    cpu.ram.set(page, CODE_A);
-    cpu.ram.set([0x89, 0xf9, 0xe8, 0xf9, 0xef, 0xff, 0xff, 0x4e, 0x75, 0xf6, 0xf4], CODE_B);
-    const pt = new DataView(cpu.ram.buffer, cpu.ram.byteOffset);
-    pt.setUint32(PT + 4, CODE_B | 7, true);
-    pt.setUint32(PT + 8, 0x12000 | 7, true);
-    const call = (times: number, inner: number, q: number): void => {
-      cpu.r32[4] = LINEAR + 0x3000;
-      cpu.r32[1] = 0;
-      cpu.r32[3] = q;
-      cpu.r32[6] = times;
-      cpu.r32[7] = inner;
-      cpu.halted = false;
-      cpu.eip = LINEAR + 0x1000;
-      expect(engine.run(20 * times * inner)).toBe(StopReason.HALTED);
-    };
-    call(1, 100, 0);
-    expect(cpu.r32[0]).toBe(100);
-    expect(engine.stats.regions).toBe(1);
-    cpu.r32[0] = 0;
-    cpu.r32[2] = 0;
-    call(calls, passes, 1);
-    expect(cpu.r32[0]).toBe(calls * passes);
-    expect(cpu.r32[2]).toBe(calls * passes);
-    return { cpu, engine };
-  }
-  const PASSES = 3 * MERGE_HEAT;
-
-  it('hand control to each other on every pass while they stay apart', () => {
-    const { engine } = runLoops(false, 1, PASSES);
-    expect(engine.stats.regions).toBe(2);
-    expect(engine.stats.mergedRegions).toBe(0);
-    expect(engine.stats.regionHandoffs).toBeGreaterThan(2 * (PASSES - 100));
-  });
-
-  it('merge into one once control passed between them often', () => {
-    const { engine } = runLoops(true, 1, PASSES);
-    expect(engine.stats.mergedRegions).toBe(1);
-    expect(engine.stats.regions).toBe(3);
-    // The link from P's function to Q's counts its hand-offs up to the merge; the passes after it
-    // run in the merged function.
-    expect(engine.stats.regionHandoffs).toBeLessThan(2 * MERGE_HEAT + 200);
-    expect(engine.stats.regionInstructions).toBeGreaterThan(6 * (PASSES - 100));
-  });
-
-  it('are reached through their merged function from a page function that linked to one of them', () => {
-    const CALLS = 48;
-    const { engine } = runLoops(true, CALLS, PASSES / CALLS);
-    // The caller's page function links to P's function before the merge, and to the merged one
-    // after it.
-    expect(engine.stats.mergedRegions).toBe(1);
-    expect(engine.stats.regionHandoffs).toBeLessThan(2 * MERGE_HEAT + 4 * CALLS + 200);
-  });
-
-  it('give way in their merged function when its code is overwritten', () => {
-    const { cpu, engine } = runLoops(true, 1, PASSES);
-    // Q adds 2 to EDX from now on.
-    cpu.write8(Seg.DS, LINEAR + 0x42, 2);
-    cpu.r32[0] = 0;
-    cpu.r32[1] = 1000;
-    cpu.r32[2] = 0;
-    cpu.r32[4] = LINEAR + 0x3000;
-    cpu.r32[6] = 1;
-    cpu.r32[7] = 1000;
-    cpu.halted = false;
-    cpu.eip = LINEAR + 0x1000;
-    expect(engine.run(100_000)).toBe(StopReason.HALTED);
-    expect(cpu.r32[0]).toBe(1000);
-    expect(cpu.r32[2]).toBe(2000);
   });
 });
 
