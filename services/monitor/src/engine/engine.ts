@@ -360,7 +360,7 @@ export class Engine {
       return;
     }
     const n = count < limit ? count : limit;
-    if (block.endReason === BlockEnd.Sensitive || block.endReason === BlockEnd.Privileged) this.stats.sensitive++;
+    if (endsSensitive(block)) this.stats.sensitive++;
     const records = block.instructions;
     // The packed form is missing only on blocks a debugger made: their handlers are its own, it moves
     // their records (a trap record goes to each stop's IP), and the run loop compiles none of them.
@@ -449,14 +449,13 @@ export class Engine {
    */
   private interpretOn(from: Block, mask: number): void {
     const cpu = this.cpu;
-    const intr = this.intr;
     const records = this.records;
     let block = from;
     // Blocks entered, counted into the statistics once the chain ends (also by a fault).
     let chained = 0;
     try {
       while (chainsOn(block) && cpu.instructions < this.end && !cpu.trapFlag) {
-        if (intr !== undefined && cpu.interruptsEnabled && intr.pending()) return;
+        if (this.interruptReady()) return;
         const eip = cpu.eip;
         const next = this.memoSuccessor(block, eip) ?? this.jumpCached(block, eip);
         if (next === null || next.compiled !== null || next.startIp !== eip || next.packedGen !== records.gen) return;
@@ -475,7 +474,7 @@ export class Engine {
         const stats = this.stats;
         stats.blocks += chained;
         stats.chainedBlocks += chained;
-        if (block.endReason === BlockEnd.Sensitive || block.endReason === BlockEnd.Privileged) stats.sensitive++;
+        if (endsSensitive(block)) stats.sensitive++;
       }
     }
   }
@@ -734,6 +733,11 @@ export class Engine {
 function chainsOn(block: Block): boolean {
   const reason = block.endReason;
   return reason === BlockEnd.ControlTransfer || reason === BlockEnd.Limit || reason === BlockEnd.PageEnd;
+}
+
+/** Whether `block` ends with a sensitive or privileged instruction (counted in EngineStats.sensitive). */
+function endsSensitive(block: Block): boolean {
+  return block.endReason === BlockEnd.Sensitive || block.endReason === BlockEnd.Privileged;
 }
 
 /** The jump cache's entry for `eip`. */
