@@ -259,8 +259,14 @@ export class Engine {
       }
       if (cpu.interruptShadow) {
         cpu.interruptShadow = false;
-        this.runBlock(1);
-        continue;
+        // The shadow holds off only an interrupt that is pending now (and a single-step trap): with
+        // none, the next block runs whole, as it would after any other block, since the line is
+        // looked at between blocks anyway. The kernel's STI on every system call and page fault
+        // would otherwise split the block after it in two, run through the interpreter.
+        if (cpu.trapFlag || this.interruptReady()) {
+          this.runBlock(1);
+          continue;
+        }
       }
       if (cpu.trapFlag) {
         this.singleStep();
