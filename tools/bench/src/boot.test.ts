@@ -31,7 +31,27 @@ describe('plex86 bench boot', () => {
     await expect(run(['--memory', '16'])).rejects.toThrow(/at least 32/);
     await expect(run(['--qemu-count', 'maybe'])).rejects.toThrow(/on or off/);
     await expect(run(['--qemu-cpu', 'x;rm'])).rejects.toThrow(/not a CPU model/);
+    await expect(run(['--against', '/nonexistent/plex86.mjs'])).rejects.toThrow(/--against: no such file/);
+    await expect(run(['--against', PLEX86_CLI, '--engines', 'qemu'])).rejects.toThrow(/leave out --engines/);
+    await expect(run(['--rounds', '2'])).rejects.toThrow(/--rounds goes with --against/);
+    await expect(run(['--against', PLEX86_CLI, '--rounds', '0'])).rejects.toThrow(/--rounds wants a positive integer/);
   });
+
+  it('compares two builds that boot the default guest in turns', async () => {
+    // The same build on both sides, one round at a small scale: the report must hold every measure.
+    const out = await run(['--against', PLEX86_CLI, '--rounds', '1', '--scale', '0.01']);
+    expect(out).toContain('round 1, this build: shell prompt after');
+    expect(out).toContain('round 1, other build: shell prompt after');
+    expect(out).toContain('1 of 1 rounds, the builds in turns');
+    const row = (name: string) => out.split('\n').find((line) => line.startsWith(name)) ?? '';
+    const boot = row('boot ').trim().split(/\s+/);
+    expect(Number(boot[1])).toBeGreaterThan(0);
+    expect(Number(boot[2])).toBeGreaterThan(0);
+    // The ratio of the mean seconds (taken before they were rounded for printing).
+    expect(Number((boot[3] ?? '').replace(/x$/, ''))).toBeCloseTo(Number(boot[2]) / Number(boot[1]), 1);
+    expect(row('workload ')).toMatch(/\d+\.\d{3}x/);
+    expect(row('sort -k2,2n')).not.toBe('');
+  }, 900_000);
 });
 
 describe("QEMU's instruction-count plugin", () => {

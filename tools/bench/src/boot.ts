@@ -20,10 +20,11 @@ import {
   type WorkloadSize,
 } from '@plex86/guest';
 import { STATS_SIGNAL } from '@plex86/monitor';
+import { compareReport, type ComparedRound } from './boot-compare.js';
 import { qemuCountPlugin, readQemuCount } from './boot-qemu-count.js';
 import type { V86Count, V86Request } from './boot-v86.js';
 import type { Benchmark } from './index.js';
-import { HELP_OPTION, parseBenchArgs } from './options.js';
+import { HELP_OPTION, parseBenchArgs, positiveInt } from './options.js';
 
 const ENGINES = ['plex86', 'qemu', 'v86'] as const;
 type EngineName = (typeof ENGINES)[number];
@@ -35,6 +36,7 @@ const QEMU = 'qemu-system-i386';
 
 const USAGE = `plex86 bench boot [--engines LIST] [--timeout SECONDS] [--baseline ENGINE] [--scale F]
                     [--memory MIB] [--qemu-cpu MODEL] [--qemu-count on|off] [--seabios DIR]
+       plex86 bench boot --against CLI [--rounds N] [--scale F] [--plex86-cli CLI] ...
 
 Boots the default guest (Debian's 686 kernel and the busybox initramfs of tools/guest) under each
 engine, one after the other, with the same kernel command line, and measures:
@@ -64,7 +66,15 @@ Engines: plex86  node tools/cli/bin/plex86.mjs run --kernel --initrd --append --
   --node-option OPT an option for the node process that runs plex86, e.g. --cpu-prof
                     --cpu-prof-dir=DIR to profile it; may be repeated
   --plex86-cli FILE the script node runs as plex86 (default tools/cli/bin/plex86.mjs), e.g. the
-                    CLI bundled with esbuild, whose profile lines map to one plain JavaScript file`;
+                    CLI bundled with esbuild, whose profile lines map to one plain JavaScript file
+
+Comparing two builds of plex86 (only plex86 runs; --engines and --baseline do not apply):
+  --against FILE    the plex86 CLI of another build, e.g. WORKTREE/tools/cli/bin/plex86.mjs of a
+                    git worktree at another commit: both builds boot and run the workload in turns,
+                    each first in every other round, and the report gives each build's mean seconds
+                    to the prompt, for the workload and for each step, the ratio of the means and
+                    the range of the per-round ratios (the machine's drift shows as their spread)
+  --rounds N        rounds of the comparison (default 3)`;
 
 interface Settings {
   readonly engines: readonly EngineName[];
@@ -77,6 +87,9 @@ interface Settings {
   readonly seabiosDir: string;
   readonly nodeOptions: readonly string[];
   readonly plex86Cli: string;
+  /** The other build's CLI, when two builds are compared. */
+  readonly against: string | undefined;
+  readonly rounds: number;
 }
 
 function parse(args: string[]): Settings | null {
@@ -92,8 +105,18 @@ function parse(args: string[]): Settings | null {
     seabios: { type: 'string' },
     'node-option': { type: 'string', multiple: true },
     'plex86-cli': { type: 'string' },
+    against: { type: 'string' },
+    rounds: { type: 'string' },
   });
   if (values.help) return null;
+  const against = values.against;
+  if (against !== undefined) {
+    if (values.engines !== undefined || values.baseline !== undefined)
+      throw new Error('--against compares two builds of plex86: leave out --engines and --baseline');
+    if (!existsSync(against)) throw new Error(`--against: no such file: ${against}`);
+  } else if (values.rounds !== undefined) {
+    throw new Error('--rounds goes with --against');
+  }
   const engine = (name: string, option: string): EngineName => {
     if ((ENGINES as readonly string[]).includes(name)) return name as EngineName;
     throw new Error(`--${option}: no engine "${name}" (engines: ${ENGINES.join(', ')})`);
@@ -131,6 +154,8 @@ function parse(args: string[]): Settings | null {
     seabiosDir: values.seabios ?? SEABIOS_DIR,
     nodeOptions: values['node-option'] ?? [],
     plex86Cli: values['plex86-cli'] ?? PLEX86_CLI,
+    against,
+    rounds: positiveInt('rounds', values.rounds, 3),
   };
 }
 
@@ -383,10 +408,11 @@ async function runEngine(
   settings: Settings,
   expected: Partial<WorkloadResults>,
   print: (line: string) => void,
+  label: string = engine,
 ): Promise<Outcome> {
   const launcher = LAUNCHERS[engine](guest, settings);
   const outcome: Outcome = { engine, command: launcher.command };
-  const say = (line: string) => print(`${engine}: ${line}`);
+  const say = (line: string) => print(`${label}: ${line}`);
   say(`starting ${launcher.command}`);
   let launched: Launched | undefined;
   // A bench stopped by a signal must not leave a machine running.
@@ -568,6 +594,38 @@ function stepReport(
   for (const line of table(rows)) print(line);
 }
 
+/** Runs this build and the one at `against` in turns, `settings.rounds` times, and compares them. */
+async function compareBuilds(
+  settings: Settings,
+  against: string,
+  guest: Guest,
+  expected: Partial<WorkloadResults>,
+  print: (line: string) => void,
+): Promise<void> {
+  const other: Settings = { ...settings, plex86Cli: against };
+  const rounds: ComparedRound[] = [];
+  for (let r = 1; r <= settings.rounds; r++) {
+    const run = (mine: boolean) =>
+      runEngine(
+        'plex86',
+        guest,
+        mine ? settings : other,
+        expected,
+        print,
+        `round ${r}, ${mine ? 'this' : 'other'} build`,
+      );
+    // Each build goes first in every other round, so that neither always meets the machine's later state.
+    if (r % 2 === 1) {
+      const mine = await run(true);
+      rounds.push({ mine, theirs: await run(false) });
+    } else {
+      const theirs = await run(false);
+      rounds.push({ mine: await run(true), theirs });
+    }
+  }
+  compareReport(rounds, settings.plex86Cli, against, table, print);
+}
+
 export const bootBenchmark: Benchmark = {
   description: 'boot the default guest to its shell and run the guest workload: plex86 next to QEMU TCG and v86',
   async run(args, print) {
@@ -578,6 +636,10 @@ export const bootBenchmark: Benchmark = {
     }
     const guest = await buildGuest({ onProgress: (line) => print(`guest: ${line}`) });
     const expected: Partial<WorkloadResults> = referenceResults(settings.size);
+    if (settings.against !== undefined) {
+      await compareBuilds(settings, settings.against, guest, expected, print);
+      return;
+    }
     const outcomes: Outcome[] = [];
     for (const engine of settings.engines) {
       outcomes.push(await runEngine(engine, guest, settings, expected, print));
