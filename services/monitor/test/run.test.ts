@@ -92,7 +92,7 @@ describe('runMachine', () => {
     // Seven instructions never make a block hot enough for a page function.
     expect(r.stderr).toMatch(/^compiled code {4}0\.00% of instructions ran in page functions/m);
     expect(r.stderr).toMatch(
-      /^monitor exits {4}4 sensitive\/privileged instructions; exceptions: none; external interrupts: 0; 0 instructions fetched one by one$/m,
+      /^monitor exits {4}4 sensitive\/privileged instructions; exceptions: none; external interrupts: 0; 0 instructions fetched one by one \(0 of them found decoded before\)$/m,
     );
     expect(r.stderr).toMatch(/^time .* MIPS$/m);
   });

@@ -4,7 +4,7 @@
  * boundaries, and stops on HLT, on request or when its instruction budget is spent.
  */
 
-import { Block, BlockEnd, decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
+import { Block, BlockEnd, DecodeStatus, type Instruction } from '@plex86/x86';
 import { WIDE_ZERO, type Cpu } from '../cpu/cpu.js';
 import { CPU_FAULT, CpuShutdown, hasErrorCode, Vector } from '../cpu/fault.js';
 import { deliverException, deliverInterrupt, IntSource } from '../cpu/interrupts.js';
@@ -13,6 +13,7 @@ import { HANDLERS, undefinedOpcode, type Handler } from '../cpu/exec/table.js';
 import '../cpu/exec/index.js';
 import { fastHandler } from '../cpu/exec/fast.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
+import { CrossPageFetch } from './cross-page.js';
 import { interpretPacked } from './interpreter.js';
 import type { RecordArena } from './record-arena.js';
 import { borrowedMembers, compileRegion, Link, regionMembers, type CompiledCode, type Region } from './region.js';
@@ -159,8 +160,8 @@ export class Engine {
   private stopRequested = false;
   /** The instruction count at which the current run's budget is spent. */
   private end = WIDE_ZERO;
-  private readonly slowIns = new Instruction();
-  private readonly fetchBuffer = new Uint8Array(16);
+  /** Instructions that cross a page, fetched and kept for the next run (runSlow). */
+  readonly crossPage = new CrossPageFetch();
   /** The block source's arena of packed records. */
   private readonly records: RecordArena;
   /** The SBE block that ran last, whose successor memo the next lookup may use. */
@@ -707,19 +708,10 @@ export class Engine {
   private runSlow(eip: number, bits: 16 | 32, maxBytes: number): void {
     const cpu = this.cpu;
     this.stats.slowFetches++;
-    const buf = this.fetchBuffer;
-    const base = cpu.segBase[Seg.CS];
-    const avail = maxBytes < 15 ? maxBytes : 15;
-    let have = 0;
-    const ins = this.slowIns;
-    let status: DecodeStatus = DecodeStatus.NeedMoreBytes;
-    // Fetch byte by byte, so that only bytes the instruction really needs are touched.
-    while (status === DecodeStatus.NeedMoreBytes && have < avail) {
-      buf[have] = cpu.readLin8((base + eip + have) | 0);
-      have++;
-      status = decodeInstruction(buf, 0, have, eip, bits, ins);
-    }
+    const fetch = this.crossPage;
+    const status = fetch.fetch(cpu, eip, bits, maxBytes < 15 ? maxBytes : 15);
     if (status === DecodeStatus.NeedMoreBytes) cpu.raise(Vector.GP, 0);
+    const ins = fetch.decoded;
     cpu.insEip = eip;
     cpu.eip = bits === 16 ? (eip + ins.length) & 0xffff : (eip + ins.length) | 0;
     if (status !== DecodeStatus.Ok) badInstruction(cpu, status);

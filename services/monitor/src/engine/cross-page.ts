@@ -1,0 +1,92 @@
+/**
+ * Instructions that cross into the next page, which no block holds: the run loop fetches each
+ * through the TLB byte by byte, so that only the bytes the instruction needs are touched and a
+ * fault on the second page names the right address. Asking the decoder again after every byte made
+ * such an instruction cost several decodes each time it ran, and a few sit on hot paths (on the
+ * default guest a kernel load and a call in busybox sort cross pages hundreds of thousands of times).
+ *
+ * So the last instruction decoded at each of a few linear addresses is kept with its bytes. A fetch
+ * at the same address, IP and code size reads the bytes one by one as before and compares them: the
+ * decoder asked for each of them last time, and asks for the next as long as they agree, so the same
+ * bytes are touched and the same faults raised. When all agree, the kept record is the decode; at
+ * the first that differs (code was written, or the page now maps other code), decoding goes on from
+ * the bytes read so far.
+ */
+
+import { decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86';
+import type { Cpu } from '../cpu/cpu.js';
+import { Seg } from '../cpu/registers.js';
+
+/** Kept instructions (a power of two). */
+const SLOTS = 64;
+/** Bytes kept per instruction: the longest has 15. */
+const STRIDE = 16;
+
+export class CrossPageFetch {
+  /** The record the last successful fetch gives (owned by this object: read it before the next fetch). */
+  decoded: Instruction;
+  /** Decodes done, and fetches that found their instruction kept. */
+  decodes = 0;
+  reused = 0;
+
+  private readonly buf = new Uint8Array(STRIDE);
+  private readonly lin = new Int32Array(SLOTS);
+  private readonly ip = new Int32Array(SLOTS);
+  /** The code size a slot was decoded for; 0 while it holds nothing. */
+  private readonly bits = new Uint8Array(SLOTS);
+  private readonly bytes = new Uint8Array(SLOTS * STRIDE);
+  private readonly records: Instruction[] = [];
+
+  constructor() {
+    for (let i = 0; i < SLOTS; i++) this.records.push(new Instruction());
+    this.decoded = this.records[0] as Instruction;
+  }
+
+  /**
+   * Fetches and decodes the instruction at CS:`eip` in `bits`-bit code, reading at most `avail`
+   * bytes (a page fault on a byte it needs is raised as the CPU raises it). Returns the decoder's
+   * status; with Ok, `decoded` holds the instruction.
+   */
+  fetch(cpu: Cpu, eip: number, bits: 16 | 32, avail: number): DecodeStatus {
+    const lin = (cpu.segBase[Seg.CS] + eip) | 0;
+    const slot = ((lin >>> 12) ^ lin) & (SLOTS - 1);
+    const rec = this.records[slot] as Instruction;
+    const buf = this.buf;
+    let have = 0;
+    if (this.bits[slot] === bits && this.lin[slot] === lin && this.ip[slot] === eip && rec.length <= avail) {
+      const at = slot * STRIDE;
+      const n = rec.length;
+      while (have < n) {
+        const b = cpu.readLin8((lin + have) | 0);
+        buf[have++] = b;
+        if (b !== this.bytes[at + have - 1]) break;
+      }
+      if (have === n && buf[n - 1] === this.bytes[at + n - 1]) {
+        this.reused++;
+        this.decoded = rec;
+        return DecodeStatus.Ok;
+      }
+    }
+    // The slot is rewritten: it holds nothing until the decode succeeds.
+    this.bits[slot] = 0;
+    let status = DecodeStatus.NeedMoreBytes;
+    if (have > 0) {
+      this.decodes++;
+      status = decodeInstruction(buf, 0, have, eip, bits, rec);
+    }
+    while (status === DecodeStatus.NeedMoreBytes && have < avail) {
+      buf[have] = cpu.readLin8((lin + have) | 0);
+      have++;
+      this.decodes++;
+      status = decodeInstruction(buf, 0, have, eip, bits, rec);
+    }
+    this.decoded = rec;
+    if (status === DecodeStatus.Ok) {
+      this.bytes.set(buf.subarray(0, rec.length), slot * STRIDE);
+      this.lin[slot] = lin;
+      this.ip[slot] = eip;
+      this.bits[slot] = bits;
+    }
+    return status;
+  }
+}

@@ -1,0 +1,119 @@
+// An instruction that crosses into the next page is fetched byte by byte through the TLB on every
+// run (no block holds it), but decoded only when its bytes differ from the last time
+// (engine/cross-page.ts): the guest must see written or remapped code at once, and a fault on the
+// second page must name that page.
+
+import { describe, expect, it } from 'vitest';
+import { Attr, Cpu } from '../../src/cpu/cpu.js';
+import { Cr0, Seg } from '../../src/cpu/registers.js';
+import { Engine, resolveHandler, StopReason } from '../../src/engine/engine.js';
+import { SbeBlockSource } from '../../src/engine/sbe-source.js';
+import { PortSpace } from '../../src/io/port-space.js';
+import { PhysicalMemory } from '../../src/memory/physical-memory.js';
+
+const PD = 0x1000;
+const PT = 0x2000;
+const GDT = 0x3000;
+const IDT = 0x4000;
+const START = 0x10000;
+const CROSSING = 0x10ffe;
+const SECOND = 0x11000;
+const OTHER = 0x12000;
+const HANDLER = 0x30000;
+const STACK = 0x80000;
+const ITERATIONS = 1000;
+const IMM = 0x01020304;
+
+function bytes32(v: number): number[] {
+  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+}
+
+/**
+ * Paging on, the first MiB mapped to itself. At START: mov ecx, ITERATIONS; jmp CROSSING. At
+ * CROSSING: add eax, IMM (five bytes, three of them on the next page); dec ecx; jnz CROSSING; hlt.
+ * A page fault goes to a HLT at HANDLER.
+ */
+function setup(): { cpu: Cpu; engine: Engine; view: DataView } {
+  const mem = new PhysicalMemory({ ramSize: 1 << 20 });
+  const cpu = new Cpu(mem, new PortSpace());
+  const blocks = new SbeBlockSource(mem, resolveHandler);
+  blocks.onInvalidate = () => cpu.requestExit();
+  const engine = new Engine(cpu, blocks);
+  const view = new DataView(mem.ram.buffer, mem.ram.byteOffset);
+  const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
+  cpu.setCr0(cpu.cr0 | Cr0.PE);
+  for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === Seg.CS ? attr | Attr.CODE : attr);
+  view.setUint32(GDT + 0x10, 0x0000ffff, true);
+  view.setUint32(GDT + 0x14, 0x00cf9a00, true);
+  cpu.setGdt(GDT, 0x17);
+  const gate = IDT + 14 * 8;
+  view.setUint32(gate, (0x10 << 16) | (HANDLER & 0xffff), true);
+  view.setUint32(gate + 4, (HANDLER & 0xffff0000) | 0x8e00, true);
+  cpu.setIdt(IDT, 0x7ff);
+  mem.ram[HANDLER] = 0xf4;
+  view.setUint32(PD, PT | 7, true);
+  for (let page = 0; page < 256; page++) view.setUint32(PT + page * 4, (page << 12) | 7, true);
+  cpu.setCr3(PD);
+  cpu.setCr0(cpu.cr0 | Cr0.PG);
+  const jmp = CROSSING - (START + 10);
+  mem.ram.set([0xb9, ...bytes32(ITERATIONS), 0xe9, ...bytes32(jmp)], START);
+  // add eax, IMM; dec ecx; jnz CROSSING (from the next IP, SECOND + 6); hlt
+  mem.ram.set([0x05, ...bytes32(IMM), 0x49, 0x75, 0xf8, 0xf4], CROSSING);
+  return { cpu, engine, view };
+}
+
+function run(cpu: Cpu, engine: Engine): number {
+  cpu.halted = false;
+  cpu.eip = START;
+  cpu.r32[0] = 0;
+  cpu.r32[4] = STACK;
+  expect(engine.run(1_000_000)).toBe(StopReason.HALTED);
+  return cpu.r32[0] >>> 0;
+}
+
+describe('an instruction that crosses a page', () => {
+  it('is decoded once and run from the kept record while its bytes stay the same', () => {
+    const { cpu, engine } = setup();
+    expect(run(cpu, engine)).toBe((ITERATIONS * IMM) >>> 0);
+    expect(engine.stats.slowFetches).toBe(ITERATIONS);
+    // One decode per byte the first time, as the decoder asks for them, then none.
+    expect(engine.crossPage.decodes).toBe(5);
+    expect(engine.crossPage.reused).toBe(ITERATIONS - 1);
+  });
+
+  it('is decoded again when code is written on either of its pages', () => {
+    const { cpu, engine } = setup();
+    expect(run(cpu, engine)).toBe((ITERATIONS * IMM) >>> 0);
+    cpu.ram[SECOND + 2] = 0x7f; // the immediate's top byte, on the second page
+    expect(run(cpu, engine)).toBe((ITERATIONS * 0x7f020304) >>> 0);
+    cpu.ram[CROSSING] = 0x2d; // sub eax, imm32
+    expect(run(cpu, engine)).toBe((-ITERATIONS * 0x7f020304) >>> 0);
+    expect(engine.crossPage.reused).toBe(3 * (ITERATIONS - 1));
+  });
+
+  it('follows its second page to other code once the translation is dropped', () => {
+    const { cpu, engine, view } = setup();
+    expect(run(cpu, engine)).toBe((ITERATIONS * IMM) >>> 0);
+    cpu.ram.set(cpu.ram.subarray(SECOND, SECOND + 0x10), OTHER);
+    cpu.ram[OTHER + 2] = 0x55; // the immediate's top byte in the other page's copy
+    view.setUint32(PT + (SECOND >>> 12) * 4, OTHER | 7, true);
+    cpu.mmu.invalidatePage(SECOND);
+    expect(run(cpu, engine)).toBe((ITERATIONS * 0x55020304) >>> 0);
+  });
+
+  it('faults on its second page with that page in CR2, also after it was kept', () => {
+    const { cpu, engine, view } = setup();
+    expect(run(cpu, engine)).toBe((ITERATIONS * IMM) >>> 0);
+    view.setUint32(PT + (SECOND >>> 12) * 4, SECOND | 6, true); // not present
+    cpu.mmu.invalidatePage(SECOND);
+    cpu.halted = false;
+    cpu.eip = START;
+    cpu.r32[4] = STACK;
+    expect(engine.run(1_000_000)).toBe(StopReason.HALTED);
+    expect(cpu.eip).toBe(HANDLER + 1);
+    expect(cpu.cr2 >>> 0).toBe(SECOND);
+    // The error code (a read of a page not present, at CPL 0) and the return address: the ADD.
+    expect(view.getUint32(cpu.r32[4] >>> 0, true)).toBe(0);
+    expect(view.getUint32((cpu.r32[4] + 4) >>> 0, true)).toBe(CROSSING);
+  });
+});
