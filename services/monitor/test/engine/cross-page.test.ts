@@ -4,17 +4,13 @@
 // second page must name that page.
 
 import { describe, expect, it } from 'vitest';
-import { Attr, Cpu } from '../../src/cpu/cpu.js';
-import { Cr0, Seg } from '../../src/cpu/registers.js';
-import { Engine, resolveHandler, StopReason } from '../../src/engine/engine.js';
-import { SbeBlockSource } from '../../src/engine/sbe-source.js';
-import { PortSpace } from '../../src/io/port-space.js';
-import { PhysicalMemory } from '../../src/memory/physical-memory.js';
+import type { Cpu } from '../../src/cpu/cpu.js';
+import { Cr0 } from '../../src/cpu/registers.js';
+import { StopReason, type Engine } from '../../src/engine/engine.js';
+import { flatMachine, haltOnVector, type FlatMachine } from '../support/flat-machine.js';
 
 const PD = 0x1000;
 const PT = 0x2000;
-const GDT = 0x3000;
-const IDT = 0x4000;
 const START = 0x10000;
 const CROSSING = 0x10ffe;
 const SECOND = 0x11000;
@@ -33,33 +29,19 @@ function bytes32(v: number): number[] {
  * CROSSING: add eax, IMM (five bytes, three of them on the next page); dec ecx; jnz CROSSING; hlt.
  * A page fault goes to a HLT at HANDLER.
  */
-function setup(): { cpu: Cpu; engine: Engine; view: DataView } {
-  const mem = new PhysicalMemory({ ramSize: 1 << 20 });
-  const cpu = new Cpu(mem, new PortSpace());
-  const blocks = new SbeBlockSource(mem, resolveHandler);
-  blocks.onInvalidate = () => cpu.requestExit();
-  const engine = new Engine(cpu, blocks);
-  const view = new DataView(mem.ram.buffer, mem.ram.byteOffset);
-  const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
-  cpu.setCr0(cpu.cr0 | Cr0.PE);
-  for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === Seg.CS ? attr | Attr.CODE : attr);
-  view.setUint32(GDT + 0x10, 0x0000ffff, true);
-  view.setUint32(GDT + 0x14, 0x00cf9a00, true);
-  cpu.setGdt(GDT, 0x17);
-  const gate = IDT + 14 * 8;
-  view.setUint32(gate, (0x10 << 16) | (HANDLER & 0xffff), true);
-  view.setUint32(gate + 4, (HANDLER & 0xffff0000) | 0x8e00, true);
-  cpu.setIdt(IDT, 0x7ff);
-  mem.ram[HANDLER] = 0xf4;
+function setup(): FlatMachine {
+  const machine = flatMachine();
+  const { cpu, view } = machine;
+  haltOnVector(machine, 14, HANDLER);
   view.setUint32(PD, PT | 7, true);
   for (let page = 0; page < 256; page++) view.setUint32(PT + page * 4, (page << 12) | 7, true);
   cpu.setCr3(PD);
   cpu.setCr0(cpu.cr0 | Cr0.PG);
   const jmp = CROSSING - (START + 10);
-  mem.ram.set([0xb9, ...bytes32(ITERATIONS), 0xe9, ...bytes32(jmp)], START);
+  cpu.ram.set([0xb9, ...bytes32(ITERATIONS), 0xe9, ...bytes32(jmp)], START);
   // add eax, IMM; dec ecx; jnz CROSSING (from the next IP, SECOND + 6); hlt
-  mem.ram.set([0x05, ...bytes32(IMM), 0x49, 0x75, 0xf8, 0xf4], CROSSING);
-  return { cpu, engine, view };
+  cpu.ram.set([0x05, ...bytes32(IMM), 0x49, 0x75, 0xf8, 0xf4], CROSSING);
+  return machine;
 }
 
 function run(cpu: Cpu, engine: Engine): number {

@@ -3,15 +3,12 @@
 // interrupt must be taken at the next block boundary after it is raised.
 
 import { describe, expect, it } from 'vitest';
-import { Attr, Cpu } from '../../src/cpu/cpu.js';
-import { Seg } from '../../src/cpu/registers.js';
-import { Engine, resolveHandler, StopReason, type InterruptLine } from '../../src/engine/engine.js';
-import { SbeBlockSource } from '../../src/engine/sbe-source.js';
-import { PortSpace } from '../../src/io/port-space.js';
-import { PhysicalMemory } from '../../src/memory/physical-memory.js';
+import { StopReason, type InterruptLine } from '../../src/engine/engine.js';
+import { flatMachine as flat, haltOnVector, type FlatMachine } from '../support/flat-machine.js';
 
 const CODE = 0x10000;
 const FAR = CODE + 0x1800;
+const HANDLER = 0x30000;
 
 /**
  * mov ebp, 5000; mov eax, 0x12345678; mov ebx, 1
@@ -27,22 +24,16 @@ const CALL_LOOP: readonly number[] = [
 const CALLEE: readonly number[] = [0x01, 0xd8, 0x31, 0xc3, 0xc3];
 const ITERATIONS = 5000;
 
-/** A flat 32-bit protected-mode machine whose blocks are never compiled: the interpreter runs them all. */
-function flatMachine(intr?: InterruptLine): { cpu: Cpu; engine: Engine } {
-  const mem = new PhysicalMemory({ ramSize: 1 << 20 });
-  const cpu = new Cpu(mem, new PortSpace());
-  const blocks = new SbeBlockSource(mem, resolveHandler);
-  blocks.onInvalidate = () => cpu.requestExit();
-  const engine = new Engine(cpu, blocks, intr);
+/** The flat machine with the loop at CODE, whose blocks are never compiled: the interpreter runs them all. */
+function flatMachine(intr?: InterruptLine): FlatMachine {
+  const machine = flat(intr);
+  const { cpu, engine } = machine;
   engine.compileThreshold = 2 ** 30;
-  const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
-  cpu.setCr0(cpu.cr0 | 1);
-  for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === Seg.CS ? attr | Attr.CODE : attr);
   cpu.r32[4] = 0x80000;
-  mem.ram.set(CALL_LOOP, CODE);
-  mem.ram.set(CALLEE, FAR);
+  cpu.ram.set(CALL_LOOP, CODE);
+  cpu.ram.set(CALLEE, FAR);
   cpu.eip = CODE;
-  return { cpu, engine };
+  return machine;
 }
 
 describe('interpreted blocks that follow one another', () => {
@@ -85,21 +76,10 @@ describe('interpreted blocks that follow one another', () => {
         return 0x20;
       },
     };
-    const { cpu, engine } = flatMachine(line);
-    // A GDT with a flat code segment at selector 0x10, an IDT whose vector 0x20 is an interrupt gate
-    // to a HLT through it, and IF set.
-    const GDT = 0x20000;
-    const IDT = 0x21000;
-    const HANDLER = 0x30000;
-    const view = new DataView(cpu.ram.buffer, cpu.ram.byteOffset);
-    view.setUint32(GDT + 0x10, 0x0000ffff, true);
-    view.setUint32(GDT + 0x14, 0x00cf9a00, true);
-    cpu.setGdt(GDT, 0x17);
-    const gate = IDT + 0x20 * 8;
-    view.setUint32(gate, (0x10 << 16) | (HANDLER & 0xffff), true);
-    view.setUint32(gate + 4, (HANDLER & 0xffff0000) | 0x8e00, true);
-    cpu.setIdt(IDT, 0x7ff);
-    cpu.ram[HANDLER] = 0xf4;
+    const machine = flatMachine(line);
+    const { cpu, engine } = machine;
+    // Vector 0x20 goes to a HLT, and IF is set.
+    haltOnVector(machine, 0x20, HANDLER);
     cpu.setFlagBits(0x200, 0x200);
 
     expect(engine.run(1_000_000)).toBe(StopReason.HALTED);

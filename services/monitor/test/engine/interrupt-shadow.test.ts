@@ -3,42 +3,21 @@
 // STI runs whole, as after any other block.
 
 import { describe, expect, it } from 'vitest';
-import { Attr, Cpu } from '../../src/cpu/cpu.js';
-import { Seg } from '../../src/cpu/registers.js';
-import { Engine, resolveHandler, StopReason, type InterruptLine } from '../../src/engine/engine.js';
-import { SbeBlockSource } from '../../src/engine/sbe-source.js';
-import { PortSpace } from '../../src/io/port-space.js';
-import { PhysicalMemory } from '../../src/memory/physical-memory.js';
+import { StopReason, type InterruptLine } from '../../src/engine/engine.js';
+import { flatMachine as flat, haltOnVector } from '../support/flat-machine.js';
 
 const CODE = 0x10000;
-const GDT = 0x20000;
-const IDT = 0x21000;
 const HANDLER = 0x30000;
 const VECTOR = 0x20;
 
-/** A flat 32-bit protected-mode machine with `code` at CODE and a HLT as the handler of VECTOR. */
-function flatMachine(code: readonly number[], intr?: InterruptLine): { cpu: Cpu; engine: Engine } {
-  const mem = new PhysicalMemory({ ramSize: 1 << 20 });
-  const cpu = new Cpu(mem, new PortSpace());
-  const blocks = new SbeBlockSource(mem, resolveHandler);
-  blocks.onInvalidate = () => cpu.requestExit();
-  const engine = new Engine(cpu, blocks, intr);
-  const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
-  cpu.setCr0(cpu.cr0 | 1);
-  for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === Seg.CS ? attr | Attr.CODE : attr);
-  const view = new DataView(cpu.ram.buffer, cpu.ram.byteOffset);
-  view.setUint32(GDT + 0x10, 0x0000ffff, true);
-  view.setUint32(GDT + 0x14, 0x00cf9a00, true);
-  cpu.setGdt(GDT, 0x17);
-  const gate = IDT + VECTOR * 8;
-  view.setUint32(gate, (0x10 << 16) | (HANDLER & 0xffff), true);
-  view.setUint32(gate + 4, (HANDLER & 0xffff0000) | 0x8e00, true);
-  cpu.setIdt(IDT, 0x7ff);
-  cpu.ram[HANDLER] = 0xf4;
-  cpu.r32[4] = 0x80000;
-  mem.ram.set(code, CODE);
-  cpu.eip = CODE;
-  return { cpu, engine };
+/** The flat machine with `code` at CODE and a HLT as the handler of VECTOR. */
+function flatMachine(code: readonly number[], intr?: InterruptLine): ReturnType<typeof flat> {
+  const machine = flat(intr);
+  haltOnVector(machine, VECTOR, HANDLER);
+  machine.cpu.r32[4] = 0x80000;
+  machine.cpu.ram.set(code, CODE);
+  machine.cpu.eip = CODE;
+  return machine;
 }
 
 /**
@@ -80,13 +59,12 @@ describe('the interrupt shadow after STI', () => {
         return VECTOR;
       },
     };
-    const { cpu, engine } = flatMachine([0xfb, 0x40, 0x40, 0x40, 0xf4], line);
+    const { cpu, engine, view } = flatMachine([0xfb, 0x40, 0x40, 0x40, 0xf4], line);
     expect(engine.run(1000)).toBe(StopReason.HALTED);
     expect(takenAt).toBe(2);
     expect(cpu.r32[0]).toBe(1);
     expect(cpu.eip).toBe(HANDLER + 1);
     // The return address the interrupt pushed: the second INC.
-    const view = new DataView(cpu.ram.buffer, cpu.ram.byteOffset);
     expect(view.getUint32(cpu.r32[4] >>> 0, true)).toBe(CODE + 2);
   });
 });
