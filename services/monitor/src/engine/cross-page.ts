@@ -19,7 +19,8 @@ import { Seg } from '../cpu/registers.js';
 
 /** Kept instructions (a power of two). */
 const SLOTS = 64;
-/** Bytes kept per instruction: the longest has 15. */
+/** The longest instruction, and the bytes kept per instruction. */
+const MAX_LENGTH = 15;
 const STRIDE = 16;
 
 export class CrossPageFetch {
@@ -43,44 +44,38 @@ export class CrossPageFetch {
   }
 
   /**
-   * Fetches and decodes the instruction at CS:`eip` in `bits`-bit code, reading at most `avail`
-   * bytes (a page fault on a byte it needs is raised as the CPU raises it). Returns the decoder's
-   * status; with Ok, `decoded` holds the instruction.
+   * Fetches and decodes the instruction at CS:`eip` in `bits`-bit code, reading at most `maxBytes`
+   * bytes (and no more than the longest instruction); a page fault on a byte it needs is raised as
+   * the CPU raises it. Returns the decoder's status; with Ok, `decoded` holds the instruction.
    */
-  fetch(cpu: Cpu, eip: number, bits: 16 | 32, avail: number): DecodeStatus {
+  fetch(cpu: Cpu, eip: number, bits: 16 | 32, maxBytes: number): DecodeStatus {
+    const avail = maxBytes < MAX_LENGTH ? maxBytes : MAX_LENGTH;
     const lin = (cpu.segBase[Seg.CS] + eip) | 0;
     const slot = ((lin >>> 12) ^ lin) & (SLOTS - 1);
     const rec = this.records[slot] as Instruction;
+    this.decoded = rec;
     const buf = this.buf;
     let have = 0;
     if (this.bits[slot] === bits && this.lin[slot] === lin && this.ip[slot] === eip && rec.length <= avail) {
-      const at = slot * STRIDE;
-      const n = rec.length;
-      while (have < n) {
+      const kept = slot * STRIDE;
+      let same = true;
+      while (same && have < rec.length) {
         const b = cpu.readLin8((lin + have) | 0);
+        same = b === this.bytes[kept + have];
         buf[have++] = b;
-        if (b !== this.bytes[at + have - 1]) break;
       }
-      if (have === n && buf[n - 1] === this.bytes[at + n - 1]) {
+      if (same) {
         this.reused++;
-        this.decoded = rec;
         return DecodeStatus.Ok;
       }
     }
     // The slot is rewritten: it holds nothing until the decode succeeds.
     this.bits[slot] = 0;
-    let status = DecodeStatus.NeedMoreBytes;
-    if (have > 0) {
-      this.decodes++;
-      status = decodeInstruction(buf, 0, have, eip, bits, rec);
-    }
+    let status = have > 0 ? this.decode(have, eip, bits, rec) : DecodeStatus.NeedMoreBytes;
     while (status === DecodeStatus.NeedMoreBytes && have < avail) {
       buf[have] = cpu.readLin8((lin + have) | 0);
-      have++;
-      this.decodes++;
-      status = decodeInstruction(buf, 0, have, eip, bits, rec);
+      status = this.decode(++have, eip, bits, rec);
     }
-    this.decoded = rec;
     if (status === DecodeStatus.Ok) {
       this.bytes.set(buf.subarray(0, rec.length), slot * STRIDE);
       this.lin[slot] = lin;
@@ -88,5 +83,10 @@ export class CrossPageFetch {
       this.bits[slot] = bits;
     }
     return status;
+  }
+
+  private decode(have: number, eip: number, bits: 16 | 32, rec: Instruction): DecodeStatus {
+    this.decodes++;
+    return decodeInstruction(this.buf, 0, have, eip, bits, rec);
   }
 }

@@ -709,7 +709,7 @@ export class Engine {
     const cpu = this.cpu;
     this.stats.slowFetches++;
     const fetch = this.crossPage;
-    const status = fetch.fetch(cpu, eip, bits, maxBytes < 15 ? maxBytes : 15);
+    const status = fetch.fetch(cpu, eip, bits, maxBytes);
     if (status === DecodeStatus.NeedMoreBytes) cpu.raise(Vector.GP, 0);
     const ins = fetch.decoded;
     cpu.insEip = eip;

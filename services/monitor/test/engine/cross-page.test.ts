@@ -4,6 +4,7 @@
 // second page must name that page.
 
 import { describe, expect, it } from 'vitest';
+import { le32 } from '../../src/acpi/aml.js';
 import type { Cpu } from '../../src/cpu/cpu.js';
 import { Cr0 } from '../../src/cpu/registers.js';
 import { StopReason, type Engine } from '../../src/engine/engine.js';
@@ -20,10 +21,6 @@ const STACK = 0x80000;
 const ITERATIONS = 1000;
 const IMM = 0x01020304;
 
-function bytes32(v: number): number[] {
-  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
-}
-
 /**
  * Paging on, the first MiB mapped to itself. At START: mov ecx, ITERATIONS; jmp CROSSING. At
  * CROSSING: add eax, IMM (five bytes, three of them on the next page); dec ecx; jnz CROSSING; hlt.
@@ -38,9 +35,9 @@ function setup(): FlatMachine {
   cpu.setCr3(PD);
   cpu.setCr0(cpu.cr0 | Cr0.PG);
   const jmp = CROSSING - (START + 10);
-  cpu.ram.set([0xb9, ...bytes32(ITERATIONS), 0xe9, ...bytes32(jmp)], START);
+  cpu.ram.set([0xb9, ...le32(ITERATIONS), 0xe9, ...le32(jmp)], START);
   // add eax, IMM; dec ecx; jnz CROSSING (from the next IP, SECOND + 6); hlt
-  cpu.ram.set([0x05, ...bytes32(IMM), 0x49, 0x75, 0xf8, 0xf4], CROSSING);
+  cpu.ram.set([0x05, ...le32(IMM), 0x49, 0x75, 0xf8, 0xf4], CROSSING);
   return machine;
 }
 

@@ -26,7 +26,7 @@ const ITERATIONS = 5000;
 
 /** The flat machine with the loop at CODE, whose blocks are never compiled: the interpreter runs them all. */
 function flatMachine(intr?: InterruptLine): FlatMachine {
-  const machine = flat(intr);
+  const machine = flat(intr && (() => intr));
   const { cpu, engine } = machine;
   engine.compileThreshold = 2 ** 30;
   cpu.r32[4] = 0x80000;

@@ -12,7 +12,7 @@ const VECTOR = 0x20;
 
 /** The flat machine with `code` at CODE and a HLT as the handler of VECTOR. */
 function flatMachine(code: readonly number[], intr?: InterruptLine): ReturnType<typeof flat> {
-  const machine = flat(intr);
+  const machine = flat(intr && (() => intr));
   haltOnVector(machine, VECTOR, HANDLER);
   machine.cpu.r32[4] = 0x80000;
   machine.cpu.ram.set(code, CODE);

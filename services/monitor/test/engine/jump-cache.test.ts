@@ -3,12 +3,10 @@
 
 import { xorshift32 } from '@plex86/x86/testing';
 import { describe, expect, it } from 'vitest';
-import { Attr, Cpu } from '../../src/cpu/cpu.js';
+import type { Cpu } from '../../src/cpu/cpu.js';
 import { Cr0, Cr4, Seg } from '../../src/cpu/registers.js';
-import { Engine, resolveHandler, StopReason } from '../../src/engine/engine.js';
-import { SbeBlockSource } from '../../src/engine/sbe-source.js';
-import { PortSpace } from '../../src/io/port-space.js';
-import { PhysicalMemory } from '../../src/memory/physical-memory.js';
+import { StopReason, type Engine } from '../../src/engine/engine.js';
+import { flatMachine, type FlatMachine } from '../support/flat-machine.js';
 
 const PD = 0x1000;
 const PT = 0x2000;
@@ -21,23 +19,17 @@ function movHlt(value: number): number[] {
   return [0xb8, value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, value >>> 24, 0xf4];
 }
 
-function setup(): { cpu: Cpu; engine: Engine; blocks: SbeBlockSource } {
-  const mem = new PhysicalMemory({ ramSize: 1 << 20 });
-  const cpu = new Cpu(mem, new PortSpace());
-  const blocks = new SbeBlockSource(mem, resolveHandler);
-  blocks.onInvalidate = () => cpu.requestExit();
-  const engine = new Engine(cpu, blocks);
+function setup(): FlatMachine {
+  const machine = flatMachine();
+  const { cpu, engine, view } = machine;
   engine.compileThreshold = 0;
-  const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
-  cpu.setCr0(cpu.cr0 | Cr0.PE);
-  for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === Seg.CS ? attr | Attr.CODE : attr);
-  mem.ram.set(movHlt(0x1111), CODE_A);
-  mem.ram.set(movHlt(0x2222), CODE_B);
-  new DataView(mem.ram.buffer, mem.ram.byteOffset).setUint32(PD + (LINEAR >>> 22) * 4, PT | 7, true);
-  new DataView(mem.ram.buffer, mem.ram.byteOffset).setUint32(PT, CODE_A | 7, true);
+  cpu.ram.set(movHlt(0x1111), CODE_A);
+  cpu.ram.set(movHlt(0x2222), CODE_B);
+  view.setUint32(PD + (LINEAR >>> 22) * 4, PT | 7, true);
+  view.setUint32(PT, CODE_A | 7, true);
   cpu.setCr3(PD);
   cpu.setCr0(cpu.cr0 | Cr0.PG);
-  return { cpu, engine, blocks };
+  return machine;
 }
 
 function runAt(cpu: Cpu, engine: Engine, eip: number): number {

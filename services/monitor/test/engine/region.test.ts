@@ -5,12 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { Block, CODE_ATTRIBUTES, CODE_COUNT, CodeAttr, CodeMode } from '@plex86/x86';
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
-import { Cr0, Seg } from '../../src/cpu/registers.js';
-import { Engine, resolveHandler, StopReason, type InterruptLine } from '../../src/engine/engine.js';
+import { Seg } from '../../src/cpu/registers.js';
+import { StopReason, type Engine, type InterruptLine } from '../../src/engine/engine.js';
 import { MAX_REGION_RECORDS, regionMembers } from '../../src/engine/region.js';
-import { SbeBlockSource } from '../../src/engine/sbe-source.js';
-import { PortSpace } from '../../src/io/port-space.js';
-import { PhysicalMemory } from '../../src/memory/physical-memory.js';
+import { flatMachine } from '../support/flat-machine.js';
 
 const CODE = 0x10000;
 
@@ -94,16 +92,9 @@ function machine(
   compiled: boolean,
   intr: ((cpu: Cpu) => InterruptLine) | undefined = undefined,
 ): { cpu: Cpu; engine: Engine } {
-  const mem = new PhysicalMemory({ ramSize: 1 << 20 });
-  const cpu = new Cpu(mem, new PortSpace());
-  const blocks = new SbeBlockSource(mem, resolveHandler);
-  blocks.onInvalidate = () => cpu.requestExit();
-  const engine = new Engine(cpu, blocks, intr?.(cpu));
+  const { cpu, engine } = flatMachine(intr);
   engine.compileThreshold = compiled ? 0 : Number.MAX_SAFE_INTEGER;
-  const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
-  cpu.setCr0(cpu.cr0 | Cr0.PE);
-  for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === Seg.CS ? attr | Attr.CODE : attr);
-  mem.ram.set(code, CODE);
+  cpu.ram.set(code, CODE);
   cpu.r32[4] = 0x80000;
   cpu.eip = CODE;
   return { cpu, engine };

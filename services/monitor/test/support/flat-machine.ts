@@ -12,6 +12,7 @@ const IDT = 0x21000;
 export interface FlatMachine {
   cpu: Cpu;
   engine: Engine;
+  blocks: SbeBlockSource;
   /** The guest's RAM as little-endian words. */
   view: DataView;
 }
@@ -19,18 +20,18 @@ export interface FlatMachine {
 /**
  * A machine of 1 MiB in 32-bit protected mode with flat 4 GiB segments (code through selector
  * 0x10) and no descriptor tables yet, run by the engine on the SBE block source: the setting of the
- * run loop's tests.
+ * run loop's tests. `intr` makes the interrupt line the engine looks at, if there is one.
  */
-export function flatMachine(intr?: InterruptLine): FlatMachine {
+export function flatMachine(intr?: (cpu: Cpu) => InterruptLine): FlatMachine {
   const mem = new PhysicalMemory({ ramSize: 1 << 20 });
   const cpu = new Cpu(mem, new PortSpace());
   const blocks = new SbeBlockSource(mem, resolveHandler);
   blocks.onInvalidate = () => cpu.requestExit();
-  const engine = new Engine(cpu, blocks, intr);
+  const engine = new Engine(cpu, blocks, intr?.(cpu));
   const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
   cpu.setCr0(cpu.cr0 | 1);
   for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, 0x10, 0, -1, s === Seg.CS ? attr | Attr.CODE : attr);
-  return { cpu, engine, view: new DataView(mem.ram.buffer, mem.ram.byteOffset) };
+  return { cpu, engine, blocks, view: new DataView(mem.ram.buffer, mem.ram.byteOffset) };
 }
 
 /**
