@@ -139,8 +139,16 @@ export class Cpu {
   faultCode = 0;
   faultHasCode = false;
 
-  /** Executed instructions since reset: the virtual clock. */
+  /**
+   * Instruction-times since reset: the virtual clock. Each instruction takes one, PAUSE more (see
+   * `stalls`).
+   */
   instructions = WIDE_ZERO;
+  /**
+   * The instruction-times in `instructions` in which no instruction ran (PAUSE's beyond its own):
+   * `instructions - stalls` is the count of executed instructions.
+   */
+  stalls = WIDE_ZERO;
   /** Added to `instructions` to give the time-stamp counter (WRMSR to the TSC sets it). */
   tscOffset = WIDE_ZERO;
 
@@ -243,6 +251,11 @@ export class Cpu {
   }
 
   // ---- scalar state -------------------------------------------------------------------------
+
+  /** Instructions executed since reset: the clock's instruction-times less the stalls. */
+  get executed(): number {
+    return this.instructions - this.stalls;
+  }
 
   get eip(): number {
     return this.st[EIP];
@@ -480,6 +493,7 @@ export class Cpu {
     this.mmu.flushAll();
     this.resetFpu();
     this.instructions = 0;
+    this.stalls = 0;
     this.tscOffset = 0;
     this.halted = false;
     this.interruptShadow = false;
@@ -1018,6 +1032,7 @@ export class Cpu {
     w.bytes('segMax', this.segMax);
     w.bytes('segAccess', this.segAccess);
     w.number('instructions', this.instructions);
+    w.number('stalls', this.stalls);
     w.number('tscOffset', this.tscOffset);
     w.flag('interruptShadow', this.interruptShadow);
     w.flag('halted', this.halted);
@@ -1044,6 +1059,7 @@ export class Cpu {
     const cpl = this.st[CPL];
     if (cpl < 0 || cpl > 3) throw r.error('st', `holds CPL ${cpl}`);
     this.instructions = r.int('instructions', 0, Number.MAX_SAFE_INTEGER);
+    this.stalls = r.int('stalls', 0, this.instructions);
     this.tscOffset = r.int('tscOffset', -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     this.interruptShadow = r.flag('interruptShadow');
     this.halted = r.flag('halted');

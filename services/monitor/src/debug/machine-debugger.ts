@@ -462,7 +462,7 @@ export class MachineDebugger {
       reason,
       address: BigInt((cpu.segBase[Seg.CS] + cpu.eip) >>> 0),
       signal: reason === WireStopReason.HALT_REQUEST ? GDB_SIGINT : reason === WireStopReason.EXITED ? 0 : GDB_SIGTRAP,
-      instructionsRetired: BigInt(cpu.instructions),
+      instructionsRetired: BigInt(cpu.executed),
       detail,
     };
     this.lastStop = stop;

@@ -68,6 +68,7 @@ export interface RunResult {
   end: RunEnd;
   /** One line for stderr (empty for an exit-port exit). */
   message: string;
+  /** Instructions executed (Cpu.executed: the clock's instruction-times less PAUSE's stalls). */
   instructions: number;
   seconds: number;
 }
@@ -352,12 +353,12 @@ export class Machine {
     const clock = this.clock;
     const engine = this.engine;
     const start = performance.now();
-    const first = cpu.instructions;
+    const first = cpu.executed;
     const result = (status: number, end: RunEnd, message: string): RunResult => ({
       status,
       end,
       message,
-      instructions: cpu.instructions - first,
+      instructions: cpu.executed - first,
       seconds: (performance.now() - start) / 1000,
     });
     // Real-time mode: virtual time `anchorNs` corresponds to host time `anchorMs`.
@@ -394,12 +395,13 @@ export class Machine {
           continue;
         }
         clock.runDue();
-        const left = first + maxInstructions - cpu.instructions;
+        // Executed instructions; the budget below is in instruction-times, of which they take at most as many.
+        const left = first + maxInstructions - cpu.executed;
         if (left <= 0) {
           return result(
             ExitStatus.MAX_INSTRUCTIONS,
             'max-instructions',
-            `plex86: stopped after ${cpu.instructions - first} instructions (--max-instructions) at ${this.where()}`,
+            `plex86: stopped after ${cpu.executed - first} instructions (--max-instructions) at ${this.where()}`,
           );
         }
         let budget = yieldAt - cpu.instructions;

@@ -234,10 +234,10 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
     if (signal?.aborted === true) onAbort();
     signal?.addEventListener('abort', onAbort);
     // --stats: SIGUSR2 asks for the figures so far (the bench reads the instruction count that way).
-    const first = machine.cpu.instructions;
+    const first = machine.cpu.executed;
     const startMs = performance.now();
     const onStatsRequest = () =>
-      io.stderr(statsText(machine, machine.cpu.instructions - first, (performance.now() - startMs) / 1000));
+      io.stderr(statsText(machine, machine.cpu.executed - first, (performance.now() - startMs) / 1000));
     if (options.stats === true) process.on(STATS_SIGNAL, onStatsRequest);
     let result;
     try {
