@@ -1,8 +1,9 @@
 /**
- * Virtual time. The guest's clock is the count of executed instructions at a fixed virtual CPU
- * frequency, plus a warp offset that grows when a halted guest skips ahead to its next timer event,
- * so runs are reproducible and idling costs nothing. The time-stamp counter ticks once per
- * instruction-time (it is the same count), so a TSC calibrated against the PIT agrees with it.
+ * Virtual time. The guest's clock is the CPU's count of instruction-times (`Cpu.instructions`: one
+ * per executed instruction, more for a PAUSE) at a fixed virtual CPU frequency, plus a warp offset
+ * that grows when a halted guest skips ahead to its next timer event, so runs are reproducible and
+ * idling costs nothing. The time-stamp counter ticks once per instruction-time (it is the same
+ * count), so a TSC calibrated against the PIT agrees with it.
  *
  * Devices own one `Timer` each and re-arm it; nothing is allocated when a timer fires.
  */

@@ -86,26 +86,29 @@ describe('PC machine run loop', () => {
   it.each([
     ['interpreted', Number.MAX_SAFE_INTEGER],
     ['in page functions', 0],
-  ])('lets a PAUSE take 128 instruction-times (%s): a TSC delay loop needs fewer rounds, a timer still comes on time', async (_, threshold) => {
-    const m = pcMachine();
-    m.engine.compileThreshold = threshold;
-    const delay = 100_000;
-    const run = await runProgram(m, assemblePlatformProgram('pc-pause', { DELAY: delay }));
-    expect(run.end).toBe('exit-port');
-    const { delay: rounds, spins } = values(run.output);
-    // Five instructions and a PAUSE per round: 133 instruction-times (16,667 rounds if a PAUSE took one).
-    const perRound = 5 + PAUSE_CYCLES;
-    expect(rounds).toBeGreaterThanOrEqual(Math.floor(delay / perRound));
-    expect(rounds).toBeLessThanOrEqual(Math.ceil(delay / perRound) + 1);
-    // 167,619 instruction-times to the interrupt, three instructions and a PAUSE per spin: the run loop
-    // saw the time each PAUSE took and cut the slice at the timer's deadline.
-    const expected = (1000 * 1e9) / 1_193_182 / 5 / (3 + PAUSE_CYCLES);
-    expect(Math.abs(spins - expected)).toBeLessThan(3);
-    // The stalls are time, not instructions.
-    expect(m.cpu.stalls).toBe((rounds + spins) * (PAUSE_CYCLES - 1));
-    expect(run.instructions).toBe(m.cpu.instructions - m.cpu.stalls);
-    expect(run.instructions).toBeLessThan(rounds * 6 + spins * 4 + 1000);
-  });
+  ])(
+    'lets a PAUSE take 128 instruction-times (%s): a TSC delay loop needs fewer rounds, a timer still comes on time',
+    async (_, threshold) => {
+      const m = pcMachine();
+      m.engine.compileThreshold = threshold;
+      const delay = 100_000;
+      const run = await runProgram(m, assemblePlatformProgram('pc-pause', { DELAY: delay }));
+      expect(run.end).toBe('exit-port');
+      const { delay: rounds, spins } = values(run.output);
+      // Five instructions and a PAUSE per round: 133 instruction-times (16,667 rounds if a PAUSE took one).
+      const perRound = 5 + PAUSE_CYCLES;
+      expect(rounds).toBeGreaterThanOrEqual(Math.floor(delay / perRound));
+      expect(rounds).toBeLessThanOrEqual(Math.ceil(delay / perRound) + 1);
+      // 167,619 instruction-times to the interrupt, three instructions and a PAUSE per spin: the run loop
+      // saw the time each PAUSE took and cut the slice at the timer's deadline.
+      const expected = (1000 * 1e9) / 1_193_182 / 5 / (3 + PAUSE_CYCLES);
+      expect(Math.abs(spins - expected)).toBeLessThan(3);
+      // The stalls are time, not instructions.
+      expect(m.cpu.stalls).toBe((rounds + spins) * (PAUSE_CYCLES - 1));
+      expect(run.instructions).toBe(m.cpu.instructions - m.cpu.stalls);
+      expect(run.instructions).toBeLessThan(rounds * 6 + spins * 4 + 1000);
+    },
+  );
 
   it('sleeps in real time in realtime mode: 10 ticks at 100 Hz take at least 100 ms of host time', async () => {
     const m = pcMachine({ clock: 'realtime' });
