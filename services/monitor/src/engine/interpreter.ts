@@ -9,7 +9,7 @@
 
 import type { Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
-import { generatedFunction, packedForm, type FormVariant } from '../cpu/exec/fast.js';
+import { Effect, generatedFunction, packedForm, type FormVariant } from '../cpu/exec/fast.js';
 import { Packed, PACKED_SHIFT, READS_RECORD, routineId, ROUTINES } from '../cpu/exec/packed.js';
 
 /**
@@ -100,31 +100,45 @@ export type PackedInterpreter = (
   mask: number,
 ) => void;
 
-/** Each inline form's routine index and code. */
+/** Each inline form's routine index, code, and what it may do besides registers and flags. */
 const INLINE = INLINE_FORMS.map(([name, variant]) => {
   const form = packedForm(name, variant);
   if (form === undefined) throw new Error(`the interpreter's inline form ${name} (${variant}) has no template`);
-  return { id: routineId(form.twin), code: form.code };
+  return { id: routineId(form.twin), code: form.code, effect: form.effect };
 });
 
 /** The routine indexes the interpreter runs inline. */
 export const INLINE_ROUTINES: readonly number[] = INLINE.map((form) => form.id);
 
+/**
+ * Sets `cpu.insEip` to the start of the record at `_po` and EIP to the next one's, as every record but
+ * one of registers and flags only must see them: it may fault, jump, read EIP or call a handler.
+ */
+function syncIp(po: string): string {
+  return `{ const start = (_pk[${po} + ${Packed.IP}] + delta) & mask; cpu.insEip = start;
+    st[0] = (start + _pk[${po} + ${Packed.LENGTH}]) & mask; _synced = true; }`;
+}
+
 function build(): PackedInterpreter {
-  const cases = INLINE.map((form) => `case ${form.id}: { ${form.code} } break;\n`).join('');
-  const body = `let i = 0;
+  // A form of registers and flags only (Effect.NONE) cannot fault, end the block or read EIP: it
+  // skips the IP bookkeeping and the exit test, and the loop catches up on them when the block ends
+  // after such a record.
+  const cases = INLINE.map((form) =>
+    form.effect === Effect.NONE
+      ? `case ${form.id}: { ${form.code} } _synced = false; continue;\n`
+      : `case ${form.id}: { ${syncIp('_po')} ${form.code} } break;\n`,
+  ).join('');
+  const body = `let i = 0, _synced = true;
   try {
     for (; i < n; i++) {
       const _po = at + (i << ${PACKED_SHIFT});
-      const start = (_pk[_po + ${Packed.IP}] + delta) & mask;
-      cpu.insEip = start;
-      st[0] = (start + _pk[_po + ${Packed.LENGTH}]) & mask;
       const id = _pk[_po + ${Packed.ROUTINE}];
       switch (id) {
-${cases}default: ROUTINES[id](cpu, READS_RECORD[id] === 1 ? records[i] : null, _pk, _po);
+${cases}default: ${syncIp('_po')} ROUTINES[id](cpu, READS_RECORD[id] === 1 ? records[i] : null, _pk, _po);
       }
       if (cpu.exitBlock) { i++; break; }
     }
+    if (!_synced) ${syncIp(`at + ((i - 1) << ${PACKED_SHIFT})`)}
   } finally { cpu.instructions += i; }`;
   return generatedFunction('interpret', 'cpu, records, _pk, at, n, delta, mask', body, {
     ROUTINES,

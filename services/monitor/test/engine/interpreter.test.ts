@@ -93,6 +93,7 @@ describe('the packed interpreter', () => {
           for (let r = 0; r < 8; r++) if (a.r32[r] !== c.r32[r]) diffs.push(`r${r} ${a.r32[r]} != ${c.r32[r]}`);
           if (va === -1 && (a.eflags & 0x8d5) !== (c.eflags & 0x8d5)) diffs.push(`flags ${a.eflags} != ${c.eflags}`);
           if (va === -1 && a.eip !== c.eip) diffs.push(`eip ${a.eip} != ${c.eip}`);
+          if (c.insEip !== ((0x1000 + delta) & mask)) diffs.push(`insEip ${c.insEip}`);
           if (Buffer.compare(a.mem.ram, c.mem.ram) !== 0) diffs.push('memory differs');
           if (diffs.length > 0) {
             mismatches.push(`${Code[ins.code]} delta ${delta}: ${diffs.join(', ')}`);
@@ -110,4 +111,52 @@ describe('the packed interpreter', () => {
       expect(seen.size).toBeGreaterThan(bits === 32 ? 55 : 30);
     });
   }
+
+  describe('records of registers and flags only, which skip the IP bookkeeping', () => {
+    // mov eax, 0x2000; add eax, ebx; mov ecx, [eax]; xor edx, edx; inc edx
+    const BYTES = [0xb8, 0x00, 0x20, 0x00, 0x00, 0x01, 0xd8, 0x8b, 0x08, 0x31, 0xd2, 0x42];
+    const IPS = [0x1000, 0x1005, 0x1007, 0x1009, 0x100b];
+    const END = 0x100c;
+
+    function block(): { records: Instruction[]; packed: Int32Array } {
+      const bytes = Uint8Array.from(BYTES);
+      const records: Instruction[] = [];
+      const packed = new Int32Array(IPS.length * PACKED_STRIDE);
+      for (let off = 0; off < bytes.length; ) {
+        const ins = new Instruction();
+        expect(decodeInstruction(bytes, off, bytes.length, 0x1000 + off, 32, ins)).toBe(DecodeStatus.Ok);
+        const handler = fastHandler(ins) ?? HANDLERS[ins.code];
+        packRecord(ins, routineId(packedTwin(handler, ins) ?? handler), packed, records.length * PACKED_STRIDE);
+        records.push(ins);
+        off += ins.length;
+      }
+      return { records, packed };
+    }
+
+    it('leave EIP after the last record and insEip on it when the block ends with them', () => {
+      const { records, packed } = block();
+      for (const n of [2, 5]) {
+        const cpu = makeCpu(32);
+        cpu.r32[3] = 0x10;
+        cpu.eip = 0;
+        interpretPacked(cpu, records, packed, 0, n, 0, -1);
+        expect(cpu.instructions).toBe(n);
+        expect(cpu.eip).toBe(n === 5 ? END : (IPS[n] as number));
+        expect(cpu.insEip).toBe(IPS[n - 1]);
+        expect(cpu.r32[0]).toBe(0x2010);
+        if (n === 5) expect(cpu.r32[2]).toBe(1);
+      }
+    });
+
+    it('leave the faulting record its own IP after them', () => {
+      const { records, packed } = block();
+      const cpu = makeCpu(32);
+      // DS ends below 0x2010: the load through it faults.
+      cpu.loadSegmentCache(3, 0x10, 0, 0x1fff, Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB);
+      cpu.r32[3] = 0x10;
+      expect(vectorOf(cpu, () => interpretPacked(cpu, records, packed, 0, 5, 0, -1))).toBe(13);
+      expect(cpu.insEip).toBe(IPS[2]);
+      expect(cpu.instructions).toBe(2);
+    });
+  });
 });

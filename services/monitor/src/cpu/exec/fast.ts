@@ -978,11 +978,15 @@ export function packedTwin(handler: Handler, ins: Instruction): PackedHandler | 
  * runs the form inline (see generatedFunction): the code reads the packed record at `_pk[_po]`.
  * Undefined when the form has no such handler.
  */
-export function packedForm(name: string, variant: FormVariant): { twin: PackedHandler; code: string } | undefined {
+export function packedForm(
+  name: string,
+  variant: FormVariant,
+): { twin: PackedHandler; code: string; effect: Effect } | undefined {
   const entry = FAST.get(codeNamed(name));
   const template = entry?.template(variant);
   if (entry === undefined || template === undefined) return undefined;
-  return { twin: entry.twin(variant) as PackedHandler, code: template(VIEWS[variant][1]) };
+  const effect = variant === 'reg' ? entry.regEffect : entry.memEffect;
+  return { twin: entry.twin(variant) as PackedHandler, code: template(VIEWS[variant][1]), effect };
 }
 
 /**
