@@ -122,7 +122,8 @@ describe('the packed interpreter', () => {
       const bytes = Uint8Array.from(BYTES);
       const records: Instruction[] = [];
       const packed = new Int32Array(IPS.length * PACKED_STRIDE);
-      for (let off = 0; off < bytes.length; ) {
+      let off = 0;
+      while (off < bytes.length) {
         const ins = new Instruction();
         expect(decodeInstruction(bytes, off, bytes.length, 0x1000 + off, 32, ins)).toBe(DecodeStatus.Ok);
         const handler = fastHandler(ins) ?? HANDLERS[ins.code];
