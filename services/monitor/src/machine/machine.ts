@@ -395,7 +395,7 @@ export class Machine {
           continue;
         }
         clock.runDue();
-        // Executed instructions; the budget below is in instruction-times, of which they take at most as many.
+        // In executed instructions; the budget below is in instruction-times, which are never fewer.
         const left = first + maxInstructions - cpu.executed;
         if (left <= 0) {
           return result(
