@@ -111,8 +111,8 @@ const INLINE = INLINE_FORMS.map(([name, variant]) => {
 export const INLINE_ROUTINES: readonly number[] = INLINE.map((form) => form.id);
 
 /**
- * Sets `cpu.insEip` to the start of the record at `_po` and EIP to the next one's, as every record but
- * one of registers and flags only must see them: it may fault, jump, read EIP or call a handler.
+ * Sets `cpu.insEip` to the start of the record at `po` and EIP to the next one's: what a record that
+ * may jump, read EIP or call a handler must find before it runs.
  */
 function syncIp(po: string): string {
   return `{ const start = (_pk[${po} + ${Packed.IP}] + delta) & mask; cpu.insEip = start;
@@ -121,13 +121,17 @@ function syncIp(po: string): string {
 
 function build(): PackedInterpreter {
   // A form of registers and flags only (Effect.NONE) cannot fault, end the block or read EIP: it
-  // skips the IP bookkeeping and the exit test, and the loop catches up on them when the block ends
-  // after such a record.
-  const cases = INLINE.map((form) =>
-    form.effect === Effect.NONE
-      ? `case ${form.id}: { ${form.code} } _synced = false; continue;\n`
-      : `case ${form.id}: { ${syncIp('_po')} ${form.code} } break;\n`,
-  ).join('');
+  // skips the IP bookkeeping and the exit test. One that reaches memory but does not jump needs only
+  // `insEip`, for a fault (the run loop restarts the instruction there) or a device or debugger that
+  // looks at it. The loop sets EIP when the block ends after either, also when it ends early.
+  const cases = INLINE.map((form) => {
+    if (form.effect === Effect.NONE) return `case ${form.id}: { ${form.code} } _synced = false; continue;\n`;
+    const sync =
+      (form.effect & Effect.BRANCH) === 0
+        ? `cpu.insEip = (_pk[_po + ${Packed.IP}] + delta) & mask; _synced = false;`
+        : syncIp('_po');
+    return `case ${form.id}: { ${sync} ${form.code} } break;\n`;
+  }).join('');
   const body = `let i = 0, _synced = true;
   try {
     for (; i < n; i++) {
