@@ -92,7 +92,7 @@ describe('PC machine run loop', () => {
       const m = pcMachine();
       m.engine.compileThreshold = threshold;
       const delay = 100_000;
-      const run = await runProgram(m, assemblePlatformProgram('pc-pause', { DELAY: delay }));
+      const run = await runProgram(m, assemblePlatformProgram('pc-oneshot', { DELAY: delay }));
       expect(run.end).toBe('exit-port');
       const { delay: rounds, spins } = values(run.output);
       // Five instructions and a PAUSE per round: 133 instruction-times (16,667 rounds if a PAUSE took one).

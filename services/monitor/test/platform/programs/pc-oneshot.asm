@@ -1,8 +1,25 @@
 ; A one-shot PIT interrupt (mode 0, 1000 ticks = 838 us) while the CPU spins: the loop counts its
 ; iterations until the interrupt handler sets a flag, so the count tells when IRQ 0 arrived.
+; With DELAY defined, the spin loop has a PAUSE, and before it a delay loop polls the TSC with a PAUSE
+; between the reads until DELAY ticks have passed, as Linux's delay_tsc does, and reports its rounds.
 %include "mb32-head.asm"
 
 main:
+%ifdef DELAY
+    rdtsc
+    mov esi, eax
+    xor ecx, ecx
+.delay:
+    inc ecx
+    pause
+    rdtsc
+    sub eax, esi
+    cmp eax, DELAY
+    jb .delay
+    mov esi, t_delay
+    mov eax, ecx
+    call report_value
+%endif
     mov eax, irq0
     mov [idt + 0x30 * 8], ax
     mov word [idt + 0x30 * 8 + 2], SEL_CODE0
@@ -29,6 +46,9 @@ main:
     xor ecx, ecx
 .spin:
     inc ecx
+%ifdef DELAY
+    pause
+%endif
     cmp byte [fired], 0
     je .spin
     mov esi, t_spins
@@ -45,6 +65,7 @@ irq0:
     iret
 
 t_spins: db "spins", 0
+t_delay: db "delay", 0
 fired:   db 0
 
 %include "mb32-tail.asm"
