@@ -1,7 +1,8 @@
 /**
- * Guest programs on the whole machine: the run loop fires PIT and RTC timers on time, skips a
- * halted guest ahead to its next timer event (or sleeps in real time), cuts a slice short for an
- * earlier event, waits for device work in flight, and ends on a guest reset.
+ * Guest programs on the whole machine: the run loop fires PIT and RTC timers on time (also while a
+ * guest waits with PAUSE, which takes 128 instruction-times), skips a halted guest ahead to its next
+ * timer event (or sleeps in real time), cuts a slice short for an earlier event, waits for device
+ * work in flight, and ends on a guest reset.
  */
 
 import { describe, expect, it } from 'vitest';
