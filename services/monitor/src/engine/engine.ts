@@ -597,8 +597,8 @@ export class Engine {
   private runRegion(region: Region, bits: 16 | 32, chain: boolean, flat: boolean): void {
     const cpu = this.cpu;
     const before = cpu.instructions;
-    // A PAUSE's stall is time, not instructions run in page functions (it ends the run).
-    const stalled = cpu.stalls;
+    // The statistics count executed instructions: a PAUSE's stall is time (a PAUSE ends the run).
+    const executedBefore = cpu.executed;
     let handoffs = 0;
     // Control passes on only after one member unless the run chains; a budget past 2^30 records (not a
     // small integer) is given in parts, and the run loop starts the next part.
@@ -629,7 +629,7 @@ export class Engine {
       throw e;
     } finally {
       const stats = this.stats;
-      stats.regionInstructions += cpu.instructions - before - (cpu.stalls - stalled);
+      stats.regionInstructions += cpu.executed - executedBefore;
       stats.blocks += handoffs;
       stats.regionHandoffs += handoffs;
     }

@@ -3,6 +3,7 @@
 
 import { xorshift32 } from '@plex86/x86/testing';
 import { describe, expect, it } from 'vitest';
+import { le32 } from '../../src/acpi/aml.js';
 import type { Cpu } from '../../src/cpu/cpu.js';
 import { Cr0, Cr4, Seg } from '../../src/cpu/registers.js';
 import { StopReason, type Engine } from '../../src/engine/engine.js';
@@ -16,7 +17,7 @@ const CODE_B = 0x11000;
 
 /** mov eax, imm32; hlt */
 function movHlt(value: number): number[] {
-  return [0xb8, value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, value >>> 24, 0xf4];
+  return [0xb8, ...le32(value), 0xf4];
 }
 
 function setup(): FlatMachine {
