@@ -11,6 +11,7 @@ import type { Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
 import { Effect, generatedFunction, packedForm, type FormVariant } from '../cpu/exec/fast.js';
 import { Packed, PACKED_SHIFT, READS_RECORD, routineId, ROUTINES } from '../cpu/exec/packed.js';
+import { EXIT_REQUESTED } from './compile.js';
 
 /**
  * The forms that run inline, the most frequent first: the 64 commonest among the records the
@@ -140,7 +141,7 @@ function build(): PackedInterpreter {
       switch (id) {
 ${cases}default: ${syncIp('_po')} ROUTINES[id](cpu, READS_RECORD[id] === 1 ? records[i] : null, _pk, _po);
       }
-      if (cpu.exitBlock) { i++; break; }
+      if (${EXIT_REQUESTED}) { i++; break; }
     }
     if (!_synced) ${syncIp(`at + ((i - 1) << ${PACKED_SHIFT})`)}
   } finally { cpu.instructions += i; }`;

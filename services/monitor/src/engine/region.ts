@@ -27,7 +27,7 @@ import type { Cpu } from '../cpu/cpu.js';
 import { Seg } from '../cpu/registers.js';
 import { generatedFunction } from '../cpu/exec/fast.js';
 import type { Handler } from '../cpu/exec/table.js';
-import { blockSource } from './compile.js';
+import { blockSource, EXIT_REQUESTED } from './compile.js';
 import { AFTER_HANDLER, BEFORE_HANDLER, holdStateInLocals, STATE_LOCALS_SCOPE } from './state-locals.js';
 
 /**
@@ -264,7 +264,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, inline =
     cases += `case ${start}: {\n${b.physAddr >>> 12 !== home ? borrowCheck(start, b.physAddr) : ''}at = ${k}; cpu.insEip = ${start};\n${source}${next}\n}\n`;
   });
   const loop = chained
-    ? `for (;;) {\nswitch (st[0]) {\n${cases}default: return 0;\n}\nif (_done >= budget || cpu.exitBlock) return 0;\n}`
+    ? `for (;;) {\nswitch (st[0]) {\n${cases}default: return 0;\n}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`
     : `switch (st[0]) {\n${cases}default: return 0;\n}`;
   const state = holdStateInLocals(loop);
   const body = `let at = 0, _done = 0; ${state.load}\ntry {\n${state.code}\n} finally { cpu.regionAt = at; cpu.regionLeft = budget - _done; cpu.instructions += _done; ${state.store} }`;
