@@ -13,7 +13,7 @@ import { ADDRESS_PAGES, MACHINE_LAYOUT } from '../memory/machine-memory.js';
 import { PAGE_MASK, PhysicalMemory } from '../memory/physical-memory.js';
 import { CPU_FAULT, Vector } from './fault.js';
 import { carryFlag, lazyAf, lazyFlags, overflowFlag, parityFlag, signFlag, zeroFlag } from './flags.js';
-import { Mmu, TlbBit } from './paging.js';
+import { accessMasks, Mmu } from './paging.js';
 import { ARITH_FLAGS, Cr0, Cr4, Flag, Seg } from './registers.js';
 import type { StateReader, StateWriter } from '../snapshot/state.js';
 
@@ -120,11 +120,11 @@ export class Cpu {
   /** SegAccess bits; 0 for a null or unusable segment. */
   readonly segAccess: Uint8Array;
 
-  /** TLB masks for the current privilege: a word passes when `(word & mask) === want`. */
-  readMask = TlbBit.READ | TlbBit.READ_SLOW;
-  readWant = TlbBit.READ;
-  writeMask = TlbBit.WRITE | TlbBit.WRITE_SLOW;
-  writeWant = TlbBit.WRITE;
+  /** TLB masks for the current privilege (paging.ts accessMasks): a word passes when `(word & mask) === want`. */
+  readMask = accessMasks(0).readMask;
+  readWant = accessMasks(0).readWant;
+  writeMask = accessMasks(0).writeMask;
+  writeWant = accessMasks(0).writeWant;
   /** The four masks again, for compiled code: read mask, read want, write mask, write want. */
   private readonly tlbMasks: Int32Array;
 
@@ -421,22 +421,16 @@ export class Cpu {
   setCpl(cpl: number): void {
     this.st[CPL] = cpl;
     this.codeContextChanged();
-    if (cpl === 3) {
-      this.readMask = TlbBit.USER_READ | TlbBit.READ_SLOW;
-      this.readWant = TlbBit.USER_READ;
-      this.writeMask = TlbBit.USER_WRITE | TlbBit.WRITE_SLOW;
-      this.writeWant = TlbBit.USER_WRITE;
-    } else {
-      this.readMask = TlbBit.READ | TlbBit.READ_SLOW;
-      this.readWant = TlbBit.READ;
-      this.writeMask = TlbBit.WRITE | TlbBit.WRITE_SLOW;
-      this.writeWant = TlbBit.WRITE;
-    }
-    const masks = this.tlbMasks;
-    masks[0] = this.readMask;
-    masks[1] = this.readWant;
-    masks[2] = this.writeMask;
-    masks[3] = this.writeWant;
+    const masks = accessMasks(cpl);
+    this.readMask = masks.readMask;
+    this.readWant = masks.readWant;
+    this.writeMask = masks.writeMask;
+    this.writeWant = masks.writeWant;
+    const words = this.tlbMasks;
+    words[0] = masks.readMask;
+    words[1] = masks.readWant;
+    words[2] = masks.writeMask;
+    words[3] = masks.writeWant;
   }
 
   /** Writes CR0 (no checks; MOV CR0 checks before calling) and reconfigures paging. */

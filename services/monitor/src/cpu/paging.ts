@@ -29,6 +29,38 @@ export const enum TlbBit {
   WRITE_SLOW = 0x80,
 }
 
+/**
+ * The TLB's permission test for accesses at one privilege: an entry allows a read when
+ * `(entry & readMask) === readWant`, and a write likewise. Supervisor accesses (CPL 0-2) test the
+ * supervisor bits, user accesses (CPL 3) the user bits; neither passes an entry whose accesses must
+ * go through the physical dispatch.
+ */
+export interface AccessMasks {
+  readonly readMask: number;
+  readonly readWant: number;
+  readonly writeMask: number;
+  readonly writeWant: number;
+}
+
+const SUPERVISOR_ACCESS: AccessMasks = {
+  readMask: TlbBit.READ | TlbBit.READ_SLOW,
+  readWant: TlbBit.READ,
+  writeMask: TlbBit.WRITE | TlbBit.WRITE_SLOW,
+  writeWant: TlbBit.WRITE,
+};
+
+const USER_ACCESS: AccessMasks = {
+  readMask: TlbBit.USER_READ | TlbBit.READ_SLOW,
+  readWant: TlbBit.USER_READ,
+  writeMask: TlbBit.USER_WRITE | TlbBit.WRITE_SLOW,
+  writeWant: TlbBit.USER_WRITE,
+};
+
+/** The permission test of accesses at `cpl`. */
+export function accessMasks(cpl: number): AccessMasks {
+  return cpl === 3 ? USER_ACCESS : SUPERVISOR_ACCESS;
+}
+
 /** Mmu.watchPages bits: which accesses to a linear page the debugger must see. */
 export const enum WatchPage {
   READ = 0x1,

@@ -8,6 +8,7 @@ import { Block, BlockEnd, DecodeStatus, type Instruction } from '@plex86/x86';
 import { WIDE_ZERO, type Cpu } from '../cpu/cpu.js';
 import { CPU_FAULT, CpuShutdown, hasErrorCode, Vector } from '../cpu/fault.js';
 import { deliverException, deliverInterrupt, IntSource } from '../cpu/interrupts.js';
+import { accessMasks } from '../cpu/paging.js';
 import { Seg } from '../cpu/registers.js';
 import { HANDLERS, undefinedOpcode, type Handler } from '../cpu/exec/table.js';
 import '../cpu/exec/index.js';
@@ -381,9 +382,10 @@ export class Engine {
       const code = this.currentCode(block);
       if (code !== null) {
         if (code.warmSlot < 0) {
-          // A page function made for flat segments waits, interpreted, while they are not.
+          // A page function made for flat segments waits, interpreted, while they are not, and one
+          // made for the TLB masks of another privilege while the CPU's are not those.
           const flat = cpu.flatSegments;
-          if (flat || !(code as Region).flat) {
+          if ((flat || !(code as Region).flat) && (code as Region).readWant === cpu.readWant) {
             // Members run on from one to the next only under a flat CS limit: the run loop checks the
             // limit before each block, a region only at its branches.
             const chain = limit === 0x7fffffff && this.chainRegions && cpu.segLimit[Seg.CS] === -1;
@@ -496,7 +498,9 @@ export class Engine {
     const members = regionMembers(hot, this.blocks.pageBlocks(hot), warm);
     const borrowed = this.borrowBlocks ? borrowedMembers(members, this.compileThreshold) : [];
     const all = borrowed.length === 0 ? members : [...members, ...borrowed];
-    const region = compileRegion(all, bits, this.inlineRecords, bits === 32 && this.cpu.flatSegments);
+    const cpu = this.cpu;
+    const flat = bits === 32 && cpu.flatSegments;
+    const region = compileRegion(all, bits, this.inlineRecords, flat, accessMasks(cpu.cpl));
     region.drops = this.blocks.drops;
     this.stats.borrowedBlocks += borrowed.length;
     for (const b of members) {
@@ -643,7 +647,7 @@ export class Engine {
    * control on without its checks, or null when the run loop must look: neither the member's
    * successor memo nor the jump cache knows the block at EIP (a return or an indirect jump to a
    * target the memo does not hold finds it in the jump cache), or a successor made for flat segments
-   * while they are not (`flat`, Cpu.flatSegments).
+   * while they are not (`flat`, Cpu.flatSegments) or for the TLB masks of another privilege.
    * The member's hand-off link answers while nothing that the memo and the successor's page function
    * depend on has changed: the same EIP, fetch epoch and drop count. runRegion counts a hand-off as a
    * block the run loop ran.
@@ -676,7 +680,7 @@ export class Engine {
       stamp[s + Link.DROPS] = drops;
       block.hits++;
     }
-    if (next.flat && !flat) return null;
+    if ((next.flat && !flat) || next.readWant !== cpu.readWant) return null;
     cpu.insEip = eip;
     return next;
   }

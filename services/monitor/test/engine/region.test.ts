@@ -5,10 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { Block, CODE_ATTRIBUTES, CODE_COUNT, CodeAttr, CodeMode } from '@plex86/x86';
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
-import { Seg } from '../../src/cpu/registers.js';
+import { le32 } from '../../src/acpi/aml.js';
+import { Cr0, Seg } from '../../src/cpu/registers.js';
 import { StopReason, type Engine, type InterruptLine } from '../../src/engine/engine.js';
 import { MAX_REGION_RECORDS, regionMembers } from '../../src/engine/region.js';
-import { flatMachine } from '../support/flat-machine.js';
+import { flatMachine, type FlatMachine } from '../support/flat-machine.js';
 
 const CODE = 0x10000;
 
@@ -551,5 +552,73 @@ describe('region members', () => {
     const big = (offset: number, hits: number) => block(offset, (MAX_REGION_RECORDS - 10) / 2, hits);
     const members = regionMembers(hot, [hot, big(0x100, 300), big(0x200, 900), big(0x300, 500)], 100);
     expect(offsets(members)).toEqual([0, 0x200, 0x300]);
+  });
+});
+
+describe('page functions and privilege', () => {
+  // Identity paging of the first 4 MiB with user pages, except the data page, which the test makes a
+  // user or a supervisor page. Page A jumps to page B, which reads the data page and loops (HLT is
+  // privileged), so a run ends with its budget or, on a page fault with no IDT, with a shutdown.
+  const PD = 0x1000;
+  const PT = 0x2000;
+  const A = 0x10000;
+  const B = 0x11000;
+  const DATA = 0x12000;
+
+  function pagedMachine(): FlatMachine {
+    const m = flatMachine();
+    const { cpu, engine, view } = m;
+    engine.compileThreshold = 0;
+    engine.borrowBlocks = false;
+    view.setUint32(PD, PT | 7, true);
+    for (let page = 0; page < 1024; page++) view.setUint32(PT + page * 4, (page << 12) | 7, true);
+    cpu.ram.set([0xe9, ...le32(B - (A + 5))], A); // jmp B
+    cpu.ram.set([0xa1, ...le32(DATA), 0xeb, 0xfe], B); // mov eax, [DATA]; jmp $
+    view.setUint32(DATA, 0x5a5a, true);
+    cpu.setCr3(PD);
+    cpu.setCr0(cpu.cr0 | Cr0.PG);
+    return m;
+  }
+
+  function dataPage({ cpu, view }: FlatMachine, user: boolean): void {
+    view.setUint32(PT + (DATA >>> 12) * 4, DATA | (user ? 7 : 3), true);
+    cpu.mmu.invalidatePage(DATA);
+  }
+
+  /** Runs from `eip` at `cpl`; EAX holds what was read, 0 if nothing. */
+  function runAt({ cpu, engine }: FlatMachine, eip: number, cpl: number): StopReason {
+    cpu.setCpl(cpl);
+    cpu.r32[0] = 0;
+    cpu.eip = eip;
+    return engine.run(1000);
+  }
+
+  it('enter a page function only at the privilege whose TLB masks it has as constants', () => {
+    const m = pagedMachine();
+    dataPage(m, false);
+    // At CPL 0, B's page function reads the supervisor page (its first run compiles it).
+    for (let round = 0; round < 2; round++) expect(runAt(m, B, 0)).toBe(StopReason.BUDGET);
+    expect(m.cpu.r32[0]).toBe(0x5a5a);
+    expect(m.engine.stats.regionInstructions).toBeGreaterThan(0);
+    // At CPL 3 the read is a page fault, although the TLB holds the page's supervisor translation:
+    // B runs interpreted, with the user masks.
+    expect(runAt(m, B, 3)).toBe(StopReason.SHUTDOWN);
+    expect(m.cpu.r32[0]).toBe(0);
+  });
+
+  it('hand control only to a page function made for the same privilege', () => {
+    const m = pagedMachine();
+    dataPage(m, true);
+    // B's page function is made at CPL 0, A's at CPL 3, where A then passes control to B.
+    for (let round = 0; round < 2; round++) expect(runAt(m, B, 0)).toBe(StopReason.BUDGET);
+    for (let round = 0; round < 2; round++) expect(runAt(m, A, 3)).toBe(StopReason.BUDGET);
+    expect(m.cpu.r32[0]).toBe(0x5a5a);
+    // The data page becomes a supervisor page, and its translation is in the TLB after a run at CPL 0.
+    dataPage(m, false);
+    expect(runAt(m, B, 0)).toBe(StopReason.BUDGET);
+    expect(m.cpu.r32[0]).toBe(0x5a5a);
+    // From A's page function at CPL 3, B runs interpreted and faults.
+    expect(runAt(m, A, 3)).toBe(StopReason.SHUTDOWN);
+    expect(m.cpu.r32[0]).toBe(0);
   });
 });

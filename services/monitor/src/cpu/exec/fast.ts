@@ -20,6 +20,7 @@ import { OpKind, type Instruction } from '@plex86/x86';
 import { SegAccess, ST_FLAGS, ST_LAZY, ST_OPA, ST_OPB, ST_RES } from '../cpu.js';
 import { LazyKind, lazyWord } from '../flags.js';
 import { ARITH_FLAGS, Flag } from '../registers.js';
+import type { AccessMasks } from '../paging.js';
 import { ea } from './operands.js';
 import { eaPacked, MemWord, Packed, RECORDLESS, type PackedHandler } from './packed.js';
 import { codeNamed, type Handler } from './table.js';
@@ -363,16 +364,29 @@ const LOCALS: [RegExp, string][] = [
   [/\bram\[/, 'const ram = cpu.ram;'],
   [/\bram16\[/, 'const ram16 = cpu.ram16;'],
   [/\bcodePages\[/, 'const codePages = cpu.codePages;'],
-  // The permission masks change only with the CPL, which no instruction inside generated code changes.
-  [/\breadMask\b/, 'const readMask = cpu.readMask, readWant = cpu.readWant;'],
-  [/\bwriteMask\b/, 'const writeMask = cpu.writeMask, writeWant = cpu.writeWant;'],
   [/\b_mo\b/, 'let _mo = 0, _ml = 0, _me = 0, _mp = 0;'],
 ];
 
-/** The declarations of the template locals that `code` uses. */
-function templateLocals(code: string): string {
+/**
+ * The declarations of the template locals that `code` uses. The TLB's permission masks change only
+ * with the CPL, which no instruction inside generated code changes; code made for the masks of one
+ * CPL (`masks`) has them as constants: four values fewer for V8 to keep in registers or on the stack.
+ */
+function templateLocals(code: string, masks?: AccessMasks): string {
   let decl = '';
   for (const [re, line] of LOCALS) if (re.test(code)) decl += `${line} `;
+  if (/\breadMask\b/.test(code)) {
+    decl +=
+      masks === undefined
+        ? 'const readMask = cpu.readMask, readWant = cpu.readWant; '
+        : `const readMask = ${masks.readMask}, readWant = ${masks.readWant}; `;
+  }
+  if (/\bwriteMask\b/.test(code)) {
+    decl +=
+      masks === undefined
+        ? 'const writeMask = cpu.writeMask, writeWant = cpu.writeWant; '
+        : `const writeMask = ${masks.writeMask}, writeWant = ${masks.writeWant}; `;
+  }
   return decl;
 }
 
@@ -382,17 +396,19 @@ const TEMPLATE_SCOPE: Readonly<Record<string, unknown>> = { R8, ea, eaPacked };
 /**
  * A function of generated code, `function name(params) { locals; body }`: the template locals the
  * body uses are declared first, and the names template code uses and those in `scope` are in scope.
+ * With `masks`, the function is only ever run while the CPU's TLB masks are those.
  */
 export function generatedFunction(
   name: string,
   params: string,
   body: string,
   scope: Readonly<Record<string, unknown>> = {},
+  masks?: AccessMasks,
 ): unknown {
   const names = { ...TEMPLATE_SCOPE, ...scope };
   const factory = new Function(
     ...Object.keys(names),
-    `"use strict"; return function ${name}(${params}) {\n${templateLocals(body)}\n${body}\n};`,
+    `"use strict"; return function ${name}(${params}) {\n${templateLocals(body, masks)}\n${body}\n};`,
   ) as (...values: unknown[]) => unknown;
   return factory(...Object.values(names));
 }
