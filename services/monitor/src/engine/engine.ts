@@ -8,7 +8,6 @@ import { Block, BlockEnd, DecodeStatus, type Instruction } from '@plex86/x86';
 import { WIDE_ZERO, type Cpu } from '../cpu/cpu.js';
 import { CPU_FAULT, CpuShutdown, hasErrorCode, Vector } from '../cpu/fault.js';
 import { deliverException, deliverInterrupt, IntSource } from '../cpu/interrupts.js';
-import { accessMasks } from '../cpu/paging.js';
 import { Seg } from '../cpu/registers.js';
 import { HANDLERS, undefinedOpcode, type Handler } from '../cpu/exec/table.js';
 import '../cpu/exec/index.js';
@@ -498,9 +497,7 @@ export class Engine {
     const members = regionMembers(hot, this.blocks.pageBlocks(hot), warm);
     const borrowed = this.borrowBlocks ? borrowedMembers(members, this.compileThreshold) : [];
     const all = borrowed.length === 0 ? members : [...members, ...borrowed];
-    const cpu = this.cpu;
-    const flat = bits === 32 && cpu.flatSegments;
-    const region = compileRegion(all, bits, this.inlineRecords, flat, accessMasks(cpu.cpl));
+    const region = compileRegion(all, bits, this.cpu, this.inlineRecords, bits === 32 && this.cpu.flatSegments);
     region.drops = this.blocks.drops;
     this.stats.borrowedBlocks += borrowed.length;
     for (const b of members) {

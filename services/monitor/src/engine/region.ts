@@ -24,7 +24,6 @@
 
 import { BlockEnd, CodeAttr, CodeMode, FlowControl, type Block, type Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
-import { accessMasks, type AccessMasks } from '../cpu/paging.js';
 import { Seg } from '../cpu/registers.js';
 import { generatedFunction } from '../cpu/exec/fast.js';
 import type { Handler } from '../cpu/exec/table.js';
@@ -72,7 +71,7 @@ export interface Region extends CompiledCode {
   readonly flat: boolean;
   /**
    * `Cpu.readWant` when it was made, which names the TLB permission masks of a privilege (paging.ts
-   * accessMasks): its inline memory accesses test the TLB with those masks as constants. The run
+   * accessMasks): its inline memory accesses test the TLB with those masks as literals. The run
    * loop enters it only while the CPU's are the same; they change only with the CPL, which changes
    * only where a region returns (far transfers, interrupts and their returns), so the check at entry
    * holds for the whole run, hand-offs included.
@@ -244,17 +243,11 @@ function sameOffset(b: Block): boolean {
  * Compiles `members` (blocks of `bits`-bit code whose handlers are in `routines`) into one region.
  * When no member passes control on (16-bit code, or members that all end where the run loop must
  * look), the function runs the block it is entered at and returns. A single member that does pass
- * control on loops like any other: a hot loop of one block stays in its function. `flat` and
- * `masks` are the segments and the TLB permission masks the region is made for (Region.flat and
- * Region.readWant).
+ * control on loops like any other: a hot loop of one block stays in its function. The region is
+ * made for flat segments or not (Region.flat), and for `cpu` at its current privilege
+ * (generatedFunction, Region.readWant).
  */
-export function compileRegion(
-  members: readonly Block[],
-  bits: 16 | 32,
-  inline = true,
-  flat = false,
-  masks: AccessMasks = accessMasks(0),
-): Region {
+export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu, inline = true, flat = false): Region {
   const handlers: Handler[] = [];
   const records: Instruction[] = [];
   const chaining = members.map((b) => bits === 32 && chains(b));
@@ -289,8 +282,8 @@ export function compileRegion(
   const first = members[0] as Block;
   const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
   const scope = { ...STATE_LOCALS_SCOPE, h: handlers, r: records };
-  const run = generatedFunction(name, 'cpu, budget', body, scope, masks) as RegionFunction;
+  const run = generatedFunction(name, 'cpu, budget', body, scope, cpu) as RegionFunction;
   const linkTo = new Array<Region | null>(members.length).fill(null);
   const linkStamp = new Int32Array(members.length * Link.WORDS).fill(-1);
-  return { run, members, drops: -1, warmSlot: -1, linkTo, linkStamp, flat, readWant: masks.readWant };
+  return { run, members, drops: -1, warmSlot: -1, linkTo, linkStamp, flat, readWant: cpu.readWant };
 }

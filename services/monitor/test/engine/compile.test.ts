@@ -42,15 +42,16 @@ const GENERIC =
 /** The body context of a page function made for flat segments. */
 const FLAT = { base: 0, leave: (done: number) => `return ${done};`, flat: true };
 
-/** The records as one block, compiled as the run loop compiles a block alone: a region of one. */
+/** The records as one block, compiled for `cpu` as the run loop compiles a block alone: a region of one. */
 function compileBlock(
+  cpu: Cpu,
   handlers: Handler[],
   records: Instruction[],
   count: number,
   bits: 16 | 32,
   inline = true,
   flat = false,
-): (cpu: Cpu) => number {
+): () => number {
   const block = new Block();
   block.mode = bits === 32 ? CodeMode.Bits32 : CodeMode.Bits16;
   block.instructions = records;
@@ -58,10 +59,10 @@ function compileBlock(
   block.startIp = records[0].ip | 0;
   block.endReason = BlockEnd.ControlTransfer;
   block.routines = handlers;
-  const region = compileRegion([block], bits, inline, flat);
+  const region = compileRegion([block], bits, cpu, inline, flat);
   // The records that completed: a member that passes control on adds its count to the instruction
   // count itself, one that returns gives it back.
-  return (cpu) => {
+  return () => {
     const before = cpu.instructions;
     const last = region.run(cpu, 1);
     const completed = cpu.instructions - before + last;
@@ -107,11 +108,11 @@ interface Outcome {
 }
 
 /** Runs a block function as the run loop does (insEip at the block start; the count on a fault). */
-function runBlock(cpu: Cpu, fn: (cpu: Cpu) => number, records: readonly Instruction[], mask: number): Outcome {
+function runBlock(cpu: Cpu, fn: () => number, records: readonly Instruction[], mask: number): Outcome {
   cpu.insEip = records[0].ip;
   cpu.eip = records[0].ip;
   try {
-    return { completed: fn(cpu), vector: -1, code: 0 };
+    return { completed: fn(), vector: -1, code: 0 };
   } catch (e) {
     if (e !== CPU_FAULT) throw e;
     let done = 0;
@@ -188,8 +189,8 @@ describe('compiled blocks', () => {
         // A jump testing the state words rather than calling the flag getters.
         if (/if \((?![^{]*cpu\.get)[^{]*\) \{ const t =/.test(src.source)) fused++;
         for (let i = 0; i < count; i++) if (handlers[i] === fastHandler(records[i])) inlinedCodes.add(records[i].code);
-        const called = compileBlock(handlers, records, count, bits, false);
-        const inline = compileBlock(handlers, records, count, bits, true);
+        const called = compileBlock(a, handlers, records, count, bits, false);
+        const inline = compileBlock(b, handlers, records, count, bits, true);
         randomize(rnd, [a, b], bits, image);
         const oa = runBlock(a, called, records, mask);
         const ob = runBlock(b, inline, records, mask);
@@ -242,10 +243,10 @@ describe('compiled blocks', () => {
           if (!src.includes('cpu.get')) fused++;
           const flatSrc = blockSource(handlers, records, 2, 32, true, FLAT).source;
           if (/st\[0\] = \(.*\) \? \d+ : \d+;/.test(flatSrc)) selects++;
-          const called = compileBlock(handlers, records, 2, 32, false);
-          const inline = compileBlock(handlers, records, 2, 32, true);
+          const called = compileBlock(cpu, handlers, records, 2, 32, false);
+          const inline = compileBlock(cpu, handlers, records, 2, 32, true);
           // Code for flat segments (which the CPU has here) stores the target or the next IP.
-          const flat = compileBlock(handlers, records, 2, 32, true, true);
+          const flat = compileBlock(cpu, handlers, records, 2, 32, true, true);
           for (const x of edges) {
             for (const y of edges) {
               const eips: number[] = [];
@@ -282,7 +283,7 @@ describe('compiled blocks', () => {
         const cpu = makeCpu(16);
         cpu.loadSegmentCache(Seg.CS, 0, 0, -1, Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.CODE);
         cpu.r32[4] = 0x8000;
-        const out = runBlock(cpu, compileBlock(handlers, [ins], 1, 16, inline), [ins], 0xffff);
+        const out = runBlock(cpu, compileBlock(cpu, handlers, [ins], 1, 16, inline), [ins], 0xffff);
         expect(out.vector).toBe(-1);
         eips.push(cpu.eip);
       }
@@ -331,7 +332,7 @@ describe('compiled blocks', () => {
     }
     const handlers = records.map((r) => resolveHandler(r, DecodeStatus.Ok));
     const cpu = makeCpu(32);
-    const fn = compileBlock(handlers, records, records.length, 32);
+    const fn = compileBlock(cpu, handlers, records, records.length, 32);
     cpu.mem.markCode(CODE_PAGE);
     cpu.r32[3] = CODE_PAGE << 12;
     cpu.r32[0] = 0x12345678;

@@ -17,10 +17,9 @@
  */
 
 import { OpKind, type Instruction } from '@plex86/x86';
-import { SegAccess, ST_FLAGS, ST_LAZY, ST_OPA, ST_OPB, ST_RES } from '../cpu.js';
+import { SegAccess, ST_FLAGS, ST_LAZY, ST_OPA, ST_OPB, ST_RES, type Cpu } from '../cpu.js';
 import { LazyKind, lazyWord } from '../flags.js';
 import { ARITH_FLAGS, Flag } from '../registers.js';
-import type { AccessMasks } from '../paging.js';
 import { ea } from './operands.js';
 import { eaPacked, MemWord, Packed, RECORDLESS, type PackedHandler } from './packed.js';
 import { codeNamed, type Handler } from './table.js';
@@ -352,41 +351,43 @@ function onStack(o: Operands, stack32: string, stack16: string): string {
 
 let compiled = 0;
 
-const LOCALS: [RegExp, string][] = [
-  [/\bst\[/, 'const st = cpu.st;'],
-  [/\br32\[/, 'const r32 = cpu.r32;'],
-  [/\br16\[/, 'const r16 = cpu.r16;'],
-  [/\br8\[/, 'const r8 = cpu.r8;'],
-  [/\bsegAccess\[/, 'const segAccess = cpu.segAccess;'],
-  [/\bsegBase\[/, 'const segBase = cpu.segBase;'],
-  [/\btlb\[/, 'const tlb = cpu.tlb;'],
-  [/\bram32\[/, 'const ram32 = cpu.ram32;'],
-  [/\bram\[/, 'const ram = cpu.ram;'],
-  [/\bram16\[/, 'const ram16 = cpu.ram16;'],
-  [/\bcodePages\[/, 'const codePages = cpu.codePages;'],
-  [/\b_mo\b/, 'let _mo = 0, _ml = 0, _me = 0, _mp = 0;'],
-];
+/** The Cpu's arrays that template code reaches by their names, each a template local. */
+const CPU_ARRAYS = [
+  'st',
+  'r32',
+  'r16',
+  'r8',
+  'segAccess',
+  'segBase',
+  'tlb',
+  'ram32',
+  'ram',
+  'ram16',
+  'codePages',
+] as const;
+const ARRAY_USE = CPU_ARRAYS.map((name) => [name, new RegExp(`\\b${name}\\[`)] as const);
 
 /**
- * The declarations of the template locals that `code` uses. The TLB's permission masks change only
- * with the CPL, which no instruction inside generated code changes; code made for the masks of one
- * CPL (`masks`) has them as constants: four values fewer for V8 to keep in registers or on the stack.
+ * The declarations of the template locals that `code` uses. Code made for one Cpu (`cpu`) has its
+ * arrays as constants of the function's scope (generatedFunction) and its TLB permission masks as
+ * literals: those change only with the CPL, which no instruction inside generated code changes.
  */
-function templateLocals(code: string, masks?: AccessMasks): string {
+function templateLocals(code: string, cpu?: Cpu): string {
   let decl = '';
-  for (const [re, line] of LOCALS) if (re.test(code)) decl += `${line} `;
+  if (cpu === undefined) for (const [name, re] of ARRAY_USE) if (re.test(code)) decl += `const ${name} = cpu.${name}; `;
   if (/\breadMask\b/.test(code)) {
     decl +=
-      masks === undefined
+      cpu === undefined
         ? 'const readMask = cpu.readMask, readWant = cpu.readWant; '
-        : `const readMask = ${masks.readMask}, readWant = ${masks.readWant}; `;
+        : `const readMask = ${cpu.readMask}, readWant = ${cpu.readWant}; `;
   }
   if (/\bwriteMask\b/.test(code)) {
     decl +=
-      masks === undefined
+      cpu === undefined
         ? 'const writeMask = cpu.writeMask, writeWant = cpu.writeWant; '
-        : `const writeMask = ${masks.writeMask}, writeWant = ${masks.writeWant}; `;
+        : `const writeMask = ${cpu.writeMask}, writeWant = ${cpu.writeWant}; `;
   }
+  if (/\b_mo\b/.test(code)) decl += 'let _mo = 0, _ml = 0, _me = 0, _mp = 0; ';
   return decl;
 }
 
@@ -396,19 +397,26 @@ const TEMPLATE_SCOPE: Readonly<Record<string, unknown>> = { R8, ea, eaPacked };
 /**
  * A function of generated code, `function name(params) { locals; body }`: the template locals the
  * body uses are declared first, and the names template code uses and those in `scope` are in scope.
- * With `masks`, the function is only ever run while the CPU's TLB masks are those.
+ *
+ * A function made for `cpu` runs only with that Cpu and only while its TLB masks are those it has
+ * now (the same privilege). Its arrays are then constants of the function's scope, which V8 folds
+ * into the optimised code as it does the scope of a function made once: their maps and lengths are
+ * known, so the map check before each access and the bounds check of an index below a length go.
+ * Measured on the sort step of the bench workload (two alternating pairs of two rounds): 9.60 s to
+ * 8.97 s for the first round, 7.30 s to 6.68 s for the second.
  */
 export function generatedFunction(
   name: string,
   params: string,
   body: string,
   scope: Readonly<Record<string, unknown>> = {},
-  masks?: AccessMasks,
+  cpu?: Cpu,
 ): unknown {
-  const names = { ...TEMPLATE_SCOPE, ...scope };
+  const arrays = cpu === undefined ? {} : Object.fromEntries(CPU_ARRAYS.map((array) => [array, cpu[array]]));
+  const names = { ...TEMPLATE_SCOPE, ...arrays, ...scope };
   const factory = new Function(
     ...Object.keys(names),
-    `"use strict"; return function ${name}(${params}) {\n${templateLocals(body, masks)}\n${body}\n};`,
+    `"use strict"; return function ${name}(${params}) {\n${templateLocals(body, cpu)}\n${body}\n};`,
   ) as (...values: unknown[]) => unknown;
   return factory(...Object.values(names));
 }
