@@ -38,7 +38,7 @@ import { AFTER_HANDLER, BEFORE_HANDLER, holdStateInLocals, STATE_LOCALS_SCOPE } 
  * function was entered or last called a handler with). The function returns 0 when it returns after
  * such a member (control may go on into the page function at EIP), else the records of the member
  * it returns from that completed: all of a member that does not pass control on, or those before a
- * point where the member leaves early.
+ * point where the member leaves early. `cpu` is the Cpu it was made for (compileRegion).
  */
 export type RegionFunction = (cpu: Cpu, budget: number) => number;
 
