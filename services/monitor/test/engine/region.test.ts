@@ -1,6 +1,7 @@
 // Page functions (engine/region.ts) against the interpreter: the same program, run with every block
 // compiled at once and with none compiled, must end in the same state after the same number of
-// instructions at every budget, also when the program rewrites the code of a member.
+// instructions at every budget, also when the program rewrites the code of a member. A page function
+// runs only while the CPU is as it was made for (flat segments, the privilege's TLB masks).
 
 import { describe, expect, it } from 'vitest';
 import { Block, CODE_ATTRIBUTES, CODE_COUNT, CodeAttr, CodeMode } from '@plex86/x86';
