@@ -120,7 +120,10 @@ export class Cpu {
   /** SegAccess bits; 0 for a null or unusable segment. */
   readonly segAccess: Uint8Array;
 
-  /** TLB masks for the current privilege (paging.ts accessMasks): a word passes when `(word & mask) === want`. */
+  /**
+   * TLB masks for the current privilege (paging.ts accessMasks): a word passes when
+   * `(word & mask) === want`.
+   */
   readMask = accessMasks(0).readMask;
   readWant = accessMasks(0).readWant;
   writeMask = accessMasks(0).writeMask;

@@ -16,7 +16,15 @@ import type { BlockSource, HandlerResolver } from './block-source.js';
 import { CrossPageFetch } from './cross-page.js';
 import { interpretPacked } from './interpreter.js';
 import type { RecordArena } from './record-arena.js';
-import { borrowedMembers, compileRegion, Link, regionMembers, type CompiledCode, type Region } from './region.js';
+import {
+  borrowedMembers,
+  compileRegion,
+  Link,
+  mayEnter,
+  regionMembers,
+  type CompiledCode,
+  type Region,
+} from './region.js';
 import { MAX_FALLBACKS, WarmTier, type WarmBlock } from './wasm/block-tier.js';
 
 /** Why `run` returned. */
@@ -381,10 +389,10 @@ export class Engine {
       const code = this.currentCode(block);
       if (code !== null) {
         if (code.warmSlot < 0) {
-          // A page function made for flat segments waits, interpreted, while they are not, and one
-          // made for the TLB masks of another privilege while the CPU's are not those.
+          // A page function made for what the CPU is not now (flat segments, a privilege) waits,
+          // interpreted.
           const flat = cpu.flatSegments;
-          if ((flat || !(code as Region).flat) && (code as Region).readWant === cpu.readWant) {
+          if (mayEnter(code as Region, cpu, flat)) {
             // Members run on from one to the next only under a flat CS limit: the run loop checks the
             // limit before each block, a region only at its branches.
             const chain = limit === 0x7fffffff && this.chainRegions && cpu.segLimit[Seg.CS] === -1;
@@ -677,7 +685,7 @@ export class Engine {
       stamp[s + Link.DROPS] = drops;
       block.hits++;
     }
-    if ((next.flat && !flat) || next.readWant !== cpu.readWant) return null;
+    if (!mayEnter(next, cpu, flat)) return null;
     cpu.insEip = eip;
     return next;
   }

@@ -89,6 +89,14 @@ export interface Region extends CompiledCode {
   readonly linkStamp: Int32Array;
 }
 
+/**
+ * Whether the run loop may enter `region` now, or hand control to it: one made for flat segments
+ * only while they are (`flat`, Cpu.flatSegments), and only at the privilege it was made for.
+ */
+export function mayEnter(region: Region, cpu: Cpu, flat: boolean): boolean {
+  return (flat || !region.flat) && region.readWant === cpu.readWant;
+}
+
 /** The words of a member's stamp in `Region.linkStamp`, and how many there are per member. */
 export const enum Link {
   EIP = 0,

@@ -366,6 +366,11 @@ const CPU_ARRAYS = [
   'codePages',
 ] as const;
 const ARRAY_USE = CPU_ARRAYS.map((name) => [name, new RegExp(`\\b${name}\\[`)] as const);
+/** The Cpu's TLB permission masks, read and write, each with its wanted bits. */
+const MASK_USE = [
+  ['readMask', 'readWant', /\breadMask\b/],
+  ['writeMask', 'writeWant', /\bwriteMask\b/],
+] as const;
 
 /**
  * The declarations of the template locals that `code` uses. Code made for one Cpu (`cpu`) has its
@@ -375,17 +380,12 @@ const ARRAY_USE = CPU_ARRAYS.map((name) => [name, new RegExp(`\\b${name}\\[`)] a
 function templateLocals(code: string, cpu?: Cpu): string {
   let decl = '';
   if (cpu === undefined) for (const [name, re] of ARRAY_USE) if (re.test(code)) decl += `const ${name} = cpu.${name}; `;
-  if (/\breadMask\b/.test(code)) {
+  for (const [mask, want, re] of MASK_USE) {
+    if (!re.test(code)) continue;
     decl +=
       cpu === undefined
-        ? 'const readMask = cpu.readMask, readWant = cpu.readWant; '
-        : `const readMask = ${cpu.readMask}, readWant = ${cpu.readWant}; `;
-  }
-  if (/\bwriteMask\b/.test(code)) {
-    decl +=
-      cpu === undefined
-        ? 'const writeMask = cpu.writeMask, writeWant = cpu.writeWant; '
-        : `const writeMask = ${cpu.writeMask}, writeWant = ${cpu.writeWant}; `;
+        ? `const ${mask} = cpu.${mask}, ${want} = cpu.${want}; `
+        : `const ${mask} = ${cpu[mask]}, ${want} = ${cpu[want]}; `;
   }
   if (/\b_mo\b/.test(code)) decl += 'let _mo = 0, _ml = 0, _me = 0, _mp = 0; ';
   return decl;
