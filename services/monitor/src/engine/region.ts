@@ -26,7 +26,7 @@ import { BlockEnd, CodeAttr, CodeMode, FlowControl, type Block, type Instruction
 import type { Cpu } from '../cpu/cpu.js';
 import { Seg } from '../cpu/registers.js';
 import { generatedFunction } from '../cpu/exec/fast.js';
-import type { Handler } from '../cpu/exec/table.js';
+import { codeNamed, type Handler } from '../cpu/exec/table.js';
 import { blockSource, EXIT_REQUESTED } from './compile.js';
 import { AFTER_HANDLER, BEFORE_HANDLER, holdStateInLocals, STATE_LOCALS_SCOPE } from './state-locals.js';
 
@@ -114,14 +114,59 @@ export const MAX_REGION_RECORDS = 256;
 /** Instruction attributes after which the run loop must look at the CPU again. */
 const SEES_CPU = CodeAttr.PRIVILEGED | CodeAttr.SENSITIVE | CodeAttr.SERIALIZING | CodeAttr.FAR | CodeAttr.IO;
 
+/**
+ * Sensitive instructions after which the run loop need not look: they read segment registers,
+ * EFLAGS, descriptor tables or the time stamp counter, or clear EFLAGS.IF (after which the run loop
+ * delivers nothing either), and change nothing else it looks at. Their handlers make the checks that
+ * make them sensitive (CPL, IOPL, virtual-8086 mode, CR4.TSD) and fault like any other. The scanner
+ * still ends a block with each; control passes on after it. The kernel runs PUSHFD and CLI around
+ * every section that masks interrupts and pushes its segment registers on every entry.
+ */
+const PASSES_ON: ReadonlySet<number> = new Set(
+  [
+    ...['ES', 'CS', 'SS', 'DS', 'FS', 'GS'].flatMap((s) => [`Push_${s}_16`, `Push_${s}_32`]),
+    'Mov_rm16_Sreg',
+    'Mov_r32m16_Sreg',
+    'Pushf',
+    'Pushfd',
+    'Cli',
+    'Arpl_rm16_r16',
+    'Arpl_r32m16_r32',
+    'Sldt_rm16',
+    'Sldt_r32m16',
+    'Str_rm16',
+    'Str_r32m16',
+    'Verr_rm16',
+    'Verr_r32m16',
+    'Verw_rm16',
+    'Verw_r32m16',
+    'Smsw_rm16',
+    'Smsw_r32m16',
+    'Lar_r16_rm16',
+    'Lar_r32_r32m16',
+    'Lsl_r16_rm16',
+    'Lsl_r32_r32m16',
+    'Rdtsc',
+  ].map(codeNamed),
+);
+
+/** Whether the run loop need not look at the CPU after `ins`. */
+function passesOn(ins: Instruction): boolean {
+  const attrs = ins.attributes;
+  return (attrs & SEES_CPU) === 0 || ((attrs & SEES_CPU) === CodeAttr.SENSITIVE && PASSES_ON.has(ins.code));
+}
+
 /** Whether control may pass from `block` to another member without the run loop's checks. */
 export function chains(block: Block): boolean {
   const reason = block.endReason;
-  if (reason !== BlockEnd.ControlTransfer && reason !== BlockEnd.Limit && reason !== BlockEnd.PageEnd) return false;
-  for (let i = 0; i < block.count; i++) {
-    const attrs = (block.instructions[i] as Instruction).attributes;
-    if ((attrs & SEES_CPU) !== 0) return false;
-  }
+  if (
+    reason !== BlockEnd.ControlTransfer &&
+    reason !== BlockEnd.Limit &&
+    reason !== BlockEnd.PageEnd &&
+    reason !== BlockEnd.Sensitive
+  )
+    return false;
+  for (let i = 0; i < block.count; i++) if (!passesOn(block.instructions[i] as Instruction)) return false;
   const flow = ((block.instructions[block.count - 1] as Instruction).attributes & CodeAttr.FLOW_MASK) as FlowControl;
   return flow !== FlowControl.Interrupt && flow !== FlowControl.Exception;
 }

@@ -167,6 +167,44 @@ describe('page functions', () => {
     });
   }
 
+  it('pass control on after the sensitive instructions that change nothing the run loop looks at', () => {
+    // Each of PUSHFD, CLI, PUSH DS and RDTSC ends a block; the loop's five blocks stay inside the
+    // page function, which counts the records before RDTSC as the interpreter does.
+    const c = new Code();
+    c.emit(0xb9).imm32(200); // mov ecx, 200
+    c.label('loop').emit(0x9c); // pushfd
+    c.emit(0xfa); // cli
+    c.emit(0x1e); // push ds
+    c.emit(0x5b); // pop ebx
+    c.emit(0x5a); // pop edx
+    c.emit(0x0f, 0x31); // rdtsc
+    c.emit(0x01, 0xc6); // add esi, eax
+    c.emit(0x49); // dec ecx
+    c.rel([0x75], 1, 'loop'); // jnz loop
+    c.emit(0xf4); // hlt
+    const code = c.link();
+    const a = machine(code, false);
+    const b = machine(code, true);
+    for (const m of [a, b]) m.cpu.eflags |= 0x200;
+    for (let budget = 1; a.cpu.halted === false; budget = budget >= 13 ? 1 : budget + 1) {
+      const ra = a.engine.run(budget);
+      expect(b.engine.run(budget)).toBe(ra);
+      expect(state(b.cpu)).toBe(state(a.cpu));
+    }
+    // Compiled once every block of the loop ran a few times: one page function holds them all.
+    const whole = machine(code, true);
+    whole.engine.compileThreshold = 8;
+    whole.cpu.eflags |= 0x200;
+    expect(whole.engine.run(1e6)).toBe(StopReason.HALTED);
+    expect(state(whole.cpu)).toBe(state(a.cpu));
+    expect(whole.cpu.eflags & 0x200).toBe(0);
+    expect(whole.cpu.r32[3]).toBe(whole.cpu.segSel[Seg.DS]);
+    // 200 rounds of five blocks, the first eight interpreted: without passing on, every block of
+    // every round would reach the run loop.
+    expect(whole.engine.stats.blocks).toBeLessThan(60);
+    expect(whole.engine.stats.regionInstructions).toBeGreaterThan(whole.cpu.instructions * 0.9);
+  });
+
   it('hand control from one page function to the next only while no interrupt is waiting', () => {
     // The nested loops call a subroutine on the next page: once the successor memos are made, the
     // page functions of both pages enter each other without the run loop.
