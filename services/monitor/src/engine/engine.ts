@@ -19,6 +19,7 @@ import type { RecordArena } from './record-arena.js';
 import {
   borrowedMembers,
   compileRegion,
+  endsPassingOn,
   Link,
   mayEnter,
   regionMembers,
@@ -459,9 +460,9 @@ export class Engine {
    * the run loop between them. Blocks of lukewarm code (run fewer times than a page function takes)
    * are short, and the run loop's checks and the interpreter's entry cost more than their records.
    * Between blocks it checks what the run loop checks: the budget, EFLAGS.TF and the interrupt line;
-   * it stops after a block that ends with an instruction the run loop must see (chainsOn), at a
-   * successor that has generated code, was packed in an older arena generation or is about to be
-   * compiled or queued for the warm tier, and when a record sets `cpu.exitBlock`.
+   * it stops after a block that ends with an instruction the run loop must see (region.ts
+   * endsPassingOn), at a successor that has generated code, was packed in an older arena generation
+   * or is about to be compiled or queued for the warm tier, and when a record sets `cpu.exitBlock`.
    */
   private interpretOn(from: Block, mask: number): void {
     const cpu = this.cpu;
@@ -470,7 +471,7 @@ export class Engine {
     // Blocks entered, counted into the statistics once the chain ends (also by a fault).
     let chained = 0;
     try {
-      while (chainsOn(block) && cpu.instructions < this.end && !cpu.trapFlag) {
+      while (endsPassingOn(block) && cpu.instructions < this.end && !cpu.trapFlag) {
         if (this.interruptReady()) return;
         const eip = cpu.eip;
         const next = this.memoSuccessor(block, eip) ?? this.jumpCached(block, eip);
@@ -730,18 +731,6 @@ export class Engine {
     cpu.instructions++;
     cpu.exitBlock = false;
   }
-}
-
-/**
- * Whether control may go on from `block` to the next interpreted block without the run loop: the
- * block ends with a jump, at its size limit or at its page's end, not with an instruction that
- * changes what the run loop looks at (those end their blocks as sensitive or privileged). The
- * end-reason half of region.ts `chains`, which also looks at every record because a page function
- * keeps the access masks across its members; the interpreter loads them again for each block.
- */
-function chainsOn(block: Block): boolean {
-  const reason = block.endReason;
-  return reason === BlockEnd.ControlTransfer || reason === BlockEnd.Limit || reason === BlockEnd.PageEnd;
 }
 
 /** Whether `block` ends with a sensitive or privileged instruction (counted in EngineStats.sensitive). */

@@ -156,16 +156,19 @@ function passesOn(ins: Instruction): boolean {
   return (attrs & SEES_CPU) === 0 || ((attrs & SEES_CPU) === CodeAttr.SENSITIVE && PASSES_ON.has(ins.code));
 }
 
+/**
+ * Whether `block` ends where the run loop need not look at the CPU: with a jump, at its size limit or
+ * at its page's end, or with a sensitive instruction that passes on (PASSES_ON).
+ */
+export function endsPassingOn(block: Block): boolean {
+  const reason = block.endReason;
+  if (reason === BlockEnd.ControlTransfer || reason === BlockEnd.Limit || reason === BlockEnd.PageEnd) return true;
+  return reason === BlockEnd.Sensitive && passesOn(block.instructions[block.count - 1] as Instruction);
+}
+
 /** Whether control may pass from `block` to another member without the run loop's checks. */
 export function chains(block: Block): boolean {
-  const reason = block.endReason;
-  if (
-    reason !== BlockEnd.ControlTransfer &&
-    reason !== BlockEnd.Limit &&
-    reason !== BlockEnd.PageEnd &&
-    reason !== BlockEnd.Sensitive
-  )
-    return false;
+  if (!endsPassingOn(block)) return false;
   for (let i = 0; i < block.count; i++) if (!passesOn(block.instructions[i] as Instruction)) return false;
   const flow = ((block.instructions[block.count - 1] as Instruction).attributes & CodeAttr.FLOW_MASK) as FlowControl;
   return flow !== FlowControl.Interrupt && flow !== FlowControl.Exception;

@@ -54,6 +54,28 @@ describe('interpreted blocks that follow one another', () => {
     expect(chained.engine.stats.chainedBlocks).toBeGreaterThan(3 * ITERATIONS - 10);
   });
 
+  it('run on after PUSHFD and CLI, and stop after POPFD, which may set EFLAGS.IF', () => {
+    // .loop: pushfd; cli; popfd; dec ebp; jnz .loop; hlt: each of the three ends a block.
+    const LOOP = [0x9c, 0xfa, 0x9d, 0x4d, 0x75, 0xfa, 0xf4];
+    const machines = [flatMachine(), flatMachine()];
+    const [chained, stepped] = machines as [FlatMachine, FlatMachine];
+    stepped.engine.chainInterpreted = false;
+    for (const { cpu, engine } of machines) {
+      cpu.ram.set(LOOP, CODE);
+      cpu.r32[5] = 100;
+      cpu.setFlagBits(0x200, 0x200);
+      expect(engine.run(1_000_000)).toBe(StopReason.HALTED);
+    }
+    expect(chained.cpu.r32).toEqual(stepped.cpu.r32);
+    expect(chained.cpu.st).toEqual(stepped.cpu.st);
+    expect(chained.cpu.eflags & 0x200).toBe(0x200);
+    expect(chained.engine.stats.blocks).toBe(stepped.engine.stats.blocks);
+    // Per round, the blocks of PUSHFD, CLI and POPFD run chained after the loop's jump (the run loop
+    // would take only the first); the block after POPFD comes from the run loop.
+    expect(chained.engine.stats.chainedBlocks).toBeGreaterThan(3 * 100 - 10);
+    expect(chained.engine.stats.chainedBlocks).toBeLessThanOrEqual(3 * 100);
+  });
+
   it('stop at the budget, as the run loop does, within one block', () => {
     const { cpu, engine } = flatMachine();
     expect(engine.run(2000)).toBe(StopReason.BUDGET);
