@@ -163,7 +163,9 @@ function passesOn(ins: Instruction): boolean {
 export function endsPassingOn(block: Block): boolean {
   const reason = block.endReason;
   if (reason === BlockEnd.ControlTransfer || reason === BlockEnd.Limit || reason === BlockEnd.PageEnd) return true;
-  return reason === BlockEnd.Sensitive && passesOn(block.instructions[block.count - 1] as Instruction);
+  return (
+    reason === BlockEnd.Sensitive && block.count > 0 && passesOn(block.instructions[block.count - 1] as Instruction)
+  );
 }
 
 /** Whether control may pass from `block` to another member without the run loop's checks. */
