@@ -89,6 +89,18 @@ function program(rounds: number, patch: boolean): { bytes: Uint8Array; immediate
   return { bytes: c.link(), immediate: c.address('immediate') };
 }
 
+/** Where identityPaging puts the page directory and the page table. */
+const PD = 0x1000;
+const PT = 0x2000;
+
+/** Turns paging on, the first 4 MiB mapped to themselves as user pages. */
+function identityPaging({ cpu, view }: FlatMachine): void {
+  view.setUint32(PD, PT | 7, true);
+  for (let page = 0; page < 1024; page++) view.setUint32(PT + page * 4, (page << 12) | 7, true);
+  cpu.setCr3(PD);
+  cpu.setCr0(cpu.cr0 | Cr0.PG);
+}
+
 function machine(
   code: Uint8Array,
   compiled: boolean,
@@ -203,6 +215,37 @@ describe('page functions', () => {
     // every round would reach the run loop.
     expect(whole.engine.stats.blocks).toBeLessThan(60);
     expect(whole.engine.stats.regionInstructions).toBeGreaterThan(whole.cpu.instructions * 0.9);
+  });
+
+  it('fault in a sensitive instruction that passes on as the interpreter does', () => {
+    // Each round pushes EFLAGS and DS until ESP runs into a page that is not present: the PUSHFD's
+    // page fault (with no IDT, a shutdown) comes from inside the page function, after the same
+    // instructions as interpreted.
+    const c = new Code();
+    c.label('loop').emit(0x9c); // pushfd
+    c.emit(0xfa); // cli
+    c.emit(0x1e); // push ds
+    c.emit(0x40); // inc eax
+    c.rel([0xeb], 1, 'loop'); // jmp loop
+    const code = c.link();
+    const STACK = 0x30000;
+    const [a, b] = [false, true].map((compiled) => {
+      const m = flatMachine();
+      m.engine.compileThreshold = compiled ? 2 : Number.MAX_SAFE_INTEGER;
+      identityPaging(m);
+      m.view.setUint32(PT + ((STACK - 0x1000) >>> 12) * 4, 0, true);
+      m.cpu.ram.set(code, CODE);
+      m.cpu.r32[4] = STACK + 0x40;
+      m.cpu.eip = CODE;
+      expect(m.engine.run(1e6)).toBe(StopReason.SHUTDOWN);
+      return m;
+    }) as [FlatMachine, FlatMachine];
+    expect(b.engine.stats.regionInstructions).toBeGreaterThan(20);
+    expect(state(b.cpu)).toBe(state(a.cpu));
+    expect(b.cpu.r32[0]).toBe(8);
+    expect(b.cpu.cr2 >>> 0).toBe(STACK - 4);
+    expect(a.cpu.cr2 >>> 0).toBe(STACK - 4);
+    expect(b.engine.shutdownMessage).toBe(a.engine.shutdownMessage);
   });
 
   it('hand control from one page function to the next only while no interrupt is waiting', () => {
@@ -598,8 +641,6 @@ describe('page functions and privilege', () => {
   // Identity paging of the first 4 MiB with user pages, except the data page, which the test makes a
   // user or a supervisor page. Page A jumps to page B, which reads the data page and loops (HLT is
   // privileged), so a run ends with its budget or, on a page fault with no IDT, with a shutdown.
-  const PD = 0x1000;
-  const PT = 0x2000;
   const A = 0x10000;
   const B = 0x11000;
   const DATA = 0x12000;
@@ -609,13 +650,10 @@ describe('page functions and privilege', () => {
     const { cpu, engine, view } = m;
     engine.compileThreshold = 0;
     engine.borrowBlocks = false;
-    view.setUint32(PD, PT | 7, true);
-    for (let page = 0; page < 1024; page++) view.setUint32(PT + page * 4, (page << 12) | 7, true);
     cpu.ram.set([0xe9, ...le32(B - (A + 5))], A); // jmp B
     cpu.ram.set([0xa1, ...le32(DATA), 0xeb, 0xfe], B); // mov eax, [DATA]; jmp $
     view.setUint32(DATA, 0x5a5a, true);
-    cpu.setCr3(PD);
-    cpu.setCr0(cpu.cr0 | Cr0.PG);
+    identityPaging(m);
     return m;
   }
 
