@@ -22,7 +22,7 @@
  * function (state-locals.ts).
  */
 
-import { BlockEnd, CodeAttr, CodeMode, FlowControl, type Block, type Instruction } from '@plex86/x86';
+import { BlockEnd, CODE_COUNT, CodeAttr, CodeMode, FlowControl, type Block, type Instruction } from '@plex86/x86';
 import type { Cpu } from '../cpu/cpu.js';
 import { Seg } from '../cpu/registers.js';
 import { generatedFunction } from '../cpu/exec/fast.js';
@@ -122,7 +122,7 @@ const SEES_CPU = CodeAttr.PRIVILEGED | CodeAttr.SENSITIVE | CodeAttr.SERIALIZING
  * still ends a block with each; control passes on after it. The kernel runs PUSHFD and CLI around
  * every section that masks interrupts and pushes its segment registers on every entry.
  */
-const PASSES_ON: ReadonlySet<number> = new Set(
+const PASSES_ON = codeTable(
   [
     ...['ES', 'CS', 'SS', 'DS', 'FS', 'GS'].flatMap((s) => [`Push_${s}_16`, `Push_${s}_32`]),
     'Mov_rm16_Sreg',
@@ -150,10 +150,20 @@ const PASSES_ON: ReadonlySet<number> = new Set(
   ].map(codeNamed),
 );
 
+/**
+ * 1 at each of `codes`, indexed by instruction code: the interpreter's chain asks after every block
+ * that ends with a sensitive instruction, and an index costs less than a hash lookup.
+ */
+function codeTable(codes: readonly number[]): Uint8Array {
+  const table = new Uint8Array(CODE_COUNT);
+  for (const code of codes) table[code] = 1;
+  return table;
+}
+
 /** Whether the run loop need not look at the CPU after `ins`. */
 function passesOn(ins: Instruction): boolean {
   const attrs = ins.attributes;
-  return (attrs & SEES_CPU) === 0 || ((attrs & SEES_CPU) === CodeAttr.SENSITIVE && PASSES_ON.has(ins.code));
+  return (attrs & SEES_CPU) === 0 || ((attrs & SEES_CPU) === CodeAttr.SENSITIVE && PASSES_ON[ins.code] === 1);
 }
 
 /**
