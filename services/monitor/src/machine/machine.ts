@@ -89,8 +89,8 @@ export interface MachineConfig {
   recordArenaWords?: number;
   /**
    * What a halted guest's time does: 'warp' (the default) jumps virtual time to the next timer event,
-   * so idling costs nothing and runs are reproducible; 'realtime' sleeps until the host's clock
-   * reaches it, for interactive use.
+   * so idling costs nothing and runs are reproducible (a paced source, see addPacedSource, makes it
+   * wait as 'realtime' does); 'realtime' sleeps until the host's clock reaches it, for interactive use.
    */
   clock?: 'warp' | 'realtime';
   /** Virtual nanoseconds per instruction (default 5: a 200 MHz virtual CPU). */
@@ -124,6 +124,7 @@ export class Machine {
   private inFlight = 0;
   private stopReason: string | undefined;
   private readonly busySources: (() => boolean)[] = [];
+  private readonly pacedSources: (() => boolean)[] = [];
   /** A wake() arrived since the run loop last looked. */
   private woken = false;
   private wakeWaiter: (() => void) | undefined;
@@ -264,6 +265,22 @@ export class Machine {
    */
   addBusySource(busy: () => boolean): void {
     this.busySources.push(busy);
+  }
+
+  /**
+   * Devices whose input comes from peers that keep the host's time (a network interface the driver
+   * has up): while one reports true, a halted guest's time follows the host's clock in warp mode
+   * too, so the guest's network timeouts (ARP, TCP, ping) measure its peers' real delays instead of
+   * expiring while virtual time races from timer to timer.
+   */
+  addPacedSource(paced: () => boolean): void {
+    this.pacedSources.push(paced);
+  }
+
+  /** Whether a halted guest's time must follow the host's clock (see addPacedSource). */
+  private get paced(): boolean {
+    for (const paced of this.pacedSources) if (paced()) return true;
+    return false;
   }
 
   /** The guest pulsed the reset line: the run ends after the current instruction. */
@@ -532,13 +549,13 @@ export class Machine {
       await new Promise<void>((resolve) => setImmediate(resolve));
       return 'woke';
     }
-    if (inFlight === 0 && this.timeMode === 'warp') {
+    if (inFlight === 0 && this.timeMode === 'warp' && !this.paced) {
       clock.warpTo(next);
       return 'warped';
     }
     // Sleep in real time until the next event's time comes or a device wakes the machine. In warp
-    // mode with work in flight, the wait for the event is as long as its distance in virtual time,
-    // so guest timeouts do not race ahead of the host's I/O.
+    // mode with work in flight or a paced source, the wait for the event is as long as its distance
+    // in virtual time, so guest timeouts do not race ahead of the host's I/O or the guest's peers.
     const nowMs = performance.now();
     const delayMs =
       next === Infinity
@@ -562,9 +579,13 @@ export class Machine {
     this.woken = false;
     if (next !== Infinity) {
       if (!woken) clock.warpTo(next);
-      else if (this.timeMode === 'realtime') {
-        // Catch up with the host's clock, but not past the event that is due next.
-        const target = anchorNs + (performance.now() - anchorMs) * 1e6;
+      else {
+        // Catch up with the host's clock (in warp mode: by the time slept), but not past the event
+        // that is due next.
+        const target =
+          this.timeMode === 'realtime'
+            ? anchorNs + (performance.now() - anchorMs) * 1e6
+            : clock.now() + (performance.now() - nowMs) * 1e6;
         clock.warpTo(target < next ? target : next);
       }
     }

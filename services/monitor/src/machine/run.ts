@@ -202,6 +202,7 @@ export async function runMachine(options: RunOptions, io: RunIo): Promise<number
       });
       closers.push(() => devices.close());
       machine.addBusySource(() => devices.busy);
+      machine.addPacedSource(() => devices.paced);
       snapshotTarget = {
         machine,
         pci: devices.pci,

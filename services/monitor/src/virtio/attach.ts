@@ -79,6 +79,8 @@ export interface VirtioDevices {
   readonly nets: readonly VirtioNet[];
   /** Whether any device waits for a backend reply (a halted machine must not end then). */
   readonly busy: boolean;
+  /** Whether a network interface takes frames from its segment's peers (see Machine.addPacedSource). */
+  readonly paced: boolean;
   /** Stops the console input endpoints. */
   close(): Promise<void>;
 }
@@ -153,6 +155,9 @@ export async function attachVirtioDevices(options: AttachVirtioOptions): Promise
     nets,
     get busy() {
       return blocks.some((b) => b.busy);
+    },
+    get paced() {
+      return nets.some((n) => n.receiving);
     },
     close: async () => {
       await Promise.all(services.map((s) => s.stop()));

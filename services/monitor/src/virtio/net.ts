@@ -122,6 +122,11 @@ export class VirtioNet extends VirtioPciDevice {
     this.linkUp = r.flag('linkUp');
   }
 
+  /** Frames from the link reach the guest: the driver is ready and the link is up. */
+  get receiving(): boolean {
+    return this.driverOk && this.linkUp;
+  }
+
   get linkIsUp(): boolean {
     return this.linkUp;
   }
@@ -144,7 +149,7 @@ export class VirtioNet extends VirtioPciDevice {
       stats.rxMalformed++;
       return;
     }
-    if (!this.driverOk || !this.linkUp) {
+    if (!this.receiving) {
       stats.rxNotReady++;
       return;
     }

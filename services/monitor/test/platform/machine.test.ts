@@ -124,6 +124,46 @@ describe('PC machine run loop', () => {
     expect(elapsed).toBeGreaterThanOrEqual(95);
   });
 
+  it("keeps a halted guest to the host's clock in warp mode while a paced source (a network interface) is open", async () => {
+    const m = pcMachine();
+    let open = true;
+    m.addPacedSource(() => open);
+    const started = performance.now();
+    const run = await runProgram(m, assemblePlatformProgram('pc-timers', { TICKS: 10 }));
+    expect(run.end).toBe('exit-port');
+    expect(values(run.output).ticks).toBe(10);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(95);
+    // Closed again (the interface went down), the idle guest skips ahead as before.
+    open = false;
+    const again = pcMachine();
+    again.addPacedSource(() => open);
+    const skipped = await runProgram(again, assemblePlatformProgram('pc-timers', { TICKS: 1000 }));
+    expect(values(skipped.output).ticks).toBe(1000);
+  });
+
+  it("moves a paced guest's time on by the time it slept when input wakes it before its next timer", async () => {
+    const m = pcMachine();
+    m.addSerial(() => undefined);
+    m.addPacedSource(() => true);
+    // The PIT at 18.2 Hz: the input comes before its first tick.
+    const program = assemblePlatformProgram('pc-serial-wait', { WITH_PIT: 1, PIT_DIVISOR: 65535 });
+    // Once the guest waits in HLT, the input comes 30 ms of host time later.
+    let haltedAtNs = NaN;
+    const started = performance.now();
+    const watch = setInterval(() => {
+      if (!m.cpu.halted) return;
+      clearInterval(watch);
+      haltedAtNs = m.clock.now();
+      setTimeout(() => m.serialInput(new TextEncoder().encode('hey')), 30);
+    }, 1);
+    const run = await runProgram(m, program, Infinity);
+    const elapsedNs = (performance.now() - started) * 1e6;
+    expect(run.output).toBe('hey');
+    // Virtual time went on while the guest waited, but not past the host's.
+    expect(m.clock.now() - haltedAtNs).toBeGreaterThanOrEqual(25e6);
+    expect(m.clock.now()).toBeLessThanOrEqual(elapsedNs);
+  });
+
   it('ends the run when every timer event is masked at the PIC instead of skipping ahead forever', async () => {
     const m = pcMachine();
     const run = await runProgram(m, assemblePlatformProgram('pc-timers', { MASTER_MASK: '0xff' }));

@@ -247,12 +247,16 @@ describe('virtio-net', () => {
     const b = machine(MAC_B, hub.link());
     a.driver.init(VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS, [RXQ, TXQ]);
     b.driver.init(VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS, [RXQ, TXQ], false);
+    // `receiving` (which paces an idle guest's time to its peers') follows DRIVER_OK and the link.
+    expect([a.nic.receiving, b.nic.receiving]).toEqual([true, false]);
     transmit(a, frame(MAC_B, MAC_A, 40));
     await until(() => b.nic.stats.rxNotReady === 1, 'the drop before DRIVER_OK');
 
     b.driver.setStatus(7);
+    expect(b.nic.receiving).toBe(true);
     postRx(b, 2);
     b.nic.setLinkUp(false);
+    expect(b.nic.receiving).toBe(false);
     expect(b.driver.config8(6)).toBe(0);
     expect(b.driver.readIsr()).toBe(VIRTIO_ISR_CONFIG);
     transmit(a, frame(MAC_B, MAC_A, 40), false, TXBUF + 0x1000);

@@ -193,7 +193,9 @@ export const runCommand: Command = {
     '                            so backends can run as their own processes (plex86 service ...)\n' +
     `  --vm ID                   VM id in bus subjects (default ${DEFAULT_VM})\n` +
     '  --clock warp|realtime     an idle guest skips to its next timer (warp, the default without a\n' +
-    '                            terminal) or waits for it in real time (the default on a terminal)\n\n' +
+    '                            terminal) or waits for it in real time (the default on a terminal);\n' +
+    '                            while a network interface is up, an idle guest waits in real time\n' +
+    '                            in both\n\n' +
     'Test programs (QEMU conventions, so existing test programs run unchanged):\n' +
     '  --rom FILE                64 or 128 KiB BIOS image mapped to end at 0xFFFFF (and below 4 GiB);\n' +
     '                            the CPU starts at F000:FFF0\n' +

@@ -1,6 +1,11 @@
 ; Waits in STI;HLT for three bytes on COM1 (receive interrupts on IRQ 4), then prints them. With
-; -DWITH_PIT the PIT ticks at 100 Hz meanwhile (IRQ 0), as an idle kernel's timer does.
+; -DWITH_PIT the PIT ticks at 100 Hz meanwhile (IRQ 0), as an idle kernel's timer does;
+; -DPIT_DIVISOR=N sets another rate.
 %include "mb32-head.asm"
+
+%ifndef PIT_DIVISOR
+%define PIT_DIVISOR 11932
+%endif
 
 COM1 equ 0x3f8
 
@@ -30,9 +35,9 @@ main:
     out 0x21, al
     mov al, 0x34
     out 0x43, al
-    mov al, 11932 & 0xff
+    mov al, PIT_DIVISOR & 0xff
     out 0x40, al
-    mov al, 11932 >> 8
+    mov al, PIT_DIVISOR >> 8
     out 0x40, al
 %else
     mov al, 0xef                ; IRQ 4
