@@ -9,8 +9,9 @@
  *   a fault restarts the right instruction and the run loop counts the records before it;
  * - `st[0]` (EIP) holds the next record's IP before a handler runs, when the block returns early and
  *   when it ends (register-only records in between do not need it);
- * - `cpu.exitBlock` is tested after every handler and every memory access (a write into a code page
- *   drops the block through the block source's invalidation, which requests an exit).
+ * - `cpu.exitBlock` is tested after every handler and every record that writes memory (a write into a
+ *   code page drops the block through the block source's invalidation, which requests an exit); an
+ *   exit a read requests waits for the block's end (fast.ts WRITES).
  * A conditional jump after an inlined ADD, SUB/CMP or logic operation (with only flag-preserving
  * inlined records in between) tests the operands and result in the state words directly.
  */

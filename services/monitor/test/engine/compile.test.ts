@@ -350,4 +350,35 @@ describe('compiled blocks', () => {
     expect(cpu.eip).toBe(CODE_IP + 4);
     expect(cpu.r32[1]).toBe(8);
   });
+
+  it('runs on after a read that asks for an exit (a device) up to the next record that tests for one', () => {
+    // mov eax, [ebx]; inc ecx; mov [esi], ecx; inc edx
+    const bytes = Uint8Array.of(0x8b, 0x03, 0x41, 0x89, 0x0e, 0x42);
+    const records: Instruction[] = [];
+    for (let off = 0; off < bytes.length;) {
+      const ins = new Instruction();
+      decodeInstruction(bytes, off, bytes.length, CODE_IP + off, 32, ins);
+      records.push(ins);
+      off += ins.length;
+    }
+    const handlers = records.map((r) => resolveHandler(r, DecodeStatus.Ok));
+    const { source } = blockSource(handlers, records, records.length, 32);
+    // No test after the read; one after the write.
+    expect(source.match(/cpu\.exitBlock/g)).toHaveLength(1);
+    const cpu = makeCpu(32);
+    const device = RAM - 0x1000;
+    cpu.mem.mapMmio(device, 0x1000, { read8: () => (cpu.requestExit(), 0x5a), write8: () => undefined });
+    const fn = compileBlock(cpu, handlers, records, records.length, 32);
+    cpu.r32[3] = device;
+    cpu.r32[6] = 0x2000;
+    cpu.r32[1] = 7;
+    cpu.r32[2] = 0;
+    // The exit waits for the write, which tests it: the block stops after it, as after a write into code.
+    expect(runBlock(cpu, fn, records, -1).completed).toBe(3);
+    expect(cpu.exitBlock).toBe(true);
+    expect(cpu.r32[0]).toBe(0x5a5a5a5a);
+    expect(cpu.mem.read32(0x2000)).toBe(8);
+    expect(cpu.eip).toBe(CODE_IP + 5);
+    expect(cpu.r32[2]).toBe(0);
+  });
 });

@@ -439,7 +439,10 @@ export const enum Effect {
   NONE = 0,
   /** Can fault (memory access, segment limit): the faulting EIP must be set first. */
   FAULTS = 1,
-  /** Touches memory: a write into a code page or a device access may ask the block to stop. */
+  /**
+   * Writes memory: a write into a code page or a device may ask the block to stop, which must take
+   * effect before the next record (inlineCode clears it for records that only read).
+   */
   EXITS = 2,
   /** A branch: sets EIP itself when taken. */
   BRANCH = 4,
@@ -1014,6 +1017,15 @@ export function packedForm(
 }
 
 /**
+ * Template code that writes memory. Code that only reads needs no test of `cpu.exitBlock` after it:
+ * what a read's slow path may request (a device's stop; a page walk's accessed bit written into a
+ * page with scanned code, which changes a page table and not the block running) can wait for the
+ * block's end, where the run loop and page functions test it anyway. The test after every read was
+ * 4 % of the sort step of the bench workload.
+ */
+const WRITES = /\bcpu\.(?:write(?:Lin)?(?:8|16|32)|prepareWrite)\(|\bcodePages\[/;
+
+/**
  * The record's template with its operands as literals, or undefined when its form has none. The code
  * is only valid where the record runs at its own IP (a block entered at its start) with EIP `next`,
  * in a function made by generatedFunction, which declares the template locals. `flags` is the state
@@ -1025,11 +1037,10 @@ export function inlineCode(ins: Instruction, next: number, flags?: FlagSource, f
   const memory = ins.op0Kind === MEMORY || ins.op1Kind === MEMORY;
   const t = entry.template(memory ? 'mem' : 'reg');
   if (t === undefined) return undefined;
-  return {
-    code: t(new LiteralOperands(ins, next, flags, flat)),
-    effect: memory ? entry.memEffect : entry.regEffect,
-    flags: entry.flags,
-  };
+  const code = t(new LiteralOperands(ins, next, flags, flat));
+  let effect = memory ? entry.memEffect : entry.regEffect;
+  if ((effect & Effect.EXITS) !== 0 && !WRITES.test(code)) effect &= ~Effect.EXITS;
+  return { code, effect, flags: entry.flags };
 }
 
 /** What the record's form does to the arithmetic flags, or undefined when it has no template. */
