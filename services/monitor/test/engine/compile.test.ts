@@ -91,7 +91,7 @@ function randomSequence(rnd: () => number, bits: 16 | 32, count: number): Sequen
     for (let i = 0; i < 16; i++) bytes[i] = rnd() & 0xff;
     if (decodeInstruction(bytes, 0, 16, ip, bits, ins) !== DecodeStatus.Ok) continue;
     const name = Code[ins.code];
-    const jump = /^(J|Call_rel|Ret_)/.test(name);
+    const jump = /^(J|Call_|Ret_)/.test(name);
     if (jump !== (last && endWithJump)) continue;
     if (fastHandler(ins) === undefined && !GENERIC.test(name)) continue;
     if (beforeLast && setterFirst && !/^(Cmp|Sub|Test|And|Or|Xor|Add)_/.test(name)) continue;

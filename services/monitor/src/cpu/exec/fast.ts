@@ -675,6 +675,21 @@ for (const size of SIZES) {
   }
 }
 
+// NOPs, the hinting forms with a ModRM operand too (which touch no memory), and CLD/STD, which only
+// set EFLAGS.DF: compilers pad loops with NOPs, and string copies start with CLD.
+for (const name of ['Nop', 'Nop_rm16', 'Nop_rm32', 'Nop_rm16_r16', 'Nop_rm32_r32']) {
+  define(
+    name,
+    () => '',
+    () => '',
+    Effect.NONE,
+    Effect.NONE,
+    'keeps',
+  );
+}
+define('Cld', () => `st[${ST_FLAGS}] &= ${~Flag.DF};`, undefined, Effect.NONE, Effect.NONE, 'keeps');
+define('Std', () => `st[${ST_FLAGS}] |= ${Flag.DF};`, undefined, Effect.NONE, Effect.NONE, 'keeps');
+
 // LEA computes the address without touching memory: nothing faults.
 define('Lea_r32_m', undefined, (o) => `${o.reg(32, 0)} = ${o.ea()};`, Effect.NONE, Effect.NONE, 'keeps');
 define(
@@ -844,14 +859,9 @@ define('Jmp_rel16', (o) => jumpCode(o, o.target(16)), undefined, BRANCH, 0, 'kee
 // CALL rel32 and RET: the return address is EIP (the next instruction); the target is checked against
 // the CS limit before anything is pushed or ESP moves.
 const CALL = Effect.FAULTS | Effect.EXITS | Effect.BRANCH;
-define(
-  'Call_rel32',
-  (o) => `const t = ${o.target(32)}; ${limitCheck(o)} ${pushCode(o, 'st[0]')} st[0] = t;`,
-  undefined,
-  CALL,
-  0,
-  'keeps',
-);
+const callCode = (o: Operands, target: string): string =>
+  `const t = ${target}; ${limitCheck(o)} ${pushCode(o, 'st[0]')} st[0] = t;`;
+define('Call_rel32', (o) => callCode(o, o.target(32)), undefined, CALL, 0, 'keeps');
 define(
   'Ret_32',
   (o) =>
@@ -865,6 +875,16 @@ define(
   undefined,
   CALL,
   0,
+  'keeps',
+);
+
+// CALL r/m32: the register, or the dword read with ESP as it was.
+define(
+  'Call_rm32',
+  (o) => callCode(o, o.reg(32, 0)),
+  (o) => callCode(o, readOperand(o, 32)),
+  CALL,
+  CALL,
   'keeps',
 );
 
