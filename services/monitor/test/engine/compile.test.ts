@@ -101,6 +101,18 @@ function randomSequence(rnd: () => number, bits: 16 | 32, count: number): Sequen
   return { records, handlers: records.map((r) => resolveHandler(r, DecodeStatus.Ok)) };
 }
 
+/** The records of 32-bit code `bytes` at CODE_IP, with the handlers the run loop would give them. */
+function decodeBlock(bytes: Uint8Array): Sequence {
+  const records: Instruction[] = [];
+  for (let off = 0; off < bytes.length;) {
+    const ins = new Instruction();
+    expect(decodeInstruction(bytes, off, bytes.length, CODE_IP + off, 32, ins)).toBe(DecodeStatus.Ok);
+    records.push(ins);
+    off += ins.length;
+  }
+  return { records, handlers: records.map((r) => resolveHandler(r, DecodeStatus.Ok)) };
+}
+
 interface Outcome {
   completed: number;
   vector: number;
@@ -231,14 +243,7 @@ describe('compiled blocks', () => {
       ]) {
         for (let cc = 0; cc < 16; cc++) {
           const bytes = Uint8Array.of(...aluBytes, 0x70 + cc, 0x10);
-          const records: Instruction[] = [];
-          for (let off = 0; off < bytes.length;) {
-            const ins = new Instruction();
-            expect(decodeInstruction(bytes, off, bytes.length, CODE_IP + off, 32, ins)).toBe(DecodeStatus.Ok);
-            records.push(ins);
-            off += ins.length;
-          }
-          const handlers = records.map((r) => resolveHandler(r, DecodeStatus.Ok));
+          const { records, handlers } = decodeBlock(bytes);
           const src = blockSource(handlers, records, 2, 32).source;
           if (!src.includes('cpu.get')) fused++;
           const flatSrc = blockSource(handlers, records, 2, 32, true, FLAT).source;
@@ -296,15 +301,7 @@ describe('compiled blocks', () => {
   it('puts literals in place of record fields for the inlined forms and calls handlers for the rest', () => {
     // add eax, ebx; mov ecx, [esi + 8]; cpuid; jne -0x10
     const bytes = Uint8Array.of(0x01, 0xd8, 0x8b, 0x4e, 0x08, 0x0f, 0xa2, 0x75, 0xf0);
-    const records: Instruction[] = [];
-    let off = 0;
-    while (off < bytes.length) {
-      const ins = new Instruction();
-      expect(decodeInstruction(bytes, off, bytes.length, CODE_IP + off, 32, ins)).toBe(DecodeStatus.Ok);
-      records.push(ins);
-      off += ins.length;
-    }
-    const handlers = records.map((r) => resolveHandler(r, DecodeStatus.Ok));
+    const { records, handlers } = decodeBlock(bytes);
     const { source, inlined } = blockSource(handlers, records, records.length, 32);
     expect(inlined).toBe(3);
     expect(source).toContain('r32[0] = res');
@@ -323,14 +320,7 @@ describe('compiled blocks', () => {
   it('stops right after a write into a code page and leaves EIP on the next record', () => {
     // mov [ebx], eax; inc ecx; inc edx
     const bytes = Uint8Array.of(0x89, 0x03, 0x41, 0x42);
-    const records: Instruction[] = [];
-    for (let off = 0; off < bytes.length;) {
-      const ins = new Instruction();
-      decodeInstruction(bytes, off, bytes.length, CODE_IP + off, 32, ins);
-      records.push(ins);
-      off += ins.length;
-    }
-    const handlers = records.map((r) => resolveHandler(r, DecodeStatus.Ok));
+    const { records, handlers } = decodeBlock(bytes);
     const cpu = makeCpu(32);
     const fn = compileBlock(cpu, handlers, records, records.length, 32);
     cpu.mem.markCode(CODE_PAGE);
@@ -354,14 +344,7 @@ describe('compiled blocks', () => {
   it('runs on after a read that asks for an exit (a device) up to the next record that tests for one', () => {
     // mov eax, [ebx]; inc ecx; mov [esi], ecx; inc edx
     const bytes = Uint8Array.of(0x8b, 0x03, 0x41, 0x89, 0x0e, 0x42);
-    const records: Instruction[] = [];
-    for (let off = 0; off < bytes.length;) {
-      const ins = new Instruction();
-      decodeInstruction(bytes, off, bytes.length, CODE_IP + off, 32, ins);
-      records.push(ins);
-      off += ins.length;
-    }
-    const handlers = records.map((r) => resolveHandler(r, DecodeStatus.Ok));
+    const { records, handlers } = decodeBlock(bytes);
     const { source } = blockSource(handlers, records, records.length, 32);
     // No test after the read; one after the write.
     expect(source.match(/cpu\.exitBlock/g)).toHaveLength(1);
