@@ -675,6 +675,28 @@ for (const size of SIZES) {
   }
 }
 
+// BSF/BSR: ZF set and the destination kept for a zero source, else ZF clear and the index of the
+// lowest or highest set bit (64-bit division helpers run BSR).
+for (const size of [16, 32] as const) {
+  for (const [name, index] of [
+    ['Bsf', '31 - Math.clz32(v & -v)'],
+    ['Bsr', '31 - Math.clz32(v)'],
+  ] as const) {
+    const body = (o: Operands, source: string): string =>
+      `const v = ${source}; if (v === 0) { ${flagBitsCode(Flag.ZF, String(Flag.ZF))} }
+       else { ${flagBitsCode(Flag.ZF, '0')} ${o.reg(size, 0)} = ${index}; }`;
+    define(
+      `${name}_r${size}_rm${size}`,
+      (o) => body(o, o.reg(size, 1)),
+      (o) => body(o, readOperand(o, size)),
+      Effect.NONE,
+      MEM_EFFECT,
+    );
+  }
+}
+// SAHF: SF, ZF, AF, PF and CF from AH (x87 comparisons go through FNSTSW AX and SAHF).
+define('Sahf', () => flagBitsCode(0xd5, 'r8[1]'), undefined, Effect.NONE, Effect.NONE);
+
 // NOPs, the hinting forms with a ModRM operand too (which touch no memory), and CLD/STD, which only
 // set EFLAGS.DF: compilers pad loops with NOPs, and string copies start with CLD.
 for (const name of ['Nop', 'Nop_rm16', 'Nop_rm32', 'Nop_rm16_r16', 'Nop_rm32_r32']) {
