@@ -694,6 +694,19 @@ for (const size of [16, 32] as const) {
     );
   }
 }
+// CMPXCHG r/m32, r32: flags as CMP EAX, dest; the destination is always written (with itself when
+// they differ, and EAX then takes it). The kernel's locks and atomics run it.
+const cmpxchgFlags = aluCode(7, 32);
+define(
+  'Cmpxchg_rm32_r32',
+  (o) => `const a = r32[0]; const src = ${o.reg(32, 1)}; const b = ${o.reg(32, 0)}; ${cmpxchgFlags}
+     if (a === b) ${o.reg(32, 0)} = src; else r32[0] = b;`,
+  (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, 4); const a = r32[0]; const src = ${o.reg(32, 1)};
+     const b = cpu.readLin32(lin); ${cmpxchgFlags} cpu.writeLin32(lin, a === b ? src : b); if (a !== b) r32[0] = b;`,
+  Effect.NONE,
+  MEM_EFFECT,
+  { kind: LazyKind.SUB, size: 32 },
+);
 // SAHF: SF, ZF, AF, PF and CF from AH (x87 comparisons go through FNSTSW AX and SAHF).
 define('Sahf', () => flagBitsCode(0xd5, 'r8[1]'), undefined, Effect.NONE, Effect.NONE);
 
