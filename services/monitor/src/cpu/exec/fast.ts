@@ -979,6 +979,21 @@ for (const [name, expr, cfExpr, ofExpr] of [
   define(`${name}_rm32_CL`, (o) => body(o, 'r8[4] & 31'), undefined);
 }
 
+// SHLD/SHRD of a 32-bit register: the bits shifted in come from the second register; flags as a
+// shift's, OF from the sign change (64-bit shifts in compiled code run them).
+for (const [name, expr, cfExpr] of [
+  ['Shld', '(a << c) | (b >>> (32 - c))', '(a >>> (32 - c)) & 1'],
+  ['Shrd', '(a >>> c) | (b << (32 - c))', '(a >>> (c - 1)) & 1'],
+] as const) {
+  const body = (o: Operands, count: string): string =>
+    `const c = ${count}; if (c !== 0) { const a = ${o.reg(32, 0)}; const b = ${o.reg(32, 1)};
+     const res = ${expr}; const cf = ${cfExpr};
+     st[1] = (st[1] & ~0x811) | cf | (((res ^ a) >>> 31) !== 0 ? 0x800 : 0);
+     st[${ST_LAZY}] = ${LZ_RESULT32}; st[${ST_RES}] = res; ${o.reg(32, 0)} = res; }`;
+  define(`${name}_rm32_r32_imm8`, (o) => body(o, `(${o.imm(8)}) & 31`), undefined);
+  define(`${name}_rm32_r32_CL`, (o) => body(o, 'r8[4] & 31'), undefined);
+}
+
 // ROL/ROR of a 32-bit register: CF and OF only (OF by the count-1 rule for every count), nothing for 0.
 for (const [name, expr, cfExpr, ofExpr] of [
   ['Rol', '(a << c) | (a >>> (32 - c))', 'res & 1', '((res >>> 31) & 1) ^ cf'],
