@@ -522,6 +522,26 @@ function define(
   FAST.set(codeNamed(name), new FastEntry(regT, memT, regEffect, memEffect, flags));
 }
 
+/**
+ * A form with one r/m32 source that leaves the flags alone (PUSH, CALL, JMP): `code` takes the
+ * register operand, or the dword read from memory.
+ */
+function defineRm32(
+  name: string,
+  code: (o: Operands, source: string) => string,
+  regEffect: Effect,
+  memEffect: Effect,
+): void {
+  define(
+    name,
+    (o) => code(o, o.reg(32, 0)),
+    (o) => code(o, readOperand(o, 32)),
+    regEffect,
+    memEffect,
+    'keeps',
+  );
+}
+
 /** What group-1 operation `op` of `size` leaves in the lazy flags (ADC/SBB pick their kind at run time). */
 function aluFlags(op: number, size: Size): FlagEffect {
   if (op === 2 || op === 3) return 'changes';
@@ -806,14 +826,7 @@ const pushCode = (o: Operands, value: string): string =>
     `const sp = (r16[8] - 4) & 0xffff; ${writeCode(32, '2', 'sp', 'v', o.flat)} r16[8] = sp;`,
   )}`;
 define('Push_r32', (o) => pushCode(o, o.reg(32, 0)), undefined, MEM_EFFECT, MEM_EFFECT, 'keeps');
-define(
-  'Push_rm32',
-  (o) => pushCode(o, o.reg(32, 0)),
-  (o) => pushCode(o, readOperand(o, 32)),
-  MEM_EFFECT,
-  MEM_EFFECT,
-  'keeps',
-);
+defineRm32('Push_rm32', pushCode, MEM_EFFECT, MEM_EFFECT);
 for (const name of ['Push_imm32', 'Push_imm8_32']) {
   define(name, (o) => pushCode(o, o.imm(32)), undefined, MEM_EFFECT, MEM_EFFECT, 'keeps');
 }
@@ -914,24 +927,10 @@ define(
 );
 
 // CALL r/m32: the register, or the dword read with ESP as it was.
-define(
-  'Call_rm32',
-  (o) => callCode(o, o.reg(32, 0)),
-  (o) => callCode(o, readOperand(o, 32)),
-  CALL,
-  CALL,
-  'keeps',
-);
+defineRm32('Call_rm32', callCode, CALL, CALL);
 
 // JMP r/m32: to the register or the dword read. LEAVE: ESP from EBP, then EBP popped.
-define(
-  'Jmp_rm32',
-  (o) => jumpCode(o, o.reg(32, 0)),
-  (o) => jumpCode(o, readOperand(o, 32)),
-  BRANCH,
-  CALL,
-  'keeps',
-);
+defineRm32('Jmp_rm32', jumpCode, BRANCH, CALL);
 define(
   'Leave_32',
   (o) =>
