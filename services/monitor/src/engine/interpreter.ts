@@ -124,14 +124,16 @@ function build(): PackedInterpreter {
   // A form of registers and flags only (Effect.NONE) cannot fault, end the block or read EIP: it
   // skips the IP bookkeeping and the exit test. One that reaches memory but does not jump needs only
   // `insEip`, for a fault (the run loop restarts the instruction there) or a device or debugger that
-  // looks at it. The loop sets EIP when the block ends after either, also when it ends early.
+  // looks at it. The loop sets EIP when the block ends after either, also when it ends early. Only
+  // forms that write memory are followed by the exit test: what a read asks for waits for the
+  // block's end, as in page functions (fast.ts WRITES).
   const cases = INLINE.map((form) => {
     if (form.effect === Effect.NONE) return `case ${form.id}: { ${form.code} } _synced = false; continue;\n`;
     const sync =
       (form.effect & Effect.BRANCH) === 0
         ? `cpu.insEip = (_pk[_po + ${Packed.IP}] + delta) & mask; _synced = false;`
         : syncIp('_po');
-    return `case ${form.id}: { ${sync} ${form.code} } break;\n`;
+    return `case ${form.id}: { ${sync} ${form.code} } ${(form.effect & Effect.EXITS) !== 0 ? 'break' : 'continue'};\n`;
   }).join('');
   const body = `let i = 0, _synced = true;
   try {

@@ -5,7 +5,7 @@ import { Code, decodeInstruction, DecodeStatus, Instruction } from '@plex86/x86'
 import { describe, expect, it } from 'vitest';
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
 import { fastHandler, packedTwin } from '../../src/cpu/exec/fast.js';
-import { packRecord, PACKED_STRIDE, routineId, ROUTINES } from '../../src/cpu/exec/packed.js';
+import { Packed, packRecord, PACKED_STRIDE, routineId, ROUTINES } from '../../src/cpu/exec/packed.js';
 import { HANDLERS } from '../../src/cpu/exec/table.js';
 import '../../src/cpu/exec/index.js';
 import { INLINE_ROUTINES, interpretPacked } from '../../src/engine/interpreter.js';
@@ -112,30 +112,54 @@ describe('the packed interpreter', () => {
     });
   }
 
+  /** The block of 32-bit code `bytes` at 0x1000, decoded and packed. */
+  function block(bytes: readonly number[]): { records: Instruction[]; packed: Int32Array } {
+    const code = Uint8Array.from(bytes);
+    const records: Instruction[] = [];
+    const packed = new Int32Array(code.length * PACKED_STRIDE);
+    let off = 0;
+    while (off < code.length) {
+      const ins = new Instruction();
+      expect(decodeInstruction(code, off, code.length, 0x1000 + off, 32, ins)).toBe(DecodeStatus.Ok);
+      const handler = fastHandler(ins) ?? HANDLERS[ins.code];
+      packRecord(ins, routineId(packedTwin(handler, ins) ?? handler), packed, records.length * PACKED_STRIDE);
+      records.push(ins);
+      off += ins.length;
+    }
+    return { records, packed };
+  }
+
+  it('runs on after a read that asks for an exit (a device) up to the next record that tests for one', () => {
+    // mov eax, [ebx]; inc ecx; mov [esi], ecx; inc edx: all four run inline.
+    const { records, packed } = block([0x8b, 0x03, 0x41, 0x89, 0x0e, 0x42]);
+    expect(
+      records.every((_, i) => INLINE_ROUTINES.includes(packed[i * PACKED_STRIDE + Packed.ROUTINE] as number)),
+    ).toBe(true);
+    const cpu = makeCpu(32);
+    const device = RAM - 0x1000;
+    cpu.mem.mapMmio(device, 0x1000, { read8: () => (cpu.requestExit(), 0x5a), write8: () => undefined });
+    cpu.r32[3] = device;
+    cpu.r32[6] = 0x2000;
+    cpu.r32[1] = 7;
+    cpu.r32[2] = 0;
+    interpretPacked(cpu, records, packed, 0, records.length, 0, -1);
+    // The exit waits for the write, which tests it: the block stops after it, as page functions do.
+    expect(cpu.instructions).toBe(3);
+    expect(cpu.exitBlock).toBe(true);
+    expect(cpu.r32[0]).toBe(0x5a5a5a5a);
+    expect(cpu.mem.read32(0x2000)).toBe(8);
+    expect(cpu.eip).toBe(0x1005);
+    expect(cpu.r32[2]).toBe(0);
+  });
+
   describe('records that skip the IP bookkeeping (registers and flags only; memory without a jump)', () => {
     // mov eax, 0x2000; add eax, ebx; mov ecx, [eax]; xor edx, edx; inc edx
     const BYTES = [0xb8, 0x00, 0x20, 0x00, 0x00, 0x01, 0xd8, 0x8b, 0x08, 0x31, 0xd2, 0x42];
     const IPS = [0x1000, 0x1005, 0x1007, 0x1009, 0x100b];
     const END = 0x100c;
 
-    function block(): { records: Instruction[]; packed: Int32Array } {
-      const bytes = Uint8Array.from(BYTES);
-      const records: Instruction[] = [];
-      const packed = new Int32Array(IPS.length * PACKED_STRIDE);
-      let off = 0;
-      while (off < bytes.length) {
-        const ins = new Instruction();
-        expect(decodeInstruction(bytes, off, bytes.length, 0x1000 + off, 32, ins)).toBe(DecodeStatus.Ok);
-        const handler = fastHandler(ins) ?? HANDLERS[ins.code];
-        packRecord(ins, routineId(packedTwin(handler, ins) ?? handler), packed, records.length * PACKED_STRIDE);
-        records.push(ins);
-        off += ins.length;
-      }
-      return { records, packed };
-    }
-
     it('leave EIP after the last record and insEip on it when the block ends with them', () => {
-      const { records, packed } = block();
+      const { records, packed } = block(BYTES);
       // After two, after the load (which sets insEip only) and after all five.
       for (const n of [2, 3, 5]) {
         const cpu = makeCpu(32);
@@ -151,7 +175,7 @@ describe('the packed interpreter', () => {
     });
 
     it('leave the faulting record its own IP after them', () => {
-      const { records, packed } = block();
+      const { records, packed } = block(BYTES);
       const cpu = makeCpu(32);
       // DS ends below 0x2010: the load through it faults.
       cpu.loadSegmentCache(3, 0x10, 0, 0x1fff, Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB);

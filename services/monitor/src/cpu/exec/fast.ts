@@ -1081,8 +1081,9 @@ export function packedForm(
   const entry = FAST.get(codeNamed(name));
   const template = entry?.template(variant);
   if (entry === undefined || template === undefined) return undefined;
-  const effect = variant === 'reg' ? entry.regEffect : entry.memEffect;
-  return { twin: entry.twin(variant) as PackedHandler, code: template(VIEWS[variant][1]), effect };
+  const code = template(VIEWS[variant][1]);
+  const effect = exitsIfWrites(variant === 'reg' ? entry.regEffect : entry.memEffect, code);
+  return { twin: entry.twin(variant) as PackedHandler, code, effect };
 }
 
 /**
@@ -1094,6 +1095,11 @@ export function packedForm(
  * bench workload's sort step, which runs once, moved within the machine's noise (0.97-1.01x).
  */
 const WRITES = /\bcpu\.(?:write(?:Lin)?(?:8|16|32)|prepareWrite)\(|\bcodePages\[/;
+
+/** A template's effect without Effect.EXITS when its code does not write memory (see WRITES). */
+function exitsIfWrites(effect: Effect, code: string): Effect {
+  return (effect & Effect.EXITS) !== 0 && !WRITES.test(code) ? effect & ~Effect.EXITS : effect;
+}
 
 /**
  * The record's template with its operands as literals, or undefined when its form has none. The code
@@ -1108,9 +1114,7 @@ export function inlineCode(ins: Instruction, next: number, flags?: FlagSource, f
   const t = entry.template(memory ? 'mem' : 'reg');
   if (t === undefined) return undefined;
   const code = t(new LiteralOperands(ins, next, flags, flat));
-  let effect = memory ? entry.memEffect : entry.regEffect;
-  if ((effect & Effect.EXITS) !== 0 && !WRITES.test(code)) effect &= ~Effect.EXITS;
-  return { code, effect, flags: entry.flags };
+  return { code, effect: exitsIfWrites(memory ? entry.memEffect : entry.regEffect, code), flags: entry.flags };
 }
 
 /** What the record's form does to the arithmetic flags, or undefined when it has no template. */
