@@ -49,6 +49,12 @@ function escapeOpcode(cpu: Cpu): number {
   const base = cpu.segBase[Seg.CS];
   const ip = cpu.insEip;
   const mask = cpu.codeBits === 16 ? 0xffff : -1;
+  // Without a prefix (nearly always) the escape byte and ModRM are the first two bytes: one read,
+  // unless the IP wraps between them.
+  if ((ip & mask) !== mask) {
+    const first = cpu.readLin16((base + (ip & mask)) | 0);
+    if ((first & 0xf8) === 0xd8) return ((first & 7) << 8) | (first >>> 8);
+  }
   for (let i = 0; i < 14; i++) {
     const b = cpu.readLin8((base + ((ip + i) & mask)) | 0);
     if ((b & 0xf8) === 0xd8) return ((b & 7) << 8) | cpu.readLin8((base + ((ip + i + 1) & mask)) | 0);
@@ -115,6 +121,20 @@ function finish(cpu: Cpu, result: number): void {
   }
 }
 
+/**
+ * The offset in RAM of the `size` bytes at linear `lin` when the TLB maps them all, on one page, for
+ * a read or a write (on a page without scanned code), else -1. The FPU then reads or writes its
+ * operand in place, as an inline access would, instead of through its scratch buffer and the CPU's
+ * accesses of at most four bytes.
+ */
+function ramOperand(cpu: Cpu, lin: number, size: number, write: boolean): number {
+  const e = cpu.tlb[lin >>> 12] as number;
+  const allowed = write ? (e & cpu.writeMask) === cpu.writeWant : (e & cpu.readMask) === cpu.readWant;
+  if (!allowed || (lin & 0xfff) > 0x1000 - size) return -1;
+  const p = (e & ~0xfff) | (lin & 0xfff);
+  return !write || cpu.codePages[p >>> 12] === 0 ? p : -1;
+}
+
 /** Copies `size` bytes (an even count) from linear `lin` into `buf`. */
 function readBytes(cpu: Cpu, lin: number, size: number, buf: Uint8Array): void {
   let i = 0;
@@ -177,12 +197,20 @@ export function x87Escape(cpu: Cpu, ins: Instruction): void {
   fpu.ds = cpu.segSel[seg];
   if ((access & MEM_WRITE) !== 0) {
     const lin = cpu.prepareWrite(seg, off, size);
-    const result = fpu.execute(fop, ctl, fpu.scratch, 0);
-    if (result === FpuResult.Store) writeBytes(cpu, lin, size, fpu.scratch);
-    else finish(cpu, result);
+    // The FPU writes its operand only when it returns Store (fpu.ts execute).
+    const p = ramOperand(cpu, lin, size, true);
+    const result = fpu.execute(fop, ctl, p < 0 ? fpu.scratch : cpu.ram, p < 0 ? 0 : p);
+    if (result !== FpuResult.Store) finish(cpu, result);
+    else if (p < 0) writeBytes(cpu, lin, size, fpu.scratch);
     return;
   }
-  readBytes(cpu, cpu.linearRead(seg, off, size), size, fpu.scratch);
+  const lin = cpu.linearRead(seg, off, size);
+  const p = ramOperand(cpu, lin, size, false);
+  if (p >= 0) {
+    finish(cpu, fpu.execute(fop, ctl, cpu.ram, p));
+    return;
+  }
+  readBytes(cpu, lin, size, fpu.scratch);
   finish(cpu, fpu.execute(fop, ctl, fpu.scratch, 0));
 }
 
