@@ -175,6 +175,30 @@ describe('overlapping instructions', () => {
   });
 });
 
+describe('pages that get code', () => {
+  it('are reported once, when the first block of a page is scanned, and again after all of it was dropped', () => {
+    const pages: number[] = [];
+    const { memory, cache } = setup(8, { onCodePage: (page) => pages.push(page) });
+    put(memory, 0x2000, [0x40, 0xc3]);
+    put(memory, 0x2100, [0x48, 0xc3]);
+    put(memory, 0x3000, [0x90, 0xc3]);
+    const first = lookup32(cache, 0x2000);
+    // Reported before the lookup returns, with the code map already set.
+    expect(pages).toEqual([2]);
+    expect(cache.tracker.masks[2]).not.toBe(0);
+    lookup32(cache, 0x2100);
+    lookup32(cache, 0x2000);
+    expect(pages).toEqual([2]);
+    lookup32(cache, 0x3000);
+    expect(pages).toEqual([2, 3]);
+    cache.notifyWrite(0x2000, 0x200);
+    expect(first.valid).toBe(false);
+    expect(cache.tracker.masks[2]).toBe(0);
+    lookup32(cache, 0x2100);
+    expect(pages).toEqual([2, 3, 2]);
+  });
+});
+
 describe('code and data on one page', () => {
   it('lets writes to data in other chunks pass after one mask check', () => {
     const { memory, cache } = setup();

@@ -33,6 +33,12 @@ export interface ScannedPageCacheOptions {
    * memory writes check; default: an array of the cache's own.
    */
   readonly codeMap?: Uint32Array;
+  /**
+   * Called when a page of `memory` gets scanned code (its code map entry turns non-zero), before the
+   * lookup that scanned it returns: a CPU that writes RAM directly when its TLB allows it must stop
+   * doing so for that page, so that the cache hears of every write to its code.
+   */
+  readonly onCodePage?: (page: number) => void;
 }
 
 const DEFAULT_MAX_PAGES = 1024;
@@ -84,6 +90,7 @@ export class ScannedPageCache {
   /** (page * MODE_COUNT + mode) to 1 + index in `resident`; 0 when not scanned. */
   private readonly slotOf: Int32Array;
   private readonly masks: Uint32Array;
+  private readonly onCodePage: ((page: number) => void) | undefined;
   private readonly scanner: PageScanner;
   private readonly result = new ScanResult();
   /** Handed out for empty blocks that are not cached; refilled by each such lookup. */
@@ -122,6 +129,7 @@ export class ScannedPageCache {
     this.debug = options.debug ?? false;
     this.tracker = new CodeWriteTracker(this.pageCount, options.codeMap);
     this.masks = this.tracker.masks;
+    this.onCodePage = options.onCodePage;
     this.slotOf = new Int32Array(this.pageCount * MODE_COUNT);
     this.scanner = new PageScanner(this.decoder, memory, this.pool, this.nextPage, this.maxBlockInstructions);
   }
@@ -332,7 +340,7 @@ export class ScannedPageCache {
     block.slot = sp.addBlock(block, offset);
     sp.addChunks(block, block.startMask);
     markBlock(sp.attrs, page, block, offset, Math.max(startEnd, offset + 1));
-    this.masks[page] = ((this.masks[page] as number) | block.startMask) >>> 0;
+    this.addToMask(page, block.startMask);
     if (r.crossPage >= 0) {
       const cp = r.crossPage === page ? sp : this.pageFor(r.crossPage, mode, sp);
       const spill = r.byteLength - (PAGE_SIZE - offset);
@@ -341,7 +349,7 @@ export class ScannedPageCache {
       cp.addChunks(block, block.crossMask);
       cp.referenced = true;
       markBlock(cp.attrs, cp.page, block, 0, spill);
-      this.masks[cp.page] = ((this.masks[cp.page] as number) | block.crossMask) >>> 0;
+      this.addToMask(cp.page, block.crossMask);
     }
     this.liveBlocks++;
     this.liveInstructions += r.count;
@@ -488,7 +496,16 @@ export class ScannedPageCache {
       const sp = this.scannedPage(page, mode);
       if (sp !== undefined) m |= sp.codeMask;
     }
+    const before = this.masks[page] as number;
     this.masks[page] = m >>> 0;
+    if (before === 0 && m !== 0) this.onCodePage?.(page);
+  }
+
+  /** Adds the chunks of `mask` to the physical page's write mask. */
+  private addToMask(page: number, mask: number): void {
+    const before = this.masks[page] as number;
+    this.masks[page] = (before | mask) >>> 0;
+    if (before === 0 && mask !== 0) this.onCodePage?.(page);
   }
 
   /** The scanned page for (page, mode), made resident (evicting another, never `pin`) when needed. */

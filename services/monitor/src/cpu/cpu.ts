@@ -13,7 +13,7 @@ import { ADDRESS_PAGES, MACHINE_LAYOUT } from '../memory/machine-memory.js';
 import { PAGE_MASK, PhysicalMemory } from '../memory/physical-memory.js';
 import { CPU_FAULT, Vector } from './fault.js';
 import { carryFlag, lazyAf, lazyFlags, overflowFlag, parityFlag, signFlag, zeroFlag } from './flags.js';
-import { accessMasks, Mmu } from './paging.js';
+import { accessMasks, Mmu, TlbBit } from './paging.js';
 import { ARITH_FLAGS, Cr0, Cr4, Flag, Seg } from './registers.js';
 import type { StateReader, StateWriter } from '../snapshot/state.js';
 
@@ -250,6 +250,7 @@ export class Cpu {
     this.ram32 = mem.ram32;
     this.codePages = mem.codePages;
     mem.onLayoutChange = () => this.mmu.flushAll();
+    mem.onCodePage = (page) => this.mmu.codeArrived(page);
     this.reset();
   }
 
@@ -646,9 +647,10 @@ export class Cpu {
   }
 
   prepareWriteLinear(lin: number, size: number): void {
-    if ((this.tlb[lin >>> 12] & this.writeMask) !== this.writeWant) this.translateOrFault(lin, true);
+    const mask = this.writeMask & ~TlbBit.CODE;
+    if ((this.tlb[lin >>> 12] & mask) !== this.writeWant) this.translateOrFault(lin, true);
     const last = (lin + size - 1) | 0;
-    if (((last ^ lin) & ~PAGE_MASK) !== 0 && (this.tlb[last >>> 12] & this.writeMask) !== this.writeWant) {
+    if (((last ^ lin) & ~PAGE_MASK) !== 0 && (this.tlb[last >>> 12] & mask) !== this.writeWant) {
       this.translateOrFault(nextPage(lin), true);
     }
   }
@@ -683,12 +685,15 @@ export class Cpu {
     return this.readLin32Slow(lin);
   }
 
+  // The CPU's own writes go to RAM on pages with scanned code too (TlbBit.CODE keeps only the inline
+  // writes of generated code off them) and report what they wrote there (wroteRam).
+
   writeLin8(lin: number, value: number): void {
     const e = this.tlb[lin >>> 12];
-    if ((e & this.writeMask) === this.writeWant) {
+    if ((e & (this.writeMask & ~TlbBit.CODE)) === this.writeWant) {
       const p = (e & ~PAGE_MASK) | (lin & PAGE_MASK);
       this.ram[p] = value;
-      if (this.codePages[p >>> 12] !== 0) this.mem.codeWritten(p, 1);
+      this.wroteRam(lin, e, p, 1);
       return;
     }
     const p = this.translateOrFault(lin, true);
@@ -698,14 +703,14 @@ export class Cpu {
 
   writeLin16(lin: number, value: number): void {
     const e = this.tlb[lin >>> 12];
-    if ((e & this.writeMask) === this.writeWant && (lin & PAGE_MASK) !== PAGE_MASK) {
+    if ((e & (this.writeMask & ~TlbBit.CODE)) === this.writeWant && (lin & PAGE_MASK) !== PAGE_MASK) {
       const p = (e & ~PAGE_MASK) | (lin & PAGE_MASK);
       if ((p & 1) === 0) this.ram16[p >>> 1] = value;
       else {
         this.ram[p] = value;
         this.ram[p + 1] = value >>> 8;
       }
-      if (this.codePages[p >>> 12] !== 0) this.mem.codeWritten(p, 2);
+      this.wroteRam(lin, e, p, 2);
       return;
     }
     this.writeLin16Slow(lin, value);
@@ -713,7 +718,7 @@ export class Cpu {
 
   writeLin32(lin: number, value: number): void {
     const e = this.tlb[lin >>> 12];
-    if ((e & this.writeMask) === this.writeWant && (lin & PAGE_MASK) <= PAGE_MASK - 3) {
+    if ((e & (this.writeMask & ~TlbBit.CODE)) === this.writeWant && (lin & PAGE_MASK) <= PAGE_MASK - 3) {
       const p = (e & ~PAGE_MASK) | (lin & PAGE_MASK);
       if ((p & 3) === 0) this.ram32[p >>> 2] = value;
       else {
@@ -723,10 +728,20 @@ export class Cpu {
         ram[p + 2] = value >>> 16;
         ram[p + 3] = value >>> 24;
       }
-      if (this.codePages[p >>> 12] !== 0) this.mem.codeWritten(p, 4);
+      this.wroteRam(lin, e, p, 4);
       return;
     }
     this.writeLin32Slow(lin, value);
+  }
+
+  /**
+   * After a write of `length` bytes to RAM at `p` through TLB entry `e` of linear `lin`: reports it
+   * when the page holds scanned code; when it no longer does, the entry lets generated code write the
+   * page directly again.
+   */
+  private wroteRam(lin: number, e: number, p: number, length: number): void {
+    if (this.codePages[p >>> 12] !== 0) this.mem.codeWritten(p, length);
+    else if ((e & TlbBit.CODE) !== 0) this.tlb[lin >>> 12] = e & ~TlbBit.CODE;
   }
 
   private readLin16Slow(lin: number): number {

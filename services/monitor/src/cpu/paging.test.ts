@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PhysicalMemory } from '../memory/physical-memory.js';
-import { Mmu, PfError, TlbBit } from './paging.js';
+import { accessMasks, Mmu, PfError, TlbBit } from './paging.js';
 
 const P = 1;
 const RW = 2;
@@ -115,5 +115,28 @@ describe('Mmu', () => {
     expect(mmu.tlb[0xf0] & (TlbBit.READ_SLOW | TlbBit.WRITE_SLOW)).toBe(TlbBit.WRITE_SLOW);
     mmu.translate(0x400000, false, false);
     expect(mmu.tlb[0x400] & (TlbBit.READ_SLOW | TlbBit.WRITE_SLOW)).toBe(TlbBit.READ_SLOW | TlbBit.WRITE_SLOW);
+  });
+
+  it('keeps direct writes off pages with scanned code, those filled before and after the code came', () => {
+    const { mem, mmu } = setup();
+    mem.onCodePage = (page) => mmu.codeArrived(page);
+    const write = accessMasks(0);
+    const allows = (page: number): boolean => (mmu.tlb[page] & write.writeMask) === write.writeWant;
+    // Linear 0x1000 and 0x5000 both map physical 0x20000; 0x4000 maps 0x23000.
+    mem.write32(0x11014, 0x20000 | P | RW);
+    for (const lin of [0x1000, 0x4000, 0x5000]) mmu.translate(lin, true, false);
+    expect([1, 4, 5].map(allows)).toEqual([true, true, true]);
+    mem.markCode(0x20);
+    expect([1, 4, 5].map(allows)).toEqual([false, true, false]);
+    expect(mmu.tlb[1] & TlbBit.CODE).toBe(TlbBit.CODE);
+    // Reads and the translation itself are unchanged; a new fill of the page gets the bit too.
+    expect(mmu.tlb[1] & TlbBit.READ).toBe(TlbBit.READ);
+    mmu.flushAll();
+    expect(mmu.translate(0x1010, true, false)).toBe(0x20010);
+    expect(allows(1)).toBe(false);
+    mem.unmarkCode(0x20);
+    mmu.flushAll();
+    mmu.translate(0x1010, true, false);
+    expect(allows(1)).toBe(true);
   });
 });

@@ -27,13 +27,18 @@ export const enum TlbBit {
   READ_SLOW = 0x40,
   /** Writes must go through the physical dispatch (ROM, MMIO, unmapped). */
   WRITE_SLOW = 0x80,
+  /**
+   * The physical page holds scanned code (PhysicalMemory.codePages): writes take the CPU's own path,
+   * which reports them to the code map, instead of going to RAM directly (see Mmu.codeArrived).
+   */
+  CODE = 0x100,
 }
 
 /**
  * The TLB's permission test for accesses at one privilege: an entry allows a read when
  * `(entry & readMask) === readWant`, and a write likewise. Supervisor accesses (CPL 0-2) test the
  * supervisor bits, user accesses (CPL 3) the user bits; neither passes an entry whose accesses must
- * go through the physical dispatch.
+ * go through the physical dispatch, nor a write to a page with scanned code.
  */
 export interface AccessMasks {
   readonly readMask: number;
@@ -45,14 +50,14 @@ export interface AccessMasks {
 const SUPERVISOR_ACCESS: AccessMasks = {
   readMask: TlbBit.READ | TlbBit.READ_SLOW,
   readWant: TlbBit.READ,
-  writeMask: TlbBit.WRITE | TlbBit.WRITE_SLOW,
+  writeMask: TlbBit.WRITE | TlbBit.WRITE_SLOW | TlbBit.CODE,
   writeWant: TlbBit.WRITE,
 };
 
 const USER_ACCESS: AccessMasks = {
   readMask: TlbBit.USER_READ | TlbBit.READ_SLOW,
   readWant: TlbBit.USER_READ,
-  writeMask: TlbBit.USER_WRITE | TlbBit.WRITE_SLOW,
+  writeMask: TlbBit.USER_WRITE | TlbBit.WRITE_SLOW | TlbBit.CODE,
   writeWant: TlbBit.USER_WRITE,
 };
 
@@ -190,6 +195,20 @@ export class Mmu {
     this.flushes++;
   }
 
+  /**
+   * Physical page `page` got scanned code: the translations to it lose direct writes (TlbBit.CODE),
+   * so that every write to it is reported to the code map. Translations made later get the bit when
+   * they are filled.
+   */
+  codeArrived(page: number): void {
+    const tlb = this.tlb;
+    const live = this.live;
+    for (let i = 0; i < this.liveCount; i++) {
+      const e = tlb[live[i]];
+      if (e >>> 12 === page) tlb[live[i]] = e | TlbBit.CODE;
+    }
+  }
+
   /** INVLPG: drops the translation of one linear page, global or not. */
   invalidatePage(linear: number): void {
     const page = linear >>> 12;
@@ -297,6 +316,7 @@ export class Mmu {
 
   private fill(page: number, phys: number, bits: number): void {
     const kind = this.mem.pageKind[phys >>> 12];
+    if (this.mem.codePages[phys >>> 12] !== 0) bits |= TlbBit.CODE;
     if (kind > PageKind.ROM) bits |= TlbBit.READ_SLOW | TlbBit.WRITE_SLOW;
     else if (kind !== PageKind.RAM) bits |= TlbBit.WRITE_SLOW;
     const watched = this.watchPages === undefined ? 0 : this.watchPages[page];

@@ -30,6 +30,7 @@ export class SbeBlockSource implements BlockSource {
       decoder: new Decoder(),
       nextPage: null,
       codeMap: mem.codePages.subarray(0, mem.ramSize >>> 12),
+      onCodePage: (page) => mem.onCodePage?.(page),
     });
     this.outside = new DecodingBlockSource(mem, resolve, false, records);
     mem.setCodeWriteListener((phys, length) => {

@@ -74,6 +74,12 @@ export class PhysicalMemory {
   private codeWriteListener: CodeWriteListener | undefined;
   /** Called when the page map or A20 changes, so translation caches can flush. */
   onLayoutChange: (() => void) | undefined;
+  /**
+   * Called when a page of memory gets scanned code (its `codePages` entry turns non-zero), by
+   * markCode or by the code cache that keeps its map in `codePages`: translations that write the
+   * page directly must stop doing so.
+   */
+  onCodePage: ((page: number) => void) | undefined;
 
   constructor(options: PhysicalMemoryOptions) {
     const size = options.ramSize;
@@ -162,7 +168,9 @@ export class PhysicalMemory {
 
   /** Marks a physical page as holding scanned code (writes to it are then reported). */
   markCode(page: number): void {
+    if (this.codePages[page] !== 0) return;
     this.codePages[page] = 1;
+    this.onCodePage?.(page);
   }
 
   /** Stops reporting writes to a page (its scanned code was dropped). */

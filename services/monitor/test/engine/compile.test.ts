@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
 import { fastHandler } from '../../src/cpu/exec/fast.js';
 import { CPU_FAULT } from '../../src/cpu/fault.js';
+import { TlbBit } from '../../src/cpu/paging.js';
 import { Cr0, Seg } from '../../src/cpu/registers.js';
 import { blockSource } from '../../src/engine/compile.js';
 import { compileRegion } from '../../src/engine/region.js';
@@ -339,6 +340,30 @@ describe('compiled blocks', () => {
     expect(runBlock(cpu, fn, records, -1).completed).toBe(3);
     expect(cpu.eip).toBe(CODE_IP + 4);
     expect(cpu.r32[1]).toBe(8);
+  });
+
+  it('reports an inline write to a page that got code after its translation was made', () => {
+    // mov [esi], ecx; inc edx
+    const { records, handlers } = decodeBlock(Uint8Array.of(0x89, 0x0e, 0x42));
+    const cpu = makeCpu(32);
+    const fn = compileBlock(cpu, handlers, records, records.length, 32, true, true);
+    cpu.r32[6] = 0x5000;
+    cpu.r32[1] = 7;
+    // The first run makes the page's translation, writable, while the page holds no code.
+    expect(runBlock(cpu, fn, records, -1).completed).toBe(2);
+    expect(cpu.exitBlock).toBe(false);
+    cpu.mem.markCode(5);
+    cpu.r32[1] = 8;
+    // Now the write is reported (the code cache asks for an exit) and the block stops after it.
+    expect(runBlock(cpu, fn, records, -1).completed).toBe(1);
+    expect(cpu.exitBlock).toBe(true);
+    expect(cpu.mem.read32(0x5000)).toBe(8);
+    // Once the code is gone, the next write through the CPU lets the translation write directly again.
+    cpu.exitBlock = false;
+    cpu.mem.unmarkCode(5);
+    expect(cpu.tlb[5] & TlbBit.CODE).toBe(TlbBit.CODE);
+    expect(runBlock(cpu, fn, records, -1).completed).toBe(2);
+    expect(cpu.tlb[5] & TlbBit.CODE).toBe(0);
   });
 
   it('runs on after a read that asks for an exit (a device) up to the next record that tests for one', () => {

@@ -295,13 +295,16 @@ function readCode(size: Size, seg: string, ea: string, flat: boolean): string {
     ${aligned} ? ${element} : cpu.read${size}(${seg}, _mo))`;
 }
 
-/** A write, as a statement: inline as readCode's read, on a page that holds no scanned code. */
+/**
+ * A write, as a statement: inline as readCode's read. The TLB allows no direct write to a page that
+ * holds scanned code (TlbBit.CODE): those take the CPU's path, which reports them.
+ */
 function writeCode(size: Size, seg: string, ea: string, value: string, flat: boolean): string {
   if (size !== 32 && !flatSegment(seg, flat)) return `cpu.write${size}(${seg}, ${ea}, ${value});`;
   const [aligned, element] = ramElement(size);
   return `if ((_mo = ${ea}, ${segmentCheck(seg, FLAT_WRITE, flat)}) &&
     (((_me = tlb[(_ml = ${linear(seg, flat)}) >>> 12]) & writeMask) === writeWant) &&
-    ${aligned} && codePages[_mp >>> 12] === 0) ${element} = ${value};
+    ${aligned}) ${element} = ${value};
     else cpu.write${size}(${seg}, _mo, ${value});`;
 }
 
@@ -352,19 +355,7 @@ function onStack(o: Operands, stack32: string, stack16: string): string {
 let compiled = 0;
 
 /** The Cpu's arrays that template code reaches by their names, each a template local. */
-const CPU_ARRAYS = [
-  'st',
-  'r32',
-  'r16',
-  'r8',
-  'segAccess',
-  'segBase',
-  'tlb',
-  'ram32',
-  'ram',
-  'ram16',
-  'codePages',
-] as const;
+const CPU_ARRAYS = ['st', 'r32', 'r16', 'r8', 'segAccess', 'segBase', 'tlb', 'ram32', 'ram', 'ram16'] as const;
 const ARRAY_USE = CPU_ARRAYS.map((name) => [name, new RegExp(`\\b${name}\\[`)] as const);
 /** The Cpu's TLB permission masks, read and write, each with its wanted bits. */
 const MASK_USE = [
@@ -1098,7 +1089,7 @@ export function packedForm(
  * read, a sort of 24 000 lines run again and again in the guest took 2-6 % less time a round; the
  * bench workload's sort step, which runs once, moved within the machine's noise (0.97-1.01x).
  */
-const WRITES = /\bcpu\.(?:write(?:Lin)?(?:8|16|32)|prepareWrite)\(|\bcodePages\[/;
+const WRITES = /\bcpu\.(?:write(?:Lin)?(?:8|16|32)|prepareWrite)\(/;
 
 /** A template's effect without Effect.EXITS when its code does not write memory (see WRITES). */
 function exitsIfWrites(effect: Effect, code: string): Effect {

@@ -110,7 +110,7 @@ describe('x87 memory operands', () => {
     const cpu = makeCpu();
     const written: number[] = [];
     cpu.mem.setCodeWriteListener((phys, length) => written.push(phys, length));
-    cpu.mem.codePages[0x7] = 1;
+    cpu.mem.markCode(0x7);
     writeF64(cpu, 0x3000, -0.125);
     cpu.r32[3] = 0x3000;
     cpu.r32[6] = 0x7000;

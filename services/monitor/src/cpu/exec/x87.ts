@@ -123,16 +123,14 @@ function finish(cpu: Cpu, result: number): void {
 
 /**
  * The offset in RAM of the `size` bytes at linear `lin` when the TLB maps them all, on one page, for
- * a read or a write (on a page without scanned code), else -1. The FPU then reads or writes its
- * operand in place, as an inline access would, instead of through its scratch buffer and the CPU's
- * accesses of at most four bytes.
+ * a read or a write (the TLB allows none to a page with scanned code), else -1. The FPU then reads
+ * or writes its operand in place, as an inline access would, instead of through its scratch buffer
+ * and the CPU's accesses of at most four bytes.
  */
 function ramOperand(cpu: Cpu, lin: number, size: number, write: boolean): number {
   const e = cpu.tlb[lin >>> 12] as number;
   const allowed = write ? (e & cpu.writeMask) === cpu.writeWant : (e & cpu.readMask) === cpu.readWant;
-  if (!allowed || (lin & 0xfff) > 0x1000 - size) return -1;
-  const p = (e & ~0xfff) | (lin & 0xfff);
-  return !write || cpu.codePages[p >>> 12] === 0 ? p : -1;
+  return allowed && (lin & 0xfff) <= 0x1000 - size ? (e & ~0xfff) | (lin & 0xfff) : -1;
 }
 
 /** Copies `size` bytes (an even count) from linear `lin` into `buf`. */
