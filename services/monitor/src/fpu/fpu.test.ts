@@ -1,6 +1,7 @@
 // The FPU's interface to the CPU: operand descriptions, #NM, pending exceptions (#MF and FERR#),
 // pointer bookkeeping, environment layouts of every mode, FXSAVE and invalid encodings.
 
+import { xorshift32 } from '@plex86/x86/testing';
 import { describe, expect, it } from 'vitest';
 import {
   CTL_FCS,
@@ -303,13 +304,7 @@ describe('robustness', () => {
     fpu.sse3 = true;
     const mem = new Uint8Array(128);
     const before = new Uint8Array(128);
-    let s = 4242;
-    const rnd = (): number => {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      return s >>> 0;
-    };
+    const rnd = xorshift32(4242);
     const wrong: string[] = [];
     let withheld = 0;
     for (let i = 0; i < 40000; i++) {
