@@ -6,16 +6,22 @@
 // The bundle is made again when a file it was made from changed (its size or time); the list of
 // those files is written next to it. Dependencies in node_modules stay outside the bundle and are
 // loaded from there. Without esbuild, or when the cache cannot be written, the caller uses tsx.
+//
+// Each checkout has a manifest of its own (named after its path): a git worktree whose node_modules
+// is the main checkout's, as when two builds are compared with plex86 bench boot --against, keeps
+// its bundle instead of making it again for every run.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const ENTRY = join(ROOT, 'tools/cli/src/main.ts');
 const DIR = join(ROOT, 'node_modules/.cache/plex86');
-const MANIFEST = join(DIR, 'cli.json');
+const MANIFEST = join(DIR, `cli-${createHash('sha256').update(ROOT).digest('hex').slice(0, 16)}.json`);
+/** A bundle younger than this is never removed: another process may be about to name it. */
+const GRACE_MS = 60_000;
 
 /** Size and modification time of a file, or null when it is gone. */
 function stamp(path) {
@@ -76,13 +82,42 @@ async function make() {
   const temporary = `.${process.pid}.tmp`;
   writeFileSync(join(DIR, name + temporary), code);
   renameSync(join(DIR, name + temporary), join(DIR, name));
-  writeFileSync(MANIFEST + temporary, JSON.stringify({ bundle: name, inputs }));
+  writeFileSync(MANIFEST + temporary, JSON.stringify({ root: ROOT, bundle: name, inputs }));
   renameSync(MANIFEST + temporary, MANIFEST);
-  // Bundles of earlier sources.
-  for (const old of readdirSync(DIR)) {
-    if (old.startsWith('cli-') && old.endsWith('.mjs') && old !== name) rmSync(join(DIR, old), { force: true });
-  }
+  pruneBundles(DIR);
   return join(DIR, name);
+}
+
+/**
+ * Removes from the bundle cache `dir` the manifests of checkouts that are gone (or that name none)
+ * and the bundles no manifest names, but for bundles younger than `graceMs`.
+ */
+export function pruneBundles(dir, graceMs = GRACE_MS) {
+  const named = new Set();
+  for (const file of readdirSync(dir)) {
+    if (!file.startsWith('cli') || !file.endsWith('.json')) continue;
+    let manifest;
+    try {
+      manifest = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    } catch {
+      manifest = undefined;
+    }
+    if (typeof manifest?.root === 'string' && typeof manifest.bundle === 'string' && existsSync(manifest.root)) {
+      named.add(manifest.bundle);
+    } else {
+      rmSync(join(dir, file), { force: true });
+    }
+  }
+  const before = Date.now() - graceMs;
+  for (const file of readdirSync(dir)) {
+    if (!file.startsWith('cli-') || !file.endsWith('.mjs') || named.has(file)) continue;
+    const path = join(dir, file);
+    try {
+      if (statSync(path).mtimeMs < before) rmSync(path, { force: true });
+    } catch {
+      // Removed by another process meanwhile.
+    }
+  }
 }
 
 /** The URL of an up-to-date bundle of the CLI, or null when none can be had here. */
