@@ -1,3 +1,6 @@
+/** This checkout's manifest: its path, the bundle's file name and the stamps of its inputs. */
+export const MANIFEST: string;
+
 /** The URL of an up-to-date bundle of the CLI, or null when none can be had here. */
 export function cliBundle(): Promise<string | null>;
 

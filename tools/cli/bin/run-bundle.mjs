@@ -19,7 +19,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const ENTRY = join(ROOT, 'tools/cli/src/main.ts');
 const DIR = join(ROOT, 'node_modules/.cache/plex86');
-const MANIFEST = join(DIR, `cli-${createHash('sha256').update(ROOT).digest('hex').slice(0, 16)}.json`);
+/** This checkout's manifest: its path, the bundle's file name and the stamps of its inputs. */
+export const MANIFEST = join(DIR, `cli-${createHash('sha256').update(ROOT).digest('hex').slice(0, 16)}.json`);
 /** A bundle younger than this is never removed: another process may be about to name it. */
 const GRACE_MS = 60_000;
 

@@ -1,10 +1,11 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { fetchDebianPackage } from '@plex86/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MANIFEST } from '../../bin/run-bundle.mjs';
 import { main } from '../main.js';
 import { captureIo } from '../testing.js';
 
@@ -62,7 +63,8 @@ describe('plex86 run', () => {
 
   it('runs from a bundle of the CLI, made again when a file it was made from changed', () => {
     const cache = new URL('../../../../node_modules/.cache/plex86/', import.meta.url).pathname;
-    const manifestPath = join(cache, 'cli.json');
+    const manifestPath = MANIFEST;
+    expect(dirname(manifestPath)).toBe(resolve(cache));
     const runRom = () => {
       // Status 43: the ROM's report on the exit port.
       const r = spawnSync(process.execPath, [PLEX86, 'run', '--rom', rom, '--exit-port', '0xf4'], { encoding: 'utf8' });
@@ -70,9 +72,11 @@ describe('plex86 run', () => {
     };
     runRom();
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+      root: string;
       bundle: string;
       inputs: Record<string, string>;
     };
+    expect(manifest.root).toBe(resolve(cache, '../../..'));
     expect(existsSync(join(cache, manifest.bundle))).toBe(true);
     expect(Object.keys(manifest.inputs)).toContain('tools/cli/src/main.ts');
     // A file that no longer matches its stamp: the next run makes the bundle again.
