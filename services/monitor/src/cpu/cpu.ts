@@ -128,6 +128,11 @@ export class Cpu {
   readWant = accessMasks(0).readWant;
   writeMask = accessMasks(0).writeMask;
   writeWant = accessMasks(0).writeWant;
+  /**
+   * `writeMask` without TlbBit.CODE: the test of the CPU's own writes, which go to pages with scanned
+   * code too and report what they write there (wroteRam).
+   */
+  ownWriteMask = accessMasks(0).writeMask & ~TlbBit.CODE;
   /** The four masks again, for compiled code: read mask, read want, write mask, write want. */
   private readonly tlbMasks: Int32Array;
 
@@ -430,6 +435,7 @@ export class Cpu {
     this.readWant = masks.readWant;
     this.writeMask = masks.writeMask;
     this.writeWant = masks.writeWant;
+    this.ownWriteMask = masks.writeMask & ~TlbBit.CODE;
     const words = this.tlbMasks;
     words[0] = masks.readMask;
     words[1] = masks.readWant;
@@ -647,7 +653,7 @@ export class Cpu {
   }
 
   prepareWriteLinear(lin: number, size: number): void {
-    const mask = this.writeMask & ~TlbBit.CODE;
+    const mask = this.ownWriteMask;
     if ((this.tlb[lin >>> 12] & mask) !== this.writeWant) this.translateOrFault(lin, true);
     const last = (lin + size - 1) | 0;
     if (((last ^ lin) & ~PAGE_MASK) !== 0 && (this.tlb[last >>> 12] & mask) !== this.writeWant) {
@@ -685,12 +691,9 @@ export class Cpu {
     return this.readLin32Slow(lin);
   }
 
-  // The CPU's own writes go to RAM on pages with scanned code too (TlbBit.CODE keeps only the inline
-  // writes of generated code off them) and report what they wrote there (wroteRam).
-
   writeLin8(lin: number, value: number): void {
     const e = this.tlb[lin >>> 12];
-    if ((e & (this.writeMask & ~TlbBit.CODE)) === this.writeWant) {
+    if ((e & this.ownWriteMask) === this.writeWant) {
       const p = (e & ~PAGE_MASK) | (lin & PAGE_MASK);
       this.ram[p] = value;
       this.wroteRam(lin, e, p, 1);
@@ -703,7 +706,7 @@ export class Cpu {
 
   writeLin16(lin: number, value: number): void {
     const e = this.tlb[lin >>> 12];
-    if ((e & (this.writeMask & ~TlbBit.CODE)) === this.writeWant && (lin & PAGE_MASK) !== PAGE_MASK) {
+    if ((e & this.ownWriteMask) === this.writeWant && (lin & PAGE_MASK) !== PAGE_MASK) {
       const p = (e & ~PAGE_MASK) | (lin & PAGE_MASK);
       if ((p & 1) === 0) this.ram16[p >>> 1] = value;
       else {
@@ -718,7 +721,7 @@ export class Cpu {
 
   writeLin32(lin: number, value: number): void {
     const e = this.tlb[lin >>> 12];
-    if ((e & (this.writeMask & ~TlbBit.CODE)) === this.writeWant && (lin & PAGE_MASK) <= PAGE_MASK - 3) {
+    if ((e & this.ownWriteMask) === this.writeWant && (lin & PAGE_MASK) <= PAGE_MASK - 3) {
       const p = (e & ~PAGE_MASK) | (lin & PAGE_MASK);
       if ((p & 3) === 0) this.ram32[p >>> 2] = value;
       else {

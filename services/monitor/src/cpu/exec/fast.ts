@@ -436,7 +436,7 @@ export const enum Effect {
   FAULTS = 1,
   /**
    * Writes memory: a write into a code page or a device may ask the block to stop, which must take
-   * effect before the next record (inlineCode clears it for records that only read).
+   * effect before the next record (exitsIfWrites clears it for records that only read).
    */
   EXITS = 2,
   /** A branch: sets EIP itself when taken. */

@@ -7,7 +7,6 @@
 
 import type { Instruction } from '@plex86/x86';
 import { SegAccess, type Cpu } from '../cpu.js';
-import { TlbBit } from '../paging.js';
 import { Flag, Seg } from '../registers.js';
 import { alu, AluOp } from './alu.js';
 import { checkIoPermission } from './io.js';
@@ -44,8 +43,8 @@ const enum StrOp {
  * with any page fault, if the TLB does not hold it), or -1 when it is not (ROM, MMIO, unmapped).
  */
 function ramAddress(cpu: Cpu, lin: number, write: boolean): number {
-  // Writes to pages with scanned code included: the bulk path reports them (TlbBit.CODE).
-  const mask = write ? cpu.writeMask & ~TlbBit.CODE : cpu.readMask;
+  // Writes to pages with scanned code included: the bulk path reports them.
+  const mask = write ? cpu.ownWriteMask : cpu.readMask;
   const want = write ? cpu.writeWant : cpu.readWant;
   let e = cpu.tlb[lin >>> 12];
   if ((e & mask) !== want) {
