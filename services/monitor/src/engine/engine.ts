@@ -5,7 +5,7 @@
  */
 
 import { Block, BlockEnd, DecodeStatus, type Instruction } from '@plex86/x86';
-import { WIDE_ZERO, type Cpu } from '../cpu/cpu.js';
+import { ST_EIP, WIDE_ZERO, type Cpu } from '../cpu/cpu.js';
 import { CPU_FAULT, CpuShutdown, hasErrorCode, Vector } from '../cpu/fault.js';
 import { deliverException, deliverInterrupt, IntSource } from '../cpu/interrupts.js';
 import { Seg } from '../cpu/registers.js';
@@ -21,6 +21,7 @@ import {
   compileRegion,
   endsPassingOn,
   Link,
+  linkEntryKey,
   mayEnter,
   regionMembers,
   type CompiledCode,
@@ -40,7 +41,13 @@ export const enum StopReason {
   SHUTDOWN = 3,
 }
 
-/** The interrupt controller as the CPU sees it: an INTR line and the acknowledge cycle. */
+/**
+ * The interrupt controller as the CPU sees it: an INTR line and the acknowledge cycle. The run loop
+ * reads the line before each block it runs and once when page functions begin to hand control to
+ * each other or the interpreter to run on from block to block, not between them: the line changes
+ * only between runs (the devices' timers, host input) or at port I/O, after which control returns to
+ * the run loop.
+ */
 export interface InterruptLine {
   /** True while an interrupt request is pending. */
   pending(): boolean;
@@ -459,10 +466,12 @@ export class Engine {
    * the successor memos know them and the run loop would interpret them too, without going back to
    * the run loop between them. Blocks of lukewarm code (run fewer times than a page function takes)
    * are short, and the run loop's checks and the interpreter's entry cost more than their records.
-   * Between blocks it checks what the run loop checks: the budget, EFLAGS.TF and the interrupt line;
-   * it stops after a block that ends with an instruction the run loop must see (region.ts
-   * endsPassingOn), at a successor that has generated code, was packed in an older arena generation
-   * or is about to be compiled or queued for the warm tier, and when a record sets `cpu.exitBlock`.
+   * Between blocks it checks the budget; it stops after a block that ends with an instruction the run
+   * loop must see (region.ts endsPassingOn), at a successor that has generated code, was packed in an
+   * older arena generation or is about to be compiled or queued for the warm tier, and when a record
+   * sets `cpu.exitBlock`. EFLAGS.TF and the interrupt line, which the run loop also checks between
+   * blocks, are read once: they change only at instructions after which the chain stops (POPF, IRET,
+   * STI and port I/O do not pass on) or between runs (the devices' timers).
    */
   private interpretOn(from: Block, mask: number): void {
     const cpu = this.cpu;
@@ -470,9 +479,9 @@ export class Engine {
     let block = from;
     // Blocks entered, counted into the statistics once the chain ends (also by a fault).
     let chained = 0;
+    if (cpu.trapFlag || this.interruptReady()) return;
     try {
-      while (endsPassingOn(block) && cpu.instructions < this.end && !cpu.trapFlag) {
-        if (this.interruptReady()) return;
+      while (endsPassingOn(block) && cpu.instructions < this.end) {
         const eip = cpu.eip;
         const next = this.memoSuccessor(block, eip) ?? this.jumpCached(block, eip);
         if (next === null || next.compiled !== null || next.startIp !== eip || next.packedGen !== records.gen) return;
@@ -603,6 +612,13 @@ export class Engine {
    * A hand-off is on the path of most guest calls and returns (79% of the regions on the default
    * guest's workload end with a jump to another page), so it keeps to small integers: the budget
    * goes from one region to the next in `cpu.regionLeft` (a stop request sets `cpu.exitBlock`).
+   * What a link depends on stays as it is while control passes on from region to region: the epochs
+   * and the drop count change only where a member ends the run (a CR3 load, a TLB flush and any other
+   * privileged instruction return from the region; a write into code requests an exit), and the
+   * privilege and segments only at instructions that return too; so they are read once, when the
+   * first hand-off comes, with the interrupt line: the line (port I/O, the devices' timers between
+   * runs) and EFLAGS.IF (STI, POPF, IRET) change only at instructions that return from the region, as
+   * between the members of one region.
    */
   private runRegion(region: Region, bits: 16 | 32, chain: boolean, flat: boolean): void {
     const cpu = this.cpu;
@@ -617,6 +633,12 @@ export class Engine {
       const budget = this.end - before;
       left = (budget < BUDGET_PART ? budget : BUDGET_PART) | 0;
     }
+    // What a link must have been made under, read at the first hand-off (drops is -1 until then).
+    let fetchEpoch = 0;
+    let globalEpoch = 0;
+    let drops = -1;
+    let entry = 0;
+    const st = cpu.st;
     try {
       for (;;) {
         const last = region.run(cpu, left);
@@ -628,9 +650,31 @@ export class Engine {
         }
         if (!chain) break;
         left = cpu.regionLeft;
-        if (left <= 0 || cpu.exitBlock || this.interruptReady()) break;
-        const next = this.followingRegion(region, cpu.regionAt, flat);
-        if (next === null) break;
+        if (left <= 0 || cpu.exitBlock) break;
+        if (drops < 0) {
+          if (this.interruptReady()) break;
+          fetchEpoch = cpu.fetchEpoch;
+          globalEpoch = cpu.globalEpoch;
+          drops = this.blocks.drops | 0;
+          entry = linkEntryKey(cpu, flat);
+        }
+        const at = cpu.regionAt;
+        const eip = st[ST_EIP] as number;
+        const stamp = region.linkStamp;
+        const s = at * Link.WORDS;
+        const epoch = stamp[s + Link.EPOCH];
+        let next = region.linkTo[at] as Region | null;
+        if (
+          next === null ||
+          stamp[s + Link.EIP] !== eip ||
+          stamp[s + Link.DROPS] !== drops ||
+          stamp[s + Link.ENTRY] !== entry ||
+          (epoch !== fetchEpoch && epoch !== globalEpoch)
+        ) {
+          next = this.relink(region, at, eip, flat, drops, entry);
+          if (next === null) break;
+        }
+        cpu.insEip = eip;
         handoffs++;
         region = next;
       }
@@ -649,45 +693,30 @@ export class Engine {
   }
 
   /**
-   * The page function the run loop would run after member `at` of `region`, a member that passes
-   * control on without its checks, or null when the run loop must look: neither the member's
-   * successor memo nor the jump cache knows the block at EIP (a return or an indirect jump to a
-   * target the memo does not hold finds it in the jump cache), or a successor made for flat segments
-   * while they are not (`flat`, Cpu.flatSegments) or for the TLB masks of another privilege.
-   * The member's hand-off link answers while nothing that the memo and the successor's page function
-   * depend on has changed: the same EIP, fetch epoch and drop count. runRegion counts a hand-off as a
-   * block the run loop ran.
+   * The page function the run loop would run after member `at` of `region` left it for `eip`, found
+   * through the member's successor memo or the jump cache, and made the member's hand-off link; or
+   * null when the run loop must look: neither knows the block at EIP (a return or an indirect jump to
+   * a target the memo does not hold finds it in the jump cache), or the successor's page function was
+   * made for flat segments while they are not (`flat`, Cpu.flatSegments) or for the TLB masks of
+   * another privilege. A link holds while the EIP, the fetch epoch its memo was made in (or the
+   * global epoch), the drop count (`drops`) and the entry key (`entry`, linkEntryKey) are the same;
+   * runRegion counts a hand-off as a block the run loop ran.
    */
-  private followingRegion(region: Region, at: number, flat: boolean): Region | null {
-    const cpu = this.cpu;
-    const eip = cpu.eip;
+  private relink(region: Region, at: number, eip: number, flat: boolean, drops: number, entry: number): Region | null {
+    const last = region.members[at] as Block;
+    const block = this.memoSuccessor(last, eip) ?? this.jumpCached(last, eip);
+    if (block === null || block.startIp !== eip) return null;
+    const code = this.currentCode(block);
+    if (code === null || code.warmSlot >= 0 || !mayEnter(code as Region, this.cpu, flat)) return null;
+    const next = code as Region;
     const stamp = region.linkStamp;
     const s = at * Link.WORDS;
-    // Before the drop count: finding the epoch may start epochs again, which drops every block.
-    const fetchEpoch = cpu.fetchEpoch;
-    const drops = this.blocks.drops | 0;
-    let next = region.linkTo[at] as Region | null;
-    const epoch = stamp[s + Link.EPOCH];
-    if (
-      next === null ||
-      stamp[s + Link.EIP] !== eip ||
-      stamp[s + Link.DROPS] !== drops ||
-      (epoch !== fetchEpoch && epoch !== cpu.globalEpoch)
-    ) {
-      const last = region.members[at] as Block;
-      const block = this.memoSuccessor(last, eip) ?? this.jumpCached(last, eip);
-      if (block === null || block.startIp !== eip) return null;
-      const code = this.currentCode(block);
-      if (code === null || code.warmSlot >= 0) return null;
-      next = code as Region;
-      region.linkTo[at] = next;
-      stamp[s + Link.EIP] = eip;
-      stamp[s + Link.EPOCH] = last.nextEpoch;
-      stamp[s + Link.DROPS] = drops;
-      block.hits++;
-    }
-    if (!mayEnter(next, cpu, flat)) return null;
-    cpu.insEip = eip;
+    region.linkTo[at] = next;
+    stamp[s + Link.EIP] = eip;
+    stamp[s + Link.EPOCH] = last.nextEpoch;
+    stamp[s + Link.DROPS] = drops;
+    stamp[s + Link.ENTRY] = entry;
+    block.hits++;
     return next;
   }
 

@@ -81,9 +81,10 @@ export interface Region extends CompiledCode {
    * Hand-off links, one per member: the page function control went on to when it last left this one
    * from that member (`linkTo`), and the stamp that link holds under (`linkStamp`, Link.WORDS words
    * per member: the EIP it went to, the fetch epoch its translation was made in, the block source's
-   * drop count then; the drop count is -1 until the first hand-off, which no drop count matches).
-   * Following a link reads these instead of the blocks at both ends of the jump; the stamps are int32
-   * words, which V8 compares without checking for boxed numbers.
+   * drop count then, and the entry key (linkEntryKey) of the run that made it; the drop count is -1
+   * until the first hand-off, which no drop count matches). Following a link reads these instead of
+   * the blocks at both ends of the jump and the page function it goes to; the stamps are int32 words,
+   * which V8 compares without checking for boxed numbers.
    */
   readonly linkTo: (Region | null)[];
   readonly linkStamp: Int32Array;
@@ -102,7 +103,16 @@ export const enum Link {
   EIP = 0,
   EPOCH = 1,
   DROPS = 2,
-  WORDS = 3,
+  ENTRY = 3,
+  WORDS = 4,
+}
+
+/**
+ * What mayEnter depends on besides the page function, as one int32: a link made in a run with the
+ * same key goes to a function that run could enter.
+ */
+export function linkEntryKey(cpu: Cpu, flat: boolean): number {
+  return (cpu.readWant << 1) | (flat ? 1 : 0);
 }
 
 /**

@@ -5,8 +5,8 @@
  * and special mask mode (OCW3), auto-EOI and special fully nested mode, per-line edge or level
  * sensing, and spurious IR7 when a request goes away before the acknowledge.
  *
- * The CPU's view is `InterruptLine`: `pending()` is read at every block boundary, so the output is
- * kept up to date in a field whenever state changes, never computed there.
+ * The CPU's view is `InterruptLine`: `pending()` is read before every block the run loop runs, so the
+ * output is kept up to date in a field whenever state changes, never computed there.
  */
 
 import type { InterruptLine } from '../engine/engine.js';

@@ -63,9 +63,14 @@ class Code {
  * Nested loops with a call within the page and one to the next page, so control passes between
  * blocks in every way a region chains (fall-through, Jcc both ways, CALL, RET) and leaves it.
  * With `patch`, every outer round stores ECX into the immediate of `sub`'s XOR: a write into a
- * member of the region that is running.
+ * member of the region that is running. With `portOut`, the subroutine on the next page first writes
+ * AL to port 80h (at `out`).
  */
-function program(rounds: number, patch: boolean): { bytes: Uint8Array; immediate: number } {
+function program(
+  rounds: number,
+  patch: boolean,
+  portOut = false,
+): { bytes: Uint8Array; immediate: number; out: number } {
   const c = new Code();
   c.emit(0xb9).imm32(rounds); // mov ecx, rounds
   c.label('outer').emit(0xba).imm32(3); // mov edx, 3
@@ -84,9 +89,11 @@ function program(rounds: number, patch: boolean): { bytes: Uint8Array; immediate
   c.label('sub').emit(0x35).label('immediate').imm32(0x55); // xor eax, 0x55
   c.emit(0xc3); // ret
   while (c.here < CODE + 0x1000) c.emit(0x90);
-  c.label('far').emit(0x05).imm32(0x1234567); // add eax, 0x1234567
+  c.label('far');
+  if (portOut) c.label('out').emit(0xe6, 0x80); // out 0x80, al
+  c.emit(0x05).imm32(0x1234567); // add eax, 0x1234567
   c.emit(0xc3); // ret
-  return { bytes: c.link(), immediate: c.address('immediate') };
+  return { bytes: c.link(), immediate: c.address('immediate'), out: portOut ? c.address('out') : -1 };
 }
 
 /** Where identityPaging puts the page directory and the page table. */
@@ -248,29 +255,39 @@ describe('page functions', () => {
     expect(b.engine.shutdownMessage).toBe(a.engine.shutdownMessage);
   });
 
-  it('hand control from one page function to the next only while no interrupt is waiting', () => {
-    // The nested loops call a subroutine on the next page: once the successor memos are made, the
-    // page functions of both pages enter each other without the run loop.
-    const { bytes: code } = program(400, false);
+  it('take an interrupt that port I/O raised right after that instruction, while they hand control to each other', () => {
+    // The nested loops call a subroutine on the next page, which writes port 80h: once the successor
+    // memos are made, the page functions of both pages enter each other without the run loop. The
+    // interrupt line rises only at an instruction that returns to the run loop (port I/O here, or
+    // STI, POPF, IRET for EFLAGS.IF) or between runs, so a hand-off need not look at it.
+    const { bytes: code, out } = program(400, false, true);
     const free = machine(code, true);
+    free.cpu.io.register(0x80, 1, 'test', {});
     expect(free.engine.run(1e6)).toBe(StopReason.HALTED);
     const total = free.cpu.instructions;
     expect(free.engine.stats.regionHandoffs).toBeGreaterThan(90);
-    // With IF set, an interrupt that comes up halfway is taken at the next boundary between page
-    // functions, as the run loop takes it between blocks, not when the chain of hand-offs ends.
-    const raisedAt = Math.floor(total / 2);
-    let takenAt = -1;
+    // With IF set, the write to port 80h made after half the run raises the line.
+    const half = Math.floor(total / 2);
+    let raisedAt = -1;
+    let taken: { at: number; eip: number } | undefined;
     const { cpu, engine } = machine(code, true, (c) => ({
-      pending: () => c.instructions >= raisedAt,
+      pending: () => raisedAt >= 0,
       acknowledge: () => {
-        takenAt = c.instructions;
+        taken = { at: c.instructions, eip: c.eip };
         throw new Error('acknowledged');
       },
     }));
+    cpu.io.register(0x80, 1, 'test', {
+      write8: () => {
+        if (raisedAt < 0 && cpu.instructions >= half) raisedAt = cpu.instructions;
+      },
+    });
     cpu.eflags |= 0x200;
     expect(() => engine.run(1e6)).toThrow('acknowledged');
-    expect(takenAt).toBeGreaterThanOrEqual(raisedAt);
-    expect(takenAt).toBeLessThan(raisedAt + 40);
+    expect(engine.stats.regionHandoffs).toBeGreaterThan(40);
+    expect(raisedAt).toBeGreaterThanOrEqual(half);
+    // The OUT is not counted yet while it runs; the interrupt comes before the ADD after it.
+    expect(taken).toEqual({ at: raisedAt + 1, eip: out + 2 });
   });
 
   it('stop at the CS limit where the run loop does, not run on to a member beyond it', () => {
@@ -475,6 +492,45 @@ describe('page functions', () => {
     expect(state(b.cpu)).toBe(state(a.cpu));
     expect(b.cpu.r32[2]).toBe(0x1111 + 20 * 0x2222);
     expect(b.engine.stats.regions).toBeGreaterThan(1);
+  });
+
+  it('follow a hand-off link made under flat segments only while they are flat', () => {
+    // The loop's page function is made while DS is not flat, so it may run under either; `far`'s is
+    // made for flat segments. A run under flat segments links the loop to it; a later run with DS
+    // based at 0x1000 must not follow that link into code that ignores the base.
+    const c = new Code();
+    c.emit(0xb9).imm32(20); // mov ecx, 20
+    c.label('loop').rel([0xe8], 4, 'far'); // call far
+    c.emit(0x49); // dec ecx
+    c.rel([0x75], 1, 'loop'); // jnz loop
+    c.emit(0xf4); // hlt
+    while (c.here < CODE + 0x1000) c.emit(0x90);
+    c.label('far').emit(0x03, 0x13); // add edx, [ebx]
+    c.emit(0xc3); // ret
+    c.label('alone').rel([0xe8], 4, 'far'); // call far
+    c.emit(0xf4); // hlt
+    const code = c.link();
+    const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
+    const [a, b] = [false, true].map((compiled) => {
+      const m = dataMachine(code, compiled);
+      m.cpu.r32[3] = 0x20000;
+      const run = (eip: number, dsBase: number): void => {
+        m.cpu.loadSegmentCache(Seg.DS, 0x10, dsBase, -1, attr);
+        m.cpu.halted = false;
+        m.cpu.eip = eip;
+        expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
+      };
+      run(c.address('alone'), 0);
+      run(CODE, 0x1000);
+      run(CODE, 0);
+      const handoffs = m.engine.stats.regionHandoffs;
+      run(CODE, 0x1000);
+      return { m, handoffs };
+    });
+    expect(state(b.m.cpu)).toBe(state(a.m.cpu));
+    expect(b.m.cpu.r32[2]).toBe(0x1111 + 40 * 0x2222 + 20 * 0x1111);
+    // The flat run handed control to `far`'s function and back.
+    expect(b.handoffs).toBeGreaterThanOrEqual(40);
   });
 
   it('run one block per call while chaining is off, as a debugger needs', () => {
