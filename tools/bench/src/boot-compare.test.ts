@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WORKLOAD_KEYS, type WorkloadKey } from '@plex86/guest';
-import { comparisonRows, compareReport, type RunTimes } from './boot-compare.js';
+import { comparisonRows, compareReport, median, type RunTimes } from './boot-compare.js';
 
 /** A run whose every step took `step` seconds. */
 function run(boot: number, workload: number, step: number, extra: Partial<RunTimes> = {}): RunTimes {
@@ -11,16 +11,30 @@ function run(boot: number, workload: number, step: number, extra: Partial<RunTim
 const table = (rows: readonly (readonly string[])[]) => rows.map((r) => r.join(' | '));
 
 describe('the comparison of two builds', () => {
-  it('gives mean seconds, the ratio of the means and the range of the per-round ratios', () => {
+  it('gives mean seconds, the ratio of the means and the median and range of the per-round ratios', () => {
     const rows = comparisonRows([
       { mine: run(10, 20, 1), theirs: run(11, 22, 1.5) },
       { mine: run(12, 20, 1), theirs: run(12, 24, 1.5) },
     ]);
-    expect(rows[0]).toEqual(['measure', 'this s', 'other s', 'other/this', 'per round']);
-    expect(rows[1]).toEqual(['boot', '11.00', '11.50', '1.045x', '1.000-1.100']);
-    expect(rows[2]).toEqual(['workload', '20.00', '23.00', '1.150x', '1.100-1.200']);
-    expect(rows[3]?.slice(1)).toEqual(['1.00', '1.50', '1.500x', '1.500-1.500']);
+    expect(rows[0]).toEqual(['measure', 'this s', 'other s', 'other/this', 'median', 'per round']);
+    expect(rows[1]).toEqual(['boot', '11.00', '11.50', '1.045x', '1.050x', '1.000-1.100']);
+    expect(rows[2]).toEqual(['workload', '20.00', '23.00', '1.150x', '1.150x', '1.100-1.200']);
+    expect(rows[3]?.slice(1)).toEqual(['1.00', '1.50', '1.500x', '1.500x', '1.500-1.500']);
     expect(rows).toHaveLength(2 + 1 + WORKLOAD_KEYS.length);
+  });
+
+  it('keeps the median of the per-round ratios where one slow run moves the ratio of the means', () => {
+    // The third round's run of the other build was hit by a slowdown of the machine: the means say
+    // 1.267x; the rounds 1.000x, 1.000x, 2.000x and 1.068x, whose median is 1.034x.
+    const rows = comparisonRows([
+      { mine: run(10, 20, 1), theirs: run(10, 20, 1) },
+      { mine: run(10, 20, 1), theirs: run(10, 20, 1) },
+      { mine: run(10, 20, 1), theirs: run(10, 40, 1) },
+      { mine: run(10, 20, 1), theirs: run(10, 21.36, 1) },
+    ]);
+    expect(rows[2]).toEqual(['workload', '20.00', '25.34', '1.267x', '1.034x', '1.000-2.000']);
+    expect(median([3, 1, 2])).toBe(2);
+    expect(() => median([])).toThrow(RangeError);
   });
 
   it('leaves out rounds where either build failed or gave wrong results, and says so', () => {
@@ -29,7 +43,7 @@ describe('the comparison of two builds', () => {
       { mine: run(10, 20, 1), theirs: { error: 'boot timed out\nconsole: ...' } },
       { mine: run(10, 20, 1, { wrong: 'md5=0 (expected 1)' }), theirs: run(10, 20, 1) },
     ];
-    expect(comparisonRows(rounds)[1]).toEqual(['boot', '10.00', '20.00', '2.000x', '2.000-2.000']);
+    expect(comparisonRows(rounds)[1]).toEqual(['boot', '10.00', '20.00', '2.000x', '2.000x', '2.000-2.000']);
     const lines: string[] = [];
     compareReport(rounds, 'a.mjs', 'b.mjs', table, (l) => lines.push(l));
     expect(lines).toContain('round 2: other build failed: boot timed out');
@@ -39,7 +53,7 @@ describe('the comparison of two builds', () => {
 
   it('gives no ratio for steps that take milliseconds, and nothing when no round is usable', () => {
     const rows = comparisonRows([{ mine: run(10, 20, 0.004), theirs: run(10, 20, 0.02) }]);
-    expect(rows[3]?.slice(3)).toEqual(['n/a', 'n/a']);
+    expect(rows[3]?.slice(3)).toEqual(['n/a', 'n/a', 'n/a']);
     const lines: string[] = [];
     compareReport([{ mine: { error: 'x' }, theirs: run(1, 1, 1) }], 'a', 'b', table, (l) => lines.push(l));
     expect(lines.at(-1)).toMatch(/nothing to compare/);

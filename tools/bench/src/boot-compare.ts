@@ -3,7 +3,8 @@
  * round after round, and the seconds of each compared. A machine whose speed drifts by 10-20 % over
  * minutes hides a change of a few percent between two single runs; runs in turns, each build first
  * in every other round, see the same drift, and the spread of the per-round ratios says how far the
- * mean can be trusted.
+ * mean can be trusted. The median of the per-round ratios stands apart from a round that a slowdown
+ * of the machine hit in one build's run only, which moves the ratio of the means.
  */
 
 import { WORKLOAD_KEYS, WORKLOAD_STEPS, type WorkloadKey } from '@plex86/guest';
@@ -39,10 +40,23 @@ const MEASURES: readonly Measure[] = [
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-/** A row per measure: the mean seconds of each build, their ratio, and the range of the per-round ratios. */
+/** The middle value, or the mean of the two middle values of an even count. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new RangeError('the median of no values');
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >>> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * A row per measure: the mean seconds of each build, their ratio, and the median and the range of the
+ * per-round ratios.
+ */
 export function comparisonRows(rounds: readonly ComparedRound[]): string[][] {
   const usable = rounds.filter((r) => ok(r.mine) && ok(r.theirs));
-  const rows = [['measure', 'this s', 'other s', 'other/this', 'per round']];
+  const rows = [['measure', 'this s', 'other s', 'other/this', 'median', 'per round']];
   for (const m of MEASURES) {
     const pairs = usable.flatMap((r) => {
       const mine = m.of(r.mine);
@@ -59,6 +73,7 @@ export function comparisonRows(rounds: readonly ComparedRound[]): string[][] {
       mineMean.toFixed(2),
       theirsMean.toFixed(2),
       noise ? 'n/a' : `${(theirsMean / mineMean).toFixed(3)}x`,
+      noise ? 'n/a' : `${median(ratios).toFixed(3)}x`,
       noise ? 'n/a' : `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`,
     ]);
   }
@@ -96,7 +111,7 @@ export function compareReport(
   }
   print(
     `${usable} of ${rounds.length} rounds, the builds in turns; mean seconds, and the other build's ` +
-      'time over this one (above 1: this build is faster)',
+      'time over this one (above 1: this build is faster): of the means, and per round (median, range)',
   );
   for (const line of table(comparisonRows(rounds))) print(line);
 }

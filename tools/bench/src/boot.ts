@@ -73,7 +73,8 @@ Comparing two builds of plex86 (only plex86 runs; --engines and --baseline do no
                     git worktree at another commit: both builds boot and run the workload in turns,
                     each first in every other round, and the report gives each build's mean seconds
                     to the prompt, for the workload and for each step, the ratio of the means and
-                    the range of the per-round ratios (the machine's drift shows as their spread)
+                    the median and range of the per-round ratios (the machine's drift shows as
+                    their spread)
   --rounds N        rounds of the comparison (default 3)`;
 
 interface Settings {
