@@ -134,6 +134,46 @@ function dataMachine(code: Uint8Array, compiled: boolean): { cpu: Cpu; engine: E
   return m;
 }
 
+/**
+ * Page 1 calls `far` on page 2 in a loop of 20 rounds; `far` adds the dword at DS:EBX to EDX. Page 2
+ * also has a call of `far` to enter alone. Both end with HLT. Run by the interpreter and with every
+ * block compiled (dataMachine, EBX 0x20000), once from each of the runs `runs` gives for the address
+ * of that call ([EIP, DS base], flat at 0); with the compiled machine's hand-offs before the last run.
+ */
+function farCallRuns(runs: (alone: number) => readonly (readonly [number, number])[]): {
+  interpreted: { cpu: Cpu; engine: Engine };
+  compiled: { cpu: Cpu; engine: Engine };
+  handoffsBeforeLast: number;
+} {
+  const c = new Code();
+  c.emit(0xb9).imm32(20); // mov ecx, 20
+  c.label('loop').rel([0xe8], 4, 'far'); // call far
+  c.emit(0x49); // dec ecx
+  c.rel([0x75], 1, 'loop'); // jnz loop
+  c.emit(0xf4); // hlt
+  while (c.here < CODE + 0x1000) c.emit(0x90);
+  c.label('far').emit(0x03, 0x13); // add edx, [ebx]
+  c.emit(0xc3); // ret
+  c.label('alone').rel([0xe8], 4, 'far'); // call far
+  c.emit(0xf4); // hlt
+  const code = c.link();
+  const list = runs(c.address('alone'));
+  let handoffsBeforeLast = 0;
+  const [interpreted, compiled] = [false, true].map((compile) => {
+    const { cpu, engine } = dataMachine(code, compile);
+    cpu.r32[3] = 0x20000;
+    list.forEach(([eip, dsBase], i) => {
+      if (i === list.length - 1) handoffsBeforeLast = engine.stats.regionHandoffs;
+      cpu.loadSegmentCache(Seg.DS, 0x10, dsBase, -1, Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G);
+      cpu.halted = false;
+      cpu.eip = eip;
+      expect(engine.run(1e6)).toBe(StopReason.HALTED);
+    });
+    return { cpu, engine };
+  }) as [{ cpu: Cpu; engine: Engine }, { cpu: Cpu; engine: Engine }];
+  return { interpreted, compiled, handoffsBeforeLast };
+}
+
 function state(cpu: Cpu): string {
   const regs = Array.from(cpu.r32, (v) => (v >>> 0).toString(16)).join(' ');
   return `${cpu.instructions} eip ${(cpu.eip >>> 0).toString(16)} flags ${cpu.eflags.toString(16)} ${regs}`;
@@ -463,32 +503,12 @@ describe('page functions', () => {
   });
 
   it('hand control to a page function made for flat data segments only while they are flat', () => {
-    // Page 1 calls `far` on page 2 in a loop; page 2 also has a call of `far` to enter alone.
-    const c = new Code();
-    c.emit(0xb9).imm32(20); // mov ecx, 20
-    c.label('loop').rel([0xe8], 4, 'far'); // call far
-    c.emit(0x49); // dec ecx
-    c.rel([0x75], 1, 'loop'); // jnz loop
-    c.emit(0xf4); // hlt
-    while (c.here < CODE + 0x1000) c.emit(0x90);
-    c.label('far').emit(0x03, 0x13); // add edx, [ebx]
-    c.emit(0xc3); // ret
-    c.label('alone').rel([0xe8], 4, 'far'); // call far
-    c.emit(0xf4); // hlt
-    const code = c.link();
-    const [a, b] = [false, true].map((compiled) => {
-      const m = dataMachine(code, compiled);
-      m.cpu.r32[3] = 0x20000;
-      // Under flat segments, `far` runs once (and with compiling on, becomes flat code).
-      m.cpu.eip = c.address('alone');
-      expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
-      // Then the loop runs with DS based at 0x1000: its own page function is not flat code.
-      m.cpu.loadSegmentCache(Seg.DS, 0x10, 0x1000, -1, Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G);
-      m.cpu.halted = false;
-      m.cpu.eip = CODE;
-      expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
-      return m;
-    });
+    // Under flat segments, `far` runs once (and with compiling on, becomes flat code); then the loop
+    // runs with DS based at 0x1000: its own page function is not flat code.
+    const { interpreted: a, compiled: b } = farCallRuns((alone) => [
+      [alone, 0],
+      [CODE, 0x1000],
+    ]);
     expect(state(b.cpu)).toBe(state(a.cpu));
     expect(b.cpu.r32[2]).toBe(0x1111 + 20 * 0x2222);
     expect(b.engine.stats.regions).toBeGreaterThan(1);
@@ -498,39 +518,20 @@ describe('page functions', () => {
     // The loop's page function is made while DS is not flat, so it may run under either; `far`'s is
     // made for flat segments. A run under flat segments links the loop to it; a later run with DS
     // based at 0x1000 must not follow that link into code that ignores the base.
-    const c = new Code();
-    c.emit(0xb9).imm32(20); // mov ecx, 20
-    c.label('loop').rel([0xe8], 4, 'far'); // call far
-    c.emit(0x49); // dec ecx
-    c.rel([0x75], 1, 'loop'); // jnz loop
-    c.emit(0xf4); // hlt
-    while (c.here < CODE + 0x1000) c.emit(0x90);
-    c.label('far').emit(0x03, 0x13); // add edx, [ebx]
-    c.emit(0xc3); // ret
-    c.label('alone').rel([0xe8], 4, 'far'); // call far
-    c.emit(0xf4); // hlt
-    const code = c.link();
-    const attr = Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB | Attr.G;
-    const [a, b] = [false, true].map((compiled) => {
-      const m = dataMachine(code, compiled);
-      m.cpu.r32[3] = 0x20000;
-      const run = (eip: number, dsBase: number): void => {
-        m.cpu.loadSegmentCache(Seg.DS, 0x10, dsBase, -1, attr);
-        m.cpu.halted = false;
-        m.cpu.eip = eip;
-        expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
-      };
-      run(c.address('alone'), 0);
-      run(CODE, 0x1000);
-      run(CODE, 0);
-      const handoffs = m.engine.stats.regionHandoffs;
-      run(CODE, 0x1000);
-      return { m, handoffs };
-    });
-    expect(state(b.m.cpu)).toBe(state(a.m.cpu));
-    expect(b.m.cpu.r32[2]).toBe(0x1111 + 40 * 0x2222 + 20 * 0x1111);
+    const {
+      interpreted: a,
+      compiled: b,
+      handoffsBeforeLast,
+    } = farCallRuns((alone) => [
+      [alone, 0],
+      [CODE, 0x1000],
+      [CODE, 0],
+      [CODE, 0x1000],
+    ]);
+    expect(state(b.cpu)).toBe(state(a.cpu));
+    expect(b.cpu.r32[2]).toBe(0x1111 + 40 * 0x2222 + 20 * 0x1111);
     // The flat run handed control to `far`'s function and back.
-    expect(b.handoffs).toBeGreaterThanOrEqual(40);
+    expect(handoffsBeforeLast).toBeGreaterThanOrEqual(40);
   });
 
   it('run one block per call while chaining is off, as a debugger needs', () => {
