@@ -633,10 +633,11 @@ export class Engine {
       const budget = this.end - before;
       left = (budget < BUDGET_PART ? budget : BUDGET_PART) | 0;
     }
-    // What a link must have been made under, read at the first hand-off (drops is -1 until then).
+    // What a link must have been made under, read at the first hand-off.
+    let known = false;
     let fetchEpoch = 0;
     let globalEpoch = 0;
-    let drops = -1;
+    let drops = 0;
     let entry = 0;
     const st = cpu.st;
     try {
@@ -651,12 +652,15 @@ export class Engine {
         if (!chain) break;
         left = cpu.regionLeft;
         if (left <= 0 || cpu.exitBlock) break;
-        if (drops < 0) {
+        if (!known) {
           if (this.interruptReady()) break;
+          // The epoch before the drop count: finding the epoch may start epochs again, which drops
+          // every block.
           fetchEpoch = cpu.fetchEpoch;
           globalEpoch = cpu.globalEpoch;
           drops = this.blocks.drops | 0;
           entry = linkEntryKey(cpu, flat);
+          known = true;
         }
         const at = cpu.regionAt;
         const eip = st[ST_EIP] as number;
