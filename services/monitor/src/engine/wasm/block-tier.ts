@@ -145,9 +145,9 @@ function helperIndex(access: Access, size: number): number {
 
 /**
  * The body of an address helper: a flat segment that allows the access, a TLB word that allows it
- * for the current privilege (both words' checks for an update), no page crossing, RAM, and for a
- * write a page without code. Parameters: segment, offset; locals: linear address, TLB word, physical
- * address.
+ * for the current privilege (both words' checks for an update; the write mask keeps writes off pages
+ * with scanned code, TlbBit.CODE), no page crossing, and RAM. Parameters: segment, offset; locals:
+ * linear address, TLB word, physical address.
  */
 function addressHelper(access: Access, size: number, ramSize: number): FunctionBody {
   const SEG = 0;
@@ -184,10 +184,6 @@ function addressHelper(access: Access, size: number, ramSize: number): FunctionB
   f.i32(ramSize - size + 1)
     .op(Op.I32LtU)
     .op(Op.I32And);
-  if (access !== Access.READ) {
-    f.get(PHYSICAL).i32(12).op(Op.I32ShrU).i32(2).op(Op.I32Shl).memory(Op.I32Load, L.codePages).op(Op.I32Eqz);
-    f.op(Op.I32And);
-  }
   f.ifThen().get(PHYSICAL).op(Op.Return).op(Op.End);
   f.i32(-1);
   return f;
