@@ -515,8 +515,9 @@ export class Engine {
    */
   private compile(hot: Block, bits: 16 | 32): void {
     const warm = this.compileThreshold >>> 2;
-    const members = regionMembers(hot, this.blocks.pageBlocks(hot), warm);
-    const borrowed = this.borrowBlocks ? borrowedMembers(members, this.compileThreshold) : [];
+    const page = this.blocks.pageBlocks(hot);
+    const members = regionMembers(hot, page, warm);
+    const borrowed = this.borrowBlocks ? borrowedMembers(members, page, this.compileThreshold, warm) : [];
     const all = borrowed.length === 0 ? members : [...members, ...borrowed];
     const region = compileRegion(all, bits, this.cpu, this.inlineRecords, bits === 32 && this.cpu.flatSegments);
     region.drops = this.blocks.drops;

@@ -374,6 +374,56 @@ describe('page functions', () => {
     expect(b.engine.stats.blocks).toBeLessThan(10);
   });
 
+  for (const [jcc, name] of [
+    [0x75, 'jnz'],
+    [0x74, 'jz'],
+  ] as const) {
+    it(`run a loop inside its newest page function when it goes through a block of an older one (${name})`, () => {
+      // The first loop runs through `shared` and makes the page's first function; the second loop
+      // takes it every other round and gets hot later, in a second function, which borrows `shared`:
+      // the second loop then stays in it. When the second function is made, the JNZ last went to the
+      // ADD (only its target names `shared`) and the JZ to `shared` (its successor memo).
+      const c = new Code();
+      c.abs([0xbe], 'back1'); // mov esi, back1
+      c.emit(0xb9).imm32(100); // mov ecx, 100
+      c.label('loop1').rel([0xe9], 4, 'shared'); // jmp shared
+      c.label('back1').emit(0x49); // dec ecx
+      c.rel([0x75], 1, 'loop1'); // jnz loop1
+      c.emit(0xf4); // hlt
+      c.abs([0xbe], 'back2'); // mov esi, back2
+      c.emit(0xb9).imm32(100); // mov ecx, 100
+      c.label('loop2').emit(0x42); // inc edx
+      c.emit(0xf6, 0xc2, 0x01); // test dl, 1
+      c.rel([jcc], 1, 'shared'); // jnz/jz shared
+      c.emit(0x83, 0xc0, 0x05); // add eax, 5
+      c.rel([0xeb], 1, 'back2'); // jmp back2
+      c.label('back2').emit(0x49); // dec ecx
+      c.rel([0x75], 1, 'loop2'); // jnz loop2
+      c.emit(0xf4); // hlt
+      c.label('shared').emit(0x01, 0xd0); // add eax, edx
+      c.emit(0xc1, 0xc0, 0x03); // rol eax, 3
+      c.emit(0xff, 0xe6); // jmp esi
+      const code = c.link();
+      const runs = [false, true, true].map((compiled, k) => {
+        const m = machine(code, compiled);
+        m.engine.compileThreshold = compiled ? 16 : Number.MAX_SAFE_INTEGER;
+        m.engine.borrowBlocks = k < 2;
+        expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
+        const before = m.engine.stats.regionHandoffs;
+        m.cpu.halted = false;
+        expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
+        return { ...m, handoffs: m.engine.stats.regionHandoffs - before };
+      });
+      const [interpreted, borrowing, alone] = runs as [(typeof runs)[0], (typeof runs)[0], (typeof runs)[0]];
+      expect(state(borrowing.cpu)).toBe(state(interpreted.cpu));
+      expect(state(alone.cpu)).toBe(state(interpreted.cpu));
+      // Without borrowing, control passes from the second function to the first and back in every
+      // other round once both are made.
+      expect(alone.handoffs).toBeGreaterThan(70);
+      expect(borrowing.handoffs).toBeLessThan(5);
+    });
+  }
+
   it('run code made for flat data segments only while ES, SS and DS are flat, with a 32-bit stack', () => {
     // top: mov eax, [ebx]; add edx, eax; push eax; pop esi; dec ecx; jnz top; hlt
     const code = Uint8Array.of(0x8b, 0x03, 0x01, 0xc2, 0x50, 0x5e, 0x49, 0x75, 0xf7, 0xf4);
