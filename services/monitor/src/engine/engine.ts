@@ -511,7 +511,8 @@ export class Engine {
   /**
    * Compiles `hot` with the blocks of its page that ran at least a quarter as often and are in no
    * page function yet (regionMembers), taking them from the warm tier if they were there, and with
-   * the hot blocks of other pages they pass control to (borrowedMembers), which stay where they are.
+   * the hot blocks of other pages and the blocks of the page's older functions that they pass control
+   * to (borrowedMembers), which stay where they are.
    */
   private compile(hot: Block, bits: 16 | 32): void {
     const warm = this.compileThreshold >>> 2;

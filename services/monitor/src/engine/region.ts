@@ -205,10 +205,11 @@ export function chains(block: Block): boolean {
  * A block that is in a page function stays there: a new function starts in V8's unoptimised tiers
  * and takes tens of milliseconds to be optimised, which compiling the hottest code of a page again
  * each time another block of it gets hot would pay over and over. A page may so have several page
- * functions; control passes between them through the run loop's hand-off. Measured on the default
- * guest at a quarter of the bench workload (five alternating rounds): with hot blocks compiled
- * again into each new function of their page, 15.1 s to the prompt and 15.8 s of workload; without,
- * 14.2 and 13.9 s.
+ * functions; control passes between them through the run loop's hand-off, or stays in the newest,
+ * which borrows the blocks of the older ones that its members pass control to (borrowedMembers).
+ * Measured on the default guest at a quarter of the bench workload (five alternating rounds): with
+ * hot blocks compiled again into each new function of their page, 15.1 s to the prompt and 15.8 s
+ * of workload; without, 14.2 and 13.9 s.
  *
  * Merging two functions of a page into one once control had passed between them 16384 times through
  * one hand-off link cut hand-offs by 29-38% (sort, gzip and the shell steps) and saved no time in
@@ -263,7 +264,9 @@ const BORROW_PATH = 8;
  * follow them, when they ran at least `warm` times before they were compiled (as the members did):
  * a loop whose blocks got hot at different times, and so went into different functions of its page,
  * then runs in the newest one instead of handing control back and forth. Measured on the sort step
- * of the bench workload: 50 million hand-offs became 37 million, and repeated rounds ran 8 % faster.
+ * of the bench workload: 50 million hand-offs became 37 million, and repeated rounds in one guest ran
+ * 8 % faster (five rounds, two guests in turns); the bench's single pass, mostly warm-up, took as
+ * long as before (two A/B runs of four rounds: 0.99x and 1.02x on the workload).
  */
 export function borrowedMembers(
   members: readonly Block[],
