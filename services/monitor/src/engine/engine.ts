@@ -21,6 +21,8 @@ import {
   compileRegion,
   endsPassingOn,
   Link,
+  linkHolds,
+  Links,
   linkEntryKey,
   mayEnter,
   regionMembers,
@@ -72,6 +74,8 @@ export interface EngineStats {
   regionInstructions: number;
   /** Page functions entered straight from another one, without the run loop (runRegion). */
   regionHandoffs: number;
+  /** Of those, the hand-offs that found no link that holds and looked the page function up (Engine.relink). */
+  regionRelinks: number;
   /** Blocks interpreted straight after the block before them, without the run loop (interpretOn). */
   chainedBlocks: number;
   /** Blocks compiled to WebAssembly by the warm tier, in how many modules. */
@@ -164,6 +168,7 @@ export class Engine {
     borrowedBlocks: 0,
     regionInstructions: WIDE_ZERO,
     regionHandoffs: WIDE_ZERO,
+    regionRelinks: WIDE_ZERO,
     chainedBlocks: WIDE_ZERO,
     warmBlocks: 0,
     warmModules: 0,
@@ -209,7 +214,14 @@ export class Engine {
     cpu.onEpochsSpent = () => this.blocks.flush();
     // The counters that started as -0 to be doubles stay doubles; reported, they read 0.
     const s = this.stats;
-    s.blocks = s.sensitive = s.regionInstructions = s.regionHandoffs = s.chainedBlocks = s.warmInstructions = 0;
+    s.blocks =
+      s.sensitive =
+      s.regionInstructions =
+      s.regionHandoffs =
+      s.regionRelinks =
+      s.chainedBlocks =
+      s.warmInstructions =
+        0;
     s.slowFetches = 0;
   }
 
@@ -670,16 +682,13 @@ export class Engine {
         const at = cpu.regionAt;
         const eip = st[ST_EIP] as number;
         const stamp = region.linkStamp;
-        const s = at * Link.WORDS;
-        const epoch = stamp[s + Link.EPOCH];
-        let next = region.linkTo[at] as Region | null;
-        if (
-          next === null ||
-          stamp[s + Link.EIP] !== eip ||
-          stamp[s + Link.DROPS] !== drops ||
-          stamp[s + Link.ENTRY] !== entry ||
-          (epoch !== fetchEpoch && epoch !== globalEpoch)
-        ) {
+        const s = at * Links.WORDS;
+        let next: Region | null;
+        if (linkHolds(stamp, s, eip, drops, entry, fetchEpoch, globalEpoch)) {
+          next = region.linkTo[at * Links.WAYS] as Region;
+        } else if (linkHolds(stamp, s + Link.WAY, eip, drops, entry, fetchEpoch, globalEpoch)) {
+          next = region.linkTo[at * Links.WAYS + 1] as Region;
+        } else {
           next = this.relink(region, at, eip, flat, drops, entry);
           if (next === null) break;
         }
@@ -708,7 +717,8 @@ export class Engine {
    * a target the memo does not hold finds it in the jump cache), or the successor's page function was
    * made for flat segments while they are not (`flat`, Cpu.flatSegments) or for the TLB masks of
    * another privilege. A link holds while the EIP, the fetch epoch its memo was made in (or the
-   * global epoch), the drop count (`drops`) and the entry key (`entry`, linkEntryKey) are the same;
+   * global epoch), the drop count (`drops`) and the entry key (`entry`, linkEntryKey) are the same
+   * (linkHolds); the new link is the member's first, the one that was first its second.
    * runRegion counts a hand-off as a block the run loop ran.
    */
   private relink(region: Region, at: number, eip: number, flat: boolean, drops: number, entry: number): Region | null {
@@ -719,13 +729,17 @@ export class Engine {
     if (code === null || code.warmSlot >= 0 || !mayEnter(code as Region, this.cpu, flat)) return null;
     const next = code as Region;
     const stamp = region.linkStamp;
-    const s = at * Link.WORDS;
-    region.linkTo[at] = next;
+    const s = at * Links.WORDS;
+    const way = at * Links.WAYS;
+    region.linkTo[way + 1] = region.linkTo[way] as Region | null;
+    for (let w = 0; w < Link.WAY; w++) stamp[s + Link.WAY + w] = stamp[s + w] as number;
+    region.linkTo[way] = next;
     stamp[s + Link.EIP] = eip;
     stamp[s + Link.EPOCH] = last.nextEpoch;
     stamp[s + Link.DROPS] = drops;
     stamp[s + Link.ENTRY] = entry;
     block.hits++;
+    this.stats.regionRelinks++;
     return next;
   }
 

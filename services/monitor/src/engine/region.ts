@@ -78,13 +78,15 @@ export interface Region extends CompiledCode {
    */
   readonly readWant: number;
   /**
-   * Hand-off links, one per member: the page function control went on to when it last left this one
-   * from that member (`linkTo`), and the stamp that link holds under (`linkStamp`, Link.WORDS words
-   * per member: the EIP it went to, the fetch epoch its translation was made in, the block source's
-   * drop count then, and the entry key (linkEntryKey) of the run that made it; the drop count is -1
-   * until the first hand-off, which no drop count matches). Following a link reads these instead of
-   * the blocks at both ends of the jump and the page function it goes to; the stamps are int32 words,
-   * which V8 compares without checking for boxed numbers.
+   * Hand-off links, Links.WAYS per member: the page functions control went on to when it last left
+   * this one from that member for as many EIPs (`linkTo`, member `at`'s at `at * Links.WAYS`, the
+   * newest first), and the stamps those links hold under (`linkStamp`, Link.WAY words per link: the
+   * EIP it went to, the fetch epoch its translation was made in, the block source's drop count then,
+   * and the entry key (linkEntryKey) of the run that made it; the drop count is -1 until a link is
+   * made, which no drop count matches). Following a link reads these instead of the blocks at both
+   * ends of the jump and the page function it goes to; the stamps are int32 words, which V8 compares
+   * without checking for boxed numbers. Two links per member: a function called from two places
+   * returns to both, and a conditional jump at a page's end goes to two pages.
    */
   readonly linkTo: (Region | null)[];
   readonly linkStamp: Int32Array;
@@ -98,13 +100,41 @@ export function mayEnter(region: Region, cpu: Cpu, flat: boolean): boolean {
   return (flat || !region.flat) && region.readWant === cpu.readWant;
 }
 
-/** The words of a member's stamp in `Region.linkStamp`, and how many there are per member. */
+/** The words of a link's stamp in `Region.linkStamp`, and how many there are per link (WAY). */
 export const enum Link {
   EIP = 0,
   EPOCH = 1,
   DROPS = 2,
   ENTRY = 3,
-  WORDS = 4,
+  WAY = 4,
+}
+
+/** How many links a member has (WAYS), and the words of their stamps per member (WORDS). */
+export const enum Links {
+  WAYS = 2,
+  WORDS = 8,
+}
+
+/**
+ * Whether the link whose stamp starts at word `s` of `stamp` holds: it was made for `eip`, with the
+ * drop count `drops` and the entry key `entry`, in `fetchEpoch` or `globalEpoch`.
+ */
+export function linkHolds(
+  stamp: Int32Array,
+  s: number,
+  eip: number,
+  drops: number,
+  entry: number,
+  fetchEpoch: number,
+  globalEpoch: number,
+): boolean {
+  const epoch = stamp[s + Link.EPOCH];
+  return (
+    stamp[s + Link.EIP] === eip &&
+    stamp[s + Link.DROPS] === drops &&
+    stamp[s + Link.ENTRY] === entry &&
+    (epoch === fetchEpoch || epoch === globalEpoch)
+  );
 }
 
 /**
@@ -413,7 +443,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
   const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
   const scope = { ...STATE_LOCALS_SCOPE, h: handlers, r: records };
   const run = generatedFunction(name, 'cpu, budget', body, scope, cpu) as RegionFunction;
-  const linkTo = new Array<Region | null>(members.length).fill(null);
-  const linkStamp = new Int32Array(members.length * Link.WORDS).fill(-1);
+  const linkTo = new Array<Region | null>(members.length * Links.WAYS).fill(null);
+  const linkStamp = new Int32Array(members.length * Links.WORDS).fill(-1);
   return { run, members, drops: -1, warmSlot: -1, linkTo, linkStamp, flat, readWant: cpu.readWant };
 }

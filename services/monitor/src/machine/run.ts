@@ -344,7 +344,7 @@ function statsText(machine: Machine, instructions: number, seconds: number): str
     `fast path        ${percent(fast, instructions)}% of instructions ran from pre-decoded blocks without the monitor`,
     `monitor exits    ${e.sensitive} sensitive/privileged instructions; exceptions: ${exits || 'none'}; external interrupts: ${e.interrupts}; ${e.slowFetches} instructions fetched one by one (${machine.engine.crossPage.reused} of them found decoded before)`,
     `blocks           ${e.blocks} entered (by the run loop or straight from the block before), ${e.compiledBlocks} compiled into ${e.regions} page functions (and ${e.borrowedBlocks} into those of pages that pass control to them); ${machine.blocks.describe()}`,
-    `compiled code    ${percent(e.regionInstructions, instructions)}% of instructions ran in page functions (entered ${e.regionHandoffs} times straight from another), the rest through the handlers one by one (${e.chainedBlocks} blocks of them straight after the block before)`,
+    `compiled code    ${percent(e.regionInstructions, instructions)}% of instructions ran in page functions (entered ${e.regionHandoffs} times straight from another, ${e.regionRelinks} of them through a lookup past the links), the rest through the handlers one by one (${e.chainedBlocks} blocks of them straight after the block before)`,
     ...(e.warmBlocks > 0
       ? [
           `warm tier        ${percent(e.warmInstructions, instructions)}% of instructions ran in ${e.warmBlocks} blocks compiled to ${e.warmModules} WebAssembly modules (${percent(e.warmInlined, e.warmRecords)}% of their records in WebAssembly, the rest calling their handlers)`,

@@ -564,6 +564,33 @@ describe('page functions', () => {
     expect(b.engine.stats.regions).toBeGreaterThan(1);
   });
 
+  it('keep hand-off links to both places a function on another page returns to', () => {
+    // Two calls in a row of `far` on the next page: its RET goes back to page 1 at two EIPs in turn.
+    // Without borrowing, every call and return is a hand-off.
+    const c = new Code();
+    c.emit(0xb9).imm32(100); // mov ecx, 100
+    c.label('loop').rel([0xe8], 4, 'far'); // call far
+    c.rel([0xe8], 4, 'far'); // call far
+    c.emit(0x49); // dec ecx
+    c.rel([0x75], 1, 'loop'); // jnz loop
+    c.emit(0xf4); // hlt
+    while (c.here < CODE + 0x1000) c.emit(0x90);
+    c.label('far').emit(0x01, 0xc8); // add eax, ecx
+    c.emit(0xc3); // ret
+    const code = c.link();
+    const [a, b] = [false, true].map((compiled) => {
+      const m = machine(code, compiled);
+      m.engine.borrowBlocks = false;
+      expect(m.engine.run(1e6)).toBe(StopReason.HALTED);
+      return m;
+    });
+    expect(state(b.cpu)).toBe(state(a.cpu));
+    expect(b.engine.stats.regionHandoffs).toBeGreaterThan(390);
+    // One lookup for each link the first time it is followed; a member with one link would look
+    // one up at every return.
+    expect(b.engine.stats.regionRelinks).toBeLessThan(10);
+  });
+
   it('follow a hand-off link made under flat segments only while they are flat', () => {
     // The loop's page function is made while DS is not flat, so it may run under either; `far`'s is
     // made for flat segments. A run under flat segments links the loop to it; a later run with DS
