@@ -192,6 +192,11 @@ export class Cpu {
   /** Times epochs started again. */
   epochRestarts = 0;
   /**
+   * The oldest epoch whose memos the run loop may carry into a later one after checking the TLB
+   * (Engine.stillMapped): memos made before newFetchEpoch may not.
+   */
+  memoFloor = 0;
+  /**
    * The code contexts seen since the MMU's last flush of global translations (count
    * `contextGlobalFlushes`) and their epochs: CS base, limit, and default size with CPL
    * (`contextMode`). A context that comes back gets its epochs back, so user code entered again after
@@ -331,10 +336,14 @@ export class Cpu {
     return this.epochFlushes === this.mmu.flushes ? this.epoch : this.findEpoch();
   }
 
-  /** A fresh fetch epoch, so that no memo made before holds (the engine's lookupEveryBlock). */
+  /**
+   * A fresh fetch epoch, so that no memo made before holds (the engine's lookupEveryBlock), not even
+   * through the TLB (`memoFloor`).
+   */
   newFetchEpoch(): void {
     this.contextGlobalFlushes = -1;
     this.epochFlushes = -1;
+    this.memoFloor = this.epochsIssued + 1;
   }
 
   /** CS or CPL changed: the next fetchEpoch looks the context up. */
@@ -348,6 +357,7 @@ export class Cpu {
       this.onEpochsSpent?.();
       this.epochRestarts++;
       this.epochsIssued = 0;
+      this.memoFloor = 0;
       this.contextCount = 0;
       this.contextNext = 0;
     }

@@ -4,7 +4,7 @@
  * boundaries, and stops on HLT, on request or when its instruction budget is spent.
  */
 
-import { Block, BlockEnd, DecodeStatus, type Instruction } from '@plex86/x86';
+import { Block, BlockEnd, CodeMode, DecodeStatus, type Instruction } from '@plex86/x86';
 import { ST_EIP, WIDE_ZERO, type Cpu } from '../cpu/cpu.js';
 import { CPU_FAULT, CpuShutdown, hasErrorCode, Vector } from '../cpu/fault.js';
 import { deliverException, deliverInterrupt, IntSource } from '../cpu/interrupts.js';
@@ -572,33 +572,70 @@ export class Engine {
   }
 
   /**
-   * The block `prev` remembers at `eip`, while the translation it was found under holds and the
-   * block is valid; otherwise null.
+   * The block `prev` remembers at `eip`, while the translation it was found under holds (or the TLB
+   * still maps EIP to it, see stillMapped) and the block is valid; otherwise null.
    */
   private memoSuccessor(prev: Block, eip: number): Block | null {
+    if (prev.nextIp !== eip) return null;
+    // The epoch before the block's validity: finding the epoch may start epochs again, which drops
+    // every block.
     const memo = prev.nextEpoch;
-    if (prev.nextIp !== eip || (memo !== this.cpu.fetchEpoch && memo !== this.cpu.globalEpoch)) return null;
+    const current = memo === this.cpu.fetchEpoch || memo === this.cpu.globalEpoch;
     const next = prev.next;
-    return next !== null && next.valid ? next : null;
+    if (next === null || !next.valid) return null;
+    if (current) return next;
+    const epoch = this.stillMapped(next, eip, memo);
+    if (epoch < 0) return null;
+    prev.nextEpoch = epoch;
+    return next;
   }
 
   /**
-   * The block the jump cache holds at `eip`, while the translation it was found under holds and the
-   * block is valid, which becomes the successor memo of `prev`; otherwise null. Memos of code on
-   * global pages carry the global epoch, the others the epoch.
+   * The block the jump cache holds at `eip`, while the translation it was found under holds (or the
+   * TLB still maps EIP to it, see stillMapped) and the block is valid, which becomes the successor
+   * memo of `prev`; otherwise null. Memos of code on global pages carry the global epoch, the others
+   * the epoch.
    */
   private jumpCached(prev: Block | null, eip: number): Block | null {
     const slot = jumpSlot(eip);
-    const memo = this.jumpEpoch[slot];
-    if (this.jumpIp[slot] !== eip || (memo !== this.cpu.fetchEpoch && memo !== this.cpu.globalEpoch)) return null;
+    if (this.jumpIp[slot] !== eip) return null;
+    let memo = this.jumpEpoch[slot] as number;
+    // The epoch first, as in memoSuccessor.
+    const current = memo === this.cpu.fetchEpoch || memo === this.cpu.globalEpoch;
     const block = this.jumpBlock[slot] as Block | null;
     if (block === null || !block.valid) return null;
+    if (!current) {
+      memo = this.stillMapped(block, eip, memo);
+      if (memo < 0) return null;
+      this.jumpEpoch[slot] = memo;
+    }
     if (prev !== null) {
       prev.next = block;
       prev.nextIp = eip;
       prev.nextEpoch = memo;
     }
     return block;
+  }
+
+  /**
+   * For a memo made in an earlier fetch epoch (`memo`): whether the TLB maps CS:`eip` to `block`
+   * now, with the access the CPL needs, as the run loop's lookup would find it (flat 32-bit code, a
+   * block within one page, scanned at this IP). Returns the epoch to memo it under (the global epoch
+   * for a global page), noting the fetch as the lookup does (an INVLPG of the page then starts a new
+   * epoch), or -1; always -1 for a memo older than Cpu.memoFloor. Each CR3 load starts a new epoch,
+   * after which every memo would otherwise cost a lookup: on the bench workload's forking loop, 3.5
+   * million of them, most for code at the same place in each new process.
+   */
+  private stillMapped(block: Block, eip: number, memo: number): number {
+    const cpu = this.cpu;
+    if (memo < cpu.memoFloor) return -1;
+    if (block.startIp !== eip || block.crossPage >= 0 || block.mode !== CodeMode.Bits32) return -1;
+    if (cpu.segLimit[Seg.CS] !== -1 || cpu.codeBits !== 32) return -1;
+    const lin = (cpu.segBase[Seg.CS] + eip) | 0;
+    const e = cpu.tlb[lin >>> 12] as number;
+    if ((e & cpu.readMask) !== cpu.readWant || ((e & ~0xfff) | (lin & 0xfff)) >>> 0 !== block.physAddr) return -1;
+    const epoch = cpu.fetchEpoch;
+    return cpu.mmu.noteFetch(lin >>> 12) ? cpu.globalEpoch : epoch;
   }
 
   /** The code compiled for `block`, when all its members are still there. */

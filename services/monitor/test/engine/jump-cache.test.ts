@@ -94,6 +94,39 @@ describe('block shortcuts', () => {
     expect(runAt(cpu, engine, LINEAR)).toBe(0x2222);
   });
 
+  it('carry over a CR3 load where the TLB maps the code as before, and not where it maps it elsewhere', () => {
+    const { cpu, engine, blocks, view } = setup();
+    const lookups = (): number => blocks.cache.stats.hits + blocks.cache.stats.misses;
+    // At LINEAR: mov eax, 1; jmp +0 (a block of its own); add eax, 2; jmp LINEAR + 0x1000. At
+    // LINEAR + 0x1000 (CODE_B in the first directory, CODE_C in the second): add eax, imm; hlt.
+    const CODE_C = 0x12000;
+    cpu.ram.set([0xb8, ...le32(1), 0xeb, 0x00, 0x83, 0xc0, 0x02, 0xe9, ...le32(0x1000 - 15)], CODE_A);
+    cpu.ram.set([0x05, ...le32(0x100), 0xf4], CODE_B);
+    cpu.ram.set([0x05, ...le32(0x200), 0xf4], CODE_C);
+    view.setUint32(PT + 4, CODE_B | 7, true);
+    const PD2 = 0x3000;
+    const PT2 = 0x4000;
+    view.setUint32(PD2 + (LINEAR >>> 22) * 4, PT2 | 7, true);
+    view.setUint32(PT2, CODE_A | 7, true);
+    view.setUint32(PT2 + 4, CODE_C | 7, true);
+    for (let i = 0; i < 3; i++) expect(runAt(cpu, engine, LINEAR)).toBe(0x103);
+    const before = lookups();
+    // Each CR3 load starts a new epoch and empties the TLB: the first block is looked up (its page
+    // walked), the one after it on the same page is not; the block on the next page, which the
+    // other directory maps elsewhere, is.
+    cpu.setCr3(PD2);
+    expect(runAt(cpu, engine, LINEAR)).toBe(0x203);
+    expect(lookups() - before).toBe(2);
+    cpu.setCr3(PD);
+    expect(runAt(cpu, engine, LINEAR)).toBe(0x103);
+    expect(lookups() - before).toBe(4);
+    // A debugger's fresh epoch is not carried over, though the TLB still maps all three blocks.
+    engine.lookupEveryBlock(true);
+    engine.lookupEveryBlock(false);
+    expect(runAt(cpu, engine, LINEAR)).toBe(0x103);
+    expect(lookups() - before).toBe(7);
+  });
+
   it('are all forgotten when fetch epochs run out and start again', () => {
     const { cpu, engine } = setup();
     const view = new DataView(cpu.ram.buffer, cpu.ram.byteOffset);
