@@ -482,11 +482,14 @@ export class Engine {
    * the run loop between them. Blocks of lukewarm code (run fewer times than a page function takes)
    * are short, and the run loop's checks and the interpreter's entry cost more than their records.
    * Between blocks it checks the budget; it stops after a block that ends with an instruction the run
-   * loop must see (region.ts endsPassingOn), at a successor that has generated code, was packed in an
-   * older arena generation or is about to be compiled or queued for the warm tier, and when a record
-   * sets `cpu.exitBlock`. EFLAGS.TF and the interrupt line, which the run loop also checks between
-   * blocks, are read once: they change only at instructions after which the chain stops (POPF, IRET,
-   * STI and port I/O do not pass on) or between runs (the devices' timers).
+   * loop must see (region.ts endsPassingOn), at a successor that was packed in an older arena
+   * generation or is about to be compiled or queued for the warm tier, and when a record sets
+   * `cpu.exitBlock`. A successor with a page function the run loop would enter ends the chain in that
+   * function, entered here (control passes from lukewarm code to hot code and back all the time, and
+   * each time through the run loop cost a lookup of the block again). EFLAGS.TF and the interrupt
+   * line, which the run loop also checks between blocks, are read once: they change only at
+   * instructions after which the chain stops (POPF, IRET, STI and port I/O do not pass on) or between
+   * runs (the devices' timers).
    */
   private interpretOn(from: Block, mask: number): void {
     const cpu = this.cpu;
@@ -494,14 +497,22 @@ export class Engine {
     let block = from;
     // Blocks entered, counted into the statistics once the chain ends (also by a fault).
     let chained = 0;
+    // The page function the chain ends in, entered as the run loop would enter it.
+    let region: Region | null = null;
     if (cpu.trapFlag || this.interruptReady()) return;
     try {
       while (endsPassingOn(block) && cpu.instructions < this.end) {
         const eip = cpu.eip;
         const next = this.memoSuccessor(block, eip) ?? this.jumpCached(block, eip);
-        if (next === null || next.compiled !== null || next.startIp !== eip || next.packedGen !== records.gen) return;
+        if (next === null || next.startIp !== eip || next.mode !== block.mode) return;
+        if (next.compiled !== null) {
+          region = this.enterableRegion(next);
+          if (region !== null) next.hits++;
+          break;
+        }
+        if (next.packedGen !== records.gen) return;
         const hits = next.hits + 1;
-        if (hits >= this.compileThreshold || hits === this.warmThreshold || next.mode !== block.mode) return;
+        if (hits >= this.compileThreshold || hits === this.warmThreshold) return;
         next.hits = hits;
         block = next;
         chained++;
@@ -518,6 +529,22 @@ export class Engine {
         if (endsSensitive(block)) stats.sensitive++;
       }
     }
+    if (region !== null) {
+      this.stats.blocks++;
+      cpu.insEip = cpu.eip;
+      this.runRegion(region, mask === -1 ? 32 : 16, cpu.segLimit[Seg.CS] === -1, cpu.flatSegments);
+    }
+  }
+
+  /**
+   * The page function the run loop would enter at `block` (entered at its start) now: none for a
+   * block that has none or is in the warm tier, or whose function was made for what the CPU is not
+   * now (flat segments, a privilege).
+   */
+  private enterableRegion(block: Block): Region | null {
+    const code = this.currentCode(block);
+    if (code === null || code.warmSlot >= 0) return null;
+    return mayEnter(code as Region, this.cpu, this.cpu.flatSegments) ? (code as Region) : null;
   }
 
   /**

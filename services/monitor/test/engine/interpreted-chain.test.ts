@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { StopReason, type InterruptLine } from '../../src/engine/engine.js';
+import { le32 } from '../../src/acpi/aml.js';
 import { flatMachine as flat, haltOnVector, type FlatMachine } from '../support/flat-machine.js';
 
 const CODE = 0x10000;
@@ -74,6 +75,43 @@ describe('interpreted blocks that follow one another', () => {
     // would take only the first); the block after POPFD comes from the run loop.
     expect(chained.engine.stats.chainedBlocks).toBeGreaterThan(3 * 100 - 10);
     expect(chained.engine.stats.chainedBlocks).toBeLessThanOrEqual(3 * 100);
+  });
+
+  it('end in a page function as the run loop enters it, at every budget', () => {
+    // A loop on another page first calls `far` 200 times, so that it gets a page function (after 64
+    // runs), then jumps to CODE, where a loop of 40 calls stays interpreted: each of its chains
+    // reaches `far` and enters its function.
+    const PHASE1 = CODE + 0x3000;
+    const phase1 = [
+      ...[0xbd, 0xc8, 0x00, 0x00, 0x00], // mov ebp, 200
+      ...[0xe8, ...le32(FAR - (PHASE1 + 10))], // call far
+      ...[0x4d, 0x75, 0xf8], // dec ebp; jnz (the call)
+      ...[0xe9, ...le32(CODE - (PHASE1 + 18))], // jmp CODE
+    ];
+    const machines = [true, false].map((chain) => {
+      const m = flatMachine();
+      m.engine.chainInterpreted = chain;
+      m.engine.compileThreshold = 64;
+      m.cpu.ram.set(phase1, PHASE1);
+      m.cpu.ram.set([0xbd, ...le32(40)], CODE);
+      m.cpu.eip = PHASE1;
+      return m;
+    });
+    const [chained, stepped] = machines as [FlatMachine, FlatMachine];
+    let stops = 0;
+    for (let budget = 1; !stepped.cpu.halted; budget = budget >= 13 ? 1 : budget + 1) {
+      const reason = stepped.engine.run(budget);
+      expect(chained.engine.run(budget)).toBe(reason);
+      expect(chained.cpu.instructions).toBe(stepped.cpu.instructions);
+      expect(chained.cpu.r32).toEqual(stepped.cpu.r32);
+      expect(chained.cpu.eip).toBe(stepped.cpu.eip);
+      stops++;
+    }
+    expect(chained.cpu.instructions).toBe(3 + 200 * 6 + 1 + 1 + 40 * 6 + 1);
+    expect(stops).toBeGreaterThan(100);
+    expect(chained.engine.stats.regionInstructions).toBe(stepped.engine.stats.regionInstructions);
+    expect(chained.engine.stats.chainedBlocks).toBeGreaterThan(60);
+    expect(chained.engine.stats.blocks).toBe(stepped.engine.stats.blocks);
   });
 
   it('stop at the budget, as the run loop does, within one block', () => {
