@@ -150,6 +150,8 @@ export class Engine {
   warmBatch = WARM_BATCH;
   /** Records without WebAssembly code a block may have to join the warm tier; tests raise it. */
   warmFallbacks = MAX_FALLBACKS;
+  /** The block a hand-off found without a page function, interpreted when the region returns (relink). */
+  private leftFor: Block | null = null;
   /** Page functions borrow the hot blocks of the pages they pass control to (region.ts borrowedMembers). */
   borrowBlocks = true;
   /** Interpreted blocks run on into the blocks that follow them without the run loop (interpretOn). */
@@ -419,7 +421,7 @@ export class Engine {
             // Members run on from one to the next only under a flat CS limit: the run loop checks the
             // limit before each block, a region only at its branches.
             const chain = limit === 0x7fffffff && this.chainRegions && cpu.segLimit[Seg.CS] === -1;
-            this.runRegion(code as Region, bits, chain, flat);
+            this.runRegions(code as Region, bits, chain, flat);
             return;
           }
         } else if (block.hits < this.compileThreshold) {
@@ -450,8 +452,10 @@ export class Engine {
         limit === 0x7fffffff &&
         this.chainRegions &&
         this.chainInterpreted
-      )
-        this.interpretOn(block, mask);
+      ) {
+        const region = this.interpretOn(block, mask);
+        if (region !== null) this.runRegions(region, bits, cpu.segLimit[Seg.CS] === -1, cpu.flatSegments);
+      }
       cpu.exitBlock = false;
       return;
     }
@@ -484,41 +488,42 @@ export class Engine {
    * Between blocks it checks the budget; it stops after a block that ends with an instruction the run
    * loop must see (region.ts endsPassingOn), at a successor that was packed in an older arena
    * generation or is about to be compiled or queued for the warm tier, and when a record sets
-   * `cpu.exitBlock`. A successor with a page function the run loop would enter ends the chain in that
-   * function, entered here (control passes from lukewarm code to hot code and back all the time, and
-   * each time through the run loop cost a lookup of the block again). EFLAGS.TF and the interrupt
+   * `cpu.exitBlock`. A successor with a page function the run loop would enter ends the chain, which
+   * returns that function for the caller to enter (runRegions): control passes from lukewarm code to
+   * hot code and back all the time, and each time through the run loop cost a lookup of the block
+   * again. EFLAGS.TF and the interrupt
    * line, which the run loop also checks between blocks, are read once: they change only at
    * instructions after which the chain stops (POPF, IRET, STI and port I/O do not pass on) or between
    * runs (the devices' timers).
    */
-  private interpretOn(from: Block, mask: number): void {
+  private interpretOn(from: Block, mask: number): Region | null {
     const cpu = this.cpu;
     const records = this.records;
     let block = from;
     // Blocks entered, counted into the statistics once the chain ends (also by a fault).
     let chained = 0;
-    // The page function the chain ends in, entered as the run loop would enter it.
+    // The page function the chain ends in, which the run loop would enter.
     let region: Region | null = null;
-    if (cpu.trapFlag || this.interruptReady()) return;
+    if (cpu.trapFlag || this.interruptReady()) return null;
     try {
       while (endsPassingOn(block) && cpu.instructions < this.end) {
         const eip = cpu.eip;
         const next = this.memoSuccessor(block, eip) ?? this.jumpCached(block, eip);
-        if (next === null || next.startIp !== eip || next.mode !== block.mode) return;
+        if (next === null || next.startIp !== eip || next.mode !== block.mode) return null;
         if (next.compiled !== null) {
           region = this.enterableRegion(next);
           if (region !== null) next.hits++;
           break;
         }
-        if (next.packedGen !== records.gen) return;
+        if (next.packedGen !== records.gen) return null;
         const hits = next.hits + 1;
-        if (hits >= this.compileThreshold || hits === this.warmThreshold) return;
+        if (hits >= this.compileThreshold || hits === this.warmThreshold) return null;
         next.hits = hits;
         block = next;
         chained++;
         // Records set `cpu.insEip` as they start.
         interpretPacked(cpu, block.instructions, records.words, block.packedAt, block.count, 0, mask);
-        if (cpu.exitBlock) return;
+        if (cpu.exitBlock) return null;
       }
     } finally {
       if (chained > 0) {
@@ -532,8 +537,8 @@ export class Engine {
     if (region !== null) {
       this.stats.blocks++;
       cpu.insEip = cpu.eip;
-      this.runRegion(region, mask === -1 ? 32 : 16, cpu.segLimit[Seg.CS] === -1, cpu.flatSegments);
     }
+    return region;
   }
 
   /**
@@ -775,6 +780,57 @@ export class Engine {
   }
 
   /**
+   * Runs `region` (runRegion), and on while control passes between page functions and interpreted
+   * blocks without the run loop: into the block a hand-off found without a page function
+   * (interpretAfterRegion) and the blocks that follow it, and into the page function a chain of them
+   * ends in (interpretOn), until the budget is spent or either must go back to the run loop.
+   */
+  private runRegions(region: Region, bits: 16 | 32, chain: boolean, flat: boolean): void {
+    const cpu = this.cpu;
+    for (;;) {
+      this.runRegion(region, bits, chain, flat);
+      const block = this.leftFor;
+      if (block === null) return;
+      this.leftFor = null;
+      const next = this.interpretAfterRegion(block);
+      if (next === null) return;
+      region = next;
+      bits = 32;
+      chain = cpu.segLimit[Seg.CS] === -1;
+      flat = cpu.flatSegments;
+    }
+  }
+
+  /**
+   * After a hand-off found that the block control went to has no page function (Engine.relink):
+   * interprets it, and on into the blocks that follow (interpretOn), as the run loop would, which
+   * would look it up again first; leaves it to the run loop when it is due to be compiled or queued
+   * for the warm tier, was packed in an older arena generation or needs the slow fetch. The run
+   * loop's checks between blocks hold as they do at a hand-off (runRegion). Returns the page function
+   * the chain ended in, to be entered next, or null.
+   */
+  private interpretAfterRegion(block: Block): Region | null {
+    if (
+      !this.chainInterpreted ||
+      block.count === 0 ||
+      block.packedGen !== this.records.gen ||
+      block.mode !== CodeMode.Bits32
+    )
+      return null;
+    const hits = block.hits + 1;
+    if (hits >= this.compileThreshold || hits === this.warmThreshold) return null;
+    block.hits = hits;
+    this.prevBlock = block;
+    this.stats.blocks++;
+    if (endsSensitive(block)) this.stats.sensitive++;
+    const cpu = this.cpu;
+    interpretPacked(cpu, block.instructions, this.records.words, block.packedAt, block.count, 0, -1);
+    const region = cpu.exitBlock ? null : this.interpretOn(block, -1);
+    cpu.exitBlock = false;
+    return region;
+  }
+
+  /**
    * The page function the run loop would run after member `at` of `region` left it for `eip`, found
    * through the member's successor memo or the jump cache, and made the member's hand-off link; or
    * null when the run loop must look: neither knows the block at EIP (a return or an indirect jump to
@@ -790,6 +846,7 @@ export class Engine {
     const block = this.memoSuccessor(last, eip) ?? this.jumpCached(last, eip);
     if (block === null || block.startIp !== eip) return null;
     const code = this.currentCode(block);
+    if (code === null) this.leftFor = block;
     if (code === null || code.warmSlot >= 0 || !mayEnter(code as Region, this.cpu, flat)) return null;
     const next = code as Region;
     const stamp = region.linkStamp;

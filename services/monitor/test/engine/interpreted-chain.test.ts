@@ -77,10 +77,10 @@ describe('interpreted blocks that follow one another', () => {
     expect(chained.engine.stats.chainedBlocks).toBeLessThanOrEqual(3 * 100);
   });
 
-  it('end in a page function as the run loop enters it, at every budget', () => {
+  it('end in a page function, and start after one, as the run loop does, at every budget', () => {
     // A loop on another page first calls `far` 200 times, so that it gets a page function (after 64
     // runs), then jumps to CODE, where a loop of 40 calls stays interpreted: each of its chains
-    // reaches `far` and enters its function.
+    // reaches `far` and enters its function, whose RET goes back to interpreted code.
     const PHASE1 = CODE + 0x3000;
     const phase1 = [
       ...[0xbd, 0xc8, 0x00, 0x00, 0x00], // mov ebp, 200
@@ -112,6 +112,36 @@ describe('interpreted blocks that follow one another', () => {
     expect(chained.engine.stats.regionInstructions).toBe(stepped.engine.stats.regionInstructions);
     expect(chained.engine.stats.chainedBlocks).toBeGreaterThan(60);
     expect(chained.engine.stats.blocks).toBe(stepped.engine.stats.blocks);
+  });
+
+  it('pass control between page functions and interpreted blocks thousands of times in one run', () => {
+    // `far` gets a page function from a loop of 200 calls; then, with nothing compiled any more, the
+    // loop at CODE calls it 30000 times: control goes from interpreted code to the function and back
+    // 60000 times without the run loop.
+    const PHASE1 = CODE + 0x3000;
+    const phase1 = [
+      ...[0xbd, 0xc8, 0x00, 0x00, 0x00], // mov ebp, 200
+      ...[0xe8, ...le32(FAR - (PHASE1 + 10))], // call far
+      ...[0x4d, 0x75, 0xf8, 0xf4], // dec ebp; jnz (the call); hlt
+    ];
+    const [chained, stepped] = [true, false].map((chain) => {
+      const m = flatMachine();
+      m.engine.chainInterpreted = chain;
+      m.engine.compileThreshold = 64;
+      m.cpu.ram.set(phase1, PHASE1);
+      m.cpu.ram.set([0xbd, ...le32(30000)], CODE);
+      m.cpu.eip = PHASE1;
+      expect(m.engine.run(1_000_000)).toBe(StopReason.HALTED);
+      m.engine.compileThreshold = 2 ** 30;
+      m.cpu.halted = false;
+      m.cpu.eip = CODE;
+      expect(m.engine.run(1_000_000)).toBe(StopReason.HALTED);
+      return m;
+    }) as [FlatMachine, FlatMachine];
+    expect(chained.cpu.instructions).toBe(1 + 200 * 6 + 1 + 3 + 30000 * 6 + 1);
+    expect(chained.cpu.r32).toEqual(stepped.cpu.r32);
+    expect(chained.engine.stats.blocks).toBe(stepped.engine.stats.blocks);
+    expect(chained.engine.stats.regionInstructions).toBeGreaterThan(30000 * 3);
   });
 
   it('stop at the budget, as the run loop does, within one block', () => {
