@@ -491,10 +491,9 @@ export class Engine {
    * `cpu.exitBlock`. A successor with a page function the run loop would enter ends the chain, which
    * returns that function for the caller to enter (runRegions): control passes from lukewarm code to
    * hot code and back all the time, and each time through the run loop cost a lookup of the block
-   * again. EFLAGS.TF and the interrupt
-   * line, which the run loop also checks between blocks, are read once: they change only at
-   * instructions after which the chain stops (POPF, IRET, STI and port I/O do not pass on) or between
-   * runs (the devices' timers).
+   * again. EFLAGS.TF and the interrupt line, which the run loop also checks between blocks, are read
+   * once: they change only at instructions after which the chain stops (POPF, IRET, STI and port I/O
+   * do not pass on) or between runs (the devices' timers).
    */
   private interpretOn(from: Block, mask: number): Region | null {
     const cpu = this.cpu;
@@ -839,7 +838,8 @@ export class Engine {
    * another privilege. A link holds while the EIP, the fetch epoch its memo was made in (or the
    * global epoch), the drop count (`drops`) and the entry key (`entry`, linkEntryKey) are the same
    * (linkHolds); the new link is the member's first, the one that was first its second.
-   * runRegion counts a hand-off as a block the run loop ran.
+   * runRegion counts a hand-off as a block the run loop ran. A successor that has no page function is
+   * left in `leftFor`, for runRegions to interpret once the region returned.
    */
   private relink(region: Region, at: number, eip: number, flat: boolean, drops: number, entry: number): Region | null {
     const last = region.members[at] as Block;
