@@ -37,6 +37,32 @@ function flatMachine(intr?: InterruptLine): FlatMachine {
   return machine;
 }
 
+/** Where farMachine's first loop lies (on a page of its own). */
+const PHASE1 = CODE + 0x3000;
+
+/**
+ * The flat machine with the loop at CODE calling `far` `calls` times, compiling after 64 runs,
+ * started at PHASE1, where a loop first calls `far` 200 times (so that it gets a page function) and
+ * then runs `then`; with `chain`, interpreted blocks run on without the run loop (interpretOn).
+ */
+function farMachine(chain: boolean, calls: number, then: readonly number[]): FlatMachine {
+  const m = flatMachine();
+  m.engine.chainInterpreted = chain;
+  m.engine.compileThreshold = 64;
+  m.cpu.ram.set(
+    [
+      ...[0xbd, 0xc8, 0x00, 0x00, 0x00], // mov ebp, 200
+      ...[0xe8, ...le32(FAR - (PHASE1 + 10))], // call far
+      ...[0x4d, 0x75, 0xf8], // dec ebp; jnz (the call)
+      ...then,
+    ],
+    PHASE1,
+  );
+  m.cpu.ram.set([0xbd, ...le32(calls)], CODE);
+  m.cpu.eip = PHASE1;
+  return m;
+}
+
 describe('interpreted blocks that follow one another', () => {
   it('run without the run loop and leave the guest as the run loop does', () => {
     const chained = flatMachine();
@@ -81,23 +107,11 @@ describe('interpreted blocks that follow one another', () => {
     // A loop on another page first calls `far` 200 times, so that it gets a page function (after 64
     // runs), then jumps to CODE, where a loop of 40 calls stays interpreted: each of its chains
     // reaches `far` and enters its function, whose RET goes back to interpreted code.
-    const PHASE1 = CODE + 0x3000;
-    const phase1 = [
-      ...[0xbd, 0xc8, 0x00, 0x00, 0x00], // mov ebp, 200
-      ...[0xe8, ...le32(FAR - (PHASE1 + 10))], // call far
-      ...[0x4d, 0x75, 0xf8], // dec ebp; jnz (the call)
-      ...[0xe9, ...le32(CODE - (PHASE1 + 18))], // jmp CODE
+    const jmpCode = [0xe9, ...le32(CODE - (PHASE1 + 18))];
+    const [chained, stepped] = [true, false].map((chain) => farMachine(chain, 40, jmpCode)) as [
+      FlatMachine,
+      FlatMachine,
     ];
-    const machines = [true, false].map((chain) => {
-      const m = flatMachine();
-      m.engine.chainInterpreted = chain;
-      m.engine.compileThreshold = 64;
-      m.cpu.ram.set(phase1, PHASE1);
-      m.cpu.ram.set([0xbd, ...le32(40)], CODE);
-      m.cpu.eip = PHASE1;
-      return m;
-    });
-    const [chained, stepped] = machines as [FlatMachine, FlatMachine];
     let stops = 0;
     for (let budget = 1; !stepped.cpu.halted; budget = budget >= 13 ? 1 : budget + 1) {
       const reason = stepped.engine.run(budget);
@@ -118,19 +132,8 @@ describe('interpreted blocks that follow one another', () => {
     // `far` gets a page function from a loop of 200 calls; then, with nothing compiled any more, the
     // loop at CODE calls it 30000 times: control goes from interpreted code to the function and back
     // 60000 times without the run loop.
-    const PHASE1 = CODE + 0x3000;
-    const phase1 = [
-      ...[0xbd, 0xc8, 0x00, 0x00, 0x00], // mov ebp, 200
-      ...[0xe8, ...le32(FAR - (PHASE1 + 10))], // call far
-      ...[0x4d, 0x75, 0xf8, 0xf4], // dec ebp; jnz (the call); hlt
-    ];
     const [chained, stepped] = [true, false].map((chain) => {
-      const m = flatMachine();
-      m.engine.chainInterpreted = chain;
-      m.engine.compileThreshold = 64;
-      m.cpu.ram.set(phase1, PHASE1);
-      m.cpu.ram.set([0xbd, ...le32(30000)], CODE);
-      m.cpu.eip = PHASE1;
+      const m = farMachine(chain, 30000, [0xf4]); // hlt
       expect(m.engine.run(1_000_000)).toBe(StopReason.HALTED);
       m.engine.compileThreshold = 2 ** 30;
       m.cpu.halted = false;
