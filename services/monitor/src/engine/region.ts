@@ -294,9 +294,8 @@ const BORROW_PATH = 8;
  * follow them, when they ran at least `warm` times before they were compiled (as the members did):
  * a loop whose blocks got hot at different times, and so went into different functions of its page,
  * then runs in the newest one instead of handing control back and forth. Measured on the sort step
- * of the bench workload: 50 million hand-offs became 37 million, and repeated rounds in one guest ran
- * 8 % faster (five rounds, two guests in turns); the bench's single pass, mostly warm-up, took as
- * long as before (two A/B runs of four rounds: 0.99x and 1.02x on the workload).
+ * of the bench workload: 50 million hand-offs became 37 million; the time stayed within this
+ * machine's noise (two A/B runs of the bench, four rounds each: 0.99x and 1.02x on the workload).
  */
 export function borrowedMembers(
   members: readonly Block[],
