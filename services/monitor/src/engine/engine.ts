@@ -510,14 +510,11 @@ export class Engine {
         const next = this.memoSuccessor(block, eip) ?? this.jumpCached(block, eip);
         if (next === null || next.startIp !== eip || next.mode !== block.mode) return null;
         if (next.compiled !== null) {
-          region = this.enterableRegion(next);
+          region = this.enterableRegion(next, cpu.flatSegments);
           if (region !== null) next.hits++;
           break;
         }
-        if (next.packedGen !== records.gen) return null;
-        const hits = next.hits + 1;
-        if (hits >= this.compileThreshold || hits === this.warmThreshold) return null;
-        next.hits = hits;
+        if (!this.admits(next)) return null;
         block = next;
         chained++;
         // Records set `cpu.insEip` as they start.
@@ -541,14 +538,27 @@ export class Engine {
   }
 
   /**
-   * The page function the run loop would enter at `block` (entered at its start) now: none for a
-   * block that has none or is in the warm tier, or whose function was made for what the CPU is not
-   * now (flat segments, a privilege).
+   * Whether the interpreter may run `next` on from the block before it without the run loop: it was
+   * packed in the arena's current generation and is not due to be compiled or queued for the warm
+   * tier (the run loop does that). Counts the run when it may.
    */
-  private enterableRegion(block: Block): Region | null {
+  private admits(next: Block): boolean {
+    if (next.packedGen !== this.records.gen) return false;
+    const hits = next.hits + 1;
+    if (hits >= this.compileThreshold || hits === this.warmThreshold) return false;
+    next.hits = hits;
+    return true;
+  }
+
+  /**
+   * The page function the run loop would enter at `block` (entered at its start) now, with the
+   * segments flat or not (`flat`, Cpu.flatSegments): none for a block that has none or is in the warm
+   * tier, or whose function was made for what the CPU is not now (flat segments, a privilege).
+   */
+  private enterableRegion(block: Block, flat: boolean): Region | null {
     const code = this.currentCode(block);
     if (code === null || code.warmSlot >= 0) return null;
-    return mayEnter(code as Region, this.cpu, this.cpu.flatSegments) ? (code as Region) : null;
+    return mayEnter(code as Region, this.cpu, flat) ? (code as Region) : null;
   }
 
   /**
@@ -804,21 +814,12 @@ export class Engine {
    * After a hand-off found that the block control went to has no page function (Engine.relink):
    * interprets it, and on into the blocks that follow (interpretOn), as the run loop would, which
    * would look it up again first; leaves it to the run loop when it is due to be compiled or queued
-   * for the warm tier, was packed in an older arena generation or needs the slow fetch. The run
-   * loop's checks between blocks hold as they do at a hand-off (runRegion). Returns the page function
-   * the chain ended in, to be entered next, or null.
+   * for the warm tier or was packed in an older arena generation (admits). The run loop's checks
+   * between blocks hold as they do at a hand-off (runRegion). Returns the page function the chain
+   * ended in, to be entered next, or null.
    */
   private interpretAfterRegion(block: Block): Region | null {
-    if (
-      !this.chainInterpreted ||
-      block.count === 0 ||
-      block.packedGen !== this.records.gen ||
-      block.mode !== CodeMode.Bits32
-    )
-      return null;
-    const hits = block.hits + 1;
-    if (hits >= this.compileThreshold || hits === this.warmThreshold) return null;
-    block.hits = hits;
+    if (!this.chainInterpreted || block.mode !== CodeMode.Bits32 || !this.admits(block)) return null;
     this.prevBlock = block;
     this.stats.blocks++;
     if (endsSensitive(block)) this.stats.sensitive++;
@@ -845,10 +846,13 @@ export class Engine {
     const last = region.members[at] as Block;
     const block = this.memoSuccessor(last, eip) ?? this.jumpCached(last, eip);
     if (block === null || block.startIp !== eip) return null;
-    const code = this.currentCode(block);
-    if (code === null) this.leftFor = block;
-    if (code === null || code.warmSlot >= 0 || !mayEnter(code as Region, this.cpu, flat)) return null;
-    const next = code as Region;
+    const next = this.enterableRegion(block, flat);
+    if (next === null) {
+      // A block with no page function (currentCode forgets one whose members were dropped) is
+      // interpreted next.
+      if (block.compiled === null) this.leftFor = block;
+      return null;
+    }
     const stamp = region.linkStamp;
     const s = at * Links.WORDS;
     const way = at * Links.WAYS;
