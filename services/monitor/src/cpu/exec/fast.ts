@@ -286,6 +286,23 @@ const FLAT_WRITE = SegAccess.FLAT | SegAccess.WRITE;
  * loop of plex86 bench cpu runs 15-20% faster this way. Bytes and words are inline only in flat code
  * (Operands.flat) through ES, SS and DS, whose accesses need no segment check or base: elsewhere the
  * larger code cost as much as it saved.
+ *
+ * In a page function, the call is also where V8 deoptimises most: a call and a property access that
+ * never ran before V8 optimised the function deoptimise it the first time they run, and a slow path
+ * runs first long after that (a TLB miss after a context switch, an unaligned word). On the bench
+ * workload these were 60-70% of page functions' deoptimisations. Two ways around it were measured and
+ * not kept. Leaving the function at a TLB miss instead of calling (by reading a `let` binding in its
+ * temporal dead zone, which throws without type feedback), for the run loop to run the record through
+ * its handler, halved the deoptimisations (per step: sort 55 to 24, gzip 29 to 11, the forking loop
+ * 22 to 4), but the sort and the forking loop switch processes all the time (20 000 CR3 loads in the
+ * sort step, as sort and md5sum take turns at the pipe), each switch flushes the TLB, and the way out
+ * and back at the misses after it took them about a fifth longer. With a function made again with
+ * calls once it had left 256 times, and the rest of the member interpreted after a miss, they lost no
+ * more, and the bench workload took as long as without it (0.986x, four rounds in turns; gzip 0.76 s
+ * in both builds, though 0.80 s against 1.15 s in runs that pause between the steps). Running each
+ * new function's first eight calls with every access on its slow path, so that the calls had feedback
+ * before V8 optimised it, cut the deoptimisations as much and made the steps 14-31% slower but gzip,
+ * which took 19% less (one run each).
  */
 function readCode(size: Size, seg: string, ea: string, flat: boolean): string {
   if (size !== 32 && !flatSegment(seg, flat)) return `cpu.read${size}(${seg}, ${ea})`;
