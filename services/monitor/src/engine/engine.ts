@@ -617,18 +617,25 @@ export class Engine {
    * still maps EIP to it, see stillMapped) and the block is valid; otherwise null.
    */
   private memoSuccessor(prev: Block, eip: number): Block | null {
-    if (prev.nextIp !== eip) return null;
-    // The epoch before the block's validity: finding the epoch may start epochs again, which drops
-    // every block.
-    const memo = prev.nextEpoch;
-    const current = memo === this.cpu.fetchEpoch || memo === this.cpu.globalEpoch;
     const next = prev.next;
-    if (next === null || !next.valid) return null;
-    if (current) return next;
-    const epoch = this.stillMapped(next, eip, memo);
+    if (prev.nextIp !== eip || next === null) return null;
+    const epoch = this.heldEpoch(next, eip, prev.nextEpoch);
     if (epoch < 0) return null;
     prev.nextEpoch = epoch;
     return next;
+  }
+
+  /**
+   * The epoch a memo of `block` at `eip` made in epoch `memo` holds under now: `memo` while it is
+   * current, the epoch stillMapped gives when the TLB still maps EIP to the block, else -1; always -1
+   * for a block that is no longer valid.
+   */
+  private heldEpoch(block: Block, eip: number, memo: number): number {
+    // The epoch before the block's validity: finding the epoch may start epochs again, which drops
+    // every block.
+    const current = memo === this.cpu.fetchEpoch || memo === this.cpu.globalEpoch;
+    if (!block.valid) return -1;
+    return current ? memo : this.stillMapped(block, eip, memo);
   }
 
   /**
@@ -639,17 +646,11 @@ export class Engine {
    */
   private jumpCached(prev: Block | null, eip: number): Block | null {
     const slot = jumpSlot(eip);
-    if (this.jumpIp[slot] !== eip) return null;
-    let memo = this.jumpEpoch[slot] as number;
-    // The epoch first, as in memoSuccessor.
-    const current = memo === this.cpu.fetchEpoch || memo === this.cpu.globalEpoch;
     const block = this.jumpBlock[slot] as Block | null;
-    if (block === null || !block.valid) return null;
-    if (!current) {
-      memo = this.stillMapped(block, eip, memo);
-      if (memo < 0) return null;
-      this.jumpEpoch[slot] = memo;
-    }
+    if (this.jumpIp[slot] !== eip || block === null) return null;
+    const memo = this.heldEpoch(block, eip, this.jumpEpoch[slot] as number);
+    if (memo < 0) return null;
+    this.jumpEpoch[slot] = memo;
     if (prev !== null) {
       prev.next = block;
       prev.nextIp = eip;

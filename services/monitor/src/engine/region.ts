@@ -112,7 +112,7 @@ export const enum Link {
 /** How many links a member has (WAYS), and the words of their stamps per member (WORDS). */
 export const enum Links {
   WAYS = 2,
-  WORDS = 8,
+  WORDS = WAYS * Link.WAY,
 }
 
 /**
