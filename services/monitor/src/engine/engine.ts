@@ -107,7 +107,9 @@ export interface EngineStats {
  * again (half of the workload, means of alternating runs, to the prompt + workload): 16384 runs
  * 20.0 + 35.0 s (9 runs), 8192 19.7 + 32.6 s (6), 4096 20.1 + 33.6 s (6), 2048 22.5 + 36.0 s (3).
  * With the guest state in locals of page functions (state-locals.ts), 4096 runs took 20.9 + 34.2 s
- * against 18.3 + 35.9 s at 8192 (three runs each).
+ * against 18.3 + 35.9 s at 8192 (three runs each). Once the interpreter ran on from block to block
+ * (interpretOn), 4096 runs against 8192 in `plex86 bench boot --against` (four rounds): to the prompt
+ * 0.985x, workload 0.987x.
  */
 const COMPILE_THRESHOLD = 8192;
 
@@ -121,6 +123,18 @@ const COMPILE_THRESHOLD = 8192;
  * interpreter ran on from block to block without the run loop (interpretOn), which stops at a warm
  * block, the tier cost time: at 256 runs the bench workload's forking loop took 8.4 s instead of
  * 5.6 s and its sort 9.8 s instead of 8.2 s (7.2 s and 10.3 s at 1024 runs).
+ *
+ * Where that time goes, measured with no page functions at all on the workload's awk steps (every
+ * block at 256 runs in the tier, 86% of the records): the tier's WebAssembly runs a record in about
+ * 9 ns once V8 has tiered it up, the interpreter in about 24 ns, but each warm block costs the run
+ * loop about 110 ns (runBlock, the memo or jump-cache probe, the call into WebAssembly), so the steps
+ * ran at 34 and 40 MIPS against the interpreter's 40 and 43. Letting interpretOn run warm blocks in
+ * its chain (and go on after one) made that 42 and 52 MIPS; still, with page functions at their
+ * threshold, the six long steps took 24.9-25.8 s with the tier at 256, 1024 or 2048 runs against
+ * 22.8-23.3 s without it (one run each, four without). Without that chain, turning off V8's lazy
+ * WebAssembly compilation and Wasm inlining took four of the steps from 23% to 14% longer than
+ * without the tier. What the tier lacks is passing control from block to block inside WebAssembly,
+ * as page functions do in JavaScript.
  */
 const WARM_THRESHOLD = -1;
 
