@@ -52,6 +52,27 @@ describe('plex86 bench boot', () => {
     expect(row('workload ')).toMatch(/\d+\.\d{3}x/);
     expect(row('sort -k2,2n')).not.toBe('');
   }, 900_000);
+
+  it("gives plex86's instructions and MIPS for each step of the workload", async () => {
+    const out = await run(['--engines', 'plex86', '--scale', '0.01']);
+    const lines = out.split('\n');
+    const summary = (lines.find((line) => /^plex86\s+\d/.test(line)) ?? '').trim().split(/\s+/);
+    const workloadInstructions = Number(summary[2]) * Number(summary[3]);
+    const head = lines.indexOf(
+      'workload steps: millions of guest instructions and MIPS under each engine that counts them',
+    );
+    expect(head).toBeGreaterThan(0);
+    expect(lines[head + 1]).toMatch(/^step\s+plex86 M\s+plex86 MIPS$/);
+    let total = 0;
+    for (const line of lines.slice(head + 2, head + 2 + 11)) {
+      const [millions, mips] = line.trim().split(/\s+/).slice(-2);
+      expect(Number(millions), line).toBeGreaterThan(0);
+      expect(mips === 'n/a' || Number(mips) > 0, line).toBe(true);
+      total += Number(millions);
+    }
+    // The steps add up to the workload, whose instructions the summary gives as MIPS times seconds.
+    expect(Math.abs(total - workloadInstructions) / workloadInstructions).toBeLessThan(0.1);
+  }, 300_000);
 });
 
 describe("QEMU's instruction-count plugin", () => {

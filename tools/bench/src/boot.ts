@@ -46,6 +46,8 @@ engine, one after the other, with the same kernel command line, and measures:
                values computed on the host
   MIPS         guest instructions per second during the workload, and over the whole run (from
                start to power-off), where the engine counts instructions
+  steps        seconds of each step of the workload, and where the engine counts instructions,
+               millions of them and MIPS, from counts read as each step's result line shows
 Ratios say how much faster plex86 (or the --baseline engine) is than each engine: above 1, faster.
 
 Engines: plex86  node tools/cli/bin/plex86.mjs run --kernel --initrd --append --memory --stats
@@ -185,6 +187,8 @@ interface Outcome {
   results?: WorkloadResults;
   /** Seconds of each workload step (see WORKLOAD_KEYS). */
   steps?: Record<WorkloadKey, number>;
+  /** Guest instructions of each workload step, where the engine counts them. */
+  stepInstructions?: Record<WorkloadKey, number>;
   wrong?: string;
 }
 
@@ -442,17 +446,32 @@ async function runEngine(
 
     let begin: Promise<number> | undefined;
     let end: Promise<number> | undefined;
+    const atStep = new Map<WorkloadKey, Promise<number>>();
     const count = launched.countNow;
+    // One count at a time: plex86 answers each signal with one statistics block, and a second
+    // signal before the first answer would read the same block twice. A count is awaited after the
+    // workload; until then a failure must not go unhandled.
+    let last: Promise<unknown> = Promise.resolve();
+    const countNext = (): Promise<number> | undefined => {
+      if (!count) return undefined;
+      const next = last.then(count);
+      last = next.catch(() => undefined);
+      next.catch(() => undefined);
+      return next;
+    };
     const run = await withProgress(
       runWorkload(machine.console, {
         size: settings.size,
         timeoutMs: settings.timeoutMs,
-        // The counts are awaited after the workload; until then a failure must not go unhandled.
         onBegin: () => {
-          if (count) (begin = count()).catch(() => undefined);
+          begin = countNext();
+        },
+        onStep: (key) => {
+          const at = countNext();
+          if (at) atStep.set(key, at);
         },
         onEnd: () => {
-          if (count) (end = count()).catch(() => undefined);
+          end = countNext();
         },
       }),
       30_000,
@@ -462,7 +481,10 @@ async function runEngine(
     outcome.results = run.results;
     outcome.steps = run.steps;
     outcome.wrong = checkResults(run.results, expected);
-    if (begin && end) outcome.workloadMips = ((await end) - (await begin)) / run.seconds / 1e6;
+    if (begin && end) {
+      outcome.workloadMips = ((await end) - (await begin)) / run.seconds / 1e6;
+      outcome.stepInstructions = await stepInstructions(await begin, atStep);
+    }
     say(
       `workload done in ${run.seconds.toFixed(2)} s; ${outcome.wrong ? `WRONG RESULTS: ${outcome.wrong}` : 'results match the host'}`,
     );
@@ -498,6 +520,26 @@ async function runEngine(
     if (launched) await launched.machine.exited;
   }
   return outcome;
+}
+
+/**
+ * Guest instructions of each step: the differences of the counts read as each step's result line
+ * showed, the first from the count at the begin marker.
+ */
+async function stepInstructions(
+  begin: number,
+  atStep: ReadonlyMap<WorkloadKey, Promise<number>>,
+): Promise<Record<WorkloadKey, number>> {
+  const steps = {} as Record<WorkloadKey, number>;
+  let before = begin;
+  for (const key of WORKLOAD_KEYS) {
+    const at = atStep.get(key);
+    if (at === undefined) throw new Error(`no instruction count at the end of the workload step ${key}`);
+    const now = await at;
+    steps[key] = now - before;
+    before = now;
+  }
+  return steps;
 }
 
 function table(rows: readonly (readonly string[])[]): string[] {
@@ -540,18 +582,24 @@ function report(outcomes: readonly Outcome[], settings: Settings, print: (line: 
   const gzip = new Set(outcomes.flatMap((o) => (o.results ? [o.results.gzipBytes] : [])));
   if (gzip.size > 1) print(`engines disagree on gzipBytes: ${[...gzip].join(', ')}`);
 
-  const base = outcomes.find((o) => o.engine === settings.baseline);
+  ratioReport(outcomes, settings.baseline, print);
+  stepMipsReport(outcomes, print);
+}
+
+/** The baseline against each other engine: as a whole and step by step (stepReport). */
+function ratioReport(outcomes: readonly Outcome[], baseline: EngineName, print: (line: string) => void): void {
+  const base = outcomes.find((o) => o.engine === baseline);
   const others = outcomes.filter((o) => o !== base);
   if (others.length === 0) return;
   print('');
   if (base === undefined || base.error !== undefined) {
     print(
-      `no ratios against ${settings.baseline}: ${base === undefined ? 'it was not run' : 'it failed'}` +
+      `no ratios against ${baseline}: ${base === undefined ? 'it was not run' : 'it failed'}` +
         ` (--baseline picks another engine)`,
     );
     return;
   }
-  print(`${settings.baseline} against each engine (above 1: ${settings.baseline} is faster)`);
+  print(`${baseline} against each engine (above 1: ${baseline} is faster)`);
   const ratio = (mine: number | undefined, theirs: number | undefined) =>
     mine === undefined || theirs === undefined || mine <= 0 || theirs <= 0 ? 'n/a' : `${(mine / theirs).toFixed(2)}x`;
   const ratioRows = [['engine', 'boot', 'workload', 'MIPS workload', 'MIPS run']];
@@ -565,7 +613,7 @@ function report(outcomes: readonly Outcome[], settings: Settings, print: (line: 
     ]);
   }
   for (const line of table(ratioRows)) print(line);
-  stepReport(base, others, settings.baseline, print);
+  stepReport(base, others, baseline, print);
 }
 
 /** The workload's steps: seconds under every engine, and the baseline against each. */
@@ -589,6 +637,31 @@ function stepReport(
         const theirs = o.steps?.[key];
         // Steps that take a few milliseconds anywhere are timer noise, not a ratio.
         return theirs === undefined || mine < 0.01 || theirs < 0.01 ? 'n/a' : `${(theirs / mine).toFixed(2)}x`;
+      }),
+    ]);
+  }
+  for (const line of table(rows)) print(line);
+}
+
+/**
+ * The workload's steps under each engine that counts its instructions: millions of instructions (the
+ * same guest work should take about as many under every engine) and MIPS. Steps of a few
+ * milliseconds get no MIPS: the counts are read as each result line shows, a moment after it.
+ */
+function stepMipsReport(outcomes: readonly Outcome[], print: (line: string) => void): void {
+  const counted = outcomes.filter((o) => o.stepInstructions !== undefined && o.steps !== undefined);
+  if (counted.length === 0) return;
+  print('');
+  print('workload steps: millions of guest instructions and MIPS under each engine that counts them');
+  const rows = [['step', ...counted.map((o) => `${o.engine} M`), ...counted.map((o) => `${o.engine} MIPS`)]];
+  for (const key of WORKLOAD_KEYS) {
+    rows.push([
+      WORKLOAD_STEPS[key],
+      ...counted.map((o) => fixed((o.stepInstructions?.[key] ?? 0) / 1e6, 1)),
+      ...counted.map((o) => {
+        const seconds = o.steps?.[key] ?? 0;
+        const instructions = o.stepInstructions?.[key] ?? 0;
+        return seconds < 0.01 ? 'n/a' : fixed(instructions / seconds / 1e6, 0);
       }),
     ]);
   }

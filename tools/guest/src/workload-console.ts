@@ -155,6 +155,8 @@ export async function runWorkload(
     readonly timeoutMs: number;
     /** Called as soon as the begin marker shows, e.g. to read an instruction counter. */
     readonly onBegin?: () => void;
+    /** Called as soon as each step's result line shows, in the order of WORKLOAD_KEYS. */
+    readonly onStep?: (key: WorkloadKey) => void;
     /** Called as soon as the end marker shows. */
     readonly onEnd?: () => void;
   },
@@ -165,7 +167,16 @@ export async function runWorkload(
   const begin = await guestConsole.waitFor(`\n${WORKLOAD_BEGIN}`, 30_000, 'start of the workload', from);
   const started = performance.now();
   options.onBegin?.();
-  const end = await guestConsole.waitFor(`\n${WORKLOAD_END}`, options.timeoutMs, 'end of the workload', from);
+  const left = () => Math.max(1, started + options.timeoutMs - performance.now());
+  const onStep = options.onStep;
+  if (onStep !== undefined) {
+    let at = begin;
+    for (const key of WORKLOAD_KEYS) {
+      at = await guestConsole.waitFor(`\n${WORKLOAD_MARK}: ${key}=`, left(), `${key} line of the workload`, at);
+      onStep(key);
+    }
+  }
+  const end = await guestConsole.waitFor(`\n${WORKLOAD_END}`, left(), 'end of the workload', from);
   const seconds = (performance.now() - started) / 1000;
   options.onEnd?.();
   await guestConsole.waitFor('\n', 5_000, 'end of the last workload line', end + 1);

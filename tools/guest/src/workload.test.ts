@@ -167,6 +167,34 @@ describe('the workload timed step by step', () => {
     expect(Object.keys(run.steps)).toEqual([...WORKLOAD_KEYS]);
     WORKLOAD_KEYS.forEach((key, k) => expect(run.steps[key]).toBeCloseTo((k + 1) / 10, 9));
   });
+
+  it('tells as each step ends, before the next one has', async () => {
+    // The result lines come a few milliseconds apart, as from a guest that runs the steps.
+    const guest: GuestConsole = new GuestConsole((text) => {
+      setTimeout(() => {
+        guest.feed(text.replace('\n', '\r\n'));
+        if (!text.startsWith('sh ')) return;
+        guest.feed(`${WORKLOAD_BEGIN}\r\n`);
+        WORKLOAD_KEYS.forEach((key, k) =>
+          setTimeout(() => guest.feed(`plex86-workload: ${key}=v${k}\r\n`), 5 * (k + 1)),
+        );
+        setTimeout(() => guest.feed(`${WORKLOAD_END}\r\n${GUEST_PROMPT}`), 5 * (WORKLOAD_KEYS.length + 1));
+      }, 1);
+    });
+    const seen: string[] = [];
+    await runWorkload(guest, {
+      size: SMALL,
+      timeoutMs: 5_000,
+      onStep: (key) => {
+        const k = WORKLOAD_KEYS.indexOf(key);
+        expect(guest.output).toContain(`plex86-workload: ${key}=v${k}`);
+        const next = WORKLOAD_KEYS[k + 1];
+        if (next !== undefined) expect(guest.output).not.toContain(`plex86-workload: ${next}=`);
+        seen.push(key);
+      },
+    });
+    expect(seen).toEqual([...WORKLOAD_KEYS]);
+  });
 });
 
 // The guest's busybox run natively and under qemu-system-i386 gives the results computed in Node.
