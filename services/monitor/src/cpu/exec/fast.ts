@@ -295,14 +295,17 @@ const FLAT_WRITE = SegAccess.FLAT | SegAccess.WRITE;
  * temporal dead zone, which throws without type feedback), for the run loop to run the record through
  * its handler, halved the deoptimisations (per step: sort 55 to 24, gzip 29 to 11, the forking loop
  * 22 to 4), but the sort and the forking loop switch processes all the time (20 000 CR3 loads in the
- * sort step, as sort and md5sum take turns at the pipe), each switch flushes the TLB, and the way out
- * and back at the misses after it took them about a fifth longer. With a function made again with
- * calls once it had left 256 times, and the rest of the member interpreted after a miss, the bench
- * workload took as long as without it (0.986x, four rounds in turns; medians: sort 1.001x, the
- * forking loop 0.981x, gzip 0.76 s in both builds, though 0.80 s against 1.15 s in runs that pause
- * between the steps). Running each new function's first eight calls with every access on its slow
- * path, so that the calls had feedback before V8 optimised it, cut the deoptimisations as much and
- * made the steps 14-31% slower but gzip, which took 19% less (one run each).
+ * sort step typed at the interactive shell, as sort and md5sum take turns at the pipe; run from a
+ * script by a non-interactive shell, as the bench runs it, the step leaves the run loop for
+ * sensitive and privileged instructions 25 000 times instead of 233 000, runs 992 million
+ * instructions instead of 1 121 million, and takes 0.57 of the time), each switch flushes the TLB,
+ * and the way out and back at the misses after it took them about a fifth longer. With a function
+ * made again with calls once it had left 256 times, and the rest of the member interpreted after a
+ * miss, the bench workload took as long as without it (0.986x, four rounds in turns; medians: sort
+ * 1.001x, the forking loop 0.981x, gzip 0.76 s in both builds, though 0.80 s against 1.15 s in runs
+ * that pause between the steps). Running each new function's first eight calls with every access on
+ * its slow path, so that the calls had feedback before V8 optimised it, cut the deoptimisations as
+ * much and made the steps 14-31% slower but gzip, which took 19% less (one run each).
  */
 function readCode(size: Size, seg: string, ea: string, flat: boolean): string {
   if (size !== 32 && !flatSegment(seg, flat)) return `cpu.read${size}(${seg}, ${ea})`;
