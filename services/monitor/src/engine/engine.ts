@@ -124,17 +124,18 @@ const COMPILE_THRESHOLD = 8192;
  * block, the tier cost time: at 256 runs the bench workload's forking loop took 8.4 s instead of
  * 5.6 s and its sort 9.8 s instead of 8.2 s (7.2 s and 10.3 s at 1024 runs).
  *
- * Where that time goes, measured with no page functions at all on the workload's awk steps (every
- * block at 256 runs in the tier, 86% of the records): the tier's WebAssembly runs a record in about
- * 9 ns once V8 has tiered it up, the interpreter in about 24 ns, but each warm block costs the run
- * loop about 110 ns (runBlock, the memo or jump-cache probe, the call into WebAssembly), so the steps
- * ran at 34 and 40 MIPS against the interpreter's 40 and 43. Letting interpretOn run warm blocks in
- * its chain (and go on after one) made that 42 and 52 MIPS; still, with page functions at their
- * threshold, the six long steps took 24.9-25.8 s with the tier at 256, 1024 or 2048 runs against
- * 22.8-23.3 s without it (one run each, four without). Without that chain, turning off V8's lazy
- * WebAssembly compilation and Wasm inlining took four of the steps from 23% to 14% longer than
- * without the tier. What the tier lacks is passing control from block to block inside WebAssembly,
- * as page functions do in JavaScript.
+ * Where that time goes, measured with no page functions at all on the workload's two awk steps
+ * (blocks in the tier from 256 runs on; it ran 73% of the generating step's records): the tier's
+ * WebAssembly runs a record in about 11 ns, the interpreter's loop in about 15 ns (25 ns with its
+ * chain from block to block and the handlers it calls), but each warm block costs the run loop about
+ * 100 ns (runBlock, the memo or jump-cache probe, the call into WebAssembly), so the steps ran at 34
+ * and 40 MIPS against the interpreter's 40 and 43. Letting interpretOn run warm blocks in its chain
+ * (and go on after one) made that 42 and 52 MIPS; still, with page functions at their threshold, the
+ * six long steps took 24.9-25.8 s with the tier at 256, 1024 or 2048 runs against 22.8-23.3 s without
+ * it (one run each, four without). Without that chain, turning off V8's lazy WebAssembly compilation
+ * and Wasm inlining took four of the steps from 23% to 14% longer than without the tier. What the
+ * tier lacks is passing control from block to block inside WebAssembly, as page functions do in
+ * JavaScript; its code itself is only about a third faster than the interpreter's loop.
  */
 const WARM_THRESHOLD = -1;
 
