@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startConsoleProcess } from '@plex86/guest';
+import { startConsoleProcess, WORKLOAD_KEYS } from '@plex86/guest';
 import { bootBenchmark, PLEX86_CLI, plex86Count } from './boot.js';
 import { qemuCountPlugin, readQemuCount } from './boot-qemu-count.js';
 import { EXIT_PORT, multibootImage } from './multiboot-image.js';
@@ -64,7 +64,7 @@ describe('plex86 bench boot', () => {
     expect(head).toBeGreaterThan(0);
     expect(lines[head + 1]).toMatch(/^step\s+plex86 M\s+plex86 MIPS$/);
     let total = 0;
-    for (const line of lines.slice(head + 2, head + 2 + 11)) {
+    for (const line of lines.slice(head + 2, head + 2 + WORKLOAD_KEYS.length)) {
       const [millions, mips] = line.trim().split(/\s+/).slice(-2);
       expect(Number(millions), line).toBeGreaterThan(0);
       expect(mips === 'n/a' || Number(mips) > 0, line).toBe(true);

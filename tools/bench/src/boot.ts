@@ -547,6 +547,9 @@ function table(rows: readonly (readonly string[])[]): string[] {
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '));
 }
 
+/** Seconds under which a step is timer noise and gets no ratio or MIPS. */
+const SHORT_STEP = 0.01;
+
 const fixed = (n: number | undefined, digits: number) => (n === undefined ? 'n/a' : n.toFixed(digits));
 
 function report(outcomes: readonly Outcome[], settings: Settings, print: (line: string) => void): void {
@@ -636,7 +639,9 @@ function stepReport(
       ...timed.slice(1).map((o) => {
         const theirs = o.steps?.[key];
         // Steps that take a few milliseconds anywhere are timer noise, not a ratio.
-        return theirs === undefined || mine < 0.01 || theirs < 0.01 ? 'n/a' : `${(theirs / mine).toFixed(2)}x`;
+        return theirs === undefined || mine < SHORT_STEP || theirs < SHORT_STEP
+          ? 'n/a'
+          : `${(theirs / mine).toFixed(2)}x`;
       }),
     ]);
   }
@@ -661,7 +666,7 @@ function stepMipsReport(outcomes: readonly Outcome[], print: (line: string) => v
       ...counted.map((o) => {
         const seconds = o.steps?.[key] ?? 0;
         const instructions = o.stepInstructions?.[key] ?? 0;
-        return seconds < 0.01 ? 'n/a' : fixed(instructions / seconds / 1e6, 0);
+        return seconds < SHORT_STEP ? 'n/a' : fixed(instructions / seconds / 1e6, 0);
       }),
     ]);
   }

@@ -172,7 +172,7 @@ export async function runWorkload(
   if (onStep !== undefined) {
     let at = begin;
     for (const key of WORKLOAD_KEYS) {
-      at = await guestConsole.waitFor(`\n${WORKLOAD_MARK}: ${key}=`, left(), `${key} line of the workload`, at);
+      at = await guestConsole.waitFor(stepLine(key), left(), `${key} line of the workload`, at);
       onStep(key);
     }
   }
@@ -184,6 +184,11 @@ export async function runWorkload(
   return { results, seconds, steps: stepSeconds(guestConsole, begin) };
 }
 
+/** Where the result line of step `key` starts in the console output: after a line end. */
+function stepLine(key: WorkloadKey): string {
+  return `\n${WORKLOAD_MARK}: ${key}=`;
+}
+
 /** Seconds between the arrivals of consecutive result lines, the first from the begin marker at `begin`. */
 function stepSeconds(guestConsole: GuestConsole, begin: number): Record<WorkloadKey, number> {
   const steps = {} as Record<WorkloadKey, number>;
@@ -191,7 +196,7 @@ function stepSeconds(guestConsole: GuestConsole, begin: number): Record<Workload
   let previous = guestConsole.arrivedAt(begin + 1) ?? 0;
   for (const key of WORKLOAD_KEYS) {
     // The results parsed, so every line is there, in this order.
-    at = guestConsole.output.indexOf(`\n${WORKLOAD_MARK}: ${key}=`, at);
+    at = guestConsole.output.indexOf(stepLine(key), at);
     if (at < 0) throw new Error(`no ${key} line after the begin marker`);
     const arrived = guestConsole.arrivedAt(at + 1) ?? previous;
     steps[key] = Math.max(0, arrived - previous) / 1000;
