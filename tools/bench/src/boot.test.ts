@@ -35,6 +35,10 @@ describe('plex86 bench boot', () => {
     await expect(run(['--against', PLEX86_CLI, '--engines', 'qemu'])).rejects.toThrow(/leave out --engines/);
     await expect(run(['--rounds', '2'])).rejects.toThrow(/--rounds goes with --against/);
     await expect(run(['--against', PLEX86_CLI, '--rounds', '0'])).rejects.toThrow(/--rounds wants a positive integer/);
+    await expect(run(['--passes', '0'])).rejects.toThrow(/--passes wants a positive integer/);
+    await expect(run(['--against', PLEX86_CLI, '--passes', '2'])).rejects.toThrow(
+      /--passes does not go with --against/,
+    );
   });
 
   it('compares two builds that boot the default guest in turns', async () => {
@@ -53,25 +57,30 @@ describe('plex86 bench boot', () => {
     expect(row('sort -k2,2n')).not.toBe('');
   }, 900_000);
 
-  it("gives plex86's instructions and MIPS for each step of the workload", async () => {
-    const out = await run(['--engines', 'plex86', '--scale', '0.01']);
+  it("gives plex86's instructions and MIPS for each step of the workload, in each pass", async () => {
+    const out = await run(['--engines', 'plex86', '--scale', '0.01', '--passes', '2']);
     const lines = out.split('\n');
+    /** Checks the step table under `head`; the steps add up to `workload` million instructions. */
+    const checkSteps = (head: string, workload: number) => {
+      const at = lines.indexOf(head);
+      expect(at, head).toBeGreaterThan(0);
+      expect(lines[at + 1]).toMatch(/^step\s+plex86 M\s+plex86 MIPS$/);
+      let total = 0;
+      for (const line of lines.slice(at + 2, at + 2 + WORKLOAD_KEYS.length)) {
+        const [millions, mips] = line.trim().split(/\s+/).slice(-2);
+        expect(Number(millions), line).toBeGreaterThan(0);
+        expect(mips === 'n/a' || Number(mips) > 0, line).toBe(true);
+        total += Number(millions);
+      }
+      expect(Math.abs(total - workload) / workload).toBeLessThan(0.1);
+    };
+    const steps = 'workload steps: millions of guest instructions and MIPS under each engine that counts them';
+    // The summary gives each pass's workload instructions as MIPS times seconds.
     const summary = (lines.find((line) => /^plex86\s+\d/.test(line)) ?? '').trim().split(/\s+/);
-    const workloadInstructions = Number(summary[2]) * Number(summary[3]);
-    const head = lines.indexOf(
-      'workload steps: millions of guest instructions and MIPS under each engine that counts them',
-    );
-    expect(head).toBeGreaterThan(0);
-    expect(lines[head + 1]).toMatch(/^step\s+plex86 M\s+plex86 MIPS$/);
-    let total = 0;
-    for (const line of lines.slice(head + 2, head + 2 + WORKLOAD_KEYS.length)) {
-      const [millions, mips] = line.trim().split(/\s+/).slice(-2);
-      expect(Number(millions), line).toBeGreaterThan(0);
-      expect(mips === 'n/a' || Number(mips) > 0, line).toBe(true);
-      total += Number(millions);
-    }
-    // The steps add up to the workload, whose instructions the summary gives as MIPS times seconds.
-    expect(Math.abs(total - workloadInstructions) / workloadInstructions).toBeLessThan(0.1);
+    checkSteps(steps, Number(summary[2]) * Number(summary[3]));
+    const second = (lines.find((line) => /^plex86\s+2\s/.test(line)) ?? '').trim().split(/\s+/);
+    expect(second[4]).toBe('match');
+    checkSteps(`pass 2, ${steps}`, Number(second[2]) * Number(second[3]));
   }, 300_000);
 });
 

@@ -11,6 +11,7 @@ import {
   referenceResults,
   runWorkload,
   startConsoleProcess,
+  WORKLOAD_END,
   WORKLOAD_KEYS,
   WORKLOAD_STEPS,
   type ConsoleProcess,
@@ -69,6 +70,10 @@ Engines: plex86  node tools/cli/bin/plex86.mjs run --kernel --initrd --append --
                     --cpu-prof-dir=DIR to profile it; may be repeated
   --plex86-cli FILE the script node runs as plex86 (default tools/cli/bin/plex86.mjs), e.g. the
                     CLI bundled with esbuild, whose profile lines map to one plain JavaScript file
+  --passes N        run the workload N times in each machine (default 1): the first pass gives the
+                    figures above; the later ones, whose guest code each engine has met before,
+                    are reported apart, with the steps of the last pass (the split of the time
+                    between the engine's warm-up and its speed on code it has translated)
 
 Comparing two builds of plex86 (only plex86 runs; --engines and --baseline do not apply):
   --against FILE    the plex86 CLI of another build, e.g. WORKTREE/tools/cli/bin/plex86.mjs of a
@@ -93,6 +98,8 @@ interface Settings {
   /** The other build's CLI, when two builds are compared. */
   readonly against: string | undefined;
   readonly rounds: number;
+  /** Runs of the workload in each machine. */
+  readonly passes: number;
 }
 
 function parse(args: string[]): Settings | null {
@@ -110,6 +117,7 @@ function parse(args: string[]): Settings | null {
     'plex86-cli': { type: 'string' },
     against: { type: 'string' },
     rounds: { type: 'string' },
+    passes: { type: 'string' },
   });
   if (values.help) return null;
   const against = values.against;
@@ -117,6 +125,7 @@ function parse(args: string[]): Settings | null {
     if (values.engines !== undefined || values.baseline !== undefined)
       throw new Error('--against compares two builds of plex86: leave out --engines and --baseline');
     if (!existsSync(against)) throw new Error(`--against: no such file: ${against}`);
+    if (values.passes !== undefined) throw new Error('--passes does not go with --against: it compares first passes');
   } else if (values.rounds !== undefined) {
     throw new Error('--rounds goes with --against');
   }
@@ -159,6 +168,7 @@ function parse(args: string[]): Settings | null {
     plex86Cli: values['plex86-cli'] ?? PLEX86_CLI,
     against,
     rounds: positiveInt('rounds', values.rounds, 3),
+    passes: positiveInt('passes', values.passes, 1),
   };
 }
 
@@ -175,21 +185,28 @@ interface Launched {
   readonly finish: () => Promise<void>;
 }
 
-interface Outcome {
-  readonly engine: EngineName;
-  readonly command: string;
-  error?: string;
-  bootSeconds?: number;
+/** What one run of the workload measured. */
+interface PassFigures {
   workloadSeconds?: number;
   workloadMips?: number;
-  runMips?: number;
-  mipsNote?: string;
   results?: WorkloadResults;
   /** Seconds of each workload step (see WORKLOAD_KEYS). */
   steps?: Record<WorkloadKey, number>;
   /** Guest instructions of each workload step, where the engine counts them. */
   stepInstructions?: Record<WorkloadKey, number>;
   wrong?: string;
+}
+
+/** One engine's run: its boot, the workload's first pass, and the passes after it (--passes). */
+interface Outcome extends PassFigures {
+  readonly engine: EngineName;
+  readonly command: string;
+  error?: string;
+  bootSeconds?: number;
+  runMips?: number;
+  mipsNote?: string;
+  /** The passes after the first, in order. */
+  later?: PassFigures[];
 }
 
 function missing(what: string, install: string): Error {
@@ -444,50 +461,21 @@ async function runEngine(
     outcome.bootSeconds = (performance.now() - started) / 1000;
     say(`shell prompt after ${outcome.bootSeconds.toFixed(2)} s; typing the workload`);
 
-    let begin: Promise<number> | undefined;
-    let end: Promise<number> | undefined;
-    const atStep = new Map<WorkloadKey, Promise<number>>();
     const count = launched.countNow;
-    // One count at a time: plex86 answers each signal with one statistics block, and a second
-    // signal before the first answer would read the same block twice. A count is awaited after the
-    // workload; until then a failure must not go unhandled.
-    let last: Promise<unknown> = Promise.resolve();
-    const countNext = (): Promise<number> | undefined => {
-      if (!count) return undefined;
-      const next = last.then(count);
-      last = next.catch(() => undefined);
-      next.catch(() => undefined);
-      return next;
-    };
-    const run = await withProgress(
-      runWorkload(machine.console, {
-        size: settings.size,
-        timeoutMs: settings.timeoutMs,
-        onBegin: () => {
-          begin = countNext();
-        },
-        onStep: (key) => {
-          const at = countNext();
-          if (at) atStep.set(key, at);
-        },
-        onEnd: () => {
-          end = countNext();
-        },
-      }),
-      30_000,
-      tick('workload running'),
-    );
-    outcome.workloadSeconds = run.seconds;
-    outcome.results = run.results;
-    outcome.steps = run.steps;
-    outcome.wrong = checkResults(run.results, expected);
-    if (begin && end) {
-      outcome.workloadMips = ((await end) - (await begin)) / run.seconds / 1e6;
-      outcome.stepInstructions = await stepInstructions(await begin, atStep);
+    for (let pass = 1; pass <= settings.passes; pass++) {
+      const what = settings.passes === 1 ? 'workload' : `workload pass ${pass} of ${settings.passes}`;
+      if (pass > 1) {
+        // The next pass is typed once the shell is back at its prompt.
+        const guestConsole = machine.console;
+        await guestConsole.waitFor(GUEST_PROMPT, 30_000, 'shell prompt', guestConsole.output.lastIndexOf(WORKLOAD_END));
+      }
+      const figures = await workloadPass(machine, count, settings, expected, tick(`${what} running`));
+      if (pass === 1) Object.assign(outcome, figures);
+      else (outcome.later ??= []).push(figures);
+      say(
+        `${what} done in ${fixed(figures.workloadSeconds, 2)} s; ${figures.wrong ? `WRONG RESULTS: ${figures.wrong}` : 'results match the host'}`,
+      );
     }
-    say(
-      `workload done in ${run.seconds.toFixed(2)} s; ${outcome.wrong ? `WRONG RESULTS: ${outcome.wrong}` : 'results match the host'}`,
-    );
 
     machine.console.typeLines(['poweroff -f'], 30_000).catch(() => undefined);
     // "reboot: Power down", or "reboot: System halted" on a machine without a way to power off.
@@ -520,6 +508,63 @@ async function runEngine(
     if (launched) await launched.machine.exited;
   }
   return outcome;
+}
+
+/**
+ * Types the workload at the shell prompt and measures one run of it: seconds, results checked
+ * against `expected`, and where the engine counts (`count`), its instructions over the workload
+ * and in each step.
+ */
+async function workloadPass(
+  machine: ConsoleProcess,
+  count: (() => Promise<number>) | undefined,
+  settings: Settings,
+  expected: Partial<WorkloadResults>,
+  tick: (seconds: number) => void,
+): Promise<PassFigures> {
+  let begin: Promise<number> | undefined;
+  let end: Promise<number> | undefined;
+  const atStep = new Map<WorkloadKey, Promise<number>>();
+  // One count at a time: plex86 answers each signal with one statistics block, and a second
+  // signal before the first answer would read the same block twice. A count is awaited after the
+  // workload; until then a failure must not go unhandled.
+  let last: Promise<unknown> = Promise.resolve();
+  const countNext = (): Promise<number> | undefined => {
+    if (!count) return undefined;
+    const next = last.then(count);
+    last = next.catch(() => undefined);
+    next.catch(() => undefined);
+    return next;
+  };
+  const run = await withProgress(
+    runWorkload(machine.console, {
+      size: settings.size,
+      timeoutMs: settings.timeoutMs,
+      onBegin: () => {
+        begin = countNext();
+      },
+      onStep: (key) => {
+        const at = countNext();
+        if (at) atStep.set(key, at);
+      },
+      onEnd: () => {
+        end = countNext();
+      },
+    }),
+    30_000,
+    tick,
+  );
+  const figures: PassFigures = {
+    workloadSeconds: run.seconds,
+    results: run.results,
+    steps: run.steps,
+    wrong: checkResults(run.results, expected),
+  };
+  if (begin && end) {
+    figures.workloadMips = ((await end) - (await begin)) / run.seconds / 1e6;
+    figures.stepInstructions = await stepInstructions(await begin, atStep);
+  }
+  return figures;
 }
 
 /**
@@ -587,6 +632,45 @@ function report(outcomes: readonly Outcome[], settings: Settings, print: (line: 
 
   ratioReport(outcomes, settings.baseline, print);
   stepMipsReport(outcomes, print);
+  laterReport(outcomes, settings, print);
+}
+
+/**
+ * The passes after the first (--passes): each engine's seconds and MIPS per pass, then the last
+ * pass step by step, as the first pass's figures are given.
+ */
+function laterReport(outcomes: readonly Outcome[], settings: Settings, print: (line: string) => void): void {
+  if (settings.passes < 2) return;
+  print('');
+  print('later passes: the same workload again in the same machine, on guest code each engine has run before');
+  const rows = [['engine', 'pass', 'workload s', 'MIPS workload', 'results']];
+  for (const o of outcomes) {
+    (o.later ?? []).forEach((pass, i) => {
+      const results = pass.results === undefined ? 'n/a' : pass.wrong === undefined ? 'match' : 'WRONG';
+      rows.push([o.engine, String(i + 2), fixed(pass.workloadSeconds, 2), fixed(pass.workloadMips, 0), results]);
+    });
+  }
+  for (const line of table(rows)) print(line);
+  for (const o of outcomes) {
+    for (const pass of o.later ?? [])
+      if (pass.wrong !== undefined) print(`${o.engine} gave wrong results: ${pass.wrong}`);
+  }
+  // Each engine's last pass in place of its first; an engine that did not get that far drops out.
+  const last = outcomes.flatMap((o) => {
+    const pass = o.later?.[settings.passes - 2];
+    return pass === undefined ? [] : [{ ...o, ...pass }];
+  });
+  const base = last.find((o) => o.engine === settings.baseline);
+  const title = `pass ${settings.passes}, `;
+  if (base !== undefined)
+    stepReport(
+      base,
+      last.filter((o) => o !== base),
+      settings.baseline,
+      print,
+      title,
+    );
+  stepMipsReport(last, print, title);
 }
 
 /** The baseline against each other engine: as a whole and step by step (stepReport). */
@@ -625,11 +709,14 @@ function stepReport(
   others: readonly Outcome[],
   baseline: EngineName,
   print: (line: string) => void,
+  title = '',
 ): void {
   const timed = [base, ...others].filter((o) => o.steps !== undefined);
   if (base.steps === undefined || timed.length < 2) return;
   print('');
-  print(`workload steps: seconds under each engine, and ${baseline} against each (above 1: ${baseline} is faster)`);
+  print(
+    `${title}workload steps: seconds under each engine, and ${baseline} against each (above 1: ${baseline} is faster)`,
+  );
   const rows = [['step', ...timed.map((o) => `${o.engine} s`), ...timed.slice(1).map((o) => `vs ${o.engine}`)]];
   for (const key of WORKLOAD_KEYS) {
     const mine = base.steps[key];
@@ -653,11 +740,11 @@ function stepReport(
  * same guest work should take about as many under every engine) and MIPS. Steps of a few
  * milliseconds get no MIPS: the counts are read as each result line shows, a moment after it.
  */
-function stepMipsReport(outcomes: readonly Outcome[], print: (line: string) => void): void {
+function stepMipsReport(outcomes: readonly Outcome[], print: (line: string) => void, title = ''): void {
   const counted = outcomes.filter((o) => o.stepInstructions !== undefined && o.steps !== undefined);
   if (counted.length === 0) return;
   print('');
-  print('workload steps: millions of guest instructions and MIPS under each engine that counts them');
+  print(`${title}workload steps: millions of guest instructions and MIPS under each engine that counts them`);
   const rows = [['step', ...counted.map((o) => `${o.engine} M`), ...counted.map((o) => `${o.engine} MIPS`)]];
   for (const key of WORKLOAD_KEYS) {
     rows.push([
