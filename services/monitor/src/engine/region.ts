@@ -147,7 +147,9 @@ export function linkEntryKey(cpu: Cpu, flat: boolean): number {
 
 /**
  * Most records in one region (the hottest members are kept). V8 optimises a function only up to a
- * bytecode size, and the time it takes grows with the size.
+ * bytecode size, and the time it takes grows with the size. The cap seldom binds: with 1024, the
+ * hand-offs of the bench workload's long steps stayed within 1 % of those with 256 (first pass:
+ * sort 33.5 million against 33.8, the awk sum 14.8 against 14.9).
  */
 export const MAX_REGION_RECORDS = 256;
 
@@ -296,6 +298,12 @@ const BORROW_PATH = 8;
  * then runs in the newest one instead of handing control back and forth. Measured on the sort step
  * of the bench workload: 50 million hand-offs became 37 million; the time stayed within this
  * machine's noise (two A/B runs of the bench, four rounds each: 0.99x and 1.02x on the workload).
+ *
+ * A path stops at its page's end. Following it on into the pages after (the successor memo of a
+ * path's last block starting another path, up to 8 such hops per function: a call chain through
+ * several pages) cut the hand-offs of the long steps' second pass by 7-22 % (sort 35.3 to 32.8
+ * million, the awk sum 15.7 to 13.0, gzip 2.8 to 2.2) and the bench workload took as long (0.991x,
+ * four rounds in turns; 64 hops cut no more than 8).
  */
 export function borrowedMembers(
   members: readonly Block[],
