@@ -10,7 +10,7 @@ import { fastHandler } from '../../src/cpu/exec/fast.js';
 import { CPU_FAULT } from '../../src/cpu/fault.js';
 import { TlbBit } from '../../src/cpu/paging.js';
 import { Cr0, Seg } from '../../src/cpu/registers.js';
-import { blockSource } from '../../src/engine/compile.js';
+import { blockSource, deadFlags } from '../../src/engine/compile.js';
 import { compileRegion } from '../../src/engine/region.js';
 import { resolveGenericHandler, resolveHandler } from '../../src/engine/engine.js';
 import type { Handler } from '../../src/cpu/exec/table.js';
@@ -316,6 +316,55 @@ describe('compiled blocks', () => {
     // Generic handlers (the differential tests' resolver) are never replaced by inline code.
     const generic = records.map((r) => resolveGenericHandler(r, DecodeStatus.Ok));
     expect(blockSource(generic, records, records.length, 32).inlined).toBe(0);
+  });
+
+  it('leave out the CF and OF of shifts and rotates whose flags a later register ALU operation sets first', () => {
+    const dead = (...bytes: number[]) => {
+      const { records, handlers } = decodeBlock(Uint8Array.from(bytes));
+      return deadFlags(handlers, records, records.length);
+    };
+    const ROR_EAX = [0xc1, 0xc8, 0x06];
+    const SHR_EAX = [0xc1, 0xe8, 0x06];
+    const MOV_EBX_EAX = [0x89, 0xc3];
+    const XOR_ECX_EDX = [0x31, 0xd1];
+    // Set again by the XOR, with only a register move between.
+    expect(dead(...ROR_EAX, ...MOV_EBX_EAX, ...XOR_ECX_EDX)).toEqual([true, true, false]);
+    expect(dead(...SHR_EAX, ...XOR_ECX_EDX)).toEqual([true, false]);
+    // Read before they are set again: by a jump, by ADC, by a later block (the block's end).
+    expect(dead(...ROR_EAX, 0x72, 0x00)).toEqual([false, false]);
+    expect(dead(...ROR_EAX, 0x11, 0xcb, ...XOR_ECX_EDX)).toEqual([false, true, false]);
+    expect(dead(...ROR_EAX, ...MOV_EBX_EAX)).toEqual([false, false]);
+    // A load between them may fault, and a fault must see the rotate's flags.
+    expect(dead(...ROR_EAX, 0x8b, 0x18, ...XOR_ECX_EDX)).toEqual([false, true, false]);
+    // A rotate sets only CF and OF: the one before it keeps its flags.
+    expect(dead(...ROR_EAX, 0xc1, 0xcb, 0x07, ...XOR_ECX_EDX)).toEqual([false, true, false]);
+
+    const { records, handlers } = decodeBlock(Uint8Array.from([...ROR_EAX, ...MOV_EBX_EAX, ...XOR_ECX_EDX]));
+    const { source } = blockSource(handlers, records, records.length, 32);
+    expect(source).not.toContain('0x800');
+    const kept = decodeBlock(Uint8Array.from([...ROR_EAX, ...MOV_EBX_EAX]));
+    expect(blockSource(kept.handlers, kept.records, kept.records.length, 32).source).toContain('0x800');
+
+    // Whatever the rotate left, the block ends with the XOR's flags, as with the handlers.
+    const a = makeCpu(32);
+    const b = makeCpu(32);
+    const called = compileBlock(a, handlers, records, records.length, 32, false);
+    const inline = compileBlock(b, handlers, records, records.length, 32, true);
+    for (const [eax, ecx, edx, flags] of [
+      [0x80000001, 5, 5, 0x8d5],
+      [0x7fffffc0, 0x80000000, 1, 0],
+      [1, 0, 0, 0x801],
+    ]) {
+      for (const cpu of [a, b]) {
+        cpu.r32[0] = eax as number;
+        cpu.r32[1] = ecx as number;
+        cpu.r32[2] = edx as number;
+        cpu.eflags = (cpu.eflags & ~0x8d5) | (flags as number);
+      }
+      const oa = runBlock(a, called, records, -1);
+      const ob = runBlock(b, inline, records, -1);
+      expect(describeState(b, ob)).toBe(describeState(a, oa));
+    }
   });
 
   it('stops right after a write into a code page and leaves EIP on the next record', () => {

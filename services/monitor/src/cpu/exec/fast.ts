@@ -45,6 +45,12 @@ export interface Operands {
    * before it runs the code.
    */
   readonly flat: boolean;
+  /**
+   * True where no later code can read the arithmetic flags the record leaves (deadFlags in
+   * engine/compile.ts): the shifts and rotates, whose CF and OF cost more than their result, then
+   * leave them as they were.
+   */
+  readonly flagsDead: boolean;
   /** Branch target EIP, wrapped to `bits`. */
   target(bits: 16 | 32): string;
   /** The IP of the next record (which EIP holds while the record runs). */
@@ -84,6 +90,7 @@ const FIELDS: Operands = {
   ea: () => 'ea(cpu, ins)',
   seg: () => 'ins.memSegment - 25',
   flat: false,
+  flagsDead: false,
   target: (bits) =>
     bits === 16
       ? '(cpu.eip + ins.rawBranchTarget - ins.rawIp - ins.length) & 0xffff'
@@ -104,6 +111,7 @@ const PACKED: Operands = {
   ea: () => 'eaPacked(cpu, _pk, _po)',
   seg: () => `((_pk[_po + ${Packed.MEM}] >>> ${MemWord.SEG_SHIFT}) & 7)`,
   flat: false,
+  flagsDead: false,
   target: (bits) => `(cpu.eip + _pk[_po + ${Packed.IMM}]) ${bits === 16 ? '& 0xffff' : '| 0'}`,
   nextIp: () => 'st[0]',
   condition: (cc) => CONDITIONS[cc],
@@ -131,6 +139,7 @@ class LiteralOperands implements Operands {
     private readonly next: number,
     private readonly flags: FlagSource | undefined,
     readonly flat: boolean,
+    readonly flagsDead: boolean,
   ) {}
 
   reg(size: Size, n: 0 | 1): string {
@@ -984,7 +993,9 @@ for (const [name, expr, cfExpr, ofExpr] of [
   ['Sar', 'a >> c', '(a >> (c - 1)) & 1', 'false'],
 ] as const) {
   const body = (o: Operands, count: string): string =>
-    `const c = ${count}; if (c !== 0) { const a = ${o.reg(32, 0)};
+    o.flagsDead
+      ? `const c = ${count}; if (c !== 0) { const a = ${o.reg(32, 0)}; ${o.reg(32, 0)} = ${expr}; }`
+      : `const c = ${count}; if (c !== 0) { const a = ${o.reg(32, 0)};
      const res = ${expr}; const cf = ${cfExpr};
      st[1] = (st[1] & ~0x811) | cf | (${ofExpr} ? 0x800 : 0);
      st[${ST_LAZY}] = ${LZ_RESULT32}; st[${ST_RES}] = res; ${o.reg(32, 0)} = res; }`;
@@ -1014,7 +1025,9 @@ for (const [name, expr, cfExpr, ofExpr] of [
   ['Ror', '(a >>> c) | (a << (32 - c))', '(res >>> 31) & 1', 'cf ^ ((res >>> 30) & 1)'],
 ] as const) {
   const body = (o: Operands, count: string): string =>
-    `const c = ${count}; if (c !== 0) { const a = ${o.reg(32, 0)}; const res = (${expr}) | 0; const cf = ${cfExpr};
+    o.flagsDead
+      ? `const c = ${count}; if (c !== 0) { const a = ${o.reg(32, 0)}; ${o.reg(32, 0)} = (${expr}) | 0; }`
+      : `const c = ${count}; if (c !== 0) { const a = ${o.reg(32, 0)}; const res = (${expr}) | 0; const cf = ${cfExpr};
      ${flagBitsCode(Flag.CF | Flag.OF, `cf | (${ofExpr} ? 0x800 : 0)`)} ${o.reg(32, 0)} = res; }`;
   define(`${name}_rm32_imm8`, (o) => body(o, `(${o.imm(8)}) & 31`), undefined);
   define(`${name}_rm32_1`, (o) => body(o, '1'), undefined);
@@ -1122,14 +1135,53 @@ function exitsIfWrites(effect: Effect, code: string): Effect {
  * in a function made by generatedFunction, which declares the template locals. `flags` is the state
  * the records before it left in the lazy flags, when known, for a conditional jump to test directly.
  */
-export function inlineCode(ins: Instruction, next: number, flags?: FlagSource, flat = false): InlineCode | undefined {
+export function inlineCode(
+  ins: Instruction,
+  next: number,
+  flags?: FlagSource,
+  flat = false,
+  flagsDead = false,
+): InlineCode | undefined {
   const entry = FAST.get(ins.code);
   if (entry === undefined) return undefined;
   const memory = ins.op0Kind === MEMORY || ins.op1Kind === MEMORY;
   const t = entry.template(memory ? 'mem' : 'reg');
   if (t === undefined) return undefined;
-  const code = t(new LiteralOperands(ins, next, flags, flat));
+  const code = t(new LiteralOperands(ins, next, flags, flat, flagsDead));
   return { code, effect: exitsIfWrites(memory ? entry.memEffect : entry.regEffect, code), flags: entry.flags };
+}
+
+/** How a form's inline code may run and what it does with the arithmetic flags (flagUse). */
+export interface FlagUse {
+  readonly effect: Effect;
+  readonly flags: FlagEffect;
+  /** It reads the EFLAGS or lazy-flag words, other than as the target of a plain assignment. */
+  readonly readsFlags: boolean;
+}
+
+/**
+ * Code that reads the arithmetic flags: the EFLAGS and lazy-flag words other than as the target of a
+ * plain assignment (`st[1] &= ...` reads too), or a flag getter.
+ */
+const READS_FLAGS = /\bst\[[1-5]\](?!\s*=(?!=))|\bcpu\.get[A-Z]f\(/;
+
+/** FlagUse by code and operand kind (code * 2, + 1 for a memory operand); null: no template. */
+const FLAG_USE = new Map<number, FlagUse | null>();
+
+/**
+ * What the inline code of `ins` may do and does with the flags, the same for every record of its
+ * form, or undefined when the form has no template. Known once per form: block compilers ask for
+ * every record.
+ */
+export function flagUse(ins: Instruction): FlagUse | undefined {
+  const key = ins.code * 2 + (ins.op0Kind === MEMORY || ins.op1Kind === MEMORY ? 1 : 0);
+  let use = FLAG_USE.get(key);
+  if (use === undefined) {
+    const inl = inlineCode(ins, (ins.ip + ins.length) | 0);
+    use = inl === undefined ? null : { effect: inl.effect, flags: inl.flags, readsFlags: READS_FLAGS.test(inl.code) };
+    FLAG_USE.set(key, use);
+  }
+  return use ?? undefined;
 }
 
 /** What the record's form does to the arithmetic flags, or undefined when it has no template. */
