@@ -36,7 +36,7 @@ const SEABIOS_DIR = '/usr/share/seabios';
 const QEMU = 'qemu-system-i386';
 
 const USAGE = `plex86 bench boot [--engines LIST] [--timeout SECONDS] [--baseline ENGINE] [--scale F]
-                    [--memory MIB] [--qemu-cpu MODEL] [--qemu-count on|off] [--seabios DIR]
+                    [--memory MIB] [--qemu-cpu MODEL] [--qemu-count on|off] [--seabios DIR] [--passes N]
        plex86 bench boot --against CLI [--rounds N] [--scale F] [--plex86-cli CLI] ...
 
 Boots the default guest (Debian's 686 kernel and the busybox initramfs of tools/guest) under each
