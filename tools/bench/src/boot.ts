@@ -597,6 +597,12 @@ const SHORT_STEP = 0.01;
 
 const fixed = (n: number | undefined, digits: number) => (n === undefined ? 'n/a' : n.toFixed(digits));
 
+/** A pass's results as a table shows them: whether they match the host's. */
+function resultsCell(pass: PassFigures): string {
+  if (pass.results === undefined) return 'n/a';
+  return pass.wrong === undefined ? 'match' : 'WRONG';
+}
+
 function report(outcomes: readonly Outcome[], settings: Settings, print: (line: string) => void): void {
   print('');
   print(
@@ -607,7 +613,7 @@ function report(outcomes: readonly Outcome[], settings: Settings, print: (line: 
   print(`plex86 and v86 ran on Node ${process.versions.node}`);
   const rows = [['engine', 'boot s', 'workload s', 'MIPS workload', 'MIPS run', 'results']];
   for (const o of outcomes) {
-    const results = o.results === undefined ? 'n/a' : o.wrong === undefined ? 'match' : 'WRONG';
+    const results = resultsCell(o);
     rows.push([
       o.engine,
       fixed(o.bootSeconds, 2),
@@ -646,8 +652,13 @@ function laterReport(outcomes: readonly Outcome[], settings: Settings, print: (l
   const rows = [['engine', 'pass', 'workload s', 'MIPS workload', 'results']];
   for (const o of outcomes) {
     (o.later ?? []).forEach((pass, i) => {
-      const results = pass.results === undefined ? 'n/a' : pass.wrong === undefined ? 'match' : 'WRONG';
-      rows.push([o.engine, String(i + 2), fixed(pass.workloadSeconds, 2), fixed(pass.workloadMips, 0), results]);
+      rows.push([
+        o.engine,
+        String(i + 2),
+        fixed(pass.workloadSeconds, 2),
+        fixed(pass.workloadMips, 0),
+        resultsCell(pass),
+      ]);
     });
   }
   for (const line of table(rows)) print(line);

@@ -1074,11 +1074,14 @@ for (let cc = 0; cc < 16; cc++) {
   );
 }
 
-const MEMORY = OpKind.Memory;
+/** Whether the record has a memory operand (its form's memory template and effect apply). */
+function hasMemoryOperand(ins: Instruction): boolean {
+  return ins.op0Kind === OpKind.Memory || ins.op1Kind === OpKind.Memory;
+}
 
 /** The variant of its form's handlers that a record needs. */
 function variantOf(ins: Instruction): FormVariant {
-  if (ins.op0Kind !== MEMORY && ins.op1Kind !== MEMORY) return 'reg';
+  if (!hasMemoryOperand(ins)) return 'reg';
   return ins.addressSize === 32 && ins.memBase !== 0 && ins.memIndex === 0 ? 'base' : 'mem';
 }
 
@@ -1144,7 +1147,7 @@ export function inlineCode(
 ): InlineCode | undefined {
   const entry = FAST.get(ins.code);
   if (entry === undefined) return undefined;
-  const memory = ins.op0Kind === MEMORY || ins.op1Kind === MEMORY;
+  const memory = hasMemoryOperand(ins);
   const t = entry.template(memory ? 'mem' : 'reg');
   if (t === undefined) return undefined;
   const code = t(new LiteralOperands(ins, next, flags, flat, flagsDead));
@@ -1174,7 +1177,7 @@ const FLAG_USE = new Map<number, FlagUse | null>();
  * every record.
  */
 export function flagUse(ins: Instruction): FlagUse | undefined {
-  const key = ins.code * 2 + (ins.op0Kind === MEMORY || ins.op1Kind === MEMORY ? 1 : 0);
+  const key = ins.code * 2 + (hasMemoryOperand(ins) ? 1 : 0);
   let use = FLAG_USE.get(key);
   if (use === undefined) {
     const inl = inlineCode(ins, (ins.ip + ins.length) | 0);
