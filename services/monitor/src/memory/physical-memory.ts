@@ -42,6 +42,14 @@ const A20_BIT = 1 << 20;
 /** The BIOS window ends at the top of the first megabyte. */
 const BIOS_END = 0x100000;
 
+/**
+ * The class of RAM's byte view. A Node process changes the prototype of some Uint8Arrays (its
+ * Buffers), which leaves V8's map of plain Uint8Arrays unstable; generated code that holds RAM's
+ * byte view as a constant then checks the view's map at every byte access. A view of its own class
+ * has a map nothing else changes.
+ */
+class RamBytes extends Uint8Array {}
+
 export interface PhysicalMemoryOptions {
   /** RAM size in bytes: a multiple of 4 KiB, at least 1 MiB, below 2 GiB. */
   ramSize: number;
@@ -89,7 +97,7 @@ export class PhysicalMemory {
     this.ramSize = size;
     this.machineMemory = createMachineMemory(size);
     const buffer = this.machineMemory.buffer;
-    this.ram = new Uint8Array(buffer, MACHINE_LAYOUT.ram, size);
+    this.ram = new RamBytes(buffer, MACHINE_LAYOUT.ram, size);
     this.ram16 = new Uint16Array(buffer, MACHINE_LAYOUT.ram, size >>> 1);
     this.ram32 = new Int32Array(buffer, MACHINE_LAYOUT.ram, size >>> 2);
     this.pageKind = new Uint8Array(PHYS_PAGES).fill(PageKind.UNMAPPED);
