@@ -769,10 +769,12 @@ export class Engine {
     let globalEpoch = 0;
     let drops = 0;
     let entry = 0;
+    // The member control enters at: found by EIP at first, then named by the link followed.
+    let member = -1;
     const st = cpu.st;
     try {
       for (;;) {
-        const last = region.run(cpu, left);
+        const last = region.run(cpu, left, member);
         if (last !== 0) {
           // Not `cpu.instructions += region.run(...)`: that would read the count before the members
           // the region passed through added theirs.
@@ -799,11 +801,14 @@ export class Engine {
         let next: Region | null;
         if (linkHolds(stamp, s, eip, drops, entry, fetchEpoch, globalEpoch)) {
           next = region.linkTo[at * Links.WAYS] as Region;
+          member = stamp[s + Link.MEMBER] as number;
         } else if (linkHolds(stamp, s + Link.WAY, eip, drops, entry, fetchEpoch, globalEpoch)) {
           next = region.linkTo[at * Links.WAYS + 1] as Region;
+          member = stamp[s + Link.WAY + Link.MEMBER] as number;
         } else {
           next = this.relink(region, at, eip, flat, drops, entry);
           if (next === null) break;
+          member = stamp[s + Link.MEMBER] as number;
         }
         cpu.insEip = eip;
         handoffs++;
@@ -898,6 +903,7 @@ export class Engine {
     stamp[s + Link.EPOCH] = last.nextEpoch;
     stamp[s + Link.DROPS] = drops;
     stamp[s + Link.ENTRY] = entry;
+    stamp[s + Link.MEMBER] = next.members.indexOf(block);
     block.hits++;
     this.stats.regionRelinks++;
     return next;

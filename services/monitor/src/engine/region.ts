@@ -1,6 +1,6 @@
 /**
  * Hot code as generated functions per code page. The blocks of a physical page that ran often
- * enough become the cases of a switch on EIP inside a loop, so control that passes from one of them
+ * enough become the cases of a switch inside a loop, so control that passes from one of them
  * to another (a loop, an if/else, a call within the page) stays in generated code instead of going
  * back to the run loop, which pays for the block lookup and the call into a separate function. Code
  * of the page that gets hot later goes into another function of the page (see regionMembers).
@@ -38,9 +38,11 @@ import { AFTER_HANDLER, BEFORE_HANDLER, holdStateInLocals, STATE_LOCALS_SCOPE } 
  * function was entered or last called a handler with). The function returns 0 when it returns after
  * such a member (control may go on into the page function at EIP), else the records of the member
  * it returns from that completed: all of a member that does not pass control on, or those before a
- * point where the member leaves early. `cpu` is the Cpu it was made for (compileRegion).
+ * point where the member leaves early. `member` is the index of the member that starts at EIP, when
+ * the caller knows it (a hand-off link holds it), or -1: the function then finds it by EIP. `cpu` is
+ * the Cpu it was made for (compileRegion).
  */
-export type RegionFunction = (cpu: Cpu, budget: number) => number;
+export type RegionFunction = (cpu: Cpu, budget: number, member: number) => number;
 
 /**
  * What a block's `compiled` slot holds: a page function (Region), or a block the warm tier compiled
@@ -83,9 +85,10 @@ export interface Region extends CompiledCode {
    * newest first), and the stamps those links hold under (`linkStamp`, Link.WAY words per link: the
    * EIP it went to, the fetch epoch its translation was made in, the block source's drop count then,
    * and the entry key (linkEntryKey) of the run that made it; the drop count is -1 until a link is
-   * made, which no drop count matches). Following a link reads these instead of the blocks at both
-   * ends of the jump and the page function it goes to; the stamps are int32 words, which V8 compares
-   * without checking for boxed numbers. Two links per member: a function called from two places
+   * made, which no drop count matches), with the index of the member it enters there (Link.MEMBER).
+   * Following a link reads these instead of the blocks at both ends of the jump and the page
+   * function it goes to; the stamps are int32 words, which V8 compares without checking for boxed
+   * numbers. Two links per member: a function called from two places
    * returns to both, and a conditional jump at a page's end goes to two pages.
    */
   readonly linkTo: (Region | null)[];
@@ -100,13 +103,17 @@ export function mayEnter(region: Region, cpu: Cpu, flat: boolean): boolean {
   return (flat || !region.flat) && region.readWant === cpu.readWant;
 }
 
-/** The words of a link's stamp in `Region.linkStamp`, and how many there are per link (WAY). */
+/**
+ * The words of a link's stamp in `Region.linkStamp`, and how many there are per link (WAY): the
+ * stamp, then the index of the member the link enters (not part of what linkHolds compares).
+ */
 export const enum Link {
   EIP = 0,
   EPOCH = 1,
   DROPS = 2,
   ENTRY = 3,
-  WAY = 4,
+  MEMBER = 4,
+  WAY = 5,
 }
 
 /** How many links a member has (WAYS), and the words of their stamps per member (WORDS). */
@@ -386,6 +393,21 @@ function staticSuccessors(block: Block): number[] {
   }
 }
 
+/**
+ * Code that sets `_k` to the member index EIP names after `block` ran, when its last instruction
+ * names the EIP (staticSuccessors) and a member starts there (`index`, member by start EIP), or to -1
+ * for the page function's lookup by EIP. It compares EIP with the successors it names, so a handler
+ * that leaves EIP elsewhere goes to the lookup too.
+ */
+function successorIndex(block: Block, index: ReadonlyMap<number, number>): string {
+  let code = '-1';
+  for (const ip of staticSuccessors(block).reverse()) {
+    const k = index.get(ip);
+    if (k !== undefined) code = `st[0] === ${ip} ? ${k} : ${code}`;
+  }
+  return `_k = ${code};`;
+}
+
 function inPageFunction(b: Block): boolean {
   const code = b.compiled as CompiledCode | null;
   return code !== null && code.warmSlot < 0;
@@ -421,6 +443,8 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
   const chained = chaining.includes(true);
   let cases = '';
   const home = (members[0] as Block).physAddr >>> 12;
+  const index = new Map<number, number>();
+  members.forEach((b, k) => index.set(bits === 16 ? b.startIp & 0xffff : b.startIp | 0, k));
   members.forEach((b, k) => {
     const base = handlers.length;
     const count = b.count;
@@ -436,20 +460,27 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
       beforeCall: `cpu.instructions += _done; budget -= _done; _done = 0; ${BEFORE_HANDLER}`,
       afterCall: AFTER_HANDLER,
     });
-    const next = chained && chaining[k] ? `_done += ${count}; break;` : `return ${count};`;
+    const next = chained && chaining[k] ? `_done += ${count}; ${successorIndex(b, index)} break;` : `return ${count};`;
     const start = bits === 16 ? b.startIp & 0xffff : b.startIp | 0;
-    cases += `case ${start}: {\n${b.physAddr >>> 12 !== home ? borrowCheck(start, b.physAddr) : ''}at = ${k}; cpu.insEip = ${start};\n${source}${next}\n}\n`;
+    const entry = chained ? k : start;
+    cases += `case ${entry}: {\n${b.physAddr >>> 12 !== home ? borrowCheck(start, b.physAddr) : ''}at = ${k}; cpu.insEip = ${start};\n${source}${next}\n}\n`;
   });
+  // Chained members pass control on by member index (`_k`): V8 makes a switch on small consecutive
+  // integers one indirect jump through a table, where a switch on EIPs spread over a page is a binary
+  // search (six compares and branches for 64 members) before every block. What a member cannot name
+  // (the target of a return or an indirect jump, or where a caller enters without a member index)
+  // is looked up by EIP.
+  const lookup = [...index].map(([ip, k]) => `case ${ip}: _k = ${k}; continue;\n`).join('');
   const loop = chained
-    ? `for (;;) {\nswitch (st[0]) {\n${cases}default: return 0;\n}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`
+    ? `for (;;) {\nswitch (_k) {\n${cases}default:\nswitch (st[0]) {\n${lookup}default: return 0;\n}\n}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`
     : `switch (st[0]) {\n${cases}default: return 0;\n}`;
   const state = holdStateInLocals(loop);
-  const body = `let at = 0, _done = 0; ${state.load}\ntry {\n${state.code}\n} finally { cpu.regionAt = at; cpu.regionLeft = budget - _done; cpu.instructions += _done; ${state.store} }`;
+  const body = `let at = 0, _done = 0, _k = member | 0; budget |= 0; ${state.load}\ntry {\n${state.code}\n} finally { cpu.regionAt = at; cpu.regionLeft = budget - _done; cpu.instructions += _done; ${state.store} }`;
   // Named after its guest code, so that profiles of the host say which guest code is hot.
   const first = members[0] as Block;
   const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
   const scope = { ...STATE_LOCALS_SCOPE, h: handlers, r: records };
-  const run = generatedFunction(name, 'cpu, budget', body, scope, cpu) as RegionFunction;
+  const run = generatedFunction(name, 'cpu, budget, member', body, scope, cpu) as RegionFunction;
   const linkTo = new Array<Region | null>(members.length * Links.WAYS).fill(null);
   const linkStamp = new Int32Array(members.length * Links.WORDS).fill(-1);
   return { run, members, drops: -1, warmSlot: -1, linkTo, linkStamp, flat, readWant: cpu.readWant };

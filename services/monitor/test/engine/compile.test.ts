@@ -65,7 +65,7 @@ function compileBlock(
   // count itself, one that returns gives it back.
   return () => {
     const before = cpu.instructions;
-    const last = region.run(cpu, 1);
+    const last = region.run(cpu, 1, -1);
     const completed = cpu.instructions - before + last;
     cpu.instructions = before;
     return completed;

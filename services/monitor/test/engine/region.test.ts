@@ -226,6 +226,29 @@ describe('page functions', () => {
     });
   }
 
+  it('run a return to a member on inside the page function, found by its EIP', () => {
+    const c = new Code();
+    c.emit(0xb9).imm32(1000); // mov ecx, 1000
+    c.label('loop').rel([0xe8], 4, 'sub'); // call sub
+    c.emit(0x49); // dec ecx
+    c.rel([0x75], 1, 'loop'); // jnz loop
+    c.emit(0xf4); // hlt
+    c.label('sub').emit(0x40); // inc eax
+    c.emit(0xc3); // ret
+    const code = c.link();
+    const a = machine(code, false);
+    const g = machine(code, true);
+    // Compiled once the blocks ran a few times: one page function holds them all.
+    g.engine.compileThreshold = 8;
+    expect(a.engine.run(1e6)).toBe(StopReason.HALTED);
+    expect(g.engine.run(1e6)).toBe(StopReason.HALTED);
+    expect(state(g.cpu)).toBe(state(a.cpu));
+    expect(g.cpu.r32[0]).toBe(1000);
+    expect(g.engine.stats.regions).toBe(1);
+    // A RET names no member: each would leave the function for a hand-off back into it otherwise.
+    expect(g.engine.stats.regionHandoffs).toBeLessThan(10);
+  });
+
   it('pass control on after the sensitive instructions that change nothing the run loop looks at', () => {
     // Each of PUSHFD, CLI, PUSH DS and RDTSC ends a block; the loop's five blocks stay inside the
     // page function, which counts the records before RDTSC as the interpreter does.
