@@ -14,7 +14,7 @@ import '../cpu/exec/index.js';
 import { fastHandler } from '../cpu/exec/fast.js';
 import type { BlockSource, HandlerResolver } from './block-source.js';
 import { CrossPageFetch } from './cross-page.js';
-import { interpretPacked } from './interpreter.js';
+import { packedInterpreter, type PackedInterpreter } from './interpreter.js';
 import type { RecordArena } from './record-arena.js';
 import {
   borrowedMembers,
@@ -209,6 +209,8 @@ export class Engine {
   readonly crossPage = new CrossPageFetch();
   /** The block source's arena of packed records. */
   private readonly records: RecordArena;
+  /** Runs blocks from their packed records (interpreter.ts), made for this engine's Cpu. */
+  private readonly interpret: PackedInterpreter;
   /** The SBE block that ran last, whose successor memo the next lookup may use. */
   private prevBlock: Block | null = null;
   /**
@@ -230,6 +232,7 @@ export class Engine {
     readonly intr: InterruptLine | undefined = undefined,
   ) {
     this.records = blocks.records;
+    this.interpret = packedInterpreter(cpu);
     // Before epochs start again, every block goes: memos and jump-cache entries are used only while
     // the block they lead to is valid, hand-off links only at the drop count they were made at.
     cpu.onEpochsSpent = () => this.blocks.flush();
@@ -463,7 +466,7 @@ export class Engine {
     }
     const mask = bits === 16 ? 0xffff : -1;
     if (packedAt >= 0) {
-      interpretPacked(cpu, records, this.records.words, packedAt, n, delta, mask);
+      this.interpret(cpu, records, this.records.words, packedAt, n, delta, mask);
       if (
         !cpu.exitBlock &&
         delta === 0 &&
@@ -543,7 +546,7 @@ export class Engine {
         block = next;
         chained++;
         // Records set `cpu.insEip` as they start.
-        interpretPacked(cpu, block.instructions, records.words, block.packedAt, block.count, 0, mask);
+        this.interpret(cpu, block.instructions, records.words, block.packedAt, block.count, 0, mask);
         if (cpu.exitBlock) return null;
       }
     } finally {
@@ -864,7 +867,7 @@ export class Engine {
     this.stats.blocks++;
     if (endsSensitive(block)) this.stats.sensitive++;
     const cpu = this.cpu;
-    interpretPacked(cpu, block.instructions, this.records.words, block.packedAt, block.count, 0, -1);
+    this.interpret(cpu, block.instructions, this.records.words, block.packedAt, block.count, 0, -1);
     const region = cpu.exitBlock ? null : this.interpretOn(block, -1);
     cpu.exitBlock = false;
     return region;

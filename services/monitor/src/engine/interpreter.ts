@@ -120,7 +120,13 @@ function syncIp(po: string): string {
     st[0] = (start + _pk[${po} + ${Packed.LENGTH}]) & mask; _synced = true; }`;
 }
 
-function build(): PackedInterpreter {
+/**
+ * The interpreter for `cpu`: its arrays (registers, state words, TLB, RAM) are constants of the
+ * function (generatedFunction), so V8 drops the map check and the reloads of length and backing
+ * store that an array read from `cpu` needs at each access after a call. The TLB masks are read at
+ * each call: the interpreter runs at every privilege.
+ */
+export function packedInterpreter(cpu: Cpu): PackedInterpreter {
   // A form of registers and flags only (Effect.NONE) cannot fault, end the block or read EIP: it
   // skips the IP bookkeeping and the exit test. One that reaches memory but does not jump needs only
   // `insEip`, for a fault (the run loop restarts the instruction there) or a device or debugger that
@@ -135,7 +141,8 @@ function build(): PackedInterpreter {
         : syncIp('_po');
     return `case ${form.id}: { ${sync} ${form.code} } ${(form.effect & Effect.EXITS) !== 0 ? 'break' : 'continue'};\n`;
   }).join('');
-  const body = `let i = 0, _synced = true;
+  // Int32 arguments as small integers, which V8 would otherwise check and untag at every use.
+  const body = `at |= 0; n |= 0; delta |= 0; mask |= 0; let i = 0, _synced = true;
   try {
     for (; i < n; i++) {
       const _po = at + (i << ${PACKED_SHIFT});
@@ -147,10 +154,11 @@ ${cases}default: ${syncIp('_po')} ROUTINES[id](cpu, READS_RECORD[id] === 1 ? rec
     }
     if (!_synced) ${syncIp(`at + ((i - 1) << ${PACKED_SHIFT})`)}
   } finally { cpu.instructions += i; }`;
-  return generatedFunction('interpret', 'cpu, records, _pk, at, n, delta, mask', body, {
-    ROUTINES,
-    READS_RECORD,
-  }) as PackedInterpreter;
+  return generatedFunction(
+    'interpret',
+    'cpu, records, _pk, at, n, delta, mask',
+    body,
+    { ROUTINES, READS_RECORD },
+    { cpu, privilege: false },
+  ) as PackedInterpreter;
 }
-
-export const interpretPacked: PackedInterpreter = build();

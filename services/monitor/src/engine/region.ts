@@ -480,7 +480,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
   const first = members[0] as Block;
   const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
   const scope = { ...STATE_LOCALS_SCOPE, h: handlers, r: records };
-  const run = generatedFunction(name, 'cpu, budget, member', body, scope, cpu) as RegionFunction;
+  const run = generatedFunction(name, 'cpu, budget, member', body, scope, { cpu, privilege: true }) as RegionFunction;
   const linkTo = new Array<Region | null>(members.length * Links.WAYS).fill(null);
   const linkStamp = new Int32Array(members.length * Links.WORDS).fill(-1);
   return { run, members, drops: -1, warmSlot: -1, linkTo, linkStamp, flat, readWant: cpu.readWant };

@@ -8,7 +8,7 @@ import { fastHandler, packedTwin } from '../../src/cpu/exec/fast.js';
 import { Packed, packRecord, PACKED_STRIDE, routineId, ROUTINES } from '../../src/cpu/exec/packed.js';
 import { HANDLERS } from '../../src/cpu/exec/table.js';
 import '../../src/cpu/exec/index.js';
-import { INLINE_ROUTINES, interpretPacked } from '../../src/engine/interpreter.js';
+import { INLINE_ROUTINES, packedInterpreter } from '../../src/engine/interpreter.js';
 import { PortSpace } from '../../src/io/port-space.js';
 import { PhysicalMemory } from '../../src/memory/physical-memory.js';
 import { vectorOf } from '../support/faults.js';
@@ -49,6 +49,7 @@ describe('the packed interpreter', () => {
       }
       const a = makeCpu(bits);
       const c = makeCpu(bits);
+      const interpretPacked = packedInterpreter(c);
       const bytes = new Uint8Array(16);
       const ins = new Instruction();
       // The record sits after another, as a block's do in the arena.
@@ -136,6 +137,7 @@ describe('the packed interpreter', () => {
       records.every((_, i) => INLINE_ROUTINES.includes(packed[i * PACKED_STRIDE + Packed.ROUTINE] as number)),
     ).toBe(true);
     const cpu = makeCpu(32);
+    const interpretPacked = packedInterpreter(cpu);
     const device = RAM - 0x1000;
     cpu.mem.mapMmio(device, 0x1000, { read8: () => (cpu.requestExit(), 0x5a), write8: () => undefined });
     cpu.r32[3] = device;
@@ -165,7 +167,7 @@ describe('the packed interpreter', () => {
         const cpu = makeCpu(32);
         cpu.r32[3] = 0x10;
         cpu.eip = 0;
-        interpretPacked(cpu, records, packed, 0, n, 0, -1);
+        packedInterpreter(cpu)(cpu, records, packed, 0, n, 0, -1);
         expect(cpu.instructions).toBe(n);
         expect(cpu.eip).toBe(n === 5 ? END : (IPS[n] as number));
         expect(cpu.insEip).toBe(IPS[n - 1]);
@@ -180,7 +182,7 @@ describe('the packed interpreter', () => {
       // DS ends below 0x2010: the load through it faults.
       cpu.loadSegmentCache(3, 0x10, 0, 0x1fff, Attr.P | Attr.S | Attr.RW | Attr.ACCESSED | Attr.DB);
       cpu.r32[3] = 0x10;
-      expect(vectorOf(cpu, () => interpretPacked(cpu, records, packed, 0, 5, 0, -1))).toBe(13);
+      expect(vectorOf(cpu, () => packedInterpreter(cpu)(cpu, records, packed, 0, 5, 0, -1))).toBe(13);
       expect(cpu.insEip).toBe(IPS[2]);
       expect(cpu.instructions).toBe(2);
     });

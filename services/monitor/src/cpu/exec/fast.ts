@@ -396,20 +396,32 @@ const MASK_USE = [
   ['writeMask', 'writeWant', /\bwriteMask\b/],
 ] as const;
 
+/** The Cpu a generated function is made for (generatedFunction). */
+export interface MadeFor {
+  readonly cpu: Cpu;
+  /**
+   * Whether it is made for the CPU's current privilege too: its TLB permission masks are then
+   * literals. Those change only with the CPL, which no instruction inside a page function changes.
+   */
+  readonly privilege: boolean;
+}
+
 /**
- * The declarations of the template locals that `code` uses. Code made for one Cpu (`cpu`) has its
- * arrays as constants of the function's scope (generatedFunction) and its TLB permission masks as
- * literals: those change only with the CPL, which no instruction inside generated code changes.
+ * The declarations of the template locals that `code` uses. Code made for a Cpu has its arrays as
+ * constants of the function's scope (generatedFunction), and its TLB permission masks as literals
+ * when it is made for the CPU's privilege too; other code reads them from `cpu` when it is called.
  */
-function templateLocals(code: string, cpu?: Cpu): string {
+function templateLocals(code: string, madeFor?: MadeFor): string {
   let decl = '';
-  if (cpu === undefined) for (const [name, re] of ARRAY_USE) if (re.test(code)) decl += `const ${name} = cpu.${name}; `;
+  if (madeFor === undefined) {
+    for (const [name, re] of ARRAY_USE) if (re.test(code)) decl += `const ${name} = cpu.${name}; `;
+  }
   for (const [mask, want, re] of MASK_USE) {
     if (!re.test(code)) continue;
     decl +=
-      cpu === undefined
-        ? `const ${mask} = cpu.${mask}, ${want} = cpu.${want}; `
-        : `const ${mask} = ${cpu[mask]}, ${want} = ${cpu[want]}; `;
+      madeFor?.privilege === true
+        ? `const ${mask} = ${madeFor.cpu[mask]}, ${want} = ${madeFor.cpu[want]}; `
+        : `const ${mask} = cpu.${mask}, ${want} = cpu.${want}; `;
   }
   if (/\b_mo\b/.test(code)) decl += 'let _mo = 0, _ml = 0, _me = 0, _mp = 0; ';
   return decl;
@@ -422,8 +434,8 @@ const TEMPLATE_SCOPE: Readonly<Record<string, unknown>> = { R8, ea, eaPacked };
  * A function of generated code, `function name(params) { locals; body }`: the template locals the
  * body uses are declared first, and the names template code uses and those in `scope` are in scope.
  *
- * A function made for `cpu` runs only with that Cpu and only while its TLB masks are those it has
- * now (the same privilege). Its arrays are then constants of the function's scope, which V8 folds
+ * A function made for a Cpu (`madeFor`) runs only with that Cpu, and one made for its privilege only
+ * while its TLB masks are those it has now. Its arrays are constants of the function's scope, which V8 folds
  * into the optimised code as it does the scope of a function made once: their maps and lengths are
  * known, so the map check before each access and the bounds check of an index below a length go.
  * Measured on the sort step of the bench workload (two alternating pairs of two rounds): 9.60 s to
@@ -438,13 +450,14 @@ export function generatedFunction(
   params: string,
   body: string,
   scope: Readonly<Record<string, unknown>> = {},
-  cpu?: Cpu,
+  madeFor?: MadeFor,
 ): unknown {
-  const arrays = cpu === undefined ? {} : Object.fromEntries(CPU_ARRAYS.map((array) => [array, cpu[array]]));
+  const arrays =
+    madeFor === undefined ? {} : Object.fromEntries(CPU_ARRAYS.map((array) => [array, madeFor.cpu[array]]));
   const names = { ...TEMPLATE_SCOPE, ...arrays, ...scope };
   const factory = new Function(
     ...Object.keys(names),
-    `"use strict"; return (function ${name}(${params}) {\n${templateLocals(body, cpu)}\n${body}\n});`,
+    `"use strict"; return (function ${name}(${params}) {\n${templateLocals(body, madeFor)}\n${body}\n});`,
   ) as (...values: unknown[]) => unknown;
   return factory(...Object.values(names));
 }
