@@ -906,7 +906,7 @@ export class Engine {
     stamp[s + Link.EPOCH] = last.nextEpoch;
     stamp[s + Link.DROPS] = drops;
     stamp[s + Link.ENTRY] = entry;
-    stamp[s + Link.MEMBER] = next.members.indexOf(block);
+    stamp[s + Link.MEMBER] = next.memberAt.get(eip) ?? -1;
     block.hits++;
     this.stats.regionRelinks++;
     return next;
