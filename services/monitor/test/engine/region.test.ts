@@ -134,6 +134,16 @@ function dataMachine(code: Uint8Array, compiled: boolean): { cpu: Cpu; engine: E
   return m;
 }
 
+/** A loop that calls `target` `rounds` times, then HLT; `target` is for the caller to emit. */
+function callLoop(rounds: number, target: string): Code {
+  const c = new Code();
+  c.emit(0xb9).imm32(rounds); // mov ecx, rounds
+  c.label('loop').rel([0xe8], 4, target); // call target
+  c.emit(0x49); // dec ecx
+  c.rel([0x75], 1, 'loop'); // jnz loop
+  return c.emit(0xf4); // hlt
+}
+
 /**
  * Page 1 calls `far` on page 2 in a loop of 20 rounds; `far` adds the dword at DS:EBX to EDX. Page 2
  * also has a call of `far` to enter alone. Both end with HLT. Run by the interpreter and with every
@@ -145,12 +155,7 @@ function farCallRuns(runs: (alone: number) => readonly (readonly [number, number
   compiled: { cpu: Cpu; engine: Engine };
   handoffsBeforeLast: number;
 } {
-  const c = new Code();
-  c.emit(0xb9).imm32(20); // mov ecx, 20
-  c.label('loop').rel([0xe8], 4, 'far'); // call far
-  c.emit(0x49); // dec ecx
-  c.rel([0x75], 1, 'loop'); // jnz loop
-  c.emit(0xf4); // hlt
+  const c = callLoop(20, 'far');
   while (c.here < CODE + 0x1000) c.emit(0x90);
   c.label('far').emit(0x03, 0x13); // add edx, [ebx]
   c.emit(0xc3); // ret
@@ -227,12 +232,7 @@ describe('page functions', () => {
   }
 
   it('run a return to a member on inside the page function, found by its EIP', () => {
-    const c = new Code();
-    c.emit(0xb9).imm32(1000); // mov ecx, 1000
-    c.label('loop').rel([0xe8], 4, 'sub'); // call sub
-    c.emit(0x49); // dec ecx
-    c.rel([0x75], 1, 'loop'); // jnz loop
-    c.emit(0xf4); // hlt
+    const c = callLoop(1000, 'sub');
     c.label('sub').emit(0x40); // inc eax
     c.emit(0xc3); // ret
     const code = c.link();
