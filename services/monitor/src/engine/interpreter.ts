@@ -1,10 +1,9 @@
 /**
- * The interpreter's loop over a block's packed records (cpu/exec/packed.ts), generated once: the
- * most frequent forms run inline, each as a case of a switch on the routine index with its template
- * in the packed view (cpu/exec/fast.ts); every other record calls its routine. A call through the
- * routine table costs V8's generic call builtin and the handler's entry and exit for every record,
- * where a case of a dense switch is one indirect jump, with the register views and state words
- * loaded once per block.
+ * The interpreter's loop over a block's packed records (cpu/exec/packed.ts), generated once per
+ * Cpu: the most frequent forms run inline, each as a case of a switch on the routine index with its
+ * template in the packed view (cpu/exec/fast.ts); every other record calls its routine. A call
+ * through the routine table costs V8's generic call builtin and the handler's entry and exit for
+ * every record, where a case of a dense switch is one indirect jump.
  */
 
 import type { Instruction } from '@plex86/x86';

@@ -88,8 +88,8 @@ export interface Region extends CompiledCode {
    * made, which no drop count matches), with the index of the member it enters there (Link.MEMBER).
    * Following a link reads these instead of the blocks at both ends of the jump and the page
    * function it goes to; the stamps are int32 words, which V8 compares without checking for boxed
-   * numbers. Two links per member: a function called from two places
-   * returns to both, and a conditional jump at a page's end goes to two pages.
+   * numbers. Two links per member: a function called from two places returns to both, and a
+   * conditional jump at a page's end goes to two pages.
    */
   readonly linkTo: (Region | null)[];
   readonly linkStamp: Int32Array;
@@ -477,6 +477,8 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
     ? `for (;;) {\nswitch (_k) {\n${cases}default:\nswitch (st[0]) {\n${lookup}default: return 0;\n}\n}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`
     : `switch (st[0]) {\n${cases}default: return 0;\n}`;
   const state = holdStateInLocals(loop);
+  // The budget and the member index as int32 locals: V8 read the budget argument again, checked and
+  // untagged it at every turn of the loop.
   const body = `let at = 0, _done = 0, _k = member | 0; budget |= 0; ${state.load}\ntry {\n${state.code}\n} finally { cpu.regionAt = at; cpu.regionLeft = budget - _done; cpu.instructions += _done; ${state.store} }`;
   // Named after its guest code, so that profiles of the host say which guest code is hot.
   const first = members[0] as Block;

@@ -49,7 +49,7 @@ describe('the packed interpreter', () => {
       }
       const a = makeCpu(bits);
       const c = makeCpu(bits);
-      const interpretPacked = packedInterpreter(c);
+      const interpret = packedInterpreter(c);
       const bytes = new Uint8Array(16);
       const ins = new Instruction();
       // The record sits after another, as a block's do in the arena.
@@ -87,7 +87,7 @@ describe('the packed interpreter', () => {
           a.eip = (0x1000 + delta + ins.length) & mask;
           const va = vectorOf(a, () => HANDLERS[ins.code](a, ins));
           const before = c.instructions;
-          const vc = vectorOf(c, () => interpretPacked(c, [ins], packed, PACKED_STRIDE, 1, delta, mask));
+          const vc = vectorOf(c, () => interpret(c, [ins], packed, PACKED_STRIDE, 1, delta, mask));
           const diffs: string[] = [];
           if (va !== vc) diffs.push(`fault ${va} != ${vc}`);
           if (c.instructions - before !== (vc === -1 ? 1 : 0)) diffs.push(`counted ${c.instructions - before}`);
@@ -137,14 +137,14 @@ describe('the packed interpreter', () => {
       records.every((_, i) => INLINE_ROUTINES.includes(packed[i * PACKED_STRIDE + Packed.ROUTINE] as number)),
     ).toBe(true);
     const cpu = makeCpu(32);
-    const interpretPacked = packedInterpreter(cpu);
+    const interpret = packedInterpreter(cpu);
     const device = RAM - 0x1000;
     cpu.mem.mapMmio(device, 0x1000, { read8: () => (cpu.requestExit(), 0x5a), write8: () => undefined });
     cpu.r32[3] = device;
     cpu.r32[6] = 0x2000;
     cpu.r32[1] = 7;
     cpu.r32[2] = 0;
-    interpretPacked(cpu, records, packed, 0, records.length, 0, -1);
+    interpret(cpu, records, packed, 0, records.length, 0, -1);
     // The exit waits for the write, which tests it: the block stops after it, as page functions do.
     expect(cpu.instructions).toBe(3);
     expect(cpu.exitBlock).toBe(true);
