@@ -74,6 +74,8 @@ export class Block {
   packedGen = -1;
   /** Slot for a compiled form of the whole block (e.g. a JavaScript function); opaque here, dropped with the block. */
   compiled: unknown = null;
+  /** The block's place in its compiled form (e.g. among blocks compiled together); opaque here. */
+  compiledIndex = -1;
   /**
    * A successor memo for the run loop: the block it found at IP `nextIp` after this one, while its
    * address-translation state was `nextEpoch`. Opaque here; a dropped block is never revived, so

@@ -604,10 +604,11 @@ export class Engine {
     const region = compileRegion(all, bits, this.cpu, this.inlineRecords, bits === 32 && this.cpu.flatSegments);
     region.drops = this.blocks.drops;
     this.stats.borrowedBlocks += borrowed.length;
-    for (const b of members) {
+    members.forEach((b, k) => {
       if (b.compiled === null) this.stats.compiledBlocks++;
       b.compiled = region;
-    }
+      b.compiledIndex = k;
+    });
     this.stats.regions++;
   }
 
@@ -906,7 +907,9 @@ export class Engine {
     stamp[s + Link.EPOCH] = last.nextEpoch;
     stamp[s + Link.DROPS] = drops;
     stamp[s + Link.ENTRY] = entry;
-    stamp[s + Link.MEMBER] = next.memberAt.get(eip) ?? -1;
+    // The block's index among the function's members (compile); -1, found by EIP, should it not be.
+    const k = block.compiledIndex;
+    stamp[s + Link.MEMBER] = next.members[k] === block ? k : -1;
     block.hits++;
     this.stats.regionRelinks++;
     return next;

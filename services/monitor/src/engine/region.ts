@@ -93,8 +93,6 @@ export interface Region extends CompiledCode {
    */
   readonly linkTo: (Region | null)[];
   readonly linkStamp: Int32Array;
-  /** The index in `members` of the member that starts at an EIP (what a link names it by). */
-  readonly memberAt: ReadonlyMap<number, number>;
 }
 
 /**
@@ -487,5 +485,5 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
   const run = generatedFunction(name, 'cpu, budget, member', body, scope, { cpu, privilege: true }) as RegionFunction;
   const linkTo = new Array<Region | null>(members.length * Links.WAYS).fill(null);
   const linkStamp = new Int32Array(members.length * Links.WORDS).fill(-1);
-  return { run, members, drops: -1, warmSlot: -1, linkTo, linkStamp, memberAt: index, flat, readWant: cpu.readWant };
+  return { run, members, drops: -1, warmSlot: -1, linkTo, linkStamp, flat, readWant: cpu.readWant };
 }
