@@ -74,8 +74,6 @@ export class Block {
   packedGen = -1;
   /** Slot for a compiled form of the whole block (e.g. a JavaScript function); opaque here, dropped with the block. */
   compiled: unknown = null;
-  /** The block's place in its compiled form (e.g. among blocks compiled together); opaque here. */
-  compiledIndex = -1;
   /**
    * A successor memo for the run loop: the block it found at IP `nextIp` after this one, while its
    * address-translation state was `nextEpoch`. Opaque here; a dropped block is never revived, so
@@ -102,4 +100,9 @@ export class Block {
   startMask = 0;
   /** Chunks of `crossPage` that the block covers. */
   crossMask = 0;
+  /**
+   * The block's place in its compiled form (e.g. among blocks compiled together); opaque here. Read
+   * only when control enters that form through a link it has not followed before, so it comes last.
+   */
+  compiledIndex = -1;
 }
