@@ -317,8 +317,9 @@ const FLAT_WRITE = SegAccess.FLAT | SegAccess.WRITE;
  * much and made the steps 14-31% slower but gzip, which took 19% less (one run each).
  *
  * The call's result is made an int32 (`| 0`), as the element of the inline path is, here and in the
- * read-modify-write forms: a value the call returns is of no known type to V8, and a register local
- * that may hold it is then kept tagged, checked and untagged at every use in the function.
+ * read-modify-write forms (readLinear): a value the call returns is of no known type to V8, and a
+ * register local that may hold it is then kept tagged, checked and untagged at every use in the
+ * function.
  */
 function readCode(size: Size, seg: string, ea: string, flat: boolean): string {
   if (size !== 32 && !flatSegment(seg, flat)) return `(cpu.read${size}(${seg}, ${ea}) | 0)`;
@@ -350,6 +351,14 @@ function ramElement(size: Size): [string, string] {
   if (size === 8) return [`(${address}, true)`, 'ram[_mp]'];
   const view = size === 16 ? 'ram16' : 'ram32';
   return [`(${address} & ${(size >>> 3) - 1}) === 0`, `${view}[_mp >>> ${size === 16 ? 1 : 2}]`];
+}
+
+/**
+ * A read-modify-write form's read of `size` bits at the linear address in `lin`, an int32 as
+ * readCode's result is.
+ */
+function readLinear(size: Size): string {
+  return `(cpu.readLin${size}(lin) | 0)`;
 }
 
 /** readCode for the memory operand of the record `o` views. */
@@ -607,7 +616,7 @@ for (let op = 0; op < 8; op++) {
       regReg,
       store
         ? (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${bytes});
-           const a = cpu.readLin${size}(lin) | 0; const b = ${o.reg(size, 1)}; ${alu(o)} cpu.writeLin${size}(lin, res);`
+           const a = ${readLinear(size)}; const b = ${o.reg(size, 1)}; ${alu(o)} cpu.writeLin${size}(lin, res);`
         : (o) => `const a = ${readOperand(o, size)}; const b = ${o.reg(size, 1)}; ${alu(o)}`,
       Effect.NONE,
       MEM_EFFECT,
@@ -631,7 +640,7 @@ for (let op = 0; op < 8; op++) {
          ${alu(o)} ${store ? `${o.reg(size, 0)} = res;` : ''}`,
         store
           ? (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${bytes});
-             const a = cpu.readLin${size}(lin) | 0; const b = ${o.imm(size)}; ${alu(o)} cpu.writeLin${size}(lin, res);`
+             const a = ${readLinear(size)}; const b = ${o.imm(size)}; ${alu(o)} cpu.writeLin${size}(lin, res);`
           : (o) => `const a = ${readOperand(o, size)}; const b = ${o.imm(size)}; ${alu(o)}`,
         Effect.NONE,
         MEM_EFFECT,
@@ -727,7 +736,7 @@ for (const size of SIZES) {
       `${name}_rm${size}`,
       regT,
       (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, ${size >>> 3});
-       ${body(o, `(cpu.readLin${size}(lin) | 0)`, (v) => `cpu.writeLin${size}(lin, ${v});`)}`,
+       ${body(o, readLinear(size), (v) => `cpu.writeLin${size}(lin, ${v});`)}`,
       Effect.NONE,
       MEM_EFFECT,
       flags,
@@ -763,7 +772,7 @@ define(
   (o) => `const a = r32[0]; const src = ${o.reg(32, 1)}; const b = ${o.reg(32, 0)}; ${cmpxchgFlags}
      if (a === b) ${o.reg(32, 0)} = src; else r32[0] = b;`,
   (o) => `const lin = cpu.prepareWrite(${o.seg()}, ${o.ea()}, 4); const a = r32[0]; const src = ${o.reg(32, 1)};
-     const b = cpu.readLin32(lin) | 0; ${cmpxchgFlags} cpu.writeLin32(lin, a === b ? src : b); if (a !== b) r32[0] = b;`,
+     const b = ${readLinear(32)}; ${cmpxchgFlags} cpu.writeLin32(lin, a === b ? src : b); if (a !== b) r32[0] = b;`,
   Effect.NONE,
   MEM_EFFECT,
   { kind: LazyKind.SUB, size: 32 },
