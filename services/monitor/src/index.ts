@@ -25,6 +25,8 @@ export {
   RunOptionError,
   SERIAL_CONSOLE_ID,
   STATS_SIGNAL,
+  lastStatsFigures,
+  type StatsFigures,
   type RunOptions,
   type RunIo,
 } from './machine/run.js';

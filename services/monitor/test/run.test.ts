@@ -4,7 +4,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseMemorySize, parsePort, RunOptionError, runMachine, type RunOptions } from '../src/machine/run.js';
+import {
+  lastStatsFigures,
+  parseMemorySize,
+  parsePort,
+  RunOptionError,
+  runMachine,
+  type RunOptions,
+} from '../src/machine/run.js';
 import { assemble, assembleElf } from './support/programs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plex86-run-'));
@@ -90,7 +97,19 @@ describe('runMachine', () => {
     // OUT, OUT, CLI and HLT are sensitive or privileged: 3 of the 7 instructions stay on the fast path.
     expect(r.stderr).toMatch(/^fast path {8}42\.86% /m);
     // Seven instructions never make a block hot enough for a page function.
-    expect(r.stderr).toMatch(/^compiled code {4}0\.00% of instructions ran in page functions/m);
+    expect(r.stderr).toMatch(/^compiled code {4}0\.00% of instructions \(0\) ran in page functions/m);
+    // What a tool reads back from the block (the bench's per-step figures).
+    expect(lastStatsFigures(r.stderr)).toEqual({
+      instructions: 7,
+      pageFunctionInstructions: 0,
+      handoffs: 0,
+      relinks: 0,
+      chainedBlocks: 0,
+    });
+    // A block still being written (cut before its time line) is not read: the whole one before is.
+    const later = r.stderr.replace(/^instructions {5}7$/m, 'instructions     9').replace(/^time .*\n/m, '');
+    expect(lastStatsFigures(r.stderr + later)?.instructions).toBe(7);
+    expect(lastStatsFigures(later)).toBeUndefined();
     expect(r.stderr).toMatch(
       /^monitor exits {4}4 sensitive\/privileged instructions; exceptions: none; external interrupts: 0; 0 instructions fetched one by one \(0 of them found decoded before\)$/m,
     );

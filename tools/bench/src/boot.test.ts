@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startConsoleProcess, WORKLOAD_KEYS } from '@plex86/guest';
-import { bootBenchmark, PLEX86_CLI, plex86Count } from './boot.js';
+import { bootBenchmark, PLEX86_CLI, plex86Figures } from './boot.js';
 import { qemuCountPlugin, readQemuCount } from './boot-qemu-count.js';
 import { EXIT_PORT, multibootImage } from './multiboot-image.js';
 
@@ -81,6 +81,33 @@ describe('plex86 bench boot', () => {
     const second = (lines.find((line) => /^plex86\s+2\s/.test(line)) ?? '').trim().split(/\s+/);
     expect(second[4]).toBe('match');
     checkSteps(`pass 2, ${steps}`, Number(second[2]) * Number(second[3]));
+    /** Checks the engine table under `head`: its instructions are the step table's above it. */
+    const checkEngine = (head: string, stepsHead: string) => {
+      const at = lines.indexOf(head);
+      expect(at, head).toBeGreaterThan(0);
+      expect(lines[at + 1]).toMatch(/^step\s+M\s+in page functions\s+M hand-offs\s+M relinks\s+M chained blocks$/);
+      const stepsAt = lines.indexOf(stepsHead);
+      let handoffs = 0;
+      WORKLOAD_KEYS.forEach((_, i) => {
+        const cells = (lines[at + 2 + i] ?? '').trim().split(/\s+/);
+        const [millions, share, percent, hand, relinks, chained] = cells.slice(-6);
+        const stepMillions = (lines[stepsAt + 2 + i] ?? '').trim().split(/\s+/).slice(-2)[0];
+        expect(Number(millions), lines[at + 2 + i]).toBeCloseTo(Number(stepMillions), 0);
+        expect(percent).toBe('%');
+        expect(Number(share)).toBeGreaterThanOrEqual(0);
+        expect(Number(share)).toBeLessThanOrEqual(100);
+        expect(Number(relinks)).toBeLessThanOrEqual(Number(hand));
+        expect(Number(chained)).toBeGreaterThanOrEqual(0);
+        handoffs += Number(hand);
+      });
+      // The workload's shell and awk code runs hot enough to be compiled and to hand off.
+      expect(handoffs).toBeGreaterThan(0);
+    };
+    checkEngine('plex86 engine per step: millions of instructions, hand-offs and interpreted blocks', steps);
+    checkEngine(
+      'pass 2, plex86 engine per step: millions of instructions, hand-offs and interpreted blocks',
+      `pass 2, ${steps}`,
+    );
   }, 300_000);
 });
 
@@ -136,10 +163,14 @@ describe("plex86's instruction count while it runs", () => {
     ]);
     try {
       await machine.console.waitFor('r', 20_000, 'the program to start');
-      const first = await plex86Count(machine);
-      const second = await plex86Count(machine);
-      expect(first).toBeGreaterThan(0);
-      expect(second).toBeGreaterThan(first);
+      const first = await plex86Figures(machine);
+      const second = await plex86Figures(machine);
+      expect(first.instructions).toBeGreaterThan(0);
+      expect(second.instructions).toBeGreaterThan(first.instructions);
+      // The loop is one block that jumps to itself: past the compile threshold it runs in its page
+      // function.
+      expect(second.pageFunctionInstructions).toBeGreaterThan(first.pageFunctionInstructions);
+      expect(second.pageFunctionInstructions).toBeLessThanOrEqual(second.instructions);
     } finally {
       machine.kill();
       await machine.exited;

@@ -20,7 +20,7 @@ import {
   type WorkloadResults,
   type WorkloadSize,
 } from '@plex86/guest';
-import { STATS_SIGNAL } from '@plex86/monitor';
+import { lastStatsFigures, STATS_SIGNAL, type StatsFigures } from '@plex86/monitor';
 import { compareReport, type ComparedRound } from './boot-compare.js';
 import { qemuCountPlugin, readQemuCount } from './boot-qemu-count.js';
 import type { V86Count, V86Request } from './boot-v86.js';
@@ -48,7 +48,9 @@ engine, one after the other, with the same kernel command line, and measures:
   MIPS         guest instructions per second during the workload, and over the whole run (from
                start to power-off), where the engine counts instructions
   steps        seconds of each step of the workload, and where the engine counts instructions,
-               millions of them and MIPS, from counts read as each step's result line shows
+               millions of them and MIPS, from counts read as each step's result line shows;
+               for plex86 also where its engine ran each step: the share of instructions run in
+               page functions, hand-offs between them, and blocks interpreted one after another
 Ratios say how much faster plex86 (or the --baseline engine) is than each engine: above 1, faster.
 
 Engines: plex86  node tools/cli/bin/plex86.mjs run --kernel --initrd --append --memory --stats
@@ -177,6 +179,8 @@ interface Launched {
   readonly machine: ConsoleProcess;
   /** Guest instructions so far, for engines that can say while they run. */
   readonly countNow?: () => Promise<number>;
+  /** What plex86's engine did up to the count countNow read last (its statistics block). */
+  readonly engineNow?: () => StatsFigures | undefined;
   /** Total guest instructions from what the engine printed when it exited. */
   readonly countAtExit?: (stderr: string) => number | undefined;
   /** Why the instruction count is missing, or only known over the whole run. */
@@ -194,6 +198,8 @@ interface PassFigures {
   steps?: Record<WorkloadKey, number>;
   /** Guest instructions of each workload step, where the engine counts them. */
   stepInstructions?: Record<WorkloadKey, number>;
+  /** What plex86's engine did in each workload step (the differences of its statistics). */
+  stepEngine?: Record<WorkloadKey, StatsFigures>;
   wrong?: string;
 }
 
@@ -225,10 +231,15 @@ function launchPlex86(guest: Guest, settings: Settings): { command: string; star
       if (!existsSync(settings.plex86Cli))
         throw missing(settings.plex86Cli, 'the plex86 CLI belongs next to tools/bench');
       const machine = startConsoleProcess(process.execPath, args);
+      let latest: StatsFigures | undefined;
       return {
         machine,
-        countNow: () => plex86Count(machine),
-        countAtExit: (stderr) => lastCount(stderr),
+        countNow: async () => {
+          latest = await plex86Figures(machine);
+          return latest.instructions;
+        },
+        engineNow: () => latest,
+        countAtExit: (stderr) => lastStatsFigures(stderr)?.instructions,
         noCount: 'plex86 run did not report its instruction count',
         finish: async () => {
           await machine.exited;
@@ -238,19 +249,12 @@ function launchPlex86(guest: Guest, settings: Settings): { command: string; star
   };
 }
 
-/** The count of the last statistics block plex86 printed (`instructions N`). */
-function lastCount(text: string): number | undefined {
-  const all = [...text.matchAll(/^instructions\s+(\d+)\n/gm)];
-  const last = all[all.length - 1];
-  return last ? Number(last[1]) : undefined;
-}
-
-/** Asks a running `plex86 run --stats` for its figures so far (STATS_SIGNAL) and reads the count. */
-export function plex86Count(machine: ConsoleProcess): Promise<number> {
+/** Asks a running `plex86 run --stats` for its figures so far (STATS_SIGNAL) and reads them. */
+export function plex86Figures(machine: ConsoleProcess): Promise<StatsFigures> {
   const { child } = machine;
   const errors = child.stderr;
   if (!errors) return Promise.reject(new Error('plex86 was started without a stderr pipe'));
-  return new Promise<number>((resolve, reject) => {
+  return new Promise<StatsFigures>((resolve, reject) => {
     let text = '';
     const done = () => {
       clearTimeout(timer);
@@ -258,10 +262,10 @@ export function plex86Count(machine: ConsoleProcess): Promise<number> {
     };
     const onData = (chunk: string) => {
       text += chunk;
-      const count = lastCount(text);
-      if (count === undefined) return;
+      const figures = lastStatsFigures(text);
+      if (figures === undefined) return;
       done();
-      resolve(count);
+      resolve(figures);
     };
     const timer = setTimeout(() => {
       done();
@@ -469,7 +473,13 @@ async function runEngine(
         const guestConsole = machine.console;
         await guestConsole.waitFor(GUEST_PROMPT, 30_000, 'shell prompt', guestConsole.output.lastIndexOf(WORKLOAD_END));
       }
-      const figures = await workloadPass(machine, count, settings, expected, tick(`${what} running`));
+      const figures = await workloadPass(
+        machine,
+        count && { count, engine: launched.engineNow },
+        settings,
+        expected,
+        tick(`${what} running`),
+      );
       if (pass === 1) Object.assign(outcome, figures);
       else (outcome.later ??= []).push(figures);
       say(
@@ -510,28 +520,37 @@ async function runEngine(
   return outcome;
 }
 
+/** A count read while the workload runs, with what plex86's engine did up to it. */
+interface Reading {
+  instructions: number;
+  engine?: StatsFigures;
+}
+
 /**
  * Types the workload at the shell prompt and measures one run of it: seconds, results checked
- * against `expected`, and where the engine counts (`count`), its instructions over the workload
- * and in each step.
+ * against `expected`, and where the engine counts (`counter`), its instructions over the workload
+ * and in each step, and for plex86 what its engine did in each step.
  */
 async function workloadPass(
   machine: ConsoleProcess,
-  count: (() => Promise<number>) | undefined,
+  counter: { count: () => Promise<number>; engine?: () => StatsFigures | undefined } | undefined,
   settings: Settings,
   expected: Partial<WorkloadResults>,
   tick: (seconds: number) => void,
 ): Promise<PassFigures> {
-  let begin: Promise<number> | undefined;
-  let end: Promise<number> | undefined;
-  const atStep = new Map<WorkloadKey, Promise<number>>();
+  let begin: Promise<Reading> | undefined;
+  let end: Promise<Reading> | undefined;
+  const atStep = new Map<WorkloadKey, Promise<Reading>>();
   // One count at a time: plex86 answers each signal with one statistics block, and a second
   // signal before the first answer would read the same block twice. A count is awaited after the
   // workload; until then a failure must not go unhandled.
   let last: Promise<unknown> = Promise.resolve();
-  const countNext = (): Promise<number> | undefined => {
-    if (!count) return undefined;
-    const next = last.then(count);
+  const countNext = (): Promise<Reading> | undefined => {
+    if (!counter) return undefined;
+    const next = last.then(async (): Promise<Reading> => {
+      const instructions = await counter.count();
+      return { instructions, engine: counter.engine?.() };
+    });
     last = next.catch(() => undefined);
     next.catch(() => undefined);
     return next;
@@ -561,28 +580,73 @@ async function workloadPass(
     wrong: checkResults(run.results, expected),
   };
   if (begin && end) {
-    figures.workloadMips = ((await end) - (await begin)) / run.seconds / 1e6;
-    figures.stepInstructions = await stepInstructions(await begin, atStep);
+    const first = await begin;
+    figures.workloadMips = ((await end).instructions - first.instructions) / run.seconds / 1e6;
+    const readings = await stepReadings(atStep);
+    figures.stepInstructions = stepDifferences(first, readings, (r) => r.instructions);
+    if (first.engine !== undefined) figures.stepEngine = stepEngineFigures(first.engine, readings);
   }
   return figures;
 }
 
-/**
- * Guest instructions of each step: the differences of the counts read as each step's result line
- * showed, the first from the count at the begin marker.
- */
-async function stepInstructions(
-  begin: number,
-  atStep: ReadonlyMap<WorkloadKey, Promise<number>>,
-): Promise<Record<WorkloadKey, number>> {
-  const steps = {} as Record<WorkloadKey, number>;
-  let before = begin;
+/** The reading taken as each workload step's result line showed. */
+async function stepReadings(atStep: ReadonlyMap<WorkloadKey, Promise<Reading>>): Promise<Record<WorkloadKey, Reading>> {
+  const readings = {} as Record<WorkloadKey, Reading>;
   for (const key of WORKLOAD_KEYS) {
     const at = atStep.get(key);
     if (at === undefined) throw new Error(`no instruction count at the end of the workload step ${key}`);
-    const now = await at;
+    readings[key] = await at;
+  }
+  return readings;
+}
+
+/**
+ * A figure of each step: the differences of `figure` between the readings at the steps' ends, the
+ * first from the reading at the begin marker.
+ */
+function stepDifferences<T>(
+  begin: T,
+  atStep: Record<WorkloadKey, T>,
+  figure: (at: T) => number,
+): Record<WorkloadKey, number> {
+  const steps = {} as Record<WorkloadKey, number>;
+  let before = figure(begin);
+  for (const key of WORKLOAD_KEYS) {
+    const now = figure(atStep[key]);
     steps[key] = now - before;
     before = now;
+  }
+  return steps;
+}
+
+/** What plex86's engine did in each step, from its statistics at the begin marker and each step's end. */
+function stepEngineFigures(
+  begin: StatsFigures,
+  readings: Record<WorkloadKey, Reading>,
+): Record<WorkloadKey, StatsFigures> {
+  const atStep = {} as Record<WorkloadKey, StatsFigures>;
+  for (const key of WORKLOAD_KEYS) {
+    const engine = readings[key].engine;
+    if (engine === undefined) throw new Error(`no engine statistics at the end of the workload step ${key}`);
+    atStep[key] = engine;
+  }
+  const per = (field: keyof StatsFigures) => stepDifferences(begin, atStep, (f) => f[field]);
+  const fields = {
+    instructions: per('instructions'),
+    pageFunctionInstructions: per('pageFunctionInstructions'),
+    handoffs: per('handoffs'),
+    relinks: per('relinks'),
+    chainedBlocks: per('chainedBlocks'),
+  };
+  const steps = {} as Record<WorkloadKey, StatsFigures>;
+  for (const key of WORKLOAD_KEYS) {
+    steps[key] = {
+      instructions: fields.instructions[key],
+      pageFunctionInstructions: fields.pageFunctionInstructions[key],
+      handoffs: fields.handoffs[key],
+      relinks: fields.relinks[key],
+      chainedBlocks: fields.chainedBlocks[key],
+    };
   }
   return steps;
 }
@@ -638,6 +702,7 @@ function report(outcomes: readonly Outcome[], settings: Settings, print: (line: 
 
   ratioReport(outcomes, settings.baseline, print);
   stepMipsReport(outcomes, print);
+  engineStepReport(outcomes, print);
   laterReport(outcomes, settings, print);
 }
 
@@ -682,6 +747,7 @@ function laterReport(outcomes: readonly Outcome[], settings: Settings, print: (l
       title,
     );
   stepMipsReport(last, print, title);
+  engineStepReport(last, print, title);
 }
 
 /** The baseline against each other engine: as a whole and step by step (stepReport). */
@@ -769,6 +835,36 @@ function stepMipsReport(outcomes: readonly Outcome[], print: (line: string) => v
     ]);
   }
   for (const line of table(rows)) print(line);
+}
+
+/**
+ * Where plex86's engine ran each step: the share of the step's instructions run in page functions
+ * (the rest ran through the handlers one by one), hand-offs from page function to page function and
+ * those that looked the next one up, and blocks interpreted straight after the block before.
+ */
+function engineStepReport(outcomes: readonly Outcome[], print: (line: string) => void, title = ''): void {
+  for (const o of outcomes) {
+    const steps = o.stepEngine;
+    if (steps === undefined) continue;
+    print('');
+    print(`${title}${o.engine} engine per step: millions of instructions, hand-offs and interpreted blocks`);
+    const rows = [['step', 'M', 'in page functions', 'M hand-offs', 'M relinks', 'M chained blocks']];
+    for (const key of WORKLOAD_KEYS) {
+      const f = steps[key];
+      const share =
+        f.instructions > 0 ? `${((100 * f.pageFunctionInstructions) / f.instructions).toFixed(1)} %` : 'n/a';
+      const millions = (n: number) => fixed(n / 1e6, 2);
+      rows.push([
+        WORKLOAD_STEPS[key],
+        fixed(f.instructions / 1e6, 1),
+        share,
+        millions(f.handoffs),
+        millions(f.relinks),
+        millions(f.chainedBlocks),
+      ]);
+    }
+    for (const line of table(rows)) print(line);
+  }
 }
 
 /** Runs this build and the one at `against` in turns, `settings.rounds` times, and compares them. */

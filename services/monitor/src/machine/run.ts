@@ -331,6 +331,38 @@ function percent(part: number, whole: number): string {
   return whole > 0 ? ((100 * part) / whole).toFixed(2) : '0.00';
 }
 
+/** What a statistics block (--stats) says about the engine's work, as a tool reads it back. */
+export interface StatsFigures {
+  instructions: number;
+  /** Of those, the instructions run in page functions (the rest ran through the handlers one by one). */
+  pageFunctionInstructions: number;
+  /** Page functions entered straight from another, and how many of those looked the next one up. */
+  handoffs: number;
+  relinks: number;
+  /** Blocks interpreted straight after the block before, without the run loop. */
+  chainedBlocks: number;
+}
+
+const STATS_BLOCK =
+  /^instructions {5}(\d+)\n(?:.*\n)*?compiled code {4}[\d.]+% of instructions \((\d+)\) ran in page functions \(entered (\d+) times straight from another, (\d+) of them through a lookup past the links\), the rest through the handlers one by one \((\d+) blocks of them straight after the block before\)\n(?:.*\n)*?time {13}.*\n/gm;
+
+/**
+ * The figures of the last whole statistics block in `text` (what `run --stats` writes to stderr,
+ * at the end and on STATS_SIGNAL), or undefined when there is none yet.
+ */
+export function lastStatsFigures(text: string): StatsFigures | undefined {
+  const last = [...text.matchAll(STATS_BLOCK)].pop();
+  if (last === undefined) return undefined;
+  const [instructions, pageFunctionInstructions, handoffs, relinks, chainedBlocks] = last.slice(1, 6).map(Number);
+  return {
+    instructions: instructions as number,
+    pageFunctionInstructions: pageFunctionInstructions as number,
+    handoffs: handoffs as number,
+    relinks: relinks as number,
+    chainedBlocks: chainedBlocks as number,
+  };
+}
+
 function statsText(machine: Machine, instructions: number, seconds: number): string {
   const e = machine.engine.stats;
   const monitor = e.sensitive + e.faults + e.interrupts + e.slowFetches;
@@ -344,7 +376,7 @@ function statsText(machine: Machine, instructions: number, seconds: number): str
     `fast path        ${percent(fast, instructions)}% of instructions ran from pre-decoded blocks without the monitor`,
     `monitor exits    ${e.sensitive} sensitive/privileged instructions; exceptions: ${exits || 'none'}; external interrupts: ${e.interrupts}; ${e.slowFetches} instructions fetched one by one (${machine.engine.crossPage.reused} of them found decoded before)`,
     `blocks           ${e.blocks} entered (by the run loop or straight from the block before), ${e.compiledBlocks} compiled into ${e.regions} page functions (and ${e.borrowedBlocks} into those of pages that pass control to them); ${machine.blocks.describe()}`,
-    `compiled code    ${percent(e.regionInstructions, instructions)}% of instructions ran in page functions (entered ${e.regionHandoffs} times straight from another, ${e.regionRelinks} of them through a lookup past the links), the rest through the handlers one by one (${e.chainedBlocks} blocks of them straight after the block before)`,
+    `compiled code    ${percent(e.regionInstructions, instructions)}% of instructions (${e.regionInstructions}) ran in page functions (entered ${e.regionHandoffs} times straight from another, ${e.regionRelinks} of them through a lookup past the links), the rest through the handlers one by one (${e.chainedBlocks} blocks of them straight after the block before)`,
     ...(e.warmBlocks > 0
       ? [
           `warm tier        ${percent(e.warmInstructions, instructions)}% of instructions ran in ${e.warmBlocks} blocks compiled to ${e.warmModules} WebAssembly modules (${percent(e.warmInlined, e.warmRecords)}% of their records in WebAssembly, the rest calling their handlers)`,
