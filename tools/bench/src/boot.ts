@@ -624,29 +624,19 @@ function stepEngineFigures(
   begin: StatsFigures,
   readings: Record<WorkloadKey, Reading>,
 ): Record<WorkloadKey, StatsFigures> {
-  const atStep = {} as Record<WorkloadKey, StatsFigures>;
-  for (const key of WORKLOAD_KEYS) {
-    const engine = readings[key].engine;
-    if (engine === undefined) throw new Error(`no engine statistics at the end of the workload step ${key}`);
-    atStep[key] = engine;
-  }
-  const per = (field: keyof StatsFigures) => stepDifferences(begin, atStep, (f) => f[field]);
-  const fields = {
-    instructions: per('instructions'),
-    pageFunctionInstructions: per('pageFunctionInstructions'),
-    handoffs: per('handoffs'),
-    relinks: per('relinks'),
-    chainedBlocks: per('chainedBlocks'),
-  };
   const steps = {} as Record<WorkloadKey, StatsFigures>;
+  let before = begin;
   for (const key of WORKLOAD_KEYS) {
+    const now = readings[key].engine;
+    if (now === undefined) throw new Error(`no engine statistics at the end of the workload step ${key}`);
     steps[key] = {
-      instructions: fields.instructions[key],
-      pageFunctionInstructions: fields.pageFunctionInstructions[key],
-      handoffs: fields.handoffs[key],
-      relinks: fields.relinks[key],
-      chainedBlocks: fields.chainedBlocks[key],
+      instructions: now.instructions - before.instructions,
+      pageFunctionInstructions: now.pageFunctionInstructions - before.pageFunctionInstructions,
+      handoffs: now.handoffs - before.handoffs,
+      relinks: now.relinks - before.relinks,
+      chainedBlocks: now.chainedBlocks - before.chainedBlocks,
     };
+    before = now;
   }
   return steps;
 }
