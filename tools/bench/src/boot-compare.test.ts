@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WORKLOAD_KEYS, type WorkloadKey } from '@plex86/guest';
-import { comparisonRows, compareReport, median, type RunTimes } from './boot-compare.js';
+import type { StatsFigures } from '@plex86/monitor';
+import { comparisonRows, compareReport, engineRows, median, type RunTimes } from './boot-compare.js';
 
 /** A run whose every step took `step` seconds. */
 function run(boot: number, workload: number, step: number, extra: Partial<RunTimes> = {}): RunTimes {
@@ -49,6 +50,36 @@ describe('the comparison of two builds', () => {
     expect(lines).toContain('round 2: other build failed: boot timed out');
     expect(lines).toContain('round 3: this build gave wrong results: md5=0 (expected 1)');
     expect(lines.some((l) => l.startsWith('1 of 3 rounds'))).toBe(true);
+  });
+
+  it("gives each build's engine figures per step as means over the rounds that have them", () => {
+    /** Every step with `handoffs` million hand-offs, a tenth of them relinks, and 90 % in page functions. */
+    const engine = (handoffs: number): Partial<RunTimes> => {
+      const f: StatsFigures = {
+        instructions: 100e6,
+        pageFunctionInstructions: 90e6,
+        handoffs: handoffs * 1e6,
+        relinks: handoffs * 1e5,
+        chainedBlocks: 2e6,
+      };
+      return { stepEngine: Object.fromEntries(WORKLOAD_KEYS.map((k) => [k, f])) as Record<WorkloadKey, StatsFigures> };
+    };
+    const rounds = [
+      { mine: run(10, 20, 1, engine(4)), theirs: run(10, 20, 1, engine(10)) },
+      { mine: run(10, 20, 1, engine(6)), theirs: run(10, 20, 1, engine(10)) },
+      // A build without the figures (an older CLI) leaves its round out of these means.
+      { mine: run(10, 20, 1, engine(100)), theirs: run(10, 20, 1) },
+    ];
+    const rows = engineRows(rounds) as string[][];
+    expect(rows[0]?.[0]).toBe('step');
+    expect(rows[1]?.slice(1)).toEqual(['5.00', '10.00', '0.50', '1.00', '2.00', '2.00', '90.0 %', '90.0 %']);
+    expect(rows).toHaveLength(1 + WORKLOAD_KEYS.length);
+    expect(engineRows([{ mine: run(10, 20, 1), theirs: run(10, 20, 1) }])).toBeUndefined();
+    const lines: string[] = [];
+    compareReport(rounds, 'a', 'b', table, (l) => lines.push(l));
+    expect(lines).toContain(
+      "where each build's engine ran each step, means over the rounds (this build, then the other)",
+    );
   });
 
   it('gives no ratio for steps that take milliseconds, and nothing when no round is usable', () => {

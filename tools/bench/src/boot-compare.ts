@@ -8,12 +8,15 @@
  */
 
 import { WORKLOAD_KEYS, WORKLOAD_STEPS, type WorkloadKey } from '@plex86/guest';
+import type { StatsFigures } from '@plex86/monitor';
 
 /** What one run of a build measured (boot.ts Outcome). */
 export interface RunTimes {
   readonly bootSeconds?: number;
   readonly workloadSeconds?: number;
   readonly steps?: Readonly<Record<WorkloadKey, number>>;
+  /** Where the engine ran each step (boot.ts PassFigures). */
+  readonly stepEngine?: Readonly<Record<WorkloadKey, StatsFigures>>;
   readonly error?: string;
   readonly wrong?: string;
 }
@@ -80,6 +83,35 @@ export function comparisonRows(rounds: readonly ComparedRound[]): string[][] {
   return rows;
 }
 
+/**
+ * A row per step: where each build's engine ran it, as means over the rounds where both builds gave
+ * the figures: hand-offs between page functions, those that looked the next one up and blocks
+ * interpreted one after another (millions), and the share of the instructions run in page functions.
+ * What a change did to them tells whether it did what it was meant to, whatever the seconds say.
+ */
+export function engineRows(rounds: readonly ComparedRound[]): string[][] | undefined {
+  const usable = rounds.filter(
+    (r) => ok(r.mine) && ok(r.theirs) && r.mine.stepEngine !== undefined && r.theirs.stepEngine !== undefined,
+  );
+  if (usable.length === 0) return undefined;
+  const rows = [['step', 'hand-offs M', 'other', 'relinks M', 'other', 'chained M', 'other', 'in page fns', 'other']];
+  const meanOf = (side: 'mine' | 'theirs', key: WorkloadKey, figure: (f: StatsFigures) => number) =>
+    mean(usable.map((r) => figure((r[side].stepEngine as Record<WorkloadKey, StatsFigures>)[key])));
+  const both = (key: WorkloadKey, figure: (f: StatsFigures) => number, digits: number, unit = '') =>
+    (['mine', 'theirs'] as const).map((side) => `${meanOf(side, key, figure).toFixed(digits)}${unit}`);
+  const share = (f: StatsFigures) => (f.instructions > 0 ? (100 * f.pageFunctionInstructions) / f.instructions : 0);
+  for (const key of WORKLOAD_KEYS) {
+    rows.push([
+      WORKLOAD_STEPS[key],
+      ...both(key, (f) => f.handoffs / 1e6, 2),
+      ...both(key, (f) => f.relinks / 1e6, 2),
+      ...both(key, (f) => f.chainedBlocks / 1e6, 2),
+      ...both(key, share, 1, ' %'),
+    ]);
+  }
+  return rows;
+}
+
 function ok(run: RunTimes): boolean {
   return run.error === undefined && run.wrong === undefined && run.bootSeconds !== undefined;
 }
@@ -114,4 +146,9 @@ export function compareReport(
       'time over this one (above 1: this build is faster): of the means, and per round (median, range)',
   );
   for (const line of table(comparisonRows(rounds))) print(line);
+  const engine = engineRows(rounds);
+  if (engine === undefined) return;
+  print('');
+  print("where each build's engine ran each step, means over the rounds (this build, then the other)");
+  for (const line of table(engine)) print(line);
 }

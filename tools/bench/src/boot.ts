@@ -83,7 +83,7 @@ Comparing two builds of plex86 (only plex86 runs; --engines and --baseline do no
                     each first in every other round, and the report gives each build's mean seconds
                     to the prompt, for the workload and for each step, the ratio of the means and
                     the median and range of the per-round ratios (the machine's drift shows as
-                    their spread)
+                    their spread), then where each build's engine ran each step
   --rounds N        rounds of the comparison (default 3)`;
 
 interface Settings {
