@@ -6,8 +6,8 @@
  *
  * The single forms (no REP) run through these handlers too, also in page functions, where the C
  * library's loops call them some ten million times a workload pass (LODSB, SCASB, MOVSB first).
- * Templates that ran the forms without REP and with 32-bit addressing inline (fast.ts) left the bench
- * workload as it was (0.989x, four rounds in turns).
+ * Templates for the forms without REP and with 32-bit addressing, inline in page functions as
+ * fast.ts's are, left the bench workload as it was (0.989x, four rounds in turns).
  */
 
 import type { Instruction } from '@plex86/x86';
