@@ -9,11 +9,13 @@
 //
 // Each checkout has a manifest of its own (named after its path): a git worktree whose node_modules
 // is the main checkout's, as when two builds are compared with plex86 bench boot --against, keeps
-// its bundle instead of making it again for every run.
+// its bundle instead of making it again for every run. The workspace's own packages are bundled from
+// the checkout's own sources (workspaceSources): through node_modules they would be the main
+// checkout's, and both builds of such a comparison would run the same engine.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -46,15 +48,51 @@ function current() {
   }
 }
 
-/** Bare imports stay outside the bundle, but for the workspace's own packages (built from source). */
-const dependenciesOutside = {
-  name: 'dependencies-outside',
-  setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith('@plex86/') ? undefined : { path: args.path, external: true },
-    );
-  },
-};
+/**
+ * The sources the workspace's packages under `root` export for the `@plex86/source` condition, by
+ * import path (`@plex86/x86`, `@plex86/x86/testing`): the files of that checkout, whatever its
+ * node_modules links to.
+ */
+export function workspaceSources(root) {
+  const sources = new Map();
+  const { workspaces = [] } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  for (const pattern of workspaces) {
+    if (!pattern.endsWith('/*')) continue;
+    const group = join(root, pattern.slice(0, -2));
+    if (!existsSync(group)) continue;
+    for (const name of readdirSync(group)) {
+      const dir = join(group, name);
+      let pkg;
+      try {
+        pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      } catch {
+        continue;
+      }
+      for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
+        const source = target?.['@plex86/source'];
+        if (typeof source === 'string') sources.set(pkg.name + subpath.slice(1), join(dir, source));
+      }
+    }
+  }
+  return sources;
+}
+
+/**
+ * Bare imports stay outside the bundle, but for the workspace's own packages, bundled from this
+ * checkout's sources.
+ */
+function dependenciesOutside(sources) {
+  return {
+    name: 'dependencies-outside',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (!args.path.startsWith('@plex86/')) return { path: args.path, external: true };
+        const source = sources.get(args.path);
+        return source === undefined ? undefined : { path: source };
+      });
+    },
+  };
+}
 
 async function make() {
   const { build } = await import('esbuild');
@@ -66,7 +104,7 @@ async function make() {
     format: 'esm',
     target: 'node20',
     conditions: ['@plex86/source'],
-    plugins: [dependenciesOutside],
+    plugins: [dependenciesOutside(workspaceSources(ROOT))],
     write: false,
     metafile: true,
     logLevel: 'silent',
@@ -79,6 +117,9 @@ async function make() {
   const name = `cli-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
   const inputs = {};
   for (const path of Object.keys(result.metafile.inputs)) inputs[path] = stamp(join(ROOT, path));
+  // A change to how bundles are made makes them again.
+  const self = fileURLToPath(import.meta.url);
+  inputs[relative(ROOT, self)] = stamp(self);
   mkdirSync(DIR, { recursive: true });
   const temporary = `.${process.pid}.tmp`;
   writeFileSync(join(DIR, name + temporary), code);
