@@ -26,8 +26,9 @@ export class SbeBlockSource implements BlockSource {
     // so a page fault on the second page is raised with the right CR2. Keeping them in blocks (the
     // run loop naming the next physical page from the TLB, and checking it again before such a block
     // runs, in page functions too) cut those fetches from 1.7 million to 1 500 over the boot and the
-    // bench workload's long steps, and took as long (workload 1.003x, boot 0.988x, four rounds in
-    // turns): the run loop's round trip at each became a hand-off to the next page's function.
+    // bench workload's long steps, and the run loop's round trip at each became a hand-off to the
+    // next page's function (sort's hand-offs rose from 34.8 to 37.6 million); what that does to the
+    // time is not measured yet (the comparison made then ran the same engine on both sides).
     // The cache keeps its chunk masks in the memory's code map, which every write checks.
     this.cache = new ScannedPageCache({
       memory: mem.ram,
