@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The plex86 command. It runs the CLI from its TypeScript sources: tsx compiles
 // them on load (or esbuild bundles them for plex86 run), and workspace packages
-// resolve to their sources through the "@plex86/source" export condition, so no
-// build step precedes a run.
+// resolve to this checkout's sources (workspace.mjs), so no build step precedes a
+// run.
 import { register } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 // V8 compiles and collects garbage on a pool of worker threads, four by default. On a machine with
 // few cores they take the core the guest runs on: on two cores, plex86 bench boot reached the prompt
@@ -35,10 +36,9 @@ if (command === 'run') {
 if (main === undefined) {
   // Loaded only now, so that a process that starts itself again has not loaded it for nothing.
   const { register: registerTsx } = await import('tsx/esm/api');
-  const addSourceCondition =
-    'export async function resolve(specifier, context, next) {' +
-    " return next(specifier, { ...context, conditions: [...context.conditions, '@plex86/source'] }); }";
-  register(`data:text/javascript,${encodeURIComponent(addSourceCondition)}`);
+  // The workspace's packages from this checkout's sources (workspace.mjs says why).
+  const root = fileURLToPath(new URL('../../..', import.meta.url));
+  register(new URL('./workspace.mjs', import.meta.url), { data: { root } });
   registerTsx();
   ({ main } = await import('../src/main.ts'));
 }

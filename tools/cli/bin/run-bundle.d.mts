@@ -9,10 +9,3 @@ export function cliBundle(): Promise<string | null>;
  * and the bundles no manifest names, but for bundles younger than `graceMs`.
  */
 export function pruneBundles(dir: string, graceMs?: number): void;
-
-/**
- * The sources the workspace's packages under `root` export for the `@plex86/source` condition, by
- * import path (`@plex86/x86`, `@plex86/x86/testing`): the files of that checkout, whatever its
- * node_modules links to.
- */
-export function workspaceSources(root: string): Map<string, string>;

@@ -10,13 +10,15 @@
 // Each checkout has a manifest of its own (named after its path): a git worktree whose node_modules
 // is the main checkout's, as when two builds are compared with plex86 bench boot --against, keeps
 // its bundle instead of making it again for every run. The workspace's own packages are bundled from
-// the checkout's own sources (workspaceSources): through node_modules they would be the main
-// checkout's, and both builds of such a comparison would run the same engine.
+// the checkout's own sources (workspace.mjs).
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { workspaceSources } from './workspace.mjs';
+
+const WORKSPACE_URL = new URL('./workspace.mjs', import.meta.url).href;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const ENTRY = join(ROOT, 'tools/cli/src/main.ts');
@@ -46,35 +48,6 @@ function current() {
   } catch {
     return null;
   }
-}
-
-/**
- * The sources the workspace's packages under `root` export for the `@plex86/source` condition, by
- * import path (`@plex86/x86`, `@plex86/x86/testing`): the files of that checkout, whatever its
- * node_modules links to.
- */
-export function workspaceSources(root) {
-  const sources = new Map();
-  const { workspaces = [] } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  for (const pattern of workspaces) {
-    if (!pattern.endsWith('/*')) continue;
-    const group = join(root, pattern.slice(0, -2));
-    if (!existsSync(group)) continue;
-    for (const name of readdirSync(group)) {
-      const dir = join(group, name);
-      let pkg;
-      try {
-        pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      } catch {
-        continue;
-      }
-      for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
-        const source = target?.['@plex86/source'];
-        if (typeof source === 'string') sources.set(pkg.name + subpath.slice(1), join(dir, source));
-      }
-    }
-  }
-  return sources;
 }
 
 /**
@@ -118,8 +91,10 @@ async function make() {
   const inputs = {};
   for (const path of Object.keys(result.metafile.inputs)) inputs[path] = stamp(join(ROOT, path));
   // A change to how bundles are made makes them again.
-  const self = fileURLToPath(import.meta.url);
-  inputs[relative(ROOT, self)] = stamp(self);
+  for (const url of [import.meta.url, WORKSPACE_URL]) {
+    const file = fileURLToPath(url);
+    inputs[relative(ROOT, file)] = stamp(file);
+  }
   mkdirSync(DIR, { recursive: true });
   const temporary = `.${process.pid}.tmp`;
   writeFileSync(join(DIR, name + temporary), code);

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pruneBundles, workspaceSources } from '../bin/run-bundle.mjs';
+import { pruneBundles } from '../bin/run-bundle.mjs';
 
 describe('the bundle cache of plex86 run', () => {
   it('keeps the bundle of every checkout that is still there and removes the rest', () => {
@@ -31,26 +31,6 @@ describe('the bundle cache of plex86 run', () => {
       expect(readdirSync(dir).sort()).toEqual(['cli-1.json', 'cli-2.json', 'cli-a.mjs', 'cli-b.mjs']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it("bundles the workspace's packages from the checkout's own sources", () => {
-    const here = resolve(import.meta.dirname, '../../..');
-    const sources = workspaceSources(here);
-    expect(sources.get('@plex86/monitor')).toBe(join(here, 'services/monitor/src/index.ts'));
-    expect(sources.get('@plex86/x86/testing')).toBe(join(here, 'libs/x86/src/testing/index.ts'));
-    // A worktree whose node_modules is another checkout's: its packages are its own files.
-    const tree = mkdtempSync(join(tmpdir(), 'plex86-worktree-'));
-    try {
-      writeFileSync(join(tree, 'package.json'), JSON.stringify({ workspaces: ['libs/*', 'tools/*'] }));
-      mkdirSync(join(tree, 'libs/x86'), { recursive: true });
-      writeFileSync(
-        join(tree, 'libs/x86/package.json'),
-        JSON.stringify({ name: '@plex86/x86', exports: { '.': { '@plex86/source': './src/index.ts' } } }),
-      );
-      expect([...workspaceSources(tree)]).toEqual([['@plex86/x86', join(tree, 'libs/x86/src/index.ts')]]);
-    } finally {
-      rmSync(tree, { recursive: true, force: true });
     }
   });
 });

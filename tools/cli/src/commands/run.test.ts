@@ -79,6 +79,10 @@ describe('plex86 run', () => {
     expect(manifest.root).toBe(resolve(cache, '../../..'));
     expect(existsSync(join(cache, manifest.bundle))).toBe(true);
     expect(Object.keys(manifest.inputs)).toContain('tools/cli/src/main.ts');
+    // How bundles are made is an input too.
+    expect(Object.keys(manifest.inputs)).toEqual(
+      expect.arrayContaining(['tools/cli/bin/run-bundle.mjs', 'tools/cli/bin/workspace.mjs']),
+    );
     // A file that no longer matches its stamp: the next run makes the bundle again.
     manifest.inputs['tools/cli/src/main.ts'] = 'changed';
     writeFileSync(manifestPath, JSON.stringify(manifest));
