@@ -16,7 +16,7 @@
  * uses.
  */
 
-import { OpKind, type Instruction } from '@plex86/x86';
+import { OpKind, Prefix, type Instruction } from '@plex86/x86';
 import { SegAccess, ST_FLAGS, ST_LAZY, ST_OPA, ST_OPB, ST_RES, type Cpu } from '../cpu.js';
 import { LazyKind, lazyWord } from '../flags.js';
 import { ARITH_FLAGS, Flag } from '../registers.js';
@@ -530,6 +530,8 @@ class FastEntry {
     readonly regEffect: Effect,
     readonly memEffect: Effect,
     readonly flags: FlagEffect,
+    /** The records of the code the templates are for (all when undefined); the others run generic handlers. */
+    readonly accepts: ((ins: Instruction) => boolean) | undefined,
   ) {}
 
   template(variant: FormVariant): Template | undefined {
@@ -568,8 +570,15 @@ function define(
   regEffect = Effect.NONE,
   memEffect = MEM_EFFECT,
   flags: FlagEffect = 'changes',
+  accepts?: (ins: Instruction) => boolean,
 ): void {
-  FAST.set(codeNamed(name), new FastEntry(regT, memT, regEffect, memEffect, flags));
+  FAST.set(codeNamed(name), new FastEntry(regT, memT, regEffect, memEffect, flags, accepts));
+}
+
+/** The templates of the record's code, when they are for records such as this one. */
+function entryFor(ins: Instruction): FastEntry | undefined {
+  const entry = FAST.get(ins.code);
+  return entry !== undefined && (entry.accepts === undefined || entry.accepts(ins)) ? entry : undefined;
 }
 
 /**
@@ -794,6 +803,60 @@ for (const name of ['Nop', 'Nop_rm16', 'Nop_rm32', 'Nop_rm16_r16', 'Nop_rm32_r32
 }
 define('Cld', () => `st[${ST_FLAGS}] &= ${~Flag.DF};`, undefined, Effect.NONE, Effect.NONE, 'keeps');
 define('Std', () => `st[${ST_FLAGS}] |= ${Flag.DF};`, undefined, Effect.NONE, Effect.NONE, 'keeps');
+
+// String instructions without REP/REPNE and with 32-bit addressing (ESI, EDI): one element, then ESI
+// and EDI step by its size, down with EFLAGS.DF. The source is DS:ESI or its override, the
+// destination ES:EDI; each access comes before any register changes, so a fault leaves them as they
+// were. A repeated or 16-bit-addressed form runs its generic handler (string.ts), which also
+// takes interrupts between slices of a long repeat. C library routines run the single forms in
+// their loops (LODSB, SCASB, MOVSB), where a handler call from a page function cost more than the
+// element.
+const singleString = (ins: Instruction): boolean =>
+  (ins.prefixes & (Prefix.Rep | Prefix.Repne)) === 0 && ins.addressSize === 32;
+const accumulator = (size: Size): string => (size === 32 ? 'r32[0]' : size === 16 ? 'r16[0]' : 'r8[0]');
+const step = (size: Size): string => `((st[${ST_FLAGS}] & ${Flag.DF}) !== 0 ? ${-(size >>> 3)} : ${size >>> 3})`;
+const STRING_FORMS: readonly (readonly [string, Size])[] = [
+  ['b', 8],
+  ['w', 16],
+  ['d', 32],
+];
+for (const [suffix, size] of STRING_FORMS) {
+  const m = `m${size}`;
+  const acc = ['AL', 'AX', 'EAX'][SIZES.indexOf(size)] as string;
+  const string = (name: string, code: Template, flags: FlagEffect): void =>
+    define(name, code, undefined, MEM_EFFECT, MEM_EFFECT, flags, singleString);
+  string(
+    `Lods${suffix}_${acc}_${m}`,
+    (o) => `const si = r32[6]; const v = ${readCode(size, o.seg(), 'si', o.flat)};
+      ${accumulator(size)} = v; r32[6] = (si + ${step(size)}) | 0;`,
+    'keeps',
+  );
+  string(
+    `Stos${suffix}_${m}_${acc}`,
+    (o) => `const di = r32[7]; ${writeCode(size, '0', 'di', accumulator(size), o.flat)}
+      r32[7] = (di + ${step(size)}) | 0;`,
+    'keeps',
+  );
+  string(
+    `Movs${suffix}_${m}_${m}`,
+    (o) => `const si = r32[6], di = r32[7]; const v = ${readCode(size, o.seg(), 'si', o.flat)};
+      ${writeCode(size, '0', 'di', 'v', o.flat)} const d = ${step(size)}; r32[6] = (si + d) | 0; r32[7] = (di + d) | 0;`,
+    'keeps',
+  );
+  string(
+    `Scas${suffix}_${acc}_${m}`,
+    (o) => `const di = r32[7]; const b = ${readCode(size, '0', 'di', o.flat)}; const a = ${accumulator(size)};
+      ${aluCode(7, size)} r32[7] = (di + ${step(size)}) | 0;`,
+    aluFlags(7, size),
+  );
+  string(
+    `Cmps${suffix}_${m}_${m}`,
+    (o) => `const si = r32[6], di = r32[7]; const a = ${readCode(size, o.seg(), 'si', o.flat)};
+      const b = ${readCode(size, '0', 'di', o.flat)}; ${aluCode(7, size)} const d = ${step(size)};
+      r32[6] = (si + d) | 0; r32[7] = (di + d) | 0;`,
+    aluFlags(7, size),
+  );
+}
 
 // LEA computes the address without touching memory: nothing faults.
 define('Lea_r32_m', undefined, (o) => `${o.reg(32, 0)} = ${o.ea()};`, Effect.NONE, Effect.NONE, 'keeps');
@@ -1113,7 +1176,7 @@ function variantOf(ins: Instruction): FormVariant {
 
 /** A specialised handler for the record, or undefined when the generic one must run. */
 export function fastHandler(ins: Instruction): Handler | undefined {
-  return FAST.get(ins.code)?.handler(variantOf(ins));
+  return entryFor(ins)?.handler(variantOf(ins));
 }
 
 /**
@@ -1121,7 +1184,7 @@ export function fastHandler(ins: Instruction): Handler | undefined {
  * (packed.ts) for the interpreter; otherwise undefined.
  */
 export function packedTwin(handler: Handler, ins: Instruction): PackedHandler | undefined {
-  const entry = FAST.get(ins.code);
+  const entry = entryFor(ins);
   const variant = variantOf(ins);
   return entry !== undefined && handler === entry.handler(variant) ? entry.twin(variant) : undefined;
 }
@@ -1171,7 +1234,7 @@ export function inlineCode(
   flat = false,
   flagsDead = false,
 ): InlineCode | undefined {
-  const entry = FAST.get(ins.code);
+  const entry = entryFor(ins);
   if (entry === undefined) return undefined;
   const memory = hasMemoryOperand(ins);
   const t = entry.template(memory ? 'mem' : 'reg');
@@ -1194,7 +1257,10 @@ export interface FlagUse {
  */
 const READS_FLAGS = /\bst\[[1-5]\](?!\s*=(?!=))|\bcpu\.get[A-Z]f\(/;
 
-/** FlagUse by code and operand kind (code * 2, + 1 for a memory operand); null: no template. */
+/**
+ * FlagUse by code, operand kind and whether the code's templates are for the record (code * 4, + 1
+ * for a memory operand, + 2 for a record they are not for); null: no template.
+ */
 const FLAG_USE = new Map<number, FlagUse | null>();
 
 /**
@@ -1203,7 +1269,7 @@ const FLAG_USE = new Map<number, FlagUse | null>();
  * every record.
  */
 export function flagUse(ins: Instruction): FlagUse | undefined {
-  const key = ins.code * 2 + (hasMemoryOperand(ins) ? 1 : 0);
+  const key = ins.code * 4 + (hasMemoryOperand(ins) ? 1 : 0) + (entryFor(ins) === undefined ? 2 : 0);
   let use = FLAG_USE.get(key);
   if (use === undefined) {
     const inl = inlineCode(ins, (ins.ip + ins.length) | 0);
@@ -1215,7 +1281,7 @@ export function flagUse(ins: Instruction): FlagUse | undefined {
 
 /** What the record's form does to the arithmetic flags, or undefined when it has no template. */
 export function fastFlagEffect(ins: Instruction): FlagEffect | undefined {
-  return FAST.get(ins.code)?.flags;
+  return entryFor(ins)?.flags;
 }
 
 /** Number of specialised handlers compiled (for tests and statistics). */
