@@ -108,8 +108,10 @@ export interface EngineStats {
  * 20.0 + 35.0 s (9 runs), 8192 19.7 + 32.6 s (6), 4096 20.1 + 33.6 s (6), 2048 22.5 + 36.0 s (3).
  * With the guest state in locals of page functions (state-locals.ts), 4096 runs took 20.9 + 34.2 s
  * against 18.3 + 35.9 s at 8192 (three runs each). Once the interpreter ran on from block to block
- * (interpretOn), 4096 runs against 8192 in `plex86 bench boot --against` (four rounds): to the prompt
- * 0.985x, workload 0.987x.
+ * (interpretOn), 4096 runs against 8192 in `plex86 bench boot --against` (four rounds, each build
+ * bundled from its own sources): to the prompt 1.011x, workload 0.981x (gzip 0.857x, the awk sum
+ * 0.937x), with 5-16 % more hand-offs and 96-99 % of each long step's instructions in page functions
+ * instead of 91-98 %.
  */
 const COMPILE_THRESHOLD = 8192;
 
