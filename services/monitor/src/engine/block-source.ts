@@ -20,6 +20,7 @@ import {
   DecodeStatus,
   FlowControl,
   Instruction,
+  type NextPageResolver,
 } from '@plex86/x86';
 import type { Handler } from '../cpu/exec/table.js';
 import { PageKind, PAGE_SIZE, type PhysicalMemory } from '../memory/physical-memory.js';
@@ -31,11 +32,19 @@ export type ExecBlock = Block;
 export interface BlockSource {
   /**
    * The block of `bits`-bit code at physical address `phys`, whose first instruction is at `ip`,
-   * using at most `maxBytes` bytes (the page end, the CS limit and the 64 KiB IP range bound it).
-   * A block with `count` 0 means the first instruction does not fit: the run loop fetches it itself.
-   * `routines` holds the block's handlers and `records` its packed records (see blockHandlers).
+   * using at most `maxBytes` bytes (the CS limit and the 64 KiB IP range bound it), within its page
+   * unless the source can say which physical page follows (`nextPage`): its last instruction may then
+   * cross into that page (Block.crossPage). A block with `count` 0 means the first instruction does
+   * not fit: the run loop fetches it itself. `routines` holds the block's handlers and `records` its
+   * packed records (see blockHandlers).
    */
   lookup(phys: number, bits: 16 | 32, ip: number, maxBytes: number): Block;
+  /**
+   * Where a source that can hold instructions crossing a page asks which physical page follows a
+   * page of the code being looked up (-1: unknown, the block ends before the instruction); the run
+   * loop answers from its translation of the next linear page.
+   */
+  nextPage?: NextPageResolver;
   /** Where the interpreter's packed records of the blocks are. */
   readonly records: RecordArena;
   /** Drops every block (e.g. after a reset). */

@@ -215,6 +215,8 @@ export class Engine {
   private readonly interpret: PackedInterpreter;
   /** The SBE block that ran last, whose successor memo the next lookup may use. */
   private prevBlock: Block | null = null;
+  /** The linear address of the code being looked up (nextCodePage). */
+  private fetchLinear = 0;
   /**
    * EIP -> SBE block for the successors a one-entry memo misses (both ways of a Jcc, returns): an
    * entry holds while the fetch epoch it was made in lasts, as the memo does.
@@ -238,6 +240,7 @@ export class Engine {
     // Before epochs start again, every block goes: memos and jump-cache entries are used only while
     // the block they lead to is valid, hand-off links only at the drop count they were made at.
     cpu.onEpochsSpent = () => this.blocks.flush();
+    blocks.nextPage = (page) => this.nextCodePage(page);
     // The counters that started as -0 to be doubles stay doubles; reported, they read 0.
     const s = this.stats;
     s.blocks =
@@ -259,6 +262,20 @@ export class Engine {
   lookupEveryBlock(on: boolean): void {
     this.chainRegions = !on;
     if (on) this.cpu.newFetchEpoch();
+  }
+
+  /**
+   * The physical page the TLB maps the linear page after the one being looked up (`fetchLinear`) to,
+   * with the access code fetches need, when `page` is the physical page of the lookup; else -1. A
+   * block source asks it to decode an instruction that crosses into the next page (BlockSource
+   * nextPage); the run loop checks the translation again before each block found by lookup.
+   */
+  private nextCodePage(page: number): number {
+    const cpu = this.cpu;
+    const lin = this.fetchLinear;
+    if ((cpu.tlb[lin >>> 12] as number) >>> 12 !== page) return -1;
+    const e = cpu.tlb[((lin >>> 12) + 1) & 0xfffff] as number;
+    return (e & cpu.readMask) === cpu.readWant ? e >>> 12 : -1;
   }
 
   /** Makes `run` return at the next instruction boundary (the current instruction completes). */
@@ -383,6 +400,8 @@ export class Engine {
     const prev = this.prevBlock;
     let block: Block;
     let maxBytes = 0;
+    // False for a block whose last instruction crosses into a page not mapped as when it was scanned.
+    let crossed = true;
     // The jump cache is probed only when the memo misses: its tables are cold more often than not.
     const known = (prev !== null ? this.memoSuccessor(prev, eip) : null) ?? this.jumpCached(prev, eip);
     if (known !== null) {
@@ -397,11 +416,25 @@ export class Engine {
       const e = cpu.tlb[lin >>> 12];
       const phys =
         (e & cpu.readMask) === cpu.readWant ? ((e & ~0xfff) | (lin & 0xfff)) >>> 0 : cpu.translateOrFault(lin, false);
-      const global = cpu.mmu.noteFetch(lin >>> 12);
-      const pageLeft = 0x1000 - (lin & 0xfff);
-      block = this.blocks.lookup(phys, bits, eip, maxBytes < pageLeft ? maxBytes : pageLeft);
+      let global = cpu.mmu.noteFetch(lin >>> 12);
+      this.fetchLinear = lin;
+      block = this.blocks.lookup(phys, bits, eip, maxBytes);
+      if (block.crossPage >= 0) {
+        // Its last instruction was decoded with the bytes of the page after: it runs only while the
+        // next linear page maps there, and memos of it hold under the global epoch only if both
+        // pages are global. Otherwise the records before that instruction run, and the run loop
+        // fetches the instruction itself.
+        const last = (lin + block.byteLength - 1) | 0;
+        const e = cpu.tlb[last >>> 12] as number;
+        if ((e & cpu.readMask) === cpu.readWant && e >>> 12 === block.crossPage) {
+          global = cpu.mmu.noteFetch(last >>> 12) && global;
+        } else {
+          crossed = false;
+          if (block.count > 1 && limit > block.count - 1) limit = block.count - 1;
+        }
+      }
       // Only blocks the SBE cache holds (slot >= 0) are never reused for other code once dropped.
-      if (block.slot >= 0 && block.count > 0) {
+      if (crossed && block.slot >= 0 && block.count > 0) {
         // Read again: the translation may have flushed the TLB.
         const epochNow = cpu.fetchEpoch;
         const memoEpoch = global ? cpu.globalEpoch : epochNow;
@@ -416,9 +449,9 @@ export class Engine {
         this.jumpBlock[slot] = block;
       }
     }
-    this.prevBlock = block.slot >= 0 ? block : null;
+    this.prevBlock = block.slot >= 0 && crossed ? block : null;
     this.stats.blocks++;
-    const count = block.count;
+    const count = crossed || block.count > 1 ? block.count : 0;
     if (count === 0) {
       this.runSlow(eip, bits, maxBytes);
       return;
@@ -616,7 +649,8 @@ export class Engine {
 
   /** Queues `block` for the warm tier; a full queue compiles. */
   private queueWarm(block: Block): void {
-    if (block.slot < 0 || block.compiled !== null) return;
+    // The warm tier does not check the page a crossing instruction reaches into.
+    if (block.slot < 0 || block.compiled !== null || block.crossPage >= 0) return;
     if (this.warmQueue.length === 0) this.warmSince = this.cpu.instructions;
     this.warmQueue.push(block);
     if (this.warmQueue.length >= this.warmBatch) this.compileWarm();

@@ -426,6 +426,18 @@ function borrowCheck(ip: number, phys: number): string {
 if ((_ge & readMask) !== readWant || ((_ge & ~0xfff) | (_gl & 0xfff)) !== ${phys | 0}) return 0; }\n`;
 }
 
+/**
+ * The test a block whose last instruction crosses into the next page starts with: the TLB maps the
+ * page of CS:`last` (its last byte) to physical page `crossPage`, the one its bytes came from when it
+ * was scanned. Otherwise the function returns before the block and asks the run loop to look
+ * (`cpu.exitBlock`: a hand-off link would lead back into this function), which checks the same,
+ * runs the records before that instruction and fetches the instruction itself.
+ */
+function crossCheck(last: number, crossPage: number): string {
+  return `{ const _gl = (segBase[${Seg.CS}] + ${last}) | 0; const _ge = tlb[_gl >>> 12];
+if ((_ge & readMask) !== readWant || _ge >>> 12 !== ${crossPage}) { cpu.exitBlock = true; return 0; } }\n`;
+}
+
 function sameOffset(b: Block): boolean {
   return ((b.startIp ^ b.physAddr) & 0xfff) === 0;
 }
@@ -465,7 +477,10 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
     const next = chained && chaining[k] ? `_done += ${count}; ${successorIndex(b, index)} break;` : `return ${count};`;
     const start = bits === 16 ? b.startIp & 0xffff : b.startIp | 0;
     const entry = chained ? k : start;
-    cases += `case ${entry}: {\n${b.physAddr >>> 12 !== home ? borrowCheck(start, b.physAddr) : ''}at = ${k}; cpu.insEip = ${start};\n${source}${next}\n}\n`;
+    const checks =
+      (b.physAddr >>> 12 !== home ? borrowCheck(start, b.physAddr) : '') +
+      (b.crossPage >= 0 ? crossCheck((b.startIp + b.byteLength - 1) | 0, b.crossPage) : '');
+    cases += `case ${entry}: {\n${checks}at = ${k}; cpu.insEip = ${start};\n${source}${next}\n}\n`;
   });
   // Chained members pass control on by member index (`_k`): V8 makes a switch on small consecutive
   // integers one indirect jump through a table, where a switch on EIPs spread over a page is a binary
