@@ -80,19 +80,29 @@ export interface Region extends CompiledCode {
    */
   readonly readWant: number;
   /**
-   * Hand-off links, Links.WAYS per member: the page functions control went on to when it last left
-   * this one from that member for as many EIPs (`linkTo`, member `at`'s at `at * Links.WAYS`, the
-   * newest first), and the stamps those links hold under (`linkStamp`, Link.WAY words per link: the
-   * EIP it went to, the fetch epoch its translation was made in, the block source's drop count then,
-   * and the entry key (linkEntryKey) of the run that made it; the drop count is -1 until a link is
-   * made, which no drop count matches), with the index of the member it enters there (Link.MEMBER).
-   * Following a link reads these instead of the blocks at both ends of the jump and the page
-   * function it goes to; the stamps are int32 words, which V8 compares without checking for boxed
-   * numbers. Two links per member: a function called from two places returns to both, and a
-   * conditional jump at a page's end goes to two pages.
+   * Hand-off links, Links.WAYS per member (member `at`'s at `at * Links.WAYS`, the newest first): the
+   * page functions control went on to when it last left this one from that member for as many EIPs,
+   * with what each link holds under (HandOff). Following a link reads it instead of the blocks at
+   * both ends of the jump and the page function it goes to. Two links per member: a function called
+   * from two places returns to both, and a conditional jump at a page's end goes to two pages.
    */
-  readonly linkTo: (Region | null)[];
-  readonly linkStamp: Int32Array;
+  readonly links: HandOff[];
+}
+
+/**
+ * A hand-off link: one object with the stamp it holds under and where it goes, so that following it
+ * reads one object, made with the function and changed in place. The stamp is the EIP control went
+ * to, the fetch epoch its translation was made in, the block source's drop count then (-1 until the
+ * link is made, which no drop count matches) and the entry key (linkEntryKey) of the run that made
+ * it; `member` is the index of the member it enters in `to` (-1: found by EIP).
+ */
+export class HandOff {
+  eip = 0;
+  epoch = 0;
+  drops = -1;
+  entry = 0;
+  member = -1;
+  to: Region | null = null;
 }
 
 /**
@@ -103,44 +113,26 @@ export function mayEnter(region: Region, cpu: Cpu, flat: boolean): boolean {
   return (flat || !region.flat) && region.readWant === cpu.readWant;
 }
 
-/**
- * The words of a link's stamp in `Region.linkStamp`, and how many there are per link (WAY): the
- * stamp, then the index of the member the link enters (not part of what linkHolds compares).
- */
-export const enum Link {
-  EIP = 0,
-  EPOCH = 1,
-  DROPS = 2,
-  ENTRY = 3,
-  MEMBER = 4,
-  WAY = 5,
-}
-
-/** How many links a member has (WAYS), and the words of their stamps per member (WORDS). */
+/** How many links a member has. */
 export const enum Links {
   WAYS = 2,
-  WORDS = WAYS * Link.WAY,
 }
 
 /**
- * Whether the link whose stamp starts at word `s` of `stamp` holds: it was made for `eip`, with the
- * drop count `drops` and the entry key `entry`, in `fetchEpoch` or `globalEpoch`.
+ * Whether `link` holds: it was made for `eip`, with the drop count `drops` and the entry key `entry`,
+ * in `fetchEpoch` or `globalEpoch`.
  */
 export function linkHolds(
-  stamp: Int32Array,
-  s: number,
+  link: HandOff,
   eip: number,
   drops: number,
   entry: number,
   fetchEpoch: number,
   globalEpoch: number,
 ): boolean {
-  const epoch = stamp[s + Link.EPOCH];
+  const epoch = link.epoch;
   return (
-    stamp[s + Link.EIP] === eip &&
-    stamp[s + Link.DROPS] === drops &&
-    stamp[s + Link.ENTRY] === entry &&
-    (epoch === fetchEpoch || epoch === globalEpoch)
+    link.eip === eip && link.drops === drops && link.entry === entry && (epoch === fetchEpoch || epoch === globalEpoch)
   );
 }
 
@@ -500,7 +492,6 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
   const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
   const scope = { ...STATE_LOCALS_SCOPE, h: handlers, r: records };
   const run = generatedFunction(name, 'cpu, budget, member', body, scope, { cpu, privilege: true }) as RegionFunction;
-  const linkTo = new Array<Region | null>(members.length * Links.WAYS).fill(null);
-  const linkStamp = new Int32Array(members.length * Links.WORDS).fill(-1);
-  return { run, members, drops: -1, warmSlot: -1, linkTo, linkStamp, flat, readWant: cpu.readWant };
+  const links = Array.from({ length: members.length * Links.WAYS }, () => new HandOff());
+  return { run, members, drops: -1, warmSlot: -1, links, flat, readWant: cpu.readWant };
 }
