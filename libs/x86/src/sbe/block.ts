@@ -50,7 +50,8 @@ export enum BlockEnd {
  */
 export class Block {
   // The fields a run loop reads for every block come first: V8 lays fields out in this order, so
-  // they share the object's first two cache lines.
+  // they share the object's first two cache lines. (`mode` among them and `slot` after
+  // `instructions`, for the interpreter's chain: the bench workload 0.988x, four rounds in turns.)
 
   /** False once the block was dropped (written over, evicted, flushed or breakpointed). */
   valid = true;

@@ -490,6 +490,9 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
   // Named after its guest code, so that profiles of the host say which guest code is hot.
   const first = members[0] as Block;
   const name = `guest_${(first.physAddr >>> 0).toString(16)}_${bits}`;
+  // Handlers are called through the array (V8's generic call). Frozen arrays, whose elements V8
+  // takes as constants, so that it calls each handler directly or inlines it, made the boot 0.941x
+  // and the workload 0.959x as fast (four rounds in turns).
   const scope = { ...STATE_LOCALS_SCOPE, h: handlers, r: records };
   const run = generatedFunction(name, 'cpu, budget, member', body, scope, { cpu, privilege: true }) as RegionFunction;
   const links = Array.from({ length: members.length * Links.WAYS }, () => new HandOff());
