@@ -478,7 +478,10 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
   // integers one indirect jump through a table, where a switch on EIPs spread over a page is a binary
   // search (six compares and branches for 64 members) before every block. What a member cannot name
   // (the target of a return or an indirect jump, or where a caller enters without a member index)
-  // is looked up by EIP.
+  // is looked up by EIP. Cases in the order of the members' IPs, with a member falling through into
+  // the next case when that is its successor (the fall-through of a conditional jump) instead of
+  // going round the loop and through the table: the workload 1.008x (shell arithmetic 1.064x, the
+  // awk sum 0.962x; four rounds in turns), not kept.
   const lookup = [...index].map(([ip, k]) => `case ${ip}: _k = ${k}; continue;\n`).join('');
   const loop = chained
     ? `for (;;) {\nswitch (_k) {\n${cases}default:\nswitch (st[0]) {\n${lookup}default: return 0;\n}\n}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`
