@@ -79,6 +79,27 @@ describe('Decoder', () => {
     }
   });
 
+  it('keeps the opcode byte and the ModRM byte as encoded, on both decode paths', () => {
+    const cases: [number[], number][] = [
+      [[0x90], 0x9000], // nop: no ModRM
+      [[0x8b, 0x45, 0xf8], 0x8b45], // mov eax, [ebp-8]
+      [[0x0f, 0xaf, 0xc1], 0xafc1], // imul eax, ecx: the opcode's last byte
+      [[0x3e, 0xdd, 0x45, 0xf8], 0xdd45], // ds: fld qword [ebp-8]
+      [[0xdc, 0xd1], 0xdcd1], // fcom st1 in its DC encoding, which decodes as D8 D1 does
+      [[0x0f, 0x20, 0x00], 0x2000], // mov eax, cr0 with ModRM 00: its mod bits ignored, kept as encoded
+    ];
+    for (const [encoding, opcodeModrm] of cases) {
+      const bytes = Uint8Array.from(encoding);
+      for (const decode of [decodeInstruction, decodeGeneral]) {
+        const ins = new Instruction();
+        expect(decode(bytes, 0, bytes.length, 0, 32, ins)).toBe(DecodeStatus.Ok);
+        expect(ins.opcodeModrm.toString(16), encoding.map((b) => b.toString(16)).join(' ')).toBe(
+          opcodeModrm.toString(16),
+        );
+      }
+    }
+  });
+
   it('wraps the next IP of 16-bit code at 64 KiB', () => {
     const ins = new Instruction();
     decoder.decode(Uint8Array.of(0xb8, 0x34, 0x12), 0, 3, 0xfffe, 16, ins);

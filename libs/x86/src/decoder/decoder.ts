@@ -602,6 +602,7 @@ export function decodeInstruction(
   if (entry === 0) return decodePrefixed(bytes, offset, end, ip, bitness, out);
   const opcode = bytes[(pos - 1) | 0] as number;
   const modrm = ((bytes[pos] as number) & entry & E.KEEP) | ((entry >>> 2) & 0xc0);
+  const modrmByte = (bytes[pos] as number) & -((entry >>> 10) & 1);
   pos = (pos + ((entry >>> 10) & 1)) | 0;
   const code = fast[((entry >>> E.BASE) + (modrm & (-((entry >>> E.BY_MODRM) & 1) & 0xff))) | 0] as number;
   const record = (O.RECORDS + (code << 4)) | 0;
@@ -630,6 +631,7 @@ export function decodeInstruction(
   out.length = length;
   out.bitness = bitness;
   out.code = code;
+  out.opcodeModrm = (opcode << 8) | modrmByte;
   out.mnemonic = mnemonicAndCount & 0xffff;
   out.attributes = attributes;
   out.operandSize = width;
@@ -733,6 +735,7 @@ function decodePrefixed(
   if (entry === 0) return decodeGeneral(bytes, offset, end, ip, bitness, out);
   const opcode = bytes[(pos - 1) | 0] as number;
   const modrm = ((bytes[pos] as number) & entry & E.KEEP) | ((entry >>> 2) & 0xc0);
+  const modrmByte = (bytes[pos] as number) & -((entry >>> 10) & 1);
   pos = (pos + ((entry >>> 10) & 1)) | 0;
   const code = fast[(((entry >>> E.BASE) & 0x3ffff) + (modrm & (-((entry >>> E.BY_MODRM) & 1) & 0xff))) | 0] as number;
   const record = (O.RECORDS + (code << 4)) | 0;
@@ -761,6 +764,7 @@ function decodePrefixed(
   out.length = length;
   out.bitness = bitness;
   out.code = code;
+  out.opcodeModrm = (opcode << 8) | modrmByte;
   out.mnemonic = mnemonicAndCount & 0xffff;
   out.attributes = attributes;
   out.operandSize = width ^ (48 & (entry >> 31));
@@ -900,9 +904,10 @@ export function decodeGeneral(
   let mod = 3;
   let reg = 0;
   let rm = 0;
+  let modrm = 0;
   if ((entry & F.MODRM) !== 0) {
     if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
-    const modrm = bytes[pos++] as number;
+    modrm = bytes[pos++] as number;
     mod = (entry & F.NOMOD) !== 0 ? 3 : modrm >>> 6;
     reg = (modrm >>> 3) & 7;
     rm = modrm & 7;
@@ -946,8 +951,8 @@ export function decodeGeneral(
   let dispSize = 0;
   let memSegment: number = R.None;
   if (mod !== 3) {
-    const modrm = (mod << 6) | (reg << 3) | rm;
-    let address = asize32 ? (ADDRESS32[modrm] as number) : (ADDRESS16[modrm] as number);
+    const form = (mod << 6) | (reg << 3) | rm;
+    let address = asize32 ? (ADDRESS32[form] as number) : (ADDRESS16[form] as number);
     if ((address & L.SIB) !== 0) {
       if (pos >= stop) return truncated(out, offset, pos + 1, end, limit, ip, bitness);
       address = ADDRESS_SIB[(mod << 8) | (bytes[pos++] as number)] as number;
@@ -1189,6 +1194,7 @@ export function decodeGeneral(
   out.length = pos - offset;
   out.bitness = bitness;
   out.code = code;
+  out.opcodeModrm = (opcode << 8) | modrm;
   out.mnemonic = mnemonicAndCount & 0xffff;
   out.attributes = attributes;
   out.operandSize = osize32 ? 32 : 16;

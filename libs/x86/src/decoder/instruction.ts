@@ -80,6 +80,11 @@ export class Instruction {
   immediate2 = 0;
   /** Selector of a far pointer. */
   farSelector = 0;
+  /**
+   * The opcode's last byte and the ModRM byte as encoded, `opcode << 8 | modrm` (the ModRM byte 0 when
+   * the instruction has none). An x87 instruction's low 11 bits are the opcode the FPU records (FOP).
+   */
+  opcodeModrm = 0;
 
   /** Address (offset in CS) of the first byte, as passed to decode. */
   get ip(): number {
@@ -204,5 +209,6 @@ export class Instruction {
     this.immediate2 = other.immediate2;
     this.rawBranchTarget = other.rawBranchTarget;
     this.farSelector = other.farSelector;
+    this.opcodeModrm = other.opcodeModrm;
   }
 }

@@ -10,6 +10,7 @@ import { CTL_FOP } from '../../fpu/fpu.js';
 import { Cr0, Seg } from '../registers.js';
 import './index.js';
 import { HANDLERS } from './table.js';
+import { escapeOpcode } from './x87.js';
 
 const CODE = 0x1000;
 
@@ -23,7 +24,7 @@ function makeCpu(): Cpu {
   return cpu;
 }
 
-/** Runs one x87 instruction, its bytes placed at CODE (the escape handler reads its opcode there). */
+/** Runs one x87 instruction, its bytes placed at CODE as a fetch would find them. */
 function run(cpu: Cpu, bytes: readonly number[]): void {
   const code = Uint8Array.from(bytes);
   cpu.mem.ram.set(code, CODE);
@@ -63,6 +64,31 @@ function page(cpu: Cpu, moved: ReadonlyMap<number, number>): void {
   cpu.setCr3(dir);
   cpu.setCr0(cpu.cr0 | Cr0.PG);
 }
+
+describe('the FOP of an escape instruction', () => {
+  it("is its escape byte's low bits and its ModRM byte, through every path of the decoder", () => {
+    // Unprefixed, after one prefix the decoder's fast path takes (DS), and after an address-size
+    // prefix (16-bit addressing in 32-bit code), which the general path decodes.
+    const mismatches: string[] = [];
+    let decoded = 0;
+    for (const prefix of [[], [0x3e], [0x67]]) {
+      for (let escape = 0xd8; escape <= 0xdf; escape++) {
+        for (let modrm = 0; modrm < 256; modrm++) {
+          const bytes = Uint8Array.from([...prefix, escape, modrm, 0x24, 0x10, 0x20, 0x30, 0x40, 0x50]);
+          const ins = new Instruction();
+          if (decodeInstruction(bytes, 0, bytes.length, CODE, 32, ins) !== DecodeStatus.Ok) continue;
+          decoded++;
+          const fop = ((escape & 7) << 8) | modrm;
+          if (escapeOpcode(ins) !== fop)
+            mismatches.push(`${[...bytes.subarray(0, prefix.length + 2)].map((b) => b.toString(16))}`);
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+    // Every memory form and most register forms decode.
+    expect(decoded).toBeGreaterThan(3 * 8 * 192);
+  });
+});
 
 describe('x87 memory operands', () => {
   it('load, compute with and store a float64 on one page', () => {

@@ -40,26 +40,11 @@ const FCOMI_FLAGS = Flag.CF | Flag.PF | Flag.AF | Flag.ZF | Flag.SF | Flag.OF;
 const FX_IMAGE = 512;
 
 /**
- * The 11-bit FOP of the instruction at CS:insEip: the low three bits of its escape byte and its
- * ModRM byte. The decoded record does not keep the ModRM byte, and the FPU records it bit for bit,
- * so it is read back from the code (already fetched, so this cannot fault). Prefixes are never
- * D8-DF.
+ * The FOP of the escape instruction `ins`: the low three bits of its escape byte (D8-DF) and its ModRM
+ * byte, which the FPU records bit for bit; the decoder keeps both (Instruction.opcodeModrm).
  */
-function escapeOpcode(cpu: Cpu): number {
-  const base = cpu.segBase[Seg.CS];
-  const ip = cpu.insEip;
-  const mask = cpu.codeBits === 16 ? 0xffff : -1;
-  // Without a prefix (nearly always) the escape byte and ModRM are the first two bytes: one read,
-  // unless the IP wraps between them.
-  if ((ip & mask) !== mask) {
-    const first = cpu.readLin16((base + (ip & mask)) | 0);
-    if ((first & 0xf8) === 0xd8) return ((first & 7) << 8) | (first >>> 8);
-  }
-  for (let i = 0; i < 14; i++) {
-    const b = cpu.readLin8((base + ((ip + i) & mask)) | 0);
-    if ((b & 0xf8) === 0xd8) return ((b & 7) << 8) | cpu.readLin8((base + ((ip + i + 1) & mask)) | 0);
-  }
-  return cpu.raiseNoCode(Vector.UD);
+export function escapeOpcode(ins: Instruction): number {
+  return ins.opcodeModrm & 0x7ff;
 }
 
 /** The context word for Fpu.execute/wait (without the operand size). */
@@ -163,7 +148,7 @@ function writeBytes(cpu: Cpu, lin: number, size: number, buf: Uint8Array): void 
 export function x87Escape(cpu: Cpu, ins: Instruction): void {
   if ((cpu.cr0 & (Cr0.EM | Cr0.TS)) !== 0) cpu.raiseNoCode(Vector.NM);
   const fpu = cpu.fpu;
-  const fop = escapeOpcode(cpu);
+  const fop = escapeOpcode(ins);
   let ctl = fpuContext(cpu);
   if (ins.operandSize === 32) ctl |= CTL_OPSIZE32;
   // Real and virtual-8086 mode environments hold 20-bit linear pointers (SDM vol. 1, fig. 8-10).
