@@ -14,9 +14,10 @@ import { Register } from './register.js';
  * immediates in `immediate`/`immediate2`, branches in `branchTarget`/`farSelector`.
  *
  * A decode always writes the header fields (ip, length, code, mnemonic, attributes, bitness, the
- * operand and address sizes, prefixes, segmentPrefix, opCount) and the four operand kinds and registers. The
- * `mem*`, `immediate`, `immediate2`, `branchTarget` and `farSelector` fields are written only when an
- * operand uses them and otherwise keep their previous values, so read them through the operand kinds.
+ * operand and address sizes, prefixes, segmentPrefix, opCount; opcodeModrm when it succeeds) and the
+ * four operand kinds and registers. The `mem*`, `immediate`, `immediate2`, `branchTarget` and
+ * `farSelector` fields are written only when an operand uses them and otherwise keep their previous
+ * values, so read them through the operand kinds.
  */
 export class Instruction {
   // Field order is layout: V8 places the fields in declaration order, so the ones an executor reads
