@@ -5,7 +5,6 @@
 // run.
 import { register } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 
 // V8 compiles and collects garbage on a pool of worker threads, four by default. On a machine with
 // few cores they take the core the guest runs on: on two cores, plex86 bench boot reached the prompt
@@ -37,8 +36,7 @@ if (main === undefined) {
   // Loaded only now, so that a process that starts itself again has not loaded it for nothing.
   const { register: registerTsx } = await import('tsx/esm/api');
   // The workspace's packages from this checkout's sources (workspace.mjs says why).
-  const root = fileURLToPath(new URL('../../..', import.meta.url));
-  register(new URL('./workspace.mjs', import.meta.url), { data: { root } });
+  register(new URL('./workspace.mjs', import.meta.url));
   registerTsx();
   ({ main } = await import('../src/main.ts'));
 }

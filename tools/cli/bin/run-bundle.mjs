@@ -14,13 +14,11 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { workspaceSources } from './workspace.mjs';
+import { ROOT, workspaceSources } from './workspace.mjs';
 
 const WORKSPACE_URL = new URL('./workspace.mjs', import.meta.url).href;
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const ENTRY = join(ROOT, 'tools/cli/src/main.ts');
 const DIR = join(ROOT, 'node_modules/.cache/plex86');
 /** This checkout's manifest: its path, the bundle's file name and the stamps of its inputs. */

@@ -7,8 +7,11 @@
 // it as module hooks (initialize, resolve) for the commands run through tsx.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** This checkout: the directory three levels above tools/cli/bin. */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /**
  * The sources the workspace's packages under `root` export for the `@plex86/source` condition, by
@@ -42,17 +45,14 @@ export function workspaceSources(root) {
 /** Import path to file URL, for the resolve hook: set by initialize. */
 let urls = new Map();
 
-/** Module hook: `data.root` is the checkout whose packages imports resolve to. */
+/** Module hook: imports resolve to the packages of `data.root` (default: this checkout). */
 export function initialize(data) {
-  urls = new Map([...workspaceSources(data.root)].map(([path, file]) => [path, pathToFileURL(file).href]));
+  const root = data?.root ?? ROOT;
+  urls = new Map([...workspaceSources(root)].map(([path, file]) => [path, pathToFileURL(file).href]));
 }
 
-/**
- * Module hook: a workspace package resolves to this checkout's source; anything else as Node would,
- * with the `@plex86/source` condition for packages outside the map.
- */
+/** Module hook: a workspace package resolves to the checkout's source, anything else as Node would. */
 export async function resolve(specifier, context, next) {
   const url = urls.get(specifier);
-  if (url !== undefined) return { url, shortCircuit: true };
-  return next(specifier, { ...context, conditions: [...context.conditions, '@plex86/source'] });
+  return url !== undefined ? { url, shortCircuit: true } : next(specifier, context);
 }
