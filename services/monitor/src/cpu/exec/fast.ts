@@ -808,9 +808,8 @@ define('Std', () => `st[${ST_FLAGS}] |= ${Flag.DF};`, undefined, Effect.NONE, Ef
 // and EDI step by its size, down with EFLAGS.DF. The source is DS:ESI or its override, the
 // destination ES:EDI; each access comes before any register changes, so a fault leaves them as they
 // were. A repeated or 16-bit-addressed form runs its generic handler (string.ts), which also
-// takes interrupts between slices of a long repeat. C library routines run the single forms in
-// their loops (LODSB, SCASB, MOVSB), where a handler call from a page function cost more than the
-// element.
+// takes interrupts between slices of a long repeat. The kernel's string routines loop over the single
+// forms; string.ts gives what the templates measured.
 const singleString = (ins: Instruction): boolean =>
   (ins.prefixes & (Prefix.Rep | Prefix.Repne)) === 0 && ins.addressSize === 32;
 const accumulator = (size: Size): string => (size === 32 ? 'r32[0]' : size === 16 ? 'r16[0]' : 'r8[0]');
