@@ -11,6 +11,11 @@ import { availableParallelism } from 'node:os';
 // 6 % sooner and ran the workload 10 % faster with one worker. So `plex86 run` starts itself again
 // (the same process and PID, through process.execve) with one worker fewer than the machine has
 // cores, unless node was given a pool size; a node without process.execve runs on as it is.
+// Flags that change when V8 compiles the page functions were measured and not kept: with
+// --always-sparkplug (no bytecode interpreter before the baseline code), `plex86 bench boot --against`
+// gave the prompt 0.976x and the workload 1.007x (gzip 1.050x; four rounds in turns); --no-maglev
+// and lower tier-up counts (--invocation-count-for-turbofan=300, --invocation-count-for-maglev=50)
+// left the workload as it was (within 1 %, two rounds each).
 const command = process.argv[2];
 const poolSize = (args) => args.some((a) => a.startsWith('--v8-pool-size'));
 if (
