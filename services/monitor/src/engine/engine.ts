@@ -94,8 +94,8 @@ export interface EngineStats {
 }
 
 /**
- * Block runs (cache hits) before a block is compiled, with the warm blocks of its page, into a
- * function of its page (region.ts). Generated code pays off only once V8 has optimised it; compiling
+ * Block runs (cache hits) before a block of code outside CPL 0 is compiled, with the warm blocks of
+ * its page, into a function of its page (region.ts). Generated code pays off only once V8 has optimised it; compiling
  * lukewarm code costs more than it saves. Measured on the default Linux guest (boot and a quarter of
  * the bench workload, CPU seconds of the run), when each block was a function of its own: 2048 runs
  * 92-97 s, 8192 78-80 s, 16384 66-71 s, 65536 67 s, 262144 71 s, never compiling 85 s; with page
@@ -114,6 +114,19 @@ export interface EngineStats {
  * instead of 91-98 %; 16384 runs: to the prompt 1.068x, workload 0.934x (the awk generator 0.856x).
  */
 const COMPILE_THRESHOLD = 8192;
+
+/**
+ * Block runs before a block of CPL 0 code is compiled. The boot and the workload want different
+ * thresholds: at 16384 runs for all code the boot took 0.94x as long and the workload 1.07x. Much of
+ * what the kernel runs while it boots (initcalls, probing, unpacking the initramfs) runs there and
+ * not after, so the kernel's code alone waits longer. Twice the threshold for CPL 0, against one
+ * threshold (`plex86 bench boot --against`, three runs of four, four and six rounds in turns): to
+ * the prompt 1.051x, 1.018x and 1.046x (every round of the six faster), the workload 1.038x, 1.019x
+ * and 0.956x; the awk step that generates the data (and writes it to a file) took 0.88-0.95x as long
+ * in every run. Four times the threshold for CPL 0: to the prompt 1.004x, the workload 0.948x (that
+ * awk step 0.854x).
+ */
+const KERNEL_COMPILE_THRESHOLD = 2 * COMPILE_THRESHOLD;
 
 /**
  * Block runs before a block of 32-bit code joins the warm tier's queue (wasm/block-tier.ts); negative:
@@ -158,8 +171,15 @@ const BUDGET_PART = 0x3fffffff;
 const JUMP_CACHE_SIZE = 4096;
 
 export class Engine {
-  /** Block runs before a block is compiled; tests lower it to compile everything. */
-  compileThreshold = COMPILE_THRESHOLD;
+  /** Block runs before a block of CPL 0 code is compiled. */
+  kernelThreshold = KERNEL_COMPILE_THRESHOLD;
+  /** Block runs before a block of code at CPL 1 to 3 is compiled. */
+  userThreshold = COMPILE_THRESHOLD;
+  /** One threshold for code at every privilege; tests lower it to compile everything. */
+  set compileThreshold(runs: number) {
+    this.kernelThreshold = runs;
+    this.userThreshold = runs;
+  }
   /** Compiled blocks inline the records that have templates (off: every record calls its handler). */
   inlineRecords = true;
   /**
@@ -481,13 +501,13 @@ export class Engine {
             this.runRegions(code as Region, bits, chain, flat);
             return;
           }
-        } else if (block.hits < this.compileThreshold) {
+        } else if (block.hits < this.threshold()) {
           this.runWarm(block, code as WarmBlock);
           return;
         }
       }
       if (packedAt >= 0 && (code === null || code.warmSlot >= 0)) {
-        if (block.hits >= this.compileThreshold) this.compile(block, bits);
+        if (block.hits >= this.threshold()) this.compile(block, bits);
         else if (block.hits === this.warmThreshold && bits === 32) {
           this.queueWarm(block);
           // A batch that just compiled runs at once (tests rely on it to run every block compiled).
@@ -602,6 +622,11 @@ export class Engine {
     return region;
   }
 
+  /** Block runs before a block at the CPU's privilege is compiled. */
+  private threshold(): number {
+    return this.cpu.cpl === 0 ? this.kernelThreshold : this.userThreshold;
+  }
+
   /**
    * Whether the interpreter may run `next` on from the block before it without the run loop: it was
    * packed in the arena's current generation and is not due to be compiled or queued for the warm
@@ -610,7 +635,7 @@ export class Engine {
   private admits(next: Block): boolean {
     if (next.packedGen !== this.records.gen) return false;
     const hits = next.hits + 1;
-    if (hits >= this.compileThreshold || hits === this.warmThreshold) return false;
+    if (hits >= this.threshold() || hits === this.warmThreshold) return false;
     next.hits = hits;
     return true;
   }
@@ -633,10 +658,11 @@ export class Engine {
    * to (borrowedMembers), which stay where they are.
    */
   private compile(hot: Block, bits: 16 | 32): void {
-    const warm = this.compileThreshold >>> 2;
+    // Members ran at least a quarter of the user threshold, at either privilege.
+    const warm = this.userThreshold >>> 2;
     const page = this.blocks.pageBlocks(hot);
     const members = regionMembers(hot, page, warm);
-    const borrowed = this.borrowBlocks ? borrowedMembers(members, page, this.compileThreshold, warm) : [];
+    const borrowed = this.borrowBlocks ? borrowedMembers(members, page, this.userThreshold, warm) : [];
     const all = borrowed.length === 0 ? members : [...members, ...borrowed];
     const region = compileRegion(all, bits, this.cpu, this.inlineRecords, bits === 32 && this.cpu.flatSegments);
     region.drops = this.blocks.drops;

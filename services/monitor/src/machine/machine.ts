@@ -78,7 +78,10 @@ export interface MachineConfig {
   memory: number;
   /** Where pre-decoded blocks come from: the Scan-Before-Execute cache (default) or a simple decoding cache. */
   blocks?: 'sbe' | 'decode';
-  /** Block runs before a block is compiled into one function (tests use 1 to compile everything). */
+  /**
+   * Block runs before a block is compiled into one function, at every privilege (tests use 1 to
+   * compile everything); by default CPL 0 code waits longer (engine.ts KERNEL_COMPILE_THRESHOLD).
+   */
   compileThreshold?: number;
   /**
    * The warm tier (engine/wasm/block-tier.ts): block runs before a block is compiled to WebAssembly
