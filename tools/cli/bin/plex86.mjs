@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 // --always-sparkplug (no bytecode interpreter before the baseline code), `plex86 bench boot --against`
 // gave the prompt 0.976x and the workload 1.007x (gzip 1.050x; four rounds in turns); --no-maglev
 // and lower tier-up counts (--invocation-count-for-turbofan=300, --invocation-count-for-maglev=50)
-// left the workload as it was (within 1 %, two rounds each).
+// left the workload as it was (within 1 %, two rounds each), as did a pool of two workers.
 const command = process.argv[2];
 const poolSize = (args) => args.some((a) => a.startsWith('--v8-pool-size'));
 if (

@@ -95,39 +95,40 @@ export interface EngineStats {
 
 /**
  * Block runs (cache hits) before a block of code outside CPL 0 is compiled, with the warm blocks of
- * its page, into a function of its page (region.ts). Generated code pays off only once V8 has optimised it; compiling
- * lukewarm code costs more than it saves. Measured on the default Linux guest (boot and a quarter of
- * the bench workload, CPU seconds of the run), when each block was a function of its own: 2048 runs
- * 92-97 s, 8192 78-80 s, 16384 66-71 s, 65536 67 s, 262144 71 s, never compiling 85 s; with page
- * functions (seconds to the prompt and of the workload), 4096 runs 32 + 29 s, 8192 28 + 27 s,
- * 16384 26 + 25 s; again with region hand-offs and inline dword accesses, 4096 runs 18.2 + 19.7 s,
- * 8192 17.1 + 17.3 s, 16384 14.6 + 15.5 s. V8 optimises a new page function with Maglev some 10 ms after
- * it is made and with TurboFan some 150 ms after (medians, from V8's code log of such a run). Once
- * conditional jumps stopped deoptimising page functions (fast.ts selectCode), lower thresholds paid
- * again (half of the workload, means of alternating runs, to the prompt + workload): 16384 runs
- * 20.0 + 35.0 s (9 runs), 8192 19.7 + 32.6 s (6), 4096 20.1 + 33.6 s (6), 2048 22.5 + 36.0 s (3).
- * With the guest state in locals of page functions (state-locals.ts), 4096 runs took 20.9 + 34.2 s
- * against 18.3 + 35.9 s at 8192 (three runs each). Once the interpreter ran on from block to block
- * (interpretOn), 4096 runs against 8192 in `plex86 bench boot --against` (four rounds, each build
- * bundled from its own sources): to the prompt 1.011x, workload 0.981x (gzip 0.857x, the awk sum
- * 0.937x), with 5-16 % more hand-offs and 96-99 % of each long step's instructions in page functions
- * instead of 91-98 %; 16384 runs: to the prompt 1.068x, workload 0.934x (the awk generator 0.856x).
+ * its page, into a function of its page (region.ts). Generated code pays off only once V8 has
+ * optimised it; compiling lukewarm code costs more than it saves. Measured on the default Linux
+ * guest (boot and a quarter of the bench workload, CPU seconds of the run), when each block was a
+ * function of its own: 2048 runs 92-97 s, 8192 78-80 s, 16384 66-71 s, 65536 67 s, 262144 71 s,
+ * never compiling 85 s; with page functions (seconds to the prompt and of the workload), 4096 runs
+ * 32 + 29 s, 8192 28 + 27 s, 16384 26 + 25 s; again with region hand-offs and inline dword
+ * accesses, 4096 runs 18.2 + 19.7 s, 8192 17.1 + 17.3 s, 16384 14.6 + 15.5 s. V8 optimises a new
+ * page function with Maglev some 10 ms after it is made and with TurboFan some 150 ms after
+ * (medians, from V8's code log of such a run). Once conditional jumps stopped deoptimising page
+ * functions (fast.ts selectCode), lower thresholds paid again (half of the workload, means of
+ * alternating runs, to the prompt + workload): 16384 runs 20.0 + 35.0 s (9 runs), 8192 19.7 + 32.6
+ * s (6), 4096 20.1 + 33.6 s (6), 2048 22.5 + 36.0 s (3). With the guest state in locals of page
+ * functions (state-locals.ts), 4096 runs took 20.9 + 34.2 s against 18.3 + 35.9 s at 8192 (three
+ * runs each). Once the interpreter ran on from block to block (interpretOn), 4096 runs against 8192
+ * in `plex86 bench boot --against` (four rounds, each build bundled from its own sources): to the
+ * prompt 1.011x, workload 0.981x (gzip 0.857x, the awk sum 0.937x), with 5-16 % more hand-offs and
+ * 96-99 % of each long step's instructions in page functions instead of 91-98 %; 16384 runs: to the
+ * prompt 1.068x, workload 0.934x (the awk generator 0.856x).
  */
 const COMPILE_THRESHOLD = 8192;
 
 /**
  * Block runs before a block of CPL 0 code is compiled. The boot and the workload want different
- * thresholds: at 16384 runs for all code the boot took 0.94x as long and the workload 1.07x. Much of
- * what the kernel runs while it boots (initcalls, probing, unpacking the initramfs) runs there and
- * not after, so the kernel's code alone waits longer. Twice the threshold for CPL 0, against one
- * threshold (`plex86 bench boot --against`, three runs of four, four and six rounds in turns): to
- * the prompt 1.051x, 1.018x and 1.046x (every round of the six faster), the workload 1.038x, 1.019x
- * and 0.956x; the awk step that generates the data (and writes it to a file) took 0.88-0.95x as long
- * in every run. Four times the threshold for CPL 0: to the prompt 1.004x, the workload 0.948x (that
- * awk step 0.854x). Twice the threshold only until the CPU first runs outside CPL 0 (the kernel's own
- * start, before init): to the prompt 0.990x, the workload 1.044x (four noisy rounds), with the awk
- * step's share of instructions in page functions back at 91.5 % from 87.9 %: the boot's gain comes
- * from kernel code that runs after init has started.
+ * thresholds: at 16384 runs for all code the boot took 0.94x as long and the workload 1.07x; the
+ * kernel's code alone waits longer, and the programs' hot loops compile as soon as before. Twice
+ * the threshold for CPL 0, against one threshold (`plex86 bench boot --against`, three runs of
+ * four, four and six rounds in turns): to the prompt 1.051x, 1.018x and 1.046x (every round of the
+ * six faster), the workload 1.038x, 1.019x and 0.956x; the awk step that generates the data (and
+ * writes it to a file) took 0.88-0.95x as long in every run. Four times the threshold for CPL 0: to
+ * the prompt 1.004x, the workload 0.948x (that awk step 0.854x). Twice the threshold only until the
+ * CPU first runs outside CPL 0 (the kernel's own start, before init): to the prompt 0.990x, the
+ * workload 1.044x (four noisy rounds), with the awk step's share of instructions in page functions
+ * back at 91.5 % from 87.9 %: the boot's gain seems to come from kernel code that runs after init has
+ * started.
  */
 const KERNEL_COMPILE_THRESHOLD = 2 * COMPILE_THRESHOLD;
 
