@@ -814,14 +814,14 @@ const singleString = (ins: Instruction): boolean =>
   (ins.prefixes & (Prefix.Rep | Prefix.Repne)) === 0 && ins.addressSize === 32;
 const accumulator = (size: Size): string => (size === 32 ? 'r32[0]' : size === 16 ? 'r16[0]' : 'r8[0]');
 const step = (size: Size): string => `((st[${ST_FLAGS}] & ${Flag.DF}) !== 0 ? ${-(size >>> 3)} : ${size >>> 3})`;
-const STRING_FORMS: readonly (readonly [string, Size])[] = [
-  ['b', 8],
-  ['w', 16],
-  ['d', 32],
+/** Each element size: the code names' suffix and accumulator, and its size in bits. */
+const STRING_FORMS: readonly (readonly [string, string, Size])[] = [
+  ['b', 'AL', 8],
+  ['w', 'AX', 16],
+  ['d', 'EAX', 32],
 ];
-for (const [suffix, size] of STRING_FORMS) {
+for (const [suffix, acc, size] of STRING_FORMS) {
   const m = `m${size}`;
-  const acc = ['AL', 'AX', 'EAX'][SIZES.indexOf(size)] as string;
   const string = (name: string, code: Template, flags: FlagEffect): void =>
     define(name, code, undefined, MEM_EFFECT, MEM_EFFECT, flags, singleString);
   string(
