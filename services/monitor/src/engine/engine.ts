@@ -298,10 +298,15 @@ export class Engine {
    * nextPage); the run loop checks the translation again before each block found by lookup.
    */
   private nextCodePage(page: number): number {
-    const cpu = this.cpu;
     const lin = this.fetchLinear;
-    if ((cpu.tlb[lin >>> 12] as number) >>> 12 !== page) return -1;
-    const e = cpu.tlb[((lin >>> 12) + 1) & 0xfffff] as number;
+    if ((this.cpu.tlb[lin >>> 12] as number) >>> 12 !== page) return -1;
+    return this.codePage(((lin >>> 12) + 1) & 0xfffff);
+  }
+
+  /** The physical page the TLB maps linear page `linear` to with the access code fetches need, or -1. */
+  private codePage(linear: number): number {
+    const cpu = this.cpu;
+    const e = cpu.tlb[linear] as number;
     return (e & cpu.readMask) === cpu.readWant ? e >>> 12 : -1;
   }
 
@@ -452,8 +457,7 @@ export class Engine {
         // pages are global. Otherwise the records before that instruction run, and the run loop
         // fetches the instruction itself.
         const last = (lin + block.byteLength - 1) | 0;
-        const e = cpu.tlb[last >>> 12] as number;
-        if ((e & cpu.readMask) === cpu.readWant && e >>> 12 === block.crossPage) {
+        if (this.codePage(last >>> 12) === block.crossPage) {
           global = cpu.mmu.noteFetch(last >>> 12) && global;
         } else {
           crossed = false;
