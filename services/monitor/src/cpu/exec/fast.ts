@@ -314,7 +314,14 @@ const FLAT_WRITE = SegAccess.FLAT | SegAccess.WRITE;
  * 1.001x, the forking loop 0.981x, gzip 0.76 s in both builds, though 0.80 s against 1.15 s in runs
  * that pause between the steps). Running each new function's first eight calls with every access on
  * its slow path, so that the calls had feedback before V8 optimised it, cut the deoptimisations as
- * much and made the steps 14-31% slower but gzip, which took 19% less (one run each).
+ * much and made the steps 14-31% slower but gzip, which took 19% less (one run each). Running each
+ * member of a new function once as it was made, on a scratch Cpu that its handlers and slow paths
+ * worked on (the guest's registers, state words, TLB and one RAM page, which the function reaches
+ * directly, put back after), once with every access on its fast path and once on its slow path:
+ * the page functions' deoptimisations over the boot and the awk generator fell from 168 to 71 (at
+ * slow-path property accesses from 72 to 10), and the steps took 1.05-1.15x as long (one run each);
+ * the fast-path run alone left the deoptimisations at 153 and the steps at 0.99-1.04x, the slow-path
+ * run alone made them 1.03-1.08x as long (two runs each in turns).
  *
  * The call's result is made an int32 (`| 0`), as the element of the inline path is, here and in the
  * read-modify-write forms (readLinear): a value the call returns is of no known type to V8, and a
