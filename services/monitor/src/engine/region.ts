@@ -87,8 +87,8 @@ export interface Region extends CompiledCode {
    * from two places returns to both, and a conditional jump at a page's end goes to two pages. With
    * four, the relinks of the bench workload's long steps fell from 0.34-0.79 million to 0.01-0.33
    * million (sort 0.34 to 0.01), and the workload took as long (1.010x and 0.996x in two runs of
-   * `plex86 bench boot --against`, four rounds each in turns): a relink costs little more than a
-   * link followed.
+   * `plex86 bench boot --against`, four rounds each in turns): what the relinks cost was within the
+   * machine's noise.
    */
   readonly links: HandOff[];
 }
@@ -251,16 +251,16 @@ export function chains(block: Block): boolean {
  * paired runs (both variants at once, one per core, six rounds): the merged function starts again in
  * V8's unoptimised tiers, and hand-offs within a hot loop find everything in cache.
  *
- * Measured again in runs in turns (the bench workload's steps, one pass each): hand-offs between two
- * functions of one page are a large part of all (among the 15 commonest pairs of pages, sort's
- * 6.3 of 34 million, gzip's 1.2 of 2.5, shell arithmetic's 5.0 of 17), calls and returns between
- * pages most of the rest. A function made again once one of its links had been followed 16384 times
- * (a function at most twice), with the blocks its members pass control to borrowed if they ran a
- * quarter of the threshold, its links and those into the old function dropped: hand-offs 20-29 %
- * fewer on the awk generator, sort and shell arithmetic (sort 35.1 to 26.1 million), but TurboFan
- * compiled page functions 516 times instead of 307 and they deoptimised 336 times instead of 196 (the
- * boot and shell arithmetic), and the steps took 1.06-1.62x as long (three runs each). Only for links
- * between functions of one page, borrowing hot blocks only: 1.01-1.34x as long (two runs each).
+ * On the bench workload's steps (one pass each), hand-offs between two functions of one page are a
+ * large part of all (among the 15 commonest pairs of pages, sort's 6.3 of 34 million, gzip's 1.2 of
+ * 2.5, shell arithmetic's 5.0 of 17), calls and returns between pages most of the rest. A function
+ * made again once one of its links had been followed 16384 times (a function at most twice), with
+ * the blocks its members pass control to borrowed if they ran a quarter of the threshold, its links
+ * and those into the old function dropped: hand-offs 20-29 % fewer on the awk generator, sort and
+ * shell arithmetic (sort 35.1 to 26.1 million), but TurboFan compiled page functions 516 times
+ * instead of 307 and they deoptimised 336 times instead of 196 (the boot and shell arithmetic), and
+ * the steps took 1.06-1.62x as long (three runs each, in turns). Only for links between functions
+ * of one page, borrowing hot blocks only: 1.01-1.34x as long (two runs each).
  */
 export function regionMembers(hot: Block, page: readonly (Block | null)[], warm: number): Block[] {
   const members = [hot];
