@@ -362,7 +362,11 @@ function ramElement(size: Size): [string, string] {
 
 /**
  * A read-modify-write form's read of `size` bits at the linear address in `lin`, an int32 as
- * readCode's result is.
+ * readCode's result is. The forms reach their operand through cpu.prepareWrite, which checks the
+ * segment and makes the pages writable before the read. Inline instead, where readCode and writeCode
+ * are (the TLB entry tested for both ways, an aligned element read and written in place): the
+ * workload 1.007x, the boot 1.008x (`plex86 bench boot --against`, four rounds in turns; gzip 1.065x,
+ * shell arithmetic 1.020x, the awk sum 0.955x with every round slower); not kept.
  */
 function readLinear(size: Size): string {
   return `(cpu.readLin${size}(lin) | 0)`;
