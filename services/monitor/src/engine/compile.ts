@@ -17,7 +17,15 @@
  */
 
 import type { Instruction } from '@plex86/x86';
-import { Effect, fastHandler, flagUse, inlineCode, type FlagSource } from '../cpu/exec/fast.js';
+import {
+  Effect,
+  fastHandler,
+  flagUse,
+  inlineCode,
+  selectParts,
+  type BranchParts,
+  type FlagSource,
+} from '../cpu/exec/fast.js';
 import type { Handler } from '../cpu/exec/table.js';
 import { LazyKind } from '../cpu/flags.js';
 
@@ -25,6 +33,11 @@ import { LazyKind } from '../cpu/flags.js';
 export interface BlockSource {
   source: string;
   inlined: number;
+  /**
+   * With BodyContext.splitBranch, the parts of the conditional jump that ends the block, whose code
+   * is then left out of `source` for the caller to write (EIP is the target or the next IP).
+   */
+  branch?: BranchParts;
 }
 
 /** Where a block's body finds its handlers and records, and how it leaves early. */
@@ -39,6 +52,11 @@ export interface BodyContext {
   readonly beforeCall?: string;
   /** Code after each call of a handler. */
   readonly afterCall?: string;
+  /**
+   * A conditional jump of flat code that ends the block is left to the caller (BlockSource.branch):
+   * a page function then sets EIP and its next member on each path, instead of testing EIP again.
+   */
+  readonly splitBranch?: boolean;
 }
 
 /**
@@ -65,7 +83,7 @@ export function blockSource(
   context: BodyContext = SINGLE_BLOCK,
 ): BlockSource {
   const mask = bits === 16 ? 0xffff : -1;
-  const { base, leave, flat, beforeCall = '', afterCall = '' } = context;
+  const { base, leave, flat, beforeCall = '', afterCall = '', splitBranch = false } = context;
   let body = '';
   let inlined = 0;
   // The value insEip is known to hold: the caller sets it to the block's start before the body.
@@ -97,6 +115,8 @@ export function blockSource(
       body += `cpu.insEip = ${start}; `;
       insEip = start;
     }
+    const branch = last && splitBranch && flat ? selectParts(inl.code) : undefined;
+    if (branch !== undefined) return { source: body, inlined, branch };
     // A branch writes EIP only when taken (CALL also pushes it as the return address); a record that
     // is last leaves its successor in EIP. A conditional jump of flat code writes EIP either way
     // (fast.ts selectCode); the store before it then goes to a local of the page function

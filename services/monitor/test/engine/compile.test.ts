@@ -276,6 +276,52 @@ describe('compiled blocks', () => {
     expect(selects).toBe(7 * 3 * 16);
   });
 
+  it('leave a closing conditional jump of flat code to a caller that asks, with its condition, target and next IP', () => {
+    // cmp eax, ebx; jne +0x10
+    const { records, handlers } = decodeBlock(Uint8Array.of(0x39, 0xd8, 0x75, 0x10));
+    const next = CODE_IP + 4;
+    const split = blockSource(handlers, records, 2, 32, true, { ...FLAT, splitBranch: true });
+    expect(split.branch).toBeDefined();
+    expect(split.branch?.target).toBe(String(next + 0x10));
+    expect(split.branch?.next).toBe(String(next));
+    // The jump's code is the caller's: the body ends with the CMP.
+    expect(split.source).not.toContain(`? ${next + 0x10}`);
+    expect(split.source).not.toMatch(/st\[0\] =/);
+    // Not without the request, not in code whose segments may not be flat, not after another form.
+    expect(blockSource(handlers, records, 2, 32, true, FLAT).branch).toBeUndefined();
+    expect(
+      blockSource(handlers, records, 2, 32, true, { ...FLAT, flat: false, splitBranch: true }).branch,
+    ).toBeUndefined();
+    expect(blockSource(handlers, records, 1, 32, true, { ...FLAT, splitBranch: true }).branch).toBeUndefined();
+  });
+
+  it('make a member that ends with a conditional jump name the next member on each path, without testing EIP again', () => {
+    const cpu = makeCpu(32);
+    // A countdown loop: dec ecx; jnz back to it (the loop block is a member that jumps to itself).
+    const { records, handlers } = decodeBlock(Uint8Array.of(0x49, 0x75, 0xfd));
+    const block = new Block();
+    block.mode = CodeMode.Bits32;
+    block.instructions = records;
+    block.count = 2;
+    block.startIp = CODE_IP;
+    block.endReason = BlockEnd.ControlTransfer;
+    block.routines = handlers;
+    const region = compileRegion([block], 32, cpu, true, true);
+    const source = region.run.toString();
+    expect(source).toMatch(new RegExp(`_s0 = ${CODE_IP}; _k = 0;`));
+    expect(source).toMatch(new RegExp(`_s0 = ${CODE_IP + 3}; _k = -1;`));
+    expect(source).not.toMatch(/_k = _s0 ===/);
+    // It loops inside the function until ECX is 0, then leaves with EIP after the jump.
+    cpu.r32[1] = 1000;
+    cpu.eip = CODE_IP;
+    cpu.insEip = CODE_IP;
+    const before = cpu.instructions;
+    const last = region.run(cpu, 1 << 20, 0);
+    expect(cpu.r32[1]).toBe(0);
+    expect(cpu.eip).toBe(CODE_IP + 3);
+    expect(cpu.instructions - before + last).toBe(2000);
+  });
+
   it('compute branch targets from the wrapped next IP of 16-bit code ending at 0x10000', () => {
     // jmp rel32 (operand size 32 in 16-bit code) and call rel32 as the last bytes below 64 KiB.
     for (const opcode of [0xe9, 0xe8]) {

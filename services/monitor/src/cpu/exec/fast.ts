@@ -997,10 +997,26 @@ const jumpCode = (o: Operands, target: string): string => `const t = ${target}; 
  * A conditional jump in flat code (no limit check) as one store of the target or the next IP. V8
  * optimises a page function for the paths that ran before and leaves the optimised code (a deopt)
  * the first time a path runs with an array access it never saw, as `st[0] = t` in a branch first
- * taken after optimisation was; here the store is on both paths, which differ only in a value.
+ * taken after optimisation was; here the store is on both paths, which differ only in a value. A
+ * page function, whose EIP is a local, takes the jump apart (selectParts) to set EIP and its next
+ * member on each path (region.ts branchEnd).
  */
 const selectCode = (o: Operands, condition: string, target: string): string =>
   `st[0] = (${condition}) ? ${target} : ${o.nextIp()};`;
+
+/** A conditional jump's parts: the condition, the target and the next IP (code, each). */
+export interface BranchParts {
+  readonly condition: string;
+  readonly target: string;
+  readonly next: string;
+}
+
+/** The parts of inline code that is one conditional jump's selectCode, or undefined for other code. */
+export function selectParts(code: string): BranchParts | undefined {
+  const m = /^st\[0\] = \((.*)\) \? (\S+) : (\S+);$/s.exec(code.trim());
+  return m === null ? undefined : { condition: m[1] as string, target: m[2] as string, next: m[3] as string };
+}
+
 const BRANCH = Effect.FAULTS | Effect.BRANCH;
 for (let cc = 0; cc < 16; cc++) {
   for (const [suffix, bits] of [
