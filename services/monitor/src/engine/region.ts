@@ -426,11 +426,11 @@ function successorIndex(block: Block, index: ReadonlyMap<number, number>): strin
  * boot --against`, two runs of four rounds in turns: the workload 1.007x and 1.017x, the boot 1.005x
  * and 1.045x, sort faster in all eight rounds (1.024x and 1.016x).
  */
-function branchEnd(branch: BranchParts, index: ReadonlyMap<number, number>): string {
-  // A literal IP names its member; anything else is found by EIP at the top of the loop.
-  const member = (ip: string): number =>
-    /^\(?-?\d+\)?$/.test(ip) ? (index.get(Number(ip.replace(/[()]/g, '')) | 0) ?? -1) : -1;
-  return `if (${branch.condition}) { st[0] = ${branch.target}; _k = ${member(branch.target)}; } else { st[0] = ${branch.next}; _k = ${member(branch.next)}; }`;
+function branchEnd(block: Block, branch: BranchParts, index: ReadonlyMap<number, number>): string {
+  // The jump's target and next IP, in the order of the parts, as successorIndex finds members.
+  const [target, next] = staticSuccessors(block);
+  const member = (ip: number | undefined): number => (ip === undefined ? -1 : (index.get(ip) ?? -1));
+  return `if (${branch.condition}) { st[0] = ${branch.target}; _k = ${member(target)}; } else { st[0] = ${branch.next}; _k = ${member(next)}; }`;
 }
 
 function inPageFunction(b: Block): boolean {
@@ -501,7 +501,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
     });
     const next =
       branch !== undefined
-        ? `_done += ${count}; ${branchEnd(branch, index)} break;`
+        ? `_done += ${count}; ${branchEnd(b, branch, index)} break;`
         : chain
           ? `_done += ${count}; ${successorIndex(b, index)} break;`
           : `return ${count};`;
