@@ -6,10 +6,11 @@
  * cache misses: a record object spans two to three cache lines and each block's records lie wherever
  * the pool had them, where a packed block keeps two records per line, in order, beside its routine
  * numbers. With sixteen int32s per record instead (the same fields, the rest unused), the boot and
- * the bench workload took as long as with eight (boot and workload 8.01 + 30.48 s and 8.29 + 30.88
- * s against 8.22 + 30.58 s and 8.12 + 31.27 s; the forking loop, the step that interprets most,
- * 5.88 and 5.78 s against 5.88 and 5.42 s; two rounds in turns): the interpreter no longer waits on
- * the records' size, so halving them to four int32s is not where its time is.
+ * the bench workload took as long as with eight (two rounds in turns: the prompt after 8.01 and 8.29
+ * s against 8.22 and 8.12 s, the whole run with the workload's steps 30.48 and 30.88 s against
+ * 30.58 and 31.27 s; the forking loop, the step that interprets most, 5.88 and 5.78 s against 5.88
+ * and 5.42 s): the interpreter no longer waits on the records' size, so halving them to four int32s
+ * is not where its time is.
  *
  * Routines take the record object as well: the generic handlers read it (they decode operand kinds,
  * prefixes and the rest), the specialised ones read only the packed fields.
