@@ -115,12 +115,12 @@ export interface EngineStats {
  * prompt 1.068x, workload 0.934x (the awk generator 0.856x).
  *
  * The workload's forking loop, which interprets most (runs of fork, exec and exit below either
- * threshold), is not held back by the thresholds: with 1024 runs for all code, its second pass ran
- * 280 of its 285 million instructions in page functions instead of 236 million and took as long
- * (5.98 s against 5.94 s, one run each; the prompt after 11.5 s against 8.2 s). Hand-offs doubled
- * (13.3 million against 7.0 million, relinks 0.92 million against 0.27 million): the time the
- * interpreter spent went to runRegion (15 % of the step's samples), relink (5 %) and the generic
- * call builtins (6 %).
+ * threshold), is not held back by the thresholds: with 1024 runs for all code it took as long
+ * (5.98 s against 5.94 s in one run of the workload each; the prompt after 11.5 s against 8.2 s).
+ * Run twice in one guest, its second pass then ran 280 of its 285 million instructions in page
+ * functions instead of 236 million, with twice the hand-offs (13.3 million against 7.0 million,
+ * relinks 0.92 million against 0.27 million): the time the interpreter spent went to runRegion
+ * (15 % of that pass's samples), relink (5 %) and the generic call builtins (6 %).
  */
 const COMPILE_THRESHOLD = 8192;
 
@@ -677,10 +677,10 @@ export class Engine {
    * to (borrowedMembers), which stay where they are.
    */
   private compile(hot: Block, bits: 16 | 32): void {
-    // Members ran at least a quarter of the user threshold, at either privilege. From a 32nd (256
-    // runs), so that a page's first function takes more of its blocks: the workload's steps 20.13 and
-    // 20.23 s against 20.74 and 19.97 s (gzip 1.34 and 1.29 s against 1.06 and 1.08 s); from 32 runs,
-    // 21.31 and 21.41 s (two rounds in turns).
+    // Members ran at least a quarter of the user threshold, at either privilege. Members from a 32nd
+    // (256 runs), so that a page's first function takes more of its blocks, measured and not kept:
+    // the workload's steps 20.13 and 20.23 s against 20.74 and 19.97 s (gzip 1.34 and 1.29 s against
+    // 1.06 and 1.08 s); from 32 runs, 21.31 and 21.41 s (two rounds in turns).
     const warm = this.userThreshold >>> 2;
     const page = this.blocks.pageBlocks(hot);
     const members = regionMembers(hot, page, warm);

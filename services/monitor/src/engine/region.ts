@@ -26,18 +26,18 @@
  * member, wasm/block-tier.ts, a handler call for each record without WebAssembly code, no borrowed
  * blocks), with 8-bit MOV, CMP and TEST, INC and DEC and conditional jumps on flags of any origin
  * added to the warm tier's forms, the registers in locals, the TLB masks as constants and no segment
- * checks for flat segments, and no lazy-flag stores where nothing reads them (deadFlags). The monitor's
- * tests passed but for those that expect borrowed blocks. On the bench workload's gzip step run
- * again and again (`plex86 run`, the same guest), a warm pass took 0.77-0.80 s against 0.57-0.58 s
- * here; its hottest page took 174-202 ms a pass in WebAssembly against 162-198 ms as JavaScript
- * (V8's CPU profile, which includes the borrowed blocks in the JavaScript), so V8's code for a page
- * function is about as fast as that WebAssembly, not slower by a multiple. The rest of the warm pass
- * went to the 6 million records a pass (of 144 million) that called their handlers from WebAssembly,
- * 25-30 ns each by the profile, and to the JavaScript-to-WebAssembly boundary at each hand-off. With the state
- * words in locals too, the hottest page took 212-220 ms. In one run of the whole workload's first
- * pass, gzip took 0.92 s against 1.14 s (WebAssembly needs no warm-up), and every other step 1.3-2.4x
- * as long (sort 10.46 s against 4.46 s, the boot to the prompt 11.8 s against 7.9 s): most forms have
- * no WebAssembly code yet.
+ * checks for flat segments, and no lazy-flag stores where nothing reads them (deadFlags). The
+ * monitor's tests passed but for those that expect borrowed blocks. On the bench workload's gzip
+ * step run again and again (`plex86 run`, the same guest), a warm pass took 0.77-0.80 s against
+ * 0.57-0.58 s here; its hottest page took 174-202 ms a pass in WebAssembly against 162-198 ms as
+ * JavaScript (V8's CPU profile, which counts the borrowed blocks in the JavaScript), so V8's code
+ * for a page function is about as fast as that WebAssembly, not slower by a multiple. The rest of
+ * the warm pass went to the 6 million records a pass (of 144 million) that called their handlers
+ * from WebAssembly, 25-30 ns each by the profile, and to the JavaScript-to-WebAssembly boundary at
+ * each hand-off. With the state words in locals as well, the hottest page took 212-220 ms; in one
+ * run of the whole workload with that version, gzip's first pass took 0.92 s against 1.14 s
+ * (WebAssembly needs no warm-up) and every other step 1.3-2.4x as long (sort 10.46 s against
+ * 4.46 s, the boot to the prompt 11.8 s against 7.9 s): most forms have no WebAssembly code yet.
  */
 
 import { BlockEnd, CODE_COUNT, CodeAttr, CodeMode, FlowControl, type Block, type Instruction } from '@plex86/x86';
