@@ -433,10 +433,15 @@ function staticSuccessors(block: Block): number[] {
 function successorIndex(block: Block, index: ReadonlyMap<number, number>): string {
   let code = '-1';
   for (const ip of staticSuccessors(block).reverse()) {
-    const k = index.get(ip);
-    if (k !== undefined) code = `st[0] === ${ip} ? ${k} : ${code}`;
+    const k = memberAt(index, ip);
+    if (k >= 0) code = `st[0] === ${ip} ? ${k} : ${code}`;
   }
   return `_k = ${code};`;
+}
+
+/** The index of the member that starts at `ip` (`index`, member by start EIP), or -1 for none. */
+function memberAt(index: ReadonlyMap<number, number>, ip: number | undefined): number {
+  return ip === undefined ? -1 : (index.get(ip) ?? -1);
 }
 
 /**
@@ -451,8 +456,7 @@ function successorIndex(block: Block, index: ReadonlyMap<number, number>): strin
 function branchEnd(block: Block, branch: BranchParts, index: ReadonlyMap<number, number>): string {
   // The jump's target and next IP, in the order of the parts, as successorIndex finds members.
   const [target, next] = staticSuccessors(block);
-  const member = (ip: number | undefined): number => (ip === undefined ? -1 : (index.get(ip) ?? -1));
-  return `if (${branch.condition}) { st[0] = ${branch.target}; _k = ${member(target)}; } else { st[0] = ${branch.next}; _k = ${member(next)}; }`;
+  return `if (${branch.condition}) { st[0] = ${branch.target}; _k = ${memberAt(index, target)}; } else { st[0] = ${branch.next}; _k = ${memberAt(index, next)}; }`;
 }
 
 function inPageFunction(b: Block): boolean {
