@@ -6,7 +6,7 @@
 // returns the exception flags it raised (IE, DE, ZE, OE, UE, PE as in the status word). Unmasked
 // exceptions are not acted on here: the caller decides from the flags and the control word whether
 // the result is stored (see fpu.ts). No BigInt and no allocation: intermediate significands live in
-// module-level 32-bit words.
+// 32-bit words, fields of module-level objects.
 
 import {
   BIAS,
@@ -68,24 +68,34 @@ export function setMemoryDenormal(de: number): void {
 /** Counters that show how often the quick paths are taken. */
 export const arithStats = { fast: 0, slow: 0 };
 
-// Working value: sign, unbounded biased exponent, 96-bit significand window hi:lo:x and a sticky
-// bit for anything below it. Normalized means wHi bit 31 set.
-let wSign = 0;
-let wExp = 0;
-let wHi = 0;
-let wLo = 0;
-let wX = 0;
-let wSt = 0;
+// The working state of the operations lives in fields of module-level objects, not in module-level
+// `let`s: V8 keeps such a `let` in a context slot, where a number outside the small-integer range
+// (most 32-bit significand words) is a heap number that every store allocates anew; a field of a
+// double representation is written in place.
 
-// Unpacked operands (normalized; denormals get exponents below 1).
-let aSign = 0;
-let aExp = 0;
-let aHi = 0;
-let aLo = 0;
-let bSign = 0;
-let bExp = 0;
-let bHi = 0;
-let bLo = 0;
+/**
+ * Working value: sign, unbounded biased exponent, 96-bit significand window hi:lo:x and a sticky bit
+ * for anything below it. Normalized means `hi` bit 31 set.
+ */
+class Working {
+  sign = 0;
+  exp = 0;
+  hi = 0;
+  lo = 0;
+  x = 0;
+  sticky = 0;
+}
+const W = new Working();
+
+/** An unpacked operand (normalized; denormals get exponents below 1). */
+class Unpacked {
+  sign = 0;
+  exp = 0;
+  hi = 0;
+  lo = 0;
+}
+const A = new Unpacked();
+const B = new Unpacked();
 
 /** Classifies a raw 80-bit value. */
 export function classify(se: number, hi: number, lo: number): number {
@@ -145,7 +155,7 @@ function propagateNaN1(se: number, hi: number, lo: number, cls: number): number 
 }
 
 function unpackA(se: number, hi: number, lo: number): void {
-  aSign = se >>> 15;
+  A.sign = se >>> 15;
   let e = se & EXP_MAX;
   if (e === 0) {
     // Denormal or pseudo-denormal: the exponent is that of the smallest normal.
@@ -162,13 +172,13 @@ function unpackA(se: number, hi: number, lo: number): void {
       e -= s;
     }
   }
-  aExp = e;
-  aHi = hi;
-  aLo = lo;
+  A.exp = e;
+  A.hi = hi;
+  A.lo = lo;
 }
 
 function unpackB(se: number, hi: number, lo: number): void {
-  bSign = se >>> 15;
+  B.sign = se >>> 15;
   let e = se & EXP_MAX;
   if (e === 0) {
     e = 1;
@@ -184,57 +194,57 @@ function unpackB(se: number, hi: number, lo: number): void {
       e -= s;
     }
   }
-  bExp = e;
-  bHi = hi;
-  bLo = lo;
+  B.exp = e;
+  B.hi = hi;
+  B.lo = lo;
 }
 
 /** Shifts the working significand right by n bits, collecting lost bits in the sticky bit. */
 function shiftRightWork(n: number): void {
   if (n <= 0) return;
   if (n >= 96) {
-    if ((wHi | wLo | wX) !== 0) wSt = 1;
-    wHi = wLo = wX = 0;
+    if ((W.hi | W.lo | W.x) !== 0) W.sticky = 1;
+    W.hi = W.lo = W.x = 0;
     return;
   }
   while (n >= 32) {
-    if (wX !== 0) wSt = 1;
-    wX = wLo;
-    wLo = wHi;
-    wHi = 0;
+    if (W.x !== 0) W.sticky = 1;
+    W.x = W.lo;
+    W.lo = W.hi;
+    W.hi = 0;
     n -= 32;
   }
   if (n > 0) {
-    if (wX << (32 - n) !== 0) wSt = 1;
-    wX = ((wX >>> n) | (wLo << (32 - n))) >>> 0;
-    wLo = ((wLo >>> n) | (wHi << (32 - n))) >>> 0;
-    wHi = wHi >>> n;
+    if (W.x << (32 - n) !== 0) W.sticky = 1;
+    W.x = ((W.x >>> n) | (W.lo << (32 - n))) >>> 0;
+    W.lo = ((W.lo >>> n) | (W.hi << (32 - n))) >>> 0;
+    W.hi = W.hi >>> n;
   }
 }
 
 /** Normalizes the working significand to the left; returns false if it is zero. */
 function normalizeWork(): boolean {
-  if (wHi === 0) {
-    if (wLo === 0 && wX === 0) {
-      if (wSt === 0) return false;
+  if (W.hi === 0) {
+    if (W.lo === 0 && W.x === 0) {
+      if (W.sticky === 0) return false;
       // Only sticky bits remain; cannot happen for the operations here (exact cancellation has no sticky).
-      wHi = J;
-      wExp -= 96;
+      W.hi = J;
+      W.exp -= 96;
       return true;
     }
-    while (wHi === 0) {
-      wHi = wLo;
-      wLo = wX;
-      wX = 0;
-      wExp -= 32;
+    while (W.hi === 0) {
+      W.hi = W.lo;
+      W.lo = W.x;
+      W.x = 0;
+      W.exp -= 32;
     }
   }
-  const s = Math.clz32(wHi);
+  const s = Math.clz32(W.hi);
   if (s !== 0) {
-    wHi = ((wHi << s) | (wLo >>> (32 - s))) >>> 0;
-    wLo = ((wLo << s) | (wX >>> (32 - s))) >>> 0;
-    wX = (wX << s) >>> 0;
-    wExp -= s;
+    W.hi = ((W.hi << s) | (W.lo >>> (32 - s))) >>> 0;
+    W.lo = ((W.lo << s) | (W.x >>> (32 - s))) >>> 0;
+    W.x = (W.x << s) >>> 0;
+    W.exp -= s;
   }
   return true;
 }
@@ -248,26 +258,26 @@ function roundDecision(prec: number, rc: number): number {
   let rest: number;
   let lsb: number;
   if (prec === 64) {
-    half = wX >>> 31;
-    rest = (wX & 0x7fffffff) | wSt;
-    lsb = wLo & 1;
+    half = W.x >>> 31;
+    rest = (W.x & 0x7fffffff) | W.sticky;
+    lsb = W.lo & 1;
   } else if (prec === 53) {
-    half = (wLo >>> 10) & 1;
-    rest = (wLo & 0x3ff) | wX | wSt;
-    lsb = (wLo >>> 11) & 1;
+    half = (W.lo >>> 10) & 1;
+    rest = (W.lo & 0x3ff) | W.x | W.sticky;
+    lsb = (W.lo >>> 11) & 1;
   } else {
-    half = (wHi >>> 7) & 1;
-    rest = (wHi & 0x7f) | wLo | wX | wSt;
-    lsb = (wHi >>> 8) & 1;
+    half = (W.hi >>> 7) & 1;
+    rest = (W.hi & 0x7f) | W.lo | W.x | W.sticky;
+    lsb = (W.hi >>> 8) & 1;
   }
   if (half === 0 && rest === 0) return 0;
   switch (rc) {
     case RC_NEAREST:
       return half !== 0 && (rest !== 0 || lsb !== 0) ? 2 : 1;
     case RC_DOWN:
-      return wSign !== 0 ? 2 : 1;
+      return W.sign !== 0 ? 2 : 1;
     case RC_UP:
-      return wSign !== 0 ? 1 : 2;
+      return W.sign !== 0 ? 1 : 2;
     default:
       return 1;
   }
@@ -275,48 +285,48 @@ function roundDecision(prec: number, rc: number): number {
 
 /** True if every kept significand bit at `prec` is one (an increment carries out). */
 function allOnes(prec: number): boolean {
-  if (prec === 64) return wHi === 0xffffffff && wLo === 0xffffffff;
-  if (prec === 53) return wHi === 0xffffffff && wLo >>> 11 === 0x1fffff;
-  return wHi >>> 8 === 0xffffff;
+  if (prec === 64) return W.hi === 0xffffffff && W.lo === 0xffffffff;
+  if (prec === 53) return W.hi === 0xffffffff && W.lo >>> 11 === 0x1fffff;
+  return W.hi >>> 8 === 0xffffff;
 }
 
 /** Clears the bits below `prec` and adds one unit in the last place if `inc`. */
 function truncInc(prec: number, inc: boolean): void {
-  wX = 0;
-  wSt = 0;
+  W.x = 0;
+  W.sticky = 0;
   if (prec === 64) {
     if (inc) {
-      wLo += 1;
-      if (wLo === TWO32) {
-        wLo = 0;
-        wHi += 1;
-        if (wHi === TWO32) {
-          wHi = J;
-          wExp++;
+      W.lo += 1;
+      if (W.lo === TWO32) {
+        W.lo = 0;
+        W.hi += 1;
+        if (W.hi === TWO32) {
+          W.hi = J;
+          W.exp++;
         }
       }
     }
   } else if (prec === 53) {
-    wLo = (wLo & 0xfffff800) >>> 0;
+    W.lo = (W.lo & 0xfffff800) >>> 0;
     if (inc) {
-      wLo += 0x800;
-      if (wLo >= TWO32) {
-        wLo -= TWO32;
-        wHi += 1;
-        if (wHi === TWO32) {
-          wHi = J;
-          wExp++;
+      W.lo += 0x800;
+      if (W.lo >= TWO32) {
+        W.lo -= TWO32;
+        W.hi += 1;
+        if (W.hi === TWO32) {
+          W.hi = J;
+          W.exp++;
         }
       }
     }
   } else {
-    wLo = 0;
-    wHi = (wHi & 0xffffff00) >>> 0;
+    W.lo = 0;
+    W.hi = (W.hi & 0xffffff00) >>> 0;
     if (inc) {
-      wHi += 0x100;
-      if (wHi >= TWO32) {
-        wHi = J;
-        wExp++;
+      W.hi += 0x100;
+      if (W.hi >= TWO32) {
+        W.hi = J;
+        W.exp++;
       }
     }
   }
@@ -326,31 +336,31 @@ function truncInc(prec: number, inc: boolean): void {
  * Rounds the normalized, non-zero working value to `prec` significand bits and the exponent range
  * [eMin, eMax] (in extended bias) under rounding control `rc`, honouring the OE/UE masks of `cw`.
  * Tininess is detected after rounding with an unbounded exponent, as the x87 does. On return the
- * working registers hold the result: a denormal has J clear and wExp = eMin; an infinity has
- * wExp = eMax + 1. Unmasked overflow/underflow leave the exponent adjusted by `adjust`
+ * working registers hold the result: a denormal has J clear and W.exp = eMin; an infinity has
+ * W.exp = eMax + 1. Unmasked overflow/underflow leave the exponent adjusted by `adjust`
  * (BIAS_ADJUST for a register destination; memory destinations are not stored at all).
  * Sets R.up and returns the flags.
  */
 function roundWork(prec: number, rc: number, eMin: number, eMax: number, cw: number, adjust: number): number {
   let flags = 0;
-  if (wExp < eMin) {
+  if (W.exp < eMin) {
     const d = roundDecision(prec, rc);
-    const tiny = !(wExp === eMin - 1 && d === 2 && allOnes(prec));
+    const tiny = !(W.exp === eMin - 1 && d === 2 && allOnes(prec));
     if (tiny) {
       if ((cw & UE) === 0) {
         truncInc(prec, d === 2);
         R.up = d === 2 ? 1 : 0;
-        wExp += adjust;
-        if (wExp < eMin && adjust !== 0) {
+        W.exp += adjust;
+        if (W.exp < eMin && adjust !== 0) {
           // Too small even after the bias adjustment (FSCALE): a signed zero.
-          wHi = wLo = 0;
+          W.hi = W.lo = 0;
           R.up = 0;
           return UE | PE;
         }
         return d !== 0 ? UE | PE : UE;
       }
-      shiftRightWork(eMin - wExp);
-      wExp = eMin;
+      shiftRightWork(eMin - W.exp);
+      W.exp = eMin;
       const d2 = roundDecision(prec, rc);
       truncInc(prec, d2 === 2);
       R.up = d2 === 2 ? 1 : 0;
@@ -361,36 +371,36 @@ function roundWork(prec: number, rc: number, eMin: number, eMax: number, cw: num
   truncInc(prec, d === 2);
   R.up = d === 2 ? 1 : 0;
   if (d !== 0) flags = PE;
-  if (wExp > eMax) {
+  if (W.exp > eMax) {
     if ((cw & OE) === 0) {
-      wExp -= adjust;
-      if (wExp > eMax) {
+      W.exp -= adjust;
+      if (W.exp > eMax) {
         // Too large even after the bias adjustment (FSCALE): a signed infinity.
-        wExp = eMax + 1;
-        wHi = J;
-        wLo = 0;
+        W.exp = eMax + 1;
+        W.hi = J;
+        W.lo = 0;
         R.up = 1;
         return OE | PE;
       }
       return flags | OE;
     }
     flags |= OE | PE;
-    if (rc === RC_NEAREST || (rc === RC_UP && wSign === 0) || (rc === RC_DOWN && wSign !== 0)) {
-      wExp = eMax + 1;
-      wHi = J;
-      wLo = 0;
+    if (rc === RC_NEAREST || (rc === RC_UP && W.sign === 0) || (rc === RC_DOWN && W.sign !== 0)) {
+      W.exp = eMax + 1;
+      W.hi = J;
+      W.lo = 0;
       R.up = 1;
     } else {
-      wExp = eMax;
+      W.exp = eMax;
       if (prec === 64) {
-        wHi = 0xffffffff;
-        wLo = 0xffffffff;
+        W.hi = 0xffffffff;
+        W.lo = 0xffffffff;
       } else if (prec === 53) {
-        wHi = 0xffffffff;
-        wLo = 0xfffff800;
+        W.hi = 0xffffffff;
+        W.lo = 0xfffff800;
       } else {
-        wHi = 0xffffff00;
-        wLo = 0;
+        W.hi = 0xffffff00;
+        W.lo = 0;
       }
       R.up = 0;
     }
@@ -413,14 +423,14 @@ function roundToReg(prec: number, cw: number): number {
 
 /** Packs the working registers (after roundWork with eMin = 1) into R. */
 function packWorkToR(): void {
-  let e = wExp;
-  if ((wHi & J) === 0)
+  let e = W.exp;
+  if ((W.hi & J) === 0)
     e = 0; // denormal or zero
   else if (e > EXP_MAX) e = EXP_MAX;
   else if (e < 0) e = 0;
-  R.se = (wSign << 15) | (e & EXP_MAX);
-  R.hi = wHi;
-  R.lo = wLo;
+  R.se = (W.sign << 15) | (e & EXP_MAX);
+  R.hi = W.hi;
+  R.lo = W.lo;
 }
 
 function zeroResult(sign: number): void {
@@ -498,12 +508,12 @@ export function add(
     // x + 0 = x, still rounded to the precision control.
     if (aCls === CLS_ZERO) unpackA(bSe, bH, bL);
     else unpackA(aSe, aH, aL);
-    wSign = aSign;
-    wExp = aExp;
-    wHi = aHi;
-    wLo = aLo;
-    wX = 0;
-    wSt = 0;
+    W.sign = A.sign;
+    W.exp = A.exp;
+    W.hi = A.hi;
+    W.lo = A.lo;
+    W.x = 0;
+    W.sticky = 0;
     return flags | roundToReg(precisionOf(cw), cw);
   }
   unpackA(aSe, aH, aL);
@@ -522,50 +532,50 @@ export function add(
  */
 function addCore(): boolean {
   // Make a the operand with the larger exponent.
-  if (bExp > aExp || (bExp === aExp && (bHi > aHi || (bHi === aHi && bLo > aLo)))) {
-    let t = aSign;
-    aSign = bSign;
-    bSign = t;
-    t = aExp;
-    aExp = bExp;
-    bExp = t;
-    t = aHi;
-    aHi = bHi;
-    bHi = t;
-    t = aLo;
-    aLo = bLo;
-    bLo = t;
+  if (B.exp > A.exp || (B.exp === A.exp && (B.hi > A.hi || (B.hi === A.hi && B.lo > A.lo)))) {
+    let t = A.sign;
+    A.sign = B.sign;
+    B.sign = t;
+    t = A.exp;
+    A.exp = B.exp;
+    B.exp = t;
+    t = A.hi;
+    A.hi = B.hi;
+    B.hi = t;
+    t = A.lo;
+    A.lo = B.lo;
+    B.lo = t;
   }
-  const d = aExp - bExp;
+  const d = A.exp - B.exp;
   // Align b into the working window.
-  wHi = bHi;
-  wLo = bLo;
-  wX = 0;
-  wSt = 0;
+  W.hi = B.hi;
+  W.lo = B.lo;
+  W.x = 0;
+  W.sticky = 0;
   shiftRightWork(d);
-  const bh = wHi;
-  const bl = wLo;
-  const bx = wX;
-  const bst = wSt;
-  wSign = aSign;
-  wExp = aExp;
-  if (aSign === bSign) {
-    let lo = aLo + bl;
+  const bh = W.hi;
+  const bl = W.lo;
+  const bx = W.x;
+  const bst = W.sticky;
+  W.sign = A.sign;
+  W.exp = A.exp;
+  if (A.sign === B.sign) {
+    let lo = A.lo + bl;
     let c = lo >= TWO32 ? 1 : 0;
     if (c !== 0) lo -= TWO32;
-    let hi = aHi + bh + c;
-    wX = bx;
-    wSt = bst;
+    let hi = A.hi + bh + c;
+    W.x = bx;
+    W.sticky = bst;
     if (hi >= TWO32) {
       hi -= TWO32;
-      if ((wX & 1) !== 0) wSt = 1;
-      wX = ((wX >>> 1) | (lo << 31)) >>> 0;
+      if ((W.x & 1) !== 0) W.sticky = 1;
+      W.x = ((W.x >>> 1) | (lo << 31)) >>> 0;
       lo = ((lo >>> 1) | (hi << 31)) >>> 0;
       hi = ((hi >>> 1) | J) >>> 0;
-      wExp++;
+      W.exp++;
     }
-    wHi = hi;
-    wLo = lo;
+    W.hi = hi;
+    W.lo = lo;
     c = 0;
     return true;
   }
@@ -576,17 +586,17 @@ function addCore(): boolean {
     x += TWO32;
     borrow = 1;
   }
-  let lo = aLo - bl - borrow;
+  let lo = A.lo - bl - borrow;
   borrow = 0;
   if (lo < 0) {
     lo += TWO32;
     borrow = 1;
   }
-  const hi = aHi - bh - borrow;
-  wHi = hi;
-  wLo = lo;
-  wX = x;
-  wSt = bst;
+  const hi = A.hi - bh - borrow;
+  W.hi = hi;
+  W.lo = lo;
+  W.x = x;
+  W.sticky = bst;
   return normalizeWork();
 }
 
@@ -783,48 +793,49 @@ function mulQuick(aSe: number, aH: number, aL: number, bSe: number, bH: number, 
   return inexact ? PE : 0;
 }
 
-/**
- * One 32-bit quotient digit of the quick division: r := r * 2^32 mod B, returns floor(r * 2^32 / B).
- * The remainder (below B) lives in qr0..qr3 and B in qb0..qb3, all 16-bit limbs.
- */
-let qr0 = 0;
-let qr1 = 0;
-let qr2 = 0;
-let qr3 = 0;
-let qb0 = 0;
-let qb1 = 0;
-let qb2 = 0;
-let qb3 = 0;
-let qbd = 0;
+/** The quick division's remainder (below B) in r0..r3 and divisor B in b0..b3, all 16-bit limbs. */
+class QuickDivision {
+  r0 = 0;
+  r1 = 0;
+  r2 = 0;
+  r3 = 0;
+  b0 = 0;
+  b1 = 0;
+  b2 = 0;
+  b3 = 0;
+  bd = 0;
+}
+const QD = new QuickDivision();
 
+/** One 32-bit quotient digit of the quick division: r := r * 2^32 mod B, returns floor(r * 2^32 / B). */
 function quotientDigit(): number {
   // A double estimate is within one of the digit.
-  let d = Math.floor(((((qr3 * 65536 + qr2) * 65536 + qr1) * 65536 + qr0) / qbd) * TWO32);
+  let d = Math.floor(((((QD.r3 * 65536 + QD.r2) * 65536 + QD.r1) * 65536 + QD.r0) / QD.bd) * TWO32);
   if (d > 0xffffffff) d = 0xffffffff;
   const d0 = d & 0xffff;
   const d1 = (d - d0) / 65536;
   // t = r * 2^32 - d * B, limb by limb with signed carries.
-  let c = -(d0 * qb0);
+  let c = -(d0 * QD.b0);
   let t0 = c & 0xffff;
-  c = (c - t0) / 65536 - (d0 * qb1 + d1 * qb0);
+  c = (c - t0) / 65536 - (d0 * QD.b1 + d1 * QD.b0);
   let t1 = c & 0xffff;
-  c = (c - t1) / 65536 + qr0 - (d0 * qb2 + d1 * qb1);
+  c = (c - t1) / 65536 + QD.r0 - (d0 * QD.b2 + d1 * QD.b1);
   let t2 = c & 0xffff;
-  c = (c - t2) / 65536 + qr1 - (d0 * qb3 + d1 * qb2);
+  c = (c - t2) / 65536 + QD.r1 - (d0 * QD.b3 + d1 * QD.b2);
   let t3 = c & 0xffff;
-  c = (c - t3) / 65536 + qr2 - d1 * qb3;
+  c = (c - t3) / 65536 + QD.r2 - d1 * QD.b3;
   let t4 = c & 0xffff;
-  let t5 = (c - t4) / 65536 + qr3;
+  let t5 = (c - t4) / 65536 + QD.r3;
   if (t5 < 0) {
     // One too many: add B back.
     d--;
-    c = t0 + qb0;
+    c = t0 + QD.b0;
     t0 = c & 0xffff;
-    c = (c - t0) / 65536 + t1 + qb1;
+    c = (c - t0) / 65536 + t1 + QD.b1;
     t1 = c & 0xffff;
-    c = (c - t1) / 65536 + t2 + qb2;
+    c = (c - t1) / 65536 + t2 + QD.b2;
     t2 = c & 0xffff;
-    c = (c - t2) / 65536 + t3 + qb3;
+    c = (c - t2) / 65536 + t3 + QD.b3;
     t3 = c & 0xffff;
     c = (c - t3) / 65536 + t4;
     t4 = c & 0xffff;
@@ -832,34 +843,34 @@ function quotientDigit(): number {
   } else if (
     t5 > 0 ||
     t4 > 0 ||
-    t3 > qb3 ||
-    (t3 === qb3 && (t2 > qb2 || (t2 === qb2 && (t1 > qb1 || (t1 === qb1 && t0 >= qb0)))))
+    t3 > QD.b3 ||
+    (t3 === QD.b3 && (t2 > QD.b2 || (t2 === QD.b2 && (t1 > QD.b1 || (t1 === QD.b1 && t0 >= QD.b0)))))
   ) {
     // One too few: subtract B once more.
     d++;
-    c = t0 - qb0;
+    c = t0 - QD.b0;
     t0 = c & 0xffff;
-    c = (c - t0) / 65536 + t1 - qb1;
+    c = (c - t0) / 65536 + t1 - QD.b1;
     t1 = c & 0xffff;
-    c = (c - t1) / 65536 + t2 - qb2;
+    c = (c - t1) / 65536 + t2 - QD.b2;
     t2 = c & 0xffff;
-    c = (c - t2) / 65536 + t3 - qb3;
+    c = (c - t2) / 65536 + t3 - QD.b3;
     t3 = c & 0xffff;
   }
-  qr0 = t0;
-  qr1 = t1;
-  qr2 = t2;
-  qr3 = t3;
+  QD.r0 = t0;
+  QD.r1 = t1;
+  QD.r2 = t2;
+  QD.r3 = t3;
   return d;
 }
 
 /** a / b for two normal operands at 64-bit precision, rounding to nearest; -1 if out of range. */
 function divQuick(aSe: number, aH: number, aL: number, bSe: number, bH: number, bL: number): number {
-  qb0 = bL & 0xffff;
-  qb1 = bL >>> 16;
-  qb2 = bH & 0xffff;
-  qb3 = bH >>> 16;
-  qbd = bH * TWO32 + bL;
+  QD.b0 = bL & 0xffff;
+  QD.b1 = bL >>> 16;
+  QD.b2 = bH & 0xffff;
+  QD.b3 = bH >>> 16;
+  QD.bd = bH * TWO32 + bL;
   let e = (aSe & EXP_MAX) - (bSe & EXP_MAX) + BIAS;
   let rh = aH;
   let rl = aL;
@@ -873,17 +884,17 @@ function divQuick(aSe: number, aH: number, aL: number, bSe: number, bH: number, 
       rh -= 1;
     }
   } else e--;
-  qr0 = rl & 0xffff;
-  qr1 = rl >>> 16;
-  qr2 = rh & 0xffff;
-  qr3 = rh >>> 16;
+  QD.r0 = rl & 0xffff;
+  QD.r1 = rl >>> 16;
+  QD.r2 = rh & 0xffff;
+  QD.r3 = rh >>> 16;
   const q1 = quotientDigit();
   const q2 = quotientDigit();
   const q3 = quotientDigit();
   let hi: number;
   let lo: number;
   let x: number;
-  let st = (qr0 | qr1 | qr2 | qr3) !== 0 ? 1 : 0;
+  let st = (QD.r0 | QD.r1 | QD.r2 | QD.r3) !== 0 ? 1 : 0;
   if (one !== 0) {
     hi = (J | (q1 >>> 1)) >>> 0;
     lo = ((q1 << 31) | (q2 >>> 1)) >>> 0;
@@ -919,12 +930,16 @@ function divQuick(aSe: number, aH: number, aL: number, bSe: number, bH: number, 
 // ---------------------------------------------------------------------------------------------
 // Multiplication
 
-let p3 = 0;
-let p2 = 0;
-let p1 = 0;
-let p0 = 0;
+/** A 128-bit product in 32-bit words, p3 most significant. */
+class Product {
+  p3 = 0;
+  p2 = 0;
+  p1 = 0;
+  p0 = 0;
+}
+const P = new Product();
 
-/** 64 x 64 -> 128-bit product of two significands into p3:p2:p1:p0. */
+/** 64 x 64 -> 128-bit product of two significands into P. */
 function mul64(xh: number, xl: number, yh: number, yl: number): void {
   const x0 = xl & 0xffff;
   const x1 = xl >>> 16;
@@ -951,10 +966,10 @@ function mul64(xh: number, xl: number, yh: number, yl: number): void {
   c = (c - r5) / 65536 + x3 * y3;
   const r6 = c & 0xffff;
   const r7 = (c - r6) / 65536;
-  p0 = r1 * 65536 + r0;
-  p1 = r3 * 65536 + r2;
-  p2 = r5 * 65536 + r4;
-  p3 = r7 * 65536 + r6;
+  P.p0 = r1 * 65536 + r0;
+  P.p1 = r3 * 65536 + r2;
+  P.p2 = r5 * 65536 + r4;
+  P.p3 = r7 * 65536 + r6;
 }
 
 /** a * b, rounded per the control word. */
@@ -1000,46 +1015,50 @@ export function mul(aSe: number, aH: number, aL: number, bSe: number, bH: number
 }
 
 function mulCore(): void {
-  mul64(aHi, aLo, bHi, bLo);
-  wSign = aSign ^ bSign;
-  wExp = aExp + bExp - BIAS;
-  if (p3 >= J) {
-    wExp++;
-    wHi = p3;
-    wLo = p2;
-    wX = p1;
+  mul64(A.hi, A.lo, B.hi, B.lo);
+  W.sign = A.sign ^ B.sign;
+  W.exp = A.exp + B.exp - BIAS;
+  if (P.p3 >= J) {
+    W.exp++;
+    W.hi = P.p3;
+    W.lo = P.p2;
+    W.x = P.p1;
   } else {
-    wHi = ((p3 << 1) | (p2 >>> 31)) >>> 0;
-    wLo = ((p2 << 1) | (p1 >>> 31)) >>> 0;
-    wX = ((p1 << 1) | (p0 >>> 31)) >>> 0;
-    p0 = (p0 << 1) >>> 0;
+    W.hi = ((P.p3 << 1) | (P.p2 >>> 31)) >>> 0;
+    W.lo = ((P.p2 << 1) | (P.p1 >>> 31)) >>> 0;
+    W.x = ((P.p1 << 1) | (P.p0 >>> 31)) >>> 0;
+    P.p0 = (P.p0 << 1) >>> 0;
   }
-  wSt = p0 !== 0 ? 1 : 0;
+  W.sticky = P.p0 !== 0 ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Division
 
-// Quotient digits (16 bits each) of the last long division.
-let qInt = 0;
-let q0 = 0;
-let q1 = 0;
-let q2 = 0;
-let q3 = 0;
-let q4 = 0;
-let remNonZero = 0;
-
-// Remainder limbs (16 bits each, r4 most significant) and divisor limbs.
-let r0 = 0;
-let r1 = 0;
-let r2 = 0;
-let r3 = 0;
-let r4 = 0;
-let v0 = 0;
-let v1 = 0;
-let v2 = 0;
-let v3 = 0;
-let vApprox = 0;
+/**
+ * The long division: quotient digits (16 bits each) of the last division, the remainder limbs
+ * (16 bits each, r4 most significant) and the divisor limbs.
+ */
+class LongDivision {
+  qInt = 0;
+  q0 = 0;
+  q1 = 0;
+  q2 = 0;
+  q3 = 0;
+  q4 = 0;
+  remNonZero = 0;
+  r0 = 0;
+  r1 = 0;
+  r2 = 0;
+  r3 = 0;
+  r4 = 0;
+  v0 = 0;
+  v1 = 0;
+  v2 = 0;
+  v3 = 0;
+  vApprox = 0;
+}
+const D = new LongDivision();
 
 /**
  * One 16-bit quotient digit: r := r * 2^16, returns floor(r / v) and leaves r mod v.
@@ -1047,114 +1066,118 @@ let vApprox = 0;
  */
 function divDigit(): number {
   // Shift r left by one limb (r4 is 0 before the shift because r < v < 2^64).
-  r4 = r3;
-  r3 = r2;
-  r2 = r1;
-  r1 = r0;
-  r0 = 0;
-  const num = ((r4 * 65536 + r3) * 65536 + r2) * 65536 + r1;
-  let qd = Math.floor((num * 65536) / vApprox);
+  D.r4 = D.r3;
+  D.r3 = D.r2;
+  D.r2 = D.r1;
+  D.r1 = D.r0;
+  D.r0 = 0;
+  const num = ((D.r4 * 65536 + D.r3) * 65536 + D.r2) * 65536 + D.r1;
+  let qd = Math.floor((num * 65536) / D.vApprox);
   if (qd > 0xffff) qd = 0xffff;
   // r -= qd * v, exactly, with signed limb carries (`& 0xffff` is the non-negative residue).
-  let c = r0 - qd * v0;
+  let c = D.r0 - qd * D.v0;
   let t0 = c & 0xffff;
-  c = (c - t0) / 65536 + r1 - qd * v1;
+  c = (c - t0) / 65536 + D.r1 - qd * D.v1;
   let t1 = c & 0xffff;
-  c = (c - t1) / 65536 + r2 - qd * v2;
+  c = (c - t1) / 65536 + D.r2 - qd * D.v2;
   let t2 = c & 0xffff;
-  c = (c - t2) / 65536 + r3 - qd * v3;
+  c = (c - t2) / 65536 + D.r3 - qd * D.v3;
   let t3 = c & 0xffff;
-  let t4 = (c - t3) / 65536 + r4;
+  let t4 = (c - t3) / 65536 + D.r4;
   while (t4 < 0) {
     // Estimate one too large: add the divisor back.
     qd--;
-    t0 += v0;
-    t1 += v1 + (t0 >= 65536 ? 1 : 0);
+    t0 += D.v0;
+    t1 += D.v1 + (t0 >= 65536 ? 1 : 0);
     if (t0 >= 65536) t0 -= 65536;
-    t2 += v2 + (t1 >= 65536 ? 1 : 0);
+    t2 += D.v2 + (t1 >= 65536 ? 1 : 0);
     if (t1 >= 65536) t1 -= 65536;
-    t3 += v3 + (t2 >= 65536 ? 1 : 0);
+    t3 += D.v3 + (t2 >= 65536 ? 1 : 0);
     if (t2 >= 65536) t2 -= 65536;
     t4 += t3 >= 65536 ? 1 : 0;
     if (t3 >= 65536) t3 -= 65536;
   }
   // Estimate one too small: subtract once more while r >= v.
-  while (t4 > 0 || t3 > v3 || (t3 === v3 && (t2 > v2 || (t2 === v2 && (t1 > v1 || (t1 === v1 && t0 >= v0)))))) {
+  while (
+    t4 > 0 ||
+    t3 > D.v3 ||
+    (t3 === D.v3 && (t2 > D.v2 || (t2 === D.v2 && (t1 > D.v1 || (t1 === D.v1 && t0 >= D.v0)))))
+  ) {
     qd++;
-    t0 -= v0;
-    t1 -= v1 + (t0 < 0 ? 1 : 0);
+    t0 -= D.v0;
+    t1 -= D.v1 + (t0 < 0 ? 1 : 0);
     if (t0 < 0) t0 += 65536;
-    t2 -= v2 + (t1 < 0 ? 1 : 0);
+    t2 -= D.v2 + (t1 < 0 ? 1 : 0);
     if (t1 < 0) t1 += 65536;
-    t3 -= v3 + (t2 < 0 ? 1 : 0);
+    t3 -= D.v3 + (t2 < 0 ? 1 : 0);
     if (t2 < 0) t2 += 65536;
     t4 -= t3 < 0 ? 1 : 0;
     if (t3 < 0) t3 += 65536;
   }
-  r0 = t0;
-  r1 = t1;
-  r2 = t2;
-  r3 = t3;
-  r4 = 0;
+  D.r0 = t0;
+  D.r1 = t1;
+  D.r2 = t2;
+  D.r3 = t3;
+  D.r4 = 0;
   return qd;
 }
 
 /** Sets up the divisor for divDigit(). */
 function setDivisor(yh: number, yl: number): void {
-  v0 = yl & 0xffff;
-  v1 = yl >>> 16;
-  v2 = yh & 0xffff;
-  v3 = yh >>> 16;
-  vApprox = yh * TWO32 + yl;
+  D.v0 = yl & 0xffff;
+  D.v1 = yl >>> 16;
+  D.v2 = yh & 0xffff;
+  D.v3 = yh >>> 16;
+  D.vApprox = yh * TWO32 + yl;
 }
 
 /** Loads the remainder with a 64-bit value below 2^64 (must be below the divisor for divDigit). */
 function setRemainder(xh: number, xl: number): void {
-  r0 = xl & 0xffff;
-  r1 = xl >>> 16;
-  r2 = xh & 0xffff;
-  r3 = xh >>> 16;
-  r4 = 0;
+  D.r0 = xl & 0xffff;
+  D.r1 = xl >>> 16;
+  D.r2 = xh & 0xffff;
+  D.r3 = xh >>> 16;
+  D.r4 = 0;
 }
 
 function remainderIsZero(): boolean {
-  return (r0 | r1 | r2 | r3 | r4) === 0;
+  return (D.r0 | D.r1 | D.r2 | D.r3 | D.r4) === 0;
 }
 
 /** r >= v for the current 64-bit remainder. */
 function remainderGeDivisor(): boolean {
-  if (r3 !== v3) return r3 > v3;
-  if (r2 !== v2) return r2 > v2;
-  if (r1 !== v1) return r1 > v1;
-  return r0 >= v0;
+  if (D.r3 !== D.v3) return D.r3 > D.v3;
+  if (D.r2 !== D.v2) return D.r2 > D.v2;
+  if (D.r1 !== D.v1) return D.r1 > D.v1;
+  return D.r0 >= D.v0;
 }
 
 function subtractDivisor(): void {
-  r0 -= v0;
-  r1 -= v1 + (r0 < 0 ? 1 : 0);
-  if (r0 < 0) r0 += 65536;
-  r2 -= v2 + (r1 < 0 ? 1 : 0);
-  if (r1 < 0) r1 += 65536;
-  r3 -= v3 + (r2 < 0 ? 1 : 0);
-  if (r2 < 0) r2 += 65536;
-  if (r3 < 0) r3 += 65536;
+  D.r0 -= D.v0;
+  D.r1 -= D.v1 + (D.r0 < 0 ? 1 : 0);
+  if (D.r0 < 0) D.r0 += 65536;
+  D.r2 -= D.v2 + (D.r1 < 0 ? 1 : 0);
+  if (D.r1 < 0) D.r1 += 65536;
+  D.r3 -= D.v3 + (D.r2 < 0 ? 1 : 0);
+  if (D.r2 < 0) D.r2 += 65536;
+  if (D.r3 < 0) D.r3 += 65536;
 }
 
 /** Significand quotient x / y (both normalized) with 80 fraction bits and a sticky remainder. */
 function divSignificands(xh: number, xl: number, yh: number, yl: number): void {
   setDivisor(yh, yl);
   setRemainder(xh, xl);
-  qInt = 0;
+  D.qInt = 0;
   if (remainderGeDivisor()) {
     subtractDivisor();
-    qInt = 1;
+    D.qInt = 1;
   }
-  q0 = divDigit();
-  q1 = divDigit();
-  q2 = divDigit();
-  q3 = divDigit();
-  q4 = divDigit();
-  remNonZero = remainderIsZero() ? 0 : 1;
+  D.q0 = divDigit();
+  D.q1 = divDigit();
+  D.q2 = divDigit();
+  D.q3 = divDigit();
+  D.q4 = divDigit();
+  D.remNonZero = remainderIsZero() ? 0 : 1;
 }
 
 /** a / b, rounded per the control word. */
@@ -1210,19 +1233,19 @@ export function div(aSe: number, aH: number, aL: number, bSe: number, bH: number
 }
 
 function divCore(): void {
-  divSignificands(aHi, aLo, bHi, bLo);
-  wSign = aSign ^ bSign;
-  wSt = remNonZero;
-  if (qInt !== 0) {
-    wExp = aExp - bExp + BIAS;
-    wHi = (J | (q0 << 15) | (q1 >>> 1)) >>> 0;
-    wLo = (((q1 & 1) << 31) | (q2 << 15) | (q3 >>> 1)) >>> 0;
-    wX = (((q3 & 1) << 31) | (q4 << 15)) >>> 0;
+  divSignificands(A.hi, A.lo, B.hi, B.lo);
+  W.sign = A.sign ^ B.sign;
+  W.sticky = D.remNonZero;
+  if (D.qInt !== 0) {
+    W.exp = A.exp - B.exp + BIAS;
+    W.hi = (J | (D.q0 << 15) | (D.q1 >>> 1)) >>> 0;
+    W.lo = (((D.q1 & 1) << 31) | (D.q2 << 15) | (D.q3 >>> 1)) >>> 0;
+    W.x = (((D.q3 & 1) << 31) | (D.q4 << 15)) >>> 0;
   } else {
-    wExp = aExp - bExp + BIAS - 1;
-    wHi = ((q0 << 16) | q1) >>> 0;
-    wLo = ((q2 << 16) | q3) >>> 0;
-    wX = (q4 << 16) >>> 0;
+    W.exp = A.exp - B.exp + BIAS - 1;
+    W.hi = ((D.q0 << 16) | D.q1) >>> 0;
+    W.lo = ((D.q2 << 16) | D.q3) >>> 0;
+    W.x = (D.q4 << 16) >>> 0;
   }
 }
 
@@ -1259,31 +1282,34 @@ export function sqrt(aSe: number, aH: number, aL: number, cw: number): number {
 // Square root in 23-bit limbs: products of two limbs (46 bits) and sums of a few stay exact in
 // doubles. The radicand M has six limbs (m0..m5), the root Y three (y0..y2).
 const L23 = 8388608;
-let sqM3 = 0;
-let sqM4 = 0;
-let sqM5 = 0;
-let sqY0 = 0;
-let sqY1 = 0;
-let sqY2 = 0;
-/** Sign of the last remainder (-1, 0, 1) and, when positive or negative, its magnitude as a double. */
-let sqSign = 0;
-let sqR = 0;
+class SquareRoot {
+  m3 = 0;
+  m4 = 0;
+  m5 = 0;
+  y0 = 0;
+  y1 = 0;
+  y2 = 0;
+  /** Sign of the last remainder (-1, 0, 1) and, when positive or negative, its magnitude as a double. */
+  sign = 0;
+  r = 0;
+}
+const SQ = new SquareRoot();
 
 /** Normalizes the root limbs after adding to the lowest one. */
 function sqNormalize(): void {
-  let c = Math.floor(sqY0 / L23);
-  sqY0 -= c * L23;
-  sqY1 += c;
-  c = Math.floor(sqY1 / L23);
-  sqY1 -= c * L23;
-  sqY2 += c;
+  let c = Math.floor(SQ.y0 / L23);
+  SQ.y0 -= c * L23;
+  SQ.y1 += c;
+  c = Math.floor(SQ.y1 / L23);
+  SQ.y1 -= c * L23;
+  SQ.y2 += c;
 }
 
-/** Remainder M - (Y + k)^2 for k 0 or 1: sets sqSign and sqR. */
+/** Remainder M - (Y + k)^2 for k 0 or 1: sets SQ.sign and SQ.r. */
 function sqRemainder(k: number): void {
-  let y0 = sqY0 + k;
-  let y1 = sqY1;
-  let y2 = sqY2;
+  let y0 = SQ.y0 + k;
+  let y1 = SQ.y1;
+  let y2 = SQ.y2;
   if (y0 === L23) {
     y0 = 0;
     y1 += 1;
@@ -1296,9 +1322,9 @@ function sqRemainder(k: number): void {
   let c0 = -(y0 * y0);
   let c1 = -2 * y0 * y1;
   let c2 = -(2 * y0 * y2 + y1 * y1);
-  let c3 = sqM3 - 2 * y1 * y2;
-  let c4 = sqM4 - y2 * y2;
-  let c5 = sqM5;
+  let c3 = SQ.m3 - 2 * y1 * y2;
+  let c4 = SQ.m4 - y2 * y2;
+  let c5 = SQ.m5;
   for (let pass = 0; pass < 2; pass++) {
     let v = c0;
     let carry = Math.floor(v / L23);
@@ -1320,12 +1346,12 @@ function sqRemainder(k: number): void {
     c5 = v - carry * L23;
     if (carry >= 0) {
       const mag = ((((c5 * L23 + c4) * L23 + c3) * L23 + c2) * L23 + c1) * L23 + c0;
-      if (pass === 0) sqSign = mag === 0 && (c0 | c1 | c2 | c3 | c4 | c5) === 0 ? 0 : 1;
-      sqR = pass === 0 ? mag : -mag;
+      if (pass === 0) SQ.sign = mag === 0 && (c0 | c1 | c2 | c3 | c4 | c5) === 0 ? 0 : 1;
+      SQ.r = pass === 0 ? mag : -mag;
       return;
     }
     // Negative: take the magnitude from the negated columns.
-    sqSign = -1;
+    SQ.sign = -1;
     c0 = -c0;
     c1 = -c1;
     c2 = -c2;
@@ -1341,47 +1367,47 @@ function sqrtCore(): void {
   // or 72, so that E - 63 - shift is even) has 135 or 136 bits and its integer root Y exactly 68
   // bits: sqrt(value) = Y * 2^((E - 63 - shift) / 2). A double estimate of Y is corrected by one
   // Newton step on the exact remainder M - Y^2, then to the floor of the root.
-  const e = aExp - BIAS;
+  const e = A.exp - BIAS;
   const shift = (e & 1) === 0 ? 71 : 72;
   const s = shift - 69; // M = (m << s) << 69 and 69 = 3 limbs
-  const m0 = aLo & 0x7fffff;
-  const m1 = ((aLo >>> 23) | ((aHi & 0x3fff) << 9)) >>> 0;
-  const m2 = aHi >>> 14;
-  sqM3 = (m0 * (1 << s)) % L23;
-  sqM4 = ((m1 * (1 << s)) % L23) + Math.floor((m0 * (1 << s)) / L23);
-  sqM5 = m2 * (1 << s) + Math.floor((m1 * (1 << s)) / L23);
-  const yd = Math.floor(Math.sqrt((aHi * TWO32 + aLo) * (shift === 71 ? 128 : 256)) * TWO32);
-  sqY2 = Math.floor(yd / (L23 * L23));
-  const rest = yd - sqY2 * L23 * L23;
-  sqY1 = Math.floor(rest / L23);
-  sqY0 = rest - sqY1 * L23;
+  const m0 = A.lo & 0x7fffff;
+  const m1 = ((A.lo >>> 23) | ((A.hi & 0x3fff) << 9)) >>> 0;
+  const m2 = A.hi >>> 14;
+  SQ.m3 = (m0 * (1 << s)) % L23;
+  SQ.m4 = ((m1 * (1 << s)) % L23) + Math.floor((m0 * (1 << s)) / L23);
+  SQ.m5 = m2 * (1 << s) + Math.floor((m1 * (1 << s)) / L23);
+  const yd = Math.floor(Math.sqrt((A.hi * TWO32 + A.lo) * (shift === 71 ? 128 : 256)) * TWO32);
+  SQ.y2 = Math.floor(yd / (L23 * L23));
+  const rest = yd - SQ.y2 * L23 * L23;
+  SQ.y1 = Math.floor(rest / L23);
+  SQ.y0 = rest - SQ.y1 * L23;
   sqRemainder(0);
-  sqY0 += Math.round(sqR / (2 * yd));
+  SQ.y0 += Math.round(SQ.r / (2 * yd));
   sqNormalize();
   for (;;) {
     sqRemainder(0);
-    if (sqSign < 0) {
-      sqY0 -= 1;
+    if (SQ.sign < 0) {
+      SQ.y0 -= 1;
       sqNormalize();
       continue;
     }
-    const sign0 = sqSign;
+    const sign0 = SQ.sign;
     sqRemainder(1);
-    if (sqSign >= 0) {
-      sqY0 += 1;
+    if (SQ.sign >= 0) {
+      SQ.y0 += 1;
       sqNormalize();
       continue;
     }
-    sqSign = sign0;
+    SQ.sign = sign0;
     break;
   }
-  wSign = 0;
-  wExp = 67 + ((e - 63 - shift) >> 1) + BIAS;
-  // Y has 68 bits (y2 22, y1 and y0 23 each): bit 67 becomes J (bit 31 of wHi).
-  wHi = ((sqY2 << 10) | (sqY1 >>> 13)) >>> 0;
-  wLo = (((sqY1 & 0x1fff) << 19) | (sqY0 >>> 4)) >>> 0;
-  wX = ((sqY0 & 0xf) << 28) >>> 0;
-  wSt = sqSign !== 0 ? 1 : 0;
+  W.sign = 0;
+  W.exp = 67 + ((e - 63 - shift) >> 1) + BIAS;
+  // Y has 68 bits (y2 22, y1 and y0 23 each): bit 67 becomes J (bit 31 of W.hi).
+  W.hi = ((SQ.y2 << 10) | (SQ.y1 >>> 13)) >>> 0;
+  W.lo = (((SQ.y1 & 0x1fff) << 19) | (SQ.y0 >>> 4)) >>> 0;
+  W.x = ((SQ.y0 & 0xf) << 28) >>> 0;
+  W.sticky = SQ.sign !== 0 ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1441,9 +1467,9 @@ function compareOrdered(
   } else {
     unpackA(aSe, aH, aL);
     unpackB(bSe, bH, bL);
-    if (aExp !== bExp) mag = aExp > bExp ? 1 : -1;
-    else if (aHi !== bHi) mag = aHi > bHi ? 1 : -1;
-    else if (aLo !== bLo) mag = aLo > bLo ? 1 : -1;
+    if (A.exp !== B.exp) mag = A.exp > B.exp ? 1 : -1;
+    else if (A.hi !== B.hi) mag = A.hi > B.hi ? 1 : -1;
+    else if (A.lo !== B.lo) mag = A.lo > B.lo ? 1 : -1;
     else mag = 0;
   }
   if (mag === 0) return REL_EQ;
@@ -1514,7 +1540,7 @@ export function toInt(aSe: number, aH: number, aL: number, cw: number, bits: num
   }
   const rc = truncate ? RC_ZERO : (cw >>> 10) & 3;
   unpackA(aSe, aH, aL);
-  const e = aExp - BIAS;
+  const e = A.exp - BIAS;
   let flags = 0;
   let mh: number;
   let ml: number;
@@ -1523,34 +1549,34 @@ export function toInt(aSe: number, aH: number, aL: number, cw: number, bits: num
       intIndefinite(bits);
       return IE;
     }
-    mh = aHi;
-    ml = aLo;
+    mh = A.hi;
+    ml = A.lo;
   } else {
-    wSign = aSign;
-    wHi = aHi;
-    wLo = aLo;
-    wX = 0;
-    wSt = 0;
-    wExp = 0;
+    W.sign = A.sign;
+    W.hi = A.hi;
+    W.lo = A.lo;
+    W.x = 0;
+    W.sticky = 0;
+    W.exp = 0;
     shiftRightWork(63 - e);
     const d = roundDecision(64, rc);
     truncInc(64, d === 2);
     if (d !== 0) flags = PE;
     R.up = d === 2 ? 1 : 0;
-    mh = wHi;
-    ml = wLo;
+    mh = W.hi;
+    ml = W.lo;
   }
   // Range check on the magnitude: up to 2^(bits-1) - 1, or 2^(bits-1) when negative.
   let ok: boolean;
-  if (bits === 64) ok = mh < J || (aSign !== 0 && mh === J && ml === 0);
-  else if (bits === 32) ok = mh === 0 && (ml < J || (aSign !== 0 && ml === J));
-  else ok = mh === 0 && (ml < 0x8000 || (aSign !== 0 && ml === 0x8000));
+  if (bits === 64) ok = mh < J || (A.sign !== 0 && mh === J && ml === 0);
+  else if (bits === 32) ok = mh === 0 && (ml < J || (A.sign !== 0 && ml === J));
+  else ok = mh === 0 && (ml < 0x8000 || (A.sign !== 0 && ml === 0x8000));
   if (!ok) {
     intIndefinite(bits);
     R.up = 0;
     return IE;
   }
-  if (aSign !== 0 && (mh | ml) !== 0) {
+  if (A.sign !== 0 && (mh | ml) !== 0) {
     ml = TWO32 - ml;
     mh = 0xffffffff - mh;
     if (ml === TWO32) {
@@ -1590,30 +1616,30 @@ export function roundToInt(aSe: number, aH: number, aL: number, cw: number): num
   }
   const flags = cls === CLS_DENORMAL ? DE : 0;
   unpackA(aSe, aH, aL);
-  const e = aExp - BIAS;
+  const e = A.exp - BIAS;
   if (e >= 63) {
     setResult(aSe, aH, aL);
     return flags;
   }
-  wSign = aSign;
-  wHi = aHi;
-  wLo = aLo;
-  wX = 0;
-  wSt = 0;
-  wExp = 0;
+  W.sign = A.sign;
+  W.hi = A.hi;
+  W.lo = A.lo;
+  W.x = 0;
+  W.sticky = 0;
+  W.exp = 0;
   shiftRightWork(63 - e);
   const d = roundDecision(64, (cw >>> 10) & 3);
   truncInc(64, d === 2);
   R.up = d === 2 ? 1 : 0;
-  if ((wHi | wLo) === 0) {
-    zeroResult(aSign);
+  if ((W.hi | W.lo) === 0) {
+    zeroResult(A.sign);
     return d !== 0 ? flags | PE : flags;
   }
-  wExp = BIAS + 63;
+  W.exp = BIAS + 63;
   normalizeWork();
-  R.se = (aSign << 15) | wExp;
-  R.hi = wHi;
-  R.lo = wLo;
+  R.se = (A.sign << 15) | W.exp;
+  R.hi = W.hi;
+  R.lo = W.lo;
   return d !== 0 ? flags | PE : flags;
 }
 
@@ -1733,18 +1759,18 @@ export function toFloat32(aSe: number, aH: number, aL: number, cw: number): numb
       return cls === CLS_SNAN ? IE : 0;
   }
   unpackA(aSe, aH, aL);
-  wSign = aSign;
-  wExp = aExp;
-  wHi = aHi;
-  wLo = aLo;
-  wX = 0;
-  wSt = 0;
+  W.sign = A.sign;
+  W.exp = A.exp;
+  W.hi = A.hi;
+  W.lo = A.lo;
+  W.x = 0;
+  W.sticky = 0;
   const flags = roundWork(24, (cw >>> 10) & 3, F32_EMIN, F32_EMAX, cw, 0);
   let field: number;
-  if (wExp > F32_EMAX) field = 0xff;
-  else if ((wHi & J) === 0) field = 0;
-  else field = wExp - F32_EMIN + 1;
-  R.lo = ((sign << 31) | (field << 23) | ((wHi >>> 8) & 0x7fffff)) >>> 0;
+  if (W.exp > F32_EMAX) field = 0xff;
+  else if ((W.hi & J) === 0) field = 0;
+  else field = W.exp - F32_EMIN + 1;
+  R.lo = ((sign << 31) | (field << 23) | ((W.hi >>> 8) & 0x7fffff)) >>> 0;
   return flags;
 }
 
@@ -1773,19 +1799,19 @@ export function toFloat64(aSe: number, aH: number, aL: number, cw: number): numb
       return cls === CLS_SNAN ? IE : 0;
   }
   unpackA(aSe, aH, aL);
-  wSign = aSign;
-  wExp = aExp;
-  wHi = aHi;
-  wLo = aLo;
-  wX = 0;
-  wSt = 0;
+  W.sign = A.sign;
+  W.exp = A.exp;
+  W.hi = A.hi;
+  W.lo = A.lo;
+  W.x = 0;
+  W.sticky = 0;
   const flags = roundWork(53, (cw >>> 10) & 3, F64_EMIN, F64_EMAX, cw, 0);
   let field: number;
-  if (wExp > F64_EMAX) field = 0x7ff;
-  else if ((wHi & J) === 0) field = 0;
-  else field = wExp - F64_EMIN + 1;
-  R.hi = ((sign << 31) | (field << 20) | ((wHi >>> 11) & 0xfffff)) >>> 0;
-  R.lo = ((wHi << 21) | (wLo >>> 11)) >>> 0;
+  if (W.exp > F64_EMAX) field = 0x7ff;
+  else if ((W.hi & J) === 0) field = 0;
+  else field = W.exp - F64_EMIN + 1;
+  R.hi = ((sign << 31) | (field << 20) | ((W.hi >>> 11) & 0xfffff)) >>> 0;
+  R.lo = ((W.hi << 21) | (W.lo >>> 11)) >>> 0;
   return flags;
 }
 
@@ -1923,57 +1949,57 @@ export function remainder(
     if (aCls === CLS_DENORMAL) {
       // A denormal dividend is returned as is, but normalized if the destination allows it.
       unpackA(aSe, aH, aL);
-      wSign = aSign;
-      wExp = aExp;
-      wHi = aHi;
-      wLo = aLo;
-      wX = 0;
-      wSt = 0;
+      W.sign = A.sign;
+      W.exp = A.exp;
+      W.hi = A.hi;
+      W.lo = A.lo;
+      W.x = 0;
+      W.sticky = 0;
       flags |= roundToReg(64, cw);
     }
     return flags;
   }
   unpackA(aSe, aH, aL);
   unpackB(bSe, bH, bL);
-  let d = aExp - bExp;
-  let scaleExp = bExp;
+  let d = A.exp - B.exp;
+  let scaleExp = B.exp;
   let partial = false;
   if (d >= 64) {
     const n = partialRemainderBits(d);
-    scaleExp = bExp + (d - n);
+    scaleExp = B.exp + (d - n);
     d = n;
     partial = true;
   }
-  let sign = aSign;
+  let sign = A.sign;
   let q = 0;
   // Remainder r (65 bits: rc:rh:rl) of A * 2^d by B, quotient bits collected in q (low 3 only).
-  let rh = aHi;
-  let rl = aLo;
+  let rh = A.hi;
+  let rl = A.lo;
   if (d < 0) {
     // |a| < |b|: quotient 0, remainder a itself (value scale of a).
-    if (ieee && d === -1 && (aHi > bHi || (aHi === bHi && aLo > bLo))) {
+    if (ieee && d === -1 && (A.hi > B.hi || (A.hi === B.hi && A.lo > B.lo))) {
       // |b|/2 < |a| < |b|: quotient 1; the result |b| - |a| = (B - A/2) * 2^(bExp - 63) takes
       // the opposite sign of a. A/2 needs one bit below the significand (top bit of wX).
-      const xh = aHi >>> 1;
-      const xl = ((aLo >>> 1) | (aHi << 31)) >>> 0;
+      const xh = A.hi >>> 1;
+      const xl = ((A.lo >>> 1) | (A.hi << 31)) >>> 0;
       let x = 0;
       let bw = 0;
-      if ((aLo & 1) !== 0) {
+      if ((A.lo & 1) !== 0) {
         x = J;
         bw = 1;
       }
-      let nl = bLo - xl - bw;
+      let nl = B.lo - xl - bw;
       bw = 0;
       if (nl < 0) {
         nl += TWO32;
         bw = 1;
       }
-      wSign = aSign ^ 1;
-      wExp = bExp;
-      wHi = bHi - xh - bw;
-      wLo = nl;
-      wX = x;
-      wSt = 0;
+      W.sign = A.sign ^ 1;
+      W.exp = B.exp;
+      W.hi = B.hi - xh - bw;
+      W.lo = nl;
+      W.x = x;
+      W.sticky = 0;
       normalizeWork();
       flags |= roundToReg(64, cw);
       R.q = 1;
@@ -1982,24 +2008,24 @@ export function remainder(
     }
     setResult(aSe, aH, aL);
     if (aCls === CLS_DENORMAL) {
-      wSign = aSign;
-      wExp = aExp;
-      wHi = aHi;
-      wLo = aLo;
-      wX = 0;
-      wSt = 0;
+      W.sign = A.sign;
+      W.exp = A.exp;
+      W.hi = A.hi;
+      W.lo = A.lo;
+      W.x = 0;
+      W.sticky = 0;
       flags |= roundToReg(64, cw);
     }
     return flags;
   }
-  if (rh > bHi || (rh === bHi && rl >= bLo)) {
-    rl -= bLo;
+  if (rh > B.hi || (rh === B.hi && rl >= B.lo)) {
+    rl -= B.lo;
     let bw = 0;
     if (rl < 0) {
       rl += TWO32;
       bw = 1;
     }
-    rh = rh - bHi - bw;
+    rh = rh - B.hi - bw;
     q = 1;
   }
   for (let i = 0; i < d; i++) {
@@ -2007,14 +2033,14 @@ export function remainder(
     rh = ((rh << 1) | (rl >>> 31)) >>> 0;
     rl = (rl << 1) >>> 0;
     q = (q << 1) & 7;
-    if (top !== 0 || rh > bHi || (rh === bHi && rl >= bLo)) {
-      rl -= bLo;
+    if (top !== 0 || rh > B.hi || (rh === B.hi && rl >= B.lo)) {
+      rl -= B.lo;
       let bw = 0;
       if (rl < 0) {
         rl += TWO32;
         bw = 1;
       }
-      rh = rh - bHi - bw;
+      rh = rh - B.hi - bw;
       if (rh < 0) rh += TWO32;
       q |= 1;
     }
@@ -2024,17 +2050,17 @@ export function remainder(
     const top = rh >>> 31;
     const r2h = ((rh << 1) | (rl >>> 31)) >>> 0;
     const r2l = (rl << 1) >>> 0;
-    const gt = top !== 0 || r2h > bHi || (r2h === bHi && r2l > bLo);
-    const eq = top === 0 && r2h === bHi && r2l === bLo;
+    const gt = top !== 0 || r2h > B.hi || (r2h === B.hi && r2l > B.lo);
+    const eq = top === 0 && r2h === B.hi && r2l === B.lo;
     if (gt || (eq && (q & 1) !== 0)) {
       // r := B - r, sign flips, quotient + 1.
-      let nl = bLo - rl;
+      let nl = B.lo - rl;
       let bw = 0;
       if (nl < 0) {
         nl += TWO32;
         bw = 1;
       }
-      rh = bHi - rh - bw;
+      rh = B.hi - rh - bw;
       rl = nl;
       sign ^= 1;
       q = (q + 1) & 7;
@@ -2042,17 +2068,17 @@ export function remainder(
   }
   R.q = q;
   if ((rh | rl) === 0) {
-    zeroResult(aSign);
+    zeroResult(A.sign);
     R.q = q;
     R.up = partial ? 1 : 0;
     return flags;
   }
-  wSign = sign;
-  wExp = scaleExp;
-  wHi = rh;
-  wLo = rl;
-  wX = 0;
-  wSt = 0;
+  W.sign = sign;
+  W.exp = scaleExp;
+  W.hi = rh;
+  W.lo = rl;
+  W.x = 0;
+  W.sticky = 0;
   normalizeWork();
   flags |= roundToReg(64, cw);
   R.q = q;
@@ -2096,18 +2122,18 @@ export function scale(aSe: number, aH: number, aL: number, bSe: number, bH: numb
   let n = 0;
   if (bCls !== CLS_ZERO) {
     unpackB(bSe, bH, bL);
-    const e = bExp - BIAS;
+    const e = B.exp - BIAS;
     if (e >= 16) n = 0x10000;
-    else if (e >= 0) n = bHi >>> (31 - e);
+    else if (e >= 0) n = B.hi >>> (31 - e);
     if (bNeg !== 0) n = -n;
   }
   unpackA(aSe, aH, aL);
-  wSign = aSign;
-  wExp = aExp + n;
-  wHi = aHi;
-  wLo = aLo;
-  wX = 0;
-  wSt = 0;
+  W.sign = A.sign;
+  W.exp = A.exp + n;
+  W.hi = A.hi;
+  W.lo = A.lo;
+  W.x = 0;
+  W.sticky = 0;
   flags |= roundToReg(64, cw);
   return flags;
 }
@@ -2148,10 +2174,10 @@ export function extract(aSe: number, aH: number, aL: number): number {
     return 0;
   }
   unpackA(aSe, aH, aL);
-  R.se2 = (aSign << 15) | BIAS;
-  R.hi2 = aHi;
-  R.lo2 = aLo;
-  const e = aExp - BIAS;
+  R.se2 = (A.sign << 15) | BIAS;
+  R.hi2 = A.hi;
+  R.lo2 = A.lo;
+  const e = A.exp - BIAS;
   fromInt32(e);
   return cls === CLS_DENORMAL ? DE : 0;
 }
@@ -2170,11 +2196,11 @@ export function roundExternal(
   sticky: number,
   cw: number,
 ): number {
-  wSign = sign;
-  wExp = exp;
-  wHi = hi;
-  wLo = lo;
-  wX = x;
-  wSt = sticky;
+  W.sign = sign;
+  W.exp = exp;
+  W.hi = hi;
+  W.lo = lo;
+  W.x = x;
+  W.sticky = sticky;
   return roundToReg(64, cw);
 }
