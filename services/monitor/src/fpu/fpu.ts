@@ -325,6 +325,21 @@ export class Fpu {
     return this.ctl[CTL_CW];
   }
 
+  /** FLDCW: the control word from `word`; unmasking a flagged exception makes it pending (ES). */
+  loadControlWord(word: number): void {
+    this.ctl[CTL_CW] = (word & 0x1f7f) | 0x40;
+    this.updateEs();
+  }
+
+  /**
+   * A register form (`fop`, ModRM C0-FF) other than FCMOVcc, for a caller that has found no
+   * exception pending and set the instruction pointer inputs: execute() without the checks that
+   * then pass, and without the context word, which only FCMOVcc reads.
+   */
+  executeRegister(fop: number): number {
+    return this.executeReg(fop, 0);
+  }
+
   /** The full tag word, computed from the register contents. */
   tagWord(): number {
     let tw = 0;
@@ -368,13 +383,7 @@ export class Fpu {
     const modrm = fop & 0xff;
     if (modrm >= 0xc0) return this.executeReg(fop, ctl);
     const g = ((fop >>> 5) & 0x38) | ((modrm >>> 3) & 7);
-    if (!isControl(fop)) {
-      c[CTL_FIP] = this.ip;
-      c[CTL_FCS] = this.cs;
-      c[CTL_FOP] = fop;
-      c[CTL_FDP] = this.dp;
-      c[CTL_FDS] = this.ds;
-    }
+    if (!isControl(fop)) this.recordPointers(fop);
     return this.executeMem(g, ctl, mem, off);
   }
 
@@ -634,6 +643,80 @@ export class Fpu {
     this.pushR();
   }
 
+  /**
+   * FLD m64real (`fop`) of the double whose words are `hi` and `lo`, when it is a normal number or a
+   * zero and the register it goes to is empty: converting it is then exact and raises nothing, and
+   * the push overflows nothing. Returns false, having changed nothing, for anything else (execute()
+   * runs it then). The caller has found no exception pending and set the pointer inputs, as for
+   * execute().
+   */
+  loadDouble(fop: number, hi: number, lo: number): boolean {
+    const c = this.ctl;
+    const t = (c[CTL_TOP] - 1) & 7;
+    const e = (hi >>> 20) & 0x7ff;
+    const f = hi & 0xfffff;
+    if (e === 0x7ff || (e === 0 && (f | lo) !== 0) || (c[CTL_EMPTY] & (1 << t)) === 0) return false;
+    this.recordPointers(fop);
+    c[CTL_TOP] = t;
+    if (e === 0) {
+      this.setReg(t, (hi >>> 16) & 0x8000, 0, 0);
+    } else {
+      // The 52-bit fraction below the explicit integer bit, the exponent rebiased (1023 to 16383).
+      this.setReg(
+        t,
+        ((hi >>> 16) & 0x8000) | (e + 15360),
+        (0x80000000 | (f << 11) | (lo >>> 21)) >>> 0,
+        (lo << 11) >>> 0,
+      );
+    }
+    c[CTL_SW] &= ~C1;
+    return true;
+  }
+
+  /**
+   * FST/FSTP m64real (`fop`; `pop` for FSTP) into `mem` at `off`, when ST(0) holds a zero or a normal
+   * number that a double holds exactly: the store then rounds nothing and raises nothing. Returns
+   * false, having changed nothing, for anything else (execute() runs it then). The caller has found
+   * no exception pending, set the pointer inputs, and checked that the operand is writable.
+   */
+  storeDouble(fop: number, pop: boolean, mem: Uint8Array, off: number): boolean {
+    const c = this.ctl;
+    const p = c[CTL_TOP];
+    if ((c[CTL_EMPTY] & (1 << p)) !== 0) return false;
+    const se = this.se[p];
+    const hi = this.hi[p];
+    const lo = this.lo[p];
+    // Rebiased from 16383 to 1023; a double's normal exponents are 1 to 2046.
+    const e = (se & 0x7fff) - 15360;
+    let outHi: number;
+    let outLo: number;
+    if ((se & 0x7fff) === 0 && (hi | lo) === 0) {
+      outHi = (se & 0x8000) << 16;
+      outLo = 0;
+    } else if (e >= 1 && e <= 2046 && (hi & 0x80000000) !== 0 && (lo & 0x7ff) === 0) {
+      outHi = ((se & 0x8000) << 16) | (e << 20) | ((hi >>> 11) & 0xfffff);
+      outLo = (hi << 21) | (lo >>> 11);
+    } else {
+      return false;
+    }
+    this.recordPointers(fop);
+    wr32(mem, off, outLo);
+    wr32(mem, off + 4, outHi);
+    c[CTL_SW] &= ~C1;
+    if (pop) this.pop();
+    return true;
+  }
+
+  /** What a non-control instruction leaves as the last instruction and data pointers and opcode. */
+  private recordPointers(fop: number): void {
+    const c = this.ctl;
+    c[CTL_FIP] = this.ip;
+    c[CTL_FCS] = this.cs;
+    c[CTL_FOP] = fop;
+    c[CTL_FDP] = this.dp;
+    c[CTL_FDS] = this.ds;
+  }
+
   /** Stores ST(0) to memory through `conv`; returns Store or Done. */
   private storeReal(kind: number, mem: Uint8Array, off: number, pop: boolean): number {
     const p = this.phys(0);
@@ -763,8 +846,7 @@ export class Fpu {
             this.loadEnv(mem, off, ctl);
             return FpuResult.Done;
           case 5:
-            this.ctl[CTL_CW] = ((mem[off] | (mem[off + 1] << 8)) & 0x1f7f) | 0x40;
-            this.updateEs();
+            this.loadControlWord(mem[off] | (mem[off + 1] << 8));
             return FpuResult.Done;
           case 6:
             this.storeEnv(mem, off, ctl);
