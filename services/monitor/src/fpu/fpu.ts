@@ -36,6 +36,10 @@
  * 6. CPUID.1:EDX bit 0 (FPU) belongs on once the CPU drives this unit. FXSAVE/FXRSTOR (0F AE /0,
  *    /1, 512-byte images) are `fxsave()`/`fxrstor()`, for a CPU that advertises FXSR (bit 24).
  *    FISTTP (DB/DD/DF /1) exists only when `sse3` is set; otherwise those encodings are #UD.
+ * 7. A CPU that has found no exception pending (`ferr` false) may take the quick entries instead,
+ *    which skip the checks that then pass: `executeRegister()` for a register form other than
+ *    FCMOVcc, `loadControlWord()` for FLDCW, and `loadDouble()`/`storeDouble()` for FLD and FST/FSTP
+ *    m64real, which run only what converts exactly and return false for execute() to run the rest.
  * Exceptions are values; nothing here throws on guest input.
  *
  * State lives in typed arrays: per physical register `se` (sign and exponent), `hi`/`lo` (the
