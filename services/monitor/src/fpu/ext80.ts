@@ -75,20 +75,6 @@ export const arithStats = { fast: 0, slow: 0 };
 // runs it): FLD, FADD and FSTP m64real took 183 instead of 211 ns together, FLD, FDIV and FSTP 382
 // instead of 420 ns; the bench workload's awk sum 0.97x as long (two rounds in turns).
 
-/**
- * Working value: sign, unbounded biased exponent, 96-bit significand window hi:lo:x and a sticky bit
- * for anything below it. Normalized means `hi` bit 31 set.
- */
-class Working {
-  sign = 0;
-  exp = 0;
-  hi = 0;
-  lo = 0;
-  x = 0;
-  sticky = 0;
-}
-const W = new Working();
-
 /** An unpacked operand (normalized; denormals get exponents below 1). */
 class Unpacked {
   sign = 0;
@@ -98,6 +84,16 @@ class Unpacked {
 }
 const A = new Unpacked();
 const B = new Unpacked();
+
+/**
+ * Working value: sign, unbounded biased exponent, 96-bit significand window hi:lo:x and a sticky bit
+ * for anything below it. Normalized means `hi` bit 31 set.
+ */
+class Working extends Unpacked {
+  x = 0;
+  sticky = 0;
+}
+const W = new Working();
 
 /** Classifies a raw 80-bit value. */
 export function classify(se: number, hi: number, lo: number): number {
