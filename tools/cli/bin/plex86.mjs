@@ -15,7 +15,11 @@ import { availableParallelism } from 'node:os';
 // --always-sparkplug (no bytecode interpreter before the baseline code), `plex86 bench boot --against`
 // gave the prompt 0.976x and the workload 1.007x (gzip 1.050x; four rounds in turns); --no-maglev
 // and lower tier-up counts (--invocation-count-for-turbofan=300, --invocation-count-for-maglev=50)
-// left the workload as it was (within 1 %, two rounds each), as did a pool of two workers.
+// left the workload as it was (within 1 %, two rounds each), as did a pool of two workers, and so did
+// (one round each) tiering up from Maglev to TurboFan inside a running function (--osr-from-maglev),
+// sooner to Maglev there (--invocation-count-for-maglev-osr=20), and less wait after a function's
+// inline caches change (--minimum-invocations-after-ic-update=50), though the first gzip pass runs
+// about a fifth of its time in baseline code.
 const command = process.argv[2];
 const poolSize = (args) => args.some((a) => a.startsWith('--v8-pool-size'));
 if (
