@@ -648,13 +648,14 @@ export class Fpu {
   }
 
   /**
-   * FLD m64real (`fop`) of the double whose words are `hi` and `lo`, when it is a normal number or a
-   * zero and the register it goes to is empty: converting it is then exact and raises nothing, and
-   * the push overflows nothing. Returns false, having changed nothing, for anything else (execute()
-   * runs it then). The caller has found no exception pending and set the pointer inputs, as for
-   * execute().
+   * FLD m64real (`fop`) of the double in `mem` at `off`, when it is a normal number or a zero and the
+   * register it goes to is empty: converting it is then exact and raises nothing, and the push
+   * overflows nothing. Returns false, having changed nothing, for anything else (execute() runs it
+   * then). The caller has found no exception pending and set the pointer inputs, as for execute().
    */
-  loadDouble(fop: number, hi: number, lo: number): boolean {
+  loadDouble(fop: number, mem: Uint8Array, off: number): boolean {
+    const hi = rd32(mem, off + 4);
+    const lo = rd32(mem, off);
     const c = this.ctl;
     const t = (c[CTL_TOP] - 1) & 7;
     const e = (hi >>> 20) & 0x7ff;

@@ -151,10 +151,8 @@ export function x87Escape(cpu: Cpu, ins: Instruction): void {
   const fop = escapeOpcode(ins);
   let ctl = fpuContext(cpu);
   if (ins.operandSize === 32) ctl |= CTL_OPSIZE32;
-  // Real and virtual-8086 mode environments hold 20-bit linear pointers (SDM vol. 1, fig. 8-10).
   const real = (ctl & CTL_PROTECTED) === 0;
-  fpu.ip = real ? (cpu.segBase[Seg.CS] + cpu.insEip) >>> 0 : cpu.insEip >>> 0;
-  fpu.cs = cpu.segSel[Seg.CS];
+  pointToInstruction(cpu, real);
   if ((fop & 0xc0) === 0xc0) {
     // FCMOVcc (DA/DB C0-DF) reads CF, PF and ZF.
     if ((fop & 0x6e0) === 0x2c0) ctl |= cpu.eflags & FPU_EFLAGS_IN;
@@ -217,11 +215,21 @@ function quickEscape(cpu: Cpu): boolean {
   return quick;
 }
 
+/**
+ * Sets the FPU's instruction pointer inputs: FIP at the instruction's first byte, FCS its code
+ * segment's selector. Real and virtual-8086 mode environments hold 20-bit linear pointers (SDM vol. 1,
+ * fig. 8-10).
+ */
+function pointToInstruction(cpu: Cpu, real: boolean): void {
+  const fpu = cpu.fpu;
+  fpu.ip = real ? (cpu.segBase[Seg.CS] + cpu.insEip) >>> 0 : cpu.insEip >>> 0;
+  fpu.cs = cpu.segSel[Seg.CS];
+}
+
 /** Sets the FPU's pointer inputs for the memory operand at `seg`:`off` (protected mode). */
 function pointTo(cpu: Cpu, seg: number, off: number): void {
   const fpu = cpu.fpu;
-  fpu.ip = cpu.insEip >>> 0;
-  fpu.cs = cpu.segSel[Seg.CS];
+  pointToInstruction(cpu, false);
   fpu.dp = off >>> 0;
   fpu.ds = cpu.segSel[seg];
 }
@@ -237,11 +245,8 @@ on('Fld_m64fp', (cpu, ins) => {
     const off = ea(cpu, ins);
     const p = ramOperand(cpu, cpu.linearRead(seg, off, 8), 8, false);
     if (p >= 0) {
-      const ram = cpu.ram;
       pointTo(cpu, seg, off);
-      const lo = ram[p] | (ram[p + 1] << 8) | (ram[p + 2] << 16) | (ram[p + 3] << 24);
-      const hi = ram[p + 4] | (ram[p + 5] << 8) | (ram[p + 6] << 16) | (ram[p + 7] << 24);
-      if (cpu.fpu.loadDouble(escapeOpcode(ins), hi, lo)) return;
+      if (cpu.fpu.loadDouble(escapeOpcode(ins), cpu.ram, p)) return;
     }
   }
   x87Escape(cpu, ins);
@@ -284,10 +289,8 @@ function registerForm(cpu: Cpu, ins: Instruction): void {
     x87Escape(cpu, ins);
     return;
   }
-  const fpu = cpu.fpu;
-  fpu.ip = cpu.insEip >>> 0;
-  fpu.cs = cpu.segSel[Seg.CS];
-  finish(cpu, fpu.executeRegister(escapeOpcode(ins)));
+  pointToInstruction(cpu, false);
+  finish(cpu, cpu.fpu.executeRegister(escapeOpcode(ins)));
 }
 
 /** WAIT/FWAIT: #NM with CR0.MP and CR0.TS both set (EM does not matter), then pending exceptions. */
@@ -323,20 +326,16 @@ on('Fxrstor_m512byte', (cpu, ins) => {
 });
 
 /**
- * Installs registerForm on the register forms the table marks as x87 but FCMOVcc, and x87Escape on
- * the others without a handler of their own (WAIT has its own too).
+ * Installs registerForm on the codes the table marks as x87 that reach no memory (the register forms,
+ * and those of no operand) but FCMOVcc, and x87Escape on the others without a handler of their own
+ * (WAIT has its own too).
  */
 function installX87(attributes: Uint32Array): void {
   for (let code = 0; code < attributes.length; code++) {
     if ((attributes[code] & CodeAttr.X87) === 0 || HANDLERS[code] !== undefinedOpcode) continue;
-    HANDLERS[code] = REGISTER_FORM.test(Code[code]) && !Code[code].startsWith('Fcmov') ? registerForm : x87Escape;
+    const memory = (attributes[code] & (CodeAttr.READS_MEMORY | CodeAttr.WRITES_MEMORY)) !== 0;
+    HANDLERS[code] = !memory && !Code[code].startsWith('Fcmov') ? registerForm : x87Escape;
   }
 }
-
-/**
- * The code names of register forms: those of a register operand, or of none (FLD1, FCHS, FNCLEX and
- * the like); memory forms name their operand (m32fp, m16int, m14byte, ...).
- */
-const REGISTER_FORM = /^F[a-z0-9]+(_st0_sti|_sti_st0|_sti)?$/;
 
 installX87(CODE_ATTRIBUTES);
