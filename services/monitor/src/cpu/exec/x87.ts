@@ -226,12 +226,24 @@ function pointToInstruction(cpu: Cpu, real: boolean): void {
   fpu.cs = cpu.segSel[Seg.CS];
 }
 
-/** Sets the FPU's pointer inputs for the memory operand at `seg`:`off` (protected mode). */
-function pointTo(cpu: Cpu, seg: number, off: number): void {
-  const fpu = cpu.fpu;
-  pointToInstruction(cpu, false);
-  fpu.dp = off >>> 0;
-  fpu.ds = cpu.segSel[seg];
+/**
+ * The offset in RAM of the 8-byte memory operand of a quick form, with the FPU's pointer inputs set
+ * for it; or -1 when the checks before it do not pass as quickEscape wants or the operand does not
+ * lie in RAM on one page (ramOperand), for x87Escape to run the instruction. A write operand is
+ * checked writable first, as x87Escape does.
+ */
+function quickDoubleOperand(cpu: Cpu, ins: Instruction, write: boolean): number {
+  if (!quickEscape(cpu)) return -1;
+  const seg = memSeg(ins);
+  const off = ea(cpu, ins);
+  const p = ramOperand(cpu, write ? cpu.prepareWrite(seg, off, 8) : cpu.linearRead(seg, off, 8), 8, write);
+  if (p >= 0) {
+    const fpu = cpu.fpu;
+    pointToInstruction(cpu, false);
+    fpu.dp = off >>> 0;
+    fpu.ds = cpu.segSel[seg];
+  }
+  return p;
 }
 
 /**
@@ -240,29 +252,13 @@ function pointTo(cpu: Cpu, seg: number, off: number): void {
  * that converts exactly (Fpu.loadDouble, Fpu.storeDouble), they skip the FPU's conversions as well.
  */
 on('Fld_m64fp', (cpu, ins) => {
-  if (quickEscape(cpu)) {
-    const seg = memSeg(ins);
-    const off = ea(cpu, ins);
-    const p = ramOperand(cpu, cpu.linearRead(seg, off, 8), 8, false);
-    if (p >= 0) {
-      pointTo(cpu, seg, off);
-      if (cpu.fpu.loadDouble(escapeOpcode(ins), cpu.ram, p)) return;
-    }
-  }
-  x87Escape(cpu, ins);
+  const p = quickDoubleOperand(cpu, ins, false);
+  if (p < 0 || !cpu.fpu.loadDouble(escapeOpcode(ins), cpu.ram, p)) x87Escape(cpu, ins);
 });
 
 function storeDouble(cpu: Cpu, ins: Instruction, pop: boolean): void {
-  if (quickEscape(cpu)) {
-    const seg = memSeg(ins);
-    const off = ea(cpu, ins);
-    const p = ramOperand(cpu, cpu.prepareWrite(seg, off, 8), 8, true);
-    if (p >= 0) {
-      pointTo(cpu, seg, off);
-      if (cpu.fpu.storeDouble(escapeOpcode(ins), pop, cpu.ram, p)) return;
-    }
-  }
-  x87Escape(cpu, ins);
+  const p = quickDoubleOperand(cpu, ins, true);
+  if (p < 0 || !cpu.fpu.storeDouble(escapeOpcode(ins), pop, cpu.ram, p)) x87Escape(cpu, ins);
 }
 on('Fst_m64fp', (cpu, ins) => storeDouble(cpu, ins, false));
 on('Fstp_m64fp', (cpu, ins) => storeDouble(cpu, ins, true));
