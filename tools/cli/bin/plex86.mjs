@@ -19,7 +19,10 @@ import { availableParallelism } from 'node:os';
 // (one round each) tiering up from Maglev to TurboFan inside a running function (--osr-from-maglev),
 // sooner to Maglev there (--invocation-count-for-maglev-osr=20), and less wait after a function's
 // inline caches change (--minimum-invocations-after-ic-update=50), though the first gzip pass runs
-// about a fifth of its time in baseline code.
+// about a fifth of its time in baseline code. Nor did flags that lighten TurboFan's work on page
+// functions, which over the boot and the workload takes the compiler thread 9.9 s:
+// --no-turbo-loop-peeling (9.4 s) and --no-turbo-load-elimination (8.6 s) left the steps within
+// noise, --max-inlined-bytecode-size-cumulative=100 (8.9 s) made every step slower (one run each).
 const command = process.argv[2];
 const poolSize = (args) => args.some((a) => a.startsWith('--v8-pool-size'));
 if (
