@@ -429,18 +429,27 @@ function staticSuccessors(block: Block): number[] {
 }
 
 /**
- * Code that sets `_k` to the member index EIP names after `block` ran, when its last instruction
- * names the EIP (staticSuccessors) and a member starts there (`index`, member by start EIP), or to -1
- * for the page function's lookup by EIP. It compares EIP with the successors it names, so a handler
- * that leaves EIP elsewhere goes to the lookup too.
+ * Code that passes control on after `block` ran, when its last instruction names where it goes
+ * (staticSuccessors): to the member that starts there (`index`, member by start EIP), or out of the
+ * function at once where it names only EIPs at which no member starts. Otherwise (a return or an
+ * indirect jump) it sets `_k` to -1 for the page function's lookup by EIP. It compares EIP with the
+ * successors it names, so a handler that leaves EIP elsewhere goes to the lookup, or out of the
+ * function, where the hand-off finds the code at EIP.
  */
 function successorIndex(block: Block, index: ReadonlyMap<number, number>): string {
+  const successors = staticSuccessors(block);
   let code = '-1';
-  for (const ip of staticSuccessors(block).reverse()) {
+  for (const ip of [...successors].reverse()) {
     const k = memberAt(index, ip);
     if (k >= 0) code = `st[0] === ${ip} ? ${k} : ${code}`;
   }
-  return `_k = ${code};`;
+  return code === '-1' && successors.length > 0 ? 'return 0;' : `_k = ${code};`;
+}
+
+/** Code that goes on at `ip`: into the member that starts there (`index`), else out of the function. */
+function goTo(index: ReadonlyMap<number, number>, ip: number | undefined): string {
+  const k = memberAt(index, ip);
+  return k >= 0 ? `_k = ${k};` : 'return 0;';
 }
 
 /** The index of the member that starts at `ip` (`index`, member by start EIP), or -1 for none. */
@@ -449,10 +458,10 @@ function memberAt(index: ReadonlyMap<number, number>, ip: number | undefined): n
 }
 
 /**
- * The end of a member whose last record is a conditional jump (BranchParts): EIP and the member that
- * starts there on each path. As one select of EIP followed by successorIndex's tests of it, V8 kept
- * EIP in a stack slot and compared it again on the way to the next member (perf annotate of gzip's
- * hottest page function). Both paths assign locals only, which need no type feedback, so a path
+ * The end of a member whose last record is a conditional jump (BranchParts): EIP and, on each path,
+ * the member that starts there or the function's exit (goTo). As one select of EIP followed by
+ * successorIndex's tests of it, V8 kept EIP in a stack slot and compared it again on the way to the
+ * next member (perf annotate of gzip's hottest page function). Both paths assign locals only, which need no type feedback, so a path
  * first taken after V8 optimised the function does not deoptimise it. Measured with `plex86 bench
  * boot --against`, two runs of four rounds in turns: the workload 1.007x and 1.017x, the boot 1.005x
  * and 1.045x, sort faster in all eight rounds (1.024x and 1.016x).
@@ -460,7 +469,7 @@ function memberAt(index: ReadonlyMap<number, number>, ip: number | undefined): n
 function branchEnd(block: Block, branch: BranchParts, index: ReadonlyMap<number, number>): string {
   // The jump's target and next IP, in the order of the parts, as successorIndex finds members.
   const [target, next] = staticSuccessors(block);
-  return `if (${branch.condition}) { st[0] = ${branch.target}; _k = ${memberAt(index, target)}; } else { st[0] = ${branch.next}; _k = ${memberAt(index, next)}; }`;
+  return `if (${branch.condition}) { st[0] = ${branch.target}; ${goTo(index, target)} } else { st[0] = ${branch.next}; ${goTo(index, next)} }`;
 }
 
 function inPageFunction(b: Block): boolean {
@@ -489,6 +498,16 @@ if ((_ge & readMask) !== readWant || ((_ge & ~0xfff) | (_gl & 0xfff)) !== ${phys
 function crossCheck(last: number, crossPage: number): string {
   return `{ const _gl = (segBase[${Seg.CS}] + ${last}) | 0; const _ge = tlb[_gl >>> 12];
 if ((_ge & readMask) !== readWant || _ge >>> 12 !== ${crossPage}) { cpu.exitBlock = true; return 0; } }\n`;
+}
+
+/**
+ * The lookup's first test: the function returns when EIP lies on none of the IP pages its members
+ * start on (`index`, member by start EIP), for a function whose members lie on up to four pages.
+ */
+function offPages(index: ReadonlyMap<number, number>): string {
+  const pages = [...new Set([...index.keys()].map((ip) => ip >>> 12))];
+  if (pages.length > 4) return '';
+  return `if (${pages.map((page) => `(st[0] >>> 12) !== ${page}`).join(' && ')}) return 0;\n`;
 }
 
 function sameOffset(b: Block): boolean {
@@ -550,9 +569,16 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
   // the next case when that is its successor (the fall-through of a conditional jump) instead of
   // going round the loop and through the table: the workload 1.008x (shell arithmetic 1.064x, the
   // awk sum 0.962x; four rounds in turns), not kept.
+  // A member leaves the function at once where its jump or call names only EIPs where no member
+  // starts (successorIndex, goTo), and the lookup starts with a test of EIP's page (offPages), where
+  // both used to go round the loop and through the lookup's search: returns and jumps to other pages
+  // are most hand-offs. The second pass of the bench workload's steps (three rounds in turns, faster
+  // in every round): sort 1.036x, the awk sum 1.054x, shell arithmetic 1.037x; the awk generator,
+  // gzip and the forking loop 0.99-1.02x (the page test alone: 1.00-1.02x). First passes within the
+  // machine's noise (`plex86 bench boot --against`, four rounds: the workload 0.976x and 1.001x).
   const lookup = [...index].map(([ip, k]) => `case ${ip}: _k = ${k}; continue;\n`).join('');
   const loop = chained
-    ? `for (;;) {\nswitch (_k) {\n${cases}default:\nswitch (st[0]) {\n${lookup}default: return 0;\n}\n}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`
+    ? `for (;;) {\nswitch (_k) {\n${cases}default:\n${offPages(index)}switch (st[0]) {\n${lookup}default: return 0;\n}\n}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`
     : `switch (st[0]) {\n${cases}default: return 0;\n}`;
   const state = holdStateInLocals(loop);
   // The budget and the member index as int32 locals: V8 read the budget argument again, checked and

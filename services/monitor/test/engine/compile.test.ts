@@ -102,12 +102,12 @@ function randomSequence(rnd: () => number, bits: 16 | 32, count: number): Sequen
   return { records, handlers: records.map((r) => resolveHandler(r, DecodeStatus.Ok)) };
 }
 
-/** The records of 32-bit code `bytes` at CODE_IP, with the handlers the run loop would give them. */
-function decodeBlock(bytes: Uint8Array): Sequence {
+/** The records of 32-bit code `bytes` at `ip`, with the handlers the run loop would give them. */
+function decodeBlock(bytes: Uint8Array, ip = CODE_IP): Sequence {
   const records: Instruction[] = [];
   for (let off = 0; off < bytes.length;) {
     const ins = new Instruction();
-    expect(decodeInstruction(bytes, off, bytes.length, CODE_IP + off, 32, ins)).toBe(DecodeStatus.Ok);
+    expect(decodeInstruction(bytes, off, bytes.length, ip + off, 32, ins)).toBe(DecodeStatus.Ok);
     records.push(ins);
     off += ins.length;
   }
@@ -295,7 +295,7 @@ describe('compiled blocks', () => {
     expect(blockSource(handlers, records, 1, 32, true, { ...FLAT, splitBranch: true }).branch).toBeUndefined();
   });
 
-  it('make a member that ends with a conditional jump name the next member on each path, without testing EIP again', () => {
+  it('make a member that ends with a conditional jump name the next member on each path, and leave at once on a path to none', () => {
     const cpu = makeCpu(32);
     // A countdown loop: dec ecx; jnz back to it (the loop block is a member that jumps to itself).
     const { records, handlers } = decodeBlock(Uint8Array.of(0x49, 0x75, 0xfd));
@@ -309,7 +309,7 @@ describe('compiled blocks', () => {
     const region = compileRegion([block], 32, cpu, true, true);
     const source = region.run.toString();
     expect(source).toMatch(new RegExp(`_s0 = ${CODE_IP}; _k = 0;`));
-    expect(source).toMatch(new RegExp(`_s0 = ${CODE_IP + 3}; _k = -1;`));
+    expect(source).toMatch(new RegExp(`_s0 = ${CODE_IP + 3}; return 0;`));
     expect(source).not.toMatch(/_k = _s0 ===/);
     // It loops inside the function until ECX is 0, then leaves with EIP after the jump.
     cpu.r32[1] = 1000;
@@ -320,6 +320,60 @@ describe('compiled blocks', () => {
     expect(cpu.r32[1]).toBe(0);
     expect(cpu.eip).toBe(CODE_IP + 3);
     expect(cpu.instructions - before + last).toBe(2000);
+  });
+
+  it('leave at once for a return address off their pages, and look up one on them', () => {
+    const cpu = makeCpu(32);
+    // Member 0 at CODE_IP: ret. Member 1 at CODE_IP + 8: inc eax; ret.
+    const member = (ip: number, bytes: Uint8Array): Block => {
+      const { records, handlers } = decodeBlock(bytes, ip);
+      const block = new Block();
+      block.mode = CodeMode.Bits32;
+      block.instructions = records;
+      block.count = records.length;
+      block.startIp = ip;
+      block.physAddr = ip;
+      block.endReason = BlockEnd.ControlTransfer;
+      block.routines = handlers;
+      return block;
+    };
+    const region = compileRegion(
+      [member(CODE_IP, Uint8Array.of(0xc3)), member(CODE_IP + 8, Uint8Array.of(0x40, 0xc3))],
+      32,
+      cpu,
+      true,
+      true,
+    );
+    // One test of EIP's page before the lookup by EIP.
+    expect(region.run.toString()).toMatch(new RegExp(`\\(_s0 >>> 12\\) !== ${CODE_IP >>> 12}\\) return 0;`));
+    const stack = 0x8000;
+    const run = (returns: readonly number[]): number => {
+      returns.forEach((ip, i) => cpu.mem.write32(stack + 4 * i, ip));
+      cpu.r32[4] = stack;
+      cpu.r32[0] = 0;
+      cpu.eip = CODE_IP;
+      cpu.insEip = CODE_IP;
+      const before = cpu.instructions;
+      const last = region.run(cpu, 1 << 20, 0);
+      return cpu.instructions - before + last;
+    };
+    // The first return goes to member 1, inside the function; the second to another page.
+    expect(run([CODE_IP + 8, 0x5000])).toBe(3);
+    expect(cpu.r32[0]).toBe(1);
+    expect(cpu.eip).toBe(0x5000);
+    expect(cpu.regionAt).toBe(1);
+    // A return address on the page that starts no member leaves after the lookup.
+    expect(run([CODE_IP + 4])).toBe(1);
+    expect(cpu.r32[0]).toBe(0);
+    expect(cpu.eip).toBe(CODE_IP + 4);
+    expect(cpu.regionAt).toBe(0);
+    // A jump to where no member starts leaves at once, without the lookup.
+    const jump = compileRegion([member(CODE_IP, Uint8Array.of(0xe9, 0xfb, 0x3f, 0x00, 0x00))], 32, cpu, true, true);
+    expect(jump.run.toString()).toMatch(/_done \+= 1; return 0;/);
+    cpu.eip = CODE_IP;
+    cpu.insEip = CODE_IP;
+    expect(jump.run(cpu, 1 << 20, 0)).toBe(0);
+    expect(cpu.eip).toBe(0x5000);
   });
 
   it('compute branch targets from the wrapped next IP of 16-bit code ending at 0x10000', () => {
