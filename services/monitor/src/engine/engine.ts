@@ -864,7 +864,15 @@ export class Engine {
    * again, the frame, the dispatch to the member. Calling the page functions from two call sites in
    * turns, so that the processor predicts the target of each from a history of its own, changed
    * nothing measurable (two rounds in turns: sort 4.46 and 4.33 s against 4.38 and 4.59 s, the awk
-   * sum 1.90 and 1.90 s against 1.84 and 1.78 s).
+   * sum 1.90 and 1.90 s against 1.84 and 1.78 s). The links' stamps in one Int32Array for all page
+   * functions instead (eight words a link, a member's two links in one cache line, the function's
+   * first link's index in the Region, the targets in an array beside it): the workload 1.012x (sort
+   * 0.963x, shell arithmetic 1.035x, the forking loop 1.05x; four rounds in turns), and this loop's
+   * share of the awk sum's samples as before (20.3 % against 19.9 %): its samples moved to other
+   * loads. A micro-benchmark of bare hand-offs between generated functions that load and store 14
+   * state words, through a loop like this one or through call_indirect in a WebAssembly loop over
+   * WebAssembly functions: 8-9 ns against 6-7 ns. What the workload's hand-offs cost beyond that
+   * (28-34 ns) comes with the size of the code and data they reach, not with the way they are made.
    *
    * What the hand-offs are, by the last instruction of the member that left (first pass): of sort's
    * 34.4 million, returns to another page 42 %, calls into another page 21 %, conditional jumps to
