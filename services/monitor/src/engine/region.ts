@@ -461,10 +461,10 @@ function memberAt(index: ReadonlyMap<number, number>, ip: number | undefined): n
  * The end of a member whose last record is a conditional jump (BranchParts): EIP and, on each path,
  * the member that starts there or the function's exit (goTo). As one select of EIP followed by
  * successorIndex's tests of it, V8 kept EIP in a stack slot and compared it again on the way to the
- * next member (perf annotate of gzip's hottest page function). Both paths assign locals only, which need no type feedback, so a path
- * first taken after V8 optimised the function does not deoptimise it. Measured with `plex86 bench
- * boot --against`, two runs of four rounds in turns: the workload 1.007x and 1.017x, the boot 1.005x
- * and 1.045x, sort faster in all eight rounds (1.024x and 1.016x).
+ * next member (perf annotate of gzip's hottest page function). Both paths assign locals only, which
+ * need no type feedback, so a path first taken after V8 optimised the function does not deoptimise
+ * it. Measured with `plex86 bench boot --against`, two runs of four rounds in turns: the workload
+ * 1.007x and 1.017x, the boot 1.005x and 1.045x, sort faster in all eight rounds (1.024x and 1.016x).
  */
 function branchEnd(block: Block, branch: BranchParts, index: ReadonlyMap<number, number>): string {
   // The jump's target and next IP, in the order of the parts, as successorIndex finds members.
