@@ -344,8 +344,9 @@ describe('compiled blocks', () => {
       true,
       true,
     );
-    // One test of EIP's page before the lookup by EIP.
-    expect(region.run.toString()).toMatch(new RegExp(`\\(_s0 >>> 12\\) !== ${CODE_IP >>> 12}\\) return 0;`));
+    // A test of EIP's page at the end of each returning member and before the lookup by EIP.
+    const pageTest = new RegExp(`\\(_s0 >>> 12\\) !== ${CODE_IP >>> 12}\\) return 0;`, 'g');
+    expect(region.run.toString().match(pageTest)).toHaveLength(3);
     const stack = 0x8000;
     const run = (returns: readonly number[]): number => {
       returns.forEach((ip, i) => cpu.mem.write32(stack + 4 * i, ip));
