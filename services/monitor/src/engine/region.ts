@@ -432,12 +432,12 @@ function staticSuccessors(block: Block): number[] {
  * Code that passes control on after `block` ran, when its last instruction names where it goes
  * (staticSuccessors): to the member that starts there (`index`, member by start EIP), or out of the
  * function at once where it names only EIPs at which no member starts. Otherwise (a return or an
- * indirect jump) it leaves when EIP is off the members' pages (offPages), else sets `_k` to -1 for
- * the page function's lookup by EIP. It compares EIP with the successors it names, so a handler that
- * leaves EIP elsewhere goes to the lookup, or out of the function, where the hand-off finds the code
- * at EIP.
+ * indirect jump) it leaves when EIP is off the members' pages (`offPage`, made by offPages), else
+ * sets `_k` to -1 for the page function's lookup by EIP. It compares EIP with the successors it
+ * names, so a handler that leaves EIP elsewhere goes to the lookup, or out of the function, where
+ * the hand-off finds the code at EIP.
  */
-function successorIndex(block: Block, index: ReadonlyMap<number, number>): string {
+function successorIndex(block: Block, index: ReadonlyMap<number, number>, offPage: string): string {
   const successors = staticSuccessors(block);
   let code = '-1';
   for (const ip of [...successors].reverse()) {
@@ -445,7 +445,7 @@ function successorIndex(block: Block, index: ReadonlyMap<number, number>): strin
     if (k >= 0) code = `st[0] === ${ip} ? ${k} : ${code}`;
   }
   if (code !== '-1') return `_k = ${code};`;
-  return successors.length > 0 ? 'return 0;' : `${offPages(index)}_k = -1;`;
+  return successors.length > 0 ? 'return 0;' : `${offPage}_k = -1;`;
 }
 
 /** Code that goes on at `ip`: into the member that starts there (`index`), else out of the function. */
@@ -533,6 +533,8 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
   const home = (members[0] as Block).physAddr >>> 12;
   const index = new Map<number, number>();
   members.forEach((b, k) => index.set(bits === 16 ? b.startIp & 0xffff : b.startIp | 0, k));
+  // The test of EIP's page that returning members and the lookup start with.
+  const offPage = offPages(index);
   members.forEach((b, k) => {
     const base = handlers.length;
     const count = b.count;
@@ -554,7 +556,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
       branch !== undefined
         ? `_done += ${count}; ${branchEnd(b, branch, index)} break;`
         : chain
-          ? `_done += ${count}; ${successorIndex(b, index)} break;`
+          ? `_done += ${count}; ${successorIndex(b, index, offPage)} break;`
           : `return ${count};`;
     const start = bits === 16 ? b.startIp & 0xffff : b.startIp | 0;
     const entry = chained ? k : start;
@@ -597,7 +599,7 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
   // times, and it hands off at every turn.
   const lookup = [...index].map(([ip, k]) => `case ${ip}: _k = ${k}; continue;\n`).join('');
   const loop = chained
-    ? `for (;;) {\nswitch (_k) {\n${cases}default:\n${offPages(index)}switch (st[0]) {\n${lookup}default: return 0;\n}\n}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`
+    ? `for (;;) {\nswitch (_k) {\n${cases}default:\n${offPage}switch (st[0]) {\n${lookup}default: return 0;\n}\n}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`
     : `switch (st[0]) {\n${cases}default: return 0;\n}`;
   const state = holdStateInLocals(loop);
   // The budget and the member index as int32 locals: V8 read the budget argument again, checked and
