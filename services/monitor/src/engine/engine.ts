@@ -144,6 +144,23 @@ const COMPILE_THRESHOLD = 8192;
 const KERNEL_COMPILE_THRESHOLD = 2 * COMPILE_THRESHOLD;
 
 /**
+ * The lowest CPL whose page functions are laid out as nested loops (member-layout.ts); the kernel's
+ * pass control through one dispatch loop. `plex86 bench boot --against` the dispatch loop for all
+ * code, four rounds in turns: nested loops for all code, the workload 1.020x (shell arithmetic
+ * 1.117x, every round faster) but the boot 0.958x (every round slower); for user code only, the
+ * workload 1.020x (shell arithmetic 1.109x, the awk sum 0.968x) and the boot 0.984x. The second
+ * pass of the long steps, user code only (two rounds in turns): shell arithmetic 1.24x and 1.36x,
+ * the awk sum 0.90x and 0.94x, sort, gzip and the forking loop within the machine's noise. The
+ * boot's loss looks like warm-up rather than speed: V8 counts a function's way to optimisation by
+ * its loops' back edges and its returns, not by forward jumps, so a nested function that hands
+ * control on after a few members gets to TurboFan later than one whose every passage went round the
+ * dispatch loop (by the end of a gzip run, 222 page functions compiled by TurboFan against 267).
+ * Lower V8 thresholds (--invocation-count-for-turbofan=750 with --invocation-count-for-maglev=100,
+ * or --invocation-count-for-osr=100) made the boot and the workload slower still.
+ */
+const NESTED_LAYOUT_CPL = 1;
+
+/**
  * Block runs before a block of 32-bit code joins the warm tier's queue (wasm/block-tier.ts); negative:
  * never. A WebAssembly module compiles in well under a millisecond, so warm code need not wait for
  * the page-function threshold, but the tier is off by default: on the default Linux guest (the
@@ -203,6 +220,8 @@ export class Engine {
   }
   /** Compiled blocks inline the records that have templates (off: every record calls its handler). */
   inlineRecords = true;
+  /** The lowest CPL whose page functions are laid out as nested loops; tests lower it to 0. */
+  nestedLayoutCpl = NESTED_LAYOUT_CPL;
   /**
    * Runs of a block of 32-bit code before the one at which it goes to the warm tier (0: at its
    * first run, which then runs compiled); a negative value turns the tier off.
@@ -692,7 +711,14 @@ export class Engine {
     const members = regionMembers(hot, page, warm);
     const borrowed = this.borrowBlocks ? borrowedMembers(members, page, this.userThreshold, warm) : [];
     const all = borrowed.length === 0 ? members : [...members, ...borrowed];
-    const region = compileRegion(all, bits, this.cpu, this.inlineRecords, bits === 32 && this.cpu.flatSegments);
+    const region = compileRegion(
+      all,
+      bits,
+      this.cpu,
+      this.inlineRecords,
+      bits === 32 && this.cpu.flatSegments,
+      this.cpu.cpl >= this.nestedLayoutCpl,
+    );
     region.drops = this.blocks.drops;
     this.stats.borrowedBlocks += borrowed.length;
     members.forEach((b, k) => {

@@ -1,9 +1,10 @@
 /**
  * Hot code as generated functions per code page. The blocks of a physical page that ran often
- * enough become the cases of a switch inside a loop, so control that passes from one of them
- * to another (a loop, an if/else, a call within the page) stays in generated code instead of going
- * back to the run loop, which pays for the block lookup and the call into a separate function. Code
- * of the page that gets hot later goes into another function of the page (see regionMembers).
+ * enough become one function (laid out as the guest's loops, or as the cases of a switch inside a
+ * loop: member-layout.ts), so control that passes from one of them to another (a loop, an if/else,
+ * a call within the page) stays in generated code instead of going back to the run loop, which pays
+ * for the block lookup and the call into a separate function. Code of the page that gets hot later
+ * goes into another function of the page (see regionMembers).
  *
  * The function runs exactly the blocks the run loop would have run, and checks between them all the
  * run loop would check:
@@ -14,7 +15,7 @@
  * - after a member that ends with an instruction that may change what the run loop looks at (CS,
  *   paging, EFLAGS.IF or TF, the interrupt controller through port I/O, HLT), the region returns;
  * - `cpu.exitBlock` (a stop, an interrupt shadow, a write into code) and the instruction budget are
- *   tested after every member;
+ *   tested after every member that passes control to another;
  * - the run loop re-checks the members after any block was dropped (`Region.drops`), before it
  *   enters the region again.
  * When it returns or faults, `cpu.regionAt` names the member that ran last and `cpu.regionLeft` what
@@ -45,7 +46,8 @@ import type { Cpu } from '../cpu/cpu.js';
 import { Seg } from '../cpu/registers.js';
 import { generatedFunction, type BranchParts } from '../cpu/exec/fast.js';
 import { codeNamed, type Handler } from '../cpu/exec/table.js';
-import { blockSource, EXIT_REQUESTED } from './compile.js';
+import { blockSource } from './compile.js';
+import { DISPATCH, MemberLayout } from './member-layout.js';
 import { AFTER_HANDLER, BEFORE_HANDLER, holdStateInLocals, STATE_LOCALS_SCOPE } from './state-locals.js';
 
 /**
@@ -429,29 +431,33 @@ function staticSuccessors(block: Block): number[] {
 }
 
 /**
- * Code that passes control on after `block` ran, when its last instruction names where it goes
- * (staticSuccessors): to the member that starts there (`index`, member by start EIP), or out of the
+ * Code that passes control on after `block` (member `from`) ran, when its last instruction names where
+ * it goes (staticSuccessors): to the member that starts there (the layout's jump), or out of the
  * function at once where it names only EIPs at which no member starts. Otherwise (a return or an
  * indirect jump) it leaves when EIP is off the members' pages (`offPage`, made by offPages), else
- * sets `_k` to -1 for the page function's lookup by EIP. It compares EIP with the successors it
- * names, so a handler that leaves EIP elsewhere goes to the lookup, or out of the function, where
- * the hand-off finds the code at EIP.
+ * goes to the page function's lookup by EIP. It compares EIP with the successors it names, so a
+ * handler that leaves EIP elsewhere goes to the lookup, or out of the function, where the hand-off
+ * finds the code at EIP.
  */
-function successorIndex(block: Block, index: ReadonlyMap<number, number>, offPage: string): string {
+function successorEnd(
+  block: Block,
+  from: number,
+  index: ReadonlyMap<number, number>,
+  layout: MemberLayout,
+  offPage: string,
+): string {
   const successors = staticSuccessors(block);
-  let code = '-1';
-  for (const ip of [...successors].reverse()) {
-    const k = memberAt(index, ip);
-    if (k >= 0) code = `st[0] === ${ip} ? ${k} : ${code}`;
-  }
-  if (code !== '-1') return `_k = ${code};`;
-  return successors.length > 0 ? 'return 0;' : `${offPage}_k = -1;`;
+  const known = successors.filter((ip) => memberAt(index, ip) >= 0);
+  const { due, toLookup } = layout;
+  if (known.length === 0) return successors.length > 0 ? 'return 0;' : `${offPage}${due}${toLookup}`;
+  const tests = known.map((ip) => `if (st[0] === ${ip}) { ${layout.jump(from, memberAt(index, ip))} }`);
+  return `${due}${tests.join(' else ')} else { ${toLookup} }`;
 }
 
 /** Code that goes on at `ip`: into the member that starts there (`index`), else out of the function. */
-function goTo(index: ReadonlyMap<number, number>, ip: number | undefined): string {
+function goTo(from: number, index: ReadonlyMap<number, number>, layout: MemberLayout, ip: number | undefined): string {
   const k = memberAt(index, ip);
-  return k >= 0 ? `_k = ${k};` : 'return 0;';
+  return k >= 0 ? `${layout.due}${layout.jump(from, k)}` : 'return 0;';
 }
 
 /** The index of the member that starts at `ip` (`index`, member by start EIP), or -1 for none. */
@@ -462,16 +468,22 @@ function memberAt(index: ReadonlyMap<number, number>, ip: number | undefined): n
 /**
  * The end of a member whose last record is a conditional jump (BranchParts): EIP and, on each path,
  * the member that starts there or the function's exit (goTo). As one select of EIP followed by
- * successorIndex's tests of it, V8 kept EIP in a stack slot and compared it again on the way to the
+ * successorEnd's tests of it, V8 kept EIP in a stack slot and compared it again on the way to the
  * next member (perf annotate of gzip's hottest page function). Both paths assign locals only, which
  * need no type feedback, so a path first taken after V8 optimised the function does not deoptimise
  * it. Measured with `plex86 bench boot --against`, two runs of four rounds in turns: the workload
  * 1.007x and 1.017x, the boot 1.005x and 1.045x, sort faster in all eight rounds (1.024x and 1.016x).
  */
-function branchEnd(block: Block, branch: BranchParts, index: ReadonlyMap<number, number>): string {
-  // The jump's target and next IP, in the order of the parts, as successorIndex finds members.
+function branchEnd(
+  block: Block,
+  branch: BranchParts,
+  from: number,
+  index: ReadonlyMap<number, number>,
+  layout: MemberLayout,
+): string {
+  // The jump's target and next IP, in the order of the parts.
   const [target, next] = staticSuccessors(block);
-  return `if (${branch.condition}) { st[0] = ${branch.target}; ${goTo(index, target)} } else { st[0] = ${branch.next}; ${goTo(index, next)} }`;
+  return `if (${branch.condition}) { st[0] = ${branch.target}; ${goTo(from, index, layout, target)} } else { st[0] = ${branch.next}; ${goTo(from, index, layout, next)} }`;
 }
 
 function inPageFunction(b: Block): boolean {
@@ -522,20 +534,35 @@ function sameOffset(b: Block): boolean {
  * look), the function runs the block it is entered at and returns. A single member that does pass
  * control on loops like any other: a hot loop of one block stays in its function. The region is
  * made for flat segments or not (Region.flat), and for `cpu` at its current privilege
- * (generatedFunction, Region.readWant).
+ * (generatedFunction, Region.readWant); its members pass control to each other `nested` or through
+ * one dispatch loop (MemberLayout).
  */
-export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu, inline = true, flat = false): Region {
+export function compileRegion(
+  members: readonly Block[],
+  bits: 16 | 32,
+  cpu: Cpu,
+  inline = true,
+  flat = false,
+  nested = true,
+): Region {
   const handlers: Handler[] = [];
   const records: Instruction[] = [];
   const chaining = members.map((b) => bits === 32 && chains(b));
   const chained = chaining.includes(true);
-  let cases = '';
   const home = (members[0] as Block).physAddr >>> 12;
   const index = new Map<number, number>();
   members.forEach((b, k) => index.set(bits === 16 ? b.startIp & 0xffff : b.startIp | 0, k));
   // The test of EIP's page that returning members and the lookup start with.
   const offPage = offPages(index);
-  members.forEach((b, k) => {
+  const layout = new MemberLayout(
+    members.map((b, k) =>
+      chained && chaining[k] === true
+        ? staticSuccessors(b).flatMap((ip) => (memberAt(index, ip) >= 0 ? [memberAt(index, ip)] : []))
+        : [],
+    ),
+    nested,
+  );
+  const code = members.map((b, k) => {
     const base = handlers.length;
     const count = b.count;
     const routines = b.routines as Handler[];
@@ -554,27 +581,28 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
     });
     const next =
       branch !== undefined
-        ? `_done += ${count}; ${branchEnd(b, branch, index)} break;`
+        ? `_done += ${count}; ${branchEnd(b, branch, k, index, layout)}`
         : chain
-          ? `_done += ${count}; ${successorIndex(b, index, offPage)} break;`
+          ? `_done += ${count}; ${successorEnd(b, k, index, layout, offPage)}`
           : `return ${count};`;
     const start = bits === 16 ? b.startIp & 0xffff : b.startIp | 0;
-    const entry = chained ? k : start;
     const checks =
       (b.physAddr >>> 12 !== home ? borrowCheck(start, b.physAddr) : '') +
       (b.crossPage >= 0 ? crossCheck((b.startIp + b.byteLength - 1) | 0, b.crossPage) : '');
-    cases += `case ${entry}: {\n${checks}at = ${k}; cpu.insEip = ${start};\n${source}${next}\n}\n`;
+    return { start, body: `${checks}at = ${k}; cpu.insEip = ${start};\n${source}${next}\n` };
   });
-  // Chained members pass control on by member index (`_k`): V8 makes a switch on small consecutive
-  // integers one indirect jump through a table, where a switch on EIPs spread over a page is a binary
-  // search (six compares and branches for 64 members) before every block. What a member cannot name
+  type MemberCode = (typeof code)[number];
+  // Chained members pass control on by member index (`_k`), nested or through one dispatch loop
+  // (MemberLayout). V8 makes a switch on small consecutive integers one indirect jump through a
+  // table, where a switch on EIPs spread over a page is a binary search (six compares and branches
+  // for 64 members) before every block. What a member cannot name
   // (the target of a return or an indirect jump, or where a caller enters without a member index)
   // is looked up by EIP. Cases in the order of the members' IPs, with a member falling through into
   // the next case when that is its successor (the fall-through of a conditional jump) instead of
   // going round the loop and through the table: the workload 1.008x (shell arithmetic 1.064x, the
   // awk sum 0.962x; four rounds in turns), not kept.
   // A member leaves the function at once where its jump or call names only EIPs where no member
-  // starts (successorIndex, goTo), and the lookup starts with a test of EIP's page (offPages), where
+  // starts (successorEnd, goTo), and the lookup starts with a test of EIP's page (offPages), where
   // both used to go round the loop and through the lookup's search: returns and jumps to other pages
   // are most hand-offs. The second pass of the bench workload's steps (three rounds in turns, faster
   // in every round): sort 1.036x, the awk sum 1.054x, shell arithmetic 1.037x; the awk generator,
@@ -596,11 +624,12 @@ export function compileRegion(members: readonly Block[], bits: 16 | 32, cpu: Cpu
   // (`plex86 bench boot --against`, four rounds): the workload 0.990x, the boot 0.957x (every round
   // slower: the copies are more code to compile), sha1sum 0.815x. gzip's hottest loop (longest_match)
   // did not become one: its blocks lie in two functions of their page, which got hot at different
-  // times, and it hands off at every turn.
-  const lookup = [...index].map(([ip, k]) => `case ${ip}: _k = ${k}; continue;\n`).join('');
+  // times, and it hands off at every turn. Laid out as nested loops without copies (MemberLayout),
+  // measured against the dispatch loop: NESTED_LAYOUT_CPL in engine.ts.
+  const lookup = [...index].map(([ip, k]) => `case ${ip}: _k = ${k}; continue ${DISPATCH};\n`).join('');
   const loop = chained
-    ? `for (;;) {\nswitch (_k) {\n${cases}default:\n${offPage}switch (st[0]) {\n${lookup}default: return 0;\n}\n}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`
-    : `switch (st[0]) {\n${cases}default: return 0;\n}`;
+    ? layout.code((k) => (code[k] as MemberCode).body, `${offPage}switch (st[0]) {\n${lookup}default: return 0;\n}\n`)
+    : `switch (st[0]) {\n${code.map((c) => `case ${c.start}: {\n${c.body}}\n`).join('')}default: return 0;\n}`;
   const state = holdStateInLocals(loop);
   // The budget and the member index as int32 locals: V8 read the budget argument again, checked and
   // untagged it at every turn of the loop.

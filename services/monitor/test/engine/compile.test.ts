@@ -295,7 +295,7 @@ describe('compiled blocks', () => {
     expect(blockSource(handlers, records, 1, 32, true, { ...FLAT, splitBranch: true }).branch).toBeUndefined();
   });
 
-  it('make a member that ends with a conditional jump name the next member on each path, and leave at once on a path to none', () => {
+  it('make a member that ends with a conditional jump go on to the member on each path, and leave at once on a path to none', () => {
     const cpu = makeCpu(32);
     // A countdown loop: dec ecx; jnz back to it (the loop block is a member that jumps to itself).
     const { records, handlers } = decodeBlock(Uint8Array.of(0x49, 0x75, 0xfd));
@@ -306,20 +306,27 @@ describe('compiled blocks', () => {
     block.startIp = CODE_IP;
     block.endReason = BlockEnd.ControlTransfer;
     block.routines = handlers;
-    const region = compileRegion([block], 32, cpu, true, true);
-    const source = region.run.toString();
-    expect(source).toMatch(new RegExp(`_s0 = ${CODE_IP}; _k = 0;`));
-    expect(source).toMatch(new RegExp(`_s0 = ${CODE_IP + 3}; return 0;`));
-    expect(source).not.toMatch(/_k = _s0 ===/);
-    // It loops inside the function until ECX is 0, then leaves with EIP after the jump.
-    cpu.r32[1] = 1000;
-    cpu.eip = CODE_IP;
-    cpu.insEip = CODE_IP;
-    const before = cpu.instructions;
-    const last = region.run(cpu, 1 << 20, 0);
-    expect(cpu.r32[1]).toBe(0);
-    expect(cpu.eip).toBe(CODE_IP + 3);
-    expect(cpu.instructions - before + last).toBe(2000);
+    for (const nested of [true, false]) {
+      const region = compileRegion([block], 32, cpu, true, true, nested);
+      const source = region.run.toString();
+      // Nested, the jump back is the loop's continue after the budget and exit tests; through the
+      // dispatch loop, it names the member and the loop tests once.
+      const back = nested
+        ? `if \\(_done >= budget \\|\\| cpu\\.exitBlock === true\\) return 0; _k = 0; continue l1;`
+        : '_k = 0; break;';
+      expect(source).toMatch(new RegExp(`_s0 = ${CODE_IP}; ${back}`));
+      expect(source).toMatch(new RegExp(`_s0 = ${CODE_IP + 3}; return 0;`));
+      expect(source).not.toMatch(/_k = _s0 ===/);
+      // It loops inside the function until ECX is 0, then leaves with EIP after the jump.
+      cpu.r32[1] = 1000;
+      cpu.eip = CODE_IP;
+      cpu.insEip = CODE_IP;
+      const before = cpu.instructions;
+      const last = region.run(cpu, 1 << 20, 0);
+      expect(cpu.r32[1]).toBe(0);
+      expect(cpu.eip).toBe(CODE_IP + 3);
+      expect(cpu.instructions - before + last).toBe(2000);
+    }
   });
 
   it('leave at once for a return address off their pages, and look up one on them', () => {

@@ -3,7 +3,7 @@
 // instructions at every budget, also when the program rewrites the code of a member. A page function
 // runs only while the CPU is as it was made for (flat segments, the privilege's TLB masks).
 
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Block, CODE_ATTRIBUTES, CODE_COUNT, CodeAttr, CodeMode } from '@plex86/x86';
 import { Attr, Cpu } from '../../src/cpu/cpu.js';
 import { le32 } from '../../src/acpi/aml.js';
@@ -108,6 +108,12 @@ function identityPaging({ cpu, view }: FlatMachine): void {
   cpu.setCr0(cpu.cr0 | Cr0.PG);
 }
 
+/**
+ * The lowest CPL whose page functions the tests' machines lay out as nested loops
+ * (Engine.nestedLayoutCpl): the tests of page functions run with either layout.
+ */
+let nestedLayoutCpl = 0;
+
 function machine(
   code: Uint8Array,
   compiled: boolean,
@@ -115,6 +121,7 @@ function machine(
 ): { cpu: Cpu; engine: Engine } {
   const { cpu, engine } = flatMachine(intr);
   engine.compileThreshold = compiled ? 0 : Number.MAX_SAFE_INTEGER;
+  engine.nestedLayoutCpl = nestedLayoutCpl;
   cpu.ram.set(code, CODE);
   cpu.r32[4] = 0x80000;
   cpu.eip = CODE;
@@ -184,7 +191,14 @@ function state(cpu: Cpu): string {
   return `${cpu.instructions} eip ${(cpu.eip >>> 0).toString(16)} flags ${cpu.eflags.toString(16)} ${regs}`;
 }
 
-describe('page functions', () => {
+describe.each([
+  { layout: 'laid out as nested loops', cpl: 0 },
+  { layout: 'passing control through one dispatch loop', cpl: 4 },
+])('page functions $layout', ({ cpl }) => {
+  beforeEach(() => {
+    nestedLayoutCpl = cpl;
+  });
+
   for (const patch of [false, true]) {
     const what = patch ? 'a program that rewrites a member' : 'nested loops and calls';
     it(`end ${what} as the interpreter does, at every budget`, () => {
@@ -302,6 +316,7 @@ describe('page functions', () => {
     const [a, b] = [false, true].map((compiled) => {
       const m = flatMachine();
       m.engine.compileThreshold = compiled ? 2 : Number.MAX_SAFE_INTEGER;
+      m.engine.nestedLayoutCpl = nestedLayoutCpl;
       identityPaging(m);
       m.view.setUint32(PT + ((STACK - 0x1000) >>> 12) * 4, 0, true);
       m.cpu.ram.set(code, CODE);
