@@ -15,10 +15,10 @@
  * forward to a later unit of some level (`break` out of the labelled block that ends before that
  * unit), or back to the header of a loop around it (`continue` that loop). Control enters the
  * function at any member (where a caller or the lookup by EIP names it, `_k`), and a loop at any of
- * its members: a `switch` on `_k` at the top level breaks to the unit that holds the member; a loop
- * starts each turn with a test that `_k` names its header, and only when it does not, a `switch` to
- * the unit inside. A jump into a loop (or back to its header) sets `_k` first. Each jump tests the
- * budget and `cpu.exitBlock` before it.
+ * its members: a `switch` on `_k` at the top level breaks to the unit that holds the member (the
+ * lookup, its default, breaks there itself); a loop starts each turn with a test that `_k` names its
+ * header, and only when it does not, a `switch` to the unit inside. A jump into a loop (or back to
+ * its header) sets `_k` first. Each jump tests the budget and `cpu.exitBlock` before it.
  *
  * Through one dispatch loop, each member is a case of a `switch` on `_k` in a loop, a jump sets `_k`
  * and leaves the `switch`, and the budget and `cpu.exitBlock` are tested once, at the loop's end.
@@ -31,6 +31,9 @@ import { EXIT_REQUESTED } from './compile.js';
  * member at EIP (the default of its `switch` on `_k`).
  */
 export const DISPATCH = 'dispatch';
+
+/** The label of the top level's `switch` on `_k`, after which the first unit starts. */
+const ENTRY = 'entry';
 
 /**
  * The test before a nested jump from member to member: the function returns when the budget is spent
@@ -80,14 +83,22 @@ export class MemberLayout {
   /**
    * The function's body: the members (`member(k)` for member k's code, which must end in a jump:
    * `due` and this.jump, `due` and `toLookup`, or a `return`) behind the dispatch on `_k`, whose
-   * default is `lookup`: it sets `_k` and continues DISPATCH, or returns.
+   * default is `lookup(enter)`: code that finds the member at EIP and goes into member k with
+   * `enter(k)`, or returns.
    */
-  code(member: (k: number) => string, lookup: string): string {
+  code(member: (k: number) => string, lookup: (enter: (k: number) => string) => string): string {
     if (!this.nested) {
       const cases = this.top.units.map((k) => `case ${k as number}: {\n${member(k as number)}}\n`).join('');
-      return `${DISPATCH}: for (;;) {\nswitch (_k) {\n${cases}default:\n${lookup}}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`;
+      const enter = (k: number): string => `_k = ${k}; continue ${DISPATCH};`;
+      return `${DISPATCH}: for (;;) {\nswitch (_k) {\n${cases}default:\n${lookup(enter)}}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`;
     }
-    return `${DISPATCH}: for (;;) {\n${this.unitsCode(this.top, member, lookup)}}`;
+    // The lookup is in the top level's dispatch and breaks to the member's unit itself.
+    const enter = (k: number): string => {
+      const index = ((this.places[k] as Place)[0] as Place[number]).index;
+      const unit = this.top.units[index] as Unit;
+      return `${typeof unit === 'number' ? '' : `_k = ${k}; `}break ${index === 0 ? ENTRY : `b${this.top.id}_${index}`};`;
+    };
+    return `${DISPATCH}: for (;;) {\n${this.unitsCode(this.top, member, lookup(enter))}}`;
   }
 
   /** Code that passes control from member `from` to member `to`, after `due`. */
@@ -183,7 +194,7 @@ export class MemberLayout {
       return `${labels} break${i === 0 ? '' : ` b${level.id}_${i}`};\n`;
     });
     const table = `switch (_k) {\n${cases.join('')}default: ${lookup}}\n`;
-    if (!level.loop) code += table;
+    if (!level.loop) code += `${ENTRY}: ${table}`;
     else if (units.length > 1) code += `if (_k !== ${units[0] as number}) ${table}`;
     units.forEach((unit, i) => {
       if (i > 0) code += '}\n';

@@ -47,7 +47,7 @@ import { Seg } from '../cpu/registers.js';
 import { generatedFunction, type BranchParts } from '../cpu/exec/fast.js';
 import { codeNamed, type Handler } from '../cpu/exec/table.js';
 import { blockSource } from './compile.js';
-import { DISPATCH, MemberLayout } from './member-layout.js';
+import { MemberLayout } from './member-layout.js';
 import { AFTER_HANDLER, BEFORE_HANDLER, holdStateInLocals, STATE_LOCALS_SCOPE } from './state-locals.js';
 
 /**
@@ -626,9 +626,10 @@ export function compileRegion(
   // did not become one: its blocks lie in two functions of their page, which got hot at different
   // times, and it hands off at every turn. Laid out as nested loops without copies (MemberLayout),
   // measured against the dispatch loop: NESTED_LAYOUT_CPL in engine.ts.
-  const lookup = [...index].map(([ip, k]) => `case ${ip}: _k = ${k}; continue ${DISPATCH};\n`).join('');
+  const lookup = (enter: (k: number) => string): string =>
+    `${offPage}switch (st[0]) {\n${[...index].map(([ip, k]) => `case ${ip}: ${enter(k)}\n`).join('')}default: return 0;\n}\n`;
   const loop = chained
-    ? layout.code((k) => (code[k] as MemberCode).body, `${offPage}switch (st[0]) {\n${lookup}default: return 0;\n}\n`)
+    ? layout.code((k) => (code[k] as MemberCode).body, lookup)
     : `switch (st[0]) {\n${code.map((c) => `case ${c.start}: {\n${c.body}}\n`).join('')}default: return 0;\n}`;
   const state = holdStateInLocals(loop);
   // The budget and the member index as int32 locals: V8 read the budget argument again, checked and

@@ -6,17 +6,20 @@ import { describe, expect, it } from 'vitest';
 import { DISPATCH, MemberLayout } from '../../src/engine/member-layout.js';
 
 /**
- * Runs the layout of `successors` as a function entered at member `walk[0]` whose members pass
- * control to the next member of `walk` (each one of the previous one's successors) and return after
- * the last; returns the members in the order they ran.
+ * Runs the layout of `successors` as a function entered at member `walk[0]` (named by the caller, or
+ * found by the lookup when `byLookup`) whose members pass control to the next member of `walk` (each
+ * one of the previous one's successors) and return after the last; returns the members in the order
+ * they ran. Any other lookup throws.
  */
-function follow(successors: readonly (readonly number[])[], walk: readonly number[]): number[] {
+function follow(successors: readonly (readonly number[])[], walk: readonly number[], byLookup = false): number[] {
   const layout = new MemberLayout(successors);
   const member = (k: number): string => {
     const jumps = (successors[k] as readonly number[]).map((t) => `if (_t === ${t}) { ${layout.jump(k, t)} }`);
-    return `{ ran.push(${k}); const _t = walk[ran.length]; if (_t === undefined) return ran; ${jumps.join(' else ')} throw new Error('no edge ${k} to ' + _t); }\n`;
+    return `ran.push(${k}); const _t = walk[ran.length]; if (_t === undefined) return ran; ${jumps.join(' else ')} throw new Error('no edge ${k} to ' + _t);\n`;
   };
-  const body = `let _k = walk[0]; ${layout.code(member, "throw new Error('lookup');")}`;
+  const lookup = (enter: (k: number) => string): string =>
+    `if (looked) throw new Error('lookup'); looked = true; switch (walk[0]) {\n${successors.map((_, k) => `case ${k}: ${enter(k)}\n`).join('')}}\nthrow new Error('no member');\n`;
+  const body = `let looked = false, _k = ${byLookup ? -1 : 'walk[0]'}; ${layout.code(member, lookup)}`;
   const run = new Function('walk', 'ran', body) as (walk: readonly number[], ran: number[]) => number[];
   return run(walk, []);
 }
@@ -118,6 +121,7 @@ describe('member layout', () => {
         for (const to of successors[from] as number[]) expect(layout.jump(from, to)).not.toContain(DISPATCH);
         const walk = randomWalk(successors, from, 40, random);
         expect(follow(successors, walk), `graph ${JSON.stringify(successors)}`).toEqual(walk);
+        expect(follow(successors, walk, true), `graph ${JSON.stringify(successors)}`).toEqual(walk);
       }
     }
   });
