@@ -93,11 +93,8 @@ export class MemberLayout {
       return `${DISPATCH}: for (;;) {\nswitch (_k) {\n${cases}default:\n${lookup(enter)}}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`;
     }
     // The lookup is in the top level's dispatch and breaks to the member's unit itself.
-    const enter = (k: number): string => {
-      const index = ((this.places[k] as Place)[0] as Place[number]).index;
-      const unit = this.top.units[index] as Unit;
-      return `${typeof unit === 'number' ? '' : `_k = ${k}; `}break ${index === 0 ? ENTRY : `b${this.top.id}_${index}`};`;
-    };
+    const enter = (k: number): string =>
+      this.breakTo(this.top, ((this.places[k] as Place)[0] as Place[number]).index, k);
     return `${DISPATCH}: for (;;) {\n${this.unitsCode(this.top, member, lookup(enter))}}`;
   }
 
@@ -115,10 +112,7 @@ export class MemberLayout {
     }
     const { level, index } = pt[p] as Place[number];
     const fromIndex = (pf[p] as Place[number]).index;
-    if (index > fromIndex) {
-      const unit = level.units[index] as Unit;
-      return `${typeof unit === 'number' ? '' : `_k = ${to}; `}break b${level.id}_${index};`;
-    }
+    if (index > fromIndex) return this.breakTo(level, index, to);
     if (index === 0 && level.loop) return `_k = ${to}; continue l${level.id};`;
     // Not a layout this class makes (every edge goes forward or back to a loop's header).
     return `_k = ${to}; continue ${DISPATCH};`;
@@ -133,6 +127,17 @@ export class MemberLayout {
     };
     walk(this.top);
     return out;
+  }
+
+  /**
+   * Code that goes into member `k` from before unit `index` of `level`, which holds it: a break out of
+   * the labelled block that ends there (the top level's `switch` before its first unit), setting `_k`
+   * for a loop's dispatch.
+   */
+  private breakTo(level: Level, index: number, k: number): string {
+    const unit = level.units[index] as Unit;
+    const label = index === 0 ? ENTRY : `b${level.id}_${index}`;
+    return `${typeof unit === 'number' ? '' : `_k = ${k}; `}break ${label};`;
   }
 
   /**

@@ -595,9 +595,9 @@ export function compileRegion(
   // Chained members pass control on by member index (`_k`), nested or through one dispatch loop
   // (MemberLayout). V8 makes a switch on small consecutive integers one indirect jump through a
   // table, where a switch on EIPs spread over a page is a binary search (six compares and branches
-  // for 64 members) before every block. What a member cannot name
-  // (the target of a return or an indirect jump, or where a caller enters without a member index)
-  // is looked up by EIP. Cases in the order of the members' IPs, with a member falling through into
+  // for 64 members) before every block. What a member cannot name (the target of a return or an
+  // indirect jump, or where a caller enters without a member index) is looked up by EIP. In the
+  // dispatch loop, cases in the order of the members' IPs, with a member falling through into
   // the next case when that is its successor (the fall-through of a conditional jump) instead of
   // going round the loop and through the table: the workload 1.008x (shell arithmetic 1.064x, the
   // awk sum 0.962x; four rounds in turns), not kept.
