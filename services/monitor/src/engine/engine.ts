@@ -148,15 +148,22 @@ const KERNEL_COMPILE_THRESHOLD = 2 * COMPILE_THRESHOLD;
  * pass control through one dispatch loop. `plex86 bench boot --against` the dispatch loop for all
  * code, four rounds in turns: nested loops for all code, the workload 1.020x (shell arithmetic
  * 1.117x, every round faster) but the boot 0.958x (every round slower); for user code only, the
- * workload 1.020x (shell arithmetic 1.109x, the awk sum 0.968x) and the boot 0.984x. The second
- * pass of the long steps, user code only (two rounds in turns): shell arithmetic 1.24x and 1.36x,
- * the awk sum 0.90x and 0.94x, sort, gzip and the forking loop within the machine's noise. The
+ * workload 1.020x (shell arithmetic 1.109x, the awk sum 0.968x) and the boot 0.984x; two more runs
+ * (the second with the lookup breaking to the member's unit): the workload 1.033x and 1.006x, the
+ * boot 1.000x and 0.985x, shell arithmetic 1.134x and 1.115x, the forking loop 1.007x and 0.953x.
+ * The second pass of the long steps, user code only (two rounds in turns, twice): shell arithmetic
+ * 1.24-1.36x, sort 0.97-1.05x, the awk sum 0.90-1.01x, gzip and the forking loop within the
+ * machine's noise. The
  * boot's loss looks like warm-up rather than speed: V8 counts a function's way to optimisation by
  * its loops' back edges and its returns, not by forward jumps, so a nested function that hands
  * control on after a few members gets to TurboFan later than one whose every passage went round the
  * dispatch loop (by the end of a gzip run, 222 page functions compiled by TurboFan against 267).
  * Lower V8 thresholds (--invocation-count-for-turbofan=750 with --invocation-count-for-maglev=100,
- * or --invocation-count-for-osr=100) made the boot and the workload slower still.
+ * or --invocation-count-for-osr=100) made the boot and the workload slower still. Also measured
+ * and not kept (four rounds each): only loops nested, the top level's members cases of the dispatch
+ * loop (for all code), the workload 0.974x and the boot 0.976x, shell arithmetic 0.987x: its gain
+ * comes from forward jumps as breaks more than from loops; user code nested only in functions with
+ * a loop, against nested in all, the workload 0.992x, shell arithmetic 0.938x.
  */
 const NESTED_LAYOUT_CPL = 1;
 
