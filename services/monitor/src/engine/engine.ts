@@ -148,9 +148,10 @@ const KERNEL_COMPILE_THRESHOLD = 2 * COMPILE_THRESHOLD;
  * pass control through one dispatch loop. `plex86 bench boot --against` the dispatch loop for all
  * code, four rounds in turns: nested loops for all code, the workload 1.020x (shell arithmetic
  * 1.117x, every round faster) but the boot 0.958x (every round slower); for user code only, the
- * workload 1.020x (shell arithmetic 1.109x, the awk sum 0.968x) and the boot 0.984x; two more runs
- * (the second with the lookup breaking to the member's unit): the workload 1.033x and 1.006x, the
- * boot 1.000x and 0.985x, shell arithmetic 1.134x and 1.115x, the forking loop 1.007x and 0.953x.
+ * workload 1.020x (shell arithmetic 1.109x, the awk sum 0.968x) and the boot 0.984x; three more
+ * runs (the last two with the lookup breaking to the member's unit): the workload 1.033x, 1.006x
+ * and 1.004x, the boot 1.000x, 0.985x and 0.980x, shell arithmetic 1.134x, 1.115x and 1.091x (every
+ * round faster), the forking loop 1.007x, 0.953x and 0.984x, sha1sum 0.80-1.06x.
  * The second pass of the long steps, user code only (two rounds in turns, twice): shell arithmetic
  * 1.24-1.36x, sort 0.97-1.05x, the awk sum 0.90-1.01x, gzip and the forking loop within the
  * machine's noise. The
