@@ -151,10 +151,9 @@ const KERNEL_COMPILE_THRESHOLD = 2 * COMPILE_THRESHOLD;
  * workload 1.020x (shell arithmetic 1.109x, the awk sum 0.968x) and the boot 0.984x; three more
  * runs (the last two with the lookup breaking to the member's unit): the workload 1.033x, 1.006x
  * and 1.004x, the boot 1.000x, 0.985x and 0.980x, shell arithmetic 1.134x, 1.115x and 1.091x (every
- * round faster), the forking loop 1.007x, 0.953x and 0.984x, sha1sum 0.80-1.06x.
- * The second pass of the long steps, user code only (two rounds in turns, twice): shell arithmetic
- * 1.24-1.36x, sort 0.97-1.05x, the awk sum 0.90-1.01x, gzip and the forking loop within the
- * machine's noise. The
+ * round faster), the forking loop 1.007x, 0.953x and 0.984x, sha1sum 0.80-1.06x. The second pass
+ * of the long steps, user code only (two rounds in turns, twice): shell arithmetic 1.24-1.36x, sort
+ * 0.97-1.05x, the awk sum 0.90-1.01x, gzip and the forking loop within the machine's noise. The
  * boot's loss looks like warm-up rather than speed: V8 counts a function's way to optimisation by
  * its loops' back edges and its returns, not by forward jumps, so a nested function that hands
  * control on after a few members gets to TurboFan later than one whose every passage went round the

@@ -36,8 +36,8 @@ export const DISPATCH = 'dispatch';
 const ENTRY = 'entry';
 
 /**
- * The test before a nested jump from member to member: the function returns when the budget is spent
- * or the run loop must look.
+ * The test before a nested jump from member to member, and at the dispatch loop's end: the function
+ * returns when the budget is spent or the run loop must look.
  */
 const LEAVE_IF_DUE = `if (_done >= budget || ${EXIT_REQUESTED}) return 0; `;
 
@@ -90,7 +90,7 @@ export class MemberLayout {
     if (!this.nested) {
       const cases = this.top.units.map((k) => `case ${k as number}: {\n${member(k as number)}}\n`).join('');
       const enter = (k: number): string => `_k = ${k}; continue ${DISPATCH};`;
-      return `${DISPATCH}: for (;;) {\nswitch (_k) {\n${cases}default:\n${lookup(enter)}}\nif (_done >= budget || ${EXIT_REQUESTED}) return 0;\n}`;
+      return `${DISPATCH}: for (;;) {\nswitch (_k) {\n${cases}default:\n${lookup(enter)}}\n${LEAVE_IF_DUE}\n}`;
     }
     // The lookup is in the top level's dispatch and breaks to the member's unit itself.
     const enter = (k: number): string =>
@@ -179,11 +179,6 @@ export class MemberLayout {
   }
 
   /**
-   * A loop: each turn starts with a `switch` on `_k` to the unit that holds the member it names, when
-   * that is not the header; then the units, each but the first after the end of a labelled block that
-   * a jump to it breaks out of.
-   */
-  /**
    * The units of a level, each but the first after the end of a labelled block that a jump to it
    * breaks out of, after a `switch` on `_k` to the unit that holds the member it names: at the top
    * level with `lookup` as its default (the loop around it then starts again), in a loop only when
@@ -206,7 +201,7 @@ export class MemberLayout {
       code +=
         typeof unit === 'number'
           ? `{\n${member(unit)}}\n`
-          : `l${unit.id}: for (;;) {\n${this.unitsCode(unit, member, `_k = -1; continue ${DISPATCH};\n`)}}\n`;
+          : `l${unit.id}: for (;;) {\n${this.unitsCode(unit, member, `${this.toLookup}\n`)}}\n`;
     });
     return code;
   }

@@ -447,10 +447,12 @@ function successorEnd(
   offPage: string,
 ): string {
   const successors = staticSuccessors(block);
-  const known = successors.filter((ip) => memberAt(index, ip) >= 0);
   const { due, toLookup } = layout;
-  if (known.length === 0) return successors.length > 0 ? 'return 0;' : `${offPage}${due}${toLookup}`;
-  const tests = known.map((ip) => `if (st[0] === ${ip}) { ${layout.jump(from, memberAt(index, ip))} }`);
+  const tests = successors.flatMap((ip) => {
+    const k = memberAt(index, ip);
+    return k >= 0 ? [`if (st[0] === ${ip}) { ${layout.jump(from, k)} }`] : [];
+  });
+  if (tests.length === 0) return successors.length > 0 ? 'return 0;' : `${offPage}${due}${toLookup}`;
   return `${due}${tests.join(' else ')} else { ${toLookup} }`;
 }
 
@@ -557,7 +559,9 @@ export function compileRegion(
   const layout = new MemberLayout(
     members.map((b, k) =>
       chained && chaining[k] === true
-        ? staticSuccessors(b).flatMap((ip) => (memberAt(index, ip) >= 0 ? [memberAt(index, ip)] : []))
+        ? staticSuccessors(b)
+            .map((ip) => memberAt(index, ip))
+            .filter((k) => k >= 0)
         : [],
     ),
     nested,
