@@ -344,37 +344,41 @@ describe('compiled blocks', () => {
       block.routines = handlers;
       return block;
     };
-    const region = compileRegion(
-      [member(CODE_IP, Uint8Array.of(0xc3)), member(CODE_IP + 8, Uint8Array.of(0x40, 0xc3))],
-      32,
-      cpu,
-      true,
-      true,
-    );
-    // A test of EIP's page at the end of each returning member and before the lookup by EIP.
-    const pageTest = new RegExp(`\\(_s0 >>> 12\\) !== ${CODE_IP >>> 12}\\) return 0;`, 'g');
-    expect(region.run.toString().match(pageTest)).toHaveLength(3);
-    const stack = 0x8000;
-    const run = (returns: readonly number[]): number => {
-      returns.forEach((ip, i) => cpu.mem.write32(stack + 4 * i, ip));
-      cpu.r32[4] = stack;
-      cpu.r32[0] = 0;
-      cpu.eip = CODE_IP;
-      cpu.insEip = CODE_IP;
-      const before = cpu.instructions;
-      const last = region.run(cpu, 1 << 20, 0);
-      return cpu.instructions - before + last;
-    };
-    // The first return goes to member 1, inside the function; the second to another page.
-    expect(run([CODE_IP + 8, 0x5000])).toBe(3);
-    expect(cpu.r32[0]).toBe(1);
-    expect(cpu.eip).toBe(0x5000);
-    expect(cpu.regionAt).toBe(1);
-    // A return address on the page that starts no member leaves after the lookup.
-    expect(run([CODE_IP + 4])).toBe(1);
-    expect(cpu.r32[0]).toBe(0);
-    expect(cpu.eip).toBe(CODE_IP + 4);
-    expect(cpu.regionAt).toBe(0);
+    // Either layout of the members (MemberLayout).
+    for (const nested of [true, false]) {
+      const region = compileRegion(
+        [member(CODE_IP, Uint8Array.of(0xc3)), member(CODE_IP + 8, Uint8Array.of(0x40, 0xc3))],
+        32,
+        cpu,
+        true,
+        true,
+        nested,
+      );
+      // A test of EIP's page at the end of each returning member and before the lookup by EIP.
+      const pageTest = new RegExp(`\\(_s0 >>> 12\\) !== ${CODE_IP >>> 12}\\) return 0;`, 'g');
+      expect(region.run.toString().match(pageTest)).toHaveLength(3);
+      const stack = 0x8000;
+      const run = (returns: readonly number[]): number => {
+        returns.forEach((ip, i) => cpu.mem.write32(stack + 4 * i, ip));
+        cpu.r32[4] = stack;
+        cpu.r32[0] = 0;
+        cpu.eip = CODE_IP;
+        cpu.insEip = CODE_IP;
+        const before = cpu.instructions;
+        const last = region.run(cpu, 1 << 20, 0);
+        return cpu.instructions - before + last;
+      };
+      // The first return goes to member 1, inside the function; the second to another page.
+      expect(run([CODE_IP + 8, 0x5000])).toBe(3);
+      expect(cpu.r32[0]).toBe(1);
+      expect(cpu.eip).toBe(0x5000);
+      expect(cpu.regionAt).toBe(1);
+      // A return address on the page that starts no member leaves after the lookup.
+      expect(run([CODE_IP + 4])).toBe(1);
+      expect(cpu.r32[0]).toBe(0);
+      expect(cpu.eip).toBe(CODE_IP + 4);
+      expect(cpu.regionAt).toBe(0);
+    }
     // A jump to where no member starts leaves at once, without the lookup.
     const jump = compileRegion([member(CODE_IP, Uint8Array.of(0xe9, 0xfb, 0x3f, 0x00, 0x00))], 32, cpu, true, true);
     expect(jump.run.toString()).toMatch(/_done \+= 1; return 0;/);
